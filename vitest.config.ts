@@ -8,5 +8,6 @@ export default defineConfig({
     // Two cores: keep real-model tests from fighting over them.
     fileParallelism: true,
     maxWorkers: 2,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

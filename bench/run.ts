@@ -1,0 +1,44 @@
+/**
+ * `npm run bench`: every benchmark, one process, results to bench/results.json ({name, value, unit}[])
+ * and a readable bench/results.md. Ratios come from variants measured side by side in one run.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { benchTracing } from './tracing.ts';
+import { benchCompare } from './compare.ts';
+import type { BenchResult } from './types.ts';
+
+const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
+const results: BenchResult[] = [];
+const section = async (title: string, f: () => Promise<BenchResult[]>): Promise<void> => {
+  process.stdout.write(`${title}…\n`);
+  const r = await f();
+  for (const x of r) process.stdout.write(`  ${x.name}: ${x.value.toPrecision(4)} ${x.unit}\n`);
+  results.push(...r);
+};
+
+await section('tracing overhead, MobileNetV2 layers model, wasm', () =>
+  benchTracing({ model: 'nsfw-mobilenet-v2', backend: 'wasm', rounds, image: 'public/samples/chelsea.png' }),
+);
+await section('tracing overhead, MobileNetV2 graph model, wasm', () =>
+  benchTracing({ model: 'nsfw-mobilenet-v2-mid', backend: 'wasm', rounds, image: 'public/samples/chelsea.png' }),
+);
+await section('tracing overhead, MobileNetV2 graph model, cpu', () =>
+  benchTracing({ model: 'nsfw-mobilenet-v2-mid', backend: 'cpu', rounds: Math.max(3, Math.round(rounds / 3)), image: 'public/samples/chelsea.png' }),
+);
+await section('comparison throughput', () => benchCompare());
+
+await mkdir('bench', { recursive: true });
+await writeFile('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
+const md = [
+  `# exray benchmark results`,
+  ``,
+  `${new Date().toISOString()} · Node ${process.version} · ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'} · ${rounds} rounds`,
+  ``,
+  `| benchmark | value | unit |`,
+  `|---|---|---|`,
+  ...results.map((r) => `| ${r.name} | ${r.value.toPrecision(4)} | ${r.unit} |`),
+  ``,
+].join('\n');
+await writeFile('bench/results.md', md);
+process.stdout.write(`\nwrote bench/results.json and bench/results.md\n`);

@@ -1,0 +1,53 @@
+import { ExrayInputError } from '../../errors.ts';
+import { toPerfetto } from '../../trace/export/perfetto.ts';
+import { toModelExplorerNodeData } from '../../trace/export/model-explorer.ts';
+import type { NodeRecord } from '../../trace/types.ts';
+import { compareTraces } from '../../compare/index.ts';
+import { readTrace, writeOutput } from '../io.ts';
+
+export interface ExportCommandOptions {
+  perfetto?: string;
+  modelExplorer?: string;
+  metric: 'ms' | 'mean' | 'std' | 'max' | 'nrmse' | 'maxAbs';
+  ref?: string;
+}
+
+export async function exportCommand(file: string, opts: ExportCommandOptions): Promise<void> {
+  if (!opts.perfetto && !opts.modelExplorer) throw new ExrayInputError(file, 'nothing to export: pass --perfetto <out.json> and/or --model-explorer <out.json>');
+  const trace = await readTrace(file);
+  if (opts.perfetto) {
+    await writeOutput(opts.perfetto, JSON.stringify(toPerfetto(trace)));
+    process.stdout.write(`wrote ${opts.perfetto} (${trace.header.kernels.length} kernels; open in ui.perfetto.dev or chrome://tracing)\n`);
+  }
+  if (opts.modelExplorer) {
+    let metric: (n: NodeRecord) => number | undefined;
+    const k = trace.header.kernels;
+    switch (opts.metric) {
+      case 'ms':
+        metric = (n) => n.kernels.reduce((a, i) => a + (k[i]?.ms ?? 0), 0);
+        break;
+      case 'mean':
+      case 'std':
+      case 'max': {
+        const field = opts.metric;
+        metric = (n) => n.outputs[0]?.stats?.[field];
+        break;
+      }
+      case 'nrmse':
+      case 'maxAbs': {
+        if (!opts.ref) throw new ExrayInputError(file, `--metric ${opts.metric} needs --ref <reference.exray>`);
+        const c = compareTraces(trace, await readTrace(opts.ref));
+        const field = opts.metric;
+        const byName = new Map<string, number>();
+        for (const r of c.nodes) {
+          const v = r.metrics?.[field];
+          if (r.outputIndex === 0 && typeof v === 'number') byName.set(r.name, v);
+        }
+        metric = (n) => byName.get(n.name);
+        break;
+      }
+    }
+    await writeOutput(opts.modelExplorer, JSON.stringify(toModelExplorerNodeData(trace, metric)));
+    process.stdout.write(`wrote ${opts.modelExplorer} (Model Explorer node data, metric ${opts.metric})\n`);
+  }
+}

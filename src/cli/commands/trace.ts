@@ -1,0 +1,97 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExrayInputError } from '../../errors.ts';
+import type { CaptureMode, InputSource, PreprocessSpec, Trace } from '../../trace/types.ts';
+import type { FeedTensor } from '../../reference/feed.ts';
+import { feedFromTrace } from '../../reference/feed.ts';
+import { readTensorFile } from '../../reference/tensor-file.ts';
+import { modelDirOf, traceInNode } from '../../reference/trace-node.ts';
+import type { NodeBackend } from '../../reference/tfjs-backend.ts';
+import { loadModelCard, type ModelCard } from '../../models/card.ts';
+import { decodeImageFile } from '../../preprocess/decode-node.ts';
+import { preprocess } from '../../preprocess/pipeline.ts';
+import { readTrace, writeTrace } from '../io.ts';
+import { formatTraceSummary } from '../format.ts';
+
+export interface TraceCommandOptions {
+  image?: string;
+  input?: string[];
+  backend: NodeBackend;
+  capture: CaptureMode;
+  runs: number;
+  warmup: number;
+  out: string;
+  json?: boolean;
+}
+
+export interface PreparedInput {
+  feed: FeedTensor[];
+  feedFile: string;
+  source?: InputSource;
+  preprocess?: PreprocessSpec;
+}
+
+export async function cardFor(modelDir: string): Promise<ModelCard | null> {
+  const path = join(modelDir, 'exray.json');
+  return existsSync(path) ? loadModelCard(path) : null;
+}
+
+/** Turn `--image` / `--input` into the exact tensors to feed, with their provenance. */
+export async function prepareInput(model: string, opts: { image?: string; input?: string[] }): Promise<PreparedInput> {
+  if (opts.image && opts.input) throw new ExrayInputError(opts.image, 'give either --image or --input, not both');
+  if (opts.image) {
+    const dir = await modelDirOf(model);
+    const card = await cardFor(dir);
+    if (!card) throw new ExrayInputError(join(dir, 'exray.json'), 'no model card: --image needs one to know the pre-processing (or pass --input)');
+    const imageInputs = card.inputs.filter((i) => i.kind === 'image' && i.preprocess);
+    const first = imageInputs[0];
+    if (!first?.preprocess) throw new ExrayInputError(join(dir, 'exray.json'), 'the card declares no image input with a preprocess spec');
+    if (card.inputs.length > 1) throw new ExrayInputError(join(dir, 'exray.json'), `model has ${card.inputs.length} inputs: pass them with --input`);
+    const { image, source } = await decodeImageFile(opts.image);
+    const t = preprocess(image, source.exifOrientation, first.preprocess);
+    return {
+      feed: [{ name: first.name, shape: t.shape, dtype: t.dtype, data: t.data }],
+      feedFile: opts.image,
+      source,
+      preprocess: first.preprocess,
+    };
+  }
+  if (opts.input && opts.input.length > 0) {
+    const feed: FeedTensor[] = [];
+    let recorded: Trace | undefined;
+    for (const spec of opts.input) {
+      // `name=file` names the tensor for a multi-input model.
+      const m = /^([^=]+)=(.+)$/.exec(spec);
+      const [name, file] = m ? [m[1]!, m[2]!] : ['input', spec];
+      if (file.endsWith('.exray')) {
+        recorded = await readTrace(file);
+        feed.push(...feedFromTrace(recorded, file));
+      } else {
+        feed.push(...(await readTensorFile(file, name)));
+      }
+    }
+    const src = recorded?.header.input;
+    return {
+      feed,
+      feedFile: opts.input.join(', '),
+      ...(src?.source ? { source: src.source } : {}),
+      ...(src?.preprocess ? { preprocess: src.preprocess } : {}),
+    };
+  }
+  throw new ExrayInputError(model, 'no input: pass --image <photo> or --input <tensor file>');
+}
+
+export async function traceCommand(model: string, opts: TraceCommandOptions): Promise<void> {
+  const input = await prepareInput(model, opts);
+  const trace = await traceInNode({
+    model,
+    backend: opts.backend,
+    capture: opts.capture,
+    runs: opts.runs,
+    warmup: opts.warmup,
+    ...input,
+  });
+  await writeTrace(opts.out, trace);
+  if (opts.json) process.stdout.write(`${JSON.stringify(trace.header, null, 2)}\n`);
+  else process.stdout.write(`${formatTraceSummary(trace, { limit: 10 })}\nwrote ${opts.out}\n`);
+}

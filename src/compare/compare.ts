@@ -1,0 +1,569 @@
+/**
+ * compareTraces: the edge trace against a trusted reference, node by node.
+ *
+ * Pure: no DOM, no Node; runs in a worker and in Node. The result is plain JSON-serialisable data; every
+ * field is documented in docs/compare.md.
+ */
+
+import type { BlobData, CaptureMode, DType, NamedTensor, TensorRecord, TensorStats, Trace } from '../trace/types.ts';
+import { alignNodes, alignTensors, elementCount, isShapeMismatch, type ShapeRelation, shapeRelation } from './align.ts';
+import { blobStats, type TensorMetrics, tensorMetrics } from './metrics.ts';
+import { compareStats, judgeStats, type StatsDelta } from './stats.ts';
+import {
+  fmt,
+  globalTolerance,
+  judgeMetrics,
+  type PrecisionPreset,
+  type ResolvedTolerance,
+  resolveTolerance,
+  type ToleranceSpec,
+  validateToleranceSpec,
+  type Verdict,
+} from './tolerance.ts';
+import { type TopKAgreement, topKAgreement } from './topk.ts';
+
+export const COMPARISON_FORMAT = 'exray-comparison' as const;
+export const COMPARISON_VERSION = 1 as const;
+
+export interface CompareOptions {
+  /** Thresholds; default preset `float32`. Validated (TypeError on a malformed spec). */
+  tolerance?: ToleranceSpec;
+  /** Class labels for top-k of classifier outputs (labels[i] names class i). */
+  labels?: string[];
+  /** k of the top-k agreement (default 5). */
+  topK?: number;
+  /**
+   * Final outputs to treat as classifier scores (by edge output name). Default: every output whose
+   * shape has a last dim ≥ 2 and all other dims 1 (e.g. [1, 1000] or [1000]).
+   */
+  classifierOutputs?: string[];
+  /** Treat `squeezable` shapes ([1,1000] vs [1000]) as a shape mismatch (default false). */
+  strictShapes?: boolean;
+}
+
+/**
+ * Overall verdict.
+ * - `input-mismatch`: the reference did not see the same input (an input differs beyond tolerance, is
+ *   missing or has another shape); node differences are then meaningless.
+ * - `diverged`: some node output or final output diverged, has a shape mismatch, or a final output is missing.
+ * - `ok`: something was compared and everything compared agreed.
+ * - `no-data`: nothing could be compared.
+ */
+export type OverallVerdict = 'ok' | 'diverged' | 'input-mismatch' | 'no-data';
+
+/** The result for one tensor pair (node output, trace input or final output). */
+export interface TensorComparison {
+  verdict: Verdict;
+  /** Why: each failed threshold, NaN/Inf mismatches, shape problems, missing data. Empty for a plain ok. */
+  reasons: string[];
+  edgeShape: number[] | null;
+  refShape: number[] | null;
+  /** null when one side is missing. */
+  shapeRelation: ShapeRelation | null;
+  edgeDType: DType | null;
+  refDType: DType | null;
+  /** Full element-wise metrics; null when a blob is missing on either side or the element counts differ. */
+  metrics: TensorMetrics | null;
+  /** True when the verdict comes from summary statistics only (stats capture mode). */
+  statsOnly: boolean;
+  /** Stats deltas; set when statsOnly. */
+  stats: StatsDelta | null;
+  /** The thresholds applied; null when nothing was judged (missing, no-data, shape mismatch). */
+  tolerance: ResolvedTolerance | null;
+}
+
+/** One node output. */
+export interface NodeComparison extends TensorComparison {
+  /** Position in Comparison.nodes. */
+  position: number;
+  /** `name:outputIndex` (`name#2:0` for the second node with the same name). */
+  key: string;
+  name: string;
+  /** The edge node's op (the reference's when only in the reference). */
+  op: string;
+  /** The reference node's op; null when only in the edge. Differs from `op` only on an op mismatch. */
+  refOp: string | null;
+  outputIndex: number;
+  /** NodeRecord.index in the edge trace (execution order); null when only in the reference. */
+  edgeIndex: number | null;
+  /** NodeRecord.index in the reference trace; null when only in the edge. */
+  refIndex: number | null;
+  /** Input node names (from the edge trace, else the reference). */
+  inputs: string[];
+}
+
+/** A trace input or final output pair. */
+export interface NamedTensorComparison extends TensorComparison {
+  name: string;
+  /** The reference tensor's name (differs when matched by position); null when missing there. */
+  refName: string | null;
+}
+
+export interface OutputComparison extends NamedTensorComparison {
+  /** Top-k agreement when this output is classifier scores; else null. */
+  topK: TopKAgreement | null;
+}
+
+export interface InputAgreement {
+  /**
+   * `identical`: every input tensor equal element for element. `close`: equal within tolerance (a
+   * warning is issued). `different`: some input differs beyond tolerance, has another shape or no data.
+   * `missing`: some input exists in one trace only. `none`: inputs not recorded or without data (cannot
+   * be checked; a warning is issued). Precedence: missing > different > none > close > identical.
+   */
+  verdict: 'identical' | 'close' | 'different' | 'missing' | 'none';
+  /** Largest |edge − ref| over all input elements compared; null when nothing was compared. */
+  maxAbs: number | null;
+  matchedBy: 'name' | 'position';
+  tensors: NamedTensorComparison[];
+}
+
+export interface OutputAgreement {
+  /** `ok` when every final output is ok; else the worst verdict (diverged > shape-mismatch > missing > no-data). */
+  verdict: Verdict;
+  matchedBy: 'name' | 'position';
+  tensors: OutputComparison[];
+  /** top1Equal of the first classifier output; null when there is none. */
+  top1Equal: boolean | null;
+  /** Top-k overlap (0…k) of the first classifier output; null when there is none. */
+  topKOverlap: number | null;
+}
+
+export interface FirstDivergence {
+  position: number;
+  key: string;
+  name: string;
+  op: string;
+  outputIndex: number;
+  edgeIndex: number | null;
+  verdict: 'diverged' | 'shape-mismatch';
+  reasons: string[];
+  statsOnly: boolean;
+  /** Divergent node outputs after this one (downstream, in execution order). */
+  divergentAfter: number;
+}
+
+export interface VerdictCounts {
+  total: number;
+  ok: number;
+  diverged: number;
+  missing: number;
+  'shape-mismatch': number;
+  'no-data': number;
+  /** Outputs judged from stats only (any verdict). */
+  statsOnly: number;
+}
+
+export interface TraceSide {
+  id: string;
+  label: string | null;
+  capture: CaptureMode;
+  model: string;
+  modelSha256: string;
+  runtime: string;
+  runtimeVersion: string;
+  backend: string;
+  nodeCount: number;
+}
+
+export interface Comparison {
+  format: typeof COMPARISON_FORMAT;
+  version: typeof COMPARISON_VERSION;
+  edge: TraceSide;
+  ref: TraceSide;
+  /** Both traces report the same model sha256. */
+  sameModel: boolean;
+  verdict: OverallVerdict;
+  /** One human sentence. */
+  summary: string;
+  /** The first divergent node output in the edge's execution order; null when none diverged. */
+  firstDivergent: FirstDivergence | null;
+  /**
+   * Keys of divergent node outputs none of whose input nodes diverged: where errors enter the graph
+   * (the first divergent node is always first). Needs NodeRecord.inputs; nodes without known inputs
+   * other than the first divergent are not listed.
+   */
+  divergenceOrigins: string[];
+  counts: VerdictCounts;
+  nodes: NodeComparison[];
+  inputs: InputAgreement;
+  outputs: OutputAgreement;
+  tolerance: { preset: PrecisionPreset; global: ResolvedTolerance; spec: ToleranceSpec | null };
+  warnings: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface Side {
+  trace: Trace;
+  what: 'edge' | 'reference';
+}
+
+function blobOf(side: Side, rec: TensorRecord, key: string, warnings: string[]): BlobData | null {
+  if (!rec.blob) return null;
+  const data = side.trace.blobs.get(rec.blob.id);
+  if (!data) {
+    warnings.push(`${key}: ${side.what} blob ${rec.blob.id} is referenced but absent`);
+    return null;
+  }
+  if (data.length !== rec.blob.length || data.length !== elementCount(rec.shape)) {
+    warnings.push(
+      `${key}: ${side.what} blob ${rec.blob.id} has ${data.length} elements (BlobRef.length ${rec.blob.length}, shape [${rec.shape.join(',')}])`,
+    );
+  }
+  return data;
+}
+
+interface PairContext {
+  edge: Side;
+  ref: Side;
+  key: string;
+  tol: ResolvedTolerance;
+  strictShapes: boolean;
+  warnings: string[];
+}
+
+function missing(e: TensorRecord | null, r: TensorRecord | null, reason: string): TensorComparison {
+  return {
+    verdict: 'missing',
+    reasons: [reason],
+    edgeShape: e ? e.shape : null,
+    refShape: r ? r.shape : null,
+    shapeRelation: null,
+    edgeDType: e ? e.dtype : null,
+    refDType: r ? r.dtype : null,
+    metrics: null,
+    statsOnly: false,
+    stats: null,
+    tolerance: null,
+  };
+}
+
+/** Compares one tensor pair; both records present. */
+function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext): TensorComparison {
+  const relation = shapeRelation(e.shape, r.shape);
+  const base: TensorComparison = {
+    verdict: 'no-data',
+    reasons: [],
+    edgeShape: e.shape,
+    refShape: r.shape,
+    shapeRelation: relation,
+    edgeDType: e.dtype,
+    refDType: r.dtype,
+    metrics: null,
+    statsOnly: false,
+    stats: null,
+    tolerance: null,
+  };
+  const eb = blobOf(ctx.edge, e, ctx.key, ctx.warnings);
+  const rb = blobOf(ctx.ref, r, ctx.key, ctx.warnings);
+  const shapes = `[${e.shape.join(',')}] vs [${r.shape.join(',')}]`;
+
+  if (isShapeMismatch(relation, ctx.strictShapes)) {
+    base.verdict = 'shape-mismatch';
+    if (relation === 'different-count') {
+      base.reasons.push(`shape ${shapes}: different element count (${elementCount(e.shape)} vs ${elementCount(r.shape)})`);
+    } else if (relation === 'same-count') {
+      base.reasons.push(`shape ${shapes}: same element count, different shape (layout or transposition?)`);
+    } else {
+      base.reasons.push(`shape ${shapes}: equal after squeezing size-1 dims (strictShapes)`);
+    }
+    // Informational flat metrics when the element counts agree.
+    if (eb && rb && eb.length === rb.length) base.metrics = tensorMetrics(eb, rb);
+    return base;
+  }
+  if (relation === 'squeezable') base.reasons.push(`shape ${shapes}: equal after squeezing size-1 dims`);
+
+  if (eb && rb) {
+    if (eb.length !== rb.length) {
+      base.reasons.push(`blob lengths differ (${eb.length} vs ${rb.length}) although shapes agree`);
+      return base;
+    }
+    const m = tensorMetrics(eb, rb);
+    const j = judgeMetrics(m, ctx.tol);
+    base.metrics = m;
+    base.tolerance = ctx.tol;
+    base.verdict = j.verdict;
+    base.reasons.push(...j.reasons);
+    return base;
+  }
+
+  const es: TensorStats | null = eb ? blobStats(eb) : (e.stats ?? null);
+  const rs: TensorStats | null = rb ? blobStats(rb) : (r.stats ?? null);
+  if (es && rs) {
+    const d = compareStats(es, rs, eb ? 'blob' : 'stats', rb ? 'blob' : 'stats');
+    base.statsOnly = true;
+    if (!d) {
+      base.reasons.push('stats have non-finite or missing fields');
+      return base;
+    }
+    const j = judgeStats(d, ctx.tol);
+    base.stats = d;
+    base.tolerance = ctx.tol;
+    base.verdict = j.verdict;
+    base.reasons.push(...j.reasons);
+    return base;
+  }
+  const lacking = [!eb && !e.stats ? 'edge' : null, !rb && !r.stats ? 'reference' : null].filter((x) => x !== null);
+  base.reasons.push(`no tensor data or stats in ${lacking.join(' and ')} trace`);
+  return base;
+}
+
+function sideInfo(t: Trace): TraceSide {
+  const h = t.header;
+  return {
+    id: h.id,
+    label: h.label ?? null,
+    capture: h.capture,
+    model: h.model.name,
+    modelSha256: h.model.sha256,
+    runtime: h.runtime.name,
+    runtimeVersion: h.runtime.version,
+    backend: h.runtime.backend,
+    nodeCount: h.nodes.length,
+  };
+}
+
+function isClassifierShape(shape: readonly number[]): boolean {
+  if (shape.length === 0) return false;
+  const last = shape[shape.length - 1] as number;
+  return last >= 2 && shape.slice(0, -1).every((d) => d === 1);
+}
+
+const VERDICT_SEVERITY: Record<Verdict, number> = { ok: 0, 'no-data': 1, missing: 2, 'shape-mismatch': 3, diverged: 4 };
+
+function worst(verdicts: Verdict[]): Verdict {
+  let w: Verdict = 'ok';
+  for (const v of verdicts) if (VERDICT_SEVERITY[v] > VERDICT_SEVERITY[w]) w = v;
+  return w;
+}
+
+function isDivergent(v: Verdict): v is 'diverged' | 'shape-mismatch' {
+  return v === 'diverged' || v === 'shape-mismatch';
+}
+
+function compareNamed(
+  edgeList: readonly NamedTensor[],
+  refList: readonly NamedTensor[],
+  op: string,
+  edge: Side,
+  ref: Side,
+  spec: ToleranceSpec | undefined,
+  strictShapes: boolean,
+  warnings: string[],
+): { matchedBy: 'name' | 'position'; tensors: NamedTensorComparison[] } {
+  const al = alignTensors(edgeList, refList);
+  const tensors = al.pairs.map((p): NamedTensorComparison => {
+    const key = `${op} ${p.name}`;
+    let c: TensorComparison;
+    if (!p.edge || !p.ref) {
+      c = missing(p.edge, p.ref, p.edge ? 'only in edge trace' : 'only in reference trace');
+    } else {
+      const tol = resolveTolerance(spec, { name: p.name, op, outputIndex: 0, dtype: p.edge.dtype });
+      c = comparePair(p.edge, p.ref, { edge, ref, key, tol, strictShapes, warnings });
+    }
+    return { name: p.name, refName: p.refName, ...c };
+  });
+  return { matchedBy: al.matchedBy, tensors };
+}
+
+/**
+ * Compares an edge trace against a reference trace.
+ *
+ * @example const c = compareTraces(edgeTrace, refTrace, { tolerance: { preset: 'float16' }, labels });
+ */
+export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOptions = {}): Comparison {
+  validateToleranceSpec(opts.tolerance);
+  const spec = opts.tolerance;
+  const strictShapes = opts.strictShapes ?? false;
+  const k = opts.topK ?? 5;
+  const warnings: string[] = [];
+  const edge: Side = { trace: edgeTrace, what: 'edge' };
+  const ref: Side = { trace: refTrace, what: 'reference' };
+  const eh = edgeTrace.header;
+  const rh = refTrace.header;
+
+  const sameModel = eh.model.sha256 === rh.model.sha256;
+  if (!sameModel) warnings.push(`model sha256 differs (edge ${eh.model.sha256.slice(0, 12)}, reference ${rh.model.sha256.slice(0, 12)})`);
+  if (rh.referenceFor !== undefined && rh.referenceFor !== eh.id) {
+    warnings.push(`the reference replayed trace ${rh.referenceFor}, not this edge trace (${eh.id})`);
+  }
+  for (const [h, what] of [
+    [eh, 'edge'],
+    [rh, 'reference'],
+  ] as const) {
+    if (h.capture === 'timing') warnings.push(`${what} trace was captured in timing mode: no node values to compare`);
+    else if (h.capture === 'stats') warnings.push(`${what} trace was captured in stats mode: node verdicts are from summary statistics only`);
+  }
+
+  // --- nodes --------------------------------------------------------------------------------
+  const al = alignNodes(eh, rh);
+  if (al.edgeOnlyNodes.length > 0) {
+    warnings.push(`${al.edgeOnlyNodes.length} node(s) only in the edge trace (e.g. ${al.edgeOnlyNodes.slice(0, 3).join(', ')})`);
+  }
+  if (al.refOnlyNodes.length > 0) {
+    warnings.push(`${al.refOnlyNodes.length} node(s) only in the reference trace (e.g. ${al.refOnlyNodes.slice(0, 3).join(', ')})`);
+  }
+  for (const m of al.opMismatches.slice(0, 5)) warnings.push(`node ${m.name}: op ${m.edge} on the edge, ${m.ref} in the reference`);
+  if (al.opMismatches.length > 5) warnings.push(`… and ${al.opMismatches.length - 5} more op mismatches`);
+  for (const m of al.dtypeMismatches.slice(0, 5)) warnings.push(`${m.key}: dtype ${m.edge} on the edge, ${m.ref} in the reference`);
+  if (al.dtypeMismatches.length > 5) warnings.push(`… and ${al.dtypeMismatches.length - 5} more dtype mismatches`);
+
+  const nodes: NodeComparison[] = al.outputs.map((o, position): NodeComparison => {
+    let c: TensorComparison;
+    if (!o.edge || !o.ref) {
+      c = missing(o.edge, o.ref, o.edge ? 'only in edge trace' : 'only in reference trace');
+    } else {
+      const tol = resolveTolerance(spec, { name: o.name, op: o.op, outputIndex: o.outputIndex, dtype: o.edge.dtype });
+      c = comparePair(o.edge, o.ref, { edge, ref, key: o.key, tol, strictShapes, warnings });
+    }
+    return {
+      position,
+      key: o.key,
+      name: o.name,
+      op: o.op,
+      refOp: o.refOp,
+      outputIndex: o.outputIndex,
+      edgeIndex: o.edgeIndex,
+      refIndex: o.refIndex,
+      inputs: o.inputs,
+      ...c,
+    };
+  });
+
+  const counts: VerdictCounts = { total: nodes.length, ok: 0, diverged: 0, missing: 0, 'shape-mismatch': 0, 'no-data': 0, statsOnly: 0 };
+  for (const n of nodes) {
+    counts[n.verdict]++;
+    if (n.statsOnly) counts.statsOnly++;
+  }
+
+  let firstDivergent: FirstDivergence | null = null;
+  const firstPos = nodes.findIndex((n) => isDivergent(n.verdict));
+  if (firstPos >= 0) {
+    const n = nodes[firstPos] as NodeComparison;
+    let after = 0;
+    for (let i = firstPos + 1; i < nodes.length; i++) if (isDivergent((nodes[i] as NodeComparison).verdict)) after++;
+    firstDivergent = {
+      position: n.position,
+      key: n.key,
+      name: n.name,
+      op: n.op,
+      outputIndex: n.outputIndex,
+      edgeIndex: n.edgeIndex,
+      verdict: n.verdict as 'diverged' | 'shape-mismatch',
+      reasons: n.reasons,
+      statsOnly: n.statsOnly,
+      divergentAfter: after,
+    };
+  }
+
+  // Where errors enter: divergent nodes whose known inputs all did not diverge.
+  const divergedNames = new Set<string>();
+  for (const n of nodes) if (isDivergent(n.verdict)) divergedNames.add(n.name);
+  const divergenceOrigins: string[] = [];
+  if (firstDivergent) divergenceOrigins.push(firstDivergent.key);
+  for (const n of nodes) {
+    if (!isDivergent(n.verdict) || n.key === firstDivergent?.key || n.inputs.length === 0) continue;
+    if (n.inputs.every((i) => !divergedNames.has(i))) divergenceOrigins.push(n.key);
+  }
+
+  // --- inputs ---------------------------------------------------------------------------------
+  const inp = compareNamed(eh.input.tensors, rh.input.tensors, '(input)', edge, ref, spec, strictShapes, warnings);
+  let inputVerdict: InputAgreement['verdict'];
+  let inputMaxAbs: number | null = null;
+  for (const t of inp.tensors) if (t.metrics) inputMaxAbs = Math.max(inputMaxAbs ?? 0, t.metrics.maxAbs);
+  if (inp.tensors.some((t) => t.verdict === 'missing')) inputVerdict = 'missing';
+  else if (inp.tensors.some((t) => isDivergent(t.verdict))) inputVerdict = 'different';
+  else if (inp.tensors.length === 0 || inp.tensors.some((t) => t.verdict === 'no-data')) inputVerdict = 'none';
+  else if (inp.tensors.every((t) => t.metrics?.identical === true)) inputVerdict = 'identical';
+  else inputVerdict = 'close';
+  if (inp.matchedBy === 'position') warnings.push('input tensors matched by position (names differ)');
+  if (inputVerdict === 'close') {
+    warnings.push(`inputs are not identical (max abs diff ${fmt(inputMaxAbs ?? 0)}), only within tolerance: node differences include that`);
+  }
+  if (inputVerdict === 'none') warnings.push('input tensors not recorded (or without data): cannot check that the reference saw the same input');
+  const inputs: InputAgreement = { verdict: inputVerdict, maxAbs: inputMaxAbs, matchedBy: inp.matchedBy, tensors: inp.tensors };
+
+  // --- final outputs --------------------------------------------------------------------------
+  const out = compareNamed(eh.outputs, rh.outputs, '(output)', edge, ref, spec, strictShapes, warnings);
+  if (out.matchedBy === 'position') warnings.push('final outputs matched by position (names differ)');
+  const outputTensors: OutputComparison[] = out.tensors.map((t): OutputComparison => {
+    let topK: TopKAgreement | null = null;
+    const eRec = eh.outputs.find((x) => x.name === t.name);
+    const rRec = rh.outputs.find((x) => x.name === t.refName);
+    const wanted = opts.classifierOutputs
+      ? opts.classifierOutputs.includes(t.name)
+      : eRec !== undefined && rRec !== undefined && isClassifierShape(eRec.shape) && isClassifierShape(rRec.shape);
+    if (wanted && eRec && rRec && t.metrics !== null && t.verdict !== 'shape-mismatch') {
+      const eb = blobOf(edge, eRec, t.name, []);
+      const rb = blobOf(ref, rRec, t.name, []);
+      if (eb && rb && eb.length === rb.length) topK = topKAgreement(eb, rb, k, opts.labels);
+    }
+    return { ...t, topK };
+  });
+  const firstClassifier = outputTensors.find((t) => t.topK !== null);
+  const outputs: OutputAgreement = {
+    verdict: outputTensors.length === 0 ? 'no-data' : worst(outputTensors.map((t) => t.verdict)),
+    matchedBy: out.matchedBy,
+    tensors: outputTensors,
+    top1Equal: firstClassifier?.topK?.top1Equal ?? null,
+    topKOverlap: firstClassifier?.topK?.overlap ?? null,
+  };
+
+  // --- overall --------------------------------------------------------------------------------
+  let verdict: OverallVerdict;
+  const outputBad = outputTensors.some((t) => isDivergent(t.verdict) || t.verdict === 'missing');
+  if (inputVerdict === 'different' || inputVerdict === 'missing') verdict = 'input-mismatch';
+  else if (firstDivergent || outputBad) verdict = 'diverged';
+  else if (counts.ok > 0 || outputTensors.some((t) => t.verdict === 'ok')) verdict = 'ok';
+  else verdict = 'no-data';
+
+  const summary = summarize(verdict, firstDivergent, counts, inputs, outputs);
+  const preset = spec?.preset ?? 'float32';
+  return {
+    format: COMPARISON_FORMAT,
+    version: COMPARISON_VERSION,
+    edge: sideInfo(edgeTrace),
+    ref: sideInfo(refTrace),
+    sameModel,
+    verdict,
+    summary,
+    firstDivergent,
+    divergenceOrigins,
+    counts,
+    nodes,
+    inputs,
+    outputs,
+    tolerance: { preset, global: globalTolerance(spec), spec: spec ?? null },
+    warnings,
+  };
+}
+
+function summarize(
+  verdict: OverallVerdict,
+  first: FirstDivergence | null,
+  counts: VerdictCounts,
+  inputs: InputAgreement,
+  outputs: OutputAgreement,
+): string {
+  const top = outputs.top1Equal === null ? '' : outputs.top1Equal ? '; top-1 agrees' : '; top-1 DIFFERS';
+  const divergent = counts.diverged + counts['shape-mismatch'];
+  switch (verdict) {
+    case 'input-mismatch': {
+      const bad = inputs.tensors.filter((t) => t.verdict !== 'ok').map((t) => t.name);
+      return `input mismatch: the reference did not see the same input (${bad.join(', ')}); node comparisons are not meaningful`;
+    }
+    case 'diverged':
+      if (first) {
+        return (
+          `diverged at node ${first.key} (${first.op}${first.edgeIndex !== null ? `, #${first.edgeIndex}` : ''}): ` +
+          `${first.reasons[0] ?? first.verdict}; ${divergent}/${counts.total} node outputs divergent${top}`
+        );
+      }
+      return `final outputs diverged (${outputs.verdict}) although no compared node did${top}`;
+    case 'ok':
+      return `ok: ${counts.ok}/${counts.total} node outputs within tolerance${counts.statsOnly > 0 ? ` (${counts.statsOnly} from stats only)` : ''}${top}`;
+    case 'no-data':
+      return 'no data: nothing could be compared';
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * exray comparison engine: edge trace vs reference trace, node by node. Pure (no DOM, no Node).
+ * See docs/compare.md.
+ */
+
+export {
+  compareTraces,
+  COMPARISON_FORMAT,
+  COMPARISON_VERSION,
+  type CompareOptions,
+  type Comparison,
+  type FirstDivergence,
+  type InputAgreement,
+  type NamedTensorComparison,
+  type NodeComparison,
+  type OutputAgreement,
+  type OutputComparison,
+  type OverallVerdict,
+  type TensorComparison,
+  type TraceSide,
+  type VerdictCounts,
+} from './compare.ts';
+export { formatComparisonTable, type FormatTableOptions } from './format.ts';
+export { blobStats, nrmseNormalizer, type TensorMetrics, tensorMetrics } from './metrics.ts';
+export {
+  alignNodes,
+  alignTensors,
+  type AlignedOutput,
+  type Alignment,
+  elementCount,
+  shapeRelation,
+  type ShapeRelation,
+  type TensorAlignment,
+  type TensorPair,
+} from './align.ts';
+export {
+  globalTolerance,
+  judgeMetrics,
+  PRECISION_PRESETS,
+  type PrecisionPreset,
+  PRESETS,
+  type ResolvedTolerance,
+  resolveTolerance,
+  type Thresholds,
+  type ToleranceSpec,
+  validateToleranceSpec,
+  type Verdict,
+} from './tolerance.ts';
+export { compareStats, judgeStats, type StatsDelta, type StatsSource } from './stats.ts';
+export { type TopKAgreement, topKAgreement, type TopKEntry, topKIndices } from './topk.ts';

@@ -1,0 +1,1 @@
+export class ExrayInputError extends Error { readonly file: string; readonly problem: string; constructor(file: string, problem: string) { super(`${file}: ${problem}`); this.name = 'ExrayInputError'; this.file = file; this.problem = problem; } }

@@ -1,0 +1,92 @@
+/** What the device and the TF.js backend look like, as recorded in a trace's `environment`. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Environment, WebGLInfo, WebGPUInfo } from '../../trace/types.ts';
+
+interface NodeProcessLike {
+  version: string;
+  platform: string;
+  arch: string;
+  versions?: { node?: string };
+}
+
+function nodeProcess(): NodeProcessLike | undefined {
+  const p = (globalThis as { process?: NodeProcessLike }).process;
+  return p?.versions?.node ? p : undefined;
+}
+
+/** Flags whose value differs from TF.js's default for this platform: what was changed on purpose. */
+function changedFlags(): Record<string, string | number | boolean> {
+  const env = tf.env() as unknown as {
+    flags: Record<string, string | number | boolean>;
+    flagRegistry: Record<string, { evaluationFn: () => string | number | boolean }>;
+  };
+  const out: Record<string, string | number | boolean> = {};
+  for (const [name, value] of Object.entries(env.flags)) {
+    let def: string | number | boolean | undefined;
+    try {
+      def = env.flagRegistry[name]?.evaluationFn();
+    } catch {
+      def = undefined;
+    }
+    if (def !== value) out[name] = value;
+  }
+  return out;
+}
+
+function webglInfo(backend: unknown): WebGLInfo | undefined {
+  const gl = (backend as { gpgpu?: { gl?: WebGLRenderingContext | WebGL2RenderingContext } }).gpgpu?.gl;
+  if (!gl) return undefined;
+  const dbg = gl.getExtension('WEBGL_debug_renderer_info');
+  return {
+    version: tf.env().getNumber('WEBGL_VERSION'),
+    vendor: String(gl.getParameter(dbg ? dbg.UNMASKED_VENDOR_WEBGL : gl.VENDOR)),
+    renderer: String(gl.getParameter(dbg ? dbg.UNMASKED_RENDERER_WEBGL : gl.RENDERER)),
+    maxTextureSize: Number(gl.getParameter(gl.MAX_TEXTURE_SIZE)),
+    floatTextures: tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') && !tf.env().getBool('WEBGL_FORCE_F16_TEXTURES'),
+  };
+}
+
+function webgpuInfo(backend: unknown): WebGPUInfo | undefined {
+  const b = backend as {
+    device?: { features?: Iterable<string>; limits?: Record<string, unknown> };
+    adapterInfo?: { vendor?: string; architecture?: string; description?: string; isFallbackAdapter?: boolean };
+  };
+  if (!b.device) return undefined;
+  const limits: Record<string, number> = {};
+  if (b.device.limits) {
+    for (const key in b.device.limits) {
+      const v = b.device.limits[key];
+      if (typeof v === 'number') limits[key] = v;
+    }
+  }
+  return {
+    vendor: b.adapterInfo?.vendor ?? '',
+    architecture: b.adapterInfo?.architecture ?? '',
+    description: b.adapterInfo?.description ?? '',
+    isFallbackAdapter: b.adapterInfo?.isFallbackAdapter ?? false,
+    features: b.device.features ? [...b.device.features].sort() : [],
+    limits,
+  };
+}
+
+/** Describe the current device and backend. `extra` lets the caller add what only it knows (threads). */
+export function collectEnvironment(extra: Partial<Environment> = {}): Environment {
+  const proc = nodeProcess();
+  const nav = (globalThis as { navigator?: { userAgent?: string; platform?: string; hardwareConcurrency?: number } }).navigator;
+  const backend = tf.backend();
+  const env: Environment = {
+    kind: proc ? 'node' : 'browser',
+    userAgent: proc ? `Node.js ${proc.version} (${proc.platform} ${proc.arch})` : (nav?.userAgent ?? 'unknown'),
+    platform: proc ? `${proc.platform}-${proc.arch}` : (nav?.platform ?? 'unknown'),
+    hardwareConcurrency: nav?.hardwareConcurrency ?? 1,
+    floatPrecision: backend.floatPrecision(),
+    flags: changedFlags(),
+  };
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  if (typeof isolated === 'boolean') env.crossOriginIsolated = isolated;
+  const gl = webglInfo(backend);
+  if (gl) env.webgl = gl;
+  const gpu = webgpuInfo(backend);
+  if (gpu) env.webgpu = gpu;
+  return { ...env, ...extra, flags: { ...env.flags, ...(extra.flags ?? {}) } };
+}

@@ -1,0 +1,281 @@
+/**
+ * traceModel: run a TF.js model under instrumentation and produce a trace (and its event stream).
+ *
+ * Passes, in this order, each on the same input:
+ *   1. warm-up (cold run timed separately: shader compilation, wasm init),
+ *   2. N plain runs → whole-inference median (nothing attached),
+ *   3. timing pass inside `tf.profile` → every kernel with its backend-measured time, mapped to nodes,
+ *   4. capture pass (`stats` / `tensors` modes) → every node's outputs read back.
+ * Timing and capture are separate passes because read-back perturbs timing.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
+import type {
+  BlobData,
+  CaptureMode,
+  Clock,
+  DType,
+  Environment,
+  InputSource,
+  IOSpec,
+  KernelRecord,
+  NamedTensor,
+  NodeRecord,
+  PreprocessSpec,
+  Trace,
+  TraceEvent,
+  TraceEventSink,
+  TensorRecord,
+} from '../../trace/types.ts';
+import { TraceBuilder } from '../../trace/events.ts';
+import { computeStats } from '../../trace/stats.ts';
+import { newTraceId, blobIdFor } from '../../trace/ids.ts';
+import { collectEnvironment } from './environment.ts';
+import { declaredNodeCount, isGraphModel, type TfjsModel } from './hooks.ts';
+import { capturePass, Runner, timingPass, type ModelInputs } from './passes.ts';
+import { tfjsVersion } from './version.ts';
+
+export interface TraceModelOptions {
+  /** What to record per node. Default `stats`. */
+  capture?: CaptureMode;
+  /** Timed plain runs for the whole-inference median. Default 5. */
+  runs?: number;
+  /** Untimed warm-up runs after the cold first run. Default 1. */
+  warmup?: number;
+  /** Model identity: a name and the sha256 of its files (see src/models/hash.ts). */
+  modelName?: string;
+  modelSha256?: string;
+  /** How the input was made, recorded verbatim. */
+  source?: InputSource;
+  preprocess?: PreprocessSpec;
+  label?: string;
+  referenceFor?: string;
+  /** Receives every trace event as it happens (live streaming). */
+  onEvent?: TraceEventSink;
+  /** What only the caller knows about the environment (thread count, hardwareConcurrency in Node). */
+  environment?: Partial<Environment>;
+  /** Histogram bins per tensor. Default 32. */
+  histogramBins?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The clock behind `tf.profile`'s kernelTimeMs on each TF.js backend. */
+export function kernelClock(backend: string): Clock {
+  switch (backend) {
+    case 'webgl':
+      return 'gpu-timer-query';
+    case 'webgpu':
+      return 'gpu-timestamp';
+    default:
+      // cpu, wasm: the backend timer is performance.now() around a synchronous kernel.
+      return 'wall';
+  }
+}
+
+const TFJS_DTYPES: readonly DType[] = ['float32', 'int32', 'bool', 'string'];
+function toDType(d: string): DType {
+  return TFJS_DTYPES.includes(d as DType) ? (d as DType) : 'float32';
+}
+
+/**
+ * Values as stored in a blob: int32 stays exact, everything else becomes float32. The cpu backend
+ * hands out its own storage (no copy on read), so its arrays are copied: a blob may later be
+ * transferred to another thread, which would detach the tensor's memory under the backend.
+ */
+function toBlobData(values: ArrayLike<number>, dtype: string, backendOwned: boolean): BlobData {
+  if (dtype === 'int32') return values instanceof Int32Array ? (backendOwned ? values.slice() : values) : Int32Array.from(values);
+  return values instanceof Float32Array ? (backendOwned ? values.slice() : values) : Float32Array.from(values);
+}
+
+interface IOInfo {
+  name?: string;
+  shape?: readonly (number | null)[];
+  dtype?: string;
+}
+
+function inputNames(model: TfjsModel): string[] {
+  return (model.inputs as IOInfo[]).map((i, k) => i.name ?? `input_${k}`);
+}
+
+function outputNames(model: TfjsModel): string[] {
+  return isGraphModel(model) ? model.outputNodes : model.outputNames;
+}
+
+function ioSpecs(infos: IOInfo[], names: string[]): IOSpec[] {
+  return infos.map((info, k) => ({
+    name: names[k] ?? info.name ?? `io_${k}`,
+    shape: (info.shape ?? []).map((d) => (d == null || d < 0 ? null : d)),
+    dtype: toDType(info.dtype ?? 'float32'),
+  }));
+}
+
+/**
+ * Trace one model on the current TF.js backend (`tf.setBackend` first). The model and input tensors
+ * stay owned by the caller; everything exray allocates is released before this returns.
+ */
+export async function traceModel(model: TfjsModel, inputs: ModelInputs, options: TraceModelOptions = {}): Promise<Trace> {
+  const capture = options.capture ?? 'stats';
+  const runs = Math.max(1, options.runs ?? 5);
+  const warmup = Math.max(0, options.warmup ?? 1);
+  const bins = options.histogramBins ?? 32;
+  const backend = tf.getBackend();
+  const clock = kernelClock(backend);
+  const backendOwned = backend === 'cpu';
+  const builder = new TraceBuilder();
+  const emit = (e: TraceEvent): void => {
+    builder.push(e);
+    options.onEvent?.(e);
+  };
+  const warnings: string[] = [];
+  const runner = new Runner(model, inputs);
+
+  // ---- run start: identity, environment and the exact input ----------------------------------
+  const inNames = inputNames(model);
+  const feedList: Tensor[] = inputs instanceof tf.Tensor ? [inputs] : Array.isArray(inputs) ? inputs : inNames.map((n) => (inputs as NamedTensorMap)[n]!);
+  const inputTensors: NamedTensor[] = [];
+  const inputBlobs: TraceEvent[] = [];
+  for (let k = 0; k < feedList.length; k++) {
+    const t = feedList[k];
+    if (!t) throw new Error(`exray: no tensor given for model input "${inNames[k]}"`);
+    const name = inNames[k] ?? `input_${k}`;
+    const id = blobIdFor(`input:${name}`, 0);
+    const data = toBlobData((await t.data()) as ArrayLike<number>, t.dtype, backendOwned);
+    inputBlobs.push({ type: 'blob', id, data });
+    inputTensors.push({
+      name,
+      shape: [...t.shape],
+      dtype: toDType(t.dtype),
+      stats: computeStats(data, bins),
+      blob: { id, encoding: data instanceof Int32Array ? 'int32' : 'float32', length: data.length },
+    });
+  }
+  const outNames = outputNames(model);
+  const id = newTraceId();
+  emit({
+    type: 'run-start',
+    id,
+    createdAt: new Date().toISOString(),
+    ...(options.label ? { label: options.label } : {}),
+    capture,
+    model: {
+      name: options.modelName ?? 'model',
+      format: isGraphModel(model) ? 'tfjs-graph' : 'tfjs-layers',
+      sha256: options.modelSha256 ?? '',
+      inputs: ioSpecs(model.inputs as IOInfo[], inNames),
+      outputs: ioSpecs(model.outputs as IOInfo[], outNames),
+      nodeCount: declaredNodeCount(model),
+    },
+    runtime: { name: 'tfjs', version: tfjsVersion(), backend },
+    environment: collectEnvironment(options.environment),
+    input: {
+      tensors: inputTensors,
+      ...(options.source ? { source: options.source } : {}),
+      ...(options.preprocess ? { preprocess: options.preprocess } : {}),
+    },
+    ...(options.referenceFor ? { referenceFor: options.referenceFor } : {}),
+  });
+  for (const b of inputBlobs) emit(b);
+
+  const totalPasses = 1 + warmup + runs + 1 + (capture === 'timing' ? 0 : 1);
+  let done = 0;
+  const progress = (phase: string): void => emit({ type: 'progress', phase, done: done++, total: totalPasses });
+
+  // ---- 1 + 2: cold run, warm-up, timed plain runs -----------------------------------------------
+  progress('cold run');
+  const firstRunMs = await runner.timedRun();
+  for (let i = 0; i < warmup; i++) {
+    progress('warm-up');
+    await runner.timedRun();
+  }
+  const runMs: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    progress('timed runs');
+    runMs.push(await runner.timedRun());
+  }
+  emit({ type: 'timing', timing: { warmupRuns: warmup, runMs, medianMs: median(runMs), firstRunMs } });
+
+  // ---- 3: timing pass: kernels with backend time, attributed to nodes ---------------------------
+  progress('timing pass');
+  const timed = await timingPass(runner);
+  let lastOutputs = timed.outputs;
+  const skeleton = timed.nodes.map((n) => ({ ...n, kernels: [] as number[] }));
+  const nodeIndex = new Map(skeleton.map((n, i) => [n.name, i]));
+  const kernels: KernelRecord[] = [];
+  for (let i = 0; i < timed.kernels.length; i++) {
+    const k = timed.kernels[i]!;
+    const t = k.kernelTimeMs as unknown;
+    const ms = typeof t === 'number' && Number.isFinite(t) ? t : null;
+    const node = timed.kernelOwner[i] ?? null;
+    if (node !== null) skeleton[nodeIndex.get(node)!]?.kernels.push(i);
+    kernels.push({
+      index: i,
+      name: k.name,
+      node,
+      ms,
+      clock: ms === null ? 'unavailable' : clock,
+      inputShapes: k.inputShapes.map((sh) => (sh ? [...sh] : null)),
+      outputShapes: k.outputShapes.map((sh) => [...sh]),
+    });
+  }
+  if (kernels.some((k) => k.ms === null)) warnings.push(`backend ${backend}: some kernel times are unavailable (clock 'unavailable')`);
+  if (runner.usesAsync) warnings.push('model ran with executeAsync: kernels of nodes that overlap in time are attributed to the node that ended first');
+  for (const k of kernels) emit({ type: 'kernel', kernel: k });
+
+  const nodeRecord = (i: number, outputs: TensorRecord[]): NodeRecord => {
+    const s = skeleton[i]!;
+    return { index: i, name: s.name, op: s.op, kernels: s.kernels, outputs, inputs: s.inputs };
+  };
+
+  // ---- 4: capture pass ----------------------------------------------------------------------------
+  if (capture === 'timing') {
+    skeleton.forEach((s, i) => emit({ type: 'node', node: nodeRecord(i, s.outputs.map((o) => ({ shape: o.shape, dtype: toDType(o.dtype) }))) }));
+  } else {
+    progress('capture pass');
+    const keepValues = capture === 'tensors';
+    tf.dispose(lastOutputs);
+    lastOutputs = [];
+    const captured = await capturePass(runner, backend, (c) => {
+      const i = nodeIndex.get(c.name);
+      if (i === undefined) {
+        warnings.push(`node ${c.name} ran in the capture pass but not in the timing pass; not recorded`);
+        return;
+      }
+      const outputs = c.outputs.map((o, k) => tensorRecord(c.name, k, o, c.values[k] ?? null, keepValues));
+      emit({ type: 'node', node: nodeRecord(i, outputs) });
+    });
+    lastOutputs = captured.outputs;
+    if (captured.visited !== skeleton.length) warnings.push(`capture pass saw ${captured.visited} nodes, timing pass ${skeleton.length}`);
+  }
+
+  // ---- run end: final outputs, from the last pass -------------------------------------------------
+  const outputs: NamedTensor[] = [];
+  try {
+    for (let k = 0; k < lastOutputs.length; k++) {
+      const t = lastOutputs[k]!;
+      const name = outNames[k] ?? `output_${k}`;
+      outputs.push({ name, ...tensorRecord(`output:${name}`, 0, t, (await t.data()) as ArrayLike<number>, true) });
+    }
+  } finally {
+    tf.dispose(lastOutputs);
+  }
+  emit({ type: 'run-end', outputs, warnings });
+  return builder.finish();
+
+  function tensorRecord(node: string, k: number, t: { shape: readonly number[]; dtype: string }, values: ArrayLike<number> | null, keep: boolean): TensorRecord {
+    const rec: TensorRecord = { shape: [...t.shape], dtype: toDType(t.dtype) };
+    if (!values) return rec;
+    const data = toBlobData(values, t.dtype, backendOwned);
+    rec.stats = computeStats(data, bins);
+    if (keep) {
+      const id = blobIdFor(node, k);
+      emit({ type: 'blob', id, data });
+      rec.blob = { id, encoding: data instanceof Int32Array ? 'int32' : 'float32', length: data.length };
+    }
+    return rec;
+  }
+}

@@ -1,0 +1,11 @@
+export { CARD_FILE_NAME, CARD_VERSION, loadModelCard, modelCardSchema, parseModelCard, preprocessSpecSchema } from './card.ts';
+export type { CardInput, CardOutput, ModelCard, OutputMeaning } from './card.ts';
+export { extractModels, MARKER_FILE } from './extract.ts';
+export type { ExtractOptions, ExtractReport, ExtractedFile, ExtractedModel } from './extract.ts';
+export { modelHash } from './hash.ts';
+export { loadTfjsModelFromDir, resolveModelJsonPath } from './load-node.ts';
+export type { LoadedTfjsModel } from './load-node.ts';
+export { listSampleModels } from './samples.ts';
+export type { SampleModel } from './samples.ts';
+export { SAMPLE_SOURCES } from './sources.ts';
+export type { SampleSource } from './sources.ts';

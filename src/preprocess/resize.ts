@@ -1,0 +1,440 @@
+/**
+ * Image resizing and fit modes. Pure TypeScript on typed arrays: no DOM, no Node.
+ *
+ * - `bilinear` / `nearest` mirror the index arithmetic of the TF.js cpu kernels
+ *   (tfjs-backend-cpu ResizeBilinear.js / ResizeNearestNeighbor.js, 4.22) line by line: float64 maths,
+ *   result stored as float32, so the output equals `tf.image.resizeBilinear(x, size, alignCorners,
+ *   halfPixelCenters)` / `tf.image.resizeNearestNeighbor(...)` on the cpu backend bit for bit.
+ * - `area` is TensorFlow's ResizeArea (tensorflow/core/kernels/image/resize_area_op.cc): every output
+ *   pixel is the mean of the input box it covers, partially covered pixels weighted by their overlap.
+ *   For downscaling this is OpenCV's INTER_AREA; for upscaling TF (and we) keep the box rule while
+ *   OpenCV switches to a bilinear-like rule.
+ * - `antialias` (bilinear only) is TF's `tf.image.resize(..., 'bilinear', antialias=True)`, i.e. the
+ *   ScaleAndTranslate op with a triangle kernel (scale_and_translate_op.cc): the triangle is widened by
+ *   the downscale factor (kernel_scale = max(in/out, 1)), weights are renormalised at the borders, pixel
+ *   centres at +0.5. Upscaling with it equals half-pixel-centre bilinear.
+ *
+ * All resizers accept any numeric typed array, interleaved (HWC) or planar (CHW), any channel count,
+ * and return a Float32Array image with the same layout and channel count.
+ */
+import type { PreprocessSpec } from '../trace/types.ts';
+import type { FloatImage, ImagePlanes } from './image.ts';
+import { checkImage, stridesOf } from './image.ts';
+
+export type ResizeMethod = PreprocessSpec['resize']['method'];
+export type ResizeOptions = PreprocessSpec['resize'];
+export type FitMode = PreprocessSpec['fit'];
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+function checkSize(width: number, height: number, what: string): void {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new RangeError(`${what}: output size must be positive integers, got ${width}x${height}`);
+  }
+}
+
+function checkCornerFlags(alignCorners: boolean, halfPixelCenters: boolean, what: string): void {
+  // Same precondition (and message) as tf.image.resizeBilinear / resizeNearestNeighbor.
+  if (alignCorners && halfPixelCenters) {
+    throw new RangeError(`Error in ${what}: If halfPixelCenters is true, alignCorners must be false.`);
+  }
+}
+
+function emptyLike(src: ImagePlanes, width: number, height: number): FloatImage {
+  return {
+    width,
+    height,
+    channels: src.channels,
+    layout: src.layout,
+    data: new Float32Array(width * height * src.channels),
+  };
+}
+
+/** `effectiveInputSize / effectiveOutputSize` exactly as the TF.js kernels compute it. */
+function tfjsRatio(inSize: number, outSize: number, alignCorners: boolean): number {
+  const effIn = alignCorners && outSize > 1 ? inSize - 1 : inSize;
+  const effOut = alignCorners && outSize > 1 ? outSize - 1 : outSize;
+  return effIn / effOut;
+}
+
+/** tf.image.resizeBilinear semantics (TF.js cpu kernel index arithmetic). */
+export function resizeBilinear(
+  src: ImagePlanes,
+  width: number,
+  height: number,
+  alignCorners = false,
+  halfPixelCenters = false,
+): FloatImage {
+  checkImage(src, 'resizeBilinear');
+  checkSize(width, height, 'resizeBilinear');
+  checkCornerFlags(alignCorners, halfPixelCenters, 'resizeBilinear');
+  const oldH = src.height;
+  const oldW = src.width;
+  const C = src.channels;
+  const rowRatio = tfjsRatio(oldH, height, alignCorners);
+  const colRatio = tfjsRatio(oldW, width, alignCorners);
+  const out = emptyLike(src, width, height);
+  const s = stridesOf(src);
+  const d = stridesOf(out);
+  const x = src.data;
+  const res = out.data;
+
+  // Per-column source offsets and fractions (identical for every row).
+  const colLeft = new Int32Array(width);
+  const colRight = new Int32Array(width);
+  const colFrac = new Float64Array(width);
+  for (let c = 0; c < width; c++) {
+    const f = halfPixelCenters ? colRatio * (c + 0.5) - 0.5 : colRatio * c;
+    const lo = Math.max(0, Math.floor(f));
+    colFrac[c] = f - lo;
+    colLeft[c] = lo * s.pixel;
+    colRight[c] = Math.min(oldW - 1, Math.ceil(f)) * s.pixel;
+  }
+  for (let r = 0; r < height; r++) {
+    const f = halfPixelCenters ? rowRatio * (r + 0.5) - 0.5 : rowRatio * r;
+    const lo = Math.max(0, Math.floor(f));
+    const rowFrac = f - lo;
+    const top = lo * s.row;
+    const bot = Math.min(oldH - 1, Math.ceil(f)) * s.row;
+    for (let ch = 0; ch < C; ch++) {
+      const sc = ch * s.channel;
+      let di = r * d.row + ch * d.channel;
+      for (let c = 0; c < width; c++) {
+        const l = colLeft[c] as number;
+        const rr = colRight[c] as number;
+        const cf = colFrac[c] as number;
+        const topLeft = x[sc + top + l] as number;
+        const topRight = x[sc + top + rr] as number;
+        const bottomLeft = x[sc + bot + l] as number;
+        const bottomRight = x[sc + bot + rr] as number;
+        const t = topLeft + (topRight - topLeft) * cf;
+        const b = bottomLeft + (bottomRight - bottomLeft) * cf;
+        res[di] = t + (b - t) * rowFrac;
+        di += d.pixel;
+      }
+    }
+  }
+  return out;
+}
+
+/** tf.image.resizeNearestNeighbor semantics (TF.js cpu kernel index arithmetic). */
+export function resizeNearest(
+  src: ImagePlanes,
+  width: number,
+  height: number,
+  alignCorners = false,
+  halfPixelCenters = false,
+): FloatImage {
+  checkImage(src, 'resizeNearestNeighbor');
+  checkSize(width, height, 'resizeNearestNeighbor');
+  checkCornerFlags(alignCorners, halfPixelCenters, 'resizeNearestNeighbor');
+  const oldH = src.height;
+  const oldW = src.width;
+  const C = src.channels;
+  const rowRatio = tfjsRatio(oldH, height, alignCorners);
+  const colRatio = tfjsRatio(oldW, width, alignCorners);
+  const out = emptyLike(src, width, height);
+  const s = stridesOf(src);
+  const d = stridesOf(out);
+  const nearest = (ratio: number, i: number, max: number): number => {
+    const f = halfPixelCenters ? ratio * (i + 0.5) : ratio * i;
+    const n = Math.min(max - 1, alignCorners ? Math.round(f) : Math.floor(f));
+    return halfPixelCenters ? Math.max(0, n) : n;
+  };
+  const colOff = new Int32Array(width);
+  for (let c = 0; c < width; c++) colOff[c] = nearest(colRatio, c, oldW) * s.pixel;
+  for (let r = 0; r < height; r++) {
+    const rowOff = nearest(rowRatio, r, oldH) * s.row;
+    for (let ch = 0; ch < C; ch++) {
+      const base = rowOff + ch * s.channel;
+      let di = r * d.row + ch * d.channel;
+      for (let c = 0; c < width; c++) {
+        out.data[di] = src.data[base + (colOff[c] as number)] as number;
+        di += d.pixel;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Separable resampling weights along one axis: output i reads input `index[k]` with weight `weight[k]`
+ * for k in [offset[i], offset[i+1]). Indices are already clamped into the input.
+ */
+export interface Spans {
+  offset: Int32Array;
+  index: Int32Array;
+  weight: Float64Array;
+}
+
+function buildSpans(outSize: number, perOutput: (i: number, push: (index: number, weight: number) => void) => void): Spans {
+  const offset = new Int32Array(outSize + 1);
+  const index: number[] = [];
+  const weight: number[] = [];
+  const push = (i: number, w: number): void => {
+    index.push(i);
+    weight.push(w);
+  };
+  for (let i = 0; i < outSize; i++) {
+    perOutput(i, push);
+    offset[i + 1] = index.length;
+  }
+  return { offset, index: Int32Array.from(index), weight: Float64Array.from(weight) };
+}
+
+/**
+ * TF ResizeArea weights along one axis, already divided by the axis scale (TF multiplies the sum by
+ * 1 / (height_scale * width_scale); splitting it per axis is the same product).
+ * scale = in/out, or (in-1)/(out-1) with alignCorners and out > 1 (TF's CalculateResizeScale).
+ */
+export function areaSpans(inSize: number, outSize: number, alignCorners = false): Spans {
+  if (inSize === 1) return buildSpans(outSize, (_i, push) => push(0, 1)); // degenerate axis: copy
+  const scale = Math.fround(alignCorners && outSize > 1 ? (inSize - 1) / (outSize - 1) : inSize / outSize);
+  const bound = (v: number): number => Math.min(inSize - 1, Math.max(0, v));
+  return buildSpans(outSize, (o, push) => {
+    const in0 = o * scale;
+    const in1 = (o + 1) * scale;
+    const start = Math.floor(in0);
+    const end = Math.ceil(in1);
+    for (let i = start; i < end; i++) {
+      const w = i < in0 ? (i + 1 > in1 ? scale : i + 1 - in0) : i + 1 > in1 ? in1 - i : 1;
+      push(bound(i), w / scale);
+    }
+  });
+}
+
+/**
+ * TF ScaleAndTranslate weights (translate 0) for the triangle kernel along one axis:
+ * sample = (i + 0.5) · in/out; with `antialias` the kernel is widened by max(in/out, 1).
+ */
+export function triangleSpans(inSize: number, outSize: number, antialias = true): Spans {
+  const invScale = inSize / outSize;
+  const kernelScale = antialias ? Math.max(invScale, 1) : 1;
+  const radius = 1; // triangle kernel
+  return buildSpans(outSize, (o, push) => {
+    const sample = (o + 0.5) * invScale;
+    if (sample < 0 || sample > inSize) return;
+    const start = Math.min(inSize - 1, Math.max(0, Math.ceil(sample - radius * kernelScale - 0.5)));
+    const end = Math.min(inSize - 1, Math.max(0, Math.floor(sample + radius * kernelScale - 0.5))) + 1;
+    let total = 0;
+    const ws: number[] = [];
+    for (let s = start; s < end; s++) {
+      const w = Math.max(0, 1 - Math.abs((s + 0.5 - sample) / kernelScale));
+      ws.push(w);
+      total += w;
+    }
+    if (Math.abs(total) < 1000 * 1.1754943508222875e-38) return; // TF: 1000 * FLT_MIN
+    for (let k = 0; k < ws.length; k++) push(start + k, (ws[k] as number) / total);
+  });
+}
+
+/**
+ * Apply separable spans: rows first (input height → output height), then columns, like TF's
+ * ScaleAndTranslate. Accumulates in float64, stores float32.
+ */
+export function resampleSeparable(src: ImagePlanes, width: number, height: number, rows: Spans, cols: Spans): FloatImage {
+  checkImage(src, 'resampleSeparable');
+  checkSize(width, height, 'resampleSeparable');
+  if (rows.offset.length !== height + 1 || cols.offset.length !== width + 1) {
+    throw new RangeError('resampleSeparable: spans do not match the output size');
+  }
+  const C = src.channels;
+  const W = src.width;
+  const s = stridesOf(src);
+  const out = emptyLike(src, width, height);
+  const d = stridesOf(out);
+  // Intermediate: output height × input width, planar float64 per channel.
+  const tmp = new Float64Array(W * height);
+  for (let ch = 0; ch < C; ch++) {
+    const sc = ch * s.channel;
+    tmp.fill(0);
+    for (let r = 0; r < height; r++) {
+      const t0 = r * W;
+      for (let k = rows.offset[r] as number; k < (rows.offset[r + 1] as number); k++) {
+        const w = rows.weight[k] as number;
+        const srow = sc + (rows.index[k] as number) * s.row;
+        for (let x = 0; x < W; x++) tmp[t0 + x] = (tmp[t0 + x] as number) + w * (src.data[srow + x * s.pixel] as number);
+      }
+    }
+    for (let r = 0; r < height; r++) {
+      const t0 = r * W;
+      let di = r * d.row + ch * d.channel;
+      for (let c = 0; c < width; c++) {
+        let acc = 0;
+        for (let k = cols.offset[c] as number; k < (cols.offset[c + 1] as number); k++) {
+          acc += (cols.weight[k] as number) * (tmp[t0 + (cols.index[k] as number)] as number);
+        }
+        out.data[di] = acc;
+        di += d.pixel;
+      }
+    }
+  }
+  return out;
+}
+
+/** TF ResizeArea (box average; OpenCV INTER_AREA when downscaling). */
+export function resizeArea(src: ImagePlanes, width: number, height: number, alignCorners = false): FloatImage {
+  checkImage(src, 'resizeArea');
+  checkSize(width, height, 'resizeArea');
+  return resampleSeparable(src, width, height, areaSpans(src.height, height, alignCorners), areaSpans(src.width, width, alignCorners));
+}
+
+/** `tf.image.resize(x, size, 'bilinear', antialias=true)`: triangle filter widened by the downscale factor. */
+export function resizeBilinearAntialias(src: ImagePlanes, width: number, height: number): FloatImage {
+  checkImage(src, 'resizeBilinearAntialias');
+  checkSize(width, height, 'resizeBilinearAntialias');
+  return resampleSeparable(src, width, height, triangleSpans(src.height, height), triangleSpans(src.width, width));
+}
+
+/**
+ * Resize with the options of a model card's spec.
+ * - bilinear: TF.js resizeBilinear(alignCorners, halfPixelCenters); with `antialias` TF's antialiased
+ *   resize instead (always pixel-centre sampling: halfPixelCenters is implied, alignCorners must be false).
+ * - nearest: TF.js resizeNearestNeighbor(alignCorners, halfPixelCenters); `antialias` is ignored (as in TF).
+ * - area: TF ResizeArea(alignCorners); `halfPixelCenters` and `antialias` are ignored (as in TF).
+ */
+export function resize(src: ImagePlanes, width: number, height: number, opts: ResizeOptions): FloatImage {
+  switch (opts.method) {
+    case 'bilinear':
+      if (opts.antialias) {
+        if (opts.alignCorners) throw new RangeError('resize: antialias bilinear cannot be combined with alignCorners');
+        return resizeBilinearAntialias(src, width, height);
+      }
+      return resizeBilinear(src, width, height, opts.alignCorners, opts.halfPixelCenters);
+    case 'nearest':
+      return resizeNearest(src, width, height, opts.alignCorners, opts.halfPixelCenters);
+    case 'area':
+      return resizeArea(src, width, height, opts.alignCorners);
+    default:
+      throw new RangeError(`resize: unknown method ${String((opts as { method: unknown }).method)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fit modes
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * center-crop: the largest central window of the target aspect ratio (Keras `smart_resize`):
+ * cropH = min(H, floor(W·dstH/dstW)), cropW = min(W, floor(H·dstW/dstH)), offsets floor((size − crop)/2).
+ * Exact integer arithmetic.
+ */
+export function centerCropRect(srcWidth: number, srcHeight: number, dstWidth: number, dstHeight: number): Rect {
+  const cropH = Math.max(1, Math.min(srcHeight, Math.floor((srcWidth * dstHeight) / dstWidth)));
+  const cropW = Math.max(1, Math.min(srcWidth, Math.floor((srcHeight * dstWidth) / dstHeight)));
+  return {
+    x: Math.floor((srcWidth - cropW) / 2),
+    y: Math.floor((srcHeight - cropH) / 2),
+    width: cropW,
+    height: cropH,
+  };
+}
+
+/**
+ * letterbox: where the aspect-preserving resized image sits inside the dst canvas (TF
+ * `tf.image.resize_with_pad`): the limiting side fills the canvas, the other is floor(size · ratio),
+ * the offset is floor((dst − unfloored resized size) / 2). Exact rational arithmetic (TF's float32 maths
+ * can land 1 px lower in rare cases).
+ */
+export function letterboxRect(srcWidth: number, srcHeight: number, dstWidth: number, dstHeight: number): Rect {
+  if (srcWidth * dstHeight >= srcHeight * dstWidth) {
+    // Width-limited.
+    const hFloat = (srcHeight * dstWidth) / srcWidth;
+    return { x: 0, y: Math.max(0, Math.floor((dstHeight - hFloat) / 2)), width: dstWidth, height: Math.max(1, Math.floor(hFloat)) };
+  }
+  const wFloat = (srcWidth * dstHeight) / srcHeight;
+  return { x: Math.max(0, Math.floor((dstWidth - wFloat) / 2)), y: 0, width: Math.max(1, Math.floor(wFloat)), height: dstHeight };
+}
+
+/** Copy a rectangle out of an image (same element type and layout). */
+export function cropPlanes<T extends ImagePlanes>(img: T, rect: Rect): T {
+  checkImage(img, 'cropPlanes');
+  const { x, y, width, height } = rect;
+  if (x < 0 || y < 0 || width < 1 || height < 1 || x + width > img.width || y + height > img.height) {
+    throw new RangeError(`cropPlanes: rect ${width}x${height}+${x}+${y} outside ${img.width}x${img.height}`);
+  }
+  const C = img.channels;
+  const ctor = img.data.constructor as new (n: number) => T['data'];
+  const data = new ctor(width * height * C);
+  const s = stridesOf(img);
+  if (img.layout === 'interleaved') {
+    for (let r = 0; r < height; r++) {
+      const from = (y + r) * s.row + x * C;
+      data.set(img.data.subarray(from, from + width * C), r * width * C);
+    }
+  } else {
+    for (let ch = 0; ch < C; ch++) {
+      for (let r = 0; r < height; r++) {
+        const from = ch * s.channel + (y + r) * s.row + x;
+        data.set(img.data.subarray(from, from + width), ch * width * height + r * width);
+      }
+    }
+  }
+  return { ...img, width, height, data };
+}
+
+/** Paste `img` into a new dst-sized float image at `rect`, filling the rest with `padValue`. */
+export function padInto(img: FloatImage, dstWidth: number, dstHeight: number, rect: Rect, padValue = 0): FloatImage {
+  if (img.width !== rect.width || img.height !== rect.height) throw new RangeError('padInto: image size differs from rect');
+  if (rect.x < 0 || rect.y < 0 || rect.x + rect.width > dstWidth || rect.y + rect.height > dstHeight) {
+    throw new RangeError('padInto: rect outside destination');
+  }
+  const C = img.channels;
+  const out: FloatImage = { width: dstWidth, height: dstHeight, channels: C, layout: img.layout, data: new Float32Array(dstWidth * dstHeight * C) };
+  if (padValue !== 0) out.data.fill(padValue);
+  const s = stridesOf(img);
+  const d = stridesOf(out);
+  if (img.layout === 'interleaved') {
+    for (let r = 0; r < img.height; r++) {
+      out.data.set(img.data.subarray(r * s.row, (r + 1) * s.row), (rect.y + r) * d.row + rect.x * C);
+    }
+  } else {
+    for (let ch = 0; ch < C; ch++) {
+      for (let r = 0; r < img.height; r++) {
+        const from = ch * s.channel + r * s.row;
+        out.data.set(img.data.subarray(from, from + img.width), ch * d.channel + (rect.y + r) * d.row + rect.x);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Fit + resize to exactly dstWidth × dstHeight.
+ * - stretch: resize the whole image (aspect ratio not kept).
+ * - center-crop: crop `centerCropRect`, then resize the crop.
+ * - letterbox: resize to `letterboxRect` (aspect kept), then pad with `padValue` (pixel units, default 0 =
+ *   black, before normalisation), like `tf.image.resize_with_pad`.
+ */
+export function fitResize(
+  src: ImagePlanes,
+  dstWidth: number,
+  dstHeight: number,
+  fit: FitMode,
+  opts: ResizeOptions,
+  padValue = 0,
+): FloatImage {
+  checkSize(dstWidth, dstHeight, 'fitResize');
+  switch (fit) {
+    case 'stretch':
+      return resize(src, dstWidth, dstHeight, opts);
+    case 'center-crop': {
+      const rect = centerCropRect(src.width, src.height, dstWidth, dstHeight);
+      const cropped = rect.width === src.width && rect.height === src.height ? src : cropPlanes(src, rect);
+      return resize(cropped, dstWidth, dstHeight, opts);
+    }
+    case 'letterbox': {
+      const rect = letterboxRect(src.width, src.height, dstWidth, dstHeight);
+      const resized = resize(src, rect.width, rect.height, opts);
+      if (rect.width === dstWidth && rect.height === dstHeight) return resized;
+      return padInto(resized, dstWidth, dstHeight, rect, padValue);
+    }
+    default:
+      throw new RangeError(`fitResize: unknown fit ${String(fit)}`);
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Input tensors from files: `.npy` (NumPy v1–3, C order), `.json` and `.exray` (a trace's recorded
+ * input). Every problem is an ExrayInputError naming the file.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ExrayInputError } from '../errors.ts';
+import type { DType } from '../trace/types.ts';
+import type { FeedTensor } from './feed.ts';
+
+const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+
+const NPY_DTYPES: Record<string, { dtype: DType; bytes: number; read: (v: DataView, o: number) => number }> = {
+  '<f4': { dtype: 'float32', bytes: 4, read: (v, o) => v.getFloat32(o, true) },
+  '<f8': { dtype: 'float32', bytes: 8, read: (v, o) => v.getFloat64(o, true) },
+  '<f2': { dtype: 'float32', bytes: 2, read: (v, o) => halfToFloat(v.getUint16(o, true)) },
+  '<i4': { dtype: 'int32', bytes: 4, read: (v, o) => v.getInt32(o, true) },
+  '<i8': { dtype: 'int64', bytes: 8, read: (v, o) => Number(v.getBigInt64(o, true)) },
+  '|u1': { dtype: 'uint8', bytes: 1, read: (v, o) => v.getUint8(o) },
+  '|i1': { dtype: 'int8', bytes: 1, read: (v, o) => v.getInt8(o) },
+  '|b1': { dtype: 'bool', bytes: 1, read: (v, o) => v.getUint8(o) },
+};
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+export function parseNpy(bytes: Uint8Array, fileName: string, name: string): FeedTensor {
+  if (bytes.length < 10 || NPY_MAGIC.some((b, i) => bytes[i] !== b)) throw new ExrayInputError(fileName, 'not a .npy file (bad magic)');
+  const major = bytes[6]!;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const headerStart = major === 1 ? 10 : 12;
+  if (headerStart + headerLen > bytes.length) throw new ExrayInputError(fileName, '.npy header is truncated');
+  const header = new TextDecoder('latin1').decode(bytes.subarray(headerStart, headerStart + headerLen));
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || !fortran || shapeText === undefined) throw new ExrayInputError(fileName, `unreadable .npy header: ${header.trim()}`);
+  const kind = NPY_DTYPES[descr];
+  if (!kind) throw new ExrayInputError(fileName, `unsupported .npy dtype '${descr}' (supported: ${Object.keys(NPY_DTYPES).join(', ')})`);
+  if (fortran === 'True') throw new ExrayInputError(fileName, 'Fortran-order .npy arrays are not supported: save with np.ascontiguousarray');
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const dataStart = headerStart + headerLen;
+  if (bytes.length - dataStart !== n * kind.bytes) {
+    throw new ExrayInputError(fileName, `.npy data is ${bytes.length - dataStart} bytes, shape (${shape}) of ${descr} needs ${n * kind.bytes}`);
+  }
+  const integer = kind.dtype !== 'float32';
+  const data = integer ? new Int32Array(n) : new Float32Array(n);
+  for (let i = 0; i < n; i++) data[i] = kind.read(view, dataStart + i * kind.bytes);
+  return { name, shape, dtype: kind.dtype, data };
+}
+
+const JsonTensor = z.object({
+  name: z.string().optional(),
+  shape: z.array(z.number().int().nonnegative()),
+  dtype: z.enum(['float32', 'int32', 'int64', 'uint8', 'int8', 'bool']).default('float32'),
+  data: z.array(z.number()),
+});
+const JsonTensors = z.union([JsonTensor, z.array(JsonTensor), z.record(z.string(), JsonTensor)]);
+
+export function parseJsonTensors(text: string, fileName: string, defaultName: string): FeedTensor[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ExrayInputError(fileName, `not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = JsonTensors.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ExrayInputError(
+      fileName,
+      `expected {shape, dtype, data} (or a list / a map of them): ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid'}`,
+    );
+  }
+  const v = parsed.data;
+  const list: [string, z.infer<typeof JsonTensor>][] = Array.isArray(v)
+    ? v.map((t, i) => [t.name ?? (v.length === 1 ? defaultName : `input_${i}`), t])
+    : 'shape' in v && Array.isArray((v as { shape: unknown }).shape)
+      ? [[(v as z.infer<typeof JsonTensor>).name ?? defaultName, v as z.infer<typeof JsonTensor>]]
+      : Object.entries(v as Record<string, z.infer<typeof JsonTensor>>);
+  return list.map(([name, t]) => {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n !== t.data.length) throw new ExrayInputError(fileName, `tensor "${name}": shape [${t.shape}] needs ${n} values, got ${t.data.length}`);
+    const data = t.dtype === 'float32' ? Float32Array.from(t.data) : Int32Array.from(t.data);
+    return { name, shape: t.shape, dtype: t.dtype, data };
+  });
+}
+
+/** Read one tensor file. `name` names the tensor when the file does not (npy, single JSON tensor). */
+export async function readTensorFile(path: string, name = 'input'): Promise<FeedTensor[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new ExrayInputError(path, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (e as Error).message);
+  }
+  if (path.endsWith('.npy')) return [parseNpy(bytes, path, name)];
+  if (path.endsWith('.json')) return parseJsonTensors(new TextDecoder().decode(bytes), path, name);
+  throw new ExrayInputError(path, 'unknown tensor file type: use .npy, .json or an .exray trace');
+}

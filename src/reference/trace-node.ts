@@ -1,0 +1,77 @@
+/**
+ * Trace a TF.js model from disk in Node, on the cpu or wasm backend. Used by `exray trace` (Node
+ * path) and `exray reference` (replay of a recorded input on the desktop backend).
+ */
+import { basename, dirname } from 'node:path';
+import { stat } from 'node:fs/promises';
+import type { CaptureMode, InputSource, PreprocessSpec, Trace, TraceEventSink } from '../trace/types.ts';
+import { traceModel } from '../instrument/tfjs/index.ts';
+import { loadTfjsModelFromDir } from '../models/load-node.ts';
+import { modelHash } from '../models/hash.ts';
+import { tf, useBackend, type NodeBackend } from './tfjs-backend.ts';
+import { checkFeed, type FeedTensor } from './feed.ts';
+import type { IOSpec } from '../trace/types.ts';
+
+export interface NodeTraceOptions {
+  /** A model directory or its model.json. */
+  model: string;
+  backend: NodeBackend;
+  feed: FeedTensor[];
+  /** Names the feed's origin in error messages (an image, a tensor file, a trace). */
+  feedFile: string;
+  capture?: CaptureMode;
+  runs?: number;
+  warmup?: number;
+  source?: InputSource;
+  preprocess?: PreprocessSpec;
+  label?: string;
+  referenceFor?: string;
+  modelName?: string;
+  onEvent?: TraceEventSink;
+}
+
+export async function modelDirOf(path: string): Promise<string> {
+  const s = await stat(path).catch(() => null);
+  return s?.isDirectory() ? path : dirname(path);
+}
+
+function declaredInputs(model: { inputs: { name: string; shape?: number[]; dtype?: string }[] }): IOSpec[] {
+  return model.inputs.map((i) => ({
+    name: i.name,
+    shape: (i.shape ?? []).map((d) => (d == null || d < 0 ? null : d)),
+    dtype: (i.dtype ?? 'float32') as IOSpec['dtype'],
+  }));
+}
+
+export async function traceInNode(opts: NodeTraceOptions): Promise<Trace> {
+  const envExtra = await useBackend(opts.backend);
+  const dir = await modelDirOf(opts.model);
+  const { model } = await loadTfjsModelFromDir(opts.model, tf);
+  const tensors: tf.Tensor[] = [];
+  try {
+    const feed = checkFeed(declaredInputs(model as unknown as { inputs: { name: string; shape?: number[]; dtype?: string }[] }), opts.feed, opts.feedFile);
+    for (const f of feed) {
+      const dtype = f.dtype === 'float32' || f.dtype === 'float16' ? 'float32' : f.dtype === 'bool' ? 'bool' : 'int32';
+      tensors.push(tf.tensor(f.data, f.shape, dtype));
+    }
+    const named: tf.NamedTensorMap = {};
+    feed.forEach((f, k) => (named[f.name] = tensors[k]!));
+    const isLayers = !('executeAsync' in model);
+    return await traceModel(model, isLayers ? tensors : named, {
+      capture: opts.capture ?? 'tensors',
+      runs: opts.runs ?? 5,
+      warmup: opts.warmup ?? 1,
+      modelName: opts.modelName ?? basename(dir),
+      modelSha256: await modelHash(dir),
+      environment: envExtra,
+      ...(opts.source ? { source: opts.source } : {}),
+      ...(opts.preprocess ? { preprocess: opts.preprocess } : {}),
+      ...(opts.label ? { label: opts.label } : {}),
+      ...(opts.referenceFor ? { referenceFor: opts.referenceFor } : {}),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+    });
+  } finally {
+    tf.dispose(tensors);
+    model.dispose();
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Summary statistics of a tensor. Pure: no DOM, no Node.
+ *
+ * Definitions (see docs/trace-format.md, "Tensor statistics"):
+ * - `count` is the number of elements, all of them (finite + NaN + ±Infinity).
+ * - `nanCount`, `infCount` (+Inf and -Inf together), `zeroCount` (+0 and -0) count elements.
+ * - `min`, `max`, `mean`, `std` (population standard deviation) are over the finite elements only.
+ *   When there is no finite element they are NaN (stored as `null` in header.json).
+ * - `histogram`: equal-width bins over [min, max] of the finite elements; bin i covers
+ *   [min + i·w, min + (i+1)·w), the last bin also includes max. When every finite element has the same
+ *   value there is exactly one bin, [v, v], holding them all; when there is no finite element
+ *   `counts` is empty and min/max are NaN.
+ */
+import type { TensorStats } from './types.ts';
+
+export const DEFAULT_HISTOGRAM_BINS = 32;
+
+/** Above this magnitude squares of deviations could overflow float64: deviations are scaled by 2^-512. */
+const BIG = 2 ** 500;
+const SCALE_DOWN = 2 ** -512;
+const SCALE_UP = 2 ** 512;
+
+/**
+ * Statistics of `values` (Float32Array, Int32Array, Float64Array, Uint8Array, number[], ...).
+ *
+ * Two passes over the data, no allocation per element, float64 accumulation. The variance uses the
+ * corrected two-pass algorithm (sum of squared deviations from the mean, minus the squared sum of
+ * deviations / n), which is numerically stable even when |mean| >> std.
+ */
+export function computeStats(values: ArrayLike<number>, bins: number = DEFAULT_HISTOGRAM_BINS): TensorStats {
+  if (!Number.isSafeInteger(bins) || bins < 1) {
+    throw new RangeError(`computeStats: bins must be a positive integer, got ${bins}`);
+  }
+  const n = values.length;
+
+  // Pass 1: counts, min, max, sum of the finite values.
+  let nanCount = 0;
+  let infCount = 0;
+  let zeroCount = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const x = values[i]!;
+    if (x - x !== 0) {
+      // NaN or ±Infinity (x - x is NaN for both).
+      if (x !== x) nanCount++;
+      else infCount++;
+      continue;
+    }
+    if (x === 0) zeroCount++;
+    if (x < min) min = x;
+    if (x > max) max = x;
+    sum += x;
+  }
+  const finite = n - nanCount - infCount;
+
+  if (finite === 0) {
+    return {
+      count: n,
+      min: NaN,
+      max: NaN,
+      mean: NaN,
+      std: NaN,
+      nanCount,
+      infCount,
+      zeroCount,
+      histogram: { min: NaN, max: NaN, counts: [] },
+    };
+  }
+
+  // -0 and +0 compare equal; store +0 so that a JSON round trip (which writes -0 as 0) is lossless.
+  if (min === 0) min = 0;
+  if (max === 0) max = 0;
+
+  let mean = sum / finite;
+  if (!Number.isFinite(mean)) {
+    // The float64 sum overflowed (only possible for float64 inputs near 1.8e308): average x/n instead.
+    mean = 0;
+    for (let i = 0; i < n; i++) {
+      const x = values[i]!;
+      if (x - x === 0) mean += x / finite;
+    }
+  }
+  if (mean < min) mean = min; // rounding can push the mean a hair outside [min, max]
+  if (mean > max) mean = max;
+
+  // Pass 2: squared deviations (corrected two-pass) and the histogram.
+  const scaled = Math.max(Math.abs(min), Math.abs(max)) > BIG;
+  const s = scaled ? SCALE_DOWN : 1;
+  let dSum = 0;
+  let d2Sum = 0;
+  let counts: number[];
+
+  if (min === max) {
+    counts = [finite];
+    // Every finite value equals the mean: the deviations are exactly zero.
+  } else {
+    const binCounts = new Float64Array(bins);
+    // Bin index = floor((x - min) * bins / (max - min)). For float64 inputs max - min can overflow:
+    // halve both sides (exact for normal numbers) in that case.
+    const half = !Number.isFinite(max - min);
+    const lo = half ? min / 2 : min;
+    const k = bins / (half ? max / 2 - min / 2 : max - min);
+    const f = half ? 0.5 : 1;
+    const last = bins - 1;
+    for (let i = 0; i < n; i++) {
+      const x = values[i]!;
+      if (x - x !== 0) continue;
+      const d = (x - mean) * s;
+      dSum += d;
+      d2Sum += d * d;
+      let b = Math.floor((x * f - lo) * k);
+      if (b > last) b = last;
+      else if (b < 0) b = 0;
+      binCounts[b]!++;
+    }
+    counts = Array.from(binCounts);
+  }
+
+  let variance = (d2Sum - (dSum * dSum) / finite) / finite;
+  if (!(variance > 0)) variance = 0;
+  let std = Math.sqrt(variance);
+  if (scaled) std *= SCALE_UP;
+
+  return {
+    count: n,
+    min,
+    max,
+    mean,
+    std,
+    nanCount,
+    infCount,
+    zeroCount,
+    histogram: { min, max, counts },
+  };
+}
