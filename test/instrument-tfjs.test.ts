@@ -190,7 +190,7 @@ describe('LayersModel (MobileNetV2, uint8 weights) on wasm', () => {
     out.dispose();
     const final = trace.header.outputs[0]!;
     expect(Array.from(trace.blobs.get(final.blob!.id)!)).toEqual(Array.from(probs));
-    expect(probs.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    expect(Array.from(probs).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
   });
 });
 

@@ -534,7 +534,7 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
     nodes,
     inputs,
     outputs,
-    tolerance: { preset, global: globalTolerance(spec), spec: spec ?? null },
+    tolerance: { preset, global: globalTolerance(spec), spec: spec ? structuredClone(spec) : null },
     warnings,
   };
 }

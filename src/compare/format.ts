@@ -23,6 +23,13 @@ function sci(x: number): string {
   return x.toExponential(2);
 }
 
+/** Cosine with the noise level visible: `1-3e-12` near 1, 6 decimals otherwise. */
+function cosineText(c: number): string {
+  if (c === 1) return '1';
+  if (c > 0.999999) return `1-${(1 - c).toExponential(0)}`;
+  return c.toFixed(6);
+}
+
 function row(n: NodeComparison, first: boolean): string {
   let nrmse = '-';
   let maxAbs = '-';
@@ -32,7 +39,7 @@ function row(n: NodeComparison, first: boolean): string {
     const m = n.metrics;
     nrmse = sci(m.nrmse);
     maxAbs = sci(m.maxAbs);
-    cosine = m.cosine === 1 ? '1' : m.cosine.toFixed(6);
+    cosine = cosineText(m.cosine);
     sqnr = m.sqnrDb !== null ? m.sqnrDb.toFixed(1) : m.identical ? 'inf' : '-inf';
     if (m.nanMismatch + m.infMismatch > 0) {
       maxAbs = `${m.nanMismatch + m.infMismatch}NaN/Inf`;

@@ -115,9 +115,11 @@ function describe(v: unknown): string {
 function issueText(issue: z.core.$ZodIssue, json: unknown): string {
   const where = formatPath(issue.path);
   const got = valueAt(json, issue.path);
+  if ((issue.code === 'invalid_type' || issue.code === 'invalid_value' || issue.code === 'invalid_union') && got === undefined) {
+    return `${where} is required`;
+  }
   switch (issue.code) {
     case 'invalid_type':
-      if (got === undefined) return `${where} is required`;
       return `${where} must be ${issue.expected === 'int' ? 'an integer' : issue.expected}, got ${describe(got)}`;
     case 'invalid_value':
       return issue.values.length === 1

@@ -178,14 +178,19 @@ export async function checkShards(modelDir: string, model: TfjsModelJson, modelJ
   return out;
 }
 
+/** TF.js converter default `weight_shard_size_bytes`. */
+const DEFAULT_SHARD_BYTES = 4 * 1024 * 1024;
+
 function pickCulprit(shards: ShardInfo[], needed: number): ShardInfo {
   const last = shards[shards.length - 1] as ShardInfo;
   if (shards.length === 1) return last;
   const nonLast = shards.slice(0, -1);
+  // The last shard is exactly what a default-size split predicts: a non-last shard is off.
+  if (last.bytes === needed - DEFAULT_SHARD_BYTES * nonLast.length) {
+    const odd = nonLast.find((s) => s.bytes !== DEFAULT_SHARD_BYTES);
+    if (odd) return odd;
+  }
+  // Otherwise the odd one out among the full-size shards, else the last one.
   const full = Math.max(...nonLast.map((s) => s.bytes));
-  const odd = nonLast.find((s) => s.bytes !== full);
-  if (odd) return odd;
-  const lastExpected = needed - full * nonLast.length;
-  if (lastExpected > 0 && lastExpected <= full) return last;
-  return nonLast[0] as ShardInfo;
+  return nonLast.find((s) => s.bytes !== full) ?? last;
 }

@@ -118,7 +118,7 @@ export async function decodeImageBlob(blob: Blob, fileName: string): Promise<Dec
 
   let bitmap: ImageBitmap;
   try {
-    bitmap = await createImageBitmap(new Blob([bytes], { type: header.mimeType }), BITMAP_OPTIONS);
+    bitmap = await createImageBitmap(blob, BITMAP_OPTIONS);
   } catch (e) {
     throw new ExrayInputError(fileName, `truncated or corrupt ${header.mimeType} data: ${errorText(e)}`);
   }

@@ -335,11 +335,35 @@ export function centerCropRect(srcWidth: number, srcHeight: number, dstWidth: nu
   };
 }
 
+export interface Padding {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
 /**
- * letterbox: where the aspect-preserving resized image sits inside the dst canvas (TF
- * `tf.image.resize_with_pad`): the limiting side fills the canvas, the other is floor(size · ratio),
- * the offset is floor((dst − unfloored resized size) / 2). Exact rational arithmetic (TF's float32 maths
- * can land 1 px lower in rare cases).
+ * letterbox (canonical): the zero-padding that brings a srcWidth × srcHeight image to the target aspect
+ * ratio before resizing. The padded size along the short side is round(long side · target ratio); the
+ * padding is split floor(total / 2) before and the rest after.
+ */
+export function letterboxPadding(srcWidth: number, srcHeight: number, dstWidth: number, dstHeight: number): Padding {
+  if (srcWidth * dstHeight > srcHeight * dstWidth) {
+    // Too wide: pad rows.
+    const total = Math.max(0, Math.round((srcWidth * dstHeight) / dstWidth) - srcHeight);
+    const top = Math.floor(total / 2);
+    return { top, bottom: total - top, left: 0, right: 0 };
+  }
+  const total = Math.max(0, Math.round((srcHeight * dstWidth) / dstHeight) - srcWidth);
+  const left = Math.floor(total / 2);
+  return { top: 0, bottom: 0, left, right: total - left };
+}
+
+/**
+ * Alternative letterbox geometry (`tf.image.resize_with_pad`: resize first, then pad): where the
+ * aspect-preserving resized image sits inside the dst canvas. The limiting side fills the canvas, the
+ * other is floor(size · ratio), the offset floor((dst − unfloored resized size) / 2). Exact rational
+ * arithmetic (TF's float32 maths can land 1 px lower in rare cases).
  */
 export function letterboxRect(srcWidth: number, srcHeight: number, dstWidth: number, dstHeight: number): Rect {
   if (srcWidth * dstHeight >= srcHeight * dstWidth) {
@@ -349,6 +373,33 @@ export function letterboxRect(srcWidth: number, srcHeight: number, dstWidth: num
   }
   const wFloat = (srcWidth * dstHeight) / srcHeight;
   return { x: Math.max(0, Math.floor((dstWidth - wFloat) / 2)), y: 0, width: Math.max(1, Math.floor(wFloat)), height: dstHeight };
+}
+
+/** A copy of `img` with `padding` added around it, filled with `padValue` (same element type and layout). */
+export function padPlanes<T extends ImagePlanes>(img: T, padding: Padding, padValue = 0): T {
+  checkImage(img, 'padPlanes');
+  const { top, bottom, left, right } = padding;
+  if ([top, bottom, left, right].some((v) => !Number.isInteger(v) || v < 0)) throw new RangeError('padPlanes: padding must be non-negative integers');
+  const width = img.width + left + right;
+  const height = img.height + top + bottom;
+  const ctor = img.data.constructor as new (n: number) => T['data'];
+  const data = new ctor(width * height * img.channels);
+  if (padValue !== 0) data.fill(padValue);
+  const out = { ...img, width, height, data };
+  const C = img.channels;
+  const s = stridesOf(img);
+  const d = stridesOf(out);
+  if (img.layout === 'interleaved') {
+    for (let r = 0; r < img.height; r++) data.set(img.data.subarray(r * s.row, (r + 1) * s.row), (top + r) * d.row + left * C);
+  } else {
+    for (let ch = 0; ch < C; ch++) {
+      for (let r = 0; r < img.height; r++) {
+        const from = ch * s.channel + r * s.row;
+        data.set(img.data.subarray(from, from + img.width), ch * d.channel + (top + r) * d.row + left);
+      }
+    }
+  }
+  return out;
 }
 
 /** Copy a rectangle out of an image (same element type and layout). */
@@ -408,8 +459,10 @@ export function padInto(img: FloatImage, dstWidth: number, dstHeight: number, re
  * Fit + resize to exactly dstWidth × dstHeight.
  * - stretch: resize the whole image (aspect ratio not kept).
  * - center-crop: crop `centerCropRect`, then resize the crop.
- * - letterbox: resize to `letterboxRect` (aspect kept), then pad with `padValue` (pixel units, default 0 =
- *   black, before normalisation), like `tf.image.resize_with_pad`.
+ * - letterbox: pad to the target aspect ratio (`letterboxPadding`) with `padValue` (pixel units, default
+ *   0 = black, before normalisation), then resize the padded image. The resize filter therefore blends
+ *   the image edge with the padding, as in pipelines that `tf.pad` then `tf.image.resizeBilinear`.
+ *   `letterboxResizeThenPad` is the other common variant.
  */
 export function fitResize(
   src: ImagePlanes,
@@ -429,12 +482,29 @@ export function fitResize(
       return resize(cropped, dstWidth, dstHeight, opts);
     }
     case 'letterbox': {
-      const rect = letterboxRect(src.width, src.height, dstWidth, dstHeight);
-      const resized = resize(src, rect.width, rect.height, opts);
-      if (rect.width === dstWidth && rect.height === dstHeight) return resized;
-      return padInto(resized, dstWidth, dstHeight, rect, padValue);
+      const p = letterboxPadding(src.width, src.height, dstWidth, dstHeight);
+      const padded = p.top + p.bottom + p.left + p.right === 0 ? src : padPlanes(src, p, padValue);
+      return resize(padded, dstWidth, dstHeight, opts);
     }
     default:
       throw new RangeError(`fitResize: unknown fit ${String(fit)}`);
   }
+}
+
+/**
+ * The other letterbox (`tf.image.resize_with_pad`): resize to `letterboxRect` keeping the aspect ratio,
+ * then pad to dstWidth × dstHeight with `padValue`. Sharp edge between image and padding.
+ */
+export function letterboxResizeThenPad(
+  src: ImagePlanes,
+  dstWidth: number,
+  dstHeight: number,
+  opts: ResizeOptions,
+  padValue = 0,
+): FloatImage {
+  checkSize(dstWidth, dstHeight, 'letterboxResizeThenPad');
+  const rect = letterboxRect(src.width, src.height, dstWidth, dstHeight);
+  const resized = resize(src, rect.width, rect.height, opts);
+  if (rect.width === dstWidth && rect.height === dstHeight) return resized;
+  return padInto(resized, dstWidth, dstHeight, rect, padValue);
 }

@@ -139,25 +139,18 @@ export class TraceBuilder {
         `no 'run-end' event: the run did not finish (${this.nodes.length} nodes, ${this.kernels.length} kernels, ${this.blobs.size} blobs received)`,
       );
     }
-    const s = this.start;
+    // Every run-start field except `type` goes to the header (fields unknown to this version too).
+    const { type: _type, ...startFields } = this.start;
     const warnings = [...this.end.warnings];
     const header: TraceHeader = {
       format: TRACE_FORMAT,
       version: TRACE_VERSION,
-      id: s.id,
-      createdAt: s.createdAt,
-      ...(s.label !== undefined ? { label: s.label } : {}),
-      capture: s.capture,
-      model: s.model,
-      runtime: s.runtime,
-      environment: s.environment,
-      input: s.input,
+      ...startFields,
       ...(this.timing !== undefined ? { timing: this.timing } : {}),
       nodes: stableSortByIndex(this.nodes),
       kernels: stableSortByIndex(this.kernels),
       outputs: this.end.outputs,
       warnings,
-      ...(s.referenceFor !== undefined ? { referenceFor: s.referenceFor } : {}),
     };
     const referenced = new Set(blobUses(header).map((u) => u.ref.id));
     const blobs = new Map<string, BlobData>();
@@ -204,18 +197,18 @@ export function traceToEvents(trace: Trace): TraceEvent[] {
     emitted.add(id);
     events.push({ type: 'blob', id, data });
   };
-  events.push({
-    type: 'run-start',
-    id: h.id,
-    createdAt: h.createdAt,
-    ...(h.label !== undefined ? { label: h.label } : {}),
-    capture: h.capture,
-    model: h.model,
-    runtime: h.runtime,
-    environment: h.environment,
-    input: h.input,
-    ...(h.referenceFor !== undefined ? { referenceFor: h.referenceFor } : {}),
-  });
+  // run-start carries every header field that has no event of its own (unknown extra fields too).
+  const {
+    format: _format,
+    version: _version,
+    timing: _timing,
+    nodes: _nodes,
+    kernels: _kernels,
+    outputs: _outputs,
+    warnings: _warnings,
+    ...startFields
+  } = h;
+  events.push({ type: 'run-start', ...startFields });
   for (const t of h.input.tensors) blob(t.blob?.id);
   let nextKernel = 0;
   for (const node of h.nodes) {

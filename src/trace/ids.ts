@@ -30,9 +30,9 @@ export function newTraceId(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-/** Replaces every run of characters outside `[A-Za-z0-9._-]` by `_` and truncates. */
+/** Replaces every run of characters outside `[A-Za-z0-9._-]`, and every run of dots, by `_`; truncates. */
 function sanitize(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, MAX_NAME_PART);
+  const s = name.replace(/[^A-Za-z0-9._-]+|\.{2,}/g, '_').slice(0, MAX_NAME_PART);
   return s === '' ? '_' : s;
 }
 

@@ -1,0 +1,111 @@
+/**
+ * Benchmarks of the comparison engine (src/compare). Pure: runs in Node and in a browser; writes nothing.
+ *
+ * Throughput is reported two ways: GB/s counts the bytes read, 8 per element pair (a float32 from
+ * each side); Mpairs/s counts element pairs. Each figure is the median of REPEATS timed runs after one
+ * warm-up run.
+ */
+
+import { compareTraces } from '../src/compare/compare.ts';
+import { tensorMetrics } from '../src/compare/metrics.ts';
+import { makeTrace, rng, type SyntheticNode } from '../src/compare/synthetic.ts';
+import type { BenchResult } from './types.ts';
+
+const PAIRS = 64 * 1024 * 1024;
+const NODES = 100;
+const REPEATS = 5;
+const TRACE_NODES = 1000;
+const TRACE_ELEMENTS = 16 * 1024;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+async function timeMs(run: () => void): Promise<number> {
+  run(); // warm-up (JIT)
+  const times: number[] = [];
+  for (let r = 0; r < REPEATS; r++) {
+    await yieldToEventLoop();
+    const t0 = performance.now();
+    run();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/** Edge = reference + float32-level relative noise, like two healthy backends. */
+function makePair(n: number): { a: Float32Array; b: Float32Array } {
+  const r = rng(42);
+  const a = new Float32Array(n);
+  const b = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = 4 * r() - 2;
+    b[i] = v;
+    a[i] = v * (1 + 1e-6 * (r() - 0.5));
+  }
+  return { a, b };
+}
+
+let sink = 0; // keeps results alive so nothing is optimised away
+
+export async function benchCompare(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const { a, b } = makePair(PAIRS);
+  const throughput = (name: string, pairs: number, ms: number): void => {
+    results.push({ name: `${name} throughput`, value: round((pairs * 8) / (ms / 1000) / 1e9, 3), unit: 'GB/s' });
+    results.push({ name: `${name} pairs`, value: round(pairs / (ms / 1000) / 1e6, 1), unit: 'Mpairs/s' });
+  };
+
+  // 64 M pairs split across ~100 node outputs of a model.
+  const per = Math.floor(PAIRS / NODES);
+  const views = Array.from({ length: NODES }, (_, i) => ({ a: a.subarray(i * per, (i + 1) * per), b: b.subarray(i * per, (i + 1) * per) }));
+  const nodesMs = await timeMs(() => {
+    for (const v of views) sink += tensorMetrics(v.a, v.b).rmse;
+  });
+  throughput(`tensorMetrics ${NODES} nodes x ${per} float32`, per * NODES, nodesMs);
+
+  // One big tensor.
+  const bigMs = await timeMs(() => {
+    sink += tensorMetrics(a, b).rmse;
+  });
+  throughput(`tensorMetrics 1 tensor x ${PAIRS} float32`, PAIRS, bigMs);
+
+  // compareTraces on a synthetic 1,000-node trace (tensors capture), end to end.
+  const edgeNodes: SyntheticNode[] = [];
+  const refNodes: SyntheticNode[] = [];
+  for (let i = 0; i < TRACE_NODES; i++) {
+    const o = i * TRACE_ELEMENTS;
+    const name = `block_${i >> 3}/op_${i & 7}`;
+    const inputs = i === 0 ? [] : [`block_${(i - 1) >> 3}/op_${(i - 1) & 7}`];
+    edgeNodes.push({ name, op: 'Conv2D', inputs, outputs: [{ shape: [1, 16, 16, 64], data: a.subarray(o, o + TRACE_ELEMENTS) }] });
+    refNodes.push({ name, op: 'Conv2D', inputs, outputs: [{ shape: [1, 16, 16, 64], data: b.subarray(o, o + TRACE_ELEMENTS) }] });
+  }
+  const probs = new Float32Array(1000).fill(0.001);
+  const edge = makeTrace({ id: 'edge', nodes: edgeNodes, outputs: [{ name: 'probs', shape: [1, 1000], data: probs }] });
+  const ref = makeTrace({ id: 'ref', nodes: refNodes, outputs: [{ name: 'probs', shape: [1, 1000], data: probs }] });
+  const traceMs = await timeMs(() => {
+    sink += compareTraces(edge, ref).counts.ok;
+  });
+  results.push({ name: `compareTraces ${TRACE_NODES} nodes x ${TRACE_ELEMENTS} float32`, value: round(traceMs, 1), unit: 'ms' });
+  throughput(`compareTraces ${TRACE_NODES} nodes x ${TRACE_ELEMENTS} float32`, TRACE_NODES * TRACE_ELEMENTS, traceMs);
+
+  // Bookkeeping overhead alone: 1,000 nodes of 16 elements.
+  const tinyEdge = makeTrace({ nodes: edgeNodes.map((n, i) => ({ ...n, outputs: [{ shape: [16], data: a.subarray(i * 16, i * 16 + 16) }] })) });
+  const tinyRef = makeTrace({ nodes: refNodes.map((n, i) => ({ ...n, outputs: [{ shape: [16], data: b.subarray(i * 16, i * 16 + 16) }] })) });
+  const tinyMs = await timeMs(() => {
+    sink += compareTraces(tinyEdge, tinyRef).counts.ok;
+  });
+  results.push({ name: `compareTraces ${TRACE_NODES} nodes x 16 float32 (overhead)`, value: round(tinyMs, 2), unit: 'ms' });
+
+  if (sink === -1) results.push({ name: 'unreachable', value: sink, unit: '' });
+  return results;
+}
+
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,323 @@
+/**
+ * The `.exray` file: a zip holding `header.json` and `tensors/<blobId>.bin`. Pure: no DOM, no Node.
+ *
+ * Writing uses fflate's zipSync. Reading does not use unzipSync: fflate inflates into a buffer of the
+ * size the directory declares and keeps decoding (discarding the excess) when an entry lies about its
+ * size, so a few MB of crafted deflate data cost minutes of CPU, and it does not check CRCs. The reader
+ * below walks the zip directory itself (bounds-checked), caps the declared total size, inflates with
+ * fflate's streaming Inflate in 64 KiB steps aborting as soon as an entry exceeds its declared size,
+ * and verifies every entry's CRC-32. Layout and rules: docs/trace-format.md.
+ */
+import { Inflate, zipSync, type Zippable } from 'fflate';
+import { TraceFormatError } from './errors.ts';
+import { BLOB_ID_PATTERN } from './ids.ts';
+import { blobUses, parseTraceHeader, validateTrace } from './schema.ts';
+import type { BlobData, Trace } from './types.ts';
+
+export const HEADER_ENTRY = 'header.json';
+export const TENSOR_DIR = 'tensors/';
+
+/** Default cap on the total uncompressed size of a file's entries: 4 GiB. */
+export const DEFAULT_MAX_UNCOMPRESSED_BYTES = 4 * 1024 ** 3;
+/** header.json larger than this is rejected (a JSON string this long cannot be parsed anyway). */
+export const MAX_HEADER_BYTES = 256 * 1024 ** 2;
+
+/** Deflate level of header.json. Blobs are stored uncompressed (see docs/trace-format.md). */
+const HEADER_LEVEL = 6;
+const INFLATE_STEP = 64 * 1024;
+
+export interface DecodeOptions {
+  /** Cap on the sum of the entries' uncompressed sizes. Default 4 GiB. */
+  maxUncompressedBytes?: number;
+}
+
+/** The zip entry name of a blob. */
+export function blobEntryName(blobId: string): string {
+  return `${TENSOR_DIR}${blobId}.bin`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Endianness
+// ---------------------------------------------------------------------------------------------
+
+/** Whether this platform stores multi-byte numbers little-endian (all browsers; Node except s390x). */
+export const PLATFORM_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Reverses the byte order of every 4-byte word, in place. */
+export function swap32InPlace(bytes: Uint8Array): void {
+  for (let i = 0; i + 3 < bytes.length; i += 4) {
+    const a = bytes[i]!;
+    const b = bytes[i + 1]!;
+    bytes[i] = bytes[i + 3]!;
+    bytes[i + 1] = bytes[i + 2]!;
+    bytes[i + 2] = b;
+    bytes[i + 3] = a;
+  }
+}
+
+/** Little-endian bytes of a blob: a view when the platform is little-endian, else a swapped copy. */
+export function blobToLittleEndian(data: BlobData, littleEndian = PLATFORM_LITTLE_ENDIAN): Uint8Array {
+  const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (littleEndian) return view;
+  const copy = view.slice();
+  swap32InPlace(copy);
+  return copy;
+}
+
+/** A blob from little-endian bytes (takes ownership of `bytes`; must be 4-byte aligned). */
+export function blobFromLittleEndian(
+  bytes: Uint8Array,
+  encoding: 'float32' | 'int32',
+  littleEndian = PLATFORM_LITTLE_ENDIAN,
+): BlobData {
+  if (!littleEndian) swap32InPlace(bytes);
+  const n = bytes.byteLength / 4;
+  return encoding === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Int32Array(bytes.buffer, bytes.byteOffset, n);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------
+
+/** DOS timestamps span 1980..2107; fflate needs a Date in that range. */
+function zipTime(createdAt: string): Date {
+  const d = new Date(createdAt);
+  const y = d.getFullYear();
+  return Number.isFinite(d.getTime()) && y >= 1980 && y < 2100 ? d : new Date(1980, 0, 1);
+}
+
+/**
+ * Serialises a trace to `.exray` bytes. The trace is validated first (same rules as the reader) so
+ * that nothing unreadable is ever written; throws TraceFormatError(`trace <id>`, problem).
+ * header.json is deflated; blobs are stored (see docs/trace-format.md "Compression").
+ */
+export function encodeTrace(trace: Trace): Uint8Array {
+  const label = `trace ${trace.header.id}`;
+  validateTrace(trace, label);
+  const json = JSON.stringify(trace.header);
+  const files: Zippable = { [HEADER_ENTRY]: [new TextEncoder().encode(json), { level: HEADER_LEVEL }] };
+  for (const [id, data] of trace.blobs) {
+    files[blobEntryName(id)] = [blobToLittleEndian(data), { level: 0 }];
+  }
+  return zipSync(files, { mtime: zipTime(trace.header.createdAt) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+interface ZipEntry {
+  name: string;
+  method: number;
+  crc: number;
+  compressedSize: number;
+  size: number;
+  dataStart: number;
+}
+
+const SIG_EOCD = 0x06054b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_LOCAL = 0x04034b50;
+
+function fmtBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2).replace(/\.?0+$/, '')} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(2).replace(/\.?0+$/, '')} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(2).replace(/\.?0+$/, '')} KiB`;
+  return `${n} bytes`;
+}
+
+/** Reads the central directory of a zip; every offset is bounds-checked. */
+function readZipDirectory(b: Uint8Array, file: string): ZipEntry[] {
+  const fail = (problem: string): never => {
+    throw new TraceFormatError(file, problem);
+  };
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const u16 = (p: number): number => dv.getUint16(p, true);
+  const u32 = (p: number): number => dv.getUint32(p, true);
+  const notZip = (why: string): never => {
+    const first = b.length > 0 ? b[0] : undefined;
+    const hint = first === 0x7b || first === 0x5b ? '; it looks like JSON, an .exray file is a zip archive' : '';
+    return fail(`not a zip archive (${why})${hint}`);
+  };
+  if (b.length < 22) notZip(`${b.length} bytes is too short`);
+  let eocd = -1;
+  for (let p = b.length - 22, stop = Math.max(0, b.length - 22 - 0xffff); p >= stop; p--) {
+    if (u32(p) === SIG_EOCD) {
+      eocd = p;
+      break;
+    }
+  }
+  if (eocd < 0) notZip('no end-of-central-directory record');
+  const disk = u16(eocd + 4);
+  const cdDisk = u16(eocd + 6);
+  const count = u16(eocd + 10);
+  const cdSize = u32(eocd + 12);
+  const cdOffset = u32(eocd + 16);
+  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) fail('zip64 archives are not supported');
+  if (disk !== 0 || cdDisk !== 0) fail('multi-part zip archives are not supported');
+  if (cdOffset + cdSize > eocd) fail('corrupt zip: the central directory lies outside the file');
+  const names = new TextDecoder('utf-8');
+  const entries: ZipEntry[] = [];
+  let p = cdOffset;
+  const cdEnd = cdOffset + cdSize;
+  for (let i = 0; i < count; i++) {
+    if (p + 46 > cdEnd || u32(p) !== SIG_CENTRAL) fail(`corrupt zip: central directory entry ${i} is damaged`);
+    const flags = u16(p + 8);
+    const method = u16(p + 10);
+    const crc = u32(p + 16);
+    const compressedSize = u32(p + 20);
+    const size = u32(p + 24);
+    const nameLen = u16(p + 28);
+    const extraLen = u16(p + 30);
+    const commentLen = u16(p + 32);
+    const localOffset = u32(p + 42);
+    if (p + 46 + nameLen > cdEnd) fail(`corrupt zip: central directory entry ${i} is damaged`);
+    const name = names.decode(b.subarray(p + 46, p + 46 + nameLen));
+    p += 46 + nameLen + extraLen + commentLen;
+    if (flags & 1) fail(`entry ${name} is encrypted`);
+    if (method !== 0 && method !== 8) {
+      fail(`entry ${name} uses compression method ${method}; only stored (0) and deflate (8) are supported`);
+    }
+    if (compressedSize === 0xffffffff || size === 0xffffffff || localOffset === 0xffffffff) {
+      fail('zip64 archives are not supported');
+    }
+    if (localOffset + 30 > b.length || u32(localOffset) !== SIG_LOCAL) fail(`corrupt zip: local header of entry ${name} is damaged`);
+    const dataStart = localOffset + 30 + u16(localOffset + 26) + u16(localOffset + 28);
+    if (dataStart + compressedSize > b.length) fail(`corrupt zip: the data of entry ${name} lies outside the file`);
+    if (method === 0 && compressedSize !== size) {
+      fail(`corrupt zip: stored entry ${name} has compressed size ${compressedSize} but size ${size}`);
+    }
+    entries.push({ name, method, crc, compressedSize, size, dataStart });
+  }
+  return entries;
+}
+
+const CRC_TABLE = (() => {
+  const t = new Int32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[i] = c;
+  }
+  return t;
+})();
+
+/** CRC-32 (ISO-HDLC, the zip checksum) of `data`, unsigned. */
+export function crc32(data: Uint8Array): number {
+  const t = CRC_TABLE;
+  let c = -1;
+  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+class EntryTooLarge extends Error {}
+
+/** The uncompressed bytes of an entry, in a fresh, 4-byte aligned buffer. */
+function extract(b: Uint8Array, e: ZipEntry, file: string): Uint8Array {
+  let out: Uint8Array;
+  if (e.method === 0) {
+    out = b.slice(e.dataStart, e.dataStart + e.size);
+  } else {
+    out = new Uint8Array(e.size);
+    let written = 0;
+    const inflater = new Inflate((chunk: Uint8Array) => {
+      if (written + chunk.length > e.size) throw new EntryTooLarge();
+      out.set(chunk, written);
+      written += chunk.length;
+    });
+    try {
+      const end = e.dataStart + e.compressedSize;
+      if (e.compressedSize === 0) inflater.push(new Uint8Array(0), true);
+      for (let p = e.dataStart; p < end; p += INFLATE_STEP) {
+        const q = Math.min(end, p + INFLATE_STEP);
+        inflater.push(b.subarray(p, q), q === end);
+      }
+    } catch (err) {
+      if (err instanceof EntryTooLarge) {
+        throw new TraceFormatError(file, `corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);
+      }
+      throw new TraceFormatError(file, `corrupt zip: entry ${e.name} cannot be inflated (${(err as Error).message})`);
+    }
+    if (written !== e.size) {
+      throw new TraceFormatError(file, `corrupt zip: entry ${e.name} inflates to ${written} bytes, its declared size is ${e.size}`);
+    }
+  }
+  if (crc32(out) !== e.crc) throw new TraceFormatError(file, `corrupt file: entry ${e.name} fails its CRC-32 check`);
+  return out;
+}
+
+const BLOB_ENTRY = /^tensors\/(.+)\.bin$/;
+
+/**
+ * Reads `.exray` bytes. The file is untrusted: every problem becomes a TraceFormatError
+ * (`${fileName}: ${problem}`), never another exception, and the work done is bounded by the file size
+ * and `maxUncompressedBytes`. Blobs are fresh typed arrays (they do not alias `bytes`).
+ */
+export function decodeTrace(bytes: Uint8Array, fileName: string, options: DecodeOptions = {}): Trace {
+  try {
+    return decode(bytes, fileName, options);
+  } catch (err) {
+    if (err instanceof TraceFormatError) throw err;
+    // Safety net: whatever slipped through the checks above still reaches the caller as a format error.
+    throw new TraceFormatError(fileName, `unreadable file (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+function decode(bytes: Uint8Array, file: string, options: DecodeOptions): Trace {
+  const fail = (problem: string): never => {
+    throw new TraceFormatError(file, problem);
+  };
+  const maxBytes = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
+
+  const entries = readZipDirectory(bytes, file);
+  const byName = new Map<string, ZipEntry>();
+  let total = 0;
+  for (const e of entries) {
+    if (byName.has(e.name)) fail(`duplicate entry ${e.name}`);
+    byName.set(e.name, e);
+    total += e.size;
+    if (e.name === HEADER_ENTRY || e.name === TENSOR_DIR) continue;
+    const m = BLOB_ENTRY.exec(e.name);
+    if (m === null || !BLOB_ID_PATTERN.test(m[1]!)) {
+      fail(`unexpected entry ${JSON.stringify(e.name)}: an .exray file holds only ${HEADER_ENTRY} and ${TENSOR_DIR}<blob id>.bin`);
+    }
+  }
+  if (total > maxBytes) {
+    fail(`uncompressed size ${fmtBytes(total)} exceeds the limit of ${fmtBytes(maxBytes)} (zip bomb or oversized trace)`);
+  }
+  const dir = byName.get(TENSOR_DIR);
+  if (dir !== undefined && dir.size !== 0) fail(`entry ${TENSOR_DIR} must be an empty directory entry`);
+
+  const headerEntry = byName.get(HEADER_ENTRY) ?? fail(`missing ${HEADER_ENTRY} (is this an .exray file?)`);
+  if (headerEntry.size > MAX_HEADER_BYTES) fail(`${HEADER_ENTRY} is ${fmtBytes(headerEntry.size)}, over the limit of ${fmtBytes(MAX_HEADER_BYTES)}`);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(extract(bytes, headerEntry, file));
+  } catch (err) {
+    if (err instanceof TraceFormatError) throw err;
+    return fail(`${HEADER_ENTRY} is not valid UTF-8`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    return fail(`${HEADER_ENTRY} is not valid JSON (${(err as Error).message})`);
+  }
+  const header = parseTraceHeader(json, file);
+
+  const blobs = new Map<string, BlobData>();
+  for (const { path, ref } of blobUses(header)) {
+    if (blobs.has(ref.id)) continue;
+    const name = blobEntryName(ref.id);
+    const e = byName.get(name) ?? fail(`missing blob ${name} (referenced by ${path})`);
+    if (e.size !== ref.length * 4) {
+      fail(`blob ${name} is ${e.size} bytes but ${path} says ${ref.length} ${ref.encoding} values (${ref.length * 4} bytes)`);
+    }
+    blobs.set(ref.id, blobFromLittleEndian(extract(bytes, e, file), ref.encoding));
+  }
+  for (const name of byName.keys()) {
+    const m = BLOB_ENTRY.exec(name);
+    if (m !== null && !blobs.has(m[1]!)) fail(`unexpected entry ${name}: no tensor in ${HEADER_ENTRY} references blob '${m[1]}'`);
+  }
+  return { header, blobs };
+}

@@ -1,0 +1,156 @@
+/**
+ * One run as the viewer sees it while its events stream in: folded with TraceBuilder (the Trace at
+ * the end) and kept as live lists (nodes, kernels, blobs) for the views meanwhile. A run knows nothing
+ * of the transport that carries its events.
+ */
+import { TraceBuilder } from '../../trace/events.ts';
+import type {
+  BlobData,
+  KernelRecord,
+  NodeRecord,
+  ProgressEvent,
+  RunStartEvent,
+  TimingSummary,
+  Trace,
+  TraceEvent,
+} from '../../trace/types.ts';
+import type { Comparison } from '../../compare/index.ts';
+
+export type RunRole = 'reference' | 'edge';
+export type RunStatus = 'queued' | 'starting' | 'running' | 'done' | 'failed';
+
+/** Per-node-output metrics against the reference, computed as the node arrives. */
+export interface LiveMetric {
+  nrmse: number;
+  maxAbs: number;
+  cosine: number;
+  verdict: 'ok' | 'diverged';
+  reasons: string[];
+}
+
+export class RunState {
+  readonly builder: TraceBuilder;
+  status: RunStatus = 'queued';
+  /** What is happening now, in words (`warm-up`, `capture pass`, `loading model`). */
+  phase = 'queued';
+  progress: ProgressEvent | null = null;
+  start: RunStartEvent | null = null;
+  readonly nodes: NodeRecord[] = [];
+  readonly kernels: KernelRecord[] = [];
+  readonly blobs = new Map<string, BlobData>();
+  timing: TimingSummary | null = null;
+  trace: Trace | null = null;
+  comparison: Comparison | null = null;
+  /** `name:outputIndex` → metrics vs the reference (before the full comparison exists). */
+  readonly live = new Map<string, LiveMetric>();
+  error: string | null = null;
+  /** Bumped on every change: views memoise on it. */
+  rev = 0;
+  readonly createdAt = performance.now();
+  endedAt: number | null = null;
+
+  constructor(
+    /** Stream name: unique in the session, also the run's display label. */
+    readonly stream: string,
+    readonly role: RunRole,
+    /** Requested backend (the trace's runtime.backend once started). */
+    readonly backend: string,
+    /** `worker`, `main thread` or the file it came from. */
+    readonly where: string,
+  ) {
+    this.builder = new TraceBuilder({ source: stream });
+  }
+
+  get label(): string {
+    return this.stream;
+  }
+
+  /**
+   * Fold one event. Returns the node that just arrived (for live comparison), if any. A malformed
+   * stream marks the run failed instead of throwing.
+   */
+  push(event: TraceEvent): NodeRecord | null {
+    this.rev++;
+    try {
+      this.builder.push(event);
+    } catch (e) {
+      this.fail(e instanceof Error ? e.message : String(e));
+      return null;
+    }
+    switch (event.type) {
+      case 'run-start':
+        this.start = event;
+        this.status = 'running';
+        this.phase = 'running';
+        return null;
+      case 'blob':
+        this.blobs.set(event.id, event.data);
+        return null;
+      case 'node':
+        this.nodes.push(event.node);
+        return event.node;
+      case 'kernel':
+        this.kernels.push(event.kernel);
+        return null;
+      case 'timing':
+        this.timing = event.timing;
+        return null;
+      case 'progress':
+        this.progress = event;
+        this.phase = event.phase;
+        return null;
+      case 'run-end':
+        try {
+          this.trace = this.builder.finish();
+          this.status = 'done';
+          this.phase = 'done';
+          this.endedAt = performance.now();
+        } catch (e) {
+          this.fail(e instanceof Error ? e.message : String(e));
+        }
+        return null;
+      case 'run-error':
+        this.fail(event.message);
+        return null;
+    }
+  }
+
+  fail(message: string): void {
+    this.rev++;
+    this.status = 'failed';
+    this.phase = 'failed';
+    this.error = message;
+    this.endedAt = performance.now();
+  }
+
+  setPhase(phase: string, status: RunStatus = this.status): void {
+    this.rev++;
+    this.phase = phase;
+    this.status = status;
+  }
+
+  /** Node count the model declares (known from run-start). */
+  get declaredNodes(): number {
+    return this.start?.model.nodeCount ?? 0;
+  }
+
+  /** A trace the views can show: the finished one, or null while running. */
+  get finished(): Trace | null {
+    return this.trace;
+  }
+}
+
+/** Make a RunState from a complete Trace (an opened `.exray` file). */
+export function runFromTrace(stream: string, role: RunRole, trace: Trace, where: string): RunState {
+  const r = new RunState(stream, role, trace.header.runtime.backend, where);
+  r.start = null;
+  for (const b of trace.blobs) r.blobs.set(b[0], b[1]);
+  r.nodes.push(...trace.header.nodes);
+  r.kernels.push(...trace.header.kernels);
+  r.timing = trace.header.timing ?? null;
+  r.trace = trace;
+  r.status = 'done';
+  r.phase = 'opened';
+  r.endedAt = r.createdAt;
+  return r;
+}

@@ -1,0 +1,156 @@
+/**
+ * Page side of the workers: request/response over postMessage, and where each run executes.
+ *
+ * - `UtilityWorker`: one for the page; probes backends, pre-processes photos.
+ * - `runJob`: one fresh trace worker per job (flags are per backend initialisation), its events
+ *   delivered through a postMessage TraceTransport; or, for a backend that only works on the page's
+ *   main thread, the same job code with an in-page transport.
+ */
+import type { TraceTransport } from '../../transport/types.ts';
+import { createWorkerTransport } from '../../transport/worker.ts';
+import type { BackendProbe, InputPayload, ModelPayload, PreparedInput, RunJob, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { PreprocessSpec } from '../../trace/types.ts';
+
+export class WorkerRequestError extends Error {
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = 'WorkerRequestError';
+  }
+}
+
+type Pending = { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void; onStatus?: (phase: string) => void };
+
+/** One Worker with numbered requests; a crash rejects every pending request. */
+class RequestChannel {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(readonly worker: Worker) {
+    worker.addEventListener('message', (e: MessageEvent) => {
+      const r = e.data as Partial<WorkerResponse>;
+      if (typeof r !== 'object' || r === null || typeof r.id !== 'number') return;
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      if (r.type === 'status') {
+        p.onStatus?.(r.phase ?? '');
+        return;
+      }
+      this.pending.delete(r.id);
+      if (r.type === 'failed') p.reject(new WorkerRequestError(r.message ?? 'failed', r.file));
+      else p.resolve(r as WorkerResponse);
+    });
+    worker.addEventListener('error', (e: ErrorEvent) => this.failAll(`worker crashed: ${e.message || 'error loading the worker script'}`));
+    worker.addEventListener('messageerror', () => this.failAll('worker message could not be deserialized'));
+  }
+
+  failAll(message: string): void {
+    for (const p of this.pending.values()) p.reject(new WorkerRequestError(message));
+    this.pending.clear();
+  }
+
+  request<T extends WorkerResponse['type']>(
+    req: DistributiveOmit<WorkerRequest, 'id'>,
+    expect: T,
+    onStatus?: (phase: string) => void,
+    transfer: Transferable[] = [],
+  ): Promise<Extract<WorkerResponse, { type: T }>> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, {
+        resolve: (r) => (r.type === expect ? resolve(r as Extract<WorkerResponse, { type: T }>) : reject(new WorkerRequestError(`unexpected reply ${r.type}`))),
+        reject,
+        ...(onStatus ? { onStatus } : {}),
+      });
+      this.worker.postMessage({ ...req, id }, transfer);
+    });
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export class UtilityWorker {
+  private readonly channel = new RequestChannel(new Worker(new URL('./util-worker.ts', import.meta.url), { type: 'module', name: 'exray-util' }));
+
+  async probe(): Promise<BackendProbe[]> {
+    return (await this.channel.request({ type: 'probe' }, 'probed')).backends;
+  }
+
+  async prepare(blob: Blob, fileName: string, spec: PreprocessSpec): Promise<PreparedInput> {
+    return (await this.channel.request({ type: 'prepare', blob, fileName, spec }, 'prepared')).input;
+  }
+}
+
+export interface JobHandle {
+  /** Where the job's trace events arrive (stream = job.stream). */
+  transport: TraceTransport;
+  /** Resolves when the run ended, rejects when it failed. */
+  done: Promise<void>;
+  /** Stop the job (terminates its worker). */
+  cancel(): void;
+}
+
+/**
+ * Start `job` in a fresh trace worker. The transport must be subscribed to before any event arrives:
+ * `subscribe` runs synchronously before the worker can answer.
+ */
+export function runJobInWorker(
+  model: ModelPayload,
+  input: InputPayload,
+  job: RunJob,
+  subscribe: (t: TraceTransport) => void,
+  onStatus: (phase: string) => void,
+): JobHandle {
+  const worker = new Worker(new URL('./trace-worker.ts', import.meta.url), { type: 'module', name: `exray-${job.stream}` });
+  const transport = createWorkerTransport(worker, { onClose: () => worker.terminate() });
+  subscribe(transport);
+  const channel = new RequestChannel(worker);
+  const done = channel.request({ type: 'run', model, input, job }, 'ran', onStatus).then(() => undefined);
+  const finish = (): void => {
+    // Let queued trace messages drain before the worker goes away.
+    setTimeout(() => transport.close(), 0);
+  };
+  done.then(finish, finish);
+  return {
+    transport,
+    done,
+    cancel: () => {
+      channel.failAll('cancelled');
+      transport.close();
+    },
+  };
+}
+
+/**
+ * Fallback for a backend that does not work in workers here: the same job code on the page's main
+ * thread, events through an in-page transport. The page is busy while each pass runs.
+ */
+export function runJobOnMainThread(
+  model: ModelPayload,
+  input: InputPayload,
+  job: RunJob,
+  subscribe: (t: TraceTransport) => void,
+  onStatus: (phase: string) => void,
+): JobHandle {
+  let transport: TraceTransport | null = null;
+  const ready = import('../../transport/in-page.ts').then(({ createInPageTransport }) => {
+    transport = createInPageTransport();
+    subscribe(transport);
+    return transport;
+  });
+  const done = (async () => {
+    const t = await ready;
+    const { executeJob } = await import('./run-job.ts');
+    await executeJob(model, input, job, t, onStatus);
+  })();
+  const close = (): void => transport?.close();
+  done.then(close, close);
+  const proxy: TraceTransport = {
+    send: (m) => transport?.send(m),
+    subscribe: (l) => transport?.subscribe(l) ?? (() => {}),
+    close,
+  };
+  return { transport: proxy, done, cancel: close };
+}

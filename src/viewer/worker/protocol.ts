@@ -1,0 +1,80 @@
+/**
+ * Messages between the page and a trace worker (control only: trace events travel separately, through
+ * a TraceTransport on the same endpoint). Structured-clone safe.
+ */
+import type { CaptureMode, InputSource, PreprocessSpec } from '../../trace/types.ts';
+
+export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu'] as const;
+export type BackendName = (typeof BACKENDS)[number];
+
+/** Backend options; the flags are set before the backend initialises (a fresh worker per run). */
+export interface BackendOptions {
+  /** WebGL: `WEBGL_FORCE_F16_TEXTURES=true` + `WEBGL_CPU_FORWARD=false`: half-float textures, as on many phone GPUs. */
+  webglF16: boolean;
+  /** WebGL: `WEBGL_PACK` (TF.js default true). */
+  webglPack: boolean;
+  /** wasm: allow the threaded build (needs cross-origin isolation). */
+  wasmThreads: boolean;
+  /** wasm: allow the SIMD build. */
+  wasmSimd: boolean;
+}
+
+export const DEFAULT_BACKEND_OPTIONS: BackendOptions = { webglF16: false, webglPack: true, wasmThreads: true, wasmSimd: true };
+
+export interface BackendProbe {
+  name: BackendName;
+  available: boolean;
+  /** Why not, or what it is (`SwiftShader`, `SIMD, 1 thread`). */
+  detail: string;
+  /** Where it can run: in a worker, or only on the page's main thread. */
+  where: 'worker' | 'main' | 'none';
+}
+
+export interface ModelPayload {
+  name: string;
+  sha256: string;
+  /** Parsed model.json. */
+  modelJson: Record<string, unknown>;
+  /** Weight shards in manifest order (groups in order, paths in order). */
+  shards: ArrayBuffer[];
+  /** The model card says it needs executeAsync (control flow). */
+  async: boolean;
+}
+
+export interface InputPayload {
+  data: Float32Array | Int32Array;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  source?: InputSource;
+  preprocess?: PreprocessSpec;
+}
+
+export interface RunJob {
+  /** Stream name the events carry. */
+  stream: string;
+  backend: BackendName;
+  options: BackendOptions;
+  label: string;
+  capture: CaptureMode;
+  runs: number;
+  warmup: number;
+  referenceFor?: string;
+}
+
+/** Requests to the utility worker (util-worker.ts: no TF.js) and to a trace worker (trace-worker.ts). */
+export type WorkerRequest =
+  | { type: 'probe'; id: number }
+  | { type: 'prepare'; id: number; blob: Blob; fileName: string; spec: PreprocessSpec }
+  | { type: 'run'; id: number; model: ModelPayload; input: InputPayload; job: RunJob };
+
+export interface PreparedInput extends InputPayload {
+  source: InputSource;
+  preprocess: PreprocessSpec;
+}
+
+export type WorkerResponse =
+  | { type: 'probed'; id: number; backends: BackendProbe[] }
+  | { type: 'prepared'; id: number; input: PreparedInput }
+  | { type: 'status'; id: number; phase: string }
+  | { type: 'ran'; id: number; stream: string }
+  | { type: 'failed'; id: number; message: string; file?: string };

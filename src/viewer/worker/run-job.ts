@@ -1,0 +1,72 @@
+/**
+ * One traced run: select the backend, load the model, feed the prepared input, stream every trace
+ * event to a TraceTransport. Transport-agnostic: the same code runs in a worker (postMessage transport)
+ * and on the page's main thread (in-page transport).
+ */
+import type { TraceTransport } from '../../transport/types.ts';
+import type { TraceEvent } from '../../trace/types.ts';
+import { traceModel } from '../../instrument/tfjs/index.ts';
+import { tf, useBackend } from './backends.ts';
+import { loadModel } from './load-model.ts';
+import type { InputPayload, ModelPayload, RunJob } from './protocol.ts';
+
+/**
+ * A transport may move blob buffers to another thread (transferablesOf). traceModel keeps its own
+ * TraceBuilder holding every blob it emitted and validates it at the end, so each blob is handed to
+ * the transport as a copy the transport may take.
+ */
+function detachable(event: TraceEvent): TraceEvent {
+  return event.type === 'blob' ? { ...event, data: event.data.slice() } : event;
+}
+
+/**
+ * Run `job`. Before the stream's run-start, what happens is told through `onStatus` (a trace stream
+ * must begin with run-start). Resolves when the stream has ended (run-end), rejects after run-error.
+ */
+export async function executeJob(
+  model: ModelPayload,
+  input: InputPayload,
+  job: RunJob,
+  transport: TraceTransport,
+  onStatus: (phase: string) => void = () => {},
+): Promise<void> {
+  const send = (event: TraceEvent): void => transport.send({ stream: job.stream, event: detachable(event) });
+  let ended = false;
+  try {
+    onStatus(`starting ${job.backend}`);
+    const environment = await useBackend(job.backend, job.options);
+    onStatus('loading model');
+    const m = await loadModel(model);
+    onStatus('running');
+    const x = tf.tensor(input.data, input.shape, input.dtype);
+    try {
+      await traceModel(m, x, {
+        capture: job.capture,
+        runs: job.runs,
+        warmup: job.warmup,
+        modelName: model.name,
+        modelSha256: model.sha256,
+        ...(input.source ? { source: input.source } : {}),
+        ...(input.preprocess ? { preprocess: input.preprocess } : {}),
+        label: job.label,
+        ...(job.referenceFor ? { referenceFor: job.referenceFor } : {}),
+        environment,
+        onEvent: (e) => {
+          if (e.type === 'run-end') ended = true;
+          send(e);
+        },
+      });
+    } finally {
+      x.dispose();
+      m.dispose();
+    }
+  } catch (e) {
+    // The consumer already has a complete trace when the failure came after run-end.
+    if (ended) {
+      console.warn('exray: failure after run-end (the trace is complete):', e);
+      return;
+    }
+    send({ type: 'run-error', message: e instanceof Error ? e.message : String(e) });
+    throw e;
+  }
+}

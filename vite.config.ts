@@ -1,0 +1,150 @@
+/**
+ * Vite config of the exray page (index.html → src/viewer/main.tsx).
+ *
+ * - COOP/COEP on dev and preview servers: `crossOriginIsolated` is true (SharedArrayBuffer, wasm threads).
+ * - Workers are ES modules and are NOT minified: minifying TF.js wasm's pthread worker code breaks it
+ *   (tensorflow/tfjs#4253, docs/viewer.md).
+ * - The `exray-models` plugin serves `models/<name>/{exray.json, model.json, shards}` at `/models/...`
+ *   in dev, writes `/models/index.json` (cards + file lists + sample photos), and copies all of it into
+ *   the build. Model weights are not in git: `npm ci` extracts them (`npm run models`).
+ */
+import { createReadStream } from 'node:fs';
+import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { defineConfig, type Connect, type Plugin } from 'vite';
+import { listSampleModels } from './src/models/samples.ts';
+import type { SampleIndex, SampleModelEntry } from './src/viewer/load/sample-index.ts';
+
+const ROOT = path.dirname(fileURLToPath(import.meta.url));
+const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+const PHOTO_EXT = /\.(jpe?g|png|webp|gif|bmp)$/i;
+
+/** Files of a TF.js model: model.json then the manifest's shards (groups in order, paths in order). */
+async function modelFiles(dir: string, modelFile: string): Promise<{ files: string[]; bytes: number; problem?: string }> {
+  const files = [modelFile];
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path.join(dir, modelFile), 'utf8'));
+  } catch {
+    return { files, bytes: 0, problem: `${modelFile} is missing or unreadable: run \`npm run models\`` };
+  }
+  const manifest = (json as { weightsManifest?: { paths?: string[] }[] }).weightsManifest ?? [];
+  for (const group of manifest) files.push(...(group.paths ?? []));
+  let bytes = 0;
+  for (const f of files) {
+    if (f.includes('..') || f.startsWith('/')) return { files, bytes, problem: `unsafe path ${f}` };
+    try {
+      bytes += (await stat(path.join(dir, f))).size;
+    } catch {
+      return { files, bytes, problem: `${f} is missing: run \`npm run models\`` };
+    }
+  }
+  return { files, bytes };
+}
+
+async function buildIndex(): Promise<SampleIndex> {
+  const models: SampleModelEntry[] = [];
+  for (const m of await listSampleModels(ROOT)) {
+    if (m.card.format === 'onnx') continue; // the page runs TF.js models
+    const { files, bytes, problem } = await modelFiles(m.dir, m.card.modelFile);
+    models.push({ name: m.name, card: m.card, files, bytes, ready: problem === undefined, ...(problem ? { problem } : {}) });
+  }
+  let photos: string[] = [];
+  try {
+    photos = (await readdir(path.join(ROOT, 'public', 'samples'))).filter((f) => PHOTO_EXT.test(f)).sort();
+  } catch {
+    photos = [];
+  }
+  return { models, photos };
+}
+
+function contentType(file: string): string {
+  if (file.endsWith('.json')) return 'application/json';
+  return 'application/octet-stream';
+}
+
+function exrayModels(): Plugin {
+  let outDir = path.join(ROOT, 'dist');
+  let isBuild = false;
+  const serve: Connect.NextHandleFunction = (req, res, next) => {
+    const url = decodeURIComponent((req.url ?? '').split('?')[0] ?? '');
+    const m = /^\/models\/(?:(index\.json)|([a-z0-9][a-z0-9._-]*)\/([^/]+))$/.exec(url);
+    if (!m) return next();
+    void (async () => {
+      const index = await buildIndex();
+      for (const [k, v] of Object.entries(ISOLATION_HEADERS)) res.setHeader(k, v);
+      res.setHeader('Cache-Control', 'no-cache');
+      if (m[1]) {
+        res.setHeader('Content-Type', 'application/json');
+        res.end(JSON.stringify(index));
+        return;
+      }
+      const entry = index.models.find((e) => e.name === m[2]);
+      const file = m[3] ?? '';
+      if (!entry || (file !== 'exray.json' && !entry.files.includes(file))) {
+        res.statusCode = 404;
+        res.end(`not a file of a sample model: ${url}`);
+        return;
+      }
+      const abs = path.join(ROOT, 'models', entry.name, file);
+      const size = (await stat(abs)).size;
+      res.setHeader('Content-Type', contentType(file));
+      res.setHeader('Content-Length', String(size));
+      createReadStream(abs).pipe(res);
+    })().catch((e: unknown) => {
+      res.statusCode = 404;
+      res.end(String(e));
+    });
+  };
+  return {
+    name: 'exray-models',
+    configResolved(config) {
+      outDir = path.resolve(config.root, config.build.outDir);
+      isBuild = config.command === 'build';
+    },
+    configureServer(server) {
+      server.middlewares.use(serve);
+    },
+    async closeBundle() {
+      if (!isBuild) return;
+      const index = await buildIndex();
+      const dest = path.join(outDir, 'models');
+      await mkdir(dest, { recursive: true });
+      for (const e of index.models) {
+        await mkdir(path.join(dest, e.name), { recursive: true });
+        const files = e.ready ? ['exray.json', ...e.files] : ['exray.json'];
+        for (const f of files) await cp(path.join(ROOT, 'models', e.name, f), path.join(dest, e.name, f));
+      }
+      await writeFile(path.join(dest, 'index.json'), JSON.stringify(index));
+    },
+  };
+}
+
+export default defineConfig({
+  // Relative asset URLs: the build also works from a sub-path (e.g. served by `exray serve`).
+  base: './',
+  plugins: [react(), exrayModels()],
+  resolve: {
+    // src/models/{card,manifest}.ts import Node modules at top level for their Node-only loaders; the
+    // page uses only their pure parsers. These stand-ins throw if a Node-only function is ever called.
+    alias: {
+      'node:fs/promises': path.join(ROOT, 'src/viewer/shims/node-fs-promises.ts'),
+      'node:path': path.join(ROOT, 'src/viewer/shims/node-path.ts'),
+    },
+  },
+  server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: true },
+  preview: { headers: ISOLATION_HEADERS, port: 4173, strictPort: true },
+  worker: {
+    format: 'es',
+    rolldownOptions: { output: { minify: false } },
+  },
+  build: {
+    target: 'es2022',
+    chunkSizeWarningLimit: 4096,
+  },
+});
