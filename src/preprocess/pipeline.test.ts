@@ -236,10 +236,11 @@ describe('EXIF and fit in the pipeline', () => {
     const expected = normalizeChannels(reorderChannels(resizeBilinear(cropPlanes(rgbaToRgb(image, 'ignore'), rect), 224, 224, false, true), 'rgb'), 1, [127.5], [127.5]);
     expect(maxAbsDiff(crop.data, expected.data)).toBe(0);
     const lb = preprocess(image, 1, { ...s, fit: 'letterbox' });
-    // Padding is pixel 0 before normalisation → (0 - 127.5) / 127.5 = -1; content starts at row 37.
-    for (let i = 0; i < 37 * 224 * 3; i++) expect(lb.data[i]).toBe(-1);
-    expect(lb.data[37 * 224 * 3]).not.toBe(-1);
-    for (let i = (37 + 149) * 224 * 3; i < 224 * 224 * 3; i++) expect(lb.data[i]).toBe(-1);
+    // Padding is pixel 0 before normalisation → (0 - 127.5) / 127.5 = -1 (640x427 padded to 640x640,
+    // 106 rows on top, 107 below, then resized): the top 36 and bottom 36 output rows are pure padding.
+    for (let i = 0; i < 36 * 224 * 3; i++) expect(lb.data[i]).toBe(-1);
+    expect(lb.data[40 * 224 * 3]).not.toBe(-1);
+    for (let i = (224 - 36) * 224 * 3; i < 224 * 224 * 3; i++) expect(lb.data[i]).toBe(-1);
   });
 
   it('preprocessToRgb exposes steps 1-3', async () => {

@@ -5,7 +5,10 @@ import {
   centerCropRect,
   cropPlanes,
   fitResize,
+  letterboxPadding,
   letterboxRect,
+  letterboxResizeThenPad,
+  padPlanes,
   resize,
   resizeArea,
   resizeBilinear,
@@ -270,21 +273,34 @@ describe('fit modes', () => {
     expect(centerCropRect(640, 427, 640, 427)).toEqual({ x: 0, y: 0, width: 640, height: 427 });
   });
 
-  it('letterbox rect is tf.image.resize_with_pad placement', () => {
+  it('letterbox padding brings the image to the target aspect, split floor/ceil', () => {
+    expect(letterboxPadding(640, 427, 224, 224)).toEqual({ top: 106, bottom: 107, left: 0, right: 0 });
+    expect(letterboxPadding(427, 640, 224, 224)).toEqual({ top: 0, bottom: 0, left: 106, right: 107 });
+    expect(letterboxPadding(640, 427, 320, 240)).toEqual({ top: 26, bottom: 27, left: 0, right: 0 }); // 640x480
+    expect(letterboxPadding(300, 300, 100, 100)).toEqual({ top: 0, bottom: 0, left: 0, right: 0 });
+  });
+
+  it('letterbox (canonical) = pad with the pad value, then resize the padded image', () => {
+    const out = fitResize(rgb, 224, 224, 'letterbox', bil, 0);
+    const padded = padPlanes(rgb, { top: 106, bottom: 107, left: 0, right: 0 }, 0);
+    expect([padded.width, padded.height]).toEqual([640, 640]);
+    expect(padded.data[0]).toBe(0);
+    expect(padded.data[(106 * 640 + 5) * 3 + 1]).toBe(rgb.data[5 * 3 + 1]);
+    expect(maxAbsDiff(out.data, resizeBilinear(padded, 224, 224, false, true).data)).toBe(0);
+    // Rows whose bilinear sources are all padding are exactly the pad value.
+    for (let i = 0; i < 36 * 224 * 3; i++) expect(out.data[i]).toBe(0);
+    const grey = fitResize(rgb, 224, 224, 'letterbox', bil, 114);
+    expect(grey.data[0]).toBe(114);
+    // Planar letterbox is the transpose of the interleaved one.
+    expect(maxAbsDiff(fitResize(toPlanar(rgb), 224, 224, 'letterbox', bil).data, toPlanar(out).data)).toBe(0);
+  });
+
+  it('letterboxResizeThenPad follows tf.image.resize_with_pad placement', () => {
     // 427*224/640 = 149.45 → height 149, top pad floor((224-149.45)/2) = 37.
     expect(letterboxRect(640, 427, 224, 224)).toEqual({ x: 0, y: 37, width: 224, height: 149 });
     expect(letterboxRect(427, 640, 224, 224)).toEqual({ x: 37, y: 0, width: 149, height: 224 });
     expect(letterboxRect(100, 100, 50, 80)).toEqual({ x: 0, y: 15, width: 50, height: 50 });
-  });
-
-  it('center-crop = resize of the crop; stretch = plain resize', () => {
-    const rect = centerCropRect(640, 427, 224, 224);
-    expect(maxAbsDiff(fitResize(rgb, 224, 224, 'center-crop', bil).data, resizeBilinear(cropPlanes(rgb, rect), 224, 224, false, true).data)).toBe(0);
-    expect(maxAbsDiff(fitResize(rgb, 224, 224, 'stretch', bil).data, resizeBilinear(rgb, 224, 224, false, true).data)).toBe(0);
-  });
-
-  it('letterbox = resize into the rect, padded with the pad value', () => {
-    const out = fitResize(rgb, 224, 224, 'letterbox', bil, 0);
+    const out = letterboxResizeThenPad(rgb, 224, 224, bil, 0);
     const inner = resizeBilinear(rgb, 224, 149, false, true);
     for (let y = 0; y < 224; y++) {
       for (let x = 0; x < 224; x += 37) {
@@ -295,10 +311,7 @@ describe('fit modes', () => {
         }
       }
     }
-    const grey = fitResize(rgb, 224, 224, 'letterbox', bil, 114);
-    expect(grey.data[0]).toBe(114);
-    // Planar letterbox is the transpose of the interleaved one.
-    expect(maxAbsDiff(fitResize(toPlanar(rgb), 224, 224, 'letterbox', bil).data, toPlanar(out).data)).toBe(0);
+    expect(maxAbsDiff(letterboxResizeThenPad(toPlanar(rgb), 224, 224, bil).data, toPlanar(out).data)).toBe(0);
   });
 
   it('cropPlanes works for planar data too', () => {

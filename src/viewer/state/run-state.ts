@@ -133,24 +133,4 @@ export class RunState {
   get declaredNodes(): number {
     return this.start?.model.nodeCount ?? 0;
   }
-
-  /** A trace the views can show: the finished one, or null while running. */
-  get finished(): Trace | null {
-    return this.trace;
-  }
-}
-
-/** Make a RunState from a complete Trace (an opened `.exray` file). */
-export function runFromTrace(stream: string, role: RunRole, trace: Trace, where: string): RunState {
-  const r = new RunState(stream, role, trace.header.runtime.backend, where);
-  r.start = null;
-  for (const b of trace.blobs) r.blobs.set(b[0], b[1]);
-  r.nodes.push(...trace.header.nodes);
-  r.kernels.push(...trace.header.kernels);
-  r.timing = trace.header.timing ?? null;
-  r.trace = trace;
-  r.status = 'done';
-  r.phase = 'opened';
-  r.endedAt = r.createdAt;
-  return r;
 }

@@ -1,0 +1,146 @@
+/**
+ * Everything the page does, as plain functions: load a model, choose a photo, run backends. Called
+ * from event handlers (and `init()` once from main.tsx), never from effects.
+ */
+import { cardLabels, cardPreprocess, guessPreprocess, ModelLoadError, type LoadedModel } from '../load/model.ts';
+import { modelFromFiles } from '../load/model-files.ts';
+import { kindOf, type PickedFile } from '../load/dropped-files.ts';
+import { fetchSampleIndex, loadSampleModel, samplePhotoUrl } from '../load/samples.ts';
+import { probeBackends } from '../worker/probe.ts';
+import { UtilityWorker, WorkerRequestError } from '../worker/client.ts';
+import type { BackendProbe } from '../worker/protocol.ts';
+import type { PreprocessSpec } from '../../trace/types.ts';
+import { openTraceFiles } from './trace-files.ts';
+import { getState, setState } from './store.ts';
+import { setCompareOptions } from './session.ts';
+
+let util: UtilityWorker | null = null;
+function utility(): UtilityWorker {
+  util ??= new UtilityWorker();
+  return util;
+}
+
+let initialized = false;
+
+/** Start-up work, once per page (StrictMode-safe: not tied to any component). */
+export function init(): void {
+  if (initialized) return;
+  initialized = true;
+  fetchSampleIndex().then(
+    (index) => setState({ index }),
+    (e: unknown) => setState({ indexError: e instanceof Error ? e.message : String(e) }),
+  );
+  void detectBackends();
+}
+
+async function detectBackends(): Promise<void> {
+  let inWorker: BackendProbe[];
+  try {
+    inWorker = await utility().probe();
+  } catch (e) {
+    inWorker = [];
+    console.warn('exray: worker probe failed', e);
+  }
+  // A backend the worker cannot use may still work on the main thread (e.g. WebGL without OffscreenCanvas).
+  const onMain = await probeBackends('main');
+  const merged = onMain.map((m) => {
+    const w = inWorker.find((x) => x.name === m.name);
+    if (w?.available) return w;
+    if (m.available) return { ...m, detail: `${m.detail} — main thread only${w ? ` (worker: ${w.detail})` : ''}` };
+    return w ?? m;
+  });
+  const available = new Set(merged.filter((b) => b.available).map((b) => b.name));
+  setState({ backends: merged, selected: getState().selected.filter((b) => available.has(b)) });
+}
+
+function clearRuns(): Partial<ReturnType<typeof getState>> {
+  return { runs: [], selectedRun: null, selectedNode: null, source: 'live' };
+}
+
+function adoptModel(model: LoadedModel): void {
+  const fromCard = cardPreprocess(model.card);
+  const spec = fromCard ?? guessPreprocess(model.inputShape, model.inputDtype);
+  const labels = cardLabels(model.card);
+  setCompareOptions({ ...(labels ? { labels } : {}), tolerance: { preset: getState().preset } });
+  setState({ model, modelLoading: null, modelProblems: [], spec, specFromCard: fromCard !== null, input: null, ...clearRuns() });
+  void prepare();
+}
+
+function modelFailed(e: unknown, what: string): void {
+  const problems =
+    e instanceof ModelLoadError
+      ? e.problems
+      : [{ file: what, problem: e instanceof Error ? e.message : String(e) }];
+  setState({ modelLoading: null, modelProblems: problems });
+}
+
+export async function selectSampleModel(name: string): Promise<void> {
+  const entry = getState().index?.models.find((m) => m.name === name);
+  if (!entry) return;
+  setState({ modelLoading: name, modelProblems: [] });
+  try {
+    adoptModel(await loadSampleModel(entry));
+  } catch (e) {
+    modelFailed(e, `models/${name}`);
+  }
+}
+
+export async function loadModelFiles(files: PickedFile[]): Promise<void> {
+  setState({ modelLoading: files.map((f) => f.path).join(', '), modelProblems: [] });
+  try {
+    adoptModel(await modelFromFiles(files));
+  } catch (e) {
+    modelFailed(e, files.map((f) => f.path).join(', '));
+  }
+}
+
+export function setSpec(spec: PreprocessSpec): void {
+  setState({ spec, specFromCard: false, input: null, ...clearRuns() });
+  void prepare();
+}
+
+export function choosePhoto(blob: Blob, name: string): void {
+  const old = getState().photo;
+  if (old) URL.revokeObjectURL(old.url);
+  setState({ photo: { blob, name, url: URL.createObjectURL(blob) }, input: null, inputError: null, ...clearRuns() });
+  void prepare();
+}
+
+export async function chooseSamplePhoto(name: string): Promise<void> {
+  try {
+    const res = await fetch(samplePhotoUrl(name));
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    choosePhoto(await res.blob(), name);
+  } catch (e) {
+    setState({ inputError: `${name}: could not be fetched (${e instanceof Error ? e.message : String(e)})` });
+  }
+}
+
+let prepareSeq = 0;
+
+/** Photo + spec → the exact input tensor (in the utility worker). */
+async function prepare(): Promise<void> {
+  const { photo, spec } = getState();
+  if (!photo || !spec) return;
+  const seq = ++prepareSeq;
+  setState({ inputBusy: true, inputError: null });
+  try {
+    const input = await utility().prepare(photo.blob, photo.name, spec);
+    if (seq === prepareSeq) setState({ input, inputBusy: false });
+  } catch (e) {
+    if (seq !== prepareSeq) return;
+    const msg = e instanceof WorkerRequestError && e.file ? e.message : `${photo.name}: ${e instanceof Error ? e.message : String(e)}`;
+    setState({ input: null, inputBusy: false, inputError: msg });
+  }
+}
+
+/** Whatever was dropped on the page: traces are opened, a photo becomes the input, the rest is a model. */
+export function handleFiles(files: PickedFile[]): void {
+  const traces = files.filter((f) => kindOf(f) === 'trace');
+  const images = files.filter((f) => kindOf(f) === 'image');
+  const rest = files.filter((f) => kindOf(f) === 'model');
+  if (traces.length > 0) void openTraceFiles(traces.map((t) => t.file));
+  if (rest.length > 0) void loadModelFiles(rest);
+  const photo = images[0];
+  if (photo) choosePhoto(photo.file, photo.path);
+}

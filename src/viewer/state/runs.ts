@@ -1,0 +1,112 @@
+/**
+ * Running backends: the cpu reference first (once per model + input), then each selected backend,
+ * one after the other (two cores: parallel runs would only distort each other's timings), each in a
+ * fresh worker, or on the main thread where only that works.
+ */
+import type { BackendName, BackendOptions, ModelPayload, RunJob } from '../worker/protocol.ts';
+import { runJobInWorker, runJobOnMainThread, type JobHandle } from '../worker/client.ts';
+import { RunState } from './run-state.ts';
+import { follow } from './session.ts';
+import { getState, setState, touch } from './store.ts';
+
+export const REFERENCE_STREAM = 'cpu (reference)';
+
+/** Display name of a backend configuration: `webgl`, `webgl f16`, `wasm no-simd`. */
+export function runName(backend: BackendName, o: BackendOptions): string {
+  const parts: string[] = [backend];
+  if (backend === 'webgl') {
+    if (o.webglF16) parts.push('f16');
+    if (!o.webglPack) parts.push('no-pack');
+  }
+  if (backend === 'wasm') {
+    if (!o.wasmThreads) parts.push('no-threads');
+    if (!o.wasmSimd) parts.push('no-simd');
+  }
+  return parts.join(' ');
+}
+
+let current: JobHandle | null = null;
+let cancelled = false;
+
+export function canRun(): string | null {
+  const s = getState();
+  if (s.running) return 'a run is in progress';
+  if (!s.model) return 'load a model first';
+  if (!s.photo) return 'choose a photo first';
+  if (s.inputBusy) return 'preparing the input…';
+  if (!s.input) return s.inputError ?? 'the input is not ready';
+  if (s.selected.length === 0) return 'select at least one backend';
+  return null;
+}
+
+export async function startRuns(): Promise<void> {
+  const why = canRun();
+  if (why) {
+    setState({ notice: why });
+    return;
+  }
+  const s = getState();
+  const model = s.model!;
+  const input = s.input!;
+  const payload: ModelPayload = {
+    name: model.name,
+    sha256: model.sha256,
+    modelJson: model.modelJson,
+    shards: model.shards,
+    async: model.card?.execution === 'async',
+  };
+  const runs = s.source === 'live' ? [...s.runs] : [];
+  const jobs: { run: RunState; job: RunJob }[] = [];
+  const base = { capture: s.capture, runs: s.timedRuns, warmup: 1 };
+  let ref = runs.find((r) => r.role === 'reference' && r.status === 'done');
+  if (!ref) {
+    for (let i = runs.length - 1; i >= 0; i--) if (runs[i]!.role === 'reference') runs.splice(i, 1);
+    ref = new RunState(REFERENCE_STREAM, 'reference', 'cpu', where('cpu'));
+    runs.unshift(ref);
+    jobs.push({ run: ref, job: { ...base, stream: REFERENCE_STREAM, backend: 'cpu', options: s.options, label: 'reference' } });
+  }
+  for (const b of s.selected) {
+    if (b === 'cpu') continue; // the reference is the cpu run
+    const name = runName(b, s.options);
+    const old = runs.findIndex((r) => r.stream === name);
+    const run = new RunState(name, 'edge', b, where(b));
+    if (old >= 0) runs[old] = run;
+    else runs.push(run);
+    jobs.push({ run, job: { ...base, stream: name, backend: b, options: s.options, label: name } });
+  }
+  cancelled = false;
+  setState({ runs, running: true, source: 'live', notice: null });
+  for (const { run, job } of jobs) {
+    if (cancelled) {
+      run.fail('cancelled');
+      continue;
+    }
+    run.setPhase('starting', 'starting');
+    touch();
+    const start = run.where === 'main thread' ? runJobOnMainThread : runJobInWorker;
+    current = start(payload, input, job, (t) => follow(t), (phase) => {
+      run.setPhase(phase, run.status === 'queued' ? 'starting' : run.status);
+      touch();
+    });
+    try {
+      await current.done;
+    } catch (e) {
+      if (run.status !== 'failed') run.fail(e instanceof Error ? e.message : String(e));
+      touch();
+    }
+    current = null;
+  }
+  setState({ running: false });
+}
+
+export function cancelRuns(): void {
+  cancelled = true;
+  current?.cancel();
+  for (const r of getState().runs) if (r.status !== 'done' && r.status !== 'failed') r.fail('cancelled');
+  setState({ running: false });
+}
+
+function where(b: BackendName): string {
+  const probe = getState().backends?.find((p) => p.name === b);
+  return probe?.where === 'main' ? 'main thread' : 'worker';
+}
