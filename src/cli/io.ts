@@ -7,7 +7,9 @@ import type { Trace } from '../trace/types.ts';
 
 export async function readInputFile(path: string): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    const buf = await readFile(path);
+    // A plain Uint8Array view: Buffer#slice aliases instead of copying, which readers must not meet.
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ExrayInputError(path, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, expected a file' : (e as Error).message);

@@ -48,6 +48,8 @@ export function buildProgram(): Command {
     .argument('<edge>', 'the edge trace (.exray)')
     .addOption(new Option('--backend <name>', 'desktop backend').choices(['cpu', 'wasm']).default('cpu'))
     .option('--model <dir>', 'model to run (default: models/<name> when its hash matches the trace)')
+    .option('--runs <n>', 'timed runs for the median', positiveInt, 5)
+    .option('--warmup <n>', 'warm-up runs', nonNegativeInt, 1)
     .option('--out <file>', 'write the reference trace here', 'ref.exray')
     .option('--json', 'print the trace header as JSON')
     .action(async (edge: string, opts) => (await import('./commands/reference.ts')).referenceCommand(edge, opts));

@@ -86,16 +86,24 @@ export function orientPlanes<T extends NumericArray>(img: ImagePlanes<T>, orient
   const dX = ax * s.pixel + ay * s.row;
   const dY = bx * s.pixel + by * s.row;
   const base = cx * s.pixel + cy * s.row;
+  // Tiled so that 90° rotations (strided source reads) stay cache-friendly.
+  const T = 64;
   for (let c = 0; c < C; c++) {
     const sc = base + c * s.channel;
     const dc = c * d.channel;
-    for (let y = 0; y < out.height; y++) {
-      let si = sc + y * dY;
-      let di = dc + y * d.row;
-      for (let x = 0; x < out.width; x++) {
-        dst[di] = src[si] as number;
-        si += dX;
-        di += d.pixel;
+    for (let ty = 0; ty < out.height; ty += T) {
+      const yEnd = Math.min(out.height, ty + T);
+      for (let tx = 0; tx < out.width; tx += T) {
+        const xEnd = Math.min(out.width, tx + T);
+        for (let y = ty; y < yEnd; y++) {
+          let si = sc + y * dY + tx * dX;
+          let di = dc + y * d.row + tx * d.pixel;
+          for (let x = tx; x < xEnd; x++) {
+            dst[di] = src[si] as number;
+            si += dX;
+            di += d.pixel;
+          }
+        }
       }
     }
   }

@@ -15,7 +15,7 @@
  */
 import type { PreprocessSpec } from '../trace/types.ts';
 import type { FloatImage, RgbaImage } from './image.ts';
-import { checkRgba } from './image.ts';
+import { checkRgba, rgbaPlanes } from './image.ts';
 import { castToDType, normalizeChannels, perChannel, reorderChannels, rgbaToRgb, toTensorLayout } from './normalize.ts';
 import { applyExifOrientation, isExifOrientation } from './orientation.ts';
 import { fitResize } from './resize.ts';
@@ -65,11 +65,28 @@ export function validatePreprocessSpec(spec: PreprocessSpec): void {
   }
 }
 
+/** Interleaved 4-channel float image → its first 3 channels. */
+function dropAlpha(img: FloatImage): FloatImage {
+  const n = img.width * img.height;
+  const out = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) {
+    out[3 * i] = img.data[4 * i] as number;
+    out[3 * i + 1] = img.data[4 * i + 1] as number;
+    out[3 * i + 2] = img.data[4 * i + 2] as number;
+  }
+  return { width: img.width, height: img.height, channels: 3, layout: 'interleaved', data: out };
+}
+
 /** Steps 1–3: orientation, alpha, fit + resize. Returns float RGB (interleaved) at spec size. */
 export function preprocessToRgb(img: RgbaImage, orientation: number, spec: PreprocessSpec): FloatImage {
   checkRgba(img, 'preprocess');
   if (!isExifOrientation(orientation)) throw new RangeError(`preprocess: EXIF orientation must be 1..8, got ${orientation}`);
   const oriented = spec.exif === 'apply' && orientation !== 1 ? applyExifOrientation(img, orientation) : img;
+  if (spec.alpha === 'ignore') {
+    // Same numbers as resizing the float RGB copy (channels are resized independently and uint8 → float
+    // is exact), without materialising a float copy of a possibly 12-megapixel photo.
+    return dropAlpha(fitResize(rgbaPlanes(oriented), spec.width, spec.height, spec.fit, spec.resize, LETTERBOX_PAD_VALUE));
+  }
   const rgb = rgbaToRgb(oriented, spec.alpha);
   return fitResize(rgb, spec.width, spec.height, spec.fit, spec.resize, LETTERBOX_PAD_VALUE);
 }

@@ -245,32 +245,40 @@ export function resampleSeparable(src: ImagePlanes, width: number, height: numbe
   }
   const C = src.channels;
   const W = src.width;
-  const s = stridesOf(src);
   const out = emptyLike(src, width, height);
-  const d = stridesOf(out);
-  // Intermediate: output height × input width, planar float64 per channel.
-  const tmp = new Float64Array(W * height);
-  for (let ch = 0; ch < C; ch++) {
-    const sc = ch * s.channel;
+  const x = src.data;
+  // Planar data is C independent single-channel images; interleaved rows are W·C contiguous values.
+  const planes = src.layout === 'planar' ? C : 1;
+  const pc = src.layout === 'planar' ? 1 : C; // values per pixel within a plane
+  const rowLen = W * pc;
+  const inPlane = W * src.height * pc;
+  const outPlane = width * height * pc;
+  const tmp = new Float64Array(height * rowLen); // output rows × input columns
+  for (let p = 0; p < planes; p++) {
     tmp.fill(0);
+    const sp = p * inPlane;
+    // Rows: tmp[r] = Σ w · src[row], contiguous over the whole row.
     for (let r = 0; r < height; r++) {
-      const t0 = r * W;
+      const t0 = r * rowLen;
       for (let k = rows.offset[r] as number; k < (rows.offset[r + 1] as number); k++) {
         const w = rows.weight[k] as number;
-        const srow = sc + (rows.index[k] as number) * s.row;
-        for (let x = 0; x < W; x++) tmp[t0 + x] = (tmp[t0 + x] as number) + w * (src.data[srow + x * s.pixel] as number);
+        const s0 = sp + (rows.index[k] as number) * rowLen;
+        for (let j = 0; j < rowLen; j++) tmp[t0 + j] = (tmp[t0 + j] as number) + w * (x[s0 + j] as number);
       }
     }
+    // Columns.
+    const op = p * outPlane;
     for (let r = 0; r < height; r++) {
-      const t0 = r * W;
-      let di = r * d.row + ch * d.channel;
+      const t0 = r * rowLen;
+      let di = op + r * width * pc;
       for (let c = 0; c < width; c++) {
-        let acc = 0;
-        for (let k = cols.offset[c] as number; k < (cols.offset[c + 1] as number); k++) {
-          acc += (cols.weight[k] as number) * (tmp[t0 + (cols.index[k] as number)] as number);
+        const k0 = cols.offset[c] as number;
+        const k1 = cols.offset[c + 1] as number;
+        for (let ch = 0; ch < pc; ch++) {
+          let acc = 0;
+          for (let k = k0; k < k1; k++) acc += (cols.weight[k] as number) * (tmp[t0 + (cols.index[k] as number) * pc + ch] as number);
+          out.data[di++] = acc;
         }
-        out.data[di] = acc;
-        di += d.pixel;
       }
     }
   }

@@ -35,9 +35,20 @@ export async function modelDirOf(path: string): Promise<string> {
   return s?.isDirectory() ? path : dirname(path);
 }
 
-function declaredInputs(model: { inputs: { name: string; shape?: number[]; dtype?: string }[] }): IOSpec[] {
-  return model.inputs.map((i) => ({
-    name: i.name,
+interface LayersJson {
+  modelTopology?: { model_config?: { config?: { input_layers?: [string, ...unknown[]][] } }; config?: { input_layers?: [string, ...unknown[]][] } };
+}
+
+/** Input names as model.json declares them (LayersModel: the input layers' names), else TF.js's. */
+export function fileInputNames(modelJson: unknown): string[] | undefined {
+  const topo = (modelJson as LayersJson).modelTopology;
+  const layers = (topo?.model_config?.config ?? topo?.config)?.input_layers;
+  return Array.isArray(layers) ? layers.map((l) => String(l[0])) : undefined;
+}
+
+function declaredInputs(model: { inputs: { name: string; shape?: number[]; dtype?: string }[] }, names: string[] | undefined): IOSpec[] {
+  return model.inputs.map((i, k) => ({
+    name: names?.[k] ?? i.name,
     shape: (i.shape ?? []).map((d) => (d == null || d < 0 ? null : d)),
     dtype: (i.dtype ?? 'float32') as IOSpec['dtype'],
   }));
@@ -46,18 +57,20 @@ function declaredInputs(model: { inputs: { name: string; shape?: number[]; dtype
 export async function traceInNode(opts: NodeTraceOptions): Promise<Trace> {
   const envExtra = await useBackend(opts.backend);
   const dir = await modelDirOf(opts.model);
-  const { model } = await loadTfjsModelFromDir(opts.model, tf);
+  const { model, modelJson } = await loadTfjsModelFromDir(opts.model, tf);
+  const isLayers = !('executeAsync' in model);
+  const inputNames = isLayers ? fileInputNames(modelJson) : undefined;
   const tensors: tf.Tensor[] = [];
   try {
-    const feed = checkFeed(declaredInputs(model as unknown as { inputs: { name: string; shape?: number[]; dtype?: string }[] }), opts.feed, opts.feedFile);
+    const feed = checkFeed(declaredInputs(model as unknown as { inputs: { name: string; shape?: number[]; dtype?: string }[] }, inputNames), opts.feed, opts.feedFile);
     for (const f of feed) {
       const dtype = f.dtype === 'float32' || f.dtype === 'float16' ? 'float32' : f.dtype === 'bool' ? 'bool' : 'int32';
       tensors.push(tf.tensor(f.data, f.shape, dtype));
     }
     const named: tf.NamedTensorMap = {};
     feed.forEach((f, k) => (named[f.name] = tensors[k]!));
-    const isLayers = !('executeAsync' in model);
     return await traceModel(model, isLayers ? tensors : named, {
+      ...(inputNames ? { inputNames } : {}),
       capture: opts.capture ?? 'tensors',
       runs: opts.runs ?? 5,
       warmup: opts.warmup ?? 1,

@@ -112,11 +112,31 @@ describe('encodeTrace / decodeTrace', () => {
     for (let i = 0; i < conv.length; i++) expect(DV(raw).getFloat32(i * 4, true)).toBe(conv[i]);
   });
 
+  it('accepts an empty tensors/ directory entry (added by zip tools), nothing else in it', () => {
+    const withDir = rezip(bytes, (f) => (f['tensors/'] = new Uint8Array(0)));
+    expectSameTrace(decodeTrace(withDir, FILE), trace);
+    decodeError(rezip(bytes, (f) => (f['tensors/'] = new Uint8Array(3))), /^entry tensors\/ must be an empty directory entry$/);
+  });
+
   it('is deterministic and decoded blobs do not alias the input bytes', () => {
     expect(encodeTrace(trace)).toEqual(bytes);
     const copy = bytes.slice();
     const back = decodeTrace(copy, FILE);
     copy.fill(0);
+    expectSameTrace(back, trace);
+  });
+
+  it('reads from a Buffer-like input whose slice() is a view at an odd offset (Node readFile)', () => {
+    class BufferLike extends Uint8Array {
+      override slice(start?: number, end?: number): Uint8Array<ArrayBuffer> {
+        return this.subarray(start, end);
+      }
+    }
+    const padded = new BufferLike(bytes.length + 1);
+    padded.set(bytes, 1);
+    const input = padded.subarray(1);
+    const back = decodeTrace(input, FILE);
+    input.fill(0);
     expectSameTrace(back, trace);
   });
 

@@ -216,7 +216,9 @@ class EntryTooLarge extends Error {}
 function extract(b: Uint8Array, e: ZipEntry, file: string): Uint8Array {
   let out: Uint8Array;
   if (e.method === 0) {
-    out = b.slice(e.dataStart, e.dataStart + e.size);
+    // A copy, never b.slice(): Node's Buffer.slice returns a view (unaligned, aliasing the file bytes).
+    out = new Uint8Array(e.size);
+    out.set(b.subarray(e.dataStart, e.dataStart + e.size));
   } else {
     out = new Uint8Array(e.size);
     let written = 0;

@@ -46,7 +46,8 @@ export const SUPPORTED_VERSIONS: readonly number[] = [TRACE_VERSION];
 
 /**
  * One zod schema per key of T, nothing more, nothing less (checked by the compiler): adding a field to
- * types.ts without adding it here is a type error. Optional keys of T must map to optional schemas.
+ * types.ts without adding it here is a type error, and so is a required key with an optional schema.
+ * (An optional key with a required schema is caught by the minimal-header test in schema.test.ts.)
  */
 type Shape<T> = {
   [K in keyof T]-?: undefined extends T[K] ? z.ZodType<Exclude<T[K], undefined> | undefined> : z.ZodType<T[K]>;

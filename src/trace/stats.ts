@@ -15,10 +15,13 @@ import type { TensorStats } from './types.ts';
 
 export const DEFAULT_HISTOGRAM_BINS = 32;
 
-/** Above this magnitude squares of deviations could overflow float64: deviations are scaled by 2^-512. */
+/**
+ * Above this magnitude a deviation (x - mean) or its square could overflow float64: values are then
+ * scaled by 2^-600 before subtracting (exact for normal numbers) and the std scaled back.
+ */
 const BIG = 2 ** 500;
-const SCALE_DOWN = 2 ** -512;
-const SCALE_UP = 2 ** 512;
+const SCALE_DOWN = 2 ** -600;
+const SCALE_UP = 2 ** 600;
 
 /**
  * Statistics of `values` (Float32Array, Int32Array, Float64Array, Uint8Array, number[], ...).
@@ -88,6 +91,7 @@ export function computeStats(values: ArrayLike<number>, bins: number = DEFAULT_H
   // Pass 2: squared deviations (corrected two-pass) and the histogram.
   const scaled = Math.max(Math.abs(min), Math.abs(max)) > BIG;
   const s = scaled ? SCALE_DOWN : 1;
+  const meanS = mean * s;
   let dSum = 0;
   let d2Sum = 0;
   let counts: number[];
@@ -107,7 +111,7 @@ export function computeStats(values: ArrayLike<number>, bins: number = DEFAULT_H
     for (let i = 0; i < n; i++) {
       const x = values[i]!;
       if (x - x !== 0) continue;
-      const d = (x - mean) * s;
+      const d = x * s - meanS;
       dSum += d;
       d2Sum += d * d;
       let b = Math.floor((x * f - lo) * k);

@@ -11,6 +11,8 @@ import { formatTraceSummary } from '../format.ts';
 export interface ReferenceCommandOptions {
   backend: NodeBackend;
   model?: string;
+  runs: number;
+  warmup: number;
   out: string;
   json?: boolean;
 }
@@ -31,6 +33,8 @@ export async function referenceCommand(edgeFile: string, opts: ReferenceCommandO
     model,
     backend: opts.backend,
     capture: 'tensors',
+    runs: opts.runs,
+    warmup: opts.warmup,
     feed: feedFromTrace(edge, edgeFile),
     feedFile: edgeFile,
     label: 'reference',

@@ -56,6 +56,12 @@ export interface TraceModelOptions {
   environment?: Partial<Environment>;
   /** Histogram bins per tensor. Default 32. */
   histogramBins?: number;
+  /**
+   * The model's input names as its files declare them. LayersModel renames an input layer that was
+   * already loaded once in the process (`input_1` → `input_1_1`), which would break name alignment
+   * between two traces made in one process.
+   */
+  inputNames?: string[];
 }
 
 function median(xs: number[]): number {
@@ -135,7 +141,7 @@ export async function traceModel(model: TfjsModel, inputs: ModelInputs, options:
   const runner = new Runner(model, inputs);
 
   // ---- run start: identity, environment and the exact input ----------------------------------
-  const inNames = inputNames(model);
+  const inNames = options.inputNames ?? inputNames(model);
   const feedList: Tensor[] = inputs instanceof tf.Tensor ? [inputs] : Array.isArray(inputs) ? inputs : inNames.map((n) => (inputs as NamedTensorMap)[n]!);
   const inputTensors: NamedTensor[] = [];
   const inputBlobs: TraceEvent[] = [];

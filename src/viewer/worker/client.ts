@@ -8,6 +8,7 @@
  */
 import type { TraceTransport } from '../../transport/types.ts';
 import { createWorkerTransport } from '../../transport/worker.ts';
+import { createInPageTransport } from '../../transport/in-page.ts';
 import type { BackendProbe, InputPayload, ModelPayload, PreparedInput, RunJob, WorkerRequest, WorkerResponse } from './protocol.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
 
@@ -134,23 +135,14 @@ export function runJobOnMainThread(
   subscribe: (t: TraceTransport) => void,
   onStatus: (phase: string) => void,
 ): JobHandle {
-  let transport: TraceTransport | null = null;
-  const ready = import('../../transport/in-page.ts').then(({ createInPageTransport }) => {
-    transport = createInPageTransport();
-    subscribe(transport);
-    return transport;
-  });
+  const transport = createInPageTransport();
+  subscribe(transport);
   const done = (async () => {
-    const t = await ready;
+    // TF.js is loaded on the page only when a run needs the main thread.
     const { executeJob } = await import('./run-job.ts');
-    await executeJob(model, input, job, t, onStatus);
+    await executeJob(model, input, job, transport, onStatus);
   })();
-  const close = (): void => transport?.close();
+  const close = (): void => transport.close();
   done.then(close, close);
-  const proxy: TraceTransport = {
-    send: (m) => transport?.send(m),
-    subscribe: (l) => transport?.subscribe(l) ?? (() => {}),
-    close,
-  };
-  return { transport: proxy, done, cancel: close };
+  return { transport, done, cancel: close };
 }

@@ -1,0 +1,156 @@
+/**
+ * Per-layer error in execution order: nrmse of every node output vs the reference, log scale, one
+ * line per backend, each run's first divergent node marked. Click a point to inspect that node.
+ */
+import { useEffect, useMemo, useRef, type ReactNode } from 'react';
+import uPlot from 'uplot';
+import { nodeRows, type NodeRow } from '../state/node-rows.ts';
+import type { RunState } from '../state/run-state.ts';
+import { referenceRun } from '../state/session.ts';
+import { getState, setState, useApp } from '../state/store.ts';
+import { fmtErr } from '../util/format.ts';
+import { runColor } from './palette.ts';
+
+/** Where exact zeros are drawn on the log axis (nrmse 0 = identical). */
+const ZERO = 1e-12;
+
+interface ChartData {
+  keys: string[];
+  names: string[];
+  series: { run: RunState; color: string; y: (number | null)[]; first: number | null }[];
+}
+
+function build(runs: RunState[], ref: RunState | undefined): ChartData | null {
+  if (!ref) return null;
+  const refRows = nodeRows(ref, undefined);
+  const keys = refRows.map((r) => r.key);
+  const names = refRows.map((r) => `${r.name}${r.outputIndex > 0 ? `:${r.outputIndex}` : ''} (${r.op})`);
+  const pos = new Map(keys.map((k, i) => [k, i]));
+  const series = runs
+    .map((run, i) => ({ run, i }))
+    .filter(({ run }) => run.role === 'edge')
+    .map(({ run, i }) => {
+      const y: (number | null)[] = new Array<number | null>(keys.length).fill(null);
+      let first: number | null = null;
+      for (const row of nodeRows(run, ref) as NodeRow[]) {
+        const x = pos.get(row.key);
+        if (x === undefined || row.nrmse === null || !Number.isFinite(row.nrmse)) continue;
+        y[x] = Math.max(row.nrmse, ZERO);
+        if (row.firstDivergent) first = x;
+      }
+      return { run, color: runColor(i), y, first };
+    });
+  return { keys, names, series };
+}
+
+export function ErrorChart(): ReactNode {
+  const s = useApp();
+  const ref = referenceRun();
+  const revs = s.runs.map((r) => r.rev).join(',');
+  const data = useMemo(() => build(s.runs, ref), [revs, ref]);
+  const host = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const latest = useRef<ChartData | null>(null);
+  latest.current = data;
+  const shape = data ? data.series.map((x) => x.run.stream).join('|') : '';
+
+  useEffect(() => {
+    const el = host.current;
+    if (!el || !data || data.series.length === 0) return;
+    const marks: uPlot.Plugin = {
+      hooks: {
+        draw: [
+          (u) => {
+            const d = latest.current;
+            if (!d) return;
+            const ctx = u.ctx;
+            ctx.save();
+            for (const sr of d.series) {
+              if (sr.first === null) continue;
+              const x = u.valToPos(sr.first, 'x', true);
+              ctx.strokeStyle = sr.color;
+              ctx.setLineDash([4, 3]);
+              ctx.lineWidth = 1.5 * devicePixelRatio;
+              ctx.beginPath();
+              ctx.moveTo(x, u.bbox.top);
+              ctx.lineTo(x, u.bbox.top + u.bbox.height);
+              ctx.stroke();
+              ctx.fillStyle = sr.color;
+              ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+              ctx.fillText(`first divergent (${sr.run.stream})`, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+            }
+            ctx.restore();
+          },
+        ],
+      },
+    };
+    const opts: uPlot.Options = {
+      width: el.clientWidth || 600,
+      height: 260,
+      plugins: [marks],
+      scales: { x: { time: false }, y: { distr: 3, log: 10 } },
+      axes: [
+        { label: 'node (execution order)', size: 40 },
+        { label: 'nrmse vs reference', size: 60, values: (_u, vals) => vals.map((v) => (v <= ZERO ? '0' : fmtErr(v))) },
+      ],
+      cursor: { points: { size: 7 }, focus: { prox: 24 } },
+      legend: { live: true },
+      series: [
+        { label: 'node', value: (_u, v) => (v === null || v === undefined ? '' : (latest.current?.names[v] ?? String(v))) },
+        ...data.series.map((sr) => ({
+          label: sr.run.stream,
+          stroke: sr.color,
+          width: 1.5,
+          points: { show: true, size: 3 },
+          spanGaps: false,
+          value: (_u: uPlot, v: number | null) => (v === null ? '–' : v <= ZERO ? '0' : fmtErr(v)),
+        })),
+      ],
+    };
+    const u = new uPlot(opts, [[], ...data.series.map(() => [])], el);
+    plot.current = u;
+    const onClick = (): void => {
+      const idx = u.cursor.idx;
+      const d = latest.current;
+      if (idx === null || idx === undefined || !d) return;
+      const key = d.keys[idx];
+      if (!key) return;
+      const current = getState().selectedRun;
+      const run = d.series.some((sr) => sr.run.stream === current) ? current : (d.series[0]?.run.stream ?? null);
+      setState({ selectedNode: key, selectedRun: run });
+    };
+    u.over.addEventListener('click', onClick);
+    const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: 260 }));
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      u.over.removeEventListener('click', onClick);
+      u.destroy();
+      plot.current = null;
+    };
+    // Rebuilt only when the set of series changes; data updates go through setData below.
+    }, [shape]);
+
+  useEffect(() => {
+    const u = plot.current;
+    if (!u || !data) return;
+    const xs = data.keys.map((_, i) => i);
+    u.setData([xs, ...data.series.map((sr) => sr.y)] as uPlot.AlignedData);
+  }, [data]);
+
+  if (!ref) return null;
+  const any = data && data.series.length > 0;
+  return (
+    <section className="panel" data-testid="error-chart" aria-labelledby="err-h">
+      <h2 id="err-h">Error per layer</h2>
+      {any ? (
+        <>
+          <div ref={host} className="chart" data-testid="error-chart-plot" />
+          <p className="small muted">Click a point to inspect that node. Dashed line: first node that leaves the tolerance. 0 = bit-identical.</p>
+        </>
+      ) : (
+        <p className="muted">Run a backend other than cpu to compare it with the cpu reference.</p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,105 @@
+/** Step 2: a photo — dropped, picked, a bundled sample or one camera frame — and what the model sees. */
+import { useEffect, useRef, type ReactNode } from 'react';
+import { filesFromInput } from '../load/dropped-files.ts';
+import { choosePhoto, chooseSamplePhoto } from '../state/controller.ts';
+import { useApp } from '../state/store.ts';
+import { fmtShape } from '../util/format.ts';
+import { inputToImageData } from '../util/tensor-image.ts';
+import { Camera } from './Camera.tsx';
+import { DropZone } from './DropZone.tsx';
+
+function ModelView(): ReactNode {
+  const s = useApp();
+  const ref = useRef<HTMLCanvasElement>(null);
+  const input = s.input;
+  useEffect(() => {
+    const canvas = ref.current;
+    if (!canvas || !input) return;
+    const img = inputToImageData(input.data, input.shape, input.preprocess);
+    canvas.width = img.width;
+    canvas.height = img.height;
+    canvas.getContext('2d')?.putImageData(img, 0, 0);
+  }, [input]);
+  if (!input) return null;
+  const src = input.source;
+  return (
+    <figure className="model-view">
+      <canvas ref={ref} data-testid="input-preview" aria-label="the input as the model sees it" />
+      <figcaption className="small muted">
+        as the model sees it: {fmtShape(input.shape)} {input.dtype}
+        <br />
+        from {src.fileName} {src.width}×{src.height}
+        {src.exifOrientation !== 1 ? `, EXIF orientation ${src.exifOrientation}` : ''}
+      </figcaption>
+    </figure>
+  );
+}
+
+export function InputPanel(): ReactNode {
+  const s = useApp();
+  return (
+    <section className="panel" data-testid="input-panel" aria-labelledby="input-h">
+      <h2 id="input-h">
+        <span className="step">2</span> Input
+      </h2>
+      <label className="field">
+        <span>Sample photo</span>
+        <select
+          data-testid="sample-photo-select"
+          value={s.photo && s.index?.photos.includes(s.photo.name) ? s.photo.name : ''}
+          disabled={s.running}
+          onChange={(e) => e.target.value && void chooseSamplePhoto(e.target.value)}
+        >
+          <option value="">choose a photo…</option>
+          {s.index?.photos.map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+      </label>
+      <DropZone
+        testId="photo-drop"
+        label="drop a photo here"
+        onFiles={(files) => {
+          const f = files[0];
+          if (f) choosePhoto(f.file, f.path);
+        }}
+      >
+        <p>Drop a photo, or</p>
+        <div className="row">
+          <label className="button small">
+            Pick a photo
+            <input
+              type="file"
+              hidden
+              accept="image/*"
+              data-testid="photo-file-input"
+              onChange={(e) => {
+                const f = filesFromInput(e.target.files)[0];
+                if (f) choosePhoto(f.file, f.path);
+                e.target.value = '';
+              }}
+            />
+          </label>
+          <Camera />
+        </div>
+      </DropZone>
+      {s.inputError && (
+        <p className="errors" role="alert" data-testid="input-error">
+          {s.inputError}
+        </p>
+      )}
+      <div className="input-views">
+        {s.photo && (
+          <figure>
+            <img src={s.photo.url} alt={s.photo.name} className="photo" data-testid="photo" />
+            <figcaption className="small muted">{s.photo.name}</figcaption>
+          </figure>
+        )}
+        {s.inputBusy ? <p className="muted">pre-processing…</p> : <ModelView />}
+      </div>
+      {!s.model && s.photo && <p className="small muted">Load a model to see the photo as the model sees it.</p>}
+    </section>
+  );
+}

@@ -1,0 +1,142 @@
+/** Every node output of a run: virtualised (thousands of rows), sortable, filterable. Click to inspect. */
+import { useMemo, useRef, useState, type ReactNode } from 'react';
+import { useVirtualizer } from '@tanstack/react-virtual';
+import { nodeRows, type NodeRow } from '../state/node-rows.ts';
+import { referenceRun } from '../state/session.ts';
+import { setState, useApp } from '../state/store.ts';
+import { fmtErr, fmtMs, fmtShape } from '../util/format.ts';
+
+type SortKey = 'index' | 'name' | 'op' | 'nrmse' | 'maxAbs' | 'cosine' | 'ms' | 'verdict';
+
+const COLUMNS: { key: SortKey; label: string; className?: string }[] = [
+  { key: 'index', label: '#' },
+  { key: 'name', label: 'node' },
+  { key: 'op', label: 'op' },
+  { key: 'nrmse', label: 'nrmse' },
+  { key: 'maxAbs', label: 'max |Δ|', className: 'wide-only' },
+  { key: 'cosine', label: 'cosine', className: 'wide-only' },
+  { key: 'ms', label: 'time' },
+  { key: 'verdict', label: 'verdict' },
+];
+
+function compare(a: NodeRow, b: NodeRow, key: SortKey): number {
+  const va = a[key];
+  const vb = b[key];
+  if (typeof va === 'string' || typeof vb === 'string') return String(va).localeCompare(String(vb));
+  const na = va ?? -Infinity;
+  const nb = vb ?? -Infinity;
+  return na === nb ? a.index - b.index || a.outputIndex - b.outputIndex : na - nb;
+}
+
+const ROW_HEIGHT = 32;
+
+export function NodeTable(): ReactNode {
+  const s = useApp();
+  const ref = referenceRun();
+  const run = s.runs.find((r) => r.stream === s.selectedRun) ?? s.runs.find((r) => r.role === 'edge') ?? s.runs[0];
+  const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: 'index', desc: false });
+  const [text, setText] = useState('');
+  const [minErr, setMinErr] = useState('');
+  const [minMs, setMinMs] = useState('');
+  const [onlyDiverged, setOnlyDiverged] = useState(false);
+  const rows = run ? nodeRows(run, ref) : [];
+  const shown = useMemo(() => {
+    const q = text.trim().toLowerCase();
+    const e = Number(minErr);
+    const m = Number(minMs);
+    const out = rows.filter(
+      (r) =>
+        (q === '' || r.name.toLowerCase().includes(q) || r.op.toLowerCase().includes(q)) &&
+        (minErr === '' || !Number.isFinite(e) || (r.nrmse ?? -1) >= e) &&
+        (minMs === '' || !Number.isFinite(m) || (r.ms ?? -1) >= m) &&
+        (!onlyDiverged || (r.verdict !== 'ok' && r.verdict !== 'reference' && r.verdict !== 'pending')),
+    );
+    out.sort((a, b) => (sort.desc ? -compare(a, b, sort.key) : compare(a, b, sort.key)));
+    return out;
+  }, [rows, text, minErr, minMs, onlyDiverged, sort]);
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtual = useVirtualizer({ count: shown.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
+  if (!run) return null;
+  return (
+    <section className="panel" data-testid="node-table" aria-labelledby="table-h">
+      <h2 id="table-h">Nodes</h2>
+      <div className="filters">
+        <label className="field inline">
+          <span>Run</span>
+          <select data-testid="table-run-select" value={run.stream} onChange={(e) => setState({ selectedRun: e.target.value })}>
+            {s.runs.map((r) => (
+              <option key={r.stream} value={r.stream}>
+                {r.stream}
+              </option>
+            ))}
+          </select>
+        </label>
+        <input data-testid="node-filter" type="search" placeholder="filter name or op" value={text} onChange={(e) => setText(e.target.value)} aria-label="filter by node name or op" />
+        <input data-testid="node-filter-nrmse" type="number" step="any" min={0} placeholder="nrmse ≥" value={minErr} onChange={(e) => setMinErr(e.target.value)} aria-label="minimum nrmse" />
+        <input data-testid="node-filter-ms" type="number" step="any" min={0} placeholder="ms ≥" value={minMs} onChange={(e) => setMinMs(e.target.value)} aria-label="minimum time in ms" />
+        <label className="check">
+          <input type="checkbox" data-testid="node-filter-diverged" checked={onlyDiverged} onChange={(e) => setOnlyDiverged(e.target.checked)} />
+          <span>diverged only</span>
+        </label>
+        <span className="small muted" data-testid="node-count">
+          {shown.length} of {rows.length}
+        </span>
+      </div>
+      <div className="grid-table" role="table" aria-rowcount={shown.length}>
+        <div className="grid-row head" role="row">
+          {COLUMNS.map((c) => (
+            <button
+              type="button"
+              role="columnheader"
+              key={c.key}
+              className={`cell c-${c.key} ${c.className ?? ''}`}
+              data-testid={`sort-${c.key}`}
+              aria-sort={sort.key === c.key ? (sort.desc ? 'descending' : 'ascending') : 'none'}
+              onClick={() => setSort({ key: c.key, desc: sort.key === c.key ? !sort.desc : c.key !== 'index' && c.key !== 'name' && c.key !== 'op' })}
+            >
+              {c.label}
+              {sort.key === c.key ? (sort.desc ? ' ▾' : ' ▴') : ''}
+            </button>
+          ))}
+        </div>
+        <div className="grid-body" ref={scroller} data-testid="node-rows">
+          <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
+            {virtual.getVirtualItems().map((v) => {
+              const r = shown[v.index]!;
+              const selected = s.selectedNode === r.key;
+              return (
+                <div
+                  key={r.key}
+                  role="row"
+                  data-testid="node-row"
+                  data-key={r.key}
+                  data-verdict={r.verdict}
+                  className={`grid-row${selected ? ' selected' : ''}${r.firstDivergent ? ' first' : ''}`}
+                  style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${v.start}px)` }}
+                  onClick={() => setState({ selectedNode: r.key, selectedRun: run.stream })}
+                >
+                  <span className="cell c-index">{r.index}</span>
+                  <span className="cell c-name" title={`${r.name}${r.outputIndex ? `:${r.outputIndex}` : ''} ${fmtShape(r.shape)}`}>
+                    {r.name}
+                    {r.outputIndex ? `:${r.outputIndex}` : ''}
+                  </span>
+                  <span className="cell c-op">{r.op}</span>
+                  <span className="cell c-nrmse num" data-testid="cell-nrmse" data-value={r.nrmse ?? ''}>
+                    {fmtErr(r.nrmse)}
+                  </span>
+                  <span className="cell c-maxAbs num wide-only">{fmtErr(r.maxAbs)}</span>
+                  <span className="cell c-cosine num wide-only">{r.cosine === null ? '–' : r.cosine.toFixed(6)}</span>
+                  <span className="cell c-ms num">{fmtMs(r.ms)}</span>
+                  <span className={`cell c-verdict v-${r.verdict}`} title={r.reasons.join('; ')}>
+                    {r.firstDivergent ? '▶ ' : ''}
+                    {r.verdict}
+                  </span>
+                </div>
+              );
+            })}
+          </div>
+        </div>
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,143 @@
+/** One row per run: latency, output agreement with the reference, verdict, first divergent node. */
+import type { ReactNode } from 'react';
+import type { TopKAgreement, TopKEntry } from '../../compare/index.ts';
+import type { RunState } from '../state/run-state.ts';
+import { referenceRun } from '../state/session.ts';
+import { setState, useApp } from '../state/store.ts';
+import { exportModelExplorer, exportPerfetto, saveRun } from '../state/trace-files.ts';
+import { nodeRows } from '../state/node-rows.ts';
+import { fmtErr, fmtMs, fmtPct } from '../util/format.ts';
+
+function entry(e: TopKEntry | undefined): string {
+  if (!e) return '–';
+  return `${e.label ?? `#${e.index}`} ${e.probability === null ? '' : fmtPct(e.probability)}`;
+}
+
+function TopK({ t }: { t: TopKAgreement }): ReactNode {
+  return (
+    <span data-testid="topk" data-top1={t.top1Equal ? 'agrees' : 'differs'}>
+      top-1 <strong className={t.top1Equal ? 'ok' : 'bad'}>{t.top1Equal ? 'agrees' : 'differs'}</strong>: {entry(t.edge[0])}
+      {!t.top1Equal && <> vs ref {entry(t.ref[0])}</>} · top-{t.k} overlap {t.overlap}/{t.k}
+    </span>
+  );
+}
+
+function verdictOf(r: RunState): string {
+  if (r.status === 'failed') return 'failed';
+  if (r.role === 'reference') return 'reference';
+  if (r.comparison) return r.comparison.verdict;
+  if (r.status === 'done') return referenceRun() ? 'comparing' : 'no reference';
+  return r.status;
+}
+
+function Row({ r }: { r: RunState }): ReactNode {
+  const s = useApp();
+  const ref = referenceRun();
+  const c = r.comparison;
+  const rows = r.role === 'edge' ? nodeRows(r, ref) : [];
+  let worst: number | null = null;
+  for (const row of rows) if (row.nrmse !== null && Number.isFinite(row.nrmse)) worst = Math.max(worst ?? 0, row.nrmse);
+  const topK = c?.outputs.tensors.find((t) => t.topK)?.topK ?? null;
+  const fd = c?.firstDivergent ?? null;
+  const liveFirst = !c ? rows.find((x) => x.firstDivergent) : undefined;
+  const verdict = verdictOf(r);
+  const t = r.timing ?? r.trace?.header.timing ?? null;
+  const selected = s.selectedRun === r.stream;
+  return (
+    <tr data-testid="summary-row" data-stream={r.stream} data-verdict={verdict} className={selected ? 'selected' : ''} onClick={() => setState({ selectedRun: r.stream })}>
+      <th scope="row">
+        <div>{r.stream}</div>
+        <div className="small muted">
+          {r.trace?.header.runtime.backend ?? r.backend} · {r.where}
+        </div>
+      </th>
+      <td data-testid="median-ms">
+        {fmtMs(t?.medianMs)}
+        <div className="small muted">first {fmtMs(t?.firstRunMs)}</div>
+      </td>
+      <td data-testid="agreement">{r.role === 'reference' ? <span className="muted">—</span> : topK ? <TopK t={topK} /> : c ? <span>{c.outputs.verdict}</span> : '…'}</td>
+      <td data-testid="max-nrmse" data-value={worst ?? ''}>
+        {fmtErr(worst)}
+      </td>
+      <td>
+        <span className={`badge v-${verdict}`} data-testid="verdict">
+          {verdict}
+        </span>
+      </td>
+      <td data-testid="first-divergent">
+        {fd ? (
+          <button
+            type="button"
+            className="link"
+            title={fd.reasons.join('; ')}
+            onClick={(e) => {
+              e.stopPropagation();
+              setState({ selectedRun: r.stream, selectedNode: fd.key });
+            }}
+          >
+            {fd.name}
+            <span className="small muted"> ({fd.op}, #{fd.edgeIndex ?? fd.position})</span>
+          </button>
+        ) : liveFirst ? (
+          <span>{liveFirst.name} …</span>
+        ) : r.role === 'edge' && c ? (
+          <span className="muted">none</span>
+        ) : (
+          ''
+        )}
+      </td>
+      <td className="actions">
+        {r.trace && (
+          <>
+            <button type="button" className="button tiny" data-testid="save-exray" onClick={(e) => (e.stopPropagation(), saveRun(r.stream))} title="save this run as a .exray trace">
+              .exray
+            </button>
+            <button type="button" className="button tiny" data-testid="export-perfetto" onClick={(e) => (e.stopPropagation(), exportPerfetto(r.stream))} title="kernel timeline for ui.perfetto.dev">
+              Perfetto
+            </button>
+            {c && (
+              <button type="button" className="button tiny" data-testid="export-model-explorer" onClick={(e) => (e.stopPropagation(), exportModelExplorer(r.stream))} title="per-node nrmse as Model Explorer node data">
+                Model Explorer
+              </button>
+            )}
+          </>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+export function Summary(): ReactNode {
+  const s = useApp();
+  const c = s.runs.find((r) => r.comparison)?.comparison;
+  return (
+    <section className="panel" data-testid="summary" aria-labelledby="summary-h">
+      <h2 id="summary-h">Summary</h2>
+      <div className="table-scroll">
+        <table className="summary">
+          <thead>
+            <tr>
+              <th>run</th>
+              <th>median latency</th>
+              <th>output vs reference</th>
+              <th>worst nrmse</th>
+              <th>verdict</th>
+              <th>first divergent node</th>
+              <th>files</th>
+            </tr>
+          </thead>
+          <tbody>
+            {s.runs.map((r) => (
+              <Row key={r.stream} r={r} />
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {c && (
+        <p className="small muted">
+          Tolerance {c.tolerance.preset}: nrmse ≤ {fmtErr(c.tolerance.global.nrmse)}, cosine ≥ {c.tolerance.global.cosine ?? '–'}, any |diff| ≤ {fmtErr(c.tolerance.global.atol)} passes. Latency: median of the timed whole-model runs (incl. read-back).
+        </p>
+      )}
+    </section>
+  );
+}

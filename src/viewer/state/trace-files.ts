@@ -1,0 +1,114 @@
+/**
+ * `.exray` files: open (one to view, two or more to compare: one becomes the reference), save a run,
+ * export Perfetto JSON and Model Explorer node data. An opened trace is replayed as an event stream
+ * through an in-page transport: the viewer consumes files and live runs through one code path.
+ */
+import { decodeTrace, encodeTrace } from '../../trace/file.ts';
+import { traceToEvents } from '../../trace/events.ts';
+import { toPerfetto } from '../../trace/export/perfetto.ts';
+import { toModelExplorerNodeData, type ModelExplorerGradientStop } from '../../trace/export/model-explorer.ts';
+import type { Trace } from '../../trace/types.ts';
+import { createInPageTransport } from '../../transport/in-page.ts';
+import { cardLabels } from '../load/model.ts';
+import { download, safeName } from '../util/download.ts';
+import { RunState } from './run-state.ts';
+import { follow, setCompareOptions } from './session.ts';
+import { getState, setState } from './store.ts';
+
+/** Which of several traces is the reference: one that says so, else a cpu run, else the last one. */
+export function pickReference(traces: Trace[]): number {
+  const ids = new Set(traces.map((t) => t.header.id));
+  const claimed = traces.findIndex((t) => t.header.referenceFor !== undefined && ids.has(t.header.referenceFor));
+  if (claimed >= 0) return claimed;
+  const labelled = traces.findIndex((t) => /reference/i.test(t.header.label ?? ''));
+  if (labelled >= 0) return labelled;
+  const cpu = traces.findIndex((t) => t.header.runtime.backend === 'cpu' || t.header.environment.kind === 'node');
+  if (cpu >= 0 && traces.some((t) => t.header.runtime.backend !== 'cpu')) return cpu;
+  return traces.length - 1;
+}
+
+function uniqueName(base: string, taken: Set<string>): string {
+  let name = base;
+  for (let i = 2; taken.has(name); i++) name = `${base} (${i})`;
+  taken.add(name);
+  return name;
+}
+
+export async function openTraceFiles(files: File[]): Promise<void> {
+  const traces: { trace: Trace; file: string }[] = [];
+  const problems: string[] = [];
+  for (const f of files) {
+    try {
+      traces.push({ trace: decodeTrace(new Uint8Array(await f.arrayBuffer()), f.name), file: f.name });
+    } catch (e) {
+      problems.push(e instanceof Error ? e.message : `${f.name}: ${String(e)}`);
+    }
+  }
+  if (traces.length === 0) {
+    setState({ notice: problems.join('\n') || 'no trace could be opened' });
+    return;
+  }
+  const refIdx = traces.length > 1 ? pickReference(traces.map((t) => t.trace)) : -1;
+  const taken = new Set<string>();
+  const runs = traces.map(({ trace, file }, i) => {
+    const h = trace.header;
+    const name = uniqueName(`${h.label ?? h.runtime.backend} · ${file}`, taken);
+    return new RunState(name, i === refIdx ? 'reference' : 'edge', h.runtime.backend, file);
+  });
+  // Reference first, so that edges are compared as they arrive.
+  const order = runs.map((_, i) => i).sort((a, b) => Number(b === refIdx) - Number(a === refIdx));
+  const card = getState().index?.models.find((m) => m.name === traces[0]!.trace.header.model.name)?.card ?? null;
+  const labels = cardLabels(card);
+  setCompareOptions({ ...(labels ? { labels } : {}), tolerance: { preset: getState().preset } });
+  setState({
+    runs: order.map((i) => runs[i]!),
+    source: 'files',
+    selectedRun: runs.find((r) => r.role === 'edge')?.stream ?? null,
+    selectedNode: null,
+    notice: problems.length > 0 ? problems.join('\n') : null,
+  });
+  const transport = createInPageTransport();
+  const stop = follow(transport);
+  for (const i of order) for (const event of traceToEvents(traces[i]!.trace)) transport.send({ stream: runs[i]!.stream, event });
+  stop();
+  transport.close();
+}
+
+function runByStream(stream: string): RunState | undefined {
+  return getState().runs.find((r) => r.stream === stream);
+}
+
+function baseFileName(run: RunState, trace: Trace): string {
+  return safeName(`${trace.header.model.name}-${run.stream}`);
+}
+
+export function saveRun(stream: string): void {
+  const run = runByStream(stream);
+  if (!run?.trace) return;
+  download(encodeTrace(run.trace), `${baseFileName(run, run.trace)}.exray`, 'application/zip');
+}
+
+export function exportPerfetto(stream: string): void {
+  const run = runByStream(stream);
+  if (!run?.trace) return;
+  download(JSON.stringify(toPerfetto(run.trace)), `${baseFileName(run, run.trace)}.perfetto.json`, 'application/json');
+}
+
+const GRADIENT: ModelExplorerGradientStop[] = [
+  { stop: 0, bgColor: '#4caf50' },
+  { stop: 0.5, bgColor: '#ffeb3b' },
+  { stop: 1, bgColor: '#f44336' },
+];
+
+/** Per-node nrmse vs the reference (worst output of each node) as Model Explorer node data. */
+export function exportModelExplorer(stream: string): void {
+  const run = runByStream(stream);
+  if (!run?.trace) return;
+  const worst = new Map<string, number>();
+  for (const n of run.comparison?.nodes ?? []) {
+    const v = n.metrics?.nrmse;
+    if (v !== undefined && Number.isFinite(v)) worst.set(n.name, Math.max(worst.get(n.name) ?? 0, v));
+  }
+  const data = toModelExplorerNodeData(run.trace, (node) => worst.get(node.name), { name: `nrmse ${run.stream} vs reference`, gradient: GRADIENT });
+  download(JSON.stringify(data, null, 1), `${baseFileName(run, run.trace)}.model-explorer.json`, 'application/json');
+}
