@@ -55,8 +55,20 @@ export async function benchTracing(opts: TracingBenchOptions): Promise<BenchResu
     },
     'timing capture': async () => readOut((await timingPass(runner)).outputs),
     'stats capture': async () => {
+      const r = await capturePass(
+        runner,
+        opts.backend,
+        (n) => {
+          for (const v of n.values) if (v) computeStats(v);
+        },
+        { borrow: true },
+      );
+      await readOut(r.outputs);
+    },
+    'capture read-back only (no stats)': async () => {
+      const kept: ArrayLike<number>[] = [];
       const r = await capturePass(runner, opts.backend, (n) => {
-        for (const v of n.values) if (v) computeStats(v);
+        for (const v of n.values) if (v) kept.push(v);
       });
       await readOut(r.outputs);
     },

@@ -126,13 +126,37 @@ export interface CapturedNode {
 
 const SYNC_READ_BACKENDS = new Set(['cpu', 'wasm']);
 
+interface WasmBackendLike {
+  typedArrayFromHeap(t: Tensor): Float32Array | Int32Array | Uint8Array;
+}
+
+/**
+ * A node output's values, read synchronously. `borrow`: the caller only looks at them inside the
+ * callback, so on wasm a view of the heap is enough (no copy); otherwise the values are a fresh copy
+ * (wasm) or the cpu backend's own immutable array.
+ */
+function readSync(t: Tensor, backend: string, borrow: boolean): ArrayLike<number> {
+  if (backend === 'wasm' && (t.dtype === 'float32' || t.dtype === 'int32')) {
+    const view = (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t);
+    return borrow ? view : view.slice();
+  }
+  return t.dataSync() as ArrayLike<number>;
+}
+
 /**
  * One run that reads back every node's outputs. On cpu/wasm the read is a synchronous copy done while
  * the node's outputs are alive, so `onNode` streams during the run; on GPU backends a clone (a shared
  * texture, no copy) is kept and read back after the run, so the GPU pipeline is not stalled per node.
+ * With `borrow`, values passed to `onNode` are only valid during the call (wasm heap views).
  * Returns the model outputs (the caller disposes them).
  */
-export async function capturePass(runner: Runner, backend: string, onNode: (n: CapturedNode) => void): Promise<{ outputs: Tensor[]; visited: number }> {
+export async function capturePass(
+  runner: Runner,
+  backend: string,
+  onNode: (n: CapturedNode) => void,
+  opts: { borrow?: boolean } = {},
+): Promise<{ outputs: Tensor[]; visited: number }> {
+  const borrow = opts.borrow ?? false;
   const syncRead = SYNC_READ_BACKENDS.has(backend);
   const readable = (t: Tensor | null): t is Tensor => t !== null && t.dtype !== 'string' && t.dtype !== 'complex64';
   const describe = (ts: (Tensor | null)[]): { shape: number[]; dtype: string }[] =>
@@ -143,7 +167,7 @@ export async function capturePass(runner: Runner, backend: string, onNode: (n: C
     onNodeEnd(v) {
       visited++;
       if (syncRead) {
-        onNode({ name: v.name, values: v.outputs.map((t) => (readable(t) ? (t.dataSync() as ArrayLike<number>) : null)), outputs: describe(v.outputs) });
+        onNode({ name: v.name, values: v.outputs.map((t) => (readable(t) ? readSync(t, backend, borrow) : null)), outputs: describe(v.outputs) });
       } else {
         pending.push({ name: v.name, tensors: v.outputs.map((t) => (readable(t) ? tf.keep(t.clone()) : null)) });
       }

@@ -253,7 +253,7 @@ export async function traceModel(model: TfjsModel, inputs: ModelInputs, options:
       }
       const outputs = c.outputs.map((o, k) => tensorRecord(c.name, k, o, c.values[k] ?? null, keepValues));
       emit({ type: 'node', node: nodeRecord(i, outputs) });
-    });
+    }, { borrow: !keepValues });
     lastOutputs = captured.outputs;
     if (captured.visited !== skeleton.length) warnings.push(`capture pass saw ${captured.visited} nodes, timing pass ${skeleton.length}`);
   }

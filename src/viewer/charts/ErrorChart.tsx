@@ -11,14 +11,17 @@ import { getState, setState, useApp } from '../state/store.ts';
 import { fmtErr } from '../util/format.ts';
 import { runColor } from './palette.ts';
 
-/** Where exact zeros are drawn on the log axis (nrmse 0 = identical). */
-const ZERO = 1e-12;
-
 interface ChartData {
   keys: string[];
   names: string[];
   series: { run: RunState; color: string; y: (number | null)[]; first: number | null }[];
+  /** Where exact zeros (bit-identical outputs) are drawn: a decade below the smallest non-zero error. */
+  zero: number;
+  /** Largest error (for the axis range). */
+  top: number;
 }
+
+const decade = (x: number): number => 10 ** Math.floor(Math.log10(x));
 
 function build(runs: RunState[], ref: RunState | undefined): ChartData | null {
   if (!ref) return null;
@@ -26,6 +29,8 @@ function build(runs: RunState[], ref: RunState | undefined): ChartData | null {
   const keys = refRows.map((r) => r.key);
   const names = refRows.map((r) => `${r.name}${r.outputIndex > 0 ? `:${r.outputIndex}` : ''} (${r.op})`);
   const pos = new Map(keys.map((k, i) => [k, i]));
+  let smallest = Infinity;
+  let top = 0;
   const series = runs
     .map((run, i) => ({ run, i }))
     .filter(({ run }) => run.role === 'edge')
@@ -35,12 +40,16 @@ function build(runs: RunState[], ref: RunState | undefined): ChartData | null {
       for (const row of nodeRows(run, ref) as NodeRow[]) {
         const x = pos.get(row.key);
         if (x === undefined || row.nrmse === null || !Number.isFinite(row.nrmse)) continue;
-        y[x] = Math.max(row.nrmse, ZERO);
+        y[x] = row.nrmse;
+        if (row.nrmse > 0) smallest = Math.min(smallest, row.nrmse);
+        top = Math.max(top, row.nrmse);
         if (row.firstDivergent) first = x;
       }
       return { run, color: runColor(i), y, first };
     });
-  return { keys, names, series };
+  const zero = Number.isFinite(smallest) ? decade(smallest) / 10 : 1e-9;
+  for (const sr of series) for (let i = 0; i < sr.y.length; i++) if (sr.y[i] === 0) sr.y[i] = zero;
+  return { keys, names, series, zero, top: Math.max(top, zero * 10) };
 }
 
 export function ErrorChart(): ReactNode {
@@ -88,10 +97,30 @@ export function ErrorChart(): ReactNode {
       width: el.clientWidth || 600,
       height: 260,
       plugins: [marks],
-      scales: { x: { time: false }, y: { distr: 3, log: 10 } },
+      scales: {
+        x: { time: false },
+        y: {
+          distr: 3,
+          log: 10,
+          range: () => {
+            const d = latest.current;
+            return d ? [d.zero, decade(d.top) * 10] : [1e-9, 1];
+          },
+        },
+      },
       axes: [
         { label: 'node (execution order)', size: 40 },
-        { label: 'nrmse vs reference', size: 60, values: (_u, vals) => vals.map((v) => (v <= ZERO ? '0' : fmtErr(v))) },
+        {
+          label: 'nrmse vs reference',
+          size: 64,
+          // One tick per decade (log axes otherwise label 2…9 too, and the labels collide).
+          splits: (_u, _i, min, max) => {
+            const out: number[] = [];
+            for (let v = decade(min); v <= max * 1.0001; v *= 10) if (v >= min * 0.9999) out.push(v);
+            return out;
+          },
+          values: (_u, vals) => vals.map((v) => (v <= (latest.current?.zero ?? 0) * 1.0001 ? '0' : v.toExponential(0))),
+        },
       ],
       cursor: { points: { size: 7 }, focus: { prox: 24 } },
       legend: { live: true },
@@ -103,7 +132,7 @@ export function ErrorChart(): ReactNode {
           width: 1.5,
           points: { show: true, size: 3 },
           spanGaps: false,
-          value: (_u: uPlot, v: number | null) => (v === null ? '–' : v <= ZERO ? '0' : fmtErr(v)),
+          value: (_u: uPlot, v: number | null) => (v === null ? '–' : v <= (latest.current?.zero ?? 0) ? '0' : fmtErr(v)),
         })),
       ],
     };

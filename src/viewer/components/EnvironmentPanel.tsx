@@ -10,7 +10,12 @@ function rows(env: Environment, rt: RuntimeInfo | undefined): [string, string][]
     ['platform', `${env.platform} · ${env.hardwareConcurrency} logical cores`],
     ['threads', env.threads !== undefined ? String(env.threads) : '–'],
     ['cross-origin isolated', env.crossOriginIsolated === undefined ? '–' : env.crossOriginIsolated ? 'yes' : 'no'],
-    ['float precision', env.floatPrecision !== undefined ? `${env.floatPrecision}-bit` : '–'],
+    [
+      'float precision',
+      env.floatPrecision === undefined
+        ? '–'
+        : `${env.floatPrecision}-bit (backend.floatPrecision())${env.webgl?.floatTextures && env.floatPrecision === 16 ? ' — TF.js 4.22 webgl reports 16 when float32 rendering is enabled; textures are float32' : ''}`,
+    ],
   ];
   if (env.webgl) {
     const g = env.webgl;

@@ -51,20 +51,20 @@ function Row({ r }: { r: RunState }): ReactNode {
           {r.trace?.header.runtime.backend ?? r.backend} · {r.where}
         </div>
       </th>
-      <td data-testid="median-ms">
+      <td data-testid="median-ms" data-label="median latency">
         {fmtMs(t?.medianMs)}
         <div className="small muted">first {fmtMs(t?.firstRunMs)}</div>
       </td>
-      <td data-testid="agreement">{r.role === 'reference' ? <span className="muted">—</span> : topK ? <TopK t={topK} /> : c ? <span>{c.outputs.verdict}</span> : '…'}</td>
-      <td data-testid="max-nrmse" data-value={worst ?? ''}>
+      <td data-testid="agreement" data-label="output vs reference">{r.role === 'reference' ? <span className="muted">—</span> : topK ? <TopK t={topK} /> : c ? <span>{c.outputs.verdict}</span> : '…'}</td>
+      <td data-testid="max-nrmse" data-value={worst ?? ''} data-label="worst nrmse">
         {fmtErr(worst)}
       </td>
-      <td>
+      <td data-label="verdict">
         <span className={`badge v-${verdict}`} data-testid="verdict">
           {verdict}
         </span>
       </td>
-      <td data-testid="first-divergent">
+      <td data-testid="first-divergent" data-label="first divergent">
         {fd ? (
           <button
             type="button"
@@ -86,7 +86,7 @@ function Row({ r }: { r: RunState }): ReactNode {
           ''
         )}
       </td>
-      <td className="actions">
+      <td className="actions" data-label="save">
         {r.trace && (
           <>
             <button type="button" className="button tiny" data-testid="save-exray" onClick={(e) => (e.stopPropagation(), saveRun(r.stream))} title="save this run as a .exray trace">

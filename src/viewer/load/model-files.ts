@@ -47,6 +47,22 @@ function problemOf(e: unknown, fallbackFile: string): FileProblem {
   return { file: fallbackFile, problem: e instanceof Error ? e.message : String(e) };
 }
 
+/**
+ * Which shard of a group is most likely wrong (the rule of src/models/manifest.ts checkShards): TF.js
+ * writes equal-sized shards and a smaller last one, so the odd one out is the culprit.
+ */
+function pickCulprit(shards: PickedFile[], needed: number): PickedFile {
+  const last = shards[shards.length - 1]!;
+  if (shards.length === 1) return last;
+  const nonLast = shards.slice(0, -1);
+  const full = Math.max(...nonLast.map((s) => s.file.size));
+  const odd = nonLast.find((s) => s.file.size !== full);
+  if (odd) return odd;
+  const lastExpected = needed - full * nonLast.length;
+  if (lastExpected > 0 && lastExpected <= full) return last;
+  return nonLast[0]!;
+}
+
 /** Check every shard of every manifest group; returns the shards in manifest order, or problems. */
 export function matchShards(model: TfjsModelJson, modelPath: string, files: PickedFile[]): { shards: PickedFile[]; problems: FileProblem[] } {
   const modelName = baseName(modelPath);
@@ -72,7 +88,7 @@ export function matchShards(model: TfjsModelJson, modelPath: string, files: Pick
     }
     const actual = found.reduce((a, f) => a + f.file.size, 0);
     if (knowable && actual !== needed) {
-      const culprit = found.length === 1 ? found[0]! : (found.find((f, i) => i < found.length - 1 && f.file.size !== found[0]!.file.size) ?? found[found.length - 1]!);
+      const culprit = pickCulprit(found, needed);
       problems.push({
         file: culprit.path,
         problem:

@@ -1,8 +1,8 @@
 /**
  * The page's state, outside React: ML work is started by the controller (controller.ts), never by a
  * component effect, so React StrictMode's double effects cannot start a run twice (BROWSER.md pitfall 1).
- * Components read it with `useApp()`; changes are batched to at most one render per ~30 ms while
- * events stream in.
+ * Components read it with `useApp()`. `setState` renders at once; changes inside runs (`touch`) are
+ * batched to at most one render per ~30 ms while events stream in.
  */
 import { useSyncExternalStore } from 'react';
 import type { PrecisionPreset } from '../../compare/index.ts';
@@ -90,10 +90,11 @@ export function getState(): AppState {
   return state;
 }
 
-/** Replace fields and render soon. */
+/** Replace fields and render now (controlled inputs must see their new value within the event). */
 export function setState(patch: Partial<AppState>): void {
   state = { ...state, ...patch, version: state.version + 1 };
-  scheduled ??= setTimeout(flush, 0);
+  if (scheduled !== null) clearTimeout(scheduled);
+  flush();
 }
 
 /** Something inside a RunState changed: render within ~30 ms (batched while events stream in). */

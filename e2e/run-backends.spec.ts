@@ -1,0 +1,96 @@
+/**
+ * The main path: a sample model and a sample photo chosen in the UI, run on cpu (the reference) and
+ * wasm in workers — rows stream in node by node while the page stays responsive — then the numbers.
+ */
+import { expect, test } from '@playwright/test';
+import { chooseSample, expectRunOk, keepScreenshot, openApp, runAndWait, selectBackends, setOptions, summaryRow, webgpuAdapter, worstNrmse } from './helpers.ts';
+
+interface Sample {
+  t: number;
+  status: string;
+  phase: string;
+  rows: number;
+  lag: number;
+}
+
+test('nsfw-mobilenet-v2 on cpu + wasm: streamed rows, wasm agrees with the cpu reference', async ({ page }, info) => {
+  await openApp(page);
+  await expect(page.getByTestId('environment-panel')).toHaveCount(0);
+  await chooseSample(page, 'nsfw-mobilenet-v2', 'chelsea.png');
+  await setOptions(page, { runs: 2 });
+  await selectBackends(page, ['cpu', 'wasm']);
+
+  // Sample the page every 25 ms during the run: the wasm row's status and phase, the node rows
+  // the table has received, and how late the timer fires (main-thread responsiveness).
+  await page.evaluate(() => {
+    const w = window as unknown as { __samples: Sample[]; __sampler: number };
+    w.__samples = [];
+    let last = performance.now();
+    w.__sampler = window.setInterval(() => {
+      const now = performance.now();
+      const row = document.querySelector('[data-testid=progress-row][data-stream="wasm"]');
+      const count = document.querySelector('[data-testid=node-count]')?.textContent ?? '';
+      w.__samples.push({
+        t: now,
+        status: row?.getAttribute('data-status') ?? '',
+        phase: row?.querySelector('[data-testid=progress-phase]')?.textContent ?? '',
+        rows: Number(/of (\d+)/.exec(count)?.[1] ?? 0),
+        lag: now - last - 25,
+      });
+      last = now;
+    }, 25);
+  });
+  const ms = await runAndWait(page);
+  const samples = await page.evaluate(() => {
+    const w = window as unknown as { __samples: Sample[]; __sampler: number };
+    clearInterval(w.__sampler);
+    return w.__samples;
+  });
+  info.annotations.push({ type: 'timing', description: `cpu + wasm run: ${ms} ms` });
+
+  // Streaming: while wasm was still running, its capture pass had delivered some but not all nodes.
+  const streaming = samples.filter((s) => s.status === 'running' && /capture pass · node (\d+) of 161/.test(s.phase));
+  const partial = streaming.filter((s) => s.rows > 0 && s.rows < 161);
+  expect(partial.length, 'node rows seen mid-run').toBeGreaterThan(0);
+  // The page stayed responsive: the main thread never stalled for a second while models ran in workers.
+  expect(Math.max(...samples.map((s) => s.lag))).toBeLessThan(1000);
+
+  await expect(summaryRow(page, 'cpu (reference)').getByTestId('verdict')).toHaveText('reference');
+  await expectRunOk(page, 'wasm');
+  await expect(summaryRow(page, 'wasm').getByTestId('first-divergent')).toHaveText('none');
+  // wasm vs cpu: float32 noise only.
+  expect(await worstNrmse(page, 'wasm')).toBeLessThan(1e-5);
+  await expect(page.getByTestId('node-count')).toHaveText('161 of 161');
+
+  // Per-node rows of the table: the largest nrmse, sorted to the top, is tiny as well.
+  await page.getByTestId('sort-nrmse').click();
+  const top = Number(await page.getByTestId('cell-nrmse').first().getAttribute('data-value'));
+  expect(top).toBeLessThan(1e-5);
+  // Filtering by op.
+  await page.getByTestId('node-filter').fill('DepthwiseConv2D');
+  await expect(page.getByTestId('node-count')).toHaveText('17 of 161');
+  await page.getByTestId('node-row').first().click();
+  await expect(page.getByTestId('heatmap-edge')).toBeVisible();
+  await expect(page.getByTestId('heatmap-ref')).toBeVisible();
+  await expect(page.getByTestId('heatmap-diff')).toBeVisible();
+
+  // Environment: cross-origin isolated, worker runs, the clock behind each number.
+  await expect(page.getByTestId('environment')).toHaveCount(2);
+  await expect(page.getByTestId('env-cross-origin-isolated').first()).toHaveText('yes');
+  await expect(page.locator('[data-testid=latency-clock][data-stream="wasm"]')).toHaveAttribute('data-clock', 'wall');
+  await keepScreenshot(page, info, 'viewer-cpu-wasm');
+});
+
+test('webgpu (when the browser has an adapter) agrees with the cpu reference', async ({ page }, info) => {
+  await openApp(page);
+  test.skip(!(await webgpuAdapter(page)), 'navigator.gpu.requestAdapter() returned no adapter');
+  await chooseSample(page, 'nsfw-mobilenet-v2', 'coffee.png');
+  await setOptions(page, { runs: 1 });
+  await selectBackends(page, ['webgpu']);
+  const ms = await runAndWait(page);
+  info.annotations.push({ type: 'timing', description: `cpu + webgpu run: ${ms} ms` });
+  await expectRunOk(page, 'webgpu');
+  expect(await worstNrmse(page, 'webgpu')).toBeLessThan(1e-4);
+  await expect(page.locator('[data-testid=latency-clock][data-stream="webgpu"]')).toHaveAttribute('data-clock', /gpu-timestamp|unavailable/);
+  await keepScreenshot(page, info, 'viewer-webgpu');
+});

@@ -1,0 +1,70 @@
+/**
+ * Runs saved as `.exray`, opened again (one to view, two to compare, by file picker and by drop), and
+ * the Perfetto / Model Explorer exports.
+ */
+import { readFileSync } from 'node:fs';
+import { expect, test, type Download, type Page } from '@playwright/test';
+import { chooseSample, openApp, runAndWait, selectBackends, setOptions, summaryRow } from './helpers.ts';
+
+async function save(page: Page, stream: string, testId: string): Promise<Download> {
+  const [download] = await Promise.all([page.waitForEvent('download'), summaryRow(page, stream).getByTestId(testId).click()]);
+  return download;
+}
+
+test('save runs as .exray, open one to view and two to compare; export Perfetto and Model Explorer JSON', async ({ page }, info) => {
+  await openApp(page);
+  await chooseSample(page, 'emotion', 'astronaut.png');
+  await setOptions(page, { runs: 1 });
+  await selectBackends(page, ['cpu', 'wasm']);
+  await runAndWait(page);
+
+  const refFile = info.outputPath('emotion-reference.exray');
+  const wasmFile = info.outputPath('emotion-wasm.exray');
+  const ref = await save(page, 'cpu (reference)', 'save-exray');
+  expect(ref.suggestedFilename()).toMatch(/\.exray$/);
+  await ref.saveAs(refFile);
+  await (await save(page, 'wasm', 'save-exray')).saveAs(wasmFile);
+  expect(readFileSync(wasmFile).subarray(0, 2).toString('latin1')).toBe('PK'); // a zip
+
+  const perfetto = info.outputPath('wasm.perfetto.json');
+  await (await save(page, 'wasm', 'export-perfetto')).saveAs(perfetto);
+  const chrome = JSON.parse(readFileSync(perfetto, 'utf8')) as { traceEvents: { ph: string; name: string }[] };
+  expect(chrome.traceEvents.filter((e) => e.ph === 'X').length).toBeGreaterThan(10);
+
+  const me = info.outputPath('wasm.model-explorer.json');
+  await (await save(page, 'wasm', 'export-model-explorer')).saveAs(me);
+  const nodeData = JSON.parse(readFileSync(me, 'utf8')) as { results: Record<string, { value: number }>; gradient?: unknown[] };
+  expect(Object.keys(nodeData.results).length).toBeGreaterThan(10);
+  expect(Object.values(nodeData.results).every((r) => r.value < 1e-4)).toBe(true);
+
+  // One file: viewed on its own, no comparison.
+  await page.getByTestId('open-exray-input').setInputFiles([wasmFile]);
+  await expect(page.getByTestId('opened-note')).toContainText('One trace');
+  await expect(page.getByTestId('summary-row')).toHaveCount(1);
+  await expect(page.getByTestId('node-count')).toHaveText(/^(\d+) of \1$/);
+
+  // Two files (edge first): compared, the cpu one is the reference.
+  await page.getByTestId('open-exray-input').setInputFiles([wasmFile, refFile]);
+  await expect(page.getByTestId('summary-row')).toHaveCount(2);
+  const edge = page.locator('[data-testid=summary-row][data-verdict=ok]');
+  await expect(edge).toHaveCount(1);
+  await expect(edge.getByTestId('topk')).toHaveAttribute('data-top1', 'agrees');
+  await expect(page.locator('[data-testid=summary-row][data-verdict=reference]')).toHaveCount(1);
+
+  // Dropped on the page: the same.
+  await page.evaluate(async (files) => {
+    const dt = new DataTransfer();
+    for (const f of files) dt.items.add(new File([Uint8Array.from(atob(f.b64), (c) => c.charCodeAt(0))], f.name));
+    const zone = document.querySelector('[data-testid=trace-drop]')!;
+    for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, [
+    { name: 'a.exray', b64: readFileSync(refFile).toString('base64') },
+    { name: 'b.exray', b64: readFileSync(wasmFile).toString('base64') },
+  ]);
+  await expect(page.locator('[data-testid=summary-row][data-stream*="a.exray"]')).toHaveAttribute('data-verdict', 'reference');
+  await expect(page.locator('[data-testid=summary-row][data-stream*="b.exray"]')).toHaveAttribute('data-verdict', 'ok');
+
+  // A file that is not a trace: said plainly.
+  await page.getByTestId('open-exray-input').setInputFiles([{ name: 'broken.exray', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') }]);
+  await expect(page.getByTestId('notice')).toContainText('broken.exray');
+});
