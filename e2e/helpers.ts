@@ -71,9 +71,8 @@ export async function webgpuAdapter(page: Page): Promise<boolean> {
   });
 }
 
-/** A screenshot of the page, attached to the test report and kept in test-results/. */
+/** A full-page screenshot kept as an artifact in test-results/<test>/<name>.png. */
 export async function keepScreenshot(page: Page, info: TestInfo, name: string): Promise<void> {
   const path = info.outputPath(`${name}.png`);
   await page.screenshot({ path, fullPage: true });
-  await info.attach(name, { path, contentType: 'image/png' });
 }

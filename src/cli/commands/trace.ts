@@ -16,7 +16,11 @@ import { formatTraceSummary } from '../format.ts';
 export interface TraceCommandOptions {
   image?: string;
   input?: string[];
-  backend: NodeBackend;
+  backend: NodeBackend | 'webgl' | 'webgpu';
+  browser?: boolean;
+  f16?: boolean;
+  pack: boolean;
+  device?: string;
   capture: CaptureMode;
   runs: number;
   warmup: number;
@@ -83,14 +87,25 @@ export async function prepareInput(model: string, opts: { image?: string; input?
 
 export async function traceCommand(model: string, opts: TraceCommandOptions): Promise<void> {
   const input = await prepareInput(model, opts);
-  const trace = await traceInNode({
-    model,
-    backend: opts.backend,
-    capture: opts.capture,
-    runs: opts.runs,
-    warmup: opts.warmup,
-    ...input,
-  });
+  const common = { model, capture: opts.capture, runs: opts.runs, warmup: opts.warmup, ...input };
+  let trace: Trace;
+  if (opts.browser) {
+    const { traceInBrowser } = await import('../browser.ts');
+    trace = await traceInBrowser({
+      ...common,
+      backend: opts.backend,
+      f16: opts.f16 ?? false,
+      pack: opts.pack,
+      ...(opts.device ? { device: opts.device } : {}),
+      log: (l) => process.stderr.write(`${l}\n`),
+    });
+  } else {
+    if (opts.backend === 'webgl' || opts.backend === 'webgpu') {
+      throw new ExrayInputError(model, `backend ${opts.backend} runs in a browser: add --browser`);
+    }
+    if (opts.f16 || opts.device) throw new ExrayInputError(model, '--f16 and --device apply to browser runs: add --browser');
+    trace = await traceInNode({ ...common, backend: opts.backend });
+  }
   await writeTrace(opts.out, trace);
   if (opts.json) process.stdout.write(`${JSON.stringify(trace.header, null, 2)}\n`);
   else process.stdout.write(`${formatTraceSummary(trace, { limit: 10 })}\nwrote ${opts.out}\n`);

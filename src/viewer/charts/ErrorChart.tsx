@@ -86,8 +86,16 @@ export function ErrorChart(): ReactNode {
               ctx.stroke();
               ctx.fillStyle = sr.color;
               ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-              ctx.fillText(`first divergent (${sr.run.stream})`, x + 4 * devicePixelRatio, u.bbox.top + 12 * devicePixelRatio);
+              const text = `first divergent (${sr.run.stream})`;
+              const w = ctx.measureText(text).width;
+              const pad = 4 * devicePixelRatio;
+              const tx = x + pad + w > u.bbox.left + u.bbox.width ? x - pad - w : x + pad;
+              ctx.fillText(text, tx, u.bbox.top + 12 * devicePixelRatio);
             }
+            // Exact zeros sit on the bottom line: say so there (the log axis cannot label 0).
+            ctx.fillStyle = '#656d76';
+            ctx.font = `${10 * devicePixelRatio}px system-ui, sans-serif`;
+            ctx.fillText('0 (identical)', u.bbox.left + 4 * devicePixelRatio, u.bbox.top + u.bbox.height - 4 * devicePixelRatio);
             ctx.restore();
           },
         ],
@@ -119,7 +127,8 @@ export function ErrorChart(): ReactNode {
             for (let v = decade(min); v <= max * 1.0001; v *= 10) if (v >= min * 0.9999) out.push(v);
             return out;
           },
-          values: (_u, vals) => vals.map((v) => (v <= (latest.current?.zero ?? 0) * 1.0001 ? '0' : v.toExponential(0))),
+          // uPlot passes null for ticks it thinned out.
+          values: (_u, vals) => vals.map((v) => (v === null || v === undefined ? '' : v <= (latest.current?.zero ?? 0) * 1.0001 ? '0' : v.toExponential(0))),
         },
       ],
       cursor: { points: { size: 7 }, focus: { prox: 24 } },

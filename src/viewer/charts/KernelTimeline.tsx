@@ -29,7 +29,7 @@ export function KernelTimeline(): ReactNode {
       t += k.ms ?? 0;
     }
     return { ks, starts, total: t };
-  }, [run, run?.rev]); // eslint-disable-line
+  }, [run, run?.rev]);
   useEffect(() => {
     const c = canvas.current;
     if (!c) return;

@@ -46,7 +46,7 @@ export function LatencyPanel(): ReactNode {
     const names = key ? [...key.ms.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([n]) => n) : [];
     const max = Math.max(1e-9, ...perRun.flatMap((p) => names.map((n) => p.ms.get(n) ?? 0)));
     return { perRun, names, max, key: key?.run.stream ?? '' };
-  }, [revs, ref, sortBy]); // eslint-disable-line
+  }, [revs, ref, sortBy]);
   if (table.perRun.length === 0) return null;
   return (
     <section className="panel" data-testid="latency-panel" aria-labelledby="lat-h">

@@ -106,7 +106,8 @@ export function BackendPanel(): ReactNode {
           </button>
         ) : (
           <button type="button" className="button primary" data-testid="run-button" disabled={why !== null} onClick={() => void startRuns()}>
-            Run {s.selected.length > 0 ? s.selected.join(' + ') : ''}
+            Run {s.selected.join(' + ')}
+            {s.selected.length > 0 && !s.selected.includes('cpu') ? ' + cpu reference' : ''}
           </button>
         )}
         {why && !s.running && <span className="small muted" data-testid="run-blocked">{why}</span>}

@@ -55,7 +55,7 @@ function Row({ r }: { r: RunState }): ReactNode {
         {fmtMs(t?.medianMs)}
         <div className="small muted">first {fmtMs(t?.firstRunMs)}</div>
       </td>
-      <td data-testid="agreement" data-label="output vs reference">{r.role === 'reference' ? <span className="muted">—</span> : topK ? <TopK t={topK} /> : c ? <span>{c.outputs.verdict}</span> : '…'}</td>
+      <td data-testid="agreement" data-label="output vs reference">{r.role === 'reference' ? <span className="muted">—</span> : topK ? <TopK t={topK} /> : c ? <span data-testid="outputs-verdict">outputs {c.outputs.verdict}</span> : '…'}</td>
       <td data-testid="max-nrmse" data-value={worst ?? ''} data-label="worst nrmse">
         {fmtErr(worst)}
       </td>

@@ -72,7 +72,7 @@ export function TensorInspector(): ReactNode {
   const edge = key ? findOutput(run, name, k) : null;
   const other = key && ref && run !== ref ? findOutput(ref, name, k) : null;
   const cmp = run?.comparison?.nodes.find((n) => n.name === name && n.outputIndex === k) ?? null;
-  const planes = useMemo(() => (edge ? planesOf(edge.rec.shape) : null), [edge?.rec]); // eslint-disable-line
+  const planes = useMemo(() => (edge ? planesOf(edge.rec.shape) : null), [edge?.rec]);
   const e = edge?.data ?? null;
   const r = other?.data && e && other.data.length === e.length ? other.data : null;
   const count = e?.length ?? 0;

@@ -64,6 +64,22 @@ export function cardLabels(card: ModelCard | null): string[] | undefined {
   return card?.outputs.find((o) => o.meaning === 'classification' && o.labels)?.labels;
 }
 
+/**
+ * Outputs to judge by top-k: the card's `classification` outputs (as TF.js may name them, with or
+ * without `:0`); undefined without a card (compareTraces then guesses from the shapes).
+ */
+export function cardClassifierOutputs(card: ModelCard | null): string[] | undefined {
+  if (!card) return undefined;
+  return card.outputs.filter((o) => o.meaning === 'classification').flatMap((o) => [o.name, `${o.name}:0`]);
+}
+
+/** Compare options that come from a model card: class labels and which outputs are classifiers. */
+export function cardCompareOptions(card: ModelCard | null): { labels?: string[]; classifierOutputs?: string[] } {
+  const labels = cardLabels(card);
+  const classifierOutputs = cardClassifierOutputs(card);
+  return { ...(labels ? { labels } : {}), ...(classifierOutputs ? { classifierOutputs } : {}) };
+}
+
 /** A reasonable spec for a model without card: from its input shape and dtype. The user edits it. */
 export function guessPreprocess(shape: (number | null)[], dtype: string): PreprocessSpec {
   const dims = shape.length === 4 ? shape : [1, 224, 224, 3];

@@ -2,7 +2,7 @@
  * Everything the page does, as plain functions: load a model, choose a photo, run backends. Called
  * from event handlers (and `init()` once from main.tsx), never from effects.
  */
-import { cardLabels, cardPreprocess, guessPreprocess, ModelLoadError, type LoadedModel } from '../load/model.ts';
+import { cardCompareOptions, cardPreprocess, guessPreprocess, ModelLoadError, type LoadedModel } from '../load/model.ts';
 import { modelFromFiles } from '../load/model-files.ts';
 import { kindOf, type PickedFile } from '../load/dropped-files.ts';
 import { fetchSampleIndex, loadSampleModel, samplePhotoUrl } from '../load/samples.ts';
@@ -60,8 +60,7 @@ function clearRuns(): Partial<ReturnType<typeof getState>> {
 function adoptModel(model: LoadedModel): void {
   const fromCard = cardPreprocess(model.card);
   const spec = fromCard ?? guessPreprocess(model.inputShape, model.inputDtype);
-  const labels = cardLabels(model.card);
-  setCompareOptions({ ...(labels ? { labels } : {}), tolerance: { preset: getState().preset } });
+  setCompareOptions({ ...cardCompareOptions(model.card), tolerance: { preset: getState().preset } });
   setState({ model, modelLoading: null, modelProblems: [], spec, specFromCard: fromCard !== null, input: null, ...clearRuns() });
   void prepare();
 }

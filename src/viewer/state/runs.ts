@@ -106,7 +106,10 @@ export function cancelRuns(): void {
   setState({ running: false });
 }
 
+/** `?thread=main` runs every backend on the page's main thread (the fallback path, for debugging). */
+const forceMain = typeof location !== 'undefined' && new URLSearchParams(location.search).get('thread') === 'main';
+
 function where(b: BackendName): string {
   const probe = getState().backends?.find((p) => p.name === b);
-  return probe?.where === 'main' ? 'main thread' : 'worker';
+  return forceMain || probe?.where === 'main' ? 'main thread' : 'worker';
 }

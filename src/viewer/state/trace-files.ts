@@ -9,7 +9,7 @@ import { toPerfetto } from '../../trace/export/perfetto.ts';
 import { toModelExplorerNodeData, type ModelExplorerGradientStop } from '../../trace/export/model-explorer.ts';
 import type { Trace } from '../../trace/types.ts';
 import { createInPageTransport } from '../../transport/in-page.ts';
-import { cardLabels } from '../load/model.ts';
+import { cardCompareOptions } from '../load/model.ts';
 import { download, safeName } from '../util/download.ts';
 import { RunState } from './run-state.ts';
 import { follow, setCompareOptions } from './session.ts';
@@ -58,8 +58,7 @@ export async function openTraceFiles(files: File[]): Promise<void> {
   // Reference first, so that edges are compared as they arrive.
   const order = runs.map((_, i) => i).sort((a, b) => Number(b === refIdx) - Number(a === refIdx));
   const card = getState().index?.models.find((m) => m.name === traces[0]!.trace.header.model.name)?.card ?? null;
-  const labels = cardLabels(card);
-  setCompareOptions({ ...(labels ? { labels } : {}), tolerance: { preset: getState().preset } });
+  setCompareOptions({ ...cardCompareOptions(card), tolerance: { preset: getState().preset } });
   setState({
     runs: order.map((i) => runs[i]!),
     source: 'files',

@@ -54,8 +54,10 @@ export async function useBackend(backend: BackendName, options: BackendOptions):
     }
   }
   if (backend === 'wasm') {
-    // Must be decided before the wasm module loads.
-    if (!options.wasmThreads) env.set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    // Must be decided before the wasm module loads. On the page's main thread the (minified) bundle
+    // breaks TF.js wasm's pthread workers (tensorflow/tfjs#4253): single-threaded there.
+    const onMainThread = typeof document !== 'undefined';
+    if (!options.wasmThreads || onMainThread) env.set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     if (!options.wasmSimd) env.set('WASM_HAS_SIMD_SUPPORT', false);
   }
   let ok: boolean;

@@ -1,0 +1,26 @@
+/** What `exray trace --browser` (Node) asks the runner page to do, and how files travel. */
+import type { CaptureMode, InputSource, PreprocessSpec } from '../trace/types.ts';
+import type { BackendName, BackendOptions } from '../viewer/worker/protocol.ts';
+
+/** URL prefix the Node side answers through Playwright routes (model files, result upload). */
+export const RUNNER_PREFIX = '/__exray/';
+
+export interface RunnerRequest {
+  model: { name: string; sha256: string; async: boolean; modelFile: string };
+  input: { name: string; shape: number[]; dtype: 'float32' | 'int32'; base64: string; source?: InputSource; preprocess?: PreprocessSpec };
+  backend: BackendName;
+  options: BackendOptions;
+  capture: CaptureMode;
+  runs: number;
+  warmup: number;
+  label: string;
+  /** Run in a worker (cpu, wasm) or on the page's main thread. */
+  where: 'worker' | 'main';
+}
+
+export interface RunnerResult {
+  ok: boolean;
+  error?: string;
+  /** Bytes of the uploaded .exray. */
+  bytes?: number;
+}

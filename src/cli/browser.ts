@@ -1,0 +1,110 @@
+/**
+ * `exray trace --browser`: run the traced inference in a real (headless) Chromium on a browser
+ * backend and bring the `.exray` back. The page is served by Vite (the project's own config: COOP/COEP
+ * headers, wasm assets); the model files, the input and the result travel through Playwright routes,
+ * so any model directory on disk works, not only the bundled samples.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, normalize, relative, isAbsolute } from 'node:path';
+import { ExrayInputError } from '../errors.ts';
+import { decodeTrace } from '../trace/file.ts';
+import type { CaptureMode, InputSource, PreprocessSpec, Trace } from '../trace/types.ts';
+import type { FeedTensor } from '../reference/feed.ts';
+import { modelHash } from '../models/hash.ts';
+import { resolveModelJsonPath } from '../models/load-node.ts';
+import type { RunnerRequest, RunnerResult } from '../browser-runner/protocol.ts';
+import { RUNNER_PREFIX } from '../browser-runner/protocol.ts';
+import type { BackendName } from '../viewer/worker/protocol.ts';
+import { chromiumLaunchOptions } from './chromium.ts';
+import { cardFor } from './commands/trace.ts';
+
+export interface BrowserTraceOptions {
+  model: string;
+  backend: BackendName;
+  feed: FeedTensor[];
+  feedFile: string;
+  capture: CaptureMode;
+  runs: number;
+  warmup: number;
+  source?: InputSource;
+  preprocess?: PreprocessSpec;
+  /** WebGL half-float textures (phone GPU emulation). */
+  f16?: boolean;
+  /** WebGL packing (TF.js default on). */
+  pack?: boolean;
+  /** Emulate a device (a Playwright device descriptor name, e.g. `Pixel 7`). */
+  device?: string;
+  log?: (line: string) => void;
+}
+
+export async function traceInBrowser(opts: BrowserTraceOptions): Promise<Trace> {
+  const { dir, modelJsonPath } = await resolveModelJsonPath(opts.model);
+  const card = await cardFor(dir);
+  if (opts.feed.length !== 1) throw new ExrayInputError(opts.feedFile, `browser runs take one input tensor, got ${opts.feed.length}`);
+  const f = opts.feed[0]!;
+  const data = f.data instanceof Int32Array ? f.data : Float32Array.from(f.data);
+  const request: RunnerRequest = {
+    model: { name: card?.name ?? dir.split('/').pop() ?? 'model', sha256: await modelHash(dir), async: card?.execution === 'async', modelFile: relative(dir, modelJsonPath) },
+    input: {
+      name: f.name,
+      shape: f.shape,
+      dtype: data instanceof Int32Array ? 'int32' : 'float32',
+      base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64'),
+      ...(opts.source ? { source: opts.source } : {}),
+      ...(opts.preprocess ? { preprocess: opts.preprocess } : {}),
+    },
+    backend: opts.backend,
+    options: { webglF16: opts.f16 ?? false, webglPack: opts.pack ?? true, wasmThreads: true, wasmSimd: true },
+    capture: opts.capture,
+    runs: opts.runs,
+    warmup: opts.warmup,
+    label: `browser ${opts.backend}${opts.f16 ? ' f16' : ''}`,
+    where: opts.backend === 'cpu' || opts.backend === 'wasm' ? 'worker' : 'main',
+  };
+
+  const { createServer } = await import('vite');
+  const { chromium, devices } = await import('playwright-core');
+  const server = await createServer({ server: { port: 0, host: '127.0.0.1' }, logLevel: 'error', clearScreen: false });
+  await server.listen();
+  const base = server.resolvedUrls?.local[0];
+  if (!base) throw new Error('vite did not report a local URL');
+  const browser = await chromium.launch(chromiumLaunchOptions());
+  try {
+    const descriptor = opts.device ? devices[opts.device] : undefined;
+    if (opts.device && !descriptor) throw new ExrayInputError(opts.device, 'unknown device name (use a Playwright device, e.g. "Pixel 7")');
+    const context = await browser.newContext(descriptor ?? {});
+    const page = await context.newPage();
+    let uploaded: Buffer | null = null;
+    await page.route(`**${RUNNER_PREFIX}**`, async (route) => {
+      const url = new URL(route.request().url());
+      const rest = decodeURIComponent(url.pathname.slice(RUNNER_PREFIX.length));
+      if (rest === 'result' && route.request().method() === 'POST') {
+        uploaded = route.request().postDataBuffer();
+        return route.fulfill({ status: 204 });
+      }
+      if (rest.startsWith('model/')) {
+        const file = normalize(rest.slice('model/'.length));
+        if (isAbsolute(file) || file.startsWith('..')) return route.fulfill({ status: 403 });
+        try {
+          return route.fulfill({ status: 200, body: await readFile(join(dir, file)), headers: { 'Cross-Origin-Resource-Policy': 'same-origin' } });
+        } catch {
+          return route.fulfill({ status: 404 });
+        }
+      }
+      return route.fulfill({ status: 404 });
+    });
+    page.on('console', (m) => {
+      if (m.type() === 'error') opts.log?.(`[browser] ${m.text()}`);
+    });
+    await page.goto(`${base}runner.html`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: 120_000 });
+    const result = (await page.evaluate((req) => (globalThis as unknown as { exrayRun(r: unknown): Promise<unknown> }).exrayRun(req), request)) as RunnerResult;
+    if (!result.ok) throw new Error(`browser run on ${opts.backend} failed: ${result.error ?? 'unknown error'}`);
+    if (!uploaded) throw new Error('the browser did not upload a trace');
+    const bytes: Buffer = uploaded;
+    return decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `browser ${opts.backend} trace`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * `exray trace --browser`: the traced run happens in a real headless Chromium (Playwright), on browser
+ * backends, and the trace that comes back compares with the Node reference like any other.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.ts';
+import { readTrace } from '../src/cli/io.ts';
+import { compareTraces } from '../src/compare/index.ts';
+import { MODELS, SAMPLES } from './helpers.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'exray-browser-'));
+const model = join(MODELS, 'nsfw-mobilenet-v2');
+const photo = join(SAMPLES, 'chelsea.png');
+
+async function exray(args: string[]): Promise<number> {
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try {
+    return await main(['node', 'exray', ...args]);
+  } finally {
+    process.stdout.write = write;
+    process.exitCode = undefined;
+  }
+}
+
+describe('trace --browser', () => {
+  it('wasm and webgl in Chromium agree with the Node cpu reference; half-float webgl diverges and is located', async () => {
+    const out = (n: string): string => join(tmp, `${n}.exray`);
+    const common = ['--image', photo, '--runs', '1', '--warmup', '0', '--browser'];
+    expect(await exray(['trace', model, ...common, '--backend', 'wasm', '--out', out('wasm')])).toBe(0);
+    expect(await exray(['trace', model, ...common, '--backend', 'webgl', '--out', out('webgl')])).toBe(0);
+    expect(await exray(['trace', model, ...common, '--backend', 'webgl', '--f16', '--out', out('f16')])).toBe(0);
+    expect(await exray(['reference', out('wasm'), '--backend', 'cpu', '--runs', '1', '--warmup', '0', '--out', out('ref')])).toBe(0);
+    const [wasm, webgl, f16, ref] = await Promise.all(['wasm', 'webgl', 'f16', 'ref'].map((n) => readTrace(out(n))));
+
+    expect(wasm!.header.environment.kind).toBe('browser');
+    expect(wasm!.header.environment.userAgent).toMatch(/Chrome/);
+    expect(wasm!.header.environment.crossOriginIsolated).toBe(true);
+    expect(webgl!.header.environment.webgl?.renderer).toMatch(/SwiftShader/);
+    expect(f16!.header.environment.floatPrecision).toBe(16);
+    expect(f16!.header.environment.flags.WEBGL_FORCE_F16_TEXTURES).toBe(true);
+
+    for (const t of [wasm!, webgl!]) {
+      const c = compareTraces(t, ref!);
+      expect(c.inputs.verdict).toBe('identical');
+      expect(c.verdict, `${t.header.runtime.backend}: ${c.summary}`).toBe('ok');
+      expect(c.outputs.top1Equal).toBe(true);
+    }
+    const plain = compareTraces(webgl!, ref!);
+    const half = compareTraces(f16!, ref!);
+    expect(half.verdict).toBe('diverged');
+    expect(half.firstDivergent).not.toBeNull();
+    // Half-float error is orders of magnitude above float32 WebGL noise, layer for layer.
+    const worst = (c: typeof plain): number => Math.max(...c.nodes.map((n) => n.metrics?.nrmse ?? 0));
+    expect(worst(half)).toBeGreaterThan(100 * worst(plain));
+  });
+
+  it('refuses webgl without --browser, naming the problem', async () => {
+    const err: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((c: string) => (err.push(String(c)), true)) as typeof process.stderr.write;
+    try {
+      expect(await exray(['trace', model, '--image', photo, '--backend', 'webgl'])).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(err.join('')).toMatch(/webgl runs in a browser: add --browser/);
+  });
+});
