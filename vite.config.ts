@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig, type Connect, type Plugin } from 'vite';
-import { listSampleModels } from './src/models/samples.ts';
+import { CARD_FILE_NAME, loadModelCard } from './src/models/card.ts';
 import type { SampleIndex, SampleModelEntry } from './src/viewer/load/sample-index.ts';
 
 const ROOT = path.dirname(fileURLToPath(import.meta.url));
@@ -47,12 +47,24 @@ async function modelFiles(dir: string, modelFile: string): Promise<{ files: stri
   return { files, bytes };
 }
 
+/** Every `models/<name>/exray.json` that is valid; a bad card is reported and left out, not fatal. */
 async function buildIndex(): Promise<SampleIndex> {
   const models: SampleModelEntry[] = [];
-  for (const m of await listSampleModels(ROOT)) {
-    if (m.card.format === 'onnx') continue; // the page runs TF.js models
-    const { files, bytes, problem } = await modelFiles(m.dir, m.card.modelFile);
-    models.push({ name: m.name, card: m.card, files, bytes, ready: problem === undefined, ...(problem ? { problem } : {}) });
+  const root = path.join(ROOT, 'models');
+  const names = await readdir(root).catch(() => [] as string[]);
+  for (const name of names.sort()) {
+    const cardPath = path.join(root, name, CARD_FILE_NAME);
+    if (!(await stat(cardPath).then((s) => s.isFile(), () => false))) continue;
+    let card;
+    try {
+      card = await loadModelCard(cardPath);
+    } catch (e) {
+      console.warn(`exray-models: skipping ${cardPath}: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    if (card.format === 'onnx' || card.name !== name) continue; // the page runs TF.js models
+    const { files, bytes, problem } = await modelFiles(path.join(root, name), card.modelFile);
+    models.push({ name, card, files, bytes, ready: problem === undefined, ...(problem ? { problem } : {}) });
   }
   let photos: string[] = [];
   try {

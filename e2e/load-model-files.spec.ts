@@ -70,7 +70,14 @@ test('a synthetic drop of real Files (two shards, shuffled) loads and runs a gra
   });
   await expect(page.getByTestId('model-name')).toHaveText('nsfw-mobilenet-v2-mid');
   await expect(page.getByTestId('model-info')).toContainText('2 shards');
-  await page.getByTestId('sample-photo-select').selectOption('flower.jpg');
+  // A photo dropped anywhere on the page (outside the drop zones) becomes the input.
+  await page.evaluate(async () => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([await (await fetch('samples/flower.jpg')).blob()], 'flower.jpg', { type: 'image/jpeg' }));
+    const target = document.querySelector('[data-testid=intro]')!;
+    for (const type of ['dragover', 'drop']) target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await expect(page.getByTestId('photo')).toHaveAttribute('alt', 'flower.jpg');
   await expect(page.getByTestId('input-preview')).toBeVisible();
   await setOptions(page, { runs: 1 });
   await selectBackends(page, ['cpu', 'wasm']);

@@ -34,7 +34,13 @@ test('webgl f16 diverges ≥ 100× more than plain webgl and the first divergent
   await first.click();
   await expect(page.getByTestId('inspected-node')).toHaveText(name);
   await expect(page.getByTestId('heatmap-diff')).toBeVisible();
-  // The same node is marked in the table.
+  // Clicking a point of the error chart inspects that node.
+  const plot = page.getByTestId('error-chart-plot').locator('.u-over');
+  const box = (await plot.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+  await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5);
+  await expect(page.getByTestId('inspected-node')).not.toHaveText(name);
+  // The first divergent node is marked in the table.
   await expect(page.locator('[data-testid=node-row].first')).toHaveCount(1);
   // Half-float textures are visible in the environment panel.
   await expect(page.locator('[data-testid=environment][data-stream="webgl f16"]')).toContainText('half-float textures');

@@ -12,7 +12,8 @@ import vm from 'node:vm';
 import { ExrayInputError } from '../errors.ts';
 import { parseJsLiteral } from './js-literal.ts';
 import { checkShards, parseTfjsModelJson, readTfjsModelJson } from './manifest.ts';
-import { SAMPLE_SOURCES, type SampleSource } from './sources.ts';
+import { extractedModelFile, SAMPLE_SOURCES, type SampleSource } from './sources.ts';
+import { decodeOnnx } from '../onnx/model.ts';
 
 export { listSampleModels, type SampleModel } from './samples.ts';
 
@@ -39,7 +40,7 @@ export interface ExtractedModel {
   name: string;
   dir: string;
   status: 'extracted' | 'up-to-date';
-  /** How the source was read: nsfwjs bundles by literal parsing (or vm fallback), human files by copy. */
+  /** How the source was read: nsfwjs bundles by literal parsing (or vm fallback), other files by copy. */
   method: 'literal' | 'vm' | 'copy' | 'none';
   files: ExtractedFile[];
   ms: number;
@@ -88,7 +89,7 @@ async function fileSize(file: string): Promise<number | null> {
 async function upToDate(dir: string, src: SampleSource, entry: MarkerEntry | undefined): Promise<boolean> {
   if (!entry || entry.package !== src.package || entry.version !== src.version) return false;
   const files = Object.entries(entry.files);
-  if (!files.some(([f]) => f === 'model.json')) return false;
+  if (!files.some(([f]) => f === extractedModelFile(src))) return false;
   for (const [f, bytes] of files) {
     if ((await fileSize(path.join(dir, f))) !== bytes) return false;
   }
@@ -242,6 +243,27 @@ async function writeModel(dir: string, source: SourceModel): Promise<ExtractedFi
   return outputs.map((o) => ({ file: o.file, bytes: o.data.byteLength }));
 }
 
+/**
+ * An `.onnx` file copied to `<dir>/model.onnx` after checking it parses as an ONNX model; model files a
+ * previous extraction left there are removed.
+ */
+async function extractOnnxFile(src: SampleSource, pkgDir: string, dir: string): Promise<ExtractedFile[]> {
+  const from = path.join(pkgDir, src.path);
+  const data = await readFile(from).catch((e: NodeJS.ErrnoException) => {
+    throw new ExrayInputError(from, `cannot read ONNX model (${e.code ?? String(e)})`);
+  });
+  decodeOnnx(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), from);
+  await mkdir(dir, { recursive: true });
+  const file = extractedModelFile(src);
+  for (const f of await readdir(dir)) {
+    if ((f === 'model.json' || f.endsWith('.bin') || f.endsWith('.onnx') || f.includes('.partial-')) && f !== file) await rm(path.join(dir, f), { force: true });
+  }
+  const tmp = path.join(dir, `${file}.partial-${process.pid}`);
+  await writeFile(tmp, data);
+  await rename(tmp, path.join(dir, file));
+  return [{ file, bytes: data.byteLength }];
+}
+
 /** Extract (or confirm up to date) every sample model. */
 export async function extractModels(opts: ExtractOptions): Promise<ExtractReport> {
   const t0 = performance.now();
@@ -275,17 +297,25 @@ export async function extractModels(opts: ExtractOptions): Promise<ExtractReport
       pkgDir = await findPackageDir(opts.resolveFrom ?? opts.projectRoot, src.package, src.version);
       pkgDirs.set(key, pkgDir);
     }
-    const source = await readSource(src, pkgDir, log);
-    const files = await writeModel(dir, source);
-    // Check what landed on disk against its own manifest.
-    const modelJsonPath = path.join(dir, 'model.json');
-    const { model } = await readTfjsModelJson(modelJsonPath);
-    await checkShards(dir, model, modelJsonPath);
+    let files: ExtractedFile[];
+    let method: ExtractedModel['method'];
+    if (src.kind === 'onnx-file') {
+      files = await extractOnnxFile(src, pkgDir, dir);
+      method = 'copy';
+    } else {
+      const source = await readSource(src, pkgDir, log);
+      files = await writeModel(dir, source);
+      // Check what landed on disk against its own manifest.
+      const modelJsonPath = path.join(dir, 'model.json');
+      const { model } = await readTfjsModelJson(modelJsonPath);
+      await checkShards(dir, model, modelJsonPath);
+      method = source.method;
+    }
     marker.models[src.name] = { package: src.package, version: src.version, files: Object.fromEntries(files.map((f) => [f.file, f.bytes])) };
     const ms = performance.now() - m0;
     const total = files.reduce((a, f) => a + f.bytes, 0);
-    log(`  ${src.name}: ${files.length} files, ${(total / 1048576).toFixed(1)} MiB from ${src.package}@${src.version}/${src.path} (${source.method}, ${ms.toFixed(0)} ms)`);
-    models.push({ name: src.name, dir, status: 'extracted', method: source.method, files, ms });
+    log(`  ${src.name}: ${files.length} files, ${(total / 1048576).toFixed(1)} MiB from ${src.package}@${src.version}/${src.path} (${method}, ${ms.toFixed(0)} ms)`);
+    models.push({ name: src.name, dir, status: 'extracted', method, files, ms });
   }
 
   if (models.some((m) => m.status === 'extracted')) {

@@ -30,6 +30,13 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+function outOfInt32(v: number, i: number, type: string): string {
+  return `value ${v} at index ${i} (${type}) does not fit in int32: exray stores integer tensors as int32`;
+}
+
 export function parseNpy(bytes: Uint8Array, fileName: string, name: string): FeedTensor {
   if (bytes.length < 10 || NPY_MAGIC.some((b, i) => bytes[i] !== b)) throw new ExrayInputError(fileName, 'not a .npy file (bad magic)');
   const major = bytes[6]!;
@@ -57,7 +64,11 @@ export function parseNpy(bytes: Uint8Array, fileName: string, name: string): Fee
   }
   const integer = kind.dtype !== 'float32';
   const data = integer ? new Int32Array(n) : new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = kind.read(view, dataStart + i * kind.bytes);
+  for (let i = 0; i < n; i++) {
+    const v = kind.read(view, dataStart + i * kind.bytes);
+    if (integer && (v < INT32_MIN || v > INT32_MAX)) throw new ExrayInputError(fileName, outOfInt32(v, i, descr));
+    data[i] = v;
+  }
   return { name, shape, dtype: kind.dtype, data };
 }
 
@@ -93,6 +104,12 @@ export function parseJsonTensors(text: string, fileName: string, defaultName: st
   return list.map(([name, t]) => {
     const n = t.shape.reduce((a, b) => a * b, 1);
     if (n !== t.data.length) throw new ExrayInputError(fileName, `tensor "${name}": shape [${t.shape}] needs ${n} values, got ${t.data.length}`);
+    if (t.dtype !== 'float32') {
+      t.data.forEach((v, i) => {
+        if (!Number.isInteger(v)) throw new ExrayInputError(fileName, `tensor "${name}": value ${v} at index ${i} is not an integer (dtype ${t.dtype})`);
+        if (v < INT32_MIN || v > INT32_MAX) throw new ExrayInputError(fileName, `tensor "${name}": ${outOfInt32(v, i, t.dtype)}`);
+      });
+    }
     const data = t.dtype === 'float32' ? Float32Array.from(t.data) : Int32Array.from(t.data);
     return { name, shape: t.shape, dtype: t.dtype, data };
   });

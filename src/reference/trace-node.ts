@@ -1,6 +1,8 @@
 /**
- * Trace a TF.js model from disk in Node, on the cpu or wasm backend. Used by `exray trace` (Node
- * path) and `exray reference` (replay of a recorded input on the desktop backend).
+ * Trace a model from disk in Node. TF.js models run on the cpu or wasm backend; ONNX models (a
+ * `.onnx` file, or a directory holding one) go to ort-node.ts: cpu = onnxruntime-node, wasm =
+ * onnxruntime-web's wasm EP. Used by `exray trace` (Node path) and `exray reference` (replay of a
+ * recorded input on the desktop backend).
  */
 import { basename, dirname } from 'node:path';
 import { stat } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import { modelHash } from '../models/hash.ts';
 import { tf, useBackend, type NodeBackend } from './tfjs-backend.ts';
 import { checkFeed, type FeedTensor } from './feed.ts';
 import type { IOSpec } from '../trace/types.ts';
+import { isOnnxModelPath, onnxModelHash, traceOnnxInNode } from './ort-node.ts';
 
 export interface NodeTraceOptions {
   /** A model directory or its model.json. */
@@ -28,6 +31,11 @@ export interface NodeTraceOptions {
   referenceFor?: string;
   modelName?: string;
   onEvent?: TraceEventSink;
+}
+
+/** The model identity hash a trace records: sha256 of the `.onnx` file, or of model.json + shards (TF.js). */
+export async function modelIdentityHash(model: string): Promise<string> {
+  return (await isOnnxModelPath(model)) ? onnxModelHash(model) : modelHash(await modelDirOf(model));
 }
 
 export async function modelDirOf(path: string): Promise<string> {
@@ -55,6 +63,7 @@ function declaredInputs(model: { inputs: { name: string; shape?: number[]; dtype
 }
 
 export async function traceInNode(opts: NodeTraceOptions): Promise<Trace> {
+  if (await isOnnxModelPath(opts.model)) return traceOnnxInNode(opts);
   const envExtra = await useBackend(opts.backend);
   const dir = await modelDirOf(opts.model);
   const { model, modelJson } = await loadTfjsModelFromDir(opts.model, tf);

@@ -2,7 +2,10 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import 'uplot/dist/uPlot.min.css';
-import './styles.css';
+import './styles/base.css';
+import './styles/setup.css';
+import './styles/results.css';
+import './styles/phone.css';
 import { App } from './App.tsx';
 import { init } from './state/controller.ts';
 

@@ -2,9 +2,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExrayInputError } from '../../errors.ts';
 import { feedFromTrace } from '../../reference/feed.ts';
-import { modelDirOf, traceInNode } from '../../reference/trace-node.ts';
+import { modelIdentityHash, traceInNode } from '../../reference/trace-node.ts';
 import type { NodeBackend } from '../../reference/tfjs-backend.ts';
-import { modelHash } from '../../models/hash.ts';
 import { readTrace, writeTrace } from '../io.ts';
 import { formatTraceSummary } from '../format.ts';
 
@@ -24,7 +23,7 @@ export async function referenceCommand(edgeFile: string, opts: ReferenceCommandO
   if (!model) {
     model = join('models', name);
     if (!existsSync(model)) throw new ExrayInputError(edgeFile, `model "${name}" is not in models/: pass --model <dir>`);
-    const hash = await modelHash(await modelDirOf(model));
+    const hash = await modelIdentityHash(model);
     if (sha256 && hash !== sha256) {
       throw new ExrayInputError(edgeFile, `models/${name} (sha256 ${hash.slice(0, 12)}…) is not the model this trace ran (${sha256.slice(0, 12)}…): pass --model <dir>`);
     }

@@ -74,6 +74,9 @@ export function ErrorChart(): ReactNode {
             if (!d) return;
             const ctx = u.ctx;
             ctx.save();
+            // uPlot leaves the context as its axes drew (right-aligned labels).
+            ctx.textAlign = 'left';
+            ctx.textBaseline = 'alphabetic';
             for (const sr of d.series) {
               if (sr.first === null) continue;
               const x = u.valToPos(sr.first, 'x', true);
@@ -89,7 +92,7 @@ export function ErrorChart(): ReactNode {
               const text = `first divergent (${sr.run.stream})`;
               const w = ctx.measureText(text).width;
               const pad = 4 * devicePixelRatio;
-              const tx = x + pad + w > u.bbox.left + u.bbox.width ? x - pad - w : x + pad;
+              const tx = x > u.bbox.left + u.bbox.width * 0.7 ? x - pad - w : x + pad;
               ctx.fillText(text, tx, u.bbox.top + 12 * devicePixelRatio);
             }
             // Exact zeros sit on the bottom line: say so there (the log axis cannot label 0).
@@ -103,7 +106,7 @@ export function ErrorChart(): ReactNode {
     };
     const opts: uPlot.Options = {
       width: el.clientWidth || 600,
-      height: 260,
+      height: 280,
       plugins: [marks],
       scales: {
         x: { time: false },
@@ -121,10 +124,12 @@ export function ErrorChart(): ReactNode {
         {
           label: 'nrmse vs reference',
           size: 64,
+          space: 12,
           // One tick per decade (log axes otherwise label 2…9 too, and the labels collide).
           splits: (_u, _i, min, max) => {
             const out: number[] = [];
-            for (let v = decade(min); v <= max * 1.0001; v *= 10) if (v >= min * 0.9999) out.push(v);
+            // Exact powers of ten (repeated ×10 drifts, and uPlot's log filter drops inexact ones).
+            for (let e = Math.round(Math.log10(decade(min))); 10 ** e <= max * 1.0001; e++) if (10 ** e >= min * 0.9999) out.push(10 ** e);
             return out;
           },
           // uPlot passes null for ticks it thinned out.
@@ -158,7 +163,7 @@ export function ErrorChart(): ReactNode {
       setState({ selectedNode: key, selectedRun: run });
     };
     u.over.addEventListener('click', onClick);
-    const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: 260 }));
+    const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: 280 }));
     ro.observe(el);
     return () => {
       ro.disconnect();

@@ -88,7 +88,7 @@ function Row({ r }: { r: RunState }): ReactNode {
       </td>
       <td className="actions" data-label="save">
         {r.trace && (
-          <>
+          <span className="buttons">
             <button type="button" className="button tiny" data-testid="save-exray" onClick={(e) => (e.stopPropagation(), saveRun(r.stream))} title="save this run as a .exray trace">
               .exray
             </button>
@@ -100,7 +100,7 @@ function Row({ r }: { r: RunState }): ReactNode {
                 Model Explorer
               </button>
             )}
-          </>
+          </span>
         )}
       </td>
     </tr>

@@ -12,8 +12,12 @@ interface Side {
   data: BlobData | null;
 }
 
-function findOutput(run: RunState | undefined, name: string, k: number): Side | null {
-  const node = run?.nodes.find((n) => n.name === name);
+/** `name` or `name#2` (the comparison's key for the second node of that name). */
+function findOutput(run: RunState | undefined, key: string, k: number): Side | null {
+  const m = /^(.*)#(\d+)$/.exec(key);
+  const name = m ? m[1]! : key;
+  const nth = m ? Number(m[2]) - 1 : 0;
+  const node = run?.nodes.filter((n) => n.name === name).sort((a, b) => a.index - b.index)[nth];
   const rec = node?.outputs[k];
   if (!run || !rec) return null;
   return { rec, data: rec.blob ? (run.blobs.get(rec.blob.id) ?? null) : null };
@@ -71,7 +75,7 @@ export function TensorInspector(): ReactNode {
   const k = key && sep > 0 ? Number(key.slice(sep + 1)) || 0 : 0;
   const edge = key ? findOutput(run, name, k) : null;
   const other = key && ref && run !== ref ? findOutput(ref, name, k) : null;
-  const cmp = run?.comparison?.nodes.find((n) => n.name === name && n.outputIndex === k) ?? null;
+  const cmp = run?.comparison?.nodes.find((n) => n.key === key) ?? run?.comparison?.nodes.find((n) => n.name === name && n.outputIndex === k) ?? null;
   const planes = useMemo(() => (edge ? planesOf(edge.rec.shape) : null), [edge?.rec]);
   const e = edge?.data ?? null;
   const r = other?.data && e && other.data.length === e.length ? other.data : null;

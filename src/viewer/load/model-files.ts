@@ -130,6 +130,8 @@ export async function modelFromFiles(files: PickedFile[]): Promise<LoadedModel> 
   }
   if (models.length === 0) {
     const names = files.map((f) => f.path).join(', ');
+    const onnx = files.find((f) => /\.onnx$/i.test(f.path));
+    if (onnx) problems.push({ file: onnx.path, problem: 'is an ONNX model: the page runs TF.js models (model.json + .bin shards) only' });
     problems.push(...notModels);
     if (notModels.length === 0) problems.push({ file: names, problem: 'no TF.js model.json among these files (a model is a model.json plus its .bin weight shards)' });
     throw new ModelLoadError(problems);

@@ -13,6 +13,7 @@ import type { PreprocessSpec } from '../../trace/types.ts';
 import { openTraceFiles } from './trace-files.ts';
 import { getState, setState } from './store.ts';
 import { setCompareOptions } from './session.ts';
+import { cancelRuns } from './runs.ts';
 
 let util: UtilityWorker | null = null;
 function utility(): UtilityWorker {
@@ -53,7 +54,9 @@ async function detectBackends(): Promise<void> {
   setState({ backends: merged, selected: getState().selected.filter((b) => available.has(b)) });
 }
 
+/** A new model, photo or pre-processing makes earlier runs incomparable: stop and drop them. */
 function clearRuns(): Partial<ReturnType<typeof getState>> {
+  if (getState().running) cancelRuns();
   return { runs: [], selectedRun: null, selectedNode: null, source: 'live' };
 }
 

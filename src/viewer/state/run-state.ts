@@ -61,10 +61,6 @@ export class RunState {
     this.builder = new TraceBuilder({ source: stream });
   }
 
-  get label(): string {
-    return this.stream;
-  }
-
   /**
    * Fold one event. Returns the node that just arrived (for live comparison), if any. A malformed
    * stream marks the run failed instead of throwing.

@@ -53,7 +53,6 @@ export async function startRuns(): Promise<void> {
     sha256: model.sha256,
     modelJson: model.modelJson,
     shards: model.shards,
-    async: model.card?.execution === 'async',
   };
   const runs = s.source === 'live' ? [...s.runs] : [];
   const jobs: { run: RunState; job: RunJob }[] = [];

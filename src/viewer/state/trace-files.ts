@@ -6,7 +6,7 @@
 import { decodeTrace, encodeTrace } from '../../trace/file.ts';
 import { traceToEvents } from '../../trace/events.ts';
 import { toPerfetto } from '../../trace/export/perfetto.ts';
-import { toModelExplorerNodeData, type ModelExplorerGradientStop } from '../../trace/export/model-explorer.ts';
+import { GREEN_TO_RED, toModelExplorerNodeData } from '../../trace/export/model-explorer.ts';
 import type { Trace } from '../../trace/types.ts';
 import { createInPageTransport } from '../../transport/in-page.ts';
 import { cardCompareOptions } from '../load/model.ts';
@@ -93,12 +93,6 @@ export function exportPerfetto(stream: string): void {
   download(JSON.stringify(toPerfetto(run.trace)), `${baseFileName(run, run.trace)}.perfetto.json`, 'application/json');
 }
 
-const GRADIENT: ModelExplorerGradientStop[] = [
-  { stop: 0, bgColor: '#4caf50' },
-  { stop: 0.5, bgColor: '#ffeb3b' },
-  { stop: 1, bgColor: '#f44336' },
-];
-
 /** Per-node nrmse vs the reference (worst output of each node) as Model Explorer node data. */
 export function exportModelExplorer(stream: string): void {
   const run = runByStream(stream);
@@ -108,6 +102,6 @@ export function exportModelExplorer(stream: string): void {
     const v = n.metrics?.nrmse;
     if (v !== undefined && Number.isFinite(v)) worst.set(n.name, Math.max(worst.get(n.name) ?? 0, v));
   }
-  const data = toModelExplorerNodeData(run.trace, (node) => worst.get(node.name), { name: `nrmse ${run.stream} vs reference`, gradient: GRADIENT });
+  const data = toModelExplorerNodeData(run.trace, (node) => worst.get(node.name), { name: `nrmse ${run.stream} vs reference`, gradient: GREEN_TO_RED });
   download(JSON.stringify(data, null, 1), `${baseFileName(run, run.trace)}.model-explorer.json`, 'application/json');
 }

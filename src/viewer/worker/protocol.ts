@@ -37,8 +37,6 @@ export interface ModelPayload {
   modelJson: Record<string, unknown>;
   /** Weight shards in manifest order (groups in order, paths in order). */
   shards: ArrayBuffer[];
-  /** The model card says it needs executeAsync (control flow). */
-  async: boolean;
 }
 
 export interface InputPayload {

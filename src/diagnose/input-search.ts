@@ -1,0 +1,489 @@
+/**
+ * The input search: which pre-processing did the edge actually run? Candidates are built from the
+ * original photo with the canonical pipeline's own step functions, each step swapped for a variant,
+ * and scored by the residual after a per-channel affine fit against the edge's recorded input tensor.
+ * Never exact equality: JPEG decoders differ by ±1, resizers slightly.
+ *
+ * Two stages:
+ *  1. coarse (≈32 px, box-averaged both sides, so resize details vanish): EXIF orientation (all 8) ×
+ *     memory order (NHWC/NCHW) × fit (stretch / center-crop / letterbox) × alpha × channel permutation;
+ *     score = mean over channels of 1 − r² of the affine fit.
+ *  2. fine (model resolution, best geometry fixed): fit mode, resize method (nearest / bilinear ±
+ *     align-corners / half-pixel / antialias / area), alpha; the channel permutation re-checked;
+ *     score = residual in pixel levels (0..255). The final affine fit is the normalisation evidence.
+ *
+ * Pure: no DOM, no Node. Returns evidence only; the rules in ./causes turn it into causes.
+ */
+import type { BlobData, PreprocessSpec } from '../trace/types.ts';
+import type { ImagePlanes, RgbaImage } from '../preprocess/image.ts';
+import { rgbaPlanes } from '../preprocess/image.ts';
+import { rgbaToRgb, ITU_R_601_WEIGHTS } from '../preprocess/normalize.ts';
+import { applyExifOrientation, orientPlanes, isExifOrientation } from '../preprocess/orientation.ts';
+import { fitResize, resizeArea } from '../preprocess/resize.ts';
+import { preprocess, preprocessToRgb } from '../preprocess/pipeline.ts';
+import {
+  affineFit,
+  crossFits,
+  interleavedToPlanar,
+  PERMUTATIONS_3,
+  pickPlanes,
+  plane,
+  residualInX,
+  samePermutation,
+  toPlanar,
+  weightedGray,
+  type AffineFit,
+  type Planar,
+} from './fit.ts';
+import type { ChannelAffine, InputExplanation, MemoryOrder, ResizeChoice } from './types.ts';
+
+export type Fit = PreprocessSpec['fit'];
+export type Alpha = PreprocessSpec['alpha'];
+type ResizeOpts = PreprocessSpec['resize'];
+
+export interface EdgeInput {
+  data: BlobData;
+  shape: number[];
+}
+
+export interface InputSearchArgs {
+  /** The original photo's stored pixels (EXIF orientation not applied). */
+  image: RgbaImage;
+  /** The photo's EXIF orientation 1..8. */
+  orientation: number;
+  /** The card's (canonical) pre-processing. */
+  spec: PreprocessSpec;
+  /** What the edge fed the model. */
+  edge: EdgeInput;
+}
+
+export interface InputSearchOptions {
+  /** Long side of the coarse comparison, px (default 32). */
+  coarseSize?: number;
+  /** Long side the photo is reduced to before the coarse candidates are built (default 160). */
+  coarseSource?: number;
+}
+
+/** One axis of the search: the value that explains best vs the value the card expects, with scores. */
+export interface AxisEvidence<T> {
+  best: T;
+  expected: T;
+  /** Score of the overall best candidate. */
+  bestScore: number;
+  /** Best score among candidates that keep this axis at the expected value (others free). */
+  expectedScore: number;
+}
+
+export interface EdgeGeometry {
+  width: number;
+  height: number;
+  channels: number;
+  /** Memory order the recorded shape implies. */
+  shapeOrder: MemoryOrder;
+}
+
+export interface InputSearch {
+  spec: PreprocessSpec;
+  sourceOrientation: number;
+  geometry: EdgeGeometry;
+  sizeMatches: boolean;
+  /** Fraction of the photo's pixels with alpha < 255. */
+  transparentFraction: number;
+  /** Coarse axes (scores: mean 1 − r², 0 = perfect). */
+  coarse: {
+    orientation: AxisEvidence<number>;
+    memoryOrder: AxisEvidence<MemoryOrder>;
+    channels: AxisEvidence<number[]>;
+    fit: AxisEvidence<Fit>;
+    alpha: AxisEvidence<Alpha> | null;
+  };
+  /** Fine axes (scores: residual in pixel levels). */
+  fine: {
+    fit: AxisEvidence<Fit>;
+    resize: AxisEvidence<ResizeChoice>;
+    alpha: AxisEvidence<Alpha> | null;
+    channels: AxisEvidence<number[]>;
+    /** Residual of each resize variant tried (with the chosen fit), for the record. */
+    resizeScores: { resize: ResizeChoice; levels: number }[];
+  };
+  best: InputExplanation;
+  canonical: InputExplanation;
+  /** rms |edge − canonical| in pixel levels; null when the sizes differ. */
+  canonicalResidualLevels: number | null;
+  ms: number;
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/** Model channel count of a spec. */
+export function specChannels(spec: PreprocessSpec): number {
+  return spec.channels === 'grayscale' ? 1 : 3;
+}
+
+/** The channel map the card expects, in `InputExplanation.channels` terms. */
+export function expectedChannels(spec: PreprocessSpec): number[] {
+  return spec.channels === 'bgr' ? [2, 1, 0] : [0, 1, 2];
+}
+
+export function expectedOrientation(spec: PreprocessSpec, source: number): number {
+  return spec.exif === 'apply' ? source : 1;
+}
+
+export function specResize(spec: PreprocessSpec): ResizeChoice {
+  return { ...spec.resize, fit: spec.fit };
+}
+
+/** Read the edge tensor's shape: spatial size, channels and the memory order the shape implies. */
+export function edgeGeometry(shape: readonly number[], spec: PreprocessSpec): EdgeGeometry | null {
+  const C = specChannels(spec);
+  if (shape.length < 3) return null;
+  const lead = shape.slice(0, shape.length - 3);
+  if (lead.some((d) => d !== 1)) return null;
+  const [d0, d1, d2] = shape.slice(-3) as [number, number, number];
+  const hwc = (): EdgeGeometry => ({ height: d0, width: d1, channels: d2, shapeOrder: 'hwc' });
+  const chw = (): EdgeGeometry => ({ channels: d0, height: d1, width: d2, shapeOrder: 'chw' });
+  if (spec.layout === 'nhwc') {
+    if (d2 === C) return hwc();
+    if (d0 === C) return chw();
+  } else {
+    if (d0 === C) return chw();
+    if (d2 === C) return hwc();
+  }
+  return null;
+}
+
+const RESIZE_VARIANTS: readonly ResizeOpts[] = [
+  { method: 'bilinear', alignCorners: false, halfPixelCenters: false, antialias: false },
+  { method: 'bilinear', alignCorners: true, halfPixelCenters: false, antialias: false },
+  { method: 'bilinear', alignCorners: false, halfPixelCenters: true, antialias: false },
+  { method: 'bilinear', alignCorners: false, halfPixelCenters: false, antialias: true },
+  { method: 'nearest', alignCorners: false, halfPixelCenters: false, antialias: false },
+  { method: 'nearest', alignCorners: true, halfPixelCenters: false, antialias: false },
+  { method: 'nearest', alignCorners: false, halfPixelCenters: true, antialias: false },
+  { method: 'area', alignCorners: false, halfPixelCenters: false, antialias: false },
+];
+
+const FITS: readonly Fit[] = ['stretch', 'center-crop', 'letterbox'];
+
+export function resizeKey(r: ResizeOpts): string {
+  if (r.method === 'area') return `area${r.alignCorners ? '+ac' : ''}`;
+  if (r.method === 'bilinear' && r.antialias) return 'bilinear+aa';
+  return `${r.method}${r.alignCorners ? '+ac' : ''}${r.halfPixelCenters ? '+hpc' : ''}`;
+}
+
+/** Fraction of pixels with alpha < 255. */
+export function transparentFraction(img: RgbaImage): number {
+  const n = img.width * img.height;
+  let t = 0;
+  for (let i = 3; i < img.data.length; i += 4) if ((img.data[i] as number) < 255) t++;
+  return n === 0 ? 0 : t / n;
+}
+
+/** Planar float RGB of a photo, alpha handled, box-reduced so its long side is ≤ maxSide. */
+function reducedRgb(img: RgbaImage, alpha: Alpha, maxSide: number): ImagePlanes<Float32Array> {
+  const k = Math.min(1, maxSide / Math.max(img.width, img.height));
+  const w = Math.max(1, Math.round(img.width * k));
+  const h = Math.max(1, Math.round(img.height * k));
+  if (alpha === 'ignore') {
+    const r = resizeArea(rgbaPlanes(img), w, h);
+    // Drop alpha: interleaved 4 → planar 3.
+    const n = w * h;
+    const out = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[c * n + i] = r.data[4 * i + c] as number;
+    return { width: w, height: h, channels: 3, layout: 'planar', data: out };
+  }
+  const rgb = rgbaToRgb(img, alpha);
+  const r = resizeArea(rgb, w, h);
+  const p = interleavedToPlanar(r.data, w, h, 3);
+  return { width: w, height: h, channels: 3, layout: 'planar', data: p.data };
+}
+
+function areaToPlanar(src: Planar, w: number, h: number): Planar {
+  const r = resizeArea({ width: src.width, height: src.height, channels: src.channels, layout: 'planar', data: src.data }, w, h);
+  return { width: w, height: h, channels: src.channels, data: r.data };
+}
+
+/** Grayscale weights over (R, G, B) planes for a weight order ([0,1,2] = as the card says, [2,1,0] = swapped). */
+function grayWeightsFor(spec: PreprocessSpec, order: readonly number[]): number[] {
+  const w = spec.grayWeights ?? ITU_R_601_WEIGHTS;
+  // order[k] = source channel weighted by w[k].
+  const out = [0, 0, 0];
+  order.forEach((src, k) => (out[src] = (out[src] as number) + (w[k] as number)));
+  return out;
+}
+
+const GRAY_ORDERS: readonly (readonly number[])[] = [
+  [0, 1, 2],
+  [2, 1, 0],
+];
+
+/** The candidate channel maps for a model with C channels. */
+function channelMaps(C: number): readonly (readonly number[])[] {
+  return C === 1 ? GRAY_ORDERS : PERMUTATIONS_3;
+}
+
+/** Model-channel planes of an RGB planar candidate under a channel map. */
+function modelPlanes(rgb: Planar, spec: PreprocessSpec, map: readonly number[]): Planar {
+  return specChannels(spec) === 1 ? weightedGray(rgb, grayWeightsFor(spec, map)) : pickPlanes(rgb, map);
+}
+
+/** Coarse score of each channel map: mean normalised residual. */
+function coarseMapScores(edge: Planar, rgb: Planar, spec: PreprocessSpec): { map: readonly number[]; score: number }[] {
+  const C = specChannels(spec);
+  if (C === 1) {
+    return GRAY_ORDERS.map((map) => ({ map, score: affineFit(plane(weightedGray(rgb, grayWeightsFor(spec, map)), 0), plane(edge, 0)).rel }));
+  }
+  const fits = crossFits(edge, rgb);
+  return PERMUTATIONS_3.map((map) => ({ map, score: (fits[0]![map[0]]!.rel + fits[1]![map[1]]!.rel + fits[2]![map[2]]!.rel) / 3 }));
+}
+
+/** Per-channel fits of the edge against a model-channel candidate; combined residual in pixel levels. */
+function fineFit(edge: Planar, cand: Planar): { fits: AffineFit[]; levels: number } {
+  const fits: AffineFit[] = [];
+  let sum = 0;
+  for (let c = 0; c < edge.channels; c++) {
+    const f = affineFit(plane(cand, c), plane(edge, c));
+    fits.push(f);
+    const r = residualInX(f);
+    sum += Number.isFinite(r) ? r * r : 1e12;
+  }
+  return { fits, levels: Math.sqrt(sum / Math.max(1, edge.channels)) };
+}
+
+function axis<T>(entries: { value: T; score: number }[], expected: T, same: (a: T, b: T) => boolean, best: T, bestScore: number): AxisEvidence<T> {
+  let expectedScore = Number.POSITIVE_INFINITY;
+  for (const e of entries) if (same(e.value, expected) && e.score < expectedScore) expectedScore = e.score;
+  return { best, expected, bestScore, expectedScore: Number.isFinite(expectedScore) ? expectedScore : bestScore };
+}
+
+const sameResize = (a: ResizeChoice, b: ResizeChoice): boolean => a.fit === b.fit && resizeKey(a) === resizeKey(b);
+
+/**
+ * Search the pre-processing the edge ran. Throws a RangeError when the edge tensor cannot be read as
+ * an image of the card's channel count.
+ */
+export function searchInput(args: InputSearchArgs, options: InputSearchOptions = {}): InputSearch {
+  const t0 = now();
+  const { image, spec, edge } = args;
+  const o = args.orientation;
+  if (!isExifOrientation(o)) throw new RangeError(`EXIF orientation must be 1..8, got ${o}`);
+  const geometry = edgeGeometry(edge.shape, spec);
+  if (!geometry) {
+    throw new RangeError(`edge input of shape [${edge.shape.join(', ')}] is not a ${specChannels(spec)}-channel image as the card describes`);
+  }
+  const { width: W, height: H, channels: C } = geometry;
+  if (edge.data.length !== W * H * C) throw new RangeError(`edge input has ${edge.data.length} values for shape [${edge.shape.join(', ')}]`);
+  const sizeMatches = W === spec.width && H === spec.height;
+  const transparent = transparentFraction(image);
+  const alphas: Alpha[] = transparent > 0 ? ['ignore', 'premultiply'] : [spec.alpha];
+  const orders: MemoryOrder[] = C === 1 ? ['hwc'] : ['hwc', 'chw'];
+  const expOrder: MemoryOrder = spec.layout === 'nhwc' ? 'hwc' : 'chw';
+  const expOrient = expectedOrientation(spec, o);
+  const expMap = expectedChannels(spec);
+  const maps = channelMaps(C);
+
+  // ---- stage 1: coarse ------------------------------------------------------------------------
+  const coarseSize = options.coarseSize ?? 32;
+  const kc = coarseSize / Math.max(W, H);
+  const cw = Math.max(2, Math.round(W * kc));
+  const ch = Math.max(2, Math.round(H * kc));
+  const edgeFull = new Map<MemoryOrder, Planar>();
+  const edgeCoarse = new Map<MemoryOrder, Planar>();
+  for (const ord of orders) {
+    const p = toPlanar(edge.data, W, H, C, ord);
+    edgeFull.set(ord, p);
+    edgeCoarse.set(ord, areaToPlanar(p, cw, ch));
+  }
+  interface CoarseEntry {
+    alpha: Alpha;
+    orientation: number;
+    fit: Fit;
+    order: MemoryOrder;
+    map: readonly number[];
+    score: number;
+  }
+  const entries: CoarseEntry[] = [];
+  const areaOpts: ResizeOpts = { method: 'area', alignCorners: false, halfPixelCenters: false, antialias: false };
+  for (const alpha of alphas) {
+    const reduced = reducedRgb(image, alpha, options.coarseSource ?? 160);
+    for (let k = 1; k <= 8; k++) {
+      const oriented = k === 1 ? reduced : orientPlanes(reduced, k);
+      for (const fit of FITS) {
+        const r = fitResize(oriented, cw, ch, fit, areaOpts, 0);
+        const rgb: Planar = { width: cw, height: ch, channels: 3, data: r.data };
+        for (const order of orders) {
+          for (const s of coarseMapScores(edgeCoarse.get(order)!, rgb, spec)) entries.push({ alpha, orientation: k, fit, order, map: s.map, score: s.score });
+        }
+      }
+    }
+  }
+  // Ties go to the expected values: sort by score, then by how many axes are as expected.
+  const expectedness = (e: CoarseEntry): number =>
+    (e.orientation === expOrient ? 0 : 1) + (e.order === expOrder ? 0 : 1) + (samePermutation(e.map, expMap) ? 0 : 1) + (e.fit === spec.fit ? 0 : 1) + (e.alpha === spec.alpha ? 0 : 1);
+  let bestC = entries[0]!;
+  for (const e of entries) {
+    if (e.score < bestC.score - 1e-9 || (Math.abs(e.score - bestC.score) <= 1e-9 && expectedness(e) < expectedness(bestC))) bestC = e;
+  }
+  const coarse = {
+    orientation: axis(entries.map((e) => ({ value: e.orientation, score: e.score })), expOrient, (a, b) => a === b, bestC.orientation, bestC.score),
+    memoryOrder: axis(entries.map((e) => ({ value: e.order, score: e.score })), expOrder, (a, b) => a === b, bestC.order, bestC.score),
+    channels: axis(entries.map((e) => ({ value: [...e.map], score: e.score })), expMap, samePermutation, [...bestC.map], bestC.score),
+    fit: axis(entries.map((e) => ({ value: e.fit, score: e.score })), spec.fit, (a, b) => a === b, bestC.fit, bestC.score),
+    alpha: alphas.length > 1 ? axis(entries.map((e) => ({ value: e.alpha, score: e.score })), spec.alpha, (a, b) => a === b, bestC.alpha, bestC.score) : null,
+  };
+
+  // ---- stage 2: fine --------------------------------------------------------------------------
+  // Orientation and memory order: the coarse winner unless the expected value is as good (within noise).
+  const orientation = coarseSignificant(coarse.orientation) ? bestC.orientation : expOrient;
+  const order = coarseSignificant(coarse.memoryOrder) ? bestC.order : expOrder;
+  const edgeP = edgeFull.get(order)!;
+  const oriented = orientation === 1 ? image : applyExifOrientation(image, orientation);
+  const rgbAt = (fit: Fit, resize: ResizeOpts, alpha: Alpha): Planar => {
+    const r = preprocessToRgb(oriented, 1, { ...spec, width: W, height: H, exif: 'ignore', fit, resize, alpha });
+    return interleavedToPlanar(r.data, W, H, 3);
+  };
+  let map: readonly number[] = coarseSignificant(coarse.channels) ? bestC.map : expMap;
+  let alpha: Alpha = coarse.alpha && coarseSignificant(coarse.alpha) ? bestC.alpha : spec.alpha;
+  const specRs = spec.resize;
+  const score = (rgb: Planar, m: readonly number[]): { fits: AffineFit[]; levels: number } => fineFit(edgeP, modelPlanes(rgb, spec, m));
+
+  // Fit mode, with the card's resize method.
+  const fitScores = FITS.map((fit) => ({ value: fit, score: score(rgbAt(fit, specRs, alpha), map).levels }));
+  const bestFitEntry = fitScores.reduce((a, b) => (b.score < a.score - 1e-9 ? b : a));
+  const fitAxis = axis(fitScores, spec.fit, (a, b) => a === b, bestFitEntry.value, bestFitEntry.score);
+  const fit = fineSignificant(fitAxis) ? bestFitEntry.value : spec.fit;
+
+  // Resize method with that fit (the card's own variant always among them).
+  const variants = [...RESIZE_VARIANTS];
+  if (!variants.some((v) => resizeKey(v) === resizeKey(specRs))) variants.unshift(specRs);
+  const cache = new Map<string, Planar>();
+  const resizeScores = variants.map((rs) => {
+    const rgb = rgbAt(fit, rs, alpha);
+    cache.set(`${fit}|${resizeKey(rs)}`, rgb);
+    return { resize: { ...rs, fit } as ResizeChoice, levels: score(rgb, map).levels };
+  });
+  const specChoice = specResize(spec);
+  // The expected value of this axis is the card's method *and* fit; ties go to it.
+  const resizeEntries = [
+    { value: specChoice, score: fitScores.find((f) => f.value === spec.fit)!.score },
+    ...resizeScores.map((r) => ({ value: r.resize, score: r.levels })),
+  ];
+  let bestRs = resizeEntries[0]!;
+  for (const r of resizeEntries) if (r.score < bestRs.score - 1e-9) bestRs = r;
+  const resizeAxis = axis(resizeEntries, specChoice, sameResize, bestRs.value, bestRs.score);
+  const chosenResize: ResizeChoice = fineSignificant(resizeAxis) ? bestRs.value : specChoice;
+  const rgbFor = (a: Alpha): Planar => {
+    const hit = a === alpha ? cache.get(`${chosenResize.fit}|${resizeKey(chosenResize)}`) : undefined;
+    return hit ?? rgbAt(chosenResize.fit, chosenResize, a);
+  };
+  let rgbBest = rgbFor(alpha);
+
+  // Alpha, with the chosen resize.
+  let alphaAxis: AxisEvidence<Alpha> | null = null;
+  if (transparent > 0) {
+    const other: Alpha = alpha === 'ignore' ? 'premultiply' : 'ignore';
+    const rgbOther = rgbFor(other);
+    const entriesA = [
+      { value: alpha, score: score(rgbBest, map).levels },
+      { value: other, score: score(rgbOther, map).levels },
+    ];
+    const bestA = entriesA[1]!.score < entriesA[0]!.score - 1e-9 ? entriesA[1]! : entriesA[0]!;
+    alphaAxis = axis(entriesA, spec.alpha, (a, b) => a === b, bestA.value, bestA.score);
+    const chosenAlpha = fineSignificant(alphaAxis) ? bestA.value : spec.alpha;
+    if (chosenAlpha !== alpha) rgbBest = rgbOther;
+    alpha = chosenAlpha;
+  }
+
+  // Channel map re-checked at full resolution.
+  const mapScores = maps.map((m) => ({ value: [...m], score: score(rgbBest, m).levels }));
+  let bestMap = mapScores.find((m) => samePermutation(m.value, map))!;
+  for (const m of mapScores) if (m.score < bestMap.score - 1e-9) bestMap = m;
+  const channelAxis = axis(mapScores, [...expMap], samePermutation, bestMap.value, bestMap.score);
+  map = fineSignificant(channelAxis) || coarseSignificant(coarse.channels) ? bestMap.value : expMap;
+
+  const final = score(rgbBest, map);
+  const best: InputExplanation = {
+    appliedOrientation: orientation,
+    memoryOrder: order,
+    channels: [...map],
+    resize: chosenResize,
+    alpha,
+    affine: affineOf(final.fits),
+    residualLevels: final.levels,
+  };
+
+  // ---- the canonical pipeline in the same terms -------------------------------------------------
+  const canonicalTensor = preprocess(image, o, spec);
+  const orientedCanon = expOrient === 1 ? image : applyExifOrientation(image, expOrient);
+  const rgbCanon = interleavedToPlanar(preprocessToRgb(orientedCanon, 1, { ...spec, exif: 'ignore' }).data, spec.width, spec.height, 3);
+  const canonPlanar = toPlanar(canonicalTensor.data, spec.width, spec.height, C, expOrder);
+  const canonFit = fineFit(canonPlanar, modelPlanes(rgbCanon, spec, expMap));
+  const canonical: InputExplanation = {
+    appliedOrientation: expOrient,
+    memoryOrder: expOrder,
+    channels: [...expMap],
+    resize: specChoice,
+    alpha: spec.alpha,
+    affine: affineOf(canonFit.fits),
+    residualLevels: canonFit.levels,
+  };
+  let canonicalResidualLevels: number | null = null;
+  if (sizeMatches) {
+    const edgeAsSpec = edgeFull.get(expOrder) ?? toPlanar(edge.data, W, H, C, expOrder);
+    let sum = 0;
+    const n = W * H;
+    for (let c = 0; c < C; c++) {
+      const a = Math.abs(canonical.affine.scale[c] ?? 1) || 1;
+      const e = plane(edgeAsSpec, c);
+      const k = plane(canonPlanar, c);
+      let s = 0;
+      for (let i = 0; i < n; i++) {
+        const d = ((e[i] as number) - (k[i] as number)) / a;
+        s += d * d;
+      }
+      sum += s / n;
+    }
+    canonicalResidualLevels = Math.sqrt(sum / C);
+  }
+
+  return {
+    spec,
+    sourceOrientation: o,
+    geometry,
+    sizeMatches,
+    transparentFraction: transparent,
+    coarse,
+    fine: { fit: fitAxis, resize: resizeAxis, alpha: alphaAxis, channels: channelAxis, resizeScores },
+    best,
+    canonical,
+    canonicalResidualLevels,
+    ms: now() - t0,
+  };
+}
+
+function affineOf(fits: AffineFit[]): ChannelAffine {
+  return { scale: fits.map((f) => f.a), offset: fits.map((f) => f.b) };
+}
+
+/**
+ * Coarse decision rule (scores are mean 1 − r² on box-averaged 32-px images): the expected value is
+ * replaced only when the best candidate leaves less than half its residual and the gap is more than
+ * noise.
+ */
+export function coarseSignificant<T>(a: AxisEvidence<T>): boolean {
+  return a.expectedScore - a.bestScore > COARSE_MIN_GAP && a.bestScore < COARSE_MAX_RATIO * a.expectedScore;
+}
+
+/**
+ * Fine decision rule (scores are residuals in pixel levels): the expected value is replaced only when
+ * the best candidate explains clearly more — by more than decoder noise (±1 level) can, and by a
+ * clear factor.
+ */
+export function fineSignificant<T>(a: AxisEvidence<T>): boolean {
+  return a.expectedScore - a.bestScore > FINE_MIN_GAP_LEVELS && a.bestScore * FINE_MIN_RATIO < a.expectedScore;
+}
+
+export const COARSE_MIN_GAP = 0.01;
+export const COARSE_MAX_RATIO = 0.5;
+export const FINE_MIN_GAP_LEVELS = 0.6;
+export const FINE_MIN_RATIO = 1.5;

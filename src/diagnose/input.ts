@@ -1,0 +1,56 @@
+/**
+ * Input-level diagnosis: search the pre-processing the edge ran (input-search.ts) and turn the
+ * evidence into causes, one rule per cause (./causes). Pure.
+ */
+import { alphaCause } from './causes/alpha.ts';
+import { channelOrderCause } from './causes/channel-order.ts';
+import { layoutCause } from './causes/layout.ts';
+import { normalizationCause } from './causes/normalization.ts';
+import { orientationCause } from './causes/orientation.ts';
+import { resizeCause } from './causes/resize.ts';
+import { niceNumber } from './fit.ts';
+import { searchInput, type InputSearch, type InputSearchArgs, type InputSearchOptions } from './input-search.ts';
+import type { Cause, InputFit } from './types.ts';
+
+/**
+ * rms residual (pixel levels, 0..255) below which the edge input counts as the canonical one: JPEG
+ * decoders differ by ±1 level (≈0.5–0.8 rms), int casts add 0.3, resizer rounding far less.
+ */
+export const MATCH_LEVELS = 3;
+/** rms residual below which the best candidate counts as an explanation of the edge input. */
+export const EXPLAINED_LEVELS = 3;
+
+/** Input causes from a finished search, most likely first. */
+export function inputCauses(s: InputSearch): Cause[] {
+  const causes = [orientationCause(s), layoutCause(s), channelOrderCause(s), resizeCause(s), alphaCause(s), normalizationCause(s)].filter(
+    (c): c is Cause => c !== null,
+  );
+  return causes.sort((a, b) => b.confidence - a.confidence);
+}
+
+export function fitInput(args: InputSearchArgs, options: InputSearchOptions = {}): InputFit {
+  const s = searchInput(args, options);
+  const causes = inputCauses(s);
+  const explained = s.best.residualLevels <= EXPLAINED_LEVELS;
+  const matches = causes.length === 0 && s.canonicalResidualLevels !== null && s.canonicalResidualLevels <= MATCH_LEVELS;
+  const notes: string[] = [];
+  if (!explained) {
+    notes.push(
+      `no candidate pipeline explains the edge input: ${niceNumber(s.best.residualLevels)} levels rms remain after the best fit (a different photo, colour management or lossy re-encoding?)`,
+    );
+  } else if (causes.length === 0 && !matches && s.canonicalResidualLevels !== null) {
+    notes.push(`the edge input differs from the canonical one by ${niceNumber(s.canonicalResidualLevels)} levels rms, more than decoder noise, in a way no candidate step explains`);
+  }
+  if (s.transparentFraction > 0 && !causes.some((c) => c.code === 'alpha')) notes.push('the photo has transparent pixels; the alpha handling matches the card');
+  return {
+    matches,
+    explained,
+    canonicalResidualLevels: s.canonicalResidualLevels,
+    canonical: s.canonical,
+    best: s.best,
+    causes,
+    edgeSize: { width: s.geometry.width, height: s.geometry.height },
+    notes,
+    ms: Math.round(s.ms),
+  };
+}

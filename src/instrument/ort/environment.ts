@@ -1,0 +1,60 @@
+/** The device and the onnxruntime settings, as recorded in a trace's `environment`. No Node APIs. */
+import type { Environment } from '../../trace/types.ts';
+import type { OrtModule, OrtRuntimeName, OrtSessionOptions } from './ort-api.ts';
+
+interface NodeProcessLike {
+  version: string;
+  platform: string;
+  arch: string;
+  versions?: { node?: string };
+}
+
+function nodeProcess(): NodeProcessLike | undefined {
+  const p = (globalThis as { process?: NodeProcessLike }).process;
+  return p?.versions?.node ? p : undefined;
+}
+
+/**
+ * Describe the device, the runtime settings and the threads used. Call it after the first session was
+ * created: onnxruntime-web fills in `env.wasm.numThreads` when it initialises.
+ */
+export function collectOrtEnvironment(
+  ort: OrtModule,
+  runtime: OrtRuntimeName,
+  executionProvider: string,
+  sessionOptions: OrtSessionOptions,
+  extra: Partial<Environment> = {},
+): Environment {
+  const proc = nodeProcess();
+  const nav = (globalThis as { navigator?: { userAgent?: string; platform?: string; hardwareConcurrency?: number } }).navigator;
+  const flags: Record<string, string | number | boolean> = {
+    executionProvider,
+    graphOptimizationLevel: sessionOptions.graphOptimizationLevel ?? 'all',
+  };
+  if (sessionOptions.executionMode) flags['executionMode'] = sessionOptions.executionMode;
+  if (sessionOptions.intraOpNumThreads !== undefined) flags['intraOpNumThreads'] = sessionOptions.intraOpNumThreads;
+  let threads: number | undefined = extra.threads;
+  if (runtime === 'onnxruntime-web') {
+    const wasm = ort.env.wasm;
+    if (typeof wasm.numThreads === 'number') {
+      flags['wasm.numThreads'] = wasm.numThreads;
+      threads ??= wasm.numThreads;
+    }
+    if (typeof wasm.proxy === 'boolean') flags['wasm.proxy'] = wasm.proxy;
+    const simd = (wasm as { simd?: unknown }).simd;
+    if (typeof simd === 'boolean') flags['wasm.simd'] = simd;
+  } else if (sessionOptions.intraOpNumThreads) {
+    threads ??= sessionOptions.intraOpNumThreads;
+  }
+  const env: Environment = {
+    kind: proc ? 'node' : 'browser',
+    userAgent: proc ? `Node.js ${proc.version} (${proc.platform} ${proc.arch})` : (nav?.userAgent ?? 'unknown'),
+    platform: proc ? `${proc.platform}-${proc.arch}` : (nav?.platform ?? 'unknown'),
+    hardwareConcurrency: nav?.hardwareConcurrency ?? 1,
+    flags,
+  };
+  if (threads !== undefined) env.threads = threads;
+  const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
+  if (typeof isolated === 'boolean') env.crossOriginIsolated = isolated;
+  return { ...env, ...extra, ...(threads !== undefined ? { threads } : {}), flags: { ...flags, ...(extra.flags ?? {}) } };
+}

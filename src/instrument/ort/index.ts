@@ -1,0 +1,17 @@
+/** Public API of the onnxruntime instrumenter (onnxruntime-web in a page or in Node, onnxruntime-node). */
+export { traceOnnx, type TraceOnnxOptions } from './trace-model.ts';
+export { OrtRunner, OrtLoadError, createSession, disposeAll, timingPass } from './passes.ts';
+export {
+  chromeTraceProfiler,
+  consoleProfiler,
+  webgpuProfiler,
+  installOrtConsoleHook,
+  restoreConsole,
+  captureConsole,
+  profileFromLines,
+  type KernelProfiler,
+} from './profilers.ts';
+export { parseOrtProfile, attributeKernels, ProfileParseError, type RawKernel } from './profile.ts';
+export { collectOrtEnvironment } from './environment.ts';
+export { toOrtTensor, ortInputData, ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
+export { ortVersion, type OrtModule, type OrtSession, type OrtSessionOptions, type OrtTensor, type OrtRuntimeName, type OrtExecutionProvider } from './ort-api.ts';

@@ -1,0 +1,203 @@
+/**
+ * How exray gets per-kernel times out of onnxruntime, per runtime and execution provider. Pure of
+ * Node APIs: the Node-only readers (profile file, stdout) live in src/reference/ort-node.ts and plug in
+ * through `chromeTraceProfiler`.
+ *
+ * - Session profiler (cpu / wasm EPs): a session created with `enableProfiling`; `endProfiling()` writes
+ *   the Chrome-trace JSON to a file (onnxruntime-node) or prints it (onnxruntime-web). Clock `ort-profiler`.
+ * - WebGPU (JSEP): `env.webgpu.profiling = { mode: 'default', ondata }` reports each GPU program's
+ *   timestamp-query interval; it applies per run, so it profiles a run of the plain session. Clock
+ *   `gpu-timestamp`.
+ */
+import type { Clock } from '../../trace/types.ts';
+import type { OrtModule, OrtSession, OrtSessionOptions } from './ort-api.ts';
+import { parseOrtProfile, type RawKernel } from './profile.ts';
+
+export interface KernelProfiler {
+  clock: Clock;
+  /** true: profiles a session of its own, created with `sessionOptions()`; false: a run of any session. */
+  ownSession: boolean;
+  sessionOptions(): OrtSessionOptions;
+  /** Calls `run` once and returns the kernels of that run, in execution order. */
+  profile(session: OrtSession, run: () => Promise<void>): Promise<RawKernel[]>;
+  /** Frees what the profiler holds (temporary files). */
+  dispose?(): Promise<void>;
+}
+
+/**
+ * The session profiler, with a reader that calls `session.endProfiling()` and returns the JSON text
+ * it wrote (from a file, stdout or the console: the reader knows where).
+ */
+export function chromeTraceProfiler(
+  readProfile: (session: OrtSession) => Promise<string>,
+  extraOptions: OrtSessionOptions = {},
+  dispose?: () => Promise<void>,
+): KernelProfiler {
+  return {
+    clock: 'ort-profiler',
+    ownSession: true,
+    sessionOptions: () => ({ ...extraOptions, enableProfiling: true }),
+    async profile(session, run) {
+      await run();
+      return parseOrtProfile(await readProfile(session));
+    },
+    ...(dispose ? { dispose } : {}),
+  };
+}
+
+type LogFn = (...args: unknown[]) => void;
+
+interface ConsoleHookState {
+  original: LogFn;
+  lines: string[] | null;
+}
+
+const HOOK_KEY = Symbol.for('exray.ort.consoleHook');
+
+function hookState(): ConsoleHookState | undefined {
+  return (globalThis as Record<symbol, ConsoleHookState | undefined>)[HOOK_KEY];
+}
+
+/**
+ * onnxruntime-web's wasm module binds `console.log` once, when it initialises (its first session), and
+ * prints the profile through that binding. exray therefore puts a pass-through in `console.log` before
+ * that moment; the binding ORT keeps then reaches exray, which records lines only while a profile is
+ * being read. Call this before the page creates its first onnxruntime-web session (the instrumenter
+ * calls it too). `console.log` itself is given back by `restoreConsole()` (ORT's binding keeps working).
+ * Installing it after onnxruntime-web initialised is harmless but too late: the profile then goes to
+ * the real console and exray says so in the trace's warnings.
+ */
+export function installOrtConsoleHook(): void {
+  if (hookState()) return;
+  const state: ConsoleHookState = { original: console.log, lines: null };
+  (globalThis as Record<symbol, ConsoleHookState | undefined>)[HOOK_KEY] = state;
+  console.log = hookedLog;
+}
+
+function hookedLog(...args: unknown[]): void {
+  const s = hookState();
+  if (s?.lines) {
+    s.lines.push(args.map(String).join(' '));
+    return;
+  }
+  (s?.original ?? Function.prototype).apply(console, args);
+}
+
+/** Puts the original `console.log` back in place; ORT's earlier binding still goes through exray. */
+export function restoreConsole(): void {
+  const s = hookState();
+  if (s && console.log === hookedLog) console.log = s.original as typeof console.log;
+}
+
+/**
+ * Runs `f` and returns what was printed through `console.log` meanwhile: what went to console.log
+ * directly (while it is the pass-through) and what reached it through a binding made while the hook
+ * was installed.
+ */
+export async function captureConsole(f: () => Promise<void> | void): Promise<string[]> {
+  installOrtConsoleHook();
+  const s = hookState()!;
+  const replaced = console.log !== hookedLog;
+  if (replaced) console.log = hookedLog;
+  const lines: string[] = [];
+  s.lines = lines;
+  try {
+    await f();
+  } finally {
+    s.lines = null;
+    if (replaced) console.log = s.original as typeof console.log;
+  }
+  return lines;
+}
+
+/**
+ * The JSON array printed by `endProfiling()` in onnxruntime-web: lines from the one that is `[` to the
+ * one that is `]`. Throws when nothing was printed (ORT bound console.log before exray's hook).
+ */
+export function profileFromLines(lines: string[]): string {
+  const start = lines.findIndex((l) => l.trim() === '[');
+  const end = lines.findLastIndex((l) => l.trim() === ']');
+  if (start < 0 || end < start) {
+    throw new Error(
+      lines.length === 0
+        ? 'onnxruntime-web printed no profile where exray listens: call installOrtConsoleHook() before the first onnxruntime-web session is created'
+        : `onnxruntime-web printed ${lines.length} line(s) but no profile JSON array`,
+    );
+  }
+  return lines.slice(start, end + 1).join('\n');
+}
+
+/** onnxruntime-web wasm EP in a page (or a worker): the profile printed to the console. */
+export function consoleProfiler(): KernelProfiler {
+  installOrtConsoleHook();
+  return chromeTraceProfiler(async (session) => {
+    const lines = await captureConsole(() => session.endProfiling());
+    restoreConsole();
+    return profileFromLines(lines);
+  });
+}
+
+/** One `env.webgpu.profiling.ondata` record (onnxruntime-web JSEP). */
+interface WebGpuProfileData {
+  kernelId: number;
+  kernelType: string;
+  kernelName: string;
+  programName: string;
+  startTime: number;
+  endTime: number;
+  inputsMetadata: { dims: readonly number[] }[];
+  outputsMetadata: { dims: readonly number[] }[];
+}
+
+interface WebGpuEnv {
+  profiling?: { mode?: 'off' | 'default'; ondata?: (data: WebGpuProfileData) => void };
+}
+
+/**
+ * WebGPU EP: GPU timestamps per program dispatch. Data arrives asynchronously after the run (buffer
+ * mapping): exray waits until no record has arrived for `settleMs` (at most `maxWaitMs`).
+ */
+export function webgpuProfiler(ort: OrtModule, opts: { settleMs?: number; maxWaitMs?: number } = {}): KernelProfiler {
+  const settleMs = opts.settleMs ?? 100;
+  const maxWaitMs = opts.maxWaitMs ?? 5000;
+  return {
+    clock: 'gpu-timestamp',
+    ownSession: false,
+    sessionOptions: () => ({}),
+    async profile(_session, run) {
+      const env = (ort.env as unknown as { webgpu: WebGpuEnv }).webgpu;
+      const before = env.profiling ? { ...env.profiling } : undefined;
+      const records: WebGpuProfileData[] = [];
+      let lastArrival = performance.now();
+      env.profiling = {
+        mode: 'default',
+        ondata: (d) => {
+          records.push(d);
+          lastArrival = performance.now();
+        },
+      };
+      try {
+        await run();
+        const t0 = performance.now();
+        lastArrival = Math.max(lastArrival, t0);
+        while (performance.now() - lastArrival < settleMs && performance.now() - t0 < maxWaitMs) {
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        env.profiling = before ?? { mode: 'off' };
+      }
+      return records
+        .sort((a, b) => a.startTime - b.startTime)
+        .map((d) => ({
+          ortName: d.kernelName,
+          op: d.programName ? `${d.kernelType}:${d.programName}` : d.kernelType,
+          nodeIndex: null,
+          provider: 'JsExecutionProvider',
+          startUs: d.startTime / 1000,
+          ms: (d.endTime - d.startTime) / 1e6,
+          inputShapes: d.inputsMetadata.map((m) => [...m.dims]),
+          outputShapes: d.outputsMetadata.map((m) => [...m.dims]),
+        }));
+    },
+  };
+}
