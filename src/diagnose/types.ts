@@ -79,7 +79,7 @@ export interface InputFit {
   /** True when some candidate explains the edge input (residual within noise) — false: a different photo? */
   explained: boolean;
   /** rms |edge − canonical| in pixel levels (0..255), mapped back through the canonical normalisation. */
-  canonicalResidualLevels: number;
+  canonicalResidualLevels: number | null;
   /** What the canonical pipeline does, in the same terms as `best`. */
   canonical: InputExplanation;
   best: InputExplanation;
@@ -109,8 +109,10 @@ export interface NodeAttribution {
   ownShare: number | null;
   /** rmse / (reference range / 255): the error in 8-bit output steps (TFLite debugger's rmse/scale). */
   rmseOverScale: number | null;
-  /** NaN/Inf where the reference is finite (edge side). */
+  /** NaN/Inf mismatches of edge vs reference at this node. */
   nonFinite: number;
+  /** NaN/Inf mismatches of edge vs the replay on its own inputs (created here, not inherited); null without a replay. */
+  ownNonFinite: number | null;
   /** Largest |value| the reference produces at this node. */
   refMaxAbs: number | null;
   /** Why there is no replay, when there is none. */

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, equals, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, equals, fromBinary, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { ExrayInputError } from '../errors.ts';
 import { decodeOnnx, describeOnnx, encodeOnnx, exposeAllOutputs } from './model.ts';
@@ -121,8 +121,8 @@ function tensorInfo(name: string, elemType = 1, dims?: (number | string)[]): Ret
   });
 }
 
-function node(op: string, inputs: string[], outputs: string[], name = '', extra: Partial<NodeProto> = {}): NodeProto {
-  return create(NodeProtoSchema, { opType: op, input: inputs, output: outputs, name, ...extra });
+function node(op: string, inputs: string[], outputs: string[], name = '', extra: MessageInitShape<typeof NodeProtoSchema> = {}): NodeProto {
+  return create(NodeProtoSchema, { ...extra, opType: op, input: inputs, output: outputs, name });
 }
 
 function model(nodes: NodeProto[], opts: { inputs?: string[]; outputs?: string[]; valueInfo?: ReturnType<typeof tensorInfo>[] } = {}): ModelProto {

@@ -114,6 +114,8 @@ export interface OnnxNode {
   subgraphNodes: number;
   /** Output values of nodes inside this node's subgraphs: these cannot become graph outputs. */
   subgraphValues: string[];
+  /** Names of the (non-Constant) nodes inside this node's subgraphs. */
+  subgraphNodeNames: string[];
   /**
    * The index onnxruntime gives this node (`node_index` in its profiler): ORT turns `Constant` nodes
    * into initializers while loading, so its indices count the other nodes in file order.
@@ -148,9 +150,12 @@ function subgraphsOf(n: NodeProto): GraphProto[] {
   return out;
 }
 
-function collectSubgraph(g: GraphProto, acc: { nodes: number; values: string[] }): void {
+/** Computing nodes (Constant nodes are weights: not counted) and their output values, recursively. */
+function collectSubgraph(g: GraphProto, acc: { nodes: number; values: string[]; names: string[] }): void {
   for (const n of g.node) {
+    if (isConstantNode(n)) continue;
     acc.nodes++;
+    if (n.name) acc.names.push(n.name);
     for (const o of n.output) if (o) acc.values.push(o);
     for (const sg of subgraphsOf(n)) collectSubgraph(sg, acc);
   }
@@ -245,7 +250,7 @@ export function describeOnnx(model: ModelProto): OnnxGraphInfo {
   const order = topologicalOrder(computing, positions);
   const nodes: OnnxNode[] = order.map((i) => {
     const n = computing[i]!;
-    const acc = { nodes: 0, values: [] as string[] };
+    const acc = { nodes: 0, values: [] as string[], names: [] as string[] };
     for (const sg of subgraphsOf(n)) collectSubgraph(sg, acc);
     const producers: string[] = [];
     for (const v of n.input) {
@@ -263,6 +268,7 @@ export function describeOnnx(model: ModelProto): OnnxGraphInfo {
       producers,
       subgraphNodes: acc.nodes,
       subgraphValues: acc.values,
+      subgraphNodeNames: acc.names,
       ortIndex: ortIndex[i]!,
     };
   });

@@ -11,7 +11,7 @@ export {
   profileFromLines,
   type KernelProfiler,
 } from './profilers.ts';
-export { parseOrtProfile, attributeKernels, ProfileParseError, type RawKernel } from './profile.ts';
+export { parseOrtProfile, attributeKernels, subgraphOwners, ProfileParseError, type RawKernel } from './profile.ts';
 export { collectOrtEnvironment } from './environment.ts';
 export { toOrtTensor, ortInputData, ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
 export { ortVersion, type OrtModule, type OrtSession, type OrtSessionOptions, type OrtTensor, type OrtRuntimeName, type OrtExecutionProvider } from './ort-api.ts';

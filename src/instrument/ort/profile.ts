@@ -12,7 +12,10 @@
  *   2. it is a fused node, named `<first fused node>/<Transformer>/` (e.g. `p2o.Mul.191/LayerNormFusion/`,
  *      `…/_token_3` when the name was taken): it is attributed to that first node;
  *   3. it is named after a model node's output value, possibly with a suffix ORT adds when it rewrites
- *      the node (onnxruntime-node's NCHWc layout transformer: `<value>_nchwc`): that node;
+ *      the node (onnxruntime-node's NCHWc layout transformer: `<value>_nchwc`). The transformer also fuses
+ *      a Conv with the BatchNormalization / activation after it and names the result after the *last*
+ *      value: the kernel goes to the nearest node up that chain (first inputs, at most 4 steps) whose op
+ *      is the kernel's op (the Conv, as rule 2 gives a fusion to its first node), else to the value's node;
  *   4. its `node_index` is the ORT index of a model node of the same op (unnamed model nodes);
  *   5. otherwise it belongs to no model node (layout reorders, copies ORT inserted): node null.
  */
@@ -92,7 +95,8 @@ export function parseOrtProfile(text: string): RawKernel[] {
   return out.sort((a, b) => a.startUs - b.startUs);
 }
 
-const FUSED_NAME = /^(.+)\/[A-Za-z0-9_]+\/(?:_token_\d+)?$/;
+/** `<first node>/<Transformer>/` (optionally `_token_<n>`), or `<first node>/<Something>Fusion`. */
+const FUSED_NAME = /^(.+)\/(?:[A-Za-z0-9_]+\/|[A-Za-z0-9_]*Fusion)(?:_token_\d+)?$/;
 const REWRITTEN_SUFFIX = /_nchwc(?:_token_\d+)?$/;
 
 /** The model node (trace name) each ORT node belongs to, or null. */
@@ -117,11 +121,31 @@ export function attributeKernels(kernels: readonly { ortName: string; op: string
       if (base) return base.name;
     }
     const value = byValue.get(k.ortName) ?? byValue.get(k.ortName.replace(REWRITTEN_SUFFIX, ''));
-    if (value) return value.name;
+    if (value) {
+      let at: OnnxNode | undefined = value;
+      for (let step = 0; at && at.op !== k.op && step < 4; step++) at = byValue.get(at.inputs[0] ?? '');
+      return (at && at.op === k.op ? at : value).name;
+    }
     if (k.nodeIndex !== null) {
       const n = byIndex.get(k.nodeIndex);
       if (n && n.op === k.op) return n.name;
     }
     return null;
+  });
+}
+
+/**
+ * For kernels that belong to no node of the main graph: the control-flow node (If / Loop / Scan) whose
+ * subgraph holds the ORT node that ran them, else null. Their time is part of that node's own kernel
+ * (ORT times a control-flow node around its subgraph), so they are not added to it.
+ */
+export function subgraphOwners(kernels: readonly { ortName: string }[], nodes: readonly OnnxNode[]): (string | null)[] {
+  const owner = new Map<string, string>();
+  for (const n of nodes) for (const inner of n.subgraphNodeNames) owner.set(inner, n.name);
+  return kernels.map((k) => {
+    const direct = owner.get(k.ortName);
+    if (direct) return direct;
+    const fused = FUSED_NAME.exec(k.ortName);
+    return (fused && owner.get(fused[1]!)) ?? null;
   });
 }

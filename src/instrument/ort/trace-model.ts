@@ -37,7 +37,7 @@ import type { OrtExecutionProvider, OrtModule, OrtRuntimeName, OrtSession, OrtSe
 import { ortVersion } from './ort-api.ts';
 import { collectOrtEnvironment } from './environment.ts';
 import { consoleProfiler, webgpuProfiler, type KernelProfiler } from './profilers.ts';
-import { attributeKernels, type RawKernel } from './profile.ts';
+import { attributeKernels, subgraphOwners, type RawKernel } from './profile.ts';
 import { createSession, disposeAll, OrtLoadError, OrtRunner, timingPass } from './passes.ts';
 import { ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
 
@@ -258,7 +258,22 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
         outputShapes: k.outputShapes,
       };
     });
-    const unattributed = raw.filter((_, i) => owners[i] === null);
+    const inSubgraph = subgraphOwners(raw, info.nodes);
+    const bySubgraph = new Map<string, Map<string, number>>();
+    raw.forEach((k, i) => {
+      const o = owners[i] === null ? inSubgraph[i] : null;
+      if (!o) return;
+      const ops = bySubgraph.get(o) ?? new Map<string, number>();
+      ops.set(k.op, (ops.get(k.op) ?? 0) + 1);
+      bySubgraph.set(o, ops);
+    });
+    for (const [o, ops] of bySubgraph) {
+      const count = [...ops.values()].reduce((a, b) => a + b, 0);
+      warnings.push(
+        `${count} kernel(s) ran inside the subgraphs of ${o}; they are recorded with node null, their time is part of ${o}'s own kernel: ${[...ops].map(([op, c]) => `${op} ×${c}`).join(', ')}`,
+      );
+    }
+    const unattributed = raw.filter((_, i) => owners[i] === null && !inSubgraph[i]);
     if (unattributed.length > 0) {
       const byOp = new Map<string, string[]>();
       for (const k of unattributed) byOp.set(k.op, [...(byOp.get(k.op) ?? []), k.ortName || '(unnamed)']);

@@ -53,6 +53,7 @@ export async function startRuns(): Promise<void> {
     sha256: model.sha256,
     modelJson: model.modelJson,
     shards: model.shards,
+    async: model.card?.execution === 'async',
   };
   const runs = s.source === 'live' ? [...s.runs] : [];
   const jobs: { run: RunState; job: RunJob }[] = [];

@@ -37,6 +37,8 @@ export interface ModelPayload {
   modelJson: Record<string, unknown>;
   /** Weight shards in manifest order (groups in order, paths in order). */
   shards: ArrayBuffer[];
+  /** The card says the model needs executeAsync (informational: the runner detects it by itself). */
+  async: boolean;
 }
 
 export interface InputPayload {

@@ -1,0 +1,306 @@
+/**
+ * The reference side of a diagnosis, in Node (TF.js cpu or wasm):
+ *
+ * - `capture`: one run of the reference model that reads back every node's outputs — a trace without
+ *   the timing passes `traceInNode` adds (a diagnosis needs values, not kernel times; on the cpu
+ *   backend one MobileNet run costs ~1.5 s, so the 4 passes of a full trace would not fit in 5 s).
+ * - `replay`: single-node replay. Each requested node runs alone on the reference backend, fed with the
+ *   edge trace's own recorded inputs for that node (GraphModel: `execute` with the node's inputs fed by
+ *   name and the node as the only output; LayersModel: `layer.apply` on the recorded inputs). Its
+ *   output vs the edge's is the node's *own* error; vs the reference trace, the error it inherited.
+ */
+import { basename } from 'node:path';
+import type * as tfjs from '@tensorflow/tfjs';
+import { TraceBuilder } from '../trace/events.ts';
+import { computeStats } from '../trace/stats.ts';
+import { blobIdFor, newTraceId } from '../trace/ids.ts';
+import type { BlobData, DType, IOSpec, NamedTensor, NodeRecord, TensorRecord, Trace, TraceEvent } from '../trace/types.ts';
+import { collectEnvironment, declaredNodeCount, installHook, isGraphModel, Runner, type TfjsModel } from '../instrument/tfjs/index.ts';
+import { tfjsVersion } from '../instrument/tfjs/version.ts';
+import { loadTfjsModelFromDir } from '../models/load-node.ts';
+import { modelHash } from '../models/hash.ts';
+import { checkFeed, type FeedTensor } from './feed.ts';
+import { fileInputNames, modelDirOf } from './trace-node.ts';
+import { tf, useBackend, type NodeBackend } from './tfjs-backend.ts';
+
+export interface ReplayResult {
+  /** Node name as in the trace. */
+  node: string;
+  /** One entry per output (null: could not be read). */
+  outputs: (BlobData | null)[];
+  ms: number;
+  /** Why the node could not be replayed. */
+  error?: string;
+}
+
+export interface CaptureMeta {
+  modelName?: string;
+  label?: string;
+  referenceFor?: string;
+  source?: NonNullable<Trace['header']['input']['source']>;
+  preprocess?: NonNullable<Trace['header']['input']['preprocess']>;
+}
+
+interface GraphNodeLike {
+  name: string;
+  op: string;
+  inputNames: string[];
+}
+
+interface LayerLike {
+  name: string;
+  layers?: LayerLike[];
+  getClassName(): string;
+  apply(inputs: tfjs.Tensor | tfjs.Tensor[], kwargs?: Record<string, unknown>): tfjs.Tensor | tfjs.Tensor[];
+}
+
+const TFJS_DTYPES: readonly DType[] = ['float32', 'int32', 'bool', 'string'];
+const toDType = (d: string): DType => (TFJS_DTYPES.includes(d as DType) ? (d as DType) : 'float32');
+
+function toBlob(values: ArrayLike<number>, dtype: string): BlobData {
+  if (dtype === 'int32') return values instanceof Int32Array ? values.slice() : Int32Array.from(values);
+  return values instanceof Float32Array ? values.slice() : Float32Array.from(values);
+}
+
+function tensorFrom(data: BlobData, shape: number[], dtype: DType): tfjs.Tensor {
+  if (dtype === 'bool') return tf.tensor(Uint8Array.from(data, (v) => (v !== 0 ? 1 : 0)), shape, 'bool');
+  if (dtype === 'int32' || data instanceof Int32Array) return tf.tensor(data instanceof Int32Array ? data : Int32Array.from(data), shape, 'int32');
+  return tf.tensor(data, shape, 'float32');
+}
+
+/** `name:k` → [name, k]. */
+function parseOutputName(s: string): [string, number] {
+  const m = /^(.*):(\d+)$/.exec(s);
+  return m ? [m[1]!, Number(m[2])] : [s, 0];
+}
+
+/** A reference model loaded once, for a capture and any number of single-node replays. */
+export class ReferenceSession {
+  private constructor(
+    readonly backend: NodeBackend,
+    readonly modelDir: string,
+    readonly model: TfjsModel,
+    private readonly modelJson: unknown,
+    private readonly sha256: string,
+    private readonly envExtra: Awaited<ReturnType<typeof useBackend>>,
+  ) {}
+
+  static async open(model: string, backend: NodeBackend): Promise<ReferenceSession> {
+    const envExtra = await useBackend(backend);
+    const dir = await modelDirOf(model);
+    const loaded = await loadTfjsModelFromDir(model, tf);
+    return new ReferenceSession(backend, dir, loaded.model, loaded.modelJson, await modelHash(dir), envExtra);
+  }
+
+  get isLayers(): boolean {
+    return !isGraphModel(this.model);
+  }
+
+  /** Input specs as the model files declare them. */
+  inputSpecs(): IOSpec[] {
+    const names = this.isLayers ? fileInputNames(this.modelJson) : undefined;
+    return (this.model.inputs as { name: string; shape?: number[]; dtype?: string }[]).map((i, k) => ({
+      name: names?.[k] ?? i.name,
+      shape: (i.shape ?? []).map((d) => (d == null || d < 0 ? null : d)),
+      dtype: toDType(i.dtype ?? 'float32'),
+    }));
+  }
+
+  private outputNames(): string[] {
+    return isGraphModel(this.model) ? this.model.outputNodes : this.model.outputNames;
+  }
+
+  /** One run with every node's outputs read back: a `tensors` trace without kernel timing. */
+  async capture(feed: FeedTensor[], feedFile: string, meta: CaptureMeta = {}): Promise<Trace> {
+    if (tf.getBackend() !== this.backend) await useBackend(this.backend);
+    const specs = this.inputSpecs();
+    const ordered = checkFeed(specs, feed, feedFile);
+    const tensors = ordered.map((f) => tensorFrom(f.data, f.shape, f.dtype === 'float16' ? 'float32' : f.dtype));
+    const builder = new TraceBuilder({ source: 'reference capture' });
+    const emit = (e: TraceEvent): void => builder.push(e);
+    try {
+      const inputs: NamedTensor[] = [];
+      const inputBlobs: TraceEvent[] = [];
+      ordered.forEach((f, k) => {
+        const t = tensors[k]!;
+        const data = toBlob(f.data, t.dtype);
+        const id = blobIdFor(`input:${f.name}`, 0);
+        inputBlobs.push({ type: 'blob', id, data });
+        inputs.push({ name: f.name, shape: [...t.shape], dtype: toDType(t.dtype), stats: computeStats(data), blob: { id, encoding: data instanceof Int32Array ? 'int32' : 'float32', length: data.length } });
+      });
+      const outNames = this.outputNames();
+      emit({
+        type: 'run-start',
+        id: newTraceId(),
+        createdAt: new Date().toISOString(),
+        label: meta.label ?? 'reference',
+        capture: 'tensors',
+        model: {
+          name: meta.modelName ?? basename(this.modelDir),
+          format: this.isLayers ? 'tfjs-layers' : 'tfjs-graph',
+          sha256: this.sha256,
+          inputs: specs,
+          outputs: (this.model.outputs as { shape?: number[]; dtype?: string }[]).map((o, k) => ({
+            name: outNames[k] ?? `output_${k}`,
+            shape: (o.shape ?? []).map((d) => (d == null || d < 0 ? null : d)),
+            dtype: toDType(o.dtype ?? 'float32'),
+          })),
+          nodeCount: declaredNodeCount(this.model),
+        },
+        runtime: { name: 'tfjs', version: tfjsVersion(), backend: tf.getBackend() },
+        environment: collectEnvironment(this.envExtra),
+        input: { tensors: inputs, ...(meta.source ? { source: meta.source } : {}), ...(meta.preprocess ? { preprocess: meta.preprocess } : {}) },
+        ...(meta.referenceFor ? { referenceFor: meta.referenceFor } : {}),
+      });
+      for (const b of inputBlobs) emit(b);
+      const record = (name: string, k: number, t: tfjs.Tensor | null): TensorRecord => {
+        if (!t) return { shape: [], dtype: 'float32' };
+        const rec: TensorRecord = { shape: [...t.shape], dtype: toDType(t.dtype) };
+        if (t.dtype === 'string' || t.dtype === 'complex64') return rec;
+        const data = toBlob(t.dataSync() as ArrayLike<number>, t.dtype);
+        const id = blobIdFor(name, k);
+        emit({ type: 'blob', id, data });
+        return { ...rec, stats: computeStats(data), blob: { id, encoding: data instanceof Int32Array ? 'int32' : 'float32', length: data.length } };
+      };
+      let index = 0;
+      const hook = installHook(this.model, {
+        onNodeEnd: (v) => {
+          const node: NodeRecord = { index: index++, name: v.name, op: v.op, kernels: [], inputs: v.inputs, outputs: v.outputs.map((t, k) => record(v.name, k, t)) };
+          emit({ type: 'node', node });
+        },
+      });
+      const feedArg = this.isLayers ? (tensors.length === 1 ? tensors[0]! : tensors) : Object.fromEntries(ordered.map((f, k) => [f.name, tensors[k]!]));
+      let outs: tfjs.Tensor[] = [];
+      try {
+        outs = await new Runner(this.model, feedArg).run();
+      } finally {
+        hook.uninstall();
+      }
+      try {
+        const outputs: NamedTensor[] = outs.map((t, k) => ({ name: outNames[k] ?? `output_${k}`, ...record(`output:${outNames[k] ?? k}`, 0, t) }));
+        emit({ type: 'run-end', outputs, warnings: ['reference capture: one run, values only (no kernel timing)'] });
+      } finally {
+        tf.dispose(outs);
+      }
+      return builder.finish();
+    } finally {
+      tf.dispose(tensors);
+    }
+  }
+
+  /**
+   * Replay each named node alone, fed with the edge trace's recorded inputs for it. Nodes that cannot
+   * be replayed (loop iterations, control flow, inputs not recorded) come back with `error`.
+   */
+  async replay(edge: Trace, nodes: readonly string[]): Promise<ReplayResult[]> {
+    if (tf.getBackend() !== this.backend) await useBackend(this.backend);
+    const byName = new Map(edge.header.nodes.map((n) => [n.name, n]));
+    const inputByName = new Map(edge.header.input.tensors.map((t) => [t.name, t]));
+    const valueOf = (name: string, k: number): { data: BlobData; shape: number[]; dtype: DType } | null => {
+      const rec = byName.get(name);
+      const t = rec ? rec.outputs[k] : k === 0 ? inputByName.get(name) : undefined;
+      const data = t?.blob ? edge.blobs.get(t.blob.id) : undefined;
+      return t && data ? { data, shape: t.shape, dtype: t.dtype } : null;
+    };
+    const results: ReplayResult[] = [];
+    for (const name of nodes) {
+      const rec = byName.get(name);
+      const t0 = performance.now();
+      const fail = (error: string): void => {
+        results.push({ node: name, outputs: [], ms: performance.now() - t0, error });
+      };
+      if (!rec) {
+        fail('not in the edge trace');
+        continue;
+      }
+      try {
+        const outs = this.isLayers ? this.replayLayer(rec, valueOf) : await this.replayGraphNode(rec, valueOf);
+        results.push({ node: name, outputs: outs, ms: performance.now() - t0 });
+      } catch (e) {
+        fail(e instanceof Error ? e.message.split('\n')[0]! : String(e));
+      }
+    }
+    return results;
+  }
+
+  private async replayGraphNode(
+    rec: NodeRecord,
+    valueOf: (name: string, k: number) => { data: BlobData; shape: number[]; dtype: DType } | null,
+  ): Promise<(BlobData | null)[]> {
+    const model = this.model as tfjs.GraphModel;
+    if (rec.name.includes('#')) throw new Error('a repeated visit (loop iteration) cannot be replayed alone');
+    const executor = (model as unknown as { executor?: { graph?: { nodes?: Record<string, GraphNodeLike> } } }).executor;
+    const node = executor?.graph?.nodes?.[rec.name];
+    if (!node) throw new Error('not a node of the reference graph (control-flow body or a different model)');
+    const feed: Record<string, tfjs.Tensor> = {};
+    try {
+      for (const input of node.inputNames) {
+        if (input.startsWith('^')) continue;
+        const [inName, k] = parseOutputName(input);
+        const producer = executor?.graph?.nodes?.[inName];
+        if (producer?.op === 'Const') continue;
+        const v = valueOf(inName, k);
+        if (!v) throw new Error(`input ${input} was not recorded by the edge trace`);
+        feed[input] = tensorFrom(v.data, v.shape, v.dtype);
+      }
+      const outputNames = rec.outputs.map((_, k) => (k === 0 ? rec.name : `${rec.name}:${k}`));
+      let outs: tfjs.Tensor[];
+      try {
+        const r = model.execute(feed, outputNames);
+        outs = Array.isArray(r) ? r : [r];
+      } catch (e) {
+        if (!/executeAsync/.test(String(e))) throw e;
+        const r = await model.executeAsync(feed, outputNames);
+        outs = Array.isArray(r) ? r : [r];
+      }
+      try {
+        return outs.map((t) => (t.dtype === 'string' || t.dtype === 'complex64' ? null : toBlob(t.dataSync() as ArrayLike<number>, t.dtype)));
+      } finally {
+        tf.dispose(outs);
+      }
+    } finally {
+      tf.dispose(Object.values(feed));
+    }
+  }
+
+  private replayLayer(rec: NodeRecord, valueOf: (name: string, k: number) => { data: BlobData; shape: number[]; dtype: DType } | null): (BlobData | null)[] {
+    const layer = findLayer(this.model as unknown as LayerLike, rec.name);
+    if (!layer) throw new Error('no such layer in the reference model');
+    if (rec.inputs.length === 0) throw new Error('the trace does not record this layer\'s inputs');
+    const ins: tfjs.Tensor[] = [];
+    try {
+      for (const input of rec.inputs) {
+        const v = valueOf(input, 0);
+        if (!v) throw new Error(`input ${input} was not recorded by the edge trace`);
+        ins.push(tensorFrom(v.data, v.shape, v.dtype));
+      }
+      const out = tf.tidy(() => layer.apply(ins.length === 1 ? ins[0]! : ins, { training: false }));
+      const outs = Array.isArray(out) ? out : [out];
+      try {
+        return outs.map((t) => toBlob(t.dataSync() as ArrayLike<number>, t.dtype));
+      } finally {
+        tf.dispose(outs);
+      }
+    } finally {
+      tf.dispose(ins);
+    }
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+/** A leaf layer by its trace name (`outer/inner` for nested models). */
+function findLayer(root: LayerLike, name: string): LayerLike | null {
+  const walk = (layers: LayerLike[], prefix: string): LayerLike | null => {
+    for (const l of layers) {
+      if (Array.isArray(l.layers) && l.layers.length > 0) {
+        const hit = walk(l.layers, `${prefix}${l.name}/`);
+        if (hit) return hit;
+      } else if (prefix + l.name === name) return l;
+    }
+    return null;
+  };
+  return walk(root.layers ?? [], '');
+}
