@@ -3,11 +3,10 @@
  * downloads do not work on every machine), real models, real photos, nothing mocked.
  * Software rendering (SwiftShader) is slow and CPU-bound: one worker, generous timeouts.
  */
-import { existsSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
+import { chromiumLaunchOptions } from './src/cli/chromium.ts';
 
 const PORT = Number(process.env.EXRAY_E2E_PORT ?? 4317);
-const chromiumPath = process.env.EXRAY_CHROMIUM ?? '/usr/bin/chromium';
 
 export default defineConfig({
   testDir: 'e2e',
@@ -23,18 +22,8 @@ export default defineConfig({
     browserName: 'chromium',
     launchOptions: {
       // Debian's chromium when present (or EXRAY_CHROMIUM), else Playwright's bundled browser.
-      ...(existsSync(chromiumPath) ? { executablePath: chromiumPath } : {}),
-      args: [
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--use-angle=swiftshader',
-        '--enable-unsafe-swiftshader',
-        '--ignore-gpu-blocklist',
-        '--enable-unsafe-webgpu',
-      ],
+      executablePath: chromiumLaunchOptions().executablePath,
+      args: chromiumLaunchOptions().args,
     },
     viewport: { width: 1400, height: 1000 },
     trace: 'off',

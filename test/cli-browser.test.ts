@@ -40,7 +40,10 @@ describe('trace --browser', () => {
     expect(wasm!.header.environment.userAgent).toMatch(/Chrome/);
     expect(wasm!.header.environment.crossOriginIsolated).toBe(true);
     expect(webgl!.header.environment.webgl?.renderer).toMatch(/SwiftShader/);
+    expect(webgl!.header.environment.floatPrecision).toBe(32);
+    expect(webgl!.header.environment.webgl?.floatTextures).toBe(true);
     expect(f16!.header.environment.floatPrecision).toBe(16);
+    expect(f16!.header.environment.webgl?.floatTextures).toBe(false);
     expect(f16!.header.environment.flags.WEBGL_FORCE_F16_TEXTURES).toBe(true);
 
     for (const t of [wasm!, webgl!]) {

@@ -255,3 +255,37 @@ describe('control flow (executeAsync)', () => {
     expect(t.header.nodes.filter((n) => n.outputs[0]?.stats).length).toBeGreaterThan(100);
   });
 });
+
+describe('streamModel', () => {
+  it('hands every blob over: a consumer that transfers (detaches) each buffer still folds a valid trace', async () => {
+    const { streamModel } = await import('../src/instrument/tfjs/index.ts');
+    const { TraceBuilder } = await import('../src/trace/events.ts');
+    const { transferablesOf } = await import('../src/transport/types.ts');
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await useBackend(backend);
+      const { model } = await loadSample('emotion');
+      const feed = await photoFeed('emotion', 'astronaut.png');
+      const x = toTensor(feed);
+      const builder = new TraceBuilder();
+      const buffers = new Set<ArrayBufferLike>();
+      await streamModel(model, { [feed.name]: x }, {
+        capture: 'tensors',
+        runs: 1,
+        warmup: 0,
+        onEvent: (e) => {
+          if (e.type === 'blob') {
+            expect(buffers.has(e.data.buffer)).toBe(false); // one buffer per blob: safe to move
+            buffers.add(e.data.buffer);
+          }
+          const moved = structuredClone({ stream: backend, event: e }, { transfer: transferablesOf({ stream: backend, event: e }) });
+          builder.push(moved.event);
+        },
+      });
+      x.dispose();
+      model.dispose();
+      const t = builder.finish();
+      expect(t.header.nodes.length).toBeGreaterThan(10);
+      expect(t.header.nodes.every((n) => n.outputs.every((o) => o.blob && t.blobs.get(o.blob.id)!.length === o.blob.length && o.blob.length > 0))).toBe(true);
+    }
+  });
+});

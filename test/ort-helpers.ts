@@ -69,3 +69,11 @@ export async function readBytes(file: string): Promise<Uint8Array> {
   const b = await readFile(file);
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
+
+/** A `.npy` (v1) file holding `data` as `descr` (`<f4`, `<i8`, …) with `shape`. */
+export function npyBytes(descr: string, shape: number[], data: ArrayBufferView): Buffer {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const head = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}

@@ -151,14 +151,21 @@ describe('PaddleOCR orientation classifier', () => {
     const flipped = await sharp(PAGE).extract(rect).rotate(180).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     const rotated = { width: flipped.info.width, height: flipped.info.height, data: new Uint8Array(flipped.data) };
     const labels = card.outputs[0]!.labels!;
-    const classify = async (img: typeof upright): Promise<string> => {
-      const t = await traceInNode({ model: CLS, backend: 'cpu', feed: [imageFeed('x', img, spec)], feedFile: 'line', capture: 'timing', runs: 1, warmup: 0 });
+    const classify = async (img: typeof upright, backend: 'cpu' | 'wasm'): Promise<{ label: string; trace: Trace }> => {
+      const t = await traceInNode({ model: CLS, backend, feed: [imageFeed('x', img, spec)], feedFile: 'line', capture: 'timing', runs: 1, warmup: 0 });
       expect(t.header.capture).toBe('timing');
       expect(t.header.nodes.every((n) => n.outputs.every((o) => !o.stats))).toBe(true);
       const p = t.blobs.get(t.header.outputs[0]!.blob!.id)!;
-      return labels[p[1]! > p[0]! ? 1 : 0]!;
+      return { label: labels[p[1]! > p[0]! ? 1 : 0]!, trace: t };
     };
-    expect(await classify(upright)).toBe('0');
-    expect(await classify(rotated)).toBe('180');
+    const up = await classify(upright, 'wasm');
+    expect(up.label).toBe('0');
+    expect((await classify(rotated, 'cpu')).label).toBe('180');
+    // Timing capture on wasm: node shapes come from the profiler (kernels named after their node).
+    const h = up.trace.header;
+    const shaped = h.nodes.filter((n) => n.outputs[0]!.shape.length > 0);
+    expect(shaped.length / h.nodes.length).toBeGreaterThan(0.5);
+    expect(h.nodes.find((n) => n.op === 'Softmax')!.outputs[0]!.shape).toEqual([1, 2]);
+    expect(h.nodes.find((n) => n.op === 'Conv')!.outputs[0]!.shape).toEqual([1, 8, 24, 96]);
   });
 });

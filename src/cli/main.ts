@@ -70,6 +70,37 @@ export function buildProgram(): Command {
     .action(async (edge: string, ref: string, opts) => (await import('./commands/compare.ts')).compareCommand(edge, ref, opts));
 
   program
+    .command('diagnose')
+    .description('name what went wrong: replay the original photo through the canonical pipeline and the reference, explain every difference')
+    .argument('<edge>', 'the edge trace (.exray)')
+    .option('--image <photo>', 'the original photo the edge pre-processed (input-level causes need it)')
+    .option('--model <dir>', 'reference model (default models/<name>); e.g. the float original of a quantized deployment')
+    .option('--edge-model <dir>', 'the deployed model, when it is not the reference (evidence on its weight storage)')
+    .addOption(new Option('--backend <name>', 'reference backend').choices(['cpu', 'wasm']).default('cpu'))
+    .option('--replay <n>', 'at most n single-node replays (default 24 on cpu, 256 on wasm)', nonNegativeInt)
+    .option('--assertions <file...>', 'modules exporting extra assertions (defineAssertion)')
+    .option('--fail-on-assert', 'exit with code 1 when an assertion fails')
+    .option('--json', 'print the diagnosis as JSON')
+    .action(async (edge: string, opts) => (await import('./commands/diagnose.ts')).diagnoseCommand(edge, opts));
+
+  program
+    .command('latency')
+    .description('kernel latency guidance: slowest nodes, ratio to the fastest backend, CPU fall-backs and read-backs')
+    .argument('<traces...>', 'traces of one model (several backends and/or runs)')
+    .option('--top <n>', 'nodes listed', positiveInt, 15)
+    .option('--json', 'print the report as JSON')
+    .action(async (files: string[], opts) => (await import('./commands/latency.ts')).latencyCommand(files, opts));
+
+  program
+    .command('variants')
+    .description('write re-quantized copies of a TF.js model (the converter\'s weight encodings)')
+    .argument('<model>', 'model directory (TF.js)')
+    .addOption(new Option('--weights <dtype...>', 'weight encoding(s)').choices(['float16', 'uint8', 'uint16']).makeOptionMandatory())
+    .option('--out <dir>', 'output directory (default <model>-<dtype> next to the model)')
+    .option('--json', 'print a summary as JSON')
+    .action(async (model: string, opts) => (await import('./commands/variants.ts')).variantsCommand(model, opts));
+
+  program
     .command('inspect')
     .description('summary, environment, nodes and kernels of a trace')
     .argument('<trace>', 'trace file (.exray)')

@@ -42,9 +42,21 @@ function totalsByName(c: Comparison): Map<string, number> {
 }
 
 /**
- * Which nodes to replay: nothing when the comparison agrees; otherwise the divergence origins, every
+ * Ops whose output is an exact function of their inputs on every backend (data movement, selection,
+ * ReLU): a replay of them shows an own error only for a real bug, so they are replayed last.
+ */
+const EXACT_OPS =
+  /^(relu|relu6|re_?lu|leakyrelu|zeropadding[123]d|pad|padv2|mirrorpad|reshape|identity|identityn|dropout|flatten|squeeze|expanddims|concat|concatv2|concatenate|transpose|permute|slice|stridedslice|gather|gatherv2|gathernd|shape|cast|pack|unpack|split|splitv|tile|maxpool|maxpooling[123]d|globalmaxpooling[123]d|cropping[123]d|upsampling2d|resizenearestneighbor)$/i;
+
+/** True for ops whose result is exact given their inputs (see EXACT_OPS). */
+export function isExactOp(op: string): boolean {
+  return EXACT_OPS.test(op.replace(/^_/, ''));
+}
+
+/**
+ * Which nodes to replay: nothing when the comparison agrees; otherwise the divergence origins and every
  * node with a NaN/Inf mismatch, then the nodes whose error grows most relative to their inputs'
- * ("jumps"), up to `max`. Returned in execution order.
+ * ("jumps"), computing ops before exact ones (ReLU, padding, reshapes), up to `max`. Execution order.
  */
 export function selectReplayNodes(c: Comparison, edge: Trace, options: ReplaySelectionOptions = {}): string[] {
   const max = options.max ?? 24;
@@ -53,22 +65,22 @@ export function selectReplayNodes(c: Comparison, edge: Trace, options: ReplaySel
   const totals = totalsByName(c);
   const inputNrmse = Math.max(0, ...c.inputs.tensors.map((t) => t.metrics?.nrmse ?? 0));
   const scored = new Map<string, number>();
-  const must = new Set<string>();
+  const must: string[] = [];
   for (const n of c.nodes) {
-    if (!withBlobs.has(n.name) || n.edgeIndex === null || n.verdict === 'missing') continue;
+    if (!withBlobs.has(n.name) || n.edgeIndex === null || n.refIndex === null) continue;
     const m = n.metrics;
     if (!m) continue;
-    if (m.nanMismatch + m.infMismatch > 0) must.add(n.name);
-    if (n.verdict !== 'diverged') continue;
+    if (m.nanMismatch + m.infMismatch > 0 && !must.includes(n.name)) must.push(n.name);
     const fromInputs = n.inputs.length === 0 ? inputNrmse : Math.max(...n.inputs.map((i) => totals.get(i) ?? inputNrmse));
-    const jump = m.nrmse / Math.max(fromInputs, 1e-7);
-    scored.set(n.name, Math.max(scored.get(n.name) ?? 0, jump));
+    const jump = (m.nrmse + 1e-9) / Math.max(fromInputs, 1e-7);
+    const score = (isExactOp(n.op) ? 1e-6 : 1) * jump * (n.verdict === 'diverged' ? 1 : 0.5);
+    scored.set(n.name, Math.max(scored.get(n.name) ?? 0, score));
   }
   for (const key of c.divergenceOrigins) {
     const name = c.nodes.find((n) => n.key === key)?.name;
-    if (name && withBlobs.has(name)) must.add(name);
+    if (name && withBlobs.has(name) && !must.includes(name)) must.push(name);
   }
-  const picked = new Set<string>([...must].slice(0, max));
+  const picked = new Set<string>(must.slice(0, max));
   for (const [name] of [...scored.entries()].sort((a, b) => b[1] - a[1])) {
     if (picked.size >= max) break;
     picked.add(name);

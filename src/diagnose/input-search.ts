@@ -17,10 +17,10 @@
 import type { BlobData, PreprocessSpec } from '../trace/types.ts';
 import type { ImagePlanes, RgbaImage } from '../preprocess/image.ts';
 import { rgbaPlanes } from '../preprocess/image.ts';
-import { rgbaToRgb, ITU_R_601_WEIGHTS } from '../preprocess/normalize.ts';
+import { castToDType, ITU_R_601_WEIGHTS, normalizeChannels, reorderChannels, rgbaToRgb, toTensorLayout } from '../preprocess/normalize.ts';
 import { applyExifOrientation, orientPlanes, isExifOrientation } from '../preprocess/orientation.ts';
 import { fitResize, resizeArea } from '../preprocess/resize.ts';
-import { preprocess, preprocessToRgb } from '../preprocess/pipeline.ts';
+import { preprocessToRgb, validatePreprocessSpec } from '../preprocess/pipeline.ts';
 import {
   affineFit,
   crossFits,
@@ -111,6 +111,8 @@ export interface InputSearch {
   /** rms |edge − canonical| in pixel levels; null when the sizes differ. */
   canonicalResidualLevels: number | null;
   ms: number;
+  /** Wall time per stage, ms. */
+  phases: { coarse: number; fine: number; canonical: number };
 }
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -179,11 +181,50 @@ export function transparentFraction(img: RgbaImage): number {
   return n === 0 ? 0 : t / n;
 }
 
+/**
+ * Integer box shrink of RGBA bytes by `k` in both directions (partial edge blocks averaged over what
+ * they hold), alpha handled: float RGB planes. Fast and approximate: only for the coarse stage.
+ */
+function boxShrinkRgb(img: RgbaImage, k: number, alpha: Alpha): ImagePlanes<Float32Array> {
+  const w = Math.ceil(img.width / k);
+  const h = Math.ceil(img.height / k);
+  const n = w * h;
+  const sum = new Float64Array(n * 3);
+  const cnt = new Float64Array(n);
+  const src = img.data;
+  for (let y = 0; y < img.height; y++) {
+    const oy = ((y / k) | 0) * w;
+    for (let x = 0; x < img.width; x++) {
+      const o = oy + ((x / k) | 0);
+      const i = 4 * (y * img.width + x);
+      const a = alpha === 'premultiply' ? (src[i + 3] as number) / 255 : 1;
+      sum[o] = (sum[o] as number) + (src[i] as number) * a;
+      sum[n + o] = (sum[n + o] as number) + (src[i + 1] as number) * a;
+      sum[2 * n + o] = (sum[2 * n + o] as number) + (src[i + 2] as number) * a;
+      cnt[o] = (cnt[o] as number) + 1;
+    }
+  }
+  const out = new Float32Array(n * 3);
+  for (let c = 0; c < 3; c++) for (let o = 0; o < n; o++) out[c * n + o] = (sum[c * n + o] as number) / (cnt[o] as number);
+  return { width: w, height: h, channels: 3, layout: 'planar', data: out };
+}
+
 /** Planar float RGB of a photo, alpha handled, box-reduced so its long side is ≤ maxSide. */
 function reducedRgb(img: RgbaImage, alpha: Alpha, maxSide: number): ImagePlanes<Float32Array> {
-  const k = Math.min(1, maxSide / Math.max(img.width, img.height));
-  const w = Math.max(1, Math.round(img.width * k));
-  const h = Math.max(1, Math.round(img.height * k));
+  const long = Math.max(img.width, img.height);
+  const k = Math.floor(long / (2 * maxSide));
+  if (k >= 2) {
+    // Large photo: a cheap integer shrink first, then the area resize from a small image.
+    const small = boxShrinkRgb(img, k, alpha);
+    const f = Math.min(1, maxSide / Math.max(small.width, small.height));
+    const w = Math.max(1, Math.round(small.width * f));
+    const h = Math.max(1, Math.round(small.height * f));
+    const r = resizeArea(small, w, h);
+    return { width: w, height: h, channels: 3, layout: 'planar', data: r.data };
+  }
+  const f = Math.min(1, maxSide / long);
+  const w = Math.max(1, Math.round(img.width * f));
+  const h = Math.max(1, Math.round(img.height * f));
   if (alpha === 'ignore') {
     const r = resizeArea(rgbaPlanes(img), w, h);
     // Drop alpha: interleaved 4 → planar 3.
@@ -332,6 +373,7 @@ export function searchInput(args: InputSearchArgs, options: InputSearchOptions =
     alpha: alphas.length > 1 ? axis(entries.map((e) => ({ value: e.alpha, score: e.score })), spec.alpha, (a, b) => a === b, bestC.alpha, bestC.score) : null,
   };
 
+  const tCoarse = now();
   // ---- stage 2: fine --------------------------------------------------------------------------
   // Orientation and memory order: the coarse winner unless the expected value is as good (within noise).
   const orientation = coarseSignificant(coarse.orientation) ? bestC.orientation : expOrient;
@@ -412,10 +454,15 @@ export function searchInput(args: InputSearchArgs, options: InputSearchOptions =
     residualLevels: final.levels,
   };
 
+  const tFine = now();
   // ---- the canonical pipeline in the same terms -------------------------------------------------
-  const canonicalTensor = preprocess(image, o, spec);
-  const orientedCanon = expOrient === 1 ? image : applyExifOrientation(image, expOrient);
-  const rgbCanon = interleavedToPlanar(preprocessToRgb(orientedCanon, 1, { ...spec, exif: 'ignore' }).data, spec.width, spec.height, 3);
+  // The canonical pipeline's own steps (= preprocess()), sharing the oriented photo when it can.
+  validatePreprocessSpec(spec);
+  const orientedCanon = expOrient === orientation ? oriented : expOrient === 1 ? image : applyExifOrientation(image, expOrient);
+  const rgbCanonI = preprocessToRgb(orientedCanon, 1, { ...spec, exif: 'ignore' });
+  const normalized = normalizeChannels(reorderChannels(rgbCanonI, spec.channels, spec.grayWeights), spec.scale, spec.mean, spec.std);
+  const canonicalTensor = castToDType(toTensorLayout(normalized, spec.layout).data, spec.dtype);
+  const rgbCanon = interleavedToPlanar(rgbCanonI.data, spec.width, spec.height, 3);
   const canonPlanar = toPlanar(canonicalTensor.data, spec.width, spec.height, C, expOrder);
   const canonFit = fineFit(canonPlanar, modelPlanes(rgbCanon, spec, expMap));
   const canonical: InputExplanation = {
@@ -458,6 +505,7 @@ export function searchInput(args: InputSearchArgs, options: InputSearchOptions =
     canonical,
     canonicalResidualLevels,
     ms: now() - t0,
+    phases: { coarse: tCoarse - t0, fine: tFine - tCoarse, canonical: now() - tFine },
   };
 }
 

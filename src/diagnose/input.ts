@@ -14,11 +14,13 @@ import type { Cause, InputFit } from './types.ts';
 
 /**
  * rms residual (pixel levels, 0..255) below which the edge input counts as the canonical one: JPEG
- * decoders differ by ±1 level (≈0.5–0.8 rms), int casts add 0.3, resizer rounding far less.
+ * decoders differ by ±1 level (≈0.5–0.8 rms), int casts add 0.3, resizer rounding far less; a photo
+ * re-encoded as JPEG (quality 80–98, 4:2:0 chroma) on the way to the device leaves 1–4.5 levels on
+ * colourful photos.
  */
-export const MATCH_LEVELS = 3;
+export const MATCH_LEVELS = 5;
 /** rms residual below which the best candidate counts as an explanation of the edge input. */
-export const EXPLAINED_LEVELS = 3;
+export const EXPLAINED_LEVELS = 5;
 
 /** Input causes from a finished search, most likely first. */
 export function inputCauses(s: InputSearch): Cause[] {

@@ -45,9 +45,10 @@ export function roundToHalf(x: number): number {
   else if (2 ** (e + 1) <= ax) e += 1;
   if (e < -14) e = -14; // subnormals: fixed step 2^-24
   const step = 2 ** (e - 10);
-  const q = ax / step;
-  let r = Math.round(q);
-  if (Math.abs(q - Math.floor(q) - 0.5) < 1e-12) r = 2 * Math.round(Math.floor(q) / 2 + 0.5) === Math.floor(q) + 1 && Math.floor(q) % 2 === 0 ? Math.floor(q) : Math.floor(q) + (Math.floor(q) % 2);
+  const q = ax / step; // exact: step is a power of two
+  const f = Math.floor(q);
+  const d = q - f;
+  const r = d > 0.5 ? f + 1 : d < 0.5 ? f : f % 2 === 0 ? f : f + 1;
   return s * r * step;
 }
 

@@ -10,8 +10,16 @@ import { niceRange, sig } from '../fit.ts';
 import type { Cause } from '../types.ts';
 import { channelNames } from './common.ts';
 
-/** Relative range difference (of the expected span) above which a normalisation differs. */
-export const NORMALIZATION_TOLERANCE = 0.03;
+/**
+ * Relative range difference (of the expected span) above which a normalisation differs, when the
+ * best candidate explains the input exactly. Lossy paths (a JPEG re-encoded with 4:2:0 chroma, which
+ * blurs colour) bias the fitted per-channel slope down by a few percent, so the tolerance widens with
+ * the residual the fit leaves: + 1% per pixel level, up to 5 levels.
+ */
+export const NORMALIZATION_TOLERANCE = 0.04;
+export function normalizationTolerance(residualLevels: number): number {
+  return NORMALIZATION_TOLERANCE + 0.01 * Math.min(5, Math.max(0, residualLevels));
+}
 
 function ranges(scale: number[], offset: number[]): [number, number][] {
   return scale.map((a, c) => [offset[c] as number, 255 * a + (offset[c] as number)]);
@@ -33,16 +41,28 @@ function describeRanges(rs: [number, number][], names: string[]): string {
   return rs.map(([lo, hi], c) => `${names[c]} ${niceRange(lo, hi)}`).join(', ');
 }
 
-export function normalizationCause(s: InputSearch): Cause | null {
-  const got = ranges(s.best.affine.scale, s.best.affine.offset);
-  const want = ranges(s.canonical.affine.scale, s.canonical.affine.offset);
+function worstDifference(got: [number, number][], want: [number, number][]): number {
   let worst = 0;
   got.forEach(([lo, hi], c) => {
-    const [elo, ehi] = want[c]!;
+    const [elo, ehi] = want[c] ?? [0, 0];
     const span = Math.max(1e-12, Math.abs(ehi - elo));
     worst = Math.max(worst, Math.abs(lo - elo) / span, Math.abs(hi - ehi) / span);
   });
-  if (!(worst > NORMALIZATION_TOLERANCE)) return null;
+  return worst;
+}
+
+export function normalizationCause(s: InputSearch): Cause | null {
+  const got = ranges(s.best.affine.scale, s.best.affine.offset);
+  const want = ranges(s.canonical.affine.scale, s.canonical.affine.offset);
+  const worst = worstDifference(got, want);
+  const tol = normalizationTolerance(s.best.residualLevels);
+  if (!(worst > tol)) return null;
+  // Channels swapped together with their mean/std (e.g. BGR fed with the B, G, R statistics): the
+  // values are right for the channel that was fed; that is the channel-order cause alone.
+  if (got.length > 1 && s.best.channels.some((j, c) => j !== s.canonical.channels[c])) {
+    const moved = s.best.channels.map((j) => want[s.canonical.channels.indexOf(j)] ?? [0, 0]) as [number, number][];
+    if (!(worstDifference(got, moved) > tol)) return null;
+  }
   const names = channelNames(s.spec);
   const hints: string[] = [];
   const spanGot = Math.max(...got.map(([lo, hi]) => Math.abs(hi - lo)));
@@ -57,7 +77,7 @@ export function normalizationCause(s: InputSearch): Cause | null {
   if (s.best.affine.scale.some((a) => a <= 0)) hints.push('values inverted');
   // Confidence: the fit is exact when the candidate explains the input; discount when it does not.
   const explained = s.best.residualLevels <= 3 ? 1 : 0.7;
-  const confidence = Math.min(0.99, (worst / (worst + NORMALIZATION_TOLERANCE)) * explained);
+  const confidence = Math.min(0.99, (worst / (worst + tol)) * explained);
   return {
     code: 'normalization',
     confidence: Math.round(confidence * 1000) / 1000,
@@ -68,6 +88,7 @@ export function normalizationCause(s: InputSearch): Cause | null {
       expectedScale: s.canonical.affine.scale.map((x) => sig(x)),
       expectedOffset: s.canonical.affine.offset.map((x) => sig(x)),
       rangeError: sig(worst),
+      tolerance: sig(tol),
     },
   };
 }

@@ -22,6 +22,18 @@ export const ORIENTATION_EFFECT: Record<number, string> = {
   8: 'rotated 90° counter-clockwise',
 };
 
+/** What displaying a photo with EXIF orientation k upright requires. */
+const ORIENTATION_FIX: Record<number, string> = {
+  1: 'no change',
+  2: 'a left-right mirror',
+  3: 'a 180° rotation',
+  4: 'a top-bottom mirror',
+  5: 'a transpose',
+  6: 'a 90° clockwise rotation',
+  7: 'an anti-diagonal mirror',
+  8: 'a 90° counter-clockwise rotation',
+};
+
 const PROBE: RgbaImage = (() => {
   // 3 × 2 image whose 6 pixels are all different: tells the 8 orientations apart.
   const data = new Uint8ClampedArray(3 * 2 * 4);
@@ -62,7 +74,7 @@ export function orientationCause(s: InputSearch): Cause | null {
   const seen = ORIENTATION_EFFECT[g] ?? `orientation ${g}`;
   let detail: string;
   if (o !== 1 && applied === 1 && s.spec.exif === 'apply') {
-    detail = `EXIF orientation ${o} ignored: the model saw the photo ${seen} (the file says ${ORIENTATION_EFFECT[o]} to display it upright)`;
+    detail = `EXIF orientation ${o} ignored: the model saw the photo ${seen} (the file asks for ${ORIENTATION_FIX[o]} to display it upright)`;
   } else if (o !== 1 && s.spec.exif === 'apply') {
     detail = `EXIF orientation ${o} applied wrongly (as ${applied}): the model saw the photo ${seen}`;
   } else if (s.spec.exif === 'ignore' && applied !== 1) {

@@ -5,6 +5,7 @@ export {
   chromeTraceProfiler,
   consoleProfiler,
   webgpuProfiler,
+  readConsoleProfile,
   installOrtConsoleHook,
   restoreConsole,
   captureConsole,

@@ -8,7 +8,8 @@
  * `args.node_index`, `args.provider` and the input / output shapes.
  *
  * Mapping an ORT node back to a model node, first rule that applies:
- *   1. its name is the (unique) name of a model node;
+ *   1. its name is the (unique) name of a model node, possibly with the `_token_<n>` suffix ORT gives a
+ *      node it re-created (the WebGPU EP's NHWC layout transform);
  *   2. it is a fused node, named `<first fused node>/<Transformer>/` (e.g. `p2o.Mul.191/LayerNormFusion/`,
  *      `…/_token_3` when the name was taken): it is attributed to that first node;
  *   3. it is named after a model node's output value, possibly with a suffix ORT adds when it rewrites
@@ -20,8 +21,11 @@
  *   5. otherwise it belongs to no model node (layout reorders, copies ORT inserted): node null.
  */
 import type { OnnxNode } from '../../onnx/model.ts';
+import type { Clock } from '../../trace/types.ts';
 
 export interface RawKernel {
+  /** The clock of `ms` when it is not the profiler's own (a WebGPU profiler falling back to CPU-side times). */
+  clock?: Clock;
   /** ORT's node name (the event name without `_kernel_time`). */
   ortName: string;
   /** Kernel op after graph optimisation. */
@@ -58,11 +62,24 @@ export class ProfileParseError extends Error {
   override name = 'ProfileParseError';
 }
 
+/** `inputs[0] = {1,48,192,3} inputs[1] = {3,3,3,2} outputs[0] = {1,24,96,2} ` → shapes. */
+function apiShapes(v: unknown, which: 'inputs' | 'outputs'): number[][] {
+  if (typeof v !== 'string') return [];
+  const out: number[][] = [];
+  for (const m of v.matchAll(new RegExp(`${which}\\[(\\d+)\\] = \\{([^}]*)\\}`, 'g'))) {
+    out[Number(m[1])] = m[2]!.trim() === '' ? [] : m[2]!.split(',').map(Number);
+  }
+  return Array.from(out, (s) => s ?? []);
+}
+
 /**
  * Parse the profiler's JSON text. Throws ProfileParseError when it is not a Chrome-trace event array.
- * Returns the kernel events of the last `model_run`, in start order.
+ * Returns the kernel events of the last `model_run`, in start order:
+ * - `node`: the `*_kernel_time` events (cat `Node`): time on the host, per ORT node;
+ * - `gpu`: the `Api` events onnxruntime-web's native WebGPU EP adds from GPU timestamp queries, one per
+ *   GPU program, named `<ORT node>&<op>&<program>`, with the shapes as text.
  */
-export function parseOrtProfile(text: string): RawKernel[] {
+export function parseOrtProfile(text: string, which: 'node' | 'gpu' = 'node'): RawKernel[] {
   let events: unknown;
   try {
     events = JSON.parse(text);
@@ -76,6 +93,23 @@ export function parseOrtProfile(text: string): RawKernel[] {
   const from = last ? (last.ts as number) : -Infinity;
   const to = last ? (last.ts as number) + (last.dur as number) : Infinity;
   const out: RawKernel[] = [];
+  if (which === 'gpu') {
+    for (const e of list) {
+      if (e.cat !== 'Api' || typeof e.name !== 'string' || typeof e.ts !== 'number' || typeof e.dur !== 'number' || e.ts < from || e.ts > to) continue;
+      const [ortName = '', op = 'unknown', program] = e.name.split('&');
+      out.push({
+        ortName,
+        op: program && program !== op ? `${op}:${program}` : op,
+        nodeIndex: null,
+        provider: 'WebGpuExecutionProvider',
+        startUs: e.ts,
+        ms: e.dur / 1000,
+        inputShapes: apiShapes(e.args?.['shapes'], 'inputs'),
+        outputShapes: apiShapes(e.args?.['shapes'], 'outputs'),
+      });
+    }
+    return out.sort((a, b) => a.startUs - b.startUs);
+  }
   for (const e of list) {
     if (e.cat !== 'Node' || typeof e.name !== 'string' || !e.name.endsWith('_kernel_time')) continue;
     if (typeof e.ts !== 'number' || typeof e.dur !== 'number' || e.ts < from || e.ts > to) continue;
@@ -98,6 +132,8 @@ export function parseOrtProfile(text: string): RawKernel[] {
 /** `<first node>/<Transformer>/` (optionally `_token_<n>`), or `<first node>/<Something>Fusion`. */
 const FUSED_NAME = /^(.+)\/(?:[A-Za-z0-9_]+\/|[A-Za-z0-9_]*Fusion)(?:_token_\d+)?$/;
 const REWRITTEN_SUFFIX = /_nchwc(?:_token_\d+)?$/;
+/** ORT's GenerateNodeName suffix for a node it re-created (layout transforms: `p2o.Conv.0_token_1`). */
+const TOKEN_SUFFIX = /_token_\d+$/;
 
 /** The model node (trace name) each ORT node belongs to, or null. */
 export function attributeKernels(kernels: readonly { ortName: string; op: string; nodeIndex: number | null }[], nodes: readonly OnnxNode[]): (string | null)[] {
@@ -113,7 +149,7 @@ export function attributeKernels(kernels: readonly { ortName: string; op: string
   const byValue = new Map<string, OnnxNode>();
   for (const n of nodes) for (const v of n.outputs) byValue.set(v, n);
   return kernels.map((k) => {
-    const direct = byName.get(k.ortName);
+    const direct = byName.get(k.ortName) ?? byName.get(k.ortName.replace(TOKEN_SUFFIX, ''));
     if (direct) return direct.name;
     const fused = FUSED_NAME.exec(k.ortName);
     if (fused) {

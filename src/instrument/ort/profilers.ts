@@ -5,9 +5,8 @@
  *
  * - Session profiler (cpu / wasm EPs): a session created with `enableProfiling`; `endProfiling()` writes
  *   the Chrome-trace JSON to a file (onnxruntime-node) or prints it (onnxruntime-web). Clock `ort-profiler`.
- * - WebGPU (JSEP): `env.webgpu.profiling = { mode: 'default', ondata }` reports each GPU program's
- *   timestamp-query interval; it applies per run, so it profiles a run of the plain session. Clock
- *   `gpu-timestamp`.
+ * - WebGPU: GPU timestamp-query intervals per program, from the session profile (native WebGPU EP) or
+ *   `env.webgpu.profiling.ondata` (JSEP). Clock `gpu-timestamp`.
  */
 import type { Clock } from '../../trace/types.ts';
 import type { OrtModule, OrtSession, OrtSessionOptions } from './ort-api.ts';
@@ -130,11 +129,7 @@ export function profileFromLines(lines: string[]): string {
 /** onnxruntime-web wasm EP in a page (or a worker): the profile printed to the console. */
 export function consoleProfiler(): KernelProfiler {
   installOrtConsoleHook();
-  return chromeTraceProfiler(async (session) => {
-    const lines = await captureConsole(() => session.endProfiling());
-    restoreConsole();
-    return profileFromLines(lines);
-  });
+  return chromeTraceProfiler(readConsoleProfile);
 }
 
 /** One `env.webgpu.profiling.ondata` record (onnxruntime-web JSEP). */
@@ -153,18 +148,37 @@ interface WebGpuEnv {
   profiling?: { mode?: 'off' | 'default'; ondata?: (data: WebGpuProfileData) => void };
 }
 
+/** Reads the profile onnxruntime-web prints at `endProfiling()` through console.log (a page or worker). */
+export async function readConsoleProfile(session: OrtSession): Promise<string> {
+  const lines = await captureConsole(() => session.endProfiling());
+  restoreConsole();
+  return profileFromLines(lines);
+}
+
 /**
- * WebGPU EP: GPU timestamps per program dispatch. Data arrives asynchronously after the run (buffer
- * mapping): exray waits until no record has arrived for `settleMs` (at most `maxWaitMs`).
+ * WebGPU EP: GPU time per program. onnxruntime-web has two WebGPU EPs and exray handles both:
+ * - the native (C++) WebGPU EP (`onnxruntime-web/webgpu` in 1.30) puts GPU timestamp-query intervals
+ *   in the session profile as `Api` events;
+ * - the JSEP one (`onnxruntime-web`, `onnxruntime-web/all`) reports them through
+ *   `env.webgpu.profiling = { mode: 'default', ondata }`, asynchronously after the run (buffer
+ *   mapping): exray waits for the first record, then until none has arrived for `settleMs`
+ *   (`maxWaitMs` bounds the wait).
+ * With neither (no `timestamp-query`), the host-side times of the profile's node events are kept,
+ * with clock `ort-profiler`.
  */
-export function webgpuProfiler(ort: OrtModule, opts: { settleMs?: number; maxWaitMs?: number } = {}): KernelProfiler {
+export function webgpuProfiler(
+  ort: OrtModule,
+  opts: { settleMs?: number; maxWaitMs?: number; readProfile?: (session: OrtSession) => Promise<string> } = {},
+): KernelProfiler {
   const settleMs = opts.settleMs ?? 100;
   const maxWaitMs = opts.maxWaitMs ?? 5000;
+  const readProfile = opts.readProfile ?? readConsoleProfile;
+  installOrtConsoleHook();
   return {
     clock: 'gpu-timestamp',
-    ownSession: false,
-    sessionOptions: () => ({}),
-    async profile(_session, run) {
+    ownSession: true,
+    sessionOptions: () => ({ enableProfiling: true }),
+    async profile(session, run) {
       const env = (ort.env as unknown as { webgpu: WebGpuEnv }).webgpu;
       const before = env.profiling ? { ...env.profiling } : undefined;
       const records: WebGpuProfileData[] = [];
@@ -178,26 +192,34 @@ export function webgpuProfiler(ort: OrtModule, opts: { settleMs?: number; maxWai
       };
       try {
         await run();
+        let text: string | undefined;
+        try {
+          text = await readProfile(session);
+        } catch {
+          text = undefined;
+        }
+        const gpu = text ? parseOrtProfile(text, 'gpu') : [];
+        if (gpu.length > 0) return gpu;
         const t0 = performance.now();
         lastArrival = Math.max(lastArrival, t0);
-        while (performance.now() - lastArrival < settleMs && performance.now() - t0 < maxWaitMs) {
-          await new Promise((r) => setTimeout(r, 10));
-        }
+        const waiting = (): boolean => (records.length === 0 || performance.now() - lastArrival < settleMs) && performance.now() - t0 < maxWaitMs;
+        while (waiting()) await new Promise((r) => setTimeout(r, 10));
+        if (records.length === 0 && text) return parseOrtProfile(text, 'node').map((k) => ({ ...k, clock: 'ort-profiler' as const }));
+        return records
+          .sort((a, b) => a.startTime - b.startTime)
+          .map((d) => ({
+            ortName: d.kernelName,
+            op: d.programName && d.programName !== d.kernelType ? `${d.kernelType}:${d.programName}` : d.kernelType,
+            nodeIndex: null,
+            provider: 'JsExecutionProvider',
+            startUs: d.startTime / 1000,
+            ms: (d.endTime - d.startTime) / 1e6,
+            inputShapes: d.inputsMetadata.map((m) => [...m.dims]),
+            outputShapes: d.outputsMetadata.map((m) => [...m.dims]),
+          }));
       } finally {
         env.profiling = before ?? { mode: 'off' };
       }
-      return records
-        .sort((a, b) => a.startTime - b.startTime)
-        .map((d) => ({
-          ortName: d.kernelName,
-          op: d.programName ? `${d.kernelType}:${d.programName}` : d.kernelType,
-          nodeIndex: null,
-          provider: 'JsExecutionProvider',
-          startUs: d.startTime / 1000,
-          ms: (d.endTime - d.startTime) / 1e6,
-          inputShapes: d.inputsMetadata.map((m) => [...m.dims]),
-          outputShapes: d.outputsMetadata.map((m) => [...m.dims]),
-        }));
     },
   };
 }

@@ -253,7 +253,7 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
         name: k.op,
         node,
         ms: k.ms,
-        clock: profiler?.clock ?? 'unavailable',
+        clock: k.clock ?? profiler?.clock ?? 'unavailable',
         inputShapes: k.inputShapes,
         outputShapes: k.outputShapes,
       };
@@ -335,15 +335,19 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
       return rec;
     };
     const kernelList = (name: string): number[] => kernelsOf.get(name) ?? [];
+    // onnxruntime-node's CPU EP may run parts of the graph in a blocked layout (NCHWc: 5-D tensors between
+    // ReorderInput and ReorderOutput kernels); the profiler then reports blocked shapes, not the model's.
+    const relaidOut = raw.some((r) => r.op === 'ReorderInput' || r.op === 'ReorderOutput');
     info.nodes.forEach((n, index) => {
       const ks = kernelList(n.name);
       const outputs = n.outputs.map((v, k): TensorRecord => {
         const got = captured?.get(v);
         if (got) return record(n.name, k, got, true, false);
         const t = info.valueTypes.get(v);
-        // No values: the shape the profiler saw when this node ran as itself, else a static declared one.
-        const first = ks.length > 0 ? raw[ks[0]!] : undefined;
-        const fromKernel = first && first.op === n.op ? first.outputShapes[k] : undefined;
+        // No values: the shape the profiler saw when this node ran as itself (a kernel named after it, of
+        // its op: a fused or re-laid-out kernel's shapes are not the node's), else a static declared one.
+        const own = relaidOut ? undefined : ks.map((i) => raw[i]!).find((r) => r.ortName === n.protoName && r.op === n.op);
+        const fromKernel = own?.outputShapes[k];
         const declared = t?.shape && t.shape.every((d) => d !== null) ? (t.shape as number[]) : undefined;
         const shape = fromKernel ?? declared;
         if (!shape) shapeless++;
@@ -352,7 +356,11 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
       const rec: NodeRecord = { index, name: n.name, op: n.op, kernels: ks, outputs, inputs: n.producers };
       emit({ type: 'node', node: rec });
     });
-    if (shapeless > 0) warnings.push(`${shapeless} node output(s) have no recorded shape (no values, and neither the profiler nor the model gives one): recorded as []`);
+    if (shapeless > 0) {
+      warnings.push(
+        `${shapeless} node output(s) have no recorded shape (no values, and neither the model nor the profiler gives one${relaidOut ? ': onnxruntime ran parts of the graph in a blocked layout (NCHWc), so profiler shapes are not the model\'s' : ''}): recorded as []`,
+      );
+    }
     if (approximate.length > 0) {
       warnings.push(`int64 values outside the int32 range are stored as float32 (approximate) for: ${[...new Set(approximate)].slice(0, 20).join(', ')}`);
     }

@@ -69,6 +69,19 @@ function webgpuInfo(backend: unknown): WebGPUInfo | undefined {
   };
 }
 
+/**
+ * Bits of the float type the backend computes in. TF.js 4.22's webgl `floatPrecision()` answers 16
+ * exactly when float32 rendering IS enabled (its underflow probe only runs when it is not), so for
+ * webgl the answer is taken from the flags that decide the texture type instead.
+ */
+function floatPrecisionOf(name: string, backend: { floatPrecision(): number }): number {
+  if (name === 'webgl') {
+    const f32 = tf.env().getBool('WEBGL_RENDER_FLOAT32_ENABLED') && !tf.env().getBool('WEBGL_FORCE_F16_TEXTURES');
+    return f32 ? 32 : 16;
+  }
+  return backend.floatPrecision();
+}
+
 /** Describe the current device and backend. `extra` lets the caller add what only it knows (threads). */
 export function collectEnvironment(extra: Partial<Environment> = {}): Environment {
   const proc = nodeProcess();
@@ -79,7 +92,7 @@ export function collectEnvironment(extra: Partial<Environment> = {}): Environmen
     userAgent: proc ? `Node.js ${proc.version} (${proc.platform} ${proc.arch})` : (nav?.userAgent ?? 'unknown'),
     platform: proc ? `${proc.platform}-${proc.arch}` : (nav?.platform ?? 'unknown'),
     hardwareConcurrency: nav?.hardwareConcurrency ?? 1,
-    floatPrecision: backend.floatPrecision(),
+    floatPrecision: floatPrecisionOf(tf.getBackend(), backend),
     flags: changedFlags(),
   };
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;

@@ -121,10 +121,28 @@ function ioSpecs(infos: IOInfo[], names: string[]): IOSpec[] {
 }
 
 /**
- * Trace one model on the current TF.js backend (`tf.setBackend` first). The model and input tensors
- * stay owned by the caller; everything exray allocates is released before this returns.
+ * Trace one model on the current TF.js backend (`tf.setBackend` first) and return the trace. The
+ * model and input tensors stay owned by the caller; everything exray allocates is released before
+ * this returns. `onEvent` sees every event as it happens but must not detach blob buffers (the trace
+ * returned holds them): a consumer that moves buffers elsewhere uses `streamModel`.
  */
 export async function traceModel(model: TfjsModel, inputs: ModelInputs, options: TraceModelOptions = {}): Promise<Trace> {
+  const builder = new TraceBuilder();
+  await streamModel(model, inputs, {
+    ...options,
+    onEvent: (e) => {
+      builder.push(e);
+      options.onEvent?.(e);
+    },
+  });
+  return builder.finish();
+}
+
+/**
+ * Run the traced passes and only emit the events: nothing is kept, so `onEvent` owns every blob it
+ * receives (it may transfer the buffer to another thread). Resolves after `run-end`.
+ */
+export async function streamModel(model: TfjsModel, inputs: ModelInputs, options: TraceModelOptions = {}): Promise<void> {
   const capture = options.capture ?? 'stats';
   const runs = Math.max(1, options.runs ?? 5);
   const warmup = Math.max(0, options.warmup ?? 1);
@@ -132,11 +150,7 @@ export async function traceModel(model: TfjsModel, inputs: ModelInputs, options:
   const backend = tf.getBackend();
   const clock = kernelClock(backend);
   const backendOwned = backend === 'cpu';
-  const builder = new TraceBuilder();
-  const emit = (e: TraceEvent): void => {
-    builder.push(e);
-    options.onEvent?.(e);
-  };
+  const emit = (e: TraceEvent): void => options.onEvent?.(e);
   const warnings: string[] = [];
   const runner = new Runner(model, inputs);
 
@@ -270,7 +284,6 @@ export async function traceModel(model: TfjsModel, inputs: ModelInputs, options:
     tf.dispose(lastOutputs);
   }
   emit({ type: 'run-end', outputs, warnings });
-  return builder.finish();
 
   function tensorRecord(node: string, k: number, t: { shape: readonly number[]; dtype: string }, values: ArrayLike<number> | null, keep: boolean): TensorRecord {
     const rec: TensorRecord = { shape: [...t.shape], dtype: toDType(t.dtype) };
@@ -279,8 +292,9 @@ export async function traceModel(model: TfjsModel, inputs: ModelInputs, options:
     rec.stats = computeStats(data, bins);
     if (keep) {
       const id = blobIdFor(node, k);
-      emit({ type: 'blob', id, data });
+      // Describe the blob before emitting it: the consumer may transfer (detach) its buffer.
       rec.blob = { id, encoding: data instanceof Int32Array ? 'int32' : 'float32', length: data.length };
+      emit({ type: 'blob', id, data });
     }
     return rec;
   }

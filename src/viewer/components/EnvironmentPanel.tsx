@@ -14,7 +14,7 @@ function rows(env: Environment, rt: RuntimeInfo | undefined): [string, string][]
       'float precision',
       env.floatPrecision === undefined
         ? '–'
-        : `${env.floatPrecision}-bit (backend.floatPrecision())${env.webgl?.floatTextures && env.floatPrecision === 16 ? ' — TF.js 4.22 webgl reports 16 when float32 rendering is enabled; textures are float32' : ''}`,
+        : `${env.floatPrecision}-bit`,
     ],
   ];
   if (env.webgl) {

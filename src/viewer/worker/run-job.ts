@@ -5,19 +5,10 @@
  */
 import type { TraceTransport } from '../../transport/types.ts';
 import type { TraceEvent } from '../../trace/types.ts';
-import { traceModel } from '../../instrument/tfjs/index.ts';
+import { streamModel } from '../../instrument/tfjs/index.ts';
 import { tf, useBackend } from './backends.ts';
 import { loadModel } from './load-model.ts';
 import type { InputPayload, ModelPayload, RunJob } from './protocol.ts';
-
-/**
- * A transport may move blob buffers to another thread (transferablesOf). traceModel keeps its own
- * TraceBuilder holding every blob it emitted and validates it at the end, so each blob is handed to
- * the transport as a copy the transport may take.
- */
-function detachable(event: TraceEvent): TraceEvent {
-  return event.type === 'blob' ? { ...event, data: event.data.slice() } : event;
-}
 
 /**
  * Run `job`. Before the stream's run-start, what happens is told through `onStatus` (a trace stream
@@ -30,7 +21,7 @@ export async function executeJob(
   transport: TraceTransport,
   onStatus: (phase: string) => void = () => {},
 ): Promise<void> {
-  const send = (event: TraceEvent): void => transport.send({ stream: job.stream, event: detachable(event) });
+  const send = (event: TraceEvent): void => transport.send({ stream: job.stream, event });
   let ended = false;
   try {
     onStatus(`starting ${job.backend}`);
@@ -40,7 +31,8 @@ export async function executeJob(
     onStatus('running');
     const x = tf.tensor(input.data, input.shape, input.dtype);
     try {
-      await traceModel(m, x, {
+      // streamModel keeps nothing: the transport may move each blob buffer to the page.
+      await streamModel(m, x, {
         capture: job.capture,
         runs: job.runs,
         warmup: job.warmup,

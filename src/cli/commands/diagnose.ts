@@ -1,0 +1,238 @@
+/**
+ * `exray diagnose <edge.exray> --image <photo> [--model <dir>]`: the Node-side runner of a diagnosis.
+ *
+ * 1. canonical pipeline (the trace's recorded spec, else the card's) on the original photo;
+ * 2. input search: which pre-processing explains the edge's recorded input (pure, src/diagnose);
+ * 3. reference: one capture run of the reference model on the canonical input (TF.js cpu by default);
+ * 4. compare edge vs reference node by node;
+ * 5. single-node replays of the suspicious nodes with the edge's own inputs → own vs inherited error;
+ * 6. assertions; 7. causes (pure diagnose()).
+ * Without --image the reference replays the edge's recorded input and only node-level causes apply.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { compareTraces, type Comparison } from '../../compare/index.ts';
+import {
+  attributeErrors,
+  diagnose,
+  fitInput,
+  formatDiagnosis,
+  isAssertion,
+  runAssertions,
+  selectReplayNodes,
+  type Assertion,
+  type Diagnosis,
+  type InputFit,
+  type WeightStorage,
+} from '../../diagnose/index.ts';
+import { ExrayInputError } from '../../errors.ts';
+import { loadModelCard, type ModelCard } from '../../models/card.ts';
+import { modelHash } from '../../models/hash.ts';
+import { readTfjsModelJson } from '../../models/manifest.ts';
+import { resolveModelJsonPath } from '../../models/load-node.ts';
+import { decodeImageFile } from '../../preprocess/decode-node.ts';
+import type { DecodedImage } from '../../preprocess/image.ts';
+import { preprocess } from '../../preprocess/pipeline.ts';
+import { feedFromTrace, type FeedTensor } from '../../reference/feed.ts';
+import { ReferenceSession } from '../../reference/replay-node.ts';
+import { modelDirOf } from '../../reference/trace-node.ts';
+import type { NodeBackend } from '../../reference/tfjs-backend.ts';
+import type { PreprocessSpec, Trace } from '../../trace/types.ts';
+import { readTrace } from '../io.ts';
+
+export interface DiagnoseRunOptions {
+  /** The edge trace, or its file. */
+  edge: Trace | string;
+  /** Names the edge trace in messages (default: the file, or `edge trace`). */
+  edgeFile?: string;
+  /** The original photo (a path, or already decoded). */
+  image?: string | DecodedImage;
+  /** Reference model directory (default models/<trace's model name>). */
+  model?: string;
+  /** The deployed model's directory, when it differs from the reference (weights storage evidence). */
+  edgeModel?: string;
+  backend?: NodeBackend;
+  /** At most this many single-node replays (default: 24 on cpu, 256 on wasm). */
+  maxReplay?: number;
+  /** User assertions, run after the built-ins. */
+  assertions?: readonly Assertion[];
+}
+
+export interface DiagnoseRun {
+  diagnosis: Diagnosis;
+  comparison: Comparison;
+  ref: Trace;
+  input: InputFit | null;
+  /** Wall times per step, ms. */
+  timings: Record<string, number>;
+}
+
+async function cardIn(dir: string): Promise<ModelCard | null> {
+  const p = join(dir, 'exray.json');
+  return existsSync(p) ? loadModelCard(p) : null;
+}
+
+/** How a TF.js model directory stores its weights (counts per stored dtype). */
+export async function weightStorage(dir: string): Promise<WeightStorage> {
+  const { modelJsonPath } = await resolveModelJsonPath(dir);
+  const { model } = await readTfjsModelJson(modelJsonPath);
+  const dtypes: Record<string, number> = {};
+  let total = 0;
+  for (const g of model.weightsManifest) {
+    for (const w of g.weights) {
+      const d = w.quantization?.dtype ?? w.dtype;
+      dtypes[d] = (dtypes[d] ?? 0) + 1;
+      total++;
+    }
+  }
+  return { dtypes, total };
+}
+
+/** Load user assertions from modules: the default export and every named export that is an assertion (or a list of them). */
+export async function loadAssertions(files: readonly string[]): Promise<Assertion[]> {
+  const out: Assertion[] = [];
+  for (const f of files) {
+    const path = resolve(f);
+    if (!existsSync(path)) throw new ExrayInputError(f, 'assertions file not found');
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+    } catch (e) {
+      throw new ExrayInputError(f, `cannot load assertions: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const found: Assertion[] = [];
+    for (const v of Object.values(mod)) {
+      for (const x of Array.isArray(v) ? v : [v]) if (isAssertion(x) && !found.includes(x)) found.push(x);
+    }
+    if (found.length === 0) throw new ExrayInputError(f, 'exports no assertion (export default defineAssertion({ id, description, check }))');
+    out.push(...found);
+  }
+  return out;
+}
+
+export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRun> {
+  const timings: Record<string, number> = {};
+  const t0 = performance.now();
+  let mark = t0;
+  const lap = (name: string): void => {
+    const t = performance.now();
+    timings[name] = Math.round(t - mark);
+    mark = t;
+  };
+  const edgeFile = opts.edgeFile ?? (typeof opts.edge === 'string' ? opts.edge : 'edge trace');
+  const edge = typeof opts.edge === 'string' ? await readTrace(opts.edge) : opts.edge;
+  const warnings: string[] = [];
+  const name = edge.header.model.name;
+  let modelDir = opts.model;
+  if (!modelDir) {
+    modelDir = join('models', name);
+    if (!existsSync(modelDir)) throw new ExrayInputError(edgeFile, `model "${name}" is not in models/: pass --model <dir>`);
+  }
+  modelDir = await modelDirOf(modelDir);
+  const refHash = await modelHash(modelDir);
+  if (edge.header.model.sha256 && refHash !== edge.header.model.sha256) {
+    warnings.push(`the reference model (${modelDir}, sha256 ${refHash.slice(0, 12)}…) is not the model the edge ran (${edge.header.model.sha256.slice(0, 12)}…): node differences include the weight differences`);
+  }
+  const card = (await cardIn(modelDir)) ?? (existsSync(join('models', name)) ? await cardIn(join('models', name)) : null);
+  let edgeWeights: WeightStorage | null = null;
+  const edgeModelDir = opts.edgeModel ?? (refHash === edge.header.model.sha256 ? modelDir : existsSync(join('models', name)) ? join('models', name) : undefined);
+  if (edgeModelDir) {
+    const h = edgeModelDir === modelDir ? refHash : await modelHash(edgeModelDir).catch(() => '');
+    if (h === edge.header.model.sha256 || opts.edgeModel) edgeWeights = await weightStorage(edgeModelDir).catch(() => null);
+  }
+  const edgeInput = edge.header.input.tensors[0];
+  if (!edgeInput) throw new ExrayInputError(edgeFile, 'the trace recorded no input tensor');
+
+  // ---- 1 + 2: canonical input and the input search ------------------------------------------------
+  let input: InputFit | null = null;
+  let feed: FeedTensor[];
+  let spec: PreprocessSpec | undefined;
+  if (opts.image !== undefined) {
+    if (edge.header.input.tensors.length !== 1) throw new ExrayInputError(edgeFile, `diagnosing against a photo needs a single-input model, the trace has ${edge.header.input.tensors.length} inputs`);
+    spec = edge.header.input.preprocess ?? card?.inputs.find((i) => i.kind === 'image' && i.preprocess)?.preprocess;
+    if (!spec) throw new ExrayInputError(edgeFile, 'neither the trace nor the model card gives the pre-processing (exray.json inputs[].preprocess)');
+    const decoded = typeof opts.image === 'string' ? await decodeImageFile(opts.image) : opts.image;
+    const recorded = edge.header.input.source?.sha256;
+    if (recorded && recorded !== decoded.source.sha256) warnings.push(`the photo (${decoded.source.fileName}) is not the file the edge trace recorded (sha256 differs)`);
+    lap('decode');
+    const data = edge.blobs.get(edgeInput.blob?.id ?? '');
+    if (!data) throw new ExrayInputError(edgeFile, `input "${edgeInput.name}" has no recorded values`);
+    try {
+      input = fitInput({ image: decoded.image, orientation: decoded.source.exifOrientation, spec, edge: { data, shape: edgeInput.shape } });
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      warnings.push(`input search skipped: ${e.message}`);
+    }
+    lap('inputSearch');
+    const t = preprocess(decoded.image, decoded.source.exifOrientation, spec);
+    feed = [{ name: edgeInput.name, shape: t.shape, dtype: t.dtype, data: t.data }];
+  } else {
+    feed = feedFromTrace(edge, edgeFile);
+    warnings.push('no --image: the reference replays the edge\'s recorded input, so input-level causes are not checked');
+  }
+
+  // ---- 3 + 4: reference capture and comparison ----------------------------------------------------
+  const backend = opts.backend ?? 'cpu';
+  const session = await ReferenceSession.open(modelDir, backend);
+  try {
+    lap('loadReference');
+    const ref = await session.capture(feed, opts.image !== undefined ? 'canonical input' : edgeFile, {
+      modelName: name,
+      referenceFor: edge.header.id,
+      ...(edge.header.input.source ? { source: edge.header.input.source } : {}),
+      ...(spec ? { preprocess: spec } : {}),
+    });
+    lap('reference');
+    const labels = card?.outputs.find((o) => o.labels)?.labels;
+    const comparison = compareTraces(edge, ref, labels ? { labels } : {});
+    lap('compare');
+
+    // ---- 5: single-node replays ---------------------------------------------------------------------
+    const max = opts.maxReplay ?? (backend === 'cpu' ? 24 : 256);
+    const picks = edge.header.capture === 'tensors' ? selectReplayNodes(comparison, edge, { max }) : [];
+    const replays = picks.length ? await session.replay(edge, picks) : [];
+    const attributions = attributeErrors(comparison, edge, ref, replays);
+    lap('replay');
+
+    // ---- 6 + 7: assertions and causes ------------------------------------------------------------------
+    const assertions = runAssertions(
+      edge,
+      { spec: spec ?? null, outputs: card?.outputs ?? [], input, comparison },
+      opts.assertions ?? [],
+    );
+    const diagnosis = diagnose({ edge, ref, comparison, input, attributions, assertions, referenceBackend: backend, edgeWeights, warnings });
+    lap('diagnose');
+    timings['total'] = Math.round(performance.now() - t0);
+    return { diagnosis, comparison, ref, input, timings };
+  } finally {
+    session.dispose();
+  }
+}
+
+export interface DiagnoseCommandOptions {
+  image?: string;
+  model?: string;
+  edgeModel?: string;
+  backend: NodeBackend;
+  replay?: number;
+  json?: boolean;
+  failOnAssert?: boolean;
+  assertions?: string[];
+}
+
+export async function diagnoseCommand(edgeFile: string, opts: DiagnoseCommandOptions): Promise<void> {
+  const assertions = opts.assertions?.length ? await loadAssertions(opts.assertions) : [];
+  const run = await runDiagnosis({
+    edge: edgeFile,
+    ...(opts.image ? { image: opts.image } : {}),
+    ...(opts.model ? { model: opts.model } : {}),
+    ...(opts.edgeModel ? { edgeModel: opts.edgeModel } : {}),
+    backend: opts.backend,
+    ...(opts.replay !== undefined ? { maxReplay: opts.replay } : {}),
+    assertions,
+  });
+  if (opts.json) process.stdout.write(`${JSON.stringify({ ...run.diagnosis, timings: run.timings }, null, 2)}\n`);
+  else process.stdout.write(`${formatDiagnosis(run.diagnosis)}\n(${run.timings['total']} ms)\n`);
+  if (opts.failOnAssert && run.diagnosis.assertions.some((a) => a.ok === false)) process.exitCode = 1;
+}

@@ -1,0 +1,70 @@
+/**
+ * `kernel`: one node computes a wrong result from its own inputs — a backend kernel bug, a
+ * mis-loaded or corrupted weight. Evidence: the node replayed alone on the reference backend with the
+ * edge's recorded inputs differs from the edge's output by more than the float32 tolerance (float16
+ * tolerance on half-float backends), and, when other effects spread error everywhere (quantized
+ * weights, half floats), by far more than the typical layer. Its error is split into own vs inherited.
+ */
+import { conf } from '../fit.ts';
+import {
+  fmt,
+  halfFloatEvidence,
+  KERNEL_OWN_NRMSE,
+  KERNEL_OWN_NRMSE_HALF,
+  modelsDiffer,
+  replayed,
+  typicalOwn,
+  type NodeEvidence,
+} from '../node-evidence.ts';
+import type { Cause } from '../types.ts';
+
+/** How far above the typical own error an outlier must be when errors are spread everywhere. */
+export const KERNEL_OUTLIER_FACTOR = 10;
+/** At most this many kernel causes are reported (the worst). */
+export const MAX_KERNEL_CAUSES = 3;
+
+export function kernelCauses(ev: NodeEvidence): Cause[] {
+  if (ev.comparison.verdict === 'ok' || ev.comparison.verdict === 'no-data') return [];
+  const half = halfFloatEvidence(ev.edge, ev.ref).likely;
+  const spread = half || modelsDiffer(ev);
+  const threshold = half ? KERNEL_OWN_NRMSE_HALF : KERNEL_OWN_NRMSE;
+  const owns = replayed(ev);
+  const backend = ev.referenceBackend ?? ev.ref.header.runtime.backend;
+  if (owns.length === 0) {
+    // No replay (stats capture, replay impossible): only the comparison's origin, when nothing else can explain it.
+    const c = ev.comparison;
+    if (spread || c.inputs.verdict !== 'identical' || !c.firstDivergent) return [];
+    const f = c.firstDivergent;
+    return [
+      {
+        code: 'kernel',
+        confidence: 0.5,
+        detail: `${f.name} (${f.op}) is the first node to diverge with identical inputs (${f.reasons.join('; ') || 'beyond tolerance'}); not confirmed by a replay of the node alone`,
+        node: f.name,
+        evidence: { replayed: false },
+      },
+    ];
+  }
+  const typical = typicalOwn(owns);
+  const cands = owns
+    .filter((a) => (a.own ?? 0) > threshold || (a.ownNonFinite ?? 0) > 0)
+    .filter((a) => !spread || (a.own ?? 0) > KERNEL_OUTLIER_FACTOR * typical || (!half && (a.ownNonFinite ?? 0) > 0))
+    .sort((a, b) => (b.own ?? 0) - (a.own ?? 0))
+    .slice(0, MAX_KERNEL_CAUSES);
+  return cands.map((a) => {
+    const own = a.own ?? 0;
+    // Beyond the tolerance (log scale) and standing out from the typical node's own error.
+    const beyond = Math.min(1, Math.log10(Math.max(1, own / threshold)));
+    const outlier = Math.min(1, Math.log10(Math.max(1, own / Math.max(typical, 1e-7))) / 3);
+    let c = 0.6 + 0.2 * beyond + 0.17 * outlier;
+    if ((a.ownShare ?? 1) < 0.5) c *= 0.8;
+    const nf = (a.ownNonFinite ?? 0) > 0 ? `, ${a.ownNonFinite} NaN/Inf of its own` : '';
+    return {
+      code: 'kernel' as const,
+      confidence: conf(Math.min(0.97, c)),
+      detail: `${a.node} (${a.op}) is wrong on its own inputs: replayed alone on ${backend} with the edge's recorded inputs it differs from the edge's output by nrmse ${fmt(own)}${nf} (inherited from its inputs: ${fmt(a.inherited)}, total ${fmt(a.total)})`,
+      node: a.node,
+      evidence: { own, inherited: a.inherited, total: a.total, ownShare: a.ownShare, threshold, typicalOwn: typical },
+    };
+  });
+}
