@@ -104,7 +104,7 @@ describe('capturing the printed profile', () => {
     expect(lines).toEqual(['[', '{"cat" : "Session","name" :"model_run","ts" :1,"dur" :5,"ph" : "X","args" : {}}', ']']);
     expect(console.log).toBe(original);
     expect(JSON.parse(profileFromLines(['noise', ...lines]))).toHaveLength(1);
-    expect(() => profileFromLines([])).toThrow(/call installOrtConsoleHook\(\) before the first onnxruntime-web session/);
+    expect(() => profileFromLines([])).toThrow(/import src\/instrument\/ort\/console-hook\.ts before onnxruntime-web/);
   });
 
   it('captures fd 1 writes in Node (onnxruntime-web prints with fs.writeSync) and restores fs.writeSync', async () => {

@@ -164,5 +164,6 @@ describe('input search on procedural photos', () => {
     expect(f.matches).toBe(false);
     expect(f.explained).toBe(false);
     expect(f.notes.join()).toMatch(/no candidate pipeline explains/);
+    expect(f.causes).toEqual([]);
   });
 });

@@ -32,8 +32,9 @@ export function inputCauses(s: InputSearch): Cause[] {
 
 export function fitInput(args: InputSearchArgs, options: InputSearchOptions = {}): InputFit {
   const s = searchInput(args, options);
-  const causes = inputCauses(s);
   const explained = s.best.residualLevels <= EXPLAINED_LEVELS;
+  // Without an explanation the fitted steps mean nothing: claim no cause, say so in the notes.
+  const causes = explained ? inputCauses(s) : [];
   const matches = causes.length === 0 && s.canonicalResidualLevels !== null && s.canonicalResidualLevels <= MATCH_LEVELS;
   const notes: string[] = [];
   if (!explained) {

@@ -4,7 +4,7 @@
  */
 import type { Comparison } from '../compare/index.ts';
 import type { Environment, Trace } from '../trace/types.ts';
-import { quantile } from './fit.ts';
+import { median } from './fit.ts';
 import type { NodeAttribution } from './types.ts';
 
 /** How an edge model stores its weights (from its weightsManifest), when the CLI can see the model. */
@@ -109,9 +109,9 @@ export function modelsDiffer(ev: NodeEvidence): boolean {
   return a !== '' && b !== '' && a !== b;
 }
 
-/** The 75th percentile of own errors: the "typical" own error an outlier is measured against. */
+/** The median own error: the "typical" node an outlier is measured against. */
 export function typicalOwn(as: readonly NodeAttribution[]): number {
-  return quantile(as.map((a) => a.own ?? 0), 0.75);
+  return median(as.map((a) => a.own ?? 0));
 }
 
 export function fmt(x: number | null | undefined): string {

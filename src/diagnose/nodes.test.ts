@@ -127,10 +127,10 @@ describe('node-level causes on synthetic traces', () => {
     const q = (i: number, x: Float32Array): Float32Array => (op(i) === 'Relu' ? x : Float32Array.from(x, (v, k) => v + 0.004 * Math.sin(k * 1.3 + i)));
     const d = run(chain({ edgeSha: 'b'.repeat(64), edge: q }));
     expect(d.causes.map((c) => c.code)).toEqual(['quantization']);
-    expect(d.causes[0]!.detail).toMatch(/weights differ from the reference: \d+ of \d+ replayed layers lose precision/);
+    expect(d.causes[0]!.detail).toMatch(/weights differ from the reference: \d+ of \d+ replayed computing layers lose precision/);
     expect(d.causes[0]!.detail).toMatch(/rmse\/scale/);
     // With one layer far worse than the rest, that layer is a kernel finding too.
-    const d2 = run(chain({ edgeSha: 'b'.repeat(64), edge: (i, x) => (i === 5 ? Float32Array.from(x, (v) => v * 1.3) : q(i, x)) }));
+    const d2 = run(chain({ edgeSha: 'b'.repeat(64), edge: (i, x) => (i === 5 ? Float32Array.from(x, (v) => -v) : q(i, x)) }));
     expect(d2.causes.map((c) => c.code).sort()).toEqual(['kernel', 'quantization']);
     expect(d2.causes.find((c) => c.code === 'kernel')!.node).toBe('node_5');
   });

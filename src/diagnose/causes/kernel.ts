@@ -5,6 +5,7 @@
  * tolerance on half-float backends), and, when other effects spread error everywhere (quantized
  * weights, half floats), by far more than the typical layer. Its error is split into own vs inherited.
  */
+import { isExactOp } from '../attribution.ts';
 import { conf } from '../fit.ts';
 import {
   fmt,
@@ -18,16 +19,24 @@ import {
 } from '../node-evidence.ts';
 import type { Cause } from '../types.ts';
 
-/** How far above the typical own error an outlier must be when errors are spread everywhere. */
+/** How far above the typical own error an outlier must be when errors are spread everywhere (half floats). */
 export const KERNEL_OUTLIER_FACTOR = 10;
+/**
+ * With quantized weights (the models differ) one layer can lose 10–20× more than the others just from
+ * an uneven weight range; a kernel finding there needs a far stronger outlier and a large own error.
+ */
+export const KERNEL_OUTLIER_FACTOR_QUANTIZED = 30;
+export const KERNEL_OWN_NRMSE_QUANTIZED = 0.05;
 /** At most this many kernel causes are reported (the worst). */
 export const MAX_KERNEL_CAUSES = 3;
 
 export function kernelCauses(ev: NodeEvidence): Cause[] {
   if (ev.comparison.verdict === 'ok' || ev.comparison.verdict === 'no-data') return [];
   const half = halfFloatEvidence(ev.edge, ev.ref).likely;
-  const spread = half || modelsDiffer(ev);
-  const threshold = half ? KERNEL_OWN_NRMSE_HALF : KERNEL_OWN_NRMSE;
+  const quantized = modelsDiffer(ev);
+  const spread = half || quantized;
+  const threshold = quantized ? KERNEL_OWN_NRMSE_QUANTIZED : half ? KERNEL_OWN_NRMSE_HALF : KERNEL_OWN_NRMSE;
+  const factor = quantized ? KERNEL_OUTLIER_FACTOR_QUANTIZED : KERNEL_OUTLIER_FACTOR;
   const owns = replayed(ev);
   const backend = ev.referenceBackend ?? ev.ref.header.runtime.backend;
   if (owns.length === 0) {
@@ -45,10 +54,10 @@ export function kernelCauses(ev: NodeEvidence): Cause[] {
       },
     ];
   }
-  const typical = typicalOwn(owns);
+  const typical = typicalOwn(owns.filter((a) => !isExactOp(a.op)));
   const cands = owns
     .filter((a) => (a.own ?? 0) > threshold || (a.ownNonFinite ?? 0) > 0)
-    .filter((a) => !spread || (a.own ?? 0) > KERNEL_OUTLIER_FACTOR * typical || (!half && (a.ownNonFinite ?? 0) > 0))
+    .filter((a) => !spread || (a.own ?? 0) > factor * typical || (!half && (a.ownNonFinite ?? 0) > 0))
     .sort((a, b) => (b.own ?? 0) - (a.own ?? 0))
     .slice(0, MAX_KERNEL_CAUSES);
   return cands.map((a) => {

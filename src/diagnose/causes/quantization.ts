@@ -5,6 +5,7 @@
  * layers, not one. Reports the layers that lose most, with rmse/scale in 8-bit output steps (the
  * TFLite quantization debugger's per-layer metric).
  */
+import { isExactOp } from '../attribution.ts';
 import { conf } from '../fit.ts';
 import { fmt, FLOAT32_OWN_NOISE, modelsDiffer, replayed, type NodeEvidence } from '../node-evidence.ts';
 import type { Cause } from '../types.ts';
@@ -22,7 +23,7 @@ function weightsNote(ev: NodeEvidence): string {
 
 export function quantizationCause(ev: NodeEvidence): Cause | null {
   if (!modelsDiffer(ev) || ev.comparison.verdict === 'ok' || ev.comparison.verdict === 'no-data') return null;
-  const owns = replayed(ev);
+  const owns = replayed(ev).filter((a) => !isExactOp(a.op));
   const outNrmse = Math.max(0, ...ev.comparison.outputs.tensors.map((t) => t.metrics?.nrmse ?? 0));
   const top1 = ev.comparison.outputs.top1Equal;
   const tail = `; output nrmse ${fmt(outNrmse)}${top1 === false ? ', top-1 changed' : top1 ? ', top-1 unchanged' : ''}`;
@@ -46,7 +47,7 @@ export function quantizationCause(ev: NodeEvidence): Cause | null {
   return {
     code: 'quantization',
     confidence: conf(weightsNote(ev).includes('float32') ? c - 0.2 : c),
-    detail: `the edge model's weights differ from the reference${weightsNote(ev)}: ${losing.length} of ${owns.length} replayed layers lose precision on their own inputs; most: ${list}${tail}`,
+    detail: `the edge model's weights differ from the reference${weightsNote(ev)}: ${losing.length} of ${owns.length} replayed computing layers lose precision on their own inputs; most: ${list}${tail}`,
     node: top[0]!.node,
     evidence: {
       ...ids,

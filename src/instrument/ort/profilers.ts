@@ -58,18 +58,20 @@ function hookState(): ConsoleHookState | undefined {
 }
 
 /**
- * onnxruntime-web's wasm module binds `console.log` once, when it initialises (its first session), and
- * prints the profile through that binding. exray therefore puts a pass-through in `console.log` before
- * that moment; the binding ORT keeps then reaches exray, which records lines only while a profile is
- * being read. Call this before the page creates its first onnxruntime-web session (the instrumenter
- * calls it too). `console.log` itself is given back by `restoreConsole()` (ORT's binding keeps working).
- * Installing it after onnxruntime-web initialised is harmless but too late: the profile then goes to
- * the real console and exray says so in the trace's warnings.
+ * onnxruntime-web binds `console.log` once and prints session profiles through that binding (when its
+ * module is evaluated, or when its first session is created, depending on the build). exray therefore
+ * puts a pass-through in `console.log` before that moment: the binding ORT keeps then reaches exray,
+ * which records lines only while a profile is being read and forwards everything else to the original
+ * `console.log`. Install it before onnxruntime-web is imported (`import './console-hook.ts'` first),
+ * and leave it installed: `restoreConsole()` puts the original back, after which an ORT module that
+ * has not bound yet would bind the original. Installed too late, the profile goes to the real console
+ * and the trace says kernel times are unavailable.
  */
 export function installOrtConsoleHook(): void {
-  if (hookState()) return;
-  const state: ConsoleHookState = { original: console.log, lines: null };
-  (globalThis as Record<symbol, ConsoleHookState | undefined>)[HOOK_KEY] = state;
+  if (console.log === hookedLog) return;
+  const state = hookState();
+  if (state) state.original = console.log;
+  else (globalThis as Record<symbol, ConsoleHookState | undefined>)[HOOK_KEY] = { original: console.log, lines: null };
   console.log = hookedLog;
 }
 
@@ -89,22 +91,21 @@ export function restoreConsole(): void {
 }
 
 /**
- * Runs `f` and returns what was printed through `console.log` meanwhile: what went to console.log
- * directly (while it is the pass-through) and what reached it through a binding made while the hook
- * was installed.
+ * Runs `f` and returns what was printed through `console.log` meanwhile, instead of printing it: what
+ * went to `console.log` directly and what reached the pass-through through a binding made while it was
+ * installed.
  */
 export async function captureConsole(f: () => Promise<void> | void): Promise<string[]> {
+  const wasHooked = console.log === hookedLog;
   installOrtConsoleHook();
   const s = hookState()!;
-  const replaced = console.log !== hookedLog;
-  if (replaced) console.log = hookedLog;
   const lines: string[] = [];
   s.lines = lines;
   try {
     await f();
   } finally {
     s.lines = null;
-    if (replaced) console.log = s.original as typeof console.log;
+    if (!wasHooked) restoreConsole();
   }
   return lines;
 }
@@ -119,7 +120,7 @@ export function profileFromLines(lines: string[]): string {
   if (start < 0 || end < start) {
     throw new Error(
       lines.length === 0
-        ? 'onnxruntime-web printed no profile where exray listens: call installOrtConsoleHook() before the first onnxruntime-web session is created'
+        ? 'onnxruntime-web printed no profile where exray listens: import src/instrument/ort/console-hook.ts before onnxruntime-web (it binds console.log early)'
         : `onnxruntime-web printed ${lines.length} line(s) but no profile JSON array`,
     );
   }
@@ -150,9 +151,7 @@ interface WebGpuEnv {
 
 /** Reads the profile onnxruntime-web prints at `endProfiling()` through console.log (a page or worker). */
 export async function readConsoleProfile(session: OrtSession): Promise<string> {
-  const lines = await captureConsole(() => session.endProfiling());
-  restoreConsole();
-  return profileFromLines(lines);
+  return profileFromLines(await captureConsole(() => session.endProfiling()));
 }
 
 /**

@@ -89,9 +89,9 @@ function toDType(d: string): DType {
 }
 
 /**
- * Values as stored in a blob: int32 stays exact, everything else becomes float32. The cpu backend
- * hands out its own storage (no copy on read), so its arrays are copied: a blob may later be
- * transferred to another thread, which would detach the tensor's memory under the backend.
+ * Values as stored in a blob: int32 stays exact, everything else becomes float32. Arrays the backend
+ * still owns are copied: a blob may later be transferred to another thread, which would detach the
+ * tensor's memory under the backend (or another blob sharing it).
  */
 function toBlobData(values: ArrayLike<number>, dtype: string, backendOwned: boolean): BlobData {
   if (dtype === 'int32') return values instanceof Int32Array ? (backendOwned ? values.slice() : values) : Int32Array.from(values);
@@ -149,7 +149,9 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
   const bins = options.histogramBins ?? 32;
   const backend = tf.getBackend();
   const clock = kernelClock(backend);
-  const backendOwned = backend === 'cpu';
+  // Only wasm reads return fresh arrays; cpu hands out its own storage and webgl/webgpu cache the
+  // downloaded values on the (possibly shared) data id.
+  const backendOwned = backend !== 'wasm';
   const emit = (e: TraceEvent): void => options.onEvent?.(e);
   const warnings: string[] = [];
   const runner = new Runner(model, inputs);
