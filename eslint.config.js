@@ -29,8 +29,15 @@ export default tseslint.config(
     ]),
   },
   {
-    files: ['src/preprocess/pipeline.ts', 'src/preprocess/resize.ts', 'src/preprocess/orientation.ts', 'src/preprocess/normalize.ts'],
-    rules: restrict([{ group: nodeBuiltins, message: 'the pixel pipeline runs in the browser too.' }]),
+    files: [
+      'src/preprocess/pipeline.ts',
+      'src/preprocess/resize.ts',
+      'src/preprocess/orientation.ts',
+      'src/preprocess/normalize.ts',
+      'src/models/card-schema.ts',
+      'src/models/manifest-parse.ts',
+    ],
+    rules: restrict([{ group: nodeBuiltins, message: 'these modules run in the browser too.' }]),
   },
   {
     files: ['src/instrument/tfjs/**/*.ts'],

@@ -141,14 +141,6 @@ export default defineConfig({
   // Relative asset URLs: the build also works from a sub-path (e.g. served by `exray serve`).
   base: './',
   plugins: [react(), exrayModels()],
-  resolve: {
-    // src/models/{card,manifest}.ts import Node modules at top level for their Node-only loaders; the
-    // page uses only their pure parsers. These stand-ins throw if a Node-only function is ever called.
-    alias: {
-      'node:fs/promises': path.join(ROOT, 'src/viewer/shims/node-fs-promises.ts'),
-      'node:path': path.join(ROOT, 'src/viewer/shims/node-path.ts'),
-    },
-  },
   server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: true },
   preview: { headers: ISOLATION_HEADERS, port: 4173, strictPort: true },
   worker: {

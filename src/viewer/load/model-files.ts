@@ -4,8 +4,8 @@
  * an invalid model card.
  */
 import { ExrayInputError } from '../../errors.ts';
-import { CARD_FILE_NAME, parseModelCard, type ModelCard } from '../../models/card.ts';
-import { parseTfjsModelJson, weightByteSize, type TfjsModelJson } from '../../models/manifest.ts';
+import { CARD_FILE_NAME, parseModelCard, type ModelCard } from '../../models/card-schema.ts';
+import { parseTfjsModelJson, weightByteSize, type TfjsModelJson } from '../../models/manifest-parse.ts';
 import type { PickedFile } from './dropped-files.ts';
 import { firstInputOf, ModelLoadError, sha256Hex, type FileProblem, type LoadedModel } from './model.ts';
 

@@ -3,7 +3,7 @@
  * and the identity hash. Built from dropped / picked files (model-files.ts) or a bundled sample
  * (samples.ts).
  */
-import type { ModelCard } from '../../models/card.ts';
+import type { ModelCard } from '../../models/card-schema.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
 
 export interface LoadedModel {

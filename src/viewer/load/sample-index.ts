@@ -2,7 +2,7 @@
  * `/models/index.json`: what the page can load without the user's files. Written by the `exray-models`
  * Vite plugin (vite.config.ts) from `models/<name>/exray.json` and `public/samples/`.
  */
-import type { ModelCard } from '../../models/card.ts';
+import type { ModelCard } from '../../models/card-schema.ts';
 
 export interface SampleModelEntry {
   name: string;

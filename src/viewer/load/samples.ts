@@ -1,5 +1,5 @@
 /** The bundled sample models and photos (`/models/index.json`, written by the exray-models Vite plugin). */
-import { parseTfjsModelJson } from '../../models/manifest.ts';
+import { parseTfjsModelJson } from '../../models/manifest-parse.ts';
 import { firstInputOf, ModelLoadError, sha256Hex, type LoadedModel } from './model.ts';
 import { SAMPLE_INDEX_URL, type SampleIndex, type SampleModelEntry } from './sample-index.ts';
 
