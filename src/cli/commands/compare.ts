@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { compareTraces, formatComparisonTable, type Comparison } from '../../compare/index.ts';
+import { compareTraces, formatComparisonTable, type Comparison, type CompareOptions } from '../../compare/index.ts';
 import { loadModelCard } from '../../models/card.ts';
 import type { Trace } from '../../trace/types.ts';
 import { readTrace } from '../io.ts';
@@ -12,20 +12,24 @@ export interface CompareCommandOptions {
   limit: number;
 }
 
-/** Class labels from the sample model's card, when the trace's model is one of ours. */
-export async function labelsFor(trace: Trace): Promise<string[] | undefined> {
+/**
+ * What the model card says about the outputs, when the trace's model is one of the sample models:
+ * which outputs are classifier scores (so top-k is meaningful) and their labels.
+ */
+export async function outputOptionsFor(trace: Trace): Promise<CompareOptions> {
   const card = join('models', trace.header.model.name, 'exray.json');
-  if (!existsSync(card)) return undefined;
+  if (!existsSync(card)) return {};
   const c = await loadModelCard(card);
-  return c.outputs.find((o) => o.labels)?.labels;
+  const classifiers = c.outputs.filter((o) => o.meaning === 'classification');
+  const labels = classifiers.find((o) => o.labels)?.labels;
+  return { classifierOutputs: classifiers.map((o) => o.name), ...(labels ? { labels } : {}) };
 }
 
 export async function compareFiles(edgeFile: string, refFile: string, nrmse?: number): Promise<Comparison> {
   const [edge, ref] = [await readTrace(edgeFile), await readTrace(refFile)];
-  const labels = await labelsFor(edge);
   return compareTraces(edge, ref, {
+    ...(await outputOptionsFor(edge)),
     ...(nrmse !== undefined ? { tolerance: { nrmse } } : {}),
-    ...(labels ? { labels } : {}),
   });
 }
 

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { writeOutput, writeTrace } from '../io.ts';
 import { formatTraceSummary } from '../format.ts';
 import { prepareInput } from './trace.ts';
-import { labelsFor } from './compare.ts';
+import { outputOptionsFor } from './compare.ts';
 
 export async function demoCommand(opts: { model: string; image: string; out: string }): Promise<void> {
   const model = join('models', opts.model);
@@ -36,8 +36,7 @@ export async function demoCommand(opts: { model: string; image: string; out: str
     ...(input.preprocess ? { preprocess: input.preprocess } : {}),
   });
   await writeTrace(join(opts.out, 'ref.exray'), ref);
-  const labels = await labelsFor(edge);
-  const c = compareTraces(edge, ref, labels ? { labels } : {});
+  const c = compareTraces(edge, ref, await outputOptionsFor(edge));
   say(formatComparisonTable(c, { limit: 15 }));
   await writeOutput(join(opts.out, 'compare.json'), JSON.stringify(c, null, 2));
   await writeOutput(join(opts.out, 'edge.perfetto.json'), JSON.stringify(toPerfetto(edge)));
