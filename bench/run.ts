@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { benchTracing } from './tracing.ts';
 import { benchCompare } from './compare.ts';
+import { benchBrowserTracing, benchViewer } from './browser.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
@@ -27,6 +28,10 @@ await section('tracing overhead, MobileNetV2 graph model, cpu', () =>
   benchTracing({ model: 'nsfw-mobilenet-v2-mid', backend: 'cpu', rounds: Math.max(3, Math.round(rounds / 3)), image: 'public/samples/chelsea.png' }),
 );
 await section('comparison throughput', () => benchCompare());
+await section('viewer with a 1,000-node trace (Chromium)', () => benchViewer());
+await section('tracing overhead in Chromium, MobileNetV2 graph model, wasm and webgl (SwiftShader)', () =>
+  benchBrowserTracing('nsfw-mobilenet-v2-mid', ['wasm', 'webgl'], Math.max(3, Math.round(rounds / 3)), 'public/samples/chelsea.png'),
+);
 
 await mkdir('bench', { recursive: true });
 await writeFile('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);

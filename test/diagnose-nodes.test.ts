@@ -100,7 +100,7 @@ describe('quantization: variants of a float model against the float original', (
     const { diagnosis: d } = await variantRun('blazeface', 'uint8', 'astronaut.png');
     expect(d.causes.map((c) => c.code), d.summary).toEqual(['quantization']);
     expect(d.causes[0]!.detail).toMatch(/^the edge model's weights differ from the reference \(the edge model stores 106 of 112 weights as uint8\): \d+ of \d+ replayed computing layers lose precision on their own inputs; most: .+rmse\/scale/);
-    expect(d.causes[0]!.node).toBe(d.causes[0]!.evidence!['worst']![0]);
+    expect(d.causes[0]!.node).toBe((d.causes[0]!.evidence!['worst'] as string[])[0]);
     expect(d.inputMatches).toBe(true);
   });
 

@@ -95,7 +95,7 @@ describe('exray variants', () => {
     expect((await exray(['variants', join(MODELS, 'nsfw-mobilenet-v2'), '--weights', 'float16', '--out', out])).code).toBe(0);
     const { model } = await loadTfjsModelFromDir(out, tf);
     const y = (model as tf.LayersModel).predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor;
-    const p = await y.data();
+    const p = Array.from(await y.data());
     expect(p.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     tf.dispose([y]);
     model.dispose();

@@ -108,6 +108,12 @@ describe('exray on ONNX models', () => {
     expect(decodeTrace(readFileSync(out), out).header.model.name).toBe('silero-vad-v5');
   });
 
+  it('--browser says ONNX models are traced in Node for now', async () => {
+    const r = await inProcess(['trace', REC, '--image', line, '--browser', '--backend', 'wasm']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/ppocr-v4-rec: ONNX models are traced in Node for now/);
+  });
+
   it('--image on a model with three inputs asks for --input', async () => {
     const r = await inProcess(['trace', VAD, '--image', line, '--backend', 'cpu']);
     expect(r.code).toBe(2);

@@ -4,23 +4,11 @@
  * uploads the `.exray` bytes. Nothing here knows about Playwright.
  */
 import { runJobInWorker, runJobOnMainThread } from '../viewer/worker/client.ts';
-import type { ModelPayload, InputPayload, RunJob } from '../viewer/worker/protocol.ts';
+import type { RunJob } from '../viewer/worker/protocol.ts';
+import { fetchModel, inputPayload } from './payload.ts';
 import { TraceBuilder } from '../trace/events.ts';
 import { encodeTrace } from '../trace/file.ts';
-import { RUNNER_PREFIX, type RunnerRequest, type RunnerResult } from './protocol.ts';
-
-async function fetchOk(url: string): Promise<Response> {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  return r;
-}
-
-function fromBase64(b64: string): ArrayBuffer {
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out.buffer;
-}
+import { RUNNER_PREFIX, type BenchRequest, type RunnerRequest, type RunnerResult } from './protocol.ts';
 
 async function run(req: RunnerRequest): Promise<RunnerResult> {
   const status = document.getElementById('status');
@@ -28,19 +16,8 @@ async function run(req: RunnerRequest): Promise<RunnerResult> {
     if (status) status.textContent = s;
   };
   try {
-    const modelJson = (await (await fetchOk(`${RUNNER_PREFIX}model/${req.model.modelFile}`)).json()) as Record<string, unknown>;
-    const manifest = (modelJson.weightsManifest as { paths: string[] }[] | undefined) ?? [];
-    const shards: ArrayBuffer[] = [];
-    for (const group of manifest) for (const p of group.paths) shards.push(await (await fetchOk(`${RUNNER_PREFIX}model/${p}`)).arrayBuffer());
-    const model: ModelPayload = { name: req.model.name, sha256: req.model.sha256, modelJson, shards, async: req.model.async };
-    const buf = fromBase64(req.input.base64);
-    const input: InputPayload = {
-      data: req.input.dtype === 'int32' ? new Int32Array(buf) : new Float32Array(buf),
-      shape: req.input.shape,
-      dtype: req.input.dtype,
-      ...(req.input.source ? { source: req.input.source } : {}),
-      ...(req.input.preprocess ? { preprocess: req.input.preprocess } : {}),
-    };
+    const model = await fetchModel(req.model);
+    const input = inputPayload(req.input);
     const job: RunJob = { stream: req.backend, backend: req.backend, options: req.options, label: req.label, capture: req.capture, runs: req.runs, warmup: req.warmup };
     const builder = new TraceBuilder({ source: `browser ${req.backend}` });
     const start = req.where === 'worker' ? runJobInWorker : runJobOnMainThread;
@@ -61,4 +38,6 @@ async function run(req: RunnerRequest): Promise<RunnerResult> {
 }
 
 (globalThis as { exrayRun?: typeof run }).exrayRun = run;
+// Benchmarks load only when asked for (`npm run bench`).
+(globalThis as { exrayBench?: unknown }).exrayBench = async (req: BenchRequest) => (await import('./bench.ts')).runBench(req);
 document.body.dataset.ready = 'true';

@@ -24,3 +24,12 @@ export interface RunnerResult {
   /** Bytes of the uploaded .exray. */
   bytes?: number;
 }
+
+/** `npm run bench` in the browser: tracing overhead of one model on one backend (main thread). */
+export interface BenchRequest {
+  model: RunnerRequest['model'];
+  input: RunnerRequest['input'];
+  backend: BackendName;
+  options: BackendOptions;
+  rounds: number;
+}

@@ -16,6 +16,7 @@ import type { RunnerRequest, RunnerResult } from '../browser-runner/protocol.ts'
 import { RUNNER_PREFIX } from '../browser-runner/protocol.ts';
 import type { BackendName } from '../viewer/worker/protocol.ts';
 import { chromiumLaunchOptions } from './chromium.ts';
+import type { Page } from 'playwright-core';
 import { cardFor } from './commands/trace.ts';
 
 export interface BrowserTraceOptions {
@@ -62,16 +63,50 @@ export async function traceInBrowser(opts: BrowserTraceOptions): Promise<Trace> 
     where: opts.backend === 'cpu' || opts.backend === 'wasm' ? 'worker' : 'main',
   };
 
+  const session = await openRunnerPage(dir, { ...(opts.device ? { device: opts.device } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  try {
+    const { page } = session;
+    const result = (await page.evaluate((req) => (globalThis as unknown as { exrayRun(r: unknown): Promise<unknown> }).exrayRun(req), request)) as RunnerResult;
+    if (!result.ok) throw new Error(`browser run on ${opts.backend} failed: ${result.error ?? 'unknown error'}`);
+    const bytes = session.uploaded();
+    if (!bytes) throw new Error('the browser did not upload a trace');
+    return decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `browser ${opts.backend} trace`);
+  } finally {
+    await session.close();
+  }
+}
+
+export interface RunnerSession {
+  page: Page;
+  /** Where Vite serves the project (the viewer is at the root). */
+  base: string;
+  /** The last `.exray` the page uploaded. */
+  uploaded(): Buffer | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Serve the project with Vite (its own config: COOP/COEP, wasm assets), open runner.html in headless
+ * Chromium, and answer `/__exray/model/<file>` from `modelDir` and `/__exray/result` uploads.
+ */
+export async function openRunnerPage(modelDir: string, opts: { device?: string; log?: (line: string) => void } = {}): Promise<RunnerSession> {
   const { createServer } = await import('vite');
   const { chromium, devices } = await import('playwright-core');
+  const descriptor = opts.device ? devices[opts.device] : undefined;
+  if (opts.device && !descriptor) throw new ExrayInputError(opts.device, 'unknown device name (use a Playwright device, e.g. "Pixel 7")');
   const server = await createServer({ server: { port: 0, host: '127.0.0.1' }, logLevel: 'error', clearScreen: false });
   await server.listen();
   const base = server.resolvedUrls?.local[0];
-  if (!base) throw new Error('vite did not report a local URL');
-  const browser = await chromium.launch(chromiumLaunchOptions());
+  const browser = await chromium.launch(chromiumLaunchOptions()).catch(async (e: unknown) => {
+    await server.close();
+    throw e;
+  });
+  const close = async (): Promise<void> => {
+    await browser.close();
+    await server.close();
+  };
   try {
-    const descriptor = opts.device ? devices[opts.device] : undefined;
-    if (opts.device && !descriptor) throw new ExrayInputError(opts.device, 'unknown device name (use a Playwright device, e.g. "Pixel 7")');
+    if (!base) throw new Error('vite did not report a local URL');
     const context = await browser.newContext(descriptor ?? {});
     const page = await context.newPage();
     let uploaded: Buffer | null = null;
@@ -86,7 +121,7 @@ export async function traceInBrowser(opts: BrowserTraceOptions): Promise<Trace> 
         const file = normalize(rest.slice('model/'.length));
         if (isAbsolute(file) || file.startsWith('..')) return route.fulfill({ status: 403 });
         try {
-          return route.fulfill({ status: 200, body: await readFile(join(dir, file)), headers: { 'Cross-Origin-Resource-Policy': 'same-origin' } });
+          return route.fulfill({ status: 200, body: await readFile(join(modelDir, file)), headers: { 'Cross-Origin-Resource-Policy': 'same-origin' } });
         } catch {
           return route.fulfill({ status: 404 });
         }
@@ -98,13 +133,9 @@ export async function traceInBrowser(opts: BrowserTraceOptions): Promise<Trace> 
     });
     await page.goto(`${base}runner.html`);
     await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: 120_000 });
-    const result = (await page.evaluate((req) => (globalThis as unknown as { exrayRun(r: unknown): Promise<unknown> }).exrayRun(req), request)) as RunnerResult;
-    if (!result.ok) throw new Error(`browser run on ${opts.backend} failed: ${result.error ?? 'unknown error'}`);
-    if (!uploaded) throw new Error('the browser did not upload a trace');
-    const bytes: Buffer = uploaded;
-    return decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `browser ${opts.backend} trace`);
-  } finally {
-    await browser.close();
-    await server.close();
+    return { page, base, uploaded: () => uploaded, close };
+  } catch (e) {
+    await close();
+    throw e;
   }
 }

@@ -12,7 +12,6 @@ import { fmt, halfFloatEvidence, KERNEL_OWN_NRMSE, replayed, type NodeEvidence, 
 import {
   DIAGNOSIS_FORMAT,
   DIAGNOSIS_VERSION,
-  INPUT_CAUSES,
   type AssertionResult,
   type Cause,
   type Diagnosis,

@@ -34,7 +34,9 @@ export function computeStats(values: ArrayLike<number>, bins: number = DEFAULT_H
   if (!Number.isSafeInteger(bins) || bins < 1) {
     throw new RangeError(`computeStats: bins must be a positive integer, got ${bins}`);
   }
-  if (values instanceof Float32Array || values instanceof Int32Array) {
+  // Only Float32Array takes the hot path, so its element loads stay monomorphic (int32 tensors are
+  // few and small).
+  if (values instanceof Float32Array) {
     const fast = statsOf32(values, bins);
     if (fast) return fast;
   }
@@ -48,7 +50,7 @@ export function computeStats(values: ArrayLike<number>, bins: number = DEFAULT_H
  * returned and the general path runs). The histogram is counted into four interleaved sub-histograms
  * so consecutive elements falling in the same bin do not serialise on one counter.
  */
-function statsOf32(v: Float32Array | Int32Array, bins: number): TensorStats | null {
+function statsOf32(v: Float32Array, bins: number): TensorStats | null {
   const n = v.length;
   if (n === 0) return null;
   // Four independent accumulators per quantity: the loop is bound by add latency, not by loads.

@@ -366,10 +366,12 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
     }
 
     // ---- run end: the unmodified model's outputs ------------------------------------------------------
-    const outputs: NamedTensor[] = info.outputs.map((o, k) => {
+    // A trace's outputs always carry values: an output without numeric values (strings) is left out.
+    const outputs: NamedTensor[] = [];
+    info.outputs.forEach((o, k) => {
       const v = plainValues.get(o.name);
-      if (!v) return { name: o.name, shape: [], dtype: o.dtype };
-      return { name: o.name, ...record(`output:${o.name}`, k, v, true, true) };
+      if (v?.data) outputs.push({ name: o.name, ...record(`output:${o.name}`, k, v, true, true) });
+      else warnings.push(`model output ${o.name} has no numeric values (${v ? v.dtype : 'not returned'}): not in the trace's outputs`);
     });
     emit({ type: 'run-end', outputs, warnings });
     return builder.finish();

@@ -1,0 +1,240 @@
+/**
+ * Diagnosis benchmark: detection rate over an injected-bug suite, false alarms on clean runs, and the
+ * wall time of a whole diagnosis of a MobileNet-sized model on the cpu reference backend.
+ *
+ * - Input suite (the input search alone; real photos × sample-model cards × wrong pipelines): a case
+ *   counts as detected when the reported input causes are exactly the injected ones. Injections that
+ *   do not change the tensor (BGR on a gray photo, crop on a square one) are skipped.
+ * - Clean suite: the same photos and cards with ±1 decoder noise; any cause is a false alarm.
+ * - Node suite (end to end, traces on wasm, reference on wasm): a perturbed convolution per model
+ *   (kernel), uint8 variants of the float models (quantization), clean runs (none).
+ * - Timing: `runDiagnosis` of MobileNetV2 (nsfw-mobilenet-v2) with the photo, reference on TF.js cpu.
+ */
+import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { runDiagnosis } from '../src/cli/commands/diagnose.ts';
+import { fitInput, type CauseCode, type Diagnosis } from '../src/diagnose/index.ts';
+import { decoderNoise } from '../src/diagnose/test-images.ts';
+import { traceModel } from '../src/instrument/tfjs/index.ts';
+import { loadModelCard } from '../src/models/card.ts';
+import { modelHash } from '../src/models/hash.ts';
+import { loadTfjsModelFromDir } from '../src/models/load-node.ts';
+import { writeVariant } from '../src/models/variants.ts';
+import { decodeImageFile } from '../src/preprocess/decode-node.ts';
+import type { DecodedImage } from '../src/preprocess/image.ts';
+import { preprocess } from '../src/preprocess/pipeline.ts';
+import { tf, useBackend } from '../src/reference/tfjs-backend.ts';
+import { traceInNode } from '../src/reference/trace-node.ts';
+import type { PreprocessSpec, Trace } from '../src/trace/types.ts';
+import type { BenchResult } from './types.ts';
+
+const MODELS = 'models';
+const SAMPLES = 'public/samples';
+
+interface Injection {
+  name: string;
+  expect: CauseCode[];
+  wrong: (spec: PreprocessSpec) => Partial<PreprocessSpec> | null;
+  /** Memory-order bug: NCHW data in the NHWC shape. */
+  reshape?: boolean;
+}
+
+const NEAREST = { method: 'nearest', alignCorners: false, halfPixelCenters: false, antialias: false } as const;
+const HPC = { method: 'bilinear', alignCorners: false, halfPixelCenters: true, antialias: false } as const;
+const swapGray = (s: PreprocessSpec): Partial<PreprocessSpec> => {
+  const w = s.grayWeights ?? [0.299, 0.587, 0.114];
+  return { grayWeights: [w[2], w[1], w[0]] };
+};
+const bgr = (s: PreprocessSpec): Partial<PreprocessSpec> => (s.channels === 'grayscale' ? swapGray(s) : { channels: 'bgr' });
+const otherRange = (s: PreprocessSpec): Partial<PreprocessSpec> | null => {
+  if (s.dtype !== 'float32') return null;
+  // Whatever the card says, feed [0, 1] — or [-1, 1] when the card already says [0, 1].
+  const zeroOne = s.scale === 1 / 255 && s.mean.every((m) => m === 0) && s.std.every((x) => x === 1);
+  return zeroOne ? { scale: 1 / 127.5, mean: [1], std: [1] } : { scale: 1 / 255, mean: [0], std: [1] };
+};
+
+const INJECTIONS: Injection[] = [
+  { name: 'channel order', expect: ['channel-order'], wrong: bgr },
+  { name: 'normalisation', expect: ['normalization'], wrong: otherRange },
+  { name: 'EXIF ignored', expect: ['orientation'], wrong: () => ({ exif: 'ignore' }) },
+  { name: 'NCHW as NHWC', expect: ['layout'], wrong: (s) => (s.channels === 'grayscale' ? null : {}), reshape: true },
+  { name: 'nearest', expect: ['resize'], wrong: (s) => (s.resize.method === 'nearest' ? null : { resize: NEAREST }) },
+  { name: 'half-pixel', expect: ['resize'], wrong: (s) => (s.resize.halfPixelCenters ? null : { resize: HPC }) },
+  { name: 'center crop', expect: ['resize'], wrong: (s) => (s.fit === 'center-crop' ? null : { fit: 'center-crop' }) },
+  { name: 'premultiplied alpha', expect: ['alpha'], wrong: () => ({ alpha: 'premultiply' }) },
+  { name: 'BGR + range', expect: ['channel-order', 'normalization'], wrong: (s) => (otherRange(s) ? { ...bgr(s), ...otherRange(s)! } : null) },
+  { name: 'EXIF + nearest + BGR', expect: ['channel-order', 'orientation', 'resize'], wrong: (s) => (s.resize.method === 'nearest' ? null : { exif: 'ignore', resize: NEAREST, ...bgr(s) }) },
+];
+
+const CARDS = ['nsfw-mobilenet-v2', 'blazeface', 'emotion', 'movenet-lightning', 'centernet'];
+const PHOTOS = ['chelsea.png', 'chelsea_exif6.jpg', 'rocket_exif8.jpg', 'coffee_exif3.jpg', 'coffee_alpha.png', 'flower.jpg', 'starry_night.jpg', 'page.png'];
+
+function reshapeNchw(data: Float32Array | Int32Array, spec: PreprocessSpec): Float32Array | Int32Array {
+  const n = spec.width * spec.height;
+  const out = data instanceof Int32Array ? new Int32Array(data.length) : new Float32Array(data.length);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[c * n + i] = data[i * 3 + c] as number;
+  return out;
+}
+
+function maxLevels(a: Float32Array | Int32Array, b: Float32Array | Int32Array, spec: PreprocessSpec): number {
+  const k = spec.scale / (spec.std[0] ?? 1);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] as number) - (b[i] as number)));
+  return m / Math.abs(k);
+}
+
+async function inputSuite(): Promise<{ cases: number; detected: number; clean: number; falseAlarms: number; misses: string[]; medianMs: number }> {
+  const photos = new Map<string, DecodedImage>();
+  for (const p of PHOTOS) photos.set(p, await decodeImageFile(join(SAMPLES, p)));
+  let cases = 0;
+  let detected = 0;
+  let clean = 0;
+  let falseAlarms = 0;
+  const misses: string[] = [];
+  const times: number[] = [];
+  for (const name of CARDS) {
+    const spec = (await loadModelCard(join(MODELS, name, 'exray.json'))).inputs[0]!.preprocess!;
+    for (const [photo, d] of photos) {
+      const o = d.source.exifOrientation;
+      const canonical = preprocess(d.image, o, spec);
+      // Clean, with decoder noise.
+      const noisy = preprocess(decoderNoise(d.image), o, spec);
+      const f0 = fitInput({ image: d.image, orientation: o, spec, edge: { data: noisy.data, shape: noisy.shape } });
+      clean++;
+      if (f0.causes.length > 0) {
+        falseAlarms++;
+        misses.push(`false alarm ${name} × ${photo}: ${f0.causes.map((c) => c.code).join(', ')}`);
+      }
+      for (const inj of INJECTIONS) {
+        const w = inj.wrong(spec);
+        if (!w) continue;
+        const t = preprocess(d.image, o, { ...spec, ...w });
+        const data = inj.reshape ? reshapeNchw(t.data, spec) : t.data;
+        if (maxLevels(data, canonical.data, spec) < 0.5) continue; // a no-op on this photo
+        cases++;
+        const t0 = performance.now();
+        const f = fitInput({ image: d.image, orientation: o, spec, edge: { data, shape: t.shape } });
+        times.push(performance.now() - t0);
+        const got = f.causes.map((c) => c.code).sort();
+        if (JSON.stringify(got) === JSON.stringify([...inj.expect].sort())) detected++;
+        else misses.push(`${name} × ${photo} × ${inj.name}: got [${got.join(', ')}]`);
+      }
+    }
+  }
+  times.sort((a, b) => a - b);
+  return { cases, detected, clean, falseAlarms, misses, medianMs: times[times.length >> 1] ?? 0 };
+}
+
+/** Edge trace of a sample model with one convolution's weights scaled by 1.02; returns the perturbed node. */
+async function perturbed(name: string, photo: DecodedImage): Promise<{ edge: Trace; target: string }> {
+  await useBackend('wasm');
+  const { model } = await loadTfjsModelFromDir(join(MODELS, name), tf);
+  const input = (await loadModelCard(join(MODELS, name, 'exray.json'))).inputs[0]!;
+  const t = preprocess(photo.image, photo.source.exifOrientation, input.preprocess!);
+  const x = tf.tensor(t.data, t.shape, t.dtype);
+  try {
+    let target: string;
+    if ('executor' in model) {
+      const ex = (model as unknown as { executor: { graph: { nodes: Record<string, { name: string; op: string; inputNames: string[] }> }; weightMap: Record<string, tf.Tensor[]> } }).executor;
+      const convs = Object.values(ex.graph.nodes).filter((n) => n.op === '_FusedConv2D');
+      const c = convs[Math.floor(convs.length / 3)]!;
+      target = c.name;
+      const w = c.inputNames[1]!;
+      ex.weightMap[w] = [tf.tidy(() => ex.weightMap[w]![0]!.mul(1.02))];
+    } else {
+      const layers = (model as unknown as { layers: { name: string; getClassName(): string; getWeights(): tf.Tensor[]; setWeights(w: tf.Tensor[]): void }[] }).layers.filter((l) => l.getClassName() === 'Conv2D');
+      const l = layers[Math.floor(layers.length / 3)]!;
+      target = l.name;
+      l.setWeights(l.getWeights().map((w, i) => (i === 0 ? tf.tidy(() => w.mul(1.02)) : w)));
+    }
+    const edge = await traceModel(model, 'executor' in model ? { [input.name]: x } : x, { capture: 'tensors', runs: 1, warmup: 0, modelName: name, modelSha256: await modelHash(join(MODELS, name)), inputNames: [input.name], source: photo.source });
+    return { edge, target };
+  } finally {
+    x.dispose();
+    model.dispose();
+  }
+}
+
+async function plainTrace(dir: string, name: string, photo: DecodedImage): Promise<Trace> {
+  const input = (await loadModelCard(join(MODELS, name, 'exray.json'))).inputs[0]!;
+  const t = preprocess(photo.image, photo.source.exifOrientation, input.preprocess!);
+  return traceInNode({ model: dir, backend: 'wasm', feed: [{ name: input.name, shape: t.shape, dtype: t.dtype, data: t.data }], feedFile: 'bench', runs: 1, warmup: 0, source: photo.source, preprocess: input.preprocess!, modelName: name });
+}
+
+async function nodeSuite(): Promise<{ cases: number; detected: number; clean: number; falseAlarms: number; misses: string[] }> {
+  const tmp = mkdtempSync(join(tmpdir(), 'exray-bench-diag-'));
+  let cases = 0;
+  let detected = 0;
+  let clean = 0;
+  let falseAlarms = 0;
+  const misses: string[] = [];
+  const check = (label: string, d: Diagnosis, want: CauseCode, node?: string): void => {
+    cases++;
+    const c = d.causes[0];
+    if (c?.code === want && (node === undefined || c.node === node)) detected++;
+    else misses.push(`${label}: got ${d.causes.map((x) => `${x.code}${x.node ? `@${x.node}` : ''}`).join(', ')}`);
+  };
+  for (const [name, photo] of [
+    ['nsfw-mobilenet-v2', 'chelsea.png'],
+    ['nsfw-mobilenet-v2-mid', 'flower.jpg'],
+    ['blazeface', 'astronaut.png'],
+    ['emotion', 'coffee_exif3.jpg'],
+  ] as const) {
+    const decoded = await decodeImageFile(join(SAMPLES, photo));
+    const { edge, target } = await perturbed(name, decoded);
+    check(`kernel ${name}`, (await runDiagnosis({ edge, image: decoded, model: join(MODELS, name), backend: 'wasm' })).diagnosis, 'kernel', target);
+    const d0 = (await runDiagnosis({ edge: await plainTrace(join(MODELS, name), name, decoded), image: decoded, model: join(MODELS, name), backend: 'cpu', maxReplay: 8 })).diagnosis;
+    clean++;
+    if (d0.causes.some((c) => c.code !== 'none')) {
+      falseAlarms++;
+      misses.push(`false alarm ${name}: ${d0.summary}`);
+    }
+  }
+  for (const [name, photo] of [
+    ['blazeface', 'rocket.jpg'],
+    ['emotion', 'chelsea.png'],
+  ] as const) {
+    const dir = join(tmp, `${name}-uint8`);
+    await writeVariant(join(MODELS, name), 'uint8', dir);
+    const decoded = await decodeImageFile(join(SAMPLES, photo));
+    check(`quantization ${name}`, (await runDiagnosis({ edge: await plainTrace(dir, name, decoded), image: decoded, model: join(MODELS, name), edgeModel: dir, backend: 'wasm' })).diagnosis, 'quantization');
+  }
+  return { cases, detected, clean, falseAlarms, misses };
+}
+
+async function timing(): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  const name = 'nsfw-mobilenet-v2';
+  for (const [label, photo, wrong] of [
+    ['clean', 'chelsea.png', {}],
+    ['BGR + [0,255], EXIF 6 ignored', 'chelsea_exif6.jpg', { channels: 'bgr', scale: 1, exif: 'ignore' }],
+  ] as const) {
+    const decoded = await decodeImageFile(join(SAMPLES, photo));
+    const input = (await loadModelCard(join(MODELS, name, 'exray.json'))).inputs[0]!;
+    const t = preprocess(decoded.image, decoded.source.exifOrientation, { ...input.preprocess!, ...(wrong as Partial<PreprocessSpec>) });
+    const edge = await traceInNode({ model: join(MODELS, name), backend: 'wasm', feed: [{ name: input.name, shape: t.shape, dtype: 'float32', data: t.data }], feedFile: photo, runs: 1, warmup: 0, source: decoded.source, preprocess: input.preprocess! });
+    const times: number[] = [];
+    for (let i = 0; i < 2; i++) {
+      const t0 = performance.now();
+      await runDiagnosis({ edge, image: join(SAMPLES, photo), backend: 'cpu' });
+      times.push(performance.now() - t0);
+    }
+    out.push({ name: `diagnose wall time, MobileNetV2 (${name}), cpu reference, ${label}`, value: Math.min(...times), unit: 'ms' });
+  }
+  return out;
+}
+
+export async function benchDiagnose(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const input = await inputSuite();
+  results.push({ name: `diagnosis detection rate, injected input bugs (${input.cases} cases: ${CARDS.length} cards × ${PHOTOS.length} photos)`, value: (100 * input.detected) / input.cases, unit: '%' });
+  results.push({ name: `diagnosis false alarms, clean inputs with ±1 decoder noise (${input.clean} cases)`, value: input.falseAlarms, unit: 'count' });
+  results.push({ name: 'input search time, median per case', value: input.medianMs, unit: 'ms' });
+  const nodes = await nodeSuite();
+  results.push({ name: `diagnosis detection rate, injected kernel/quantization bugs end to end (${nodes.cases} cases)`, value: (100 * nodes.detected) / nodes.cases, unit: '%' });
+  results.push({ name: `diagnosis false alarms, clean end-to-end runs, cpu reference (${nodes.clean} cases)`, value: nodes.falseAlarms, unit: 'count' });
+  results.push(...(await timing()));
+  for (const m of [...input.misses, ...nodes.misses]) process.stdout.write(`  miss: ${m}\n`);
+  return results;
+}
