@@ -1,6 +1,6 @@
 /**
  * Browser benchmarks (headless Chromium through the runner page): the viewer with a 1,000-node trace
- * (first paint, open, scroll), and tracing overhead on wasm and webgl side by side in the page.
+ * (app shell, open, scroll), and tracing overhead on wasm and webgl side by side in the page.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,7 +26,8 @@ export async function benchViewer(): Promise<BenchResult[]> {
     const { page, base } = session;
     await page.goto(base);
     await page.getByTestId('open-exray-input').waitFor({ state: 'attached' });
-    const fcp = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
+    // Time from navigation start until the app shell is rendered (headless Chromium reports no paint timing).
+    const ready = await page.evaluate(() => performance.now());
     const t0 = Date.now();
     await page.getByTestId('open-exray-input').setInputFiles(files);
     await page.waitForFunction(() => /^1000 of 1000$/.test(document.querySelector('[data-testid=node-count]')?.textContent?.trim() ?? ''), undefined, { timeout: 60_000 });
@@ -47,7 +48,7 @@ export async function benchViewer(): Promise<BenchResult[]> {
       return { frames: gaps.length, total: last - start, p95: gaps[Math.floor(gaps.length * 0.95)] ?? NaN, rows: document.querySelectorAll('[data-testid=node-row]').length };
     });
     return [
-      { name: 'viewer first contentful paint', value: fcp, unit: 'ms' },
+      { name: 'viewer app shell rendered (from navigation start)', value: ready, unit: 'ms' },
       { name: 'viewer open two 1000-node traces until the table shows all rows', value: openMs, unit: 'ms' },
       { name: 'viewer scroll 1000-node table to the end: frames', value: scroll.frames, unit: 'frames' },
       { name: 'viewer scroll 1000-node table: p95 frame time', value: scroll.p95, unit: 'ms' },

@@ -380,68 +380,80 @@ export function searchInput(args: InputSearchArgs, options: InputSearchOptions =
   const order = coarseSignificant(coarse.memoryOrder) ? bestC.order : expOrder;
   const edgeP = edgeFull.get(order)!;
   const oriented = orientation === 1 ? image : applyExifOrientation(image, orientation);
-  const rgbAt = (fit: Fit, resize: ResizeOpts, alpha: Alpha): Planar => {
-    const r = preprocessToRgb(oriented, 1, { ...spec, width: W, height: H, exif: 'ignore', fit, resize, alpha });
-    return interleavedToPlanar(r.data, W, H, 3);
+  // Candidate images at model resolution, cached: the loop below revisits them.
+  const cache = new Map<string, Planar>();
+  const rgbAt = (fit: Fit, resize: ResizeOpts, a: Alpha): Planar => {
+    const key = `${fit}|${resizeKey(resize)}|${a}`;
+    let hit = cache.get(key);
+    if (!hit) {
+      const r = preprocessToRgb(oriented, 1, { ...spec, width: W, height: H, exif: 'ignore', fit, resize, alpha: a });
+      hit = interleavedToPlanar(r.data, W, H, 3);
+      cache.set(key, hit);
+    }
+    return hit;
   };
   let map: readonly number[] = coarseSignificant(coarse.channels) ? bestC.map : expMap;
   let alpha: Alpha = coarse.alpha && coarseSignificant(coarse.alpha) ? bestC.alpha : spec.alpha;
   const specRs = spec.resize;
+  const specChoice = specResize(spec);
   const score = (rgb: Planar, m: readonly number[]): { fits: AffineFit[]; levels: number } => fineFit(edgeP, modelPlanes(rgb, spec, m));
-
-  // Fit mode, with the card's resize method.
-  const fitScores = FITS.map((fit) => ({ value: fit, score: score(rgbAt(fit, specRs, alpha), map).levels }));
-  const bestFitEntry = fitScores.reduce((a, b) => (b.score < a.score - 1e-9 ? b : a));
-  const fitAxis = axis(fitScores, spec.fit, (a, b) => a === b, bestFitEntry.value, bestFitEntry.score);
-  const fit = fineSignificant(fitAxis) ? bestFitEntry.value : spec.fit;
-
-  // Resize method with that fit (the card's own variant always among them).
   const variants = [...RESIZE_VARIANTS];
   if (!variants.some((v) => resizeKey(v) === resizeKey(specRs))) variants.unshift(specRs);
-  const cache = new Map<string, Planar>();
-  const resizeScores = variants.map((rs) => {
-    const rgb = rgbAt(fit, rs, alpha);
-    cache.set(`${fit}|${resizeKey(rs)}`, rgb);
-    return { resize: { ...rs, fit } as ResizeChoice, levels: score(rgb, map).levels };
-  });
-  const specChoice = specResize(spec);
-  // The expected value of this axis is the card's method *and* fit; ties go to it.
-  const resizeEntries = [
-    { value: specChoice, score: fitScores.find((f) => f.value === spec.fit)!.score },
-    ...resizeScores.map((r) => ({ value: r.resize, score: r.levels })),
-  ];
-  let bestRs = resizeEntries[0]!;
-  for (const r of resizeEntries) if (r.score < bestRs.score - 1e-9) bestRs = r;
-  const resizeAxis = axis(resizeEntries, specChoice, sameResize, bestRs.value, bestRs.score);
-  const chosenResize: ResizeChoice = fineSignificant(resizeAxis) ? bestRs.value : specChoice;
-  const rgbFor = (a: Alpha): Planar => {
-    const hit = a === alpha ? cache.get(`${chosenResize.fit}|${resizeKey(chosenResize)}`) : undefined;
-    return hit ?? rgbAt(chosenResize.fit, chosenResize, a);
-  };
-  let rgbBest = rgbFor(alpha);
 
-  // Alpha, with the chosen resize.
+  // Coordinate descent: fit mode → resize method → alpha → channel map, again while the map changes
+  // (a wrong channel map can hide a resize difference, and the reverse).
+  let fitAxis!: AxisEvidence<Fit>;
+  let resizeAxis!: AxisEvidence<ResizeChoice>;
   let alphaAxis: AxisEvidence<Alpha> | null = null;
-  if (transparent > 0) {
-    const other: Alpha = alpha === 'ignore' ? 'premultiply' : 'ignore';
-    const rgbOther = rgbFor(other);
-    const entriesA = [
-      { value: alpha, score: score(rgbBest, map).levels },
-      { value: other, score: score(rgbOther, map).levels },
-    ];
-    const bestA = entriesA[1]!.score < entriesA[0]!.score - 1e-9 ? entriesA[1]! : entriesA[0]!;
-    alphaAxis = axis(entriesA, spec.alpha, (a, b) => a === b, bestA.value, bestA.score);
-    const chosenAlpha = fineSignificant(alphaAxis) ? bestA.value : spec.alpha;
-    if (chosenAlpha !== alpha) rgbBest = rgbOther;
-    alpha = chosenAlpha;
-  }
+  let channelAxis!: AxisEvidence<number[]>;
+  let resizeScores: { resize: ResizeChoice; levels: number }[] = [];
+  let chosenResize: ResizeChoice = specChoice;
+  let rgbBest!: Planar;
+  for (let iter = 0; iter < 3; iter++) {
+    // Fit mode, with the card's resize method.
+    const fitScores = FITS.map((fit) => ({ value: fit, score: score(rgbAt(fit, specRs, alpha), map).levels }));
+    const bestFitEntry = fitScores.reduce((a, b) => (b.score < a.score - 1e-9 ? b : a));
+    fitAxis = axis(fitScores, spec.fit, (a, b) => a === b, bestFitEntry.value, bestFitEntry.score);
+    const fit = fineSignificant(fitAxis) ? bestFitEntry.value : spec.fit;
 
-  // Channel map re-checked at full resolution.
-  const mapScores = maps.map((m) => ({ value: [...m], score: score(rgbBest, m).levels }));
-  let bestMap = mapScores.find((m) => samePermutation(m.value, map))!;
-  for (const m of mapScores) if (m.score < bestMap.score - 1e-9) bestMap = m;
-  const channelAxis = axis(mapScores, [...expMap], samePermutation, bestMap.value, bestMap.score);
-  map = fineSignificant(channelAxis) || coarseSignificant(coarse.channels) ? bestMap.value : expMap;
+    // Resize method with that fit (the card's own variant always among them).
+    resizeScores = variants.map((rs) => ({ resize: { ...rs, fit } as ResizeChoice, levels: score(rgbAt(fit, rs, alpha), map).levels }));
+    // The expected value of this axis is the card's method *and* fit; ties go to it.
+    const resizeEntries = [
+      { value: specChoice, score: fitScores.find((f) => f.value === spec.fit)!.score },
+      ...resizeScores.map((r) => ({ value: r.resize, score: r.levels })),
+    ];
+    let bestRs = resizeEntries[0]!;
+    for (const r of resizeEntries) if (r.score < bestRs.score - 1e-9) bestRs = r;
+    resizeAxis = axis(resizeEntries, specChoice, sameResize, bestRs.value, bestRs.score);
+    chosenResize = fineSignificant(resizeAxis) ? bestRs.value : specChoice;
+    rgbBest = rgbAt(chosenResize.fit, chosenResize, alpha);
+
+    // Alpha, with the chosen resize.
+    if (transparent > 0) {
+      const other: Alpha = alpha === 'ignore' ? 'premultiply' : 'ignore';
+      const rgbOther = rgbAt(chosenResize.fit, chosenResize, other);
+      const entriesA = [
+        { value: alpha, score: score(rgbBest, map).levels },
+        { value: other, score: score(rgbOther, map).levels },
+      ];
+      const bestA = entriesA[1]!.score < entriesA[0]!.score - 1e-9 ? entriesA[1]! : entriesA[0]!;
+      alphaAxis = axis(entriesA, spec.alpha, (a, b) => a === b, bestA.value, bestA.score);
+      const chosenAlpha = fineSignificant(alphaAxis) ? bestA.value : spec.alpha;
+      if (chosenAlpha !== alpha) rgbBest = rgbOther;
+      alpha = chosenAlpha;
+    }
+
+    // Channel map re-checked at full resolution.
+    const mapScores = maps.map((m) => ({ value: [...m], score: score(rgbBest, m).levels }));
+    let bestMap = mapScores.find((m) => samePermutation(m.value, map))!;
+    for (const m of mapScores) if (m.score < bestMap.score - 1e-9) bestMap = m;
+    channelAxis = axis(mapScores, [...expMap], samePermutation, bestMap.value, bestMap.score);
+    const next = fineSignificant(channelAxis) || coarseSignificant(coarse.channels) ? bestMap.value : expMap;
+    const changed = !samePermutation(next, map);
+    map = next;
+    if (!changed) break;
+  }
 
   const final = score(rgbBest, map);
   const best: InputExplanation = {
