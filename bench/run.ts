@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { benchTracing } from './tracing.ts';
 import { benchCompare } from './compare.ts';
 import { benchBrowserTracing, benchViewer } from './browser.ts';
+import { benchOrt } from './ort.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
@@ -27,6 +28,7 @@ await section('tracing overhead, MobileNetV2 graph model, wasm', () =>
 await section('tracing overhead, MobileNetV2 graph model, cpu', () =>
   benchTracing({ model: 'nsfw-mobilenet-v2-mid', backend: 'cpu', rounds: Math.max(3, Math.round(rounds / 3)), image: 'public/samples/chelsea.png' }),
 );
+await section('ONNX Runtime tracing overhead, PaddleOCR recogniser (onnxruntime-node, onnxruntime-web wasm)', () => benchOrt());
 await section('comparison throughput', () => benchCompare());
 await section('viewer with a 1,000-node trace (Chromium)', () => benchViewer());
 await section('tracing overhead in Chromium, MobileNetV2 graph model, wasm and webgl (SwiftShader)', () =>

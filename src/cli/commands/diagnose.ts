@@ -124,6 +124,9 @@ export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRu
   const edge = typeof opts.edge === 'string' ? await readTrace(opts.edge) : opts.edge;
   const warnings: string[] = [];
   const name = edge.header.model.name;
+  if (edge.header.model.format === 'onnx') {
+    throw new ExrayInputError(edgeFile, 'ONNX traces: the diagnosis itself is runtime-agnostic (src/diagnose), but this Node runner replays on TF.js only so far');
+  }
   let modelDir = opts.model;
   if (!modelDir) {
     modelDir = join('models', name);
