@@ -40,6 +40,11 @@ export default tseslint.config(
     rules: restrict([{ group: nodeBuiltins, message: 'these modules run in the browser too.' }]),
   },
   {
+    files: ['src/onnx/**/*.ts', 'src/diagnose/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: restrict([{ group: nodeBuiltins, message: 'pure module: it runs in the browser too.' }]),
+  },
+  {
     files: ['src/instrument/tfjs/**/*.ts'],
     rules: restrict([
       { group: nodeBuiltins, message: 'instrumenters run in the browser too.' },
