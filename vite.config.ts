@@ -4,7 +4,7 @@
  * - COOP/COEP on dev and preview servers: `crossOriginIsolated` is true (SharedArrayBuffer, wasm threads).
  * - Workers are ES modules and are NOT minified: minifying TF.js wasm's pthread worker code breaks it
  *   (tensorflow/tfjs#4253, docs/viewer.md).
- * - The `exray-models` plugin serves `models/<name>/{exray.json, model.json, shards}` at `/models/...`
+ * - The `exray-models` plugin serves `models/<name>/{exray.json, model.json, shards | model.onnx}` at `/models/...`
  *   in dev, writes `/models/index.json` (cards + file lists + sample photos), and copies all of it into
  *   the build. Model weights are not in git: `npm ci` extracts them (`npm run models`).
  */
@@ -47,6 +47,16 @@ async function modelFiles(dir: string, modelFile: string): Promise<{ files: stri
   return { files, bytes };
 }
 
+/** Files of an ONNX model: the one `.onnx` file (external data files are refused by the instrumenter). */
+async function onnxFiles(dir: string, modelFile: string): Promise<{ files: string[]; bytes: number; problem?: string }> {
+  if (modelFile.includes('..') || modelFile.startsWith('/')) return { files: [modelFile], bytes: 0, problem: `unsafe path ${modelFile}` };
+  try {
+    return { files: [modelFile], bytes: (await stat(path.join(dir, modelFile))).size };
+  } catch {
+    return { files: [modelFile], bytes: 0, problem: `${modelFile} is missing: run \`npm run models\`` };
+  }
+}
+
 /** Every `models/<name>/exray.json` that is valid; a bad card is reported and left out, not fatal. */
 async function buildIndex(): Promise<SampleIndex> {
   const models: SampleModelEntry[] = [];
@@ -62,8 +72,9 @@ async function buildIndex(): Promise<SampleIndex> {
       console.warn(`exray-models: skipping ${cardPath}: ${e instanceof Error ? e.message : String(e)}`);
       continue;
     }
-    if (card.format === 'onnx' || card.name !== name) continue; // the page runs TF.js models
-    const { files, bytes, problem } = await modelFiles(path.join(root, name), card.modelFile);
+    if (card.name !== name) continue;
+    const dir = path.join(root, name);
+    const { files, bytes, problem } = card.format === 'onnx' ? await onnxFiles(dir, card.modelFile) : await modelFiles(dir, card.modelFile);
     models.push({ name, card, files, bytes, ready: problem === undefined, ...(problem ? { problem } : {}) });
   }
   let photos: string[] = [];
@@ -143,6 +154,10 @@ export default defineConfig({
   plugins: [react(), exrayModels()],
   server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: true },
   preview: { headers: ISOLATION_HEADERS, port: 4173, strictPort: true },
+  // onnxruntime-web is imported only inside trace workers (worker/run-onnx.ts), which the dependency
+  // scanner does not reach: pre-bundle it up front, or the dev server re-optimises and reloads the page
+  // in the middle of the first ONNX run (`exray trace --browser`).
+  optimizeDeps: { include: ['onnxruntime-web'] },
   worker: {
     format: 'es',
     rolldownOptions: { output: { minify: false } },

@@ -8,6 +8,7 @@ import { benchTracing } from './tracing.ts';
 import { benchCompare } from './compare.ts';
 import { benchBrowserTracing, benchViewer } from './browser.ts';
 import { benchOrt } from './ort.ts';
+import { benchDiagnose } from './diagnose.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
@@ -30,6 +31,7 @@ await section('tracing overhead, MobileNetV2 graph model, cpu', () =>
 );
 await section('ONNX Runtime tracing overhead, PaddleOCR recogniser (onnxruntime-node, onnxruntime-web wasm)', () => benchOrt());
 await section('comparison throughput', () => benchCompare());
+await section('diagnosis: detection rate, false alarms, time', () => benchDiagnose());
 await section('viewer with a 1,000-node trace (Chromium)', () => benchViewer());
 await section('tracing overhead in Chromium, MobileNetV2 graph model, wasm and webgl (SwiftShader)', () =>
   benchBrowserTracing('nsfw-mobilenet-v2-mid', ['wasm', 'webgl'], Math.max(3, Math.round(rounds / 3)), 'public/samples/chelsea.png'),

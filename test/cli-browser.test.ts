@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import { readTrace } from '../src/cli/io.ts';
 import { compareTraces } from '../src/compare/index.ts';
-import { MODELS, SAMPLES } from './helpers.ts';
+import { ctcGreedyDecodeBatch } from '../src/onnx/ctc.ts';
+import { MODELS, SAMPLES, card } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'exray-browser-'));
 const model = join(MODELS, 'nsfw-mobilenet-v2');
@@ -71,5 +72,38 @@ describe('trace --browser', () => {
       process.stderr.write = write;
     }
     expect(err.join('')).toMatch(/webgl runs in a browser: add --browser/);
+  });
+});
+
+describe('trace --browser on an ONNX model', () => {
+  it('the PaddleOCR recogniser on onnxruntime-web wasm in Chromium reads the line, every node recorded', async () => {
+    const out = join(tmp, 'rec-wasm.exray');
+    const rec = join(MODELS, 'ppocr-v4-rec');
+    const args = ['trace', rec, '--image', join(SAMPLES, 'page_line1.png'), '--browser', '--backend', 'wasm', '--capture', 'stats', '--runs', '1', '--warmup', '0', '--out', out];
+    expect(await exray(args)).toBe(0);
+    const t = await readTrace(out);
+    expect(t.header.runtime.name).toBe('onnxruntime-web');
+    expect(t.header.runtime.backend).toBe('wasm');
+    expect(t.header.environment.kind).toBe('browser');
+    expect(t.header.environment.userAgent).toMatch(/Chrome/);
+    expect(t.header.model.name).toBe('ppocr-v4-rec');
+    expect(t.header.nodes.length).toBeGreaterThan(100);
+    expect(t.header.nodes.every((n) => n.outputs.every((o) => o.stats))).toBe(true);
+    expect(t.header.kernels.length).toBeGreaterThan(0);
+    const o = t.header.outputs[0]!;
+    const [line] = ctcGreedyDecodeBatch(t.blobs.get(o.blob!.id)!, o.shape, (await card('ppocr-v4-rec')).outputs[0]!.labels!);
+    expect(line!.text).toBe('Region-based segmentation');
+  });
+
+  it('refuses backends onnxruntime-web cannot run ONNX on, saying why', async () => {
+    const err: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((c: string) => (err.push(String(c)), true)) as typeof process.stderr.write;
+    try {
+      expect(await exray(['trace', join(MODELS, 'ppocr-v4-rec'), '--image', join(SAMPLES, 'page_line1.png'), '--browser', '--backend', 'webgl'])).toBe(2);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(err.join('')).toMatch(/--backend webgl: ONNX: .*use --backend wasm or webgpu/);
   });
 });

@@ -108,10 +108,10 @@ describe('exray on ONNX models', () => {
     expect(decodeTrace(readFileSync(out), out).header.model.name).toBe('silero-vad-v5');
   });
 
-  it('--browser says ONNX models are traced in Node for now', async () => {
-    const r = await inProcess(['trace', REC, '--image', line, '--browser', '--backend', 'wasm']);
+  it('--browser on a backend onnxruntime-web cannot run ONNX on says why', async () => {
+    const r = await inProcess(['trace', REC, '--image', line, '--browser', '--backend', 'cpu']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/ppocr-v4-rec: ONNX models are traced in Node for now/);
+    expect(r.err).toMatch(/ppocr-v4-rec: --backend cpu: ONNX: onnxruntime-web has no cpu execution provider/);
   });
 
   it('--image on a model with three inputs asks for --input', async () => {

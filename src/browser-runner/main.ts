@@ -5,7 +5,7 @@
  */
 import { runJobInWorker, runJobOnMainThread } from '../viewer/worker/client.ts';
 import type { RunJob } from '../viewer/worker/protocol.ts';
-import { fetchModel, inputPayload } from './payload.ts';
+import { fetchAnyModel, inputPayload } from './payload.ts';
 import { TraceBuilder } from '../trace/events.ts';
 import { encodeTrace } from '../trace/file.ts';
 import { RUNNER_PREFIX, type BenchRequest, type RunnerRequest, type RunnerResult } from './protocol.ts';
@@ -16,7 +16,7 @@ async function run(req: RunnerRequest): Promise<RunnerResult> {
     if (status) status.textContent = s;
   };
   try {
-    const model = await fetchModel(req.model);
+    const model = await fetchAnyModel(req.model);
     const input = inputPayload(req.input);
     const job: RunJob = { stream: req.backend, backend: req.backend, options: req.options, label: req.label, capture: req.capture, runs: req.runs, warmup: req.warmup };
     const builder = new TraceBuilder({ source: `browser ${req.backend}` });

@@ -1,13 +1,24 @@
 /** What `exray trace --browser` (Node) asks the runner page to do, and how files travel. */
-import type { CaptureMode, InputSource, PreprocessSpec } from '../trace/types.ts';
+import type { CaptureMode, DType, InputSource, PreprocessSpec } from '../trace/types.ts';
+import type { ModelCard } from '../models/card-schema.ts';
 import type { BackendName, BackendOptions } from '../viewer/worker/protocol.ts';
 
 /** URL prefix the Node side answers through Playwright routes (model files, result upload). */
 export const RUNNER_PREFIX = '/__exray/';
 
 export interface RunnerRequest {
-  model: { name: string; sha256: string; async: boolean; modelFile: string };
-  input: { name: string; shape: number[]; dtype: 'float32' | 'int32'; base64: string; source?: InputSource; preprocess?: PreprocessSpec };
+  /** `format: 'onnx'`: `modelFile` is the `.onnx` file, run with onnxruntime-web (wasm / webgpu). */
+  model: { name: string; sha256: string; async: boolean; modelFile: string; format?: 'tfjs' | 'onnx'; card?: ModelCard };
+  input: {
+    name: string;
+    shape: number[];
+    dtype: 'float32' | 'int32';
+    base64: string;
+    source?: InputSource;
+    preprocess?: PreprocessSpec;
+    /** ONNX: the model's further named inputs. */
+    others?: { name: string; shape: number[]; dtype: DType & ('float32' | 'int32' | 'int64'); base64: string }[];
+  };
   backend: BackendName;
   options: BackendOptions;
   capture: CaptureMode;

@@ -18,6 +18,52 @@ import type { BackendName } from '../viewer/worker/protocol.ts';
 import { chromiumLaunchOptions } from './chromium.ts';
 import type { Page } from 'playwright-core';
 import { cardFor } from './commands/trace.ts';
+import { isOnnxModelPath, onnxModelHash, resolveOnnxFile } from '../reference/ort-node.ts';
+import { onnxUnsupported } from '../viewer/worker/protocol.ts';
+
+function base64Of(data: Float32Array | Int32Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+}
+
+/** The feed as the runner page's request: the first tensor, then the model's other inputs. */
+function onnxInput(feed: FeedTensor[], opts: BrowserTraceOptions): RunnerRequest['input'] {
+  const [f, ...rest] = feed;
+  if (!f) throw new ExrayInputError(opts.feedFile, 'no input tensor');
+  const others = rest.map((o) => {
+    if (o.dtype !== 'float32' && o.dtype !== 'int32' && o.dtype !== 'int64') throw new ExrayInputError(opts.feedFile, `input "${o.name}" is ${o.dtype}: browser runs take float32 and integer inputs`);
+    return { name: o.name, shape: o.shape, dtype: o.dtype, base64: base64Of(o.data) };
+  });
+  return {
+    name: f.name,
+    shape: f.shape,
+    dtype: f.data instanceof Int32Array ? 'int32' : 'float32',
+    base64: base64Of(f.data),
+    ...(others.length > 0 ? { others } : {}),
+    ...(opts.source ? { source: opts.source } : {}),
+    ...(opts.preprocess ? { preprocess: opts.preprocess } : {}),
+  };
+}
+
+/** An ONNX model in the runner page: onnxruntime-web (wasm / webgpu EP) with the ORT instrumenter, in a worker. */
+async function onnxRequest(opts: BrowserTraceOptions): Promise<{ dir: string; request: RunnerRequest }> {
+  const why = onnxUnsupported(opts.backend);
+  if (why) throw new ExrayInputError(opts.model, `--backend ${opts.backend}: ${why}; use --backend wasm or webgpu`);
+  if (opts.f16) throw new ExrayInputError(opts.model, '--f16 is a TF.js WebGL option: not for ONNX models');
+  const { dir, file, name } = await resolveOnnxFile(opts.model);
+  const card = await cardFor(dir).catch(() => null);
+  const request: RunnerRequest = {
+    model: { name, sha256: await onnxModelHash(opts.model), async: false, modelFile: relative(dir, file), format: 'onnx', ...(card ? { card } : {}) },
+    input: onnxInput(opts.feed, opts),
+    backend: opts.backend,
+    options: { webglF16: false, webglPack: true, wasmThreads: true, wasmSimd: true },
+    capture: opts.capture,
+    runs: opts.runs,
+    warmup: opts.warmup,
+    label: `browser onnxruntime-web ${opts.backend}`,
+    where: 'worker',
+  };
+  return { dir, request };
+}
 
 export interface BrowserTraceOptions {
   model: string;
@@ -39,6 +85,21 @@ export interface BrowserTraceOptions {
 }
 
 export async function traceInBrowser(opts: BrowserTraceOptions): Promise<Trace> {
+  const { dir, request } = (await isOnnxModelPath(opts.model)) ? await onnxRequest(opts) : await tfjsRequest(opts);
+  const session = await openRunnerPage(dir, { ...(opts.device ? { device: opts.device } : {}), ...(opts.log ? { log: opts.log } : {}) });
+  try {
+    const { page } = session;
+    const result = (await page.evaluate((req) => (globalThis as unknown as { exrayRun(r: unknown): Promise<unknown> }).exrayRun(req), request)) as RunnerResult;
+    if (!result.ok) throw new Error(`browser run on ${opts.backend} failed: ${result.error ?? 'unknown error'}`);
+    const bytes = session.uploaded();
+    if (!bytes) throw new Error('the browser did not upload a trace');
+    return decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `browser ${opts.backend} trace`);
+  } finally {
+    await session.close();
+  }
+}
+
+async function tfjsRequest(opts: BrowserTraceOptions): Promise<{ dir: string; request: RunnerRequest }> {
   const { dir, modelJsonPath } = await resolveModelJsonPath(opts.model);
   const card = await cardFor(dir);
   if (opts.feed.length !== 1) throw new ExrayInputError(opts.feedFile, `browser runs take one input tensor, got ${opts.feed.length}`);
@@ -62,18 +123,7 @@ export async function traceInBrowser(opts: BrowserTraceOptions): Promise<Trace> 
     label: `browser ${opts.backend}${opts.f16 ? ' f16' : ''}`,
     where: opts.backend === 'cpu' || opts.backend === 'wasm' ? 'worker' : 'main',
   };
-
-  const session = await openRunnerPage(dir, { ...(opts.device ? { device: opts.device } : {}), ...(opts.log ? { log: opts.log } : {}) });
-  try {
-    const { page } = session;
-    const result = (await page.evaluate((req) => (globalThis as unknown as { exrayRun(r: unknown): Promise<unknown> }).exrayRun(req), request)) as RunnerResult;
-    if (!result.ok) throw new Error(`browser run on ${opts.backend} failed: ${result.error ?? 'unknown error'}`);
-    const bytes = session.uploaded();
-    if (!bytes) throw new Error('the browser did not upload a trace');
-    return decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `browser ${opts.backend} trace`);
-  } finally {
-    await session.close();
-  }
+  return { dir, request };
 }
 
 export interface RunnerSession {

@@ -6,7 +6,6 @@ import type { FeedTensor } from '../../reference/feed.ts';
 import { feedFromTrace } from '../../reference/feed.ts';
 import { readTensorFile } from '../../reference/tensor-file.ts';
 import { modelDirOf, traceInNode } from '../../reference/trace-node.ts';
-import { isOnnxModelPath } from '../../reference/ort-node.ts';
 import type { NodeBackend } from '../../reference/tfjs-backend.ts';
 import { loadModelCard, type ModelCard } from '../../models/card.ts';
 import { decodeImageFile } from '../../preprocess/decode-node.ts';
@@ -91,9 +90,6 @@ export async function traceCommand(model: string, opts: TraceCommandOptions): Pr
   const common = { model, capture: opts.capture, runs: opts.runs, warmup: opts.warmup, ...input };
   let trace: Trace;
   if (opts.browser) {
-    if (await isOnnxModelPath(model)) {
-      throw new ExrayInputError(model, 'ONNX models are traced in Node for now (--backend cpu = onnxruntime-node, wasm = onnxruntime-web): the browser job runner runs TF.js models');
-    }
     const { traceInBrowser } = await import('../browser.ts');
     trace = await traceInBrowser({
       ...common,

@@ -2,7 +2,7 @@
 import type { ReactNode } from 'react';
 import { PRECISION_PRESETS, type PrecisionPreset } from '../../compare/index.ts';
 import type { CaptureMode } from '../../trace/types.ts';
-import { BACKENDS, type BackendName, type BackendOptions } from '../worker/protocol.ts';
+import { BACKENDS, onnxUnsupported, type BackendName, type BackendOptions } from '../worker/protocol.ts';
 import { canRun, cancelRuns, startRuns } from '../state/runs.ts';
 import { currentCompareOptions, setCompareOptions } from '../state/session.ts';
 import { getState, setState, useApp } from '../state/store.ts';
@@ -31,24 +31,33 @@ export function BackendPanel(): ReactNode {
   const why = canRun();
   const o = s.options;
   const isolated = typeof crossOriginIsolated === 'boolean' && crossOriginIsolated;
+  const onnx = s.model?.format === 'onnx';
+  /** Why a backend cannot run the loaded model (ONNX: only onnxruntime-web's wasm and webgpu). */
+  const notForModel = (b: BackendName): string | null => (onnx ? onnxUnsupported(b) : null);
+  const refLabel = onnx ? 'wasm reference (onnxruntime-web)' : 'cpu reference';
   return (
     <section className="panel" data-testid="backend-panel" aria-labelledby="backend-h">
       <h2 id="backend-h">
         <span className="step">3</span> Backends
       </h2>
       {!s.backends && <p className="muted small">checking what this browser can run…</p>}
+      {onnx && (
+        <p className="small" data-testid="onnx-reference-note">
+          ONNX model: runs on onnxruntime-web; the reference is onnxruntime-web <strong>wasm</strong>.
+        </p>
+      )}
       <div className="backends">
         {(s.backends ?? []).map((b) => (
           <div key={b.name} className="backend" data-testid={`backend-row-${b.name}`}>
             <Check
               id={`backend-${b.name}`}
               label={<strong>{b.name}</strong>}
-              checked={s.selected.includes(b.name)}
-              disabled={!b.available || s.running}
+              checked={s.selected.includes(b.name) && !notForModel(b.name)}
+              disabled={!b.available || s.running || notForModel(b.name) !== null}
               onChange={(v) => toggle(b.name, v)}
             />
-            <span className={`small ${b.available ? 'muted' : 'unavailable'}`} data-testid={`backend-detail-${b.name}`}>
-              {b.name === 'cpu' ? 'also the reference' : b.detail}
+            <span className={`small ${b.available && !notForModel(b.name) ? 'muted' : 'unavailable'}`} data-testid={`backend-detail-${b.name}`}>
+              {notForModel(b.name) ?? (onnx && b.name === 'wasm' ? `onnxruntime-web, also the reference · ${b.detail}` : b.name === 'cpu' ? 'also the reference' : b.detail)}
             </span>
           </div>
         ))}
@@ -107,7 +116,7 @@ export function BackendPanel(): ReactNode {
         ) : (
           <button type="button" className="button primary" data-testid="run-button" disabled={why !== null} onClick={() => void startRuns()}>
             Run {s.selected.join(' + ')}
-            {s.selected.length > 0 && !s.selected.includes('cpu') ? ' + cpu reference' : ''}
+            {s.selected.length > 0 && (onnx || !s.selected.includes('cpu')) ? ` + ${refLabel}` : ''}
           </button>
         )}
         {why && !s.running && <span className="small muted" data-testid="run-blocked">{why}</span>}

@@ -7,6 +7,21 @@ import { setState, useApp } from '../state/store.ts';
 import { exportModelExplorer, exportPerfetto, saveRun } from '../state/trace-files.ts';
 import { nodeRows } from '../state/node-rows.ts';
 import { fmtErr, fmtMs, fmtPct } from '../util/format.ts';
+import { ctcOutput, decodeRunText } from '../state/ocr.ts';
+
+/** OCR recognisers: the text this run read (CTC greedy decoding of its final output with the card's labels). */
+function DecodedText({ r }: { r: RunState }): ReactNode {
+  const s = useApp();
+  if (!r.trace) return <span className="muted">…</span>;
+  const d = decodeRunText(r.trace, s.model?.card ?? null);
+  if (!d) return null;
+  if ('error' in d) return <span className="bad" data-testid="decoded-text-error">{d.error}</span>;
+  return (
+    <span data-testid="decoded-text" title={`mean probability of the emitted characters ${fmtPct(d.confidence)}`}>
+      “{d.text}” <span className="small muted">{Number.isFinite(d.confidence) ? fmtPct(d.confidence) : ''}</span>
+    </span>
+  );
+}
 
 function entry(e: TopKEntry | undefined): string {
   if (!e) return '–';
@@ -43,6 +58,7 @@ function Row({ r }: { r: RunState }): ReactNode {
   const verdict = verdictOf(r);
   const t = r.timing ?? r.trace?.header.timing ?? null;
   const selected = s.selectedRun === r.stream;
+  const ocr = ctcOutput(s.model?.card ?? null) !== null && s.source === 'live';
   return (
     <tr data-testid="summary-row" data-stream={r.stream} data-verdict={verdict} className={selected ? 'selected' : ''} onClick={() => setState({ selectedRun: r.stream })}>
       <th scope="row">
@@ -51,6 +67,11 @@ function Row({ r }: { r: RunState }): ReactNode {
           {r.trace?.header.runtime.backend ?? r.backend} · {r.where}
         </div>
       </th>
+      {ocr && (
+        <td data-label="text read">
+          <DecodedText r={r} />
+        </td>
+      )}
       <td data-testid="median-ms" data-label="median latency">
         {fmtMs(t?.medianMs)}
         <div className="small muted">first {fmtMs(t?.firstRunMs)}</div>
@@ -110,6 +131,7 @@ function Row({ r }: { r: RunState }): ReactNode {
 export function Summary(): ReactNode {
   const s = useApp();
   const c = s.runs.find((r) => r.comparison)?.comparison;
+  const ocr = ctcOutput(s.model?.card ?? null) !== null && s.source === 'live';
   return (
     <section className="panel" data-testid="summary" aria-labelledby="summary-h">
       <h2 id="summary-h">Summary</h2>
@@ -118,6 +140,7 @@ export function Summary(): ReactNode {
           <thead>
             <tr>
               <th>run</th>
+              {ocr && <th>text read</th>}
               <th>median latency</th>
               <th>output vs reference</th>
               <th>worst nrmse</th>

@@ -7,6 +7,7 @@ import { ExrayInputError } from '../../errors.ts';
 import { CARD_FILE_NAME, parseModelCard, type ModelCard } from '../../models/card-schema.ts';
 import { parseTfjsModelJson, weightByteSize, type TfjsModelJson } from '../../models/manifest-parse.ts';
 import type { PickedFile } from './dropped-files.ts';
+import { onnxLoadedModel } from './onnx-model.ts';
 import { firstInputOf, ModelLoadError, sha256Hex, type FileProblem, type LoadedModel } from './model.ts';
 
 function baseName(p: string): string {
@@ -128,10 +129,17 @@ export async function modelFromFiles(files: PickedFile[]): Promise<LoadedModel> 
       notModels.push(problemOf(e, f.path));
     }
   }
+  const onnxFiles = files.filter((f) => /\.onnx$/i.test(f.path));
+  if (models.length === 0 && onnxFiles.length > 0) {
+    if (onnxFiles.length > 1) problems.push({ file: onnxFiles.map((f) => f.path).join(', '), problem: 'several .onnx files: drop one model at a time' });
+    if (problems.length > 0) throw new ModelLoadError(problems);
+    const f = onnxFiles[0]!;
+    const dirLabel = dirName(f.path).replace(/\/$/, '');
+    const ignored = files.filter((x) => x !== f && baseName(x.path) !== CARD_FILE_NAME).map((x) => x.path);
+    return onnxLoadedModel(await f.file.arrayBuffer(), { name: card?.name ?? (dirLabel ? baseName(dirLabel) : baseName(f.path).replace(/\.onnx$/i, '')), origin: 'files', card, file: f.path, ignored });
+  }
   if (models.length === 0) {
     const names = files.map((f) => f.path).join(', ');
-    const onnx = files.find((f) => /\.onnx$/i.test(f.path));
-    if (onnx) problems.push({ file: onnx.path, problem: 'is an ONNX model: the page runs TF.js models (model.json + .bin shards) only' });
     problems.push(...notModels);
     if (notModels.length === 0) problems.push({ file: names, problem: 'no TF.js model.json among these files (a model is a model.json plus its .bin weight shards)' });
     throw new ModelLoadError(problems);

@@ -18,7 +18,11 @@ export interface LoadedModel {
   bytes: number;
   /** sha256 over model.json bytes then every shard in manifest order ('' when the page has no crypto.subtle). */
   sha256: string;
-  format: 'tfjs-graph' | 'tfjs-layers';
+  format: 'tfjs-graph' | 'tfjs-layers' | 'onnx';
+  /** ONNX models: the `.onnx` bytes (`modelJson` is then empty and `shards` too). */
+  onnx?: ArrayBuffer;
+  /** ONNX models: the model input the prepared tensor feeds. */
+  inputName?: string;
   /** First model input as the topology declares it. */
   inputShape: (number | null)[];
   inputDtype: string;

@@ -1,6 +1,7 @@
 /** The bundled sample models and photos (`/models/index.json`, written by the exray-models Vite plugin). */
 import { parseTfjsModelJson } from '../../models/manifest-parse.ts';
 import { firstInputOf, ModelLoadError, sha256Hex, type LoadedModel } from './model.ts';
+import { onnxLoadedModel } from './onnx-model.ts';
 import { SAMPLE_INDEX_URL, type SampleIndex, type SampleModelEntry } from './sample-index.ts';
 
 export async function fetchSampleIndex(): Promise<SampleIndex> {
@@ -20,6 +21,11 @@ export async function loadSampleModel(entry: SampleModelEntry, onProgress?: (loa
   const [modelFile, ...shardFiles] = entry.files;
   if (!modelFile) throw new ModelLoadError([{ file: `models/${entry.name}`, problem: 'no model file listed' }]);
   const base = `models/${entry.name}/`;
+  if (entry.card.format === 'onnx') {
+    const bytes = await fetchBytes(base + modelFile, base + modelFile);
+    onProgress?.(bytes.byteLength, entry.bytes);
+    return onnxLoadedModel(bytes, { name: entry.name, origin: 'sample', card: entry.card, file: base + modelFile });
+  }
   const jsonBytes = await fetchBytes(base + modelFile, base + modelFile);
   let loaded = jsonBytes.byteLength;
   onProgress?.(loaded, entry.bytes);

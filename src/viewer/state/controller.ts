@@ -8,7 +8,7 @@ import { kindOf, type PickedFile } from '../load/dropped-files.ts';
 import { fetchSampleIndex, loadSampleModel, samplePhotoUrl } from '../load/samples.ts';
 import { probeBackends } from '../worker/probe.ts';
 import { UtilityWorker, WorkerRequestError } from '../worker/client.ts';
-import type { BackendProbe } from '../worker/protocol.ts';
+import { onnxUnsupported, type BackendProbe } from '../worker/protocol.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
 import { openTraceFiles } from './trace-files.ts';
 import { getState, setState } from './store.ts';
@@ -64,7 +64,9 @@ function adoptModel(model: LoadedModel): void {
   const fromCard = cardPreprocess(model.card);
   const spec = fromCard ?? guessPreprocess(model.inputShape, model.inputDtype);
   setCompareOptions({ ...cardCompareOptions(model.card), tolerance: { preset: getState().preset } });
-  setState({ model, modelLoading: null, modelProblems: [], spec, specFromCard: fromCard !== null, input: null, ...clearRuns() });
+  // ONNX models run on onnxruntime-web: keep only the backends it can run (wasm is the reference).
+  const selected = model.format === 'onnx' ? getState().selected.filter((b) => !onnxUnsupported(b)) : getState().selected;
+  setState({ model, modelLoading: null, modelProblems: [], spec, specFromCard: fromCard !== null, input: null, selected: model.format === 'onnx' && selected.length === 0 ? ['wasm'] : selected, ...clearRuns() });
   void prepare();
 }
 

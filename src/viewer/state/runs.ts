@@ -3,13 +3,20 @@
  * one after the other (two cores: parallel runs would only distort each other's timings), each in a
  * fresh worker, or on the main thread where only that works.
  */
-import type { BackendName, BackendOptions, ModelPayload, RunJob } from '../worker/protocol.ts';
+import { onnxUnsupported, type BackendName, type BackendOptions, type ModelPayload, type RunJob } from '../worker/protocol.ts';
 import { runJobInWorker, runJobOnMainThread, type JobHandle } from '../worker/client.ts';
 import { RunState } from './run-state.ts';
 import { follow } from './session.ts';
 import { getState, setState, touch } from './store.ts';
 
 export const REFERENCE_STREAM = 'cpu (reference)';
+/** ONNX models: the reference is onnxruntime-web on its wasm execution provider. */
+export const ONNX_REFERENCE_STREAM = 'wasm (reference)';
+
+/** The reference backend of a model: TF.js cpu, or onnxruntime-web wasm for ONNX models. */
+export function referenceBackend(format: string | undefined): BackendName {
+  return format === 'onnx' ? 'wasm' : 'cpu';
+}
 
 /** Display name of a backend configuration: `webgl`, `webgl f16`, `wasm no-simd`. */
 export function runName(backend: BackendName, o: BackendOptions): string {
@@ -36,6 +43,10 @@ export function canRun(): string | null {
   if (s.inputBusy) return 'preparing the input…';
   if (!s.input) return s.inputError ?? 'the input is not ready';
   if (s.selected.length === 0) return 'select at least one backend';
+  if (s.model.format === 'onnx') {
+    const bad = s.selected.find((b) => onnxUnsupported(b));
+    if (bad) return onnxUnsupported(bad);
+  }
   return null;
 }
 
@@ -47,26 +58,31 @@ export async function startRuns(): Promise<void> {
   }
   const s = getState();
   const model = s.model!;
-  const input = s.input!;
-  const payload: ModelPayload = {
-    name: model.name,
-    sha256: model.sha256,
-    modelJson: model.modelJson,
-    shards: model.shards,
-    async: model.card?.execution === 'async',
-  };
+  const onnx = model.format === 'onnx' && model.onnx ? model.onnx : null;
+  const payload: ModelPayload = onnx
+    ? { format: 'onnx', name: model.name, sha256: model.sha256, bytes: onnx, card: model.card }
+    : {
+        name: model.name,
+        sha256: model.sha256,
+        modelJson: model.modelJson,
+        shards: model.shards,
+        async: model.card?.execution === 'async',
+      };
+  const input = onnx && model.inputName ? { ...s.input!, name: model.inputName } : s.input!;
+  const refBackend = onnx ? 'wasm' : 'cpu';
+  const refStream = onnx ? ONNX_REFERENCE_STREAM : REFERENCE_STREAM;
   const runs = s.source === 'live' ? [...s.runs] : [];
   const jobs: { run: RunState; job: RunJob }[] = [];
   const base = { capture: s.capture, runs: s.timedRuns, warmup: 1 };
   let ref = runs.find((r) => r.role === 'reference' && r.status === 'done');
   if (!ref) {
     for (let i = runs.length - 1; i >= 0; i--) if (runs[i]!.role === 'reference') runs.splice(i, 1);
-    ref = new RunState(REFERENCE_STREAM, 'reference', 'cpu', where('cpu'));
+    ref = new RunState(refStream, 'reference', refBackend, where(refBackend));
     runs.unshift(ref);
-    jobs.push({ run: ref, job: { ...base, stream: REFERENCE_STREAM, backend: 'cpu', options: s.options, label: 'reference' } });
+    jobs.push({ run: ref, job: { ...base, stream: refStream, backend: refBackend, options: s.options, label: 'reference' } });
   }
   for (const b of s.selected) {
-    if (b === 'cpu') continue; // the reference is the cpu run
+    if (b === 'cpu' && !onnx) continue; // the reference is the cpu run
     const name = runName(b, s.options);
     const old = runs.findIndex((r) => r.stream === name);
     const run = new RunState(name, 'edge', b, where(b));

@@ -3,9 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel } from '@tensorflow/tfjs-converter';
 import { loadLayersModel } from '@tensorflow/tfjs-layers';
 import type { TfjsModel } from '../../instrument/tfjs/index.ts';
-import type { ModelPayload } from './protocol.ts';
+import type { TfjsModelPayload } from './protocol.ts';
 
-export async function loadModel(payload: ModelPayload): Promise<TfjsModel> {
+export async function loadModel(payload: TfjsModelPayload): Promise<TfjsModel> {
   const json = payload.modelJson as unknown as tf.io.ModelJSON;
   const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => [tf.io.getWeightSpecs(manifest), payload.shards]);
   const handler = tf.io.fromMemory(artifacts);

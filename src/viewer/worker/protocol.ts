@@ -2,7 +2,8 @@
  * Messages between the page and a trace worker (control only: trace events travel separately, through
  * a TraceTransport on the same endpoint). Structured-clone safe.
  */
-import type { CaptureMode, InputSource, PreprocessSpec } from '../../trace/types.ts';
+import type { CaptureMode, DType, InputSource, PreprocessSpec } from '../../trace/types.ts';
+import type { ModelCard } from '../../models/card-schema.ts';
 
 export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -30,7 +31,9 @@ export interface BackendProbe {
   where: 'worker' | 'main' | 'none';
 }
 
-export interface ModelPayload {
+/** A TF.js model (model.json + shards). `format` is absent in payloads made before ONNX jobs existed. */
+export interface TfjsModelPayload {
+  format?: 'tfjs';
   name: string;
   sha256: string;
   /** Parsed model.json. */
@@ -41,7 +44,43 @@ export interface ModelPayload {
   async: boolean;
 }
 
+/**
+ * An ONNX model: the `.onnx` bytes, run with the onnxruntime instrumenter on onnxruntime-web (the
+ * job's backend is its execution provider: `wasm` or `webgpu`).
+ */
+export interface OnnxModelPayload {
+  format: 'onnx';
+  name: string;
+  sha256: string;
+  bytes: ArrayBuffer;
+  card: ModelCard | null;
+}
+
+export type ModelPayload = TfjsModelPayload | OnnxModelPayload;
+
+/** Backends that can run an ONNX model in the page (onnxruntime-web execution providers). */
+export const ONNX_BACKENDS: readonly BackendName[] = ['wasm', 'webgpu'];
+
+/** Why a backend cannot run ONNX models in the page, or null when it can. */
+export function onnxUnsupported(b: BackendName): string | null {
+  if (b === 'cpu') return 'ONNX: onnxruntime-web has no cpu execution provider (the reference is onnxruntime-web wasm)';
+  if (b === 'webgl') return 'ONNX: exray does not trace onnxruntime-web\'s WebGL provider (deprecated upstream)';
+  return null;
+}
+
+/** A further named input of a multi-input ONNX model (state tensors, sample rates, …). */
+export interface NamedInputPayload {
+  name: string;
+  data: Float32Array | Int32Array;
+  shape: number[];
+  dtype: DType;
+}
+
 export interface InputPayload {
+  /** The model input this tensor feeds (ONNX jobs; TF.js models take their single input). */
+  name?: string;
+  /** ONNX jobs: the model's other inputs. */
+  others?: NamedInputPayload[];
   data: Float32Array | Int32Array;
   shape: number[];
   dtype: 'float32' | 'int32';

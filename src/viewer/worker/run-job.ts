@@ -21,6 +21,11 @@ export async function executeJob(
   transport: TraceTransport,
   onStatus: (phase: string) => void = () => {},
 ): Promise<void> {
+  if (model.format === 'onnx') {
+    // onnxruntime-web loads only for ONNX jobs (its console hook must precede it: run-onnx.ts).
+    const { executeOnnxJob } = await import('./run-onnx.ts');
+    return executeOnnxJob(model, input, job, transport, onStatus);
+  }
   const send = (event: TraceEvent): void => transport.send({ stream: job.stream, event });
   let ended = false;
   try {
