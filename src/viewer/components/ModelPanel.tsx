@@ -26,7 +26,7 @@ export function ModelPanel(): ReactNode {
           <option value="">{s.index ? 'choose a sample…' : s.indexError ? 'samples unavailable' : 'loading…'}</option>
           {s.index?.models.map((e) => (
             <option key={e.name} value={e.name} disabled={!e.ready} title={e.problem ?? e.card.description}>
-              {e.name} ({e.card.format === 'tfjs-layers' ? 'layers' : 'graph'}, {fmtBytes(e.bytes)})
+              {e.name} ({e.card.format === 'tfjs-layers' ? 'layers' : e.card.format === 'onnx' ? 'ONNX' : 'graph'}, {fmtBytes(e.bytes)})
               {e.ready ? '' : ' — not extracted'}
             </option>
           ))}
@@ -34,7 +34,7 @@ export function ModelPanel(): ReactNode {
       </label>
       <DropZone testId="model-drop" label="drop model files here" onFiles={(f) => void loadModelFiles(f)}>
         <p>
-          Drop <code>model.json</code> + weight shards (+ <code>exray.json</code>), or a folder
+          Drop <code>model.json</code> + weight shards, or a <code>.onnx</code> file (+ <code>exray.json</code>), or a folder
         </p>
         <div className="row">
           <label className="button small">
@@ -44,7 +44,7 @@ export function ModelPanel(): ReactNode {
               multiple
               hidden
               data-testid="model-file-input"
-              accept=".json,.bin,application/json,application/octet-stream"
+              accept=".json,.bin,.onnx,application/json,application/octet-stream"
               onChange={(e) => {
                 void loadModelFiles(filesFromInput(e.target.files));
                 e.target.value = '';
@@ -86,7 +86,8 @@ export function ModelPanel(): ReactNode {
             <strong data-testid="model-name">{m.name}</strong> <span className="muted">{m.format}</span>
           </div>
           <div className="muted small">
-            input {fmtShape(m.inputShape)} {m.inputDtype} · {fmtBytes(m.bytes)} · {m.shards.length} shard{m.shards.length === 1 ? '' : 's'}
+            input {m.inputName ? `${m.inputName} ` : ''}
+            {fmtShape(m.inputShape)} {m.inputDtype} · {fmtBytes(m.bytes)} · {m.format === 'onnx' ? 'onnxruntime-web (reference: wasm)' : `${m.shards.length} shard${m.shards.length === 1 ? '' : 's'}`}
             {m.sha256 ? ` · sha256 ${m.sha256.slice(0, 12)}…` : ''}
           </div>
           {m.card && <div className="small card-desc">{m.card.description}</div>}

@@ -37,6 +37,11 @@ function TopK({ t }: { t: TopKAgreement }): ReactNode {
   );
 }
 
+/** The runtime that ran `r` (`tfjs`, `onnxruntime-web`, …), once known. */
+function runtimeOf(r: RunState): string | undefined {
+  return r.trace?.header.runtime.name ?? r.start?.runtime.name;
+}
+
 function verdictOf(r: RunState): string {
   if (r.status === 'failed') return 'failed';
   if (r.role === 'reference') return 'reference';
@@ -64,6 +69,7 @@ function Row({ r }: { r: RunState }): ReactNode {
       <th scope="row">
         <div>{r.stream}</div>
         <div className="small muted">
+          {runtimeOf(r) !== 'tfjs' && runtimeOf(r) ? `${runtimeOf(r)} ` : ''}
           {r.trace?.header.runtime.backend ?? r.backend} · {r.where}
         </div>
       </th>

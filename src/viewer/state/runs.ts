@@ -13,11 +13,6 @@ export const REFERENCE_STREAM = 'cpu (reference)';
 /** ONNX models: the reference is onnxruntime-web on its wasm execution provider. */
 export const ONNX_REFERENCE_STREAM = 'wasm (reference)';
 
-/** The reference backend of a model: TF.js cpu, or onnxruntime-web wasm for ONNX models. */
-export function referenceBackend(format: string | undefined): BackendName {
-  return format === 'onnx' ? 'wasm' : 'cpu';
-}
-
 /** Display name of a backend configuration: `webgl`, `webgl f16`, `wasm no-simd`. */
 export function runName(backend: BackendName, o: BackendOptions): string {
   const parts: string[] = [backend];
@@ -69,7 +64,8 @@ export async function startRuns(): Promise<void> {
         async: model.card?.execution === 'async',
       };
   const input = onnx && model.inputName ? { ...s.input!, name: model.inputName } : s.input!;
-  const refBackend = onnx ? 'wasm' : 'cpu';
+  // The reference: TF.js cpu, or onnxruntime-web wasm for ONNX models.
+  const refBackend: BackendName = onnx ? 'wasm' : 'cpu';
   const refStream = onnx ? ONNX_REFERENCE_STREAM : REFERENCE_STREAM;
   const runs = s.source === 'live' ? [...s.runs] : [];
   const jobs: { run: RunState; job: RunJob }[] = [];
