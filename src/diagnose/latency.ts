@@ -226,6 +226,8 @@ export function latencyReport(traces: readonly Trace[], options: LatencyOptions 
     if (t0.header.kernels.length === 0) notes.push(`${k}: no kernel timing recorded (capture without the timing pass)`);
     // Kernel flags from the first run of the group (same kernels on every run).
     const gpu = GPU_BACKENDS.has(t0.header.runtime.backend);
+    // The trace records the flags it ran with: CPU forwarding only happens when it was on (TF.js default).
+    const cpuForward = t0.header.environment.flags.WEBGL_CPU_FORWARD !== false;
     const seenFlag = new Set<string>();
     for (const kr of t0.header.kernels) {
       const id = `${kr.node}|${kr.name}`;
@@ -233,7 +235,7 @@ export function latencyReport(traces: readonly Trace[], options: LatencyOptions 
       if (gpu && READBACK_KERNELS[kr.name]) {
         seenFlag.add(id);
         flags.push({ backend: k, node: kr.node, kernel: kr.name, kind: 'readback', reason: READBACK_KERNELS[kr.name]! });
-      } else if (gpu && CPU_FORWARD_KERNELS.has(kr.name) && kr.inputShapes.length > 0 && kr.inputShapes.every((s) => s !== null && s.reduce((a, x) => a * x, 1) < CPU_FORWARD_MAX_ELEMENTS)) {
+      } else if (gpu && cpuForward && t0.header.runtime.backend === 'webgl' && CPU_FORWARD_KERNELS.has(kr.name) && kr.inputShapes.length > 0 && kr.inputShapes.every((s) => s !== null && s.reduce((a, x) => a * x, 1) < CPU_FORWARD_MAX_ELEMENTS)) {
         seenFlag.add(id);
         flags.push({ backend: k, node: kr.node, kernel: kr.name, kind: 'cpu-fallback', reason: `every input under ${CPU_FORWARD_MAX_ELEMENTS} elements: likely computed on the CPU (WEBGL_CPU_FORWARD) when the inputs are not yet on the GPU` });
       } else if (kr.clock === 'wall-with-readback') {
