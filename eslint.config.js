@@ -16,6 +16,7 @@ export default tseslint.config(
   },
   {
     files: ['src/trace/**/*.ts'],
+    ignores: ['**/*.test.ts'],
     rules: restrict([
       { group: nodeBuiltins, message: 'src/trace is pure: it runs unchanged in browser, worker and Node.' },
       { group: ['../../*', '../*', '!../trace/*', '!../types.ts', '!../errors.ts', '!../ids.ts', '!../stats.ts'], message: 'src/trace depends on nothing else in exray.' },

@@ -1,6 +1,6 @@
 /**
  * Browser decoder: Blob → stored RGBA pixels (EXIF orientation NOT applied) + InputSource.
- * Browser only (createImageBitmap, OffscreenCanvas, crypto.subtle); works in a window or a worker.
+ * Browser only (createImageBitmap, OffscreenCanvas); works in a window or a worker, over https or plain http.
  * Not unit-tested in Node; the pure parts it relies on (exif.ts, orientation.ts) are.
  *
  * Goal: the same bytes as decode-node.ts (sharp) before orientation. Why each option (details and
@@ -18,6 +18,7 @@ import { ExrayInputError } from '../errors.ts';
 import { readImageHeader, withJpegExifOrientation } from './exif.ts';
 import type { DecodedImage, RgbaImage } from './image.ts';
 import { undoExifOrientation } from './orientation.ts';
+import { sha256Hex } from '../trace/sha256.ts';
 
 const BITMAP_OPTIONS: ImageBitmapOptions = {
   imageOrientation: 'none', // we apply EXIF ourselves (and undo it if the browser did anyway)
@@ -29,12 +30,6 @@ function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return hex;
-}
 
 /** RGBA through a 2D canvas (premultiplied internally: exact only where alpha = 255). */
 function readPixels2d(bitmap: ImageBitmap): RgbaImage {

@@ -16,7 +16,7 @@ export interface LoadedModel {
   shards: ArrayBuffer[];
   shardNames: string[];
   bytes: number;
-  /** sha256 over model.json bytes then every shard in manifest order ('' when the page has no crypto.subtle). */
+  /** sha256 over model.json bytes then every shard in manifest order. */
   sha256: string;
   format: 'tfjs-graph' | 'tfjs-layers' | 'onnx';
   /** ONNX models: the `.onnx` bytes (`modelJson` is then empty and `shards` too). */
@@ -43,19 +43,7 @@ export class ModelLoadError extends Error {
   }
 }
 
-export async function sha256Hex(parts: ArrayBuffer[]): Promise<string> {
-  const subtle = globalThis.crypto?.subtle;
-  if (!subtle) return '';
-  const total = parts.reduce((a, p) => a + p.byteLength, 0);
-  const all = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) {
-    all.set(new Uint8Array(p), o);
-    o += p.byteLength;
-  }
-  const digest = new Uint8Array(await subtle.digest('SHA-256', all));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
+export { sha256Hex } from '../../trace/sha256.ts';
 
 /** The image input's pre-processing from the card, if the card has one. */
 export function cardPreprocess(card: ModelCard | null): PreprocessSpec | null {

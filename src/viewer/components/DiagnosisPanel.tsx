@@ -1,0 +1,160 @@
+/**
+ * Diagnosis (issue 5): the built-in assertions per run and the ranked causes per edge run vs the
+ * reference (src/diagnose, pure parts only: no single-node replay on the page), then the latency
+ * guidance. Computed in state/diagnosis.ts, memoised per trace.
+ */
+import type { ReactNode } from 'react';
+import type { AssertionResult, Cause } from '../../diagnose/index.ts';
+import type { RunState } from '../state/run-state.ts';
+import { diagnoseRun, nodeKey, runAssertionsFor } from '../state/diagnosis.ts';
+import { referenceRun } from '../state/session.ts';
+import { setState, useApp } from '../state/store.ts';
+import { fmtPct } from '../util/format.ts';
+import { LatencyGuidance } from './LatencyGuidance.tsx';
+
+const RANK = (a: AssertionResult): number => (a.ok === false ? 0 : a.ok === true ? 1 : 2);
+
+function AssertionLine({ a }: { a: AssertionResult }): ReactNode {
+  const word = a.ok === false ? 'failed' : a.ok === true ? 'ok' : 'n/a';
+  return (
+    <li data-testid="assertion" data-id={a.id} data-ok={word} title={a.description}>
+      <strong className={a.ok === false ? 'bad' : a.ok === true ? 'ok' : 'muted'}>{word}</strong> <code>{a.id}</code>{' '}
+      <span className={a.ok === false ? '' : 'small muted'}>{a.detail}</span>
+    </li>
+  );
+}
+
+function RunAssertions({ r }: { r: RunState }): ReactNode {
+  const s = useApp();
+  const results = runAssertionsFor(r, s.model?.card ?? null);
+  if (!results) return null;
+  const sorted = [...results].sort((a, b) => RANK(a) - RANK(b));
+  const failed = results.filter((a) => a.ok === false).length;
+  const passed = results.filter((a) => a.ok === true).length;
+  const skipped = results.length - failed - passed;
+  const line = `${passed} ok${skipped ? `, ${skipped} not applicable` : ''}`;
+  return (
+    <div data-testid="assertions-run" data-stream={r.stream} data-failed={failed} data-all-ok={failed === 0 ? 'true' : 'false'}>
+      {failed === 0 ? (
+        <details>
+          <summary>
+            <strong>{r.stream}</strong>: <span className="ok">all built-ins ok</span> <span className="small muted">({line})</span>
+          </summary>
+          <ul className="small">{sorted.map((a) => <AssertionLine key={a.id} a={a} />)}</ul>
+        </details>
+      ) : (
+        <>
+          <p>
+            <strong>{r.stream}</strong>: <span className="bad">{failed} failed</span> <span className="small muted">({line})</span>
+          </p>
+          <ul>{sorted.map((a) => <AssertionLine key={a.id} a={a} />)}</ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+function CauseItem({ r, c }: { r: RunState; c: Cause }): ReactNode {
+  return (
+    <li data-testid="cause" data-code={c.code} data-confidence={c.confidence}>
+      <span className={`badge ${c.code === 'none' ? 'v-ok' : 'v-diverged'}`}>{c.code}</span> <span className="small muted">{fmtPct(c.confidence)}</span>
+      {c.node && (
+        <>
+          {' at '}
+          <button type="button" className="link" data-testid="cause-node" onClick={() => setState({ selectedRun: r.stream, selectedNode: nodeKey(r, c.node!) })}>
+            {c.node}
+          </button>
+        </>
+      )}
+      <div className="small">{c.detail}</div>
+    </li>
+  );
+}
+
+function NodeButton({ r, name }: { r: RunState; name: string }): ReactNode {
+  return (
+    <button type="button" className="link" onClick={() => setState({ selectedRun: r.stream, selectedNode: nodeKey(r, name) })}>
+      {name}
+    </button>
+  );
+}
+
+function RunCauses({ r }: { r: RunState }): ReactNode {
+  const d = diagnoseRun(r, referenceRun());
+  if (!d) return null;
+  if ('error' in d) {
+    return (
+      <div data-testid="diagnosis-run" data-stream={r.stream} data-top-cause="error">
+        <strong>{r.stream}</strong>: <span className="bad">diagnosis failed: {d.error}</span>
+      </div>
+    );
+  }
+  const dg = d.diagnosis;
+  const originNames = [...new Set(d.origins.map((k) => r.comparison?.nodes.find((n) => n.key === k)?.name ?? k.replace(/:\d+$/, '')))];
+  return (
+    <div data-testid="diagnosis-run" data-stream={r.stream} data-top-cause={dg.causes[0]?.code ?? 'none'}>
+      <p>
+        <strong>{r.stream}</strong> <span className="small muted">vs {referenceRun()?.stream ?? 'reference'}: {dg.summary}</span>
+      </p>
+      <ol data-testid="causes">{dg.causes.map((c, i) => <CauseItem key={`${c.code}-${i}`} r={r} c={c} />)}</ol>
+      <p className="small">
+        {dg.firstDivergentNode && (
+          <span data-testid="diagnosis-first-divergent">
+            error enters at <NodeButton r={r} name={dg.firstDivergentNode} />.{' '}
+          </span>
+        )}
+        {originNames.length > 0 && (
+          <span data-testid="divergence-origins">
+            divergence origins:{' '}
+            {originNames.slice(0, 6).map((n, i) => (
+              <span key={n}>
+                {i > 0 && ', '}
+                <NodeButton r={r} name={n} />
+              </span>
+            ))}
+            {originNames.length > 6 && ` … ${originNames.length - 6} more`}.{' '}
+          </span>
+        )}
+        <span data-testid="half-evidence" data-likely={d.half.likely ? 'true' : 'false'} className="muted">
+          float16 evidence: {d.half.likely ? d.half.reasons.join(', ') : 'none'}
+          {d.half.representable !== null && ` (${fmtPct(d.half.representable)} of sampled values are float16 values)`}.
+        </span>
+      </p>
+      {dg.warnings.map((w) => (
+        <p key={w} className="small muted" data-testid="diagnosis-warning">
+          {w}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+export function DiagnosisPanel(): ReactNode {
+  const s = useApp();
+  const done = s.runs.filter((r) => r.trace);
+  if (done.length === 0) return null;
+  const edges = done.filter((r) => r.role === 'edge');
+  return (
+    <>
+      <section className="panel" data-testid="assertions-panel" aria-labelledby="assert-h">
+        <h2 id="assert-h">Assertions</h2>
+        {done.map((r) => (
+          <RunAssertions key={r.stream} r={r} />
+        ))}
+      </section>
+      {edges.length > 0 && (
+        <section className="panel" data-testid="diagnosis-panel" aria-labelledby="diag-h">
+          <h2 id="diag-h">Diagnosis</h2>
+          <p className="small muted">
+            Causes from the two traces alone (src/diagnose): no single-node replay on the page, so own and inherited error are not split; for that run{' '}
+            <code>exray diagnose</code> on a saved <code>.exray</code>.
+          </p>
+          {edges.map((r) => (
+            <RunCauses key={r.stream} r={r} />
+          ))}
+        </section>
+      )}
+      <LatencyGuidance />
+    </>
+  );
+}
