@@ -36,6 +36,7 @@ import type { DecodedImage } from '../../preprocess/image.ts';
 import { preprocess } from '../../preprocess/pipeline.ts';
 import { feedFromTrace, type FeedTensor } from '../../reference/feed.ts';
 import { ReferenceSession } from '../../reference/replay-node.ts';
+import { modelIdentityHash, traceInNode } from '../../reference/trace-node.ts';
 import { modelDirOf } from '../../reference/trace-node.ts';
 import type { NodeBackend } from '../../reference/tfjs-backend.ts';
 import type { PreprocessSpec, Trace } from '../../trace/types.ts';
@@ -111,6 +112,24 @@ export async function loadAssertions(files: readonly string[]): Promise<Assertio
   return out;
 }
 
+type ReferenceRunner = Pick<ReferenceSession, 'capture' | 'replay' | 'dispose'>;
+
+/**
+ * The ONNX reference: onnxruntime-node (cpu) or onnxruntime-web wasm in Node, one traced capture of
+ * the canonical input. Single-node replay is TF.js-only so far: own vs inherited error is not split.
+ */
+function onnxReference(modelDir: string, backend: NodeBackend, warnings: string[]): ReferenceRunner {
+  return {
+    capture: (feed, feedFile, meta) =>
+      traceInNode({ model: modelDir, backend, feed, feedFile, capture: 'tensors', runs: 1, warmup: 0, label: 'reference', ...meta }),
+    replay: async () => {
+      warnings.push('ONNX: single-node replay is not available yet, so a node\'s own error is not separated from inherited error (no `kernel` cause)');
+      return [];
+    },
+    dispose: () => {},
+  };
+}
+
 export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRun> {
   const timings: Record<string, number> = {};
   const t0 = performance.now();
@@ -124,23 +143,21 @@ export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRu
   const edge = typeof opts.edge === 'string' ? await readTrace(opts.edge) : opts.edge;
   const warnings: string[] = [];
   const name = edge.header.model.name;
-  if (edge.header.model.format === 'onnx') {
-    throw new ExrayInputError(edgeFile, 'ONNX traces: the diagnosis itself is runtime-agnostic (src/diagnose), but this Node runner replays on TF.js only so far');
-  }
+  const onnx = edge.header.model.format === 'onnx';
   let modelDir = opts.model;
   if (!modelDir) {
     modelDir = join('models', name);
     if (!existsSync(modelDir)) throw new ExrayInputError(edgeFile, `model "${name}" is not in models/: pass --model <dir>`);
   }
   modelDir = await modelDirOf(modelDir);
-  const refHash = await modelHash(modelDir);
+  const refHash = onnx ? await modelIdentityHash(modelDir) : await modelHash(modelDir);
   if (edge.header.model.sha256 && refHash !== edge.header.model.sha256) {
     warnings.push(`the reference model (${modelDir}, sha256 ${refHash.slice(0, 12)}…) is not the model the edge ran (${edge.header.model.sha256.slice(0, 12)}…): node differences include the weight differences`);
   }
   const card = (await cardIn(modelDir)) ?? (existsSync(join('models', name)) ? await cardIn(join('models', name)) : null);
   let edgeWeights: WeightStorage | null = null;
   const edgeModelDir = opts.edgeModel ?? (refHash === edge.header.model.sha256 ? modelDir : existsSync(join('models', name)) ? join('models', name) : undefined);
-  if (edgeModelDir) {
+  if (edgeModelDir && !onnx) {
     const h = edgeModelDir === modelDir ? refHash : await modelHash(edgeModelDir).catch(() => '');
     if (h === edge.header.model.sha256 || opts.edgeModel) edgeWeights = await weightStorage(edgeModelDir).catch(() => null);
   }
@@ -177,7 +194,7 @@ export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRu
 
   // ---- 3 + 4: reference capture and comparison ----------------------------------------------------
   const backend = opts.backend ?? 'cpu';
-  const session = await ReferenceSession.open(modelDir, backend);
+  const session: ReferenceRunner = onnx ? onnxReference(modelDir, backend, warnings) : await ReferenceSession.open(modelDir, backend);
   try {
     lap('loadReference');
     const ref = await session.capture(feed, opts.image !== undefined ? 'canonical input' : edgeFile, {

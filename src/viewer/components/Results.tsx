@@ -7,6 +7,7 @@ import { Summary } from './Summary.tsx';
 import { NodeTable } from './NodeTable.tsx';
 import { TensorInspector } from './TensorInspector.tsx';
 import { EnvironmentPanel } from './EnvironmentPanel.tsx';
+import { DiagnosisPanel } from './DiagnosisPanel.tsx';
 
 export function Results(): ReactNode {
   const s = useApp();
@@ -33,6 +34,7 @@ export function Results(): ReactNode {
       <Summary />
       <ErrorChart />
       <LatencyPanel />
+      <DiagnosisPanel />
       <NodeTable />
       <TensorInspector />
       <EnvironmentPanel />
