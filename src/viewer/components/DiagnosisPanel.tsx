@@ -117,7 +117,7 @@ function RunCauses({ r }: { r: RunState }): ReactNode {
         )}
         <span data-testid="half-evidence" data-likely={d.half.likely ? 'true' : 'false'} className="muted">
           float16 evidence: {d.half.likely ? d.half.reasons.join(', ') : 'none'}
-          {d.half.representable !== null && ` (${fmtPct(d.half.representable)} of sampled values are float16 values)`}.
+          {!d.half.likely && d.half.representable !== null && ` (${fmtPct(d.half.representable)} of sampled values are float16 values)`}.
         </span>
       </p>
       {dg.warnings.map((w) => (

@@ -52,7 +52,8 @@ export function LatencyGuidance(): ReactNode {
             <table className="small">
               <tbody>
                 {group.nodes.map((n) => {
-                  const reasons = r.nodes.find((x) => x.node === n.node)?.reasons ?? [];
+                  const prefix = `${group.backend}: `;
+                  const reasons = (r.nodes.find((x) => x.node === n.node)?.reasons ?? []).filter((x) => x.startsWith(prefix)).map((x) => x.slice(prefix.length));
                   return (
                     <tr key={n.node} data-testid="slow-node" data-node={n.node} title={reasons.join('\n')}>
                       <td>
@@ -60,7 +61,11 @@ export function LatencyGuidance(): ReactNode {
                           {n.node}
                         </button>{' '}
                         <span className="muted">{n.op}</span>
-                        {reasons.length > 0 && <div className="muted">{reasons[0]}</div>}
+                        {reasons.map((x) => (
+                          <div key={x} className="muted" data-testid="slow-node-reason">
+                            {x}
+                          </div>
+                        ))}
                       </td>
                       <td className="num">{fmtMs(n.ms)}</td>
                       <td className="num">{fmtPct(n.share)}</td>
