@@ -39,10 +39,14 @@ export async function selectBackends(page: Page, backends: string[]): Promise<vo
 /** Click Run and wait until every run is done (or failed). Returns the elapsed milliseconds. */
 export async function runAndWait(page: Page, timeout = 150_000): Promise<number> {
   const t0 = Date.now();
-  await page.getByTestId('run-button').click();
-  await expect(page.getByTestId('cancel-button')).toBeVisible();
-  await expect(page.getByTestId('run-button')).toBeVisible({ timeout });
   const rows = page.getByTestId('progress-row');
+  const before = await rows.count();
+  await page.getByTestId('run-button').click();
+  // The run has started: the cancel button shows, or (a quick run may already be over) new progress rows exist.
+  await expect
+    .poll(async () => (await page.getByTestId('cancel-button').isVisible()) || (await rows.count()) > before, { timeout: 30_000 })
+    .toBe(true);
+  await expect(page.getByTestId('run-button')).toBeVisible({ timeout });
   const n = await rows.count();
   for (let i = 0; i < n; i++) await expect(rows.nth(i)).toHaveAttribute('data-status', /done|failed/);
   return Date.now() - t0;
