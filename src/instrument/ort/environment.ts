@@ -1,18 +1,8 @@
 /** The device and the onnxruntime settings, as recorded in a trace's `environment`. No Node APIs. */
 import type { Environment } from '../../trace/types.ts';
+import { deviceEnvironment } from '../common.ts';
 import type { OrtModule, OrtRuntimeName, OrtSessionOptions } from './ort-api.ts';
 
-interface NodeProcessLike {
-  version: string;
-  platform: string;
-  arch: string;
-  versions?: { node?: string };
-}
-
-function nodeProcess(): NodeProcessLike | undefined {
-  const p = (globalThis as { process?: NodeProcessLike }).process;
-  return p?.versions?.node ? p : undefined;
-}
 
 /**
  * Describe the device, the runtime settings and the threads used. Call it after the first session was
@@ -25,8 +15,6 @@ export function collectOrtEnvironment(
   sessionOptions: OrtSessionOptions,
   extra: Partial<Environment> = {},
 ): Environment {
-  const proc = nodeProcess();
-  const nav = (globalThis as { navigator?: { userAgent?: string; platform?: string; hardwareConcurrency?: number } }).navigator;
   const flags: Record<string, string | number | boolean> = {
     executionProvider,
     graphOptimizationLevel: sessionOptions.graphOptimizationLevel ?? 'all',
@@ -46,13 +34,7 @@ export function collectOrtEnvironment(
   } else if (sessionOptions.intraOpNumThreads) {
     threads ??= sessionOptions.intraOpNumThreads;
   }
-  const env: Environment = {
-    kind: proc ? 'node' : 'browser',
-    userAgent: proc ? `Node.js ${proc.version} (${proc.platform} ${proc.arch})` : (nav?.userAgent ?? 'unknown'),
-    platform: proc ? `${proc.platform}-${proc.arch}` : (nav?.platform ?? 'unknown'),
-    hardwareConcurrency: nav?.hardwareConcurrency ?? 1,
-    flags,
-  };
+  const env: Environment = { ...deviceEnvironment(), flags };
   if (threads !== undefined) env.threads = threads;
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated;
   if (typeof isolated === 'boolean') env.crossOriginIsolated = isolated;

@@ -17,16 +17,12 @@ import type {
   BlobData,
   CaptureMode,
   DType,
-  Environment,
-  InputSource,
   KernelRecord,
   NamedTensor,
   NodeRecord,
-  PreprocessSpec,
   TensorRecord,
   Trace,
   TraceEvent,
-  TraceEventSink,
 } from '../../trace/types.ts';
 import { TraceBuilder } from '../../trace/events.ts';
 import { computeStats } from '../../trace/stats.ts';
@@ -40,8 +36,9 @@ import { consoleProfiler, webgpuProfiler, type KernelProfiler } from './profiler
 import { attributeKernels, subgraphOwners, type RawKernel } from './profile.ts';
 import { createSession, disposeAll, OrtLoadError, OrtRunner, timingPass } from './passes.ts';
 import { ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
+import { median, type TraceRunOptions } from '../common.ts';
 
-export interface TraceOnnxOptions {
+export interface TraceOnnxOptions extends TraceRunOptions {
   runtime: OrtRuntimeName;
   executionProvider: OrtExecutionProvider;
   /**
@@ -51,31 +48,8 @@ export interface TraceOnnxOptions {
   profiler?: KernelProfiler | null;
   /** Extra session options for every session (threads, optimisation level). */
   sessionOptions?: OrtSessionOptions;
-  /** What to record per node. Default `stats`. */
-  capture?: CaptureMode;
-  /** Timed plain runs for the whole-inference median. Default 5. */
-  runs?: number;
-  /** Untimed warm-up runs after the cold first run. Default 1. */
-  warmup?: number;
   /** Names the model in error messages (a path or a file name). */
   modelFile?: string;
-  modelName?: string;
-  modelSha256?: string;
-  source?: InputSource;
-  preprocess?: PreprocessSpec;
-  label?: string;
-  referenceFor?: string;
-  onEvent?: TraceEventSink;
-  /** What only the caller knows about the environment (thread count in Node, …). */
-  environment?: Partial<Environment>;
-  /** Histogram bins per tensor. Default 32. */
-  histogramBins?: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 function defaultProfiler(ort: OrtModule, opts: TraceOnnxOptions): KernelProfiler | null {

@@ -1,18 +1,8 @@
 /** What the device and the TF.js backend look like, as recorded in a trace's `environment`. */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Environment, WebGLInfo, WebGPUInfo } from '../../trace/types.ts';
+import { deviceEnvironment } from '../common.ts';
 
-interface NodeProcessLike {
-  version: string;
-  platform: string;
-  arch: string;
-  versions?: { node?: string };
-}
-
-function nodeProcess(): NodeProcessLike | undefined {
-  const p = (globalThis as { process?: NodeProcessLike }).process;
-  return p?.versions?.node ? p : undefined;
-}
 
 /** Flags whose value differs from TF.js's default for this platform: what was changed on purpose. */
 function changedFlags(): Record<string, string | number | boolean> {
@@ -84,14 +74,9 @@ function floatPrecisionOf(name: string, backend: { floatPrecision(): number }): 
 
 /** Describe the current device and backend. `extra` lets the caller add what only it knows (threads). */
 export function collectEnvironment(extra: Partial<Environment> = {}): Environment {
-  const proc = nodeProcess();
-  const nav = (globalThis as { navigator?: { userAgent?: string; platform?: string; hardwareConcurrency?: number } }).navigator;
   const backend = tf.backend();
   const env: Environment = {
-    kind: proc ? 'node' : 'browser',
-    userAgent: proc ? `Node.js ${proc.version} (${proc.platform} ${proc.arch})` : (nav?.userAgent ?? 'unknown'),
-    platform: proc ? `${proc.platform}-${proc.arch}` : (nav?.platform ?? 'unknown'),
-    hardwareConcurrency: nav?.hardwareConcurrency ?? 1,
+    ...deviceEnvironment(),
     floatPrecision: floatPrecisionOf(tf.getBackend(), backend),
     flags: changedFlags(),
   };

@@ -12,62 +12,32 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import type {
   BlobData,
-  CaptureMode,
   Clock,
   DType,
-  Environment,
-  InputSource,
   IOSpec,
   KernelRecord,
   NamedTensor,
   NodeRecord,
-  PreprocessSpec,
   Trace,
   TraceEvent,
-  TraceEventSink,
   TensorRecord,
 } from '../../trace/types.ts';
 import { TraceBuilder } from '../../trace/events.ts';
 import { computeStats } from '../../trace/stats.ts';
 import { newTraceId, blobIdFor } from '../../trace/ids.ts';
 import { collectEnvironment } from './environment.ts';
+import { median, type TraceRunOptions } from '../common.ts';
 import { declaredNodeCount, isGraphModel, type TfjsModel } from './hooks.ts';
 import { capturePass, Runner, timingPass, type ModelInputs } from './passes.ts';
 import { tfjsVersion } from './version.ts';
 
-export interface TraceModelOptions {
-  /** What to record per node. Default `stats`. */
-  capture?: CaptureMode;
-  /** Timed plain runs for the whole-inference median. Default 5. */
-  runs?: number;
-  /** Untimed warm-up runs after the cold first run. Default 1. */
-  warmup?: number;
-  /** Model identity: a name and the sha256 of its files (see src/models/hash.ts). */
-  modelName?: string;
-  modelSha256?: string;
-  /** How the input was made, recorded verbatim. */
-  source?: InputSource;
-  preprocess?: PreprocessSpec;
-  label?: string;
-  referenceFor?: string;
-  /** Receives every trace event as it happens (live streaming). */
-  onEvent?: TraceEventSink;
-  /** What only the caller knows about the environment (thread count, hardwareConcurrency in Node). */
-  environment?: Partial<Environment>;
-  /** Histogram bins per tensor. Default 32. */
-  histogramBins?: number;
+export interface TraceModelOptions extends TraceRunOptions {
   /**
    * The model's input names as its files declare them. LayersModel renames an input layer that was
    * already loaded once in the process (`input_1` → `input_1_1`), which would break name alignment
    * between two traces made in one process.
    */
   inputNames?: string[];
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** The clock behind `tf.profile`'s kernelTimeMs on each TF.js backend. */

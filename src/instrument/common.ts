@@ -1,0 +1,54 @@
+/**
+ * What every instrumenter shares (TF.js and onnxruntime alike): the run options a caller gives, the
+ * device part of the environment, and the median of the timed runs. Pure: runs in page, worker, Node.
+ */
+import type { CaptureMode, Environment, InputSource, PreprocessSpec, TraceEventSink } from '../trace/types.ts';
+
+export interface TraceRunOptions {
+  /** What to record per node. Default `stats`. */
+  capture?: CaptureMode;
+  /** Timed plain runs for the whole-inference median. Default 5. */
+  runs?: number;
+  /** Untimed warm-up runs after the cold first run. Default 1. */
+  warmup?: number;
+  /** Model identity: a name and the sha256 of its files (see src/models/hash.ts). */
+  modelName?: string;
+  modelSha256?: string;
+  /** How the input was made, recorded verbatim. */
+  source?: InputSource;
+  preprocess?: PreprocessSpec;
+  label?: string;
+  referenceFor?: string;
+  /** Receives every trace event as it happens (live streaming). */
+  onEvent?: TraceEventSink;
+  /** What only the caller knows about the environment (thread count, hardwareConcurrency in Node). */
+  environment?: Partial<Environment>;
+  /** Histogram bins per tensor. Default 32. */
+  histogramBins?: number;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+interface NodeProcessLike {
+  version: string;
+  platform: string;
+  arch: string;
+  versions?: { node?: string };
+}
+
+/** Where this runs: Node (version, platform) or a browser (user agent), and how many cores it reports. */
+export function deviceEnvironment(): Pick<Environment, 'kind' | 'userAgent' | 'platform' | 'hardwareConcurrency'> {
+  const p = (globalThis as { process?: NodeProcessLike }).process;
+  const proc = p?.versions?.node ? p : undefined;
+  const nav = (globalThis as { navigator?: { userAgent?: string; platform?: string; hardwareConcurrency?: number } }).navigator;
+  return {
+    kind: proc ? 'node' : 'browser',
+    userAgent: proc ? `Node.js ${proc.version} (${proc.platform} ${proc.arch})` : (nav?.userAgent ?? 'unknown'),
+    platform: proc ? `${proc.platform}-${proc.arch}` : (nav?.platform ?? 'unknown'),
+    hardwareConcurrency: nav?.hardwareConcurrency ?? 1,
+  };
+}
