@@ -51,7 +51,7 @@ export function App(): ReactNode {
           </span>
           <div>
             <h1>exray</h1>
-            <p className="tagline">Run a model on every browser backend, compare each layer with a cpu reference.</p>
+            <p className="tagline">Run a model on every browser backend and compare each layer with a reference run (TF.js cpu, or onnxruntime wasm for ONNX).</p>
           </div>
         </div>
         <FilesBar />
