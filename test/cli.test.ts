@@ -8,11 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
 import { listSampleModels } from '../src/models/extract.ts';
 import { decodeTrace } from '../src/trace/file.ts';
 import type { Comparison } from '../src/compare/index.ts';
-import { MODELS, ROOT, SAMPLES } from './helpers.ts';
+import { MODELS, ROOT, SAMPLES, runCli } from './helpers.ts';
 
 const run = promisify(execFile);
 const BIN = join(ROOT, 'bin', 'exray.mjs');
@@ -27,20 +26,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-/** Runs the CLI in this process, capturing what it prints. */
-async function inProcess(args: string[]): Promise<{ code: number; out: string }> {
-  const chunks: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((c: string | Uint8Array) => (chunks.push(String(c)), true)) as typeof process.stdout.write;
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'exray', ...args]);
-    return { code, out: chunks.join('') };
-  } finally {
-    process.stdout.write = write;
-    process.exitCode = undefined;
-  }
-}
+const inProcess = runCli;
 
 const DETECTORS = new Set(['centernet', 'handtrack']);
 const DISCRETE_OPS = /Equal|Greater|Less|Cast|NonMaxSuppression|TopK|ArgMax|Where|Select/;

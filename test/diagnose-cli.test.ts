@@ -3,10 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
 import { writeTrace } from '../src/cli/io.ts';
 import type { Diagnosis, LatencyReport } from '../src/diagnose/index.ts';
-import { ROOT, SAMPLES } from './helpers.ts';
+import { ROOT, SAMPLES, runCli } from './helpers.ts';
 import { edgeCase } from './diagnose-helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'exray-diagnose-cli-'));
@@ -14,20 +13,7 @@ const photo = join(SAMPLES, 'chelsea.png');
 const bad = join(tmp, 'bgr-0-255.exray');
 const clean = join(tmp, 'clean.exray');
 
-async function exray(args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string | Uint8Array) => {
-    out += typeof s === 'string' ? s : Buffer.from(s).toString();
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    return { code: await main(['node', 'exray', ...args]), out };
-  } finally {
-    process.stdout.write = write;
-    process.exitCode = undefined;
-  }
-}
+const exray = runCli;
 
 beforeAll(async () => {
   await writeTrace(bad, (await edgeCase({ model: 'nsfw-mobilenet-v2', photo: 'chelsea.png', wrong: { channels: 'bgr', scale: 1 } })).edge);

@@ -6,28 +6,14 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
 import type { Comparison } from '../src/compare/index.ts';
 import { encodeWeight, decodeWeight, fromHalfBits, quantizeAffine, toHalfBits } from '../src/models/variants.ts';
 import { loadTfjsModelFromDir } from '../src/models/load-node.ts';
-import { MODELS, SAMPLES, tf } from './helpers.ts';
+import { MODELS, SAMPLES, tf, runCli } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'exray-variants-'));
 
-async function exray(args: string[]): Promise<{ code: number; out: string }> {
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((s: string | Uint8Array) => {
-    out += typeof s === 'string' ? s : Buffer.from(s).toString();
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    return { code: await main(['node', 'exray', ...args]), out };
-  } finally {
-    process.stdout.write = write;
-    process.exitCode = undefined;
-  }
-}
+const exray = runCli;
 
 describe('weight encodings (tensorflowjs/quantization.py)', () => {
   it('float16: every half value round-trips; ties round to even', () => {

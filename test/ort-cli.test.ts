@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { create } from '@bufbuild/protobuf';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
 import type { Comparison } from '../src/compare/index.ts';
 import { encodeOnnx } from '../src/onnx/model.ts';
 import { ModelProtoSchema } from '../src/onnx/proto/onnx-ml_pb.ts';
 import { decodeTrace } from '../src/trace/file.ts';
 import { CLS, firstTextLine, npyBytes, PAGE, REC, ROOT, VAD, VAD_FIXTURES, writeCropPng } from './ort-helpers.ts';
+import { runCli } from './helpers.ts';
 
 const run = promisify(execFile);
 const BIN = join(ROOT, 'bin', 'exray.mjs');
@@ -30,24 +30,7 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-/** Runs the CLI in this process, capturing stdout and stderr. */
-async function inProcess(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  const writeErr = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((c: string | Uint8Array) => (out.push(String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => (err.push(String(c)), true)) as typeof process.stderr.write;
-  process.exitCode = undefined;
-  try {
-    const code = await main(['node', 'exray', ...args]);
-    return { code, out: out.join(''), err: err.join('') };
-  } finally {
-    process.stdout.write = write;
-    process.stderr.write = writeErr;
-    process.exitCode = undefined;
-  }
-}
+const inProcess = runCli;
 
 const line = join(tmp, 'page-line1.png');
 const x = join(tmp, 'x.npy');

@@ -4,6 +4,7 @@
  */
 import type { CaptureMode, DType, InputSource, PreprocessSpec } from '../../trace/types.ts';
 import type { ModelCard } from '../../models/card-schema.ts';
+import type { TraceRunOptions } from '../../instrument/common.ts';
 
 export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -117,3 +118,18 @@ export type WorkerResponse =
   | { type: 'status'; id: number; phase: string }
   | { type: 'ran'; id: number; stream: string }
   | { type: 'failed'; id: number; message: string; file?: string };
+
+/** The trace options every job passes to its instrumenter (TF.js or ONNX Runtime). */
+export function traceRunOptions(model: { name: string; sha256: string }, input: InputPayload, job: RunJob): TraceRunOptions {
+  return {
+    capture: job.capture,
+    runs: job.runs,
+    warmup: job.warmup,
+    modelName: model.name,
+    modelSha256: model.sha256,
+    ...(input.source ? { source: input.source } : {}),
+    ...(input.preprocess ? { preprocess: input.preprocess } : {}),
+    label: job.label,
+    ...(job.referenceFor ? { referenceFor: job.referenceFor } : {}),
+  };
+}

@@ -8,7 +8,7 @@ import type { TraceEvent } from '../../trace/types.ts';
 import { streamModel } from '../../instrument/tfjs/index.ts';
 import { tf, useBackend } from './backends.ts';
 import { loadModel } from './load-model.ts';
-import type { InputPayload, ModelPayload, RunJob } from './protocol.ts';
+import { traceRunOptions, type InputPayload, type ModelPayload, type RunJob } from './protocol.ts';
 
 /**
  * Run `job`. Before the stream's run-start, what happens is told through `onStatus` (a trace stream
@@ -38,15 +38,7 @@ export async function executeJob(
     try {
       // streamModel keeps nothing: the transport may move each blob buffer to the page.
       await streamModel(m, x, {
-        capture: job.capture,
-        runs: job.runs,
-        warmup: job.warmup,
-        modelName: model.name,
-        modelSha256: model.sha256,
-        ...(input.source ? { source: input.source } : {}),
-        ...(input.preprocess ? { preprocess: input.preprocess } : {}),
-        label: job.label,
-        ...(job.referenceFor ? { referenceFor: job.referenceFor } : {}),
+        ...traceRunOptions(model, input, job),
         environment,
         onEvent: (e) => {
           if (e.type === 'run-end') ended = true;

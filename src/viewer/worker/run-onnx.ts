@@ -13,7 +13,7 @@ import { traceOnnx, type OrtInput, type OrtModule } from '../../instrument/ort/i
 import type { TraceTransport } from '../../transport/types.ts';
 import type { TraceEvent } from '../../trace/types.ts';
 import type { InputPayload, OnnxModelPayload, RunJob } from './protocol.ts';
-import { onnxUnsupported } from './protocol.ts';
+import { onnxUnsupported, traceRunOptions } from './protocol.ts';
 
 const ort = ortWeb as unknown as OrtModule;
 ort.env.wasm.wasmPaths = { wasm: new URL(ortWasmUrl, import.meta.url).href };
@@ -51,16 +51,8 @@ export async function executeOnnxJob(
     await traceOnnx(ort, new Uint8Array(model.bytes), inputs, {
       runtime: 'onnxruntime-web',
       executionProvider: job.backend === 'webgpu' ? 'webgpu' : 'wasm',
-      capture: job.capture,
-      runs: job.runs,
-      warmup: job.warmup,
+      ...traceRunOptions(model, input, job),
       modelFile: model.name,
-      modelName: model.name,
-      modelSha256: model.sha256,
-      ...(input.source ? { source: input.source } : {}),
-      ...(input.preprocess ? { preprocess: input.preprocess } : {}),
-      label: job.label,
-      ...(job.referenceFor ? { referenceFor: job.referenceFor } : {}),
       onEvent: (e) => {
         if (e.type === 'run-end') ended = true;
         // A worker transport moves blob buffers; traceOnnx keeps using some arrays after emitting them
