@@ -33,6 +33,7 @@ export default tseslint.config(
     files: [
       'src/preprocess/pipeline.ts',
       'src/preprocess/resize.ts',
+      'src/preprocess/geometry.ts',
       'src/preprocess/orientation.ts',
       'src/preprocess/normalize.ts',
       'src/models/card-schema.ts',

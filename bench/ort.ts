@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { loadModelCard } from '../src/models/card.ts';
 import { decodeImageFile } from '../src/preprocess/decode-node.ts';
 import { preprocess } from '../src/preprocess/pipeline.ts';
-import { cropPlanes } from '../src/preprocess/resize.ts';
+import { cropPlanes } from '../src/preprocess/geometry.ts';
 import { decodeOnnx, encodeOnnx, exposeAllOutputs } from '../src/onnx/model.ts';
 import { computeStats } from '../src/trace/stats.ts';
 import { createSession, disposeAll, OrtRunner, tensorValues, timingPass, type KernelProfiler, type OrtModule, type OrtSession } from '../src/instrument/ort/index.ts';

@@ -5,6 +5,7 @@
 export * from './image.ts';
 export * from './orientation.ts';
 export * from './resize.ts';
+export * from './geometry.ts';
 export * from './normalize.ts';
 export * from './pipeline.ts';
 export * from './exif.ts';

@@ -4,7 +4,8 @@ import type { RgbaImage } from './image.ts';
 import { castToDType, normalizeChannels, reorderChannels, rgbaToRgb, toTensorLayout } from './normalize.ts';
 import { preprocess, preprocessToRgb, validatePreprocessSpec } from './pipeline.ts';
 import { applyExifOrientation } from './orientation.ts';
-import { centerCropRect, cropPlanes, fitResize, resizeBilinear } from './resize.ts';
+import { centerCropRect, cropPlanes } from './geometry.ts';
+import { fitResize, resizeBilinear } from './resize.ts';
 import { loadSample, maxAbsDiff, meanAbsDiff, tfCpu } from './test-helpers.ts';
 
 const IMAGENET: PreprocessSpec = {

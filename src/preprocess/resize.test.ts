@@ -1,14 +1,10 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FloatImage, ImagePlanes } from './image.ts';
 import { rgbaToRgb } from './normalize.ts';
+import { centerCropRect, cropPlanes, letterboxPadding, letterboxRect, padPlanes } from './geometry.ts';
 import {
-  centerCropRect,
-  cropPlanes,
   fitResize,
-  letterboxPadding,
-  letterboxRect,
   letterboxResizeThenPad,
-  padPlanes,
   resize,
   resizeArea,
   resizeBilinear,
