@@ -1,13 +1,9 @@
 /** Model input tensors as plain data: what a trace records and what a reference replays. */
 import { ExrayInputError } from '../errors.ts';
-import type { BlobData, DType, IOSpec, Trace } from '../trace/types.ts';
+import type { FeedTensor } from '../trace/tensor-file.ts';
+import type { DType, IOSpec, Trace } from '../trace/types.ts';
 
-export interface FeedTensor {
-  name: string;
-  shape: number[];
-  dtype: DType;
-  data: BlobData;
-}
+export type { FeedTensor };
 
 /** The exact input a trace recorded, ready to replay. */
 export function feedFromTrace(trace: Trace, fileName: string): FeedTensor[] {
