@@ -57,3 +57,15 @@ export {
   type LatencyReport,
   type NodeLatency,
 } from './latency.ts';
+export {
+  concludeDiagnosis,
+  diagnosisComparison,
+  fitEdgeInput,
+  modelMismatchWarning,
+  photoMismatchWarning,
+  photoSpec,
+  weightStorageOf,
+  type CardInfo,
+  type ConcludeInput,
+  type EdgeInputFit,
+} from './photo.ts';

@@ -12,14 +12,16 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { compareTraces, type Comparison } from '../../compare/index.ts';
+import type { Comparison } from '../../compare/index.ts';
 import {
-  attributeErrors,
-  diagnose,
-  fitInput,
+  concludeDiagnosis,
+  diagnosisComparison,
+  fitEdgeInput,
   formatDiagnosis,
   isAssertion,
-  runAssertions,
+  modelMismatchWarning,
+  photoSpec,
+  weightStorageOf,
   selectReplayNodes,
   type Assertion,
   type Diagnosis,
@@ -33,7 +35,6 @@ import { readTfjsModelJson } from '../../models/manifest.ts';
 import { resolveModelJsonPath } from '../../models/load-node.ts';
 import { decodeImageFile } from '../../preprocess/decode-node.ts';
 import type { DecodedImage } from '../../preprocess/image.ts';
-import { preprocess } from '../../preprocess/pipeline.ts';
 import { feedFromTrace, type FeedTensor } from '../../reference/feed.ts';
 import { ReferenceSession } from '../../reference/replay-node.ts';
 import { modelIdentityHash, traceInNode } from '../../reference/trace-node.ts';
@@ -78,16 +79,7 @@ async function cardIn(dir: string): Promise<ModelCard | null> {
 export async function weightStorage(dir: string): Promise<WeightStorage> {
   const { modelJsonPath } = await resolveModelJsonPath(dir);
   const { model } = await readTfjsModelJson(modelJsonPath);
-  const dtypes: Record<string, number> = {};
-  let total = 0;
-  for (const g of model.weightsManifest) {
-    for (const w of g.weights) {
-      const d = w.quantization?.dtype ?? w.dtype;
-      dtypes[d] = (dtypes[d] ?? 0) + 1;
-      total++;
-    }
-  }
-  return { dtypes, total };
+  return weightStorageOf(model.weightsManifest);
 }
 
 /** Load user assertions from modules: the default export and every named export that is an assertion (or a list of them). */
@@ -151,9 +143,8 @@ export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRu
   }
   modelDir = await modelDirOf(modelDir);
   const refHash = onnx ? await modelIdentityHash(modelDir) : await modelHash(modelDir);
-  if (edge.header.model.sha256 && refHash !== edge.header.model.sha256) {
-    warnings.push(`the reference model (${modelDir}, sha256 ${refHash.slice(0, 12)}…) is not the model the edge ran (${edge.header.model.sha256.slice(0, 12)}…): node differences include the weight differences`);
-  }
+  const modelWarning = modelMismatchWarning(edge, modelDir, refHash);
+  if (modelWarning) warnings.push(modelWarning);
   const card = (await cardIn(modelDir)) ?? (existsSync(join('models', name)) ? await cardIn(join('models', name)) : null);
   let edgeWeights: WeightStorage | null = null;
   const edgeModelDir = opts.edgeModel ?? (refHash === edge.header.model.sha256 ? modelDir : existsSync(join('models', name)) ? join('models', name) : undefined);
@@ -170,23 +161,16 @@ export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRu
   let spec: PreprocessSpec | undefined;
   if (opts.image !== undefined) {
     if (edge.header.input.tensors.length !== 1) throw new ExrayInputError(edgeFile, `diagnosing against a photo needs a single-input model, the trace has ${edge.header.input.tensors.length} inputs`);
-    spec = edge.header.input.preprocess ?? card?.inputs.find((i) => i.kind === 'image' && i.preprocess)?.preprocess;
+    spec = photoSpec(edge, card) ?? undefined;
     if (!spec) throw new ExrayInputError(edgeFile, 'neither the trace nor the model card gives the pre-processing (exray.json inputs[].preprocess)');
     const decoded = typeof opts.image === 'string' ? await decodeImageFile(opts.image) : opts.image;
-    const recorded = edge.header.input.source?.sha256;
-    if (recorded && recorded !== decoded.source.sha256) warnings.push(`the photo (${decoded.source.fileName}) is not the file the edge trace recorded (sha256 differs)`);
     lap('decode');
-    const data = edge.blobs.get(edgeInput.blob?.id ?? '');
-    if (!data) throw new ExrayInputError(edgeFile, `input "${edgeInput.name}" has no recorded values`);
-    try {
-      input = fitInput({ image: decoded.image, orientation: decoded.source.exifOrientation, spec, edge: { data, shape: edgeInput.shape } });
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-      warnings.push(`input search skipped: ${e.message}`);
-    }
+    const fit = fitEdgeInput(edge, edgeFile, decoded, spec);
+    input = fit.input;
+    warnings.push(...fit.warnings);
     lap('inputSearch');
-    const t = preprocess(decoded.image, decoded.source.exifOrientation, spec);
-    feed = [{ name: edgeInput.name, shape: t.shape, dtype: t.dtype, data: t.data }];
+    const t = fit.canonical;
+    feed = [{ name: t.name, shape: t.shape, dtype: t.dtype, data: t.data }];
   } else {
     feed = feedFromTrace(edge, edgeFile);
     warnings.push('no --image: the reference replays the edge\'s recorded input, so input-level causes are not checked');
@@ -204,24 +188,17 @@ export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRu
       ...(spec ? { preprocess: spec } : {}),
     });
     lap('reference');
-    const labels = card?.outputs.find((o) => o.labels)?.labels;
-    const comparison = compareTraces(edge, ref, labels ? { labels } : {});
+    const comparison = diagnosisComparison(edge, ref, card);
     lap('compare');
 
     // ---- 5: single-node replays ---------------------------------------------------------------------
     const max = opts.maxReplay ?? (backend === 'cpu' ? 24 : 256);
     const picks = edge.header.capture === 'tensors' ? selectReplayNodes(comparison, edge, { max }) : [];
     const replays = picks.length ? await session.replay(edge, picks) : [];
-    const attributions = attributeErrors(comparison, edge, ref, replays);
     lap('replay');
 
-    // ---- 6 + 7: assertions and causes ------------------------------------------------------------------
-    const assertions = runAssertions(
-      edge,
-      { spec: spec ?? null, outputs: card?.outputs ?? [], input, comparison },
-      opts.assertions ?? [],
-    );
-    const diagnosis = diagnose({ edge, ref, comparison, input, attributions, assertions, referenceBackend: backend, edgeWeights, warnings });
+    // ---- 6 + 7: assertions and causes (shared with the page: src/diagnose/photo.ts) ---------------------
+    const diagnosis = concludeDiagnosis({ edge, ref, comparison, input, spec: spec ?? null, card, replays, assertions: opts.assertions ?? [], referenceBackend: backend, edgeWeights, warnings });
     lap('diagnose');
     timings['total'] = Math.round(performance.now() - t0);
     return { diagnosis, comparison, ref, input, timings };
