@@ -37,6 +37,7 @@ import { decodeImageFile } from '../../preprocess/decode-node.ts';
 import type { DecodedImage } from '../../preprocess/image.ts';
 import { feedFromTrace, type FeedTensor } from '../../reference/feed.ts';
 import { ReferenceSession } from '../../reference/replay-node.ts';
+import { replayOnnxNodes } from '../../reference/replay-onnx.ts';
 import { modelIdentityHash, traceInNode } from '../../reference/trace-node.ts';
 import { modelDirOf } from '../../reference/trace-node.ts';
 import type { NodeBackend } from '../../reference/tfjs-backend.ts';
@@ -108,16 +109,14 @@ type ReferenceRunner = Pick<ReferenceSession, 'capture' | 'replay' | 'dispose'>;
 
 /**
  * The ONNX reference: onnxruntime-node (cpu) or onnxruntime-web wasm in Node, one traced capture of
- * the canonical input. Single-node replay is TF.js-only so far: own vs inherited error is not split.
+ * the canonical input; single-node replays cut each node out as a one-node model
+ * (src/reference/replay-onnx.ts) and run it on the edge's recorded inputs.
  */
-function onnxReference(modelDir: string, backend: NodeBackend, warnings: string[]): ReferenceRunner {
+function onnxReference(modelDir: string, backend: NodeBackend): ReferenceRunner {
   return {
     capture: (feed, feedFile, meta) =>
       traceInNode({ model: modelDir, backend, feed, feedFile, capture: 'tensors', runs: 1, warmup: 0, label: 'reference', ...meta }),
-    replay: async () => {
-      warnings.push('ONNX: single-node replay is not available yet, so a node\'s own error is not separated from inherited error (no `kernel` cause)');
-      return [];
-    },
+    replay: (edge, nodes) => replayOnnxNodes(modelDir, backend, edge, nodes),
     dispose: () => {},
   };
 }
@@ -178,7 +177,7 @@ export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRu
 
   // ---- 3 + 4: reference capture and comparison ----------------------------------------------------
   const backend = opts.backend ?? 'cpu';
-  const session: ReferenceRunner = onnx ? onnxReference(modelDir, backend, warnings) : await ReferenceSession.open(modelDir, backend);
+  const session: ReferenceRunner = onnx ? onnxReference(modelDir, backend) : await ReferenceSession.open(modelDir, backend);
   try {
     lap('loadReference');
     const ref = await session.capture(feed, opts.image !== undefined ? 'canonical input' : edgeFile, {
