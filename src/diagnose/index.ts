@@ -68,4 +68,5 @@ export {
   type CardInfo,
   type ConcludeInput,
   type EdgeInputFit,
+  type EdgeInputRecord,
 } from './photo.ts';

@@ -12,7 +12,7 @@ import { compareTraces, type Comparison } from '../compare/index.ts';
 import { ExrayInputError } from '../errors.ts';
 import type { RgbaImage } from '../preprocess/image.ts';
 import { preprocess } from '../preprocess/pipeline.ts';
-import type { InputSource, PreprocessSpec, Trace } from '../trace/types.ts';
+import type { BlobData, InputSource, PreprocessSpec, Trace } from '../trace/types.ts';
 import { runAssertions, type Assertion, type OutputInfo } from './assertions.ts';
 import { attributeErrors, type NodeReplay } from './attribution.ts';
 import { diagnose } from './diagnose.ts';
@@ -31,8 +31,14 @@ export function photoSpec(edge: Trace, card: CardInfo | null | undefined): Prepr
   return edge.header.input.preprocess ?? card?.inputs?.find((i) => i.kind === 'image' && i.preprocess)?.preprocess ?? null;
 }
 
+/** What the input search needs of the edge trace: its input record and the input's values (a worker gets only these). */
+export interface EdgeInputRecord {
+  header: { input: Trace['header']['input'] };
+  blobs: ReadonlyMap<string, BlobData>;
+}
+
 /** Warning when the photo is not the file the trace recorded (sha256), else null. */
-export function photoMismatchWarning(edge: Trace, source: InputSource): string | null {
+export function photoMismatchWarning(edge: EdgeInputRecord, source: InputSource): string | null {
   const recorded = edge.header.input.source?.sha256;
   return recorded && source.sha256 && recorded !== source.sha256 ? `the photo (${source.fileName}) is not the file the edge trace recorded (sha256 differs)` : null;
 }
@@ -70,7 +76,7 @@ export interface EdgeInputFit {
  * Steps 1 + 2: the canonical pipeline on the photo and the input search against the edge's recorded
  * input. Throws ExrayInputError when the trace cannot be diagnosed against a photo.
  */
-export function fitEdgeInput(edge: Trace, edgeFile: string, photo: { image: RgbaImage; source: InputSource }, spec: PreprocessSpec): EdgeInputFit {
+export function fitEdgeInput(edge: EdgeInputRecord, edgeFile: string, photo: { image: RgbaImage; source: InputSource }, spec: PreprocessSpec): EdgeInputFit {
   const warnings: string[] = [];
   const edgeInput = edge.header.input.tensors[0];
   if (!edgeInput) throw new ExrayInputError(edgeFile, 'the trace recorded no input tensor');

@@ -2,7 +2,8 @@
  * Everything the page does, as plain functions: load a model, choose a photo, run backends. Called
  * from event handlers (and `init()` once from main.tsx), never from effects.
  */
-import { cardCompareOptions, cardPreprocess, guessPreprocess, ModelLoadError, type LoadedModel } from '../load/model.ts';
+import { cardCompareOptions, cardPreprocess, guessPreprocess, hasImageInput, ModelLoadError, type LoadedModel } from '../load/model.ts';
+import { initialSlots } from '../load/tensor-inputs.ts';
 import { modelFromFiles } from '../load/model-files.ts';
 import { kindOf, type PickedFile } from '../load/dropped-files.ts';
 import { fetchSampleIndex, loadSampleModel, samplePhotoUrl } from '../load/samples.ts';
@@ -16,7 +17,7 @@ import { setCompareOptions } from './session.ts';
 import { cancelRuns } from './runs.ts';
 
 let util: UtilityWorker | null = null;
-function utility(): UtilityWorker {
+export function utility(): UtilityWorker {
   util ??= new UtilityWorker();
   return util;
 }
@@ -55,18 +56,20 @@ async function detectBackends(): Promise<void> {
 }
 
 /** A new model, photo or pre-processing makes earlier runs incomparable: stop and drop them. */
-function clearRuns(): Partial<ReturnType<typeof getState>> {
+export function clearRuns(): Partial<ReturnType<typeof getState>> {
   if (getState().running) cancelRuns();
   return { runs: [], selectedRun: null, selectedNode: null, source: 'live' };
 }
 
 function adoptModel(model: LoadedModel): void {
   const fromCard = cardPreprocess(model.card);
-  const spec = fromCard ?? guessPreprocess(model.inputShape, model.inputDtype);
+  // A model without an image input (audio frames, state tensors) has no pre-processing: its inputs are tensors.
+  const image = hasImageInput(model);
+  const spec = image ? (fromCard ?? guessPreprocess(model.inputShape, model.inputDtype)) : null;
   setCompareOptions({ ...cardCompareOptions(model.card), tolerance: { preset: getState().preset } });
   // ONNX models run on onnxruntime-web: keep only the backends it can run (wasm is the reference).
   const selected = model.format === 'onnx' ? getState().selected.filter((b) => !onnxUnsupported(b)) : getState().selected;
-  setState({ model, modelLoading: null, modelProblems: [], spec, specFromCard: fromCard !== null, input: null, selected: model.format === 'onnx' && selected.length === 0 ? ['wasm'] : selected, ...clearRuns() });
+  setState({ model, modelLoading: null, modelProblems: [], spec, specFromCard: image && fromCard !== null, input: null, tensors: initialSlots(model.tensorInputs ?? []), selected: model.format === 'onnx' && selected.length === 0 ? ['wasm'] : selected, ...clearRuns() });
   void prepare();
 }
 

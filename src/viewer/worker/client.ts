@@ -9,7 +9,7 @@
 import type { TraceTransport } from '../../transport/types.ts';
 import { createWorkerTransport } from '../../transport/worker.ts';
 import { createInPageTransport } from '../../transport/in-page.ts';
-import type { BackendProbe, InputPayload, ModelPayload, PreparedInput, RunJob, WorkerRequest, WorkerResponse } from './protocol.ts';
+import type { BackendProbe, FitEdgeInput, FittedInput, InputPayload, ModelPayload, PreparedInput, RunJob, WorkerRequest, WorkerResponse } from './protocol.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
 
 export class WorkerRequestError extends Error {
@@ -81,6 +81,11 @@ export class UtilityWorker {
 
   async prepare(blob: Blob, fileName: string, spec: PreprocessSpec): Promise<PreparedInput> {
     return (await this.channel.request({ type: 'prepare', blob, fileName, spec }, 'prepared')).input;
+  }
+
+  /** Decode the original photo, make the canonical input and search the edge's pre-processing (diagnosis). */
+  async fitInput(blob: Blob, fileName: string, spec: PreprocessSpec, edge: FitEdgeInput): Promise<FittedInput> {
+    return (await this.channel.request({ type: 'fit-input', blob, fileName, spec, edge }, 'input-fitted')).fitted;
   }
 }
 

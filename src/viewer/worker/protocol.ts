@@ -2,7 +2,8 @@
  * Messages between the page and a trace worker (control only: trace events travel separately, through
  * a TraceTransport on the same endpoint). Structured-clone safe.
  */
-import type { CaptureMode, DType, InputSource, PreprocessSpec } from '../../trace/types.ts';
+import type { BlobData, CaptureMode, DType, InputRecord, InputSource, PreprocessSpec } from '../../trace/types.ts';
+import type { InputFit } from '../../diagnose/types.ts';
 import type { ModelCard } from '../../models/card-schema.ts';
 import type { TraceRunOptions } from '../../instrument/common.ts';
 
@@ -105,7 +106,25 @@ export interface RunJob {
 export type WorkerRequest =
   | { type: 'probe'; id: number }
   | { type: 'prepare'; id: number; blob: Blob; fileName: string; spec: PreprocessSpec }
+  | { type: 'fit-input'; id: number; blob: Blob; fileName: string; spec: PreprocessSpec; edge: FitEdgeInput }
   | { type: 'run'; id: number; model: ModelPayload; input: InputPayload; job: RunJob };
+
+/** A diagnosis against the original photo: the edge trace's input record and values (state/photo-diagnosis.ts). */
+export interface FitEdgeInput {
+  file: string;
+  input: InputRecord;
+  data: BlobData;
+}
+
+/** The canonical input made from the original photo, and the input search against the edge's input. */
+export interface FittedInput {
+  input: PreparedInput;
+  fit: InputFit | null;
+  warnings: string[];
+  /** Wall times in the worker, ms. */
+  decodeMs: number;
+  searchMs: number;
+}
 
 export interface PreparedInput extends InputPayload {
   source: InputSource;
@@ -115,6 +134,7 @@ export interface PreparedInput extends InputPayload {
 export type WorkerResponse =
   | { type: 'probed'; id: number; backends: BackendProbe[] }
   | { type: 'prepared'; id: number; input: PreparedInput }
+  | { type: 'input-fitted'; id: number; fitted: FittedInput }
   | { type: 'status'; id: number; phase: string }
   | { type: 'ran'; id: number; stream: string }
   | { type: 'failed'; id: number; message: string; file?: string };

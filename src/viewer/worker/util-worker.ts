@@ -1,9 +1,10 @@
 /**
  * The utility worker (no TF.js, loads fast): backend probes and photo → input tensor pre-processing,
- * so that decoding a 12-megapixel camera photo does not freeze the page.
+ * so that decoding a 12-megapixel camera photo does not freeze the page; and the input search of a
+ * diagnosis against the original photo (`fit-input`).
  */
 import { ExrayInputError } from '../../errors.ts';
-import { prepareInput } from './prepare.ts';
+import { fitPhotoInput, prepareInput } from './prepare.ts';
 import { probeBackends } from './probe.ts';
 import type { WorkerRequest, WorkerResponse } from './protocol.ts';
 
@@ -15,6 +16,9 @@ async function handle(req: WorkerRequest): Promise<void> {
     else if (req.type === 'prepare') {
       const input = await prepareInput(req.blob, req.fileName, req.spec);
       scope.postMessage({ type: 'prepared', id: req.id, input }, [input.data.buffer as ArrayBuffer]);
+    } else if (req.type === 'fit-input') {
+      const fitted = await fitPhotoInput(req.blob, req.fileName, req.spec, req.edge);
+      scope.postMessage({ type: 'input-fitted', id: req.id, fitted }, [fitted.input.data.buffer as ArrayBuffer]);
     } else scope.postMessage({ type: 'failed', id: req.id, message: `the utility worker does not run models (${req.type})` }, []);
   } catch (e) {
     const r: WorkerResponse =
