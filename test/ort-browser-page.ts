@@ -18,6 +18,9 @@ export interface PageRequest {
   ep: 'wasm' | 'webgpu';
   capture: CaptureMode;
   input: { name: string; shape: number[]; data: number[] };
+  /** Timed runs and warm-ups (default 2 and 1). */
+  runs?: number;
+  warmup?: number;
 }
 
 async function run(req: PageRequest): Promise<{ trace: string } | { error: string }> {
@@ -25,7 +28,7 @@ async function run(req: PageRequest): Promise<{ trace: string } | { error: strin
     const bytes = new Uint8Array(await (await fetch(req.modelUrl)).arrayBuffer());
     const ort = (req.build === 'jsep' ? ortJsep : ortNative) as unknown as OrtModule;
     const input = { name: req.input.name, shape: req.input.shape, dtype: 'float32' as const, data: Float32Array.from(req.input.data) };
-    const trace = await traceOnnx(ort, bytes, [input], { runtime: 'onnxruntime-web', executionProvider: req.ep, capture: req.capture, runs: 2, warmup: 1, modelName: 'page' });
+    const trace = await traceOnnx(ort, bytes, [input], { runtime: 'onnxruntime-web', executionProvider: req.ep, capture: req.capture, runs: req.runs ?? 2, warmup: req.warmup ?? 1, modelName: 'page' });
     // base64: a compact way through page.evaluate.
     const file = encodeTrace(trace);
     let bin = '';

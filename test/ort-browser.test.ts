@@ -29,8 +29,8 @@ let labels: string[];
 let input: PageRequest['input'];
 let navigations = 0;
 
-async function traceInPage(build: PageRequest['build'], ep: PageRequest['ep'], model = 'ppocr-v4-rec', x = input): Promise<Trace> {
-  const req: PageRequest = { modelUrl: `/models/${model}/model.onnx`, build, ep, capture: 'stats', input: x };
+async function traceInPage(build: PageRequest['build'], ep: PageRequest['ep'], model = 'ppocr-v4-rec', x = input, runs?: { runs: number; warmup: number }): Promise<Trace> {
+  const req: PageRequest = { modelUrl: `/models/${model}/model.onnx`, build, ep, capture: 'stats', input: x, ...runs };
   const r = await page.evaluate((q) => (globalThis as unknown as { exrayOrt: (q: PageRequest) => Promise<{ trace: string } | { error: string }> }).exrayOrt(q), req);
   if ('error' in r) throw new Error(r.error);
   return decodeTrace(new Uint8Array(Buffer.from(r.trace, 'base64')), `${build}-${ep}.exray`);
@@ -86,11 +86,29 @@ describe.skipIf(!existsSync(CHROMIUM))('onnxruntime-web in Chromium', () => {
     expect(c.counts.ok).toBe(ref.header.nodes.length);
   });
 
-  // The recogniser on SwiftShader's WebGPU takes minutes (shader compilation of 440 nodes): the
-  // orientation classifier stands in for it here.
-  it('native WebGPU EP: the classifier says 0° for the line, with GPU timestamps per kernel', async () => {
-    const hasGpu = await page.evaluate(async () => !!(await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter()));
-    if (!hasGpu) return;
+  const hasGpu = (): Promise<boolean> =>
+    page.evaluate(async () => !!(await (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu?.requestAdapter()));
+
+  // The page's own build (JSEP) on WebGPU: the recogniser reads the line. On SwiftShader one session
+  // compiles ~440 shaders (about a minute): one timed run, no warm-up, and the other tests use wasm.
+  it('JSEP WebGPU EP (the viewer\'s build): reads "Region-based segmentation", GPU kernel times, agrees with onnxruntime-node', { timeout: 400_000 }, async (ctx) => {
+    if (!(await hasGpu())) ctx.skip('this Chromium offers no WebGPU adapter');
+    const gpu = await traceInPage('jsep', 'webgpu', 'ppocr-v4-rec', input, { runs: 1, warmup: 0 });
+    const h = gpu.header;
+    expect(h.runtime).toMatchObject({ name: 'onnxruntime-web', backend: 'webgpu' });
+    expect(text(gpu)).toBe('Region-based segmentation');
+    expect(h.kernels.length).toBeGreaterThan(100);
+    expect(h.kernels.every((k) => k.clock === 'gpu-timestamp')).toBe(true);
+    expect(h.nodes.length).toBe(440);
+    expect(h.nodes.every((n) => n.outputs.every((o) => o.stats))).toBe(true);
+    const ref = await traceInNode({ model: REC, backend: 'cpu', feed: [{ name: 'x', shape: input.shape, dtype: 'float32', data: Float32Array.from(input.data) }], feedFile: 'line 1', capture: 'tensors', runs: 1, warmup: 0 });
+    const c = compareTraces(gpu, ref);
+    expect(c.verdict, c.summary).toBe('ok');
+  });
+
+  // The native WebGPU build (`onnxruntime-web/webgpu`) on the smaller orientation classifier.
+  it('native WebGPU EP: the classifier says 0° for the line, with GPU timestamps per kernel', async (ctx) => {
+    if (!(await hasGpu())) ctx.skip('this Chromium offers no WebGPU adapter');
     const card = await loadModelCard(join(CLS, 'exray.json'));
     const t = preprocess(await cropRgba(PAGE, await firstTextLine(PAGE)), 1, card.inputs[0]!.preprocess!);
     const gpu = await traceInPage('native', 'webgpu', 'ppocr-mobile-v2-cls', { name: 'x', shape: t.shape, data: Array.from(t.data) });
