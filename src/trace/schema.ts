@@ -4,7 +4,7 @@
  * Three layers, all reported as TraceFormatError(file, problem):
  * 1. `format` / `version` (checked first, so an unsupported version is named as such),
  * 2. the zod schema `traceHeaderSchema` (types, enums, ranges; the problem names the JSON path),
- * 3. cross-field rules (`headerProblems`): execution order, unique node names, kernel indices in range,
+ * 3. cross-field rules (`headerProblems`, rules.ts): execution order, unique node names, kernel indices in range,
  *    kernel <-> node attribution, shape products vs blob lengths and stats counts, blob references that
  *    agree with each other.
  *
@@ -14,6 +14,8 @@
 import { z } from 'zod';
 import { TraceFormatError } from './errors.ts';
 import { BLOB_ID_PATTERN } from './ids.ts';
+import { blobUses, headerProblems } from './rules.ts';
+import { describe, errorMap, formatPath } from './schema-messages.ts';
 import { TRACE_FORMAT, TRACE_VERSION } from './types.ts';
 import type {
   BlobRef,
@@ -36,6 +38,9 @@ import type {
   WebGLInfo,
   WebGPUInfo,
 } from './types.ts';
+
+export { blobUses, headerProblems, type BlobUse } from './rules.ts';
+export { formatPath } from './schema-messages.ts';
 
 /** Header versions this reader accepts. */
 export const SUPPORTED_VERSIONS: readonly number[] = [TRACE_VERSION];
@@ -261,71 +266,6 @@ type Assert<T extends true> = T;
 export type SchemaOutputIsTraceHeader = Assert<z.output<typeof traceHeaderSchema> extends TraceHeader ? true : false>;
 
 // ---------------------------------------------------------------------------------------------
-// Messages
-// ---------------------------------------------------------------------------------------------
-
-/** `nodes[12].outputs[0].shape[1]`, `environment.flags["a b"]`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`;
-    else if (typeof key === 'string' && /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key)) out += out === '' ? key : `.${key}`;
-    else out += `[${JSON.stringify(String(key))}]`;
-  }
-  return out === '' ? 'the header' : out;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  if (typeof value === 'number') return Number.isNaN(value) ? 'NaN' : `${value}`;
-  return typeof value === 'object' ? 'an object' : typeof value;
-}
-
-function quoteList(values: readonly unknown[]): string {
-  return values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v))).join(', ');
-}
-
-const EXPECTED: Record<string, string> = {
-  string: 'a string',
-  number: 'a finite number',
-  int: 'an integer',
-  boolean: 'a boolean',
-  object: 'an object',
-  array: 'an array',
-  null: 'null',
-  nan: 'NaN',
-  tuple: 'an array',
-  record: 'an object',
-};
-
-/** Messages for issues that the schema does not word itself. */
-const errorMap: z.core.$ZodErrorMap = (iss) => {
-  if (iss.input === undefined && (iss.code === 'invalid_type' || iss.code === 'invalid_value' || iss.code === 'invalid_union')) {
-    return 'is required';
-  }
-  switch (iss.code) {
-    case 'invalid_type':
-      return `must be ${EXPECTED[iss.expected] ?? iss.expected} (got ${describe(iss.input)})`;
-    case 'invalid_value':
-      return iss.values.length === 1
-        ? `must be ${quoteList(iss.values)} (got ${describe(iss.input)})`
-        : `must be one of ${quoteList(iss.values)} (got ${describe(iss.input)})`;
-    case 'too_small':
-      if (iss.origin === 'array') return `must have at least ${iss.minimum} items`;
-      if (iss.origin === 'string') return `must have at least ${iss.minimum} characters`;
-      return `must be >= ${iss.minimum}`;
-    case 'too_big':
-      if (iss.origin === 'array') return `must have at most ${iss.maximum} items`;
-      if (iss.origin === 'string') return `must have at most ${iss.maximum} characters`;
-      return `must be <= ${iss.maximum}`;
-    default:
-      return undefined;
-  }
-};
-
-// ---------------------------------------------------------------------------------------------
 // Header parsing and cross-field rules
 // ---------------------------------------------------------------------------------------------
 
@@ -373,129 +313,6 @@ export function parseTraceHeader(json: unknown, file: string): TraceHeader {
   const problems = headerProblems(header);
   if (problems.length > 0) throw new TraceFormatError(file, summarize(problems));
   return header;
-}
-
-/** Every place a header references a blob, with its JSON path. */
-export interface BlobUse {
-  path: string;
-  ref: BlobRef;
-  shape: number[];
-}
-
-/** All blob references of a header, in header order (input tensors, node outputs, model outputs). */
-export function blobUses(header: TraceHeader): BlobUse[] {
-  const uses: BlobUse[] = [];
-  header.input.tensors.forEach((t, i) => {
-    if (t.blob) uses.push({ path: `input.tensors[${i}].blob`, ref: t.blob, shape: t.shape });
-  });
-  header.nodes.forEach((n, i) => {
-    n.outputs.forEach((t, j) => {
-      if (t.blob) uses.push({ path: `nodes[${i}].outputs[${j}].blob`, ref: t.blob, shape: t.shape });
-    });
-  });
-  header.outputs.forEach((t, i) => {
-    if (t.blob) uses.push({ path: `outputs[${i}].blob`, ref: t.blob, shape: t.shape });
-  });
-  return uses;
-}
-
-function shapeSize(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(',')}]`;
-}
-
-const MAX_PROBLEMS = 1000;
-
-function tensorProblems(t: TensorRecord, path: string, out: string[]): void {
-  const size = shapeSize(t.shape);
-  if (t.blob && t.blob.length !== size) {
-    out.push(`${path}.blob.length is ${t.blob.length} but shape ${shapeText(t.shape)} has ${size} elements`);
-  }
-  const s = t.stats;
-  if (!s) return;
-  if (s.count !== size) {
-    out.push(`${path}.stats.count is ${s.count} but shape ${shapeText(t.shape)} has ${size} elements`);
-  }
-  const finite = s.count - s.nanCount - s.infCount;
-  if (finite < 0) out.push(`${path}.stats: nanCount + infCount (${s.nanCount + s.infCount}) exceeds count (${s.count})`);
-  if (s.zeroCount > Math.max(0, finite)) {
-    out.push(`${path}.stats.zeroCount (${s.zeroCount}) exceeds the number of finite values (${Math.max(0, finite)})`);
-  }
-  const binned = s.histogram.counts.reduce((a, b) => a + b, 0);
-  if (finite >= 0 && binned !== finite) {
-    out.push(`${path}.stats.histogram.counts sum to ${binned} but the tensor has ${finite} finite values`);
-  }
-  const nanFields = (['min', 'max', 'mean', 'std'] as const).filter((k) => Number.isNaN(s[k]));
-  if (finite > 0 && nanFields.length > 0) {
-    out.push(`${path}.stats.${nanFields[0]} is null but the tensor has ${finite} finite values`);
-  }
-  if (finite === 0 && nanFields.length < 4) {
-    out.push(`${path}.stats: min, max, mean and std must be null when the tensor has no finite value`);
-  }
-  if (s.min > s.max) out.push(`${path}.stats.min (${s.min}) is greater than stats.max (${s.max})`);
-}
-
-/**
- * Cross-field rules of a schema-valid header; returns every problem found (empty when valid).
- * Exported for producers that want to check a header before writing it.
- */
-export function headerProblems(h: TraceHeader): string[] {
-  const out: string[] = [];
-  const nodeByName = new Map<string, number>();
-  h.nodes.forEach((n, i) => {
-    const prevIndex = i > 0 ? h.nodes[i - 1]!.index : -1;
-    if (n.index <= prevIndex) {
-      out.push(`nodes[${i}].index is ${n.index}, not greater than nodes[${i - 1}].index (${prevIndex}); nodes must be stored in execution order`);
-    }
-    const prev = nodeByName.get(n.name);
-    if (prev !== undefined) out.push(`nodes[${i}].name '${n.name}' duplicates nodes[${prev}].name`);
-    else nodeByName.set(n.name, i);
-  });
-  h.kernels.forEach((k, i) => {
-    if (k.index !== i) {
-      out.push(`kernels[${i}].index is ${k.index}; kernels must be stored in execution order, index equal to position`);
-    }
-    if (k.clock === 'unavailable' && k.ms !== null) out.push(`kernels[${i}].ms must be null when clock is 'unavailable'`);
-    if (k.clock !== 'unavailable' && k.ms === null) {
-      out.push(`kernels[${i}].ms is null but clock is '${k.clock}' (null is only allowed with clock 'unavailable')`);
-    }
-  });
-  h.nodes.forEach((n, i) => {
-    n.kernels.forEach((ki, j) => {
-      const k = h.kernels[ki];
-      if (k === undefined) {
-        out.push(`nodes[${i}].kernels[${j}] is ${ki}, out of range: the trace has ${h.kernels.length} kernels`);
-      } else if (k.node !== n.name) {
-        out.push(`nodes[${i}].kernels[${j}] is kernel ${ki}, whose node is ${k.node === null ? 'null' : `'${k.node}'`}, not '${n.name}'`);
-      }
-    });
-    n.outputs.forEach((t, j) => tensorProblems(t, `nodes[${i}].outputs[${j}]`, out));
-  });
-  h.input.tensors.forEach((t, i) => {
-    if (!t.blob) out.push(`input.tensors[${i}].blob is required (input tensors always carry their values)`);
-    tensorProblems(t, `input.tensors[${i}]`, out);
-  });
-  h.outputs.forEach((t, i) => {
-    if (!t.blob) out.push(`outputs[${i}].blob is required (model outputs always carry their values)`);
-    tensorProblems(t, `outputs[${i}]`, out);
-  });
-  const firstUse = new Map<string, BlobUse>();
-  for (const use of blobUses(h)) {
-    const prev = firstUse.get(use.ref.id);
-    if (prev === undefined) firstUse.set(use.ref.id, use);
-    else if (prev.ref.encoding !== use.ref.encoding || prev.ref.length !== use.ref.length) {
-      out.push(
-        `${use.path} references blob '${use.ref.id}' as ${use.ref.encoding}[${use.ref.length}] but ${prev.path} references it as ${prev.ref.encoding}[${prev.ref.length}]`,
-      );
-    }
-    if (out.length >= MAX_PROBLEMS) break;
-  }
-  return out;
 }
 
 /**
