@@ -57,6 +57,24 @@ async function onnxFiles(dir: string, modelFile: string): Promise<{ files: strin
   }
 }
 
+/** `public/samples/tensors/<name>/sets.json`: bundled input tensors of a sample model (served from public/). */
+async function sampleTensorSets(name: string): Promise<SampleModelEntry['tensorSets']> {
+  const file = path.join(ROOT, 'public', 'samples', 'tensors', name, 'sets.json');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const sets = (JSON.parse(text) as { sets?: SampleModelEntry['tensorSets'] }).sets;
+    return Array.isArray(sets) ? sets : undefined;
+  } catch (e) {
+    console.warn(`exray-models: skipping ${file}: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
+
 /** Every `models/<name>/exray.json` that is valid; a bad card is reported and left out, not fatal. */
 async function buildIndex(): Promise<SampleIndex> {
   const models: SampleModelEntry[] = [];
@@ -75,7 +93,8 @@ async function buildIndex(): Promise<SampleIndex> {
     if (card.name !== name) continue;
     const dir = path.join(root, name);
     const { files, bytes, problem } = card.format === 'onnx' ? await onnxFiles(dir, card.modelFile) : await modelFiles(dir, card.modelFile);
-    models.push({ name, card, files, bytes, ready: problem === undefined, ...(problem ? { problem } : {}) });
+    const tensorSets = await sampleTensorSets(name);
+    models.push({ name, card, files, bytes, ready: problem === undefined, ...(problem ? { problem } : {}), ...(tensorSets ? { tensorSets } : {}) });
   }
   let photos: string[] = [];
   try {

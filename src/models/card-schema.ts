@@ -47,6 +47,11 @@ export const cardInputSchema = z.strictObject({
   preprocess: preprocessSpecSchema.optional(),
   /** Free text: what the spec cannot say (pad value, integer cast rounding, the package's dynamic sizing...). */
   notes: z.string().optional(),
+  /**
+   * `kind: "tensor"` only: the value a default tensor of this input is filled with (symbolic dimensions
+   * 1), e.g. a recurrent state's zeros or a sample rate. The page offers it as the input's default.
+   */
+  fill: finite.optional(),
 });
 
 export const cardOutputSchema = z.strictObject({
@@ -177,6 +182,10 @@ export function cardProblems(card: ModelCard): string[] {
     if (input.kind === 'tensor' && pp) {
       add([...base, 'preprocess'], 'is only allowed for kind "image"');
       return;
+    }
+    if (input.fill !== undefined) {
+      if (input.kind !== 'tensor') add([...base, 'fill'], 'is only allowed for kind "tensor"');
+      else if (INTEGER_DTYPES.includes(input.dtype) && !Number.isInteger(input.fill)) add([...base, 'fill'], `must be an integer for dtype "${input.dtype}", got ${input.fill}`);
     }
     if (!pp) return;
     const at = (...k: PropertyKey[]): PropertyKey[] => [...base, 'preprocess', ...k];

@@ -7,6 +7,8 @@ import { fmtShape } from '../util/format.ts';
 import { inputToImageData } from '../util/tensor-image.ts';
 import { Camera } from './Camera.tsx';
 import { DropZone } from './DropZone.tsx';
+import { TensorInputs } from './TensorInputs.tsx';
+import { hasImageInput } from '../load/model.ts';
 
 function ModelView(): ReactNode {
   const s = useApp();
@@ -37,6 +39,17 @@ function ModelView(): ReactNode {
 
 export function InputPanel(): ReactNode {
   const s = useApp();
+  if (s.model && !hasImageInput(s.model)) {
+    // No photo: every input is a tensor (audio frames, state, sample rate).
+    return (
+      <section className="panel" data-testid="input-panel" aria-labelledby="input-h">
+        <h2 id="input-h">
+          <span className="step">2</span> Input
+        </h2>
+        <TensorInputs />
+      </section>
+    );
+  }
   return (
     <section className="panel" data-testid="input-panel" aria-labelledby="input-h">
       <h2 id="input-h">
@@ -100,6 +113,7 @@ export function InputPanel(): ReactNode {
         {s.inputBusy ? <p className="muted">pre-processing…</p> : <ModelView />}
       </div>
       {!s.model && s.photo && <p className="small muted">Load a model to see the photo as the model sees it.</p>}
+      <TensorInputs />
     </section>
   );
 }

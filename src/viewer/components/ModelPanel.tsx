@@ -86,8 +86,10 @@ export function ModelPanel(): ReactNode {
             <strong data-testid="model-name">{m.name}</strong> <span className="muted">{m.format}</span>
           </div>
           <div className="muted small">
-            input {m.inputName ? `${m.inputName} ` : ''}
-            {fmtShape(m.inputShape)} {m.inputDtype} · {fmtBytes(m.bytes)} · {m.format === 'onnx' ? 'onnxruntime-web (reference: wasm)' : `${m.shards.length} shard${m.shards.length === 1 ? '' : 's'}`}
+            {m.format === 'onnx' && m.tensorInputs
+              ? `inputs ${[...(m.inputName ? [`${m.inputName} ${fmtShape(m.inputShape)} ${m.inputDtype} (image)`] : []), ...m.tensorInputs.map((t) => `${t.name} ${fmtShape(t.shape)} ${t.dtype}`)].join(', ')}`
+              : `input ${m.inputName ? `${m.inputName} ` : ''}${fmtShape(m.inputShape)} ${m.inputDtype}`}{' '}
+            · {fmtBytes(m.bytes)} · {m.format === 'onnx' ? 'onnxruntime-web (reference: wasm)' : `${m.shards.length} shard${m.shards.length === 1 ? '' : 's'}`}
             {m.sha256 ? ` · sha256 ${m.sha256.slice(0, 12)}…` : ''}
           </div>
           {m.card && <div className="small card-desc">{m.card.description}</div>}

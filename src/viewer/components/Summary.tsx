@@ -8,6 +8,7 @@ import { exportModelExplorer, exportPerfetto, saveRun } from '../state/trace-fil
 import { nodeRows } from '../state/node-rows.ts';
 import { fmtErr, fmtMs, fmtPct } from '../util/format.ts';
 import { ctcOutput, decodeRunText } from '../state/ocr.ts';
+import { scoreOf, scoreOutputs } from '../state/card-scores.ts';
 
 /** OCR recognisers: the text this run read (CTC greedy decoding of its final output with the card's labels). */
 function DecodedText({ r }: { r: RunState }): ReactNode {
@@ -20,6 +21,25 @@ function DecodedText({ r }: { r: RunState }): ReactNode {
     <span data-testid="decoded-text" title={`mean probability of the emitted characters ${fmtPct(d.confidence)}`}>
       “{d.text}” <span className="small muted">{Number.isFinite(d.confidence) ? fmtPct(d.confidence) : ''}</span>
     </span>
+  );
+}
+
+/** Single-label classifier outputs (a speech probability): this run's value. */
+function Scores({ r }: { r: RunState }): ReactNode {
+  const s = useApp();
+  if (!r.trace) return <span className="muted">…</span>;
+  const trace = r.trace;
+  return (
+    <>
+      {scoreOutputs(s.model?.card ?? null).map((o) => {
+        const v = scoreOf(trace, o);
+        return (
+          <div key={o.name} data-testid="output-score" data-output={o.name} data-value={v ?? ''} title={`output ${o.name}`}>
+            {o.label} <strong>{v === null ? '–' : v.toFixed(3)}</strong>
+          </div>
+        );
+      })}
+    </>
   );
 }
 
@@ -64,6 +84,7 @@ function Row({ r }: { r: RunState }): ReactNode {
   const t = r.timing ?? r.trace?.header.timing ?? null;
   const selected = s.selectedRun === r.stream;
   const ocr = ctcOutput(s.model?.card ?? null) !== null && s.source === 'live';
+  const scores = scoreOutputs(s.model?.card ?? null).length > 0 && s.source === 'live';
   return (
     <tr data-testid="summary-row" data-stream={r.stream} data-verdict={verdict} className={selected ? 'selected' : ''} onClick={() => setState({ selectedRun: r.stream })}>
       <th scope="row">
@@ -76,6 +97,11 @@ function Row({ r }: { r: RunState }): ReactNode {
       {ocr && (
         <td data-label="text read">
           <DecodedText r={r} />
+        </td>
+      )}
+      {scores && (
+        <td data-label="output">
+          <Scores r={r} />
         </td>
       )}
       <td data-testid="median-ms" data-label="median latency">
@@ -138,6 +164,7 @@ export function Summary(): ReactNode {
   const s = useApp();
   const c = s.runs.find((r) => r.comparison)?.comparison;
   const ocr = ctcOutput(s.model?.card ?? null) !== null && s.source === 'live';
+  const scores = scoreOutputs(s.model?.card ?? null).length > 0 && s.source === 'live';
   return (
     <section className="panel" data-testid="summary" aria-labelledby="summary-h">
       <h2 id="summary-h">Summary</h2>
@@ -147,6 +174,7 @@ export function Summary(): ReactNode {
             <tr>
               <th>run</th>
               {ocr && <th>text read</th>}
+              {scores && <th>output</th>}
               <th>median latency</th>
               <th>output vs reference</th>
               <th>worst nrmse</th>

@@ -5,6 +5,7 @@
  */
 import type { ModelCard } from '../../models/card-schema.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
+import type { TensorInputSpec } from './tensor-inputs.ts';
 
 export interface LoadedModel {
   name: string;
@@ -21,13 +22,20 @@ export interface LoadedModel {
   format: 'tfjs-graph' | 'tfjs-layers' | 'onnx';
   /** ONNX models: the `.onnx` bytes (`modelJson` is then empty and `shards` too). */
   onnx?: ArrayBuffer;
-  /** ONNX models: the model input the prepared tensor feeds. */
+  /** ONNX models: the model input the prepared photo feeds (absent: the model takes no image). */
   inputName?: string;
+  /** ONNX models: every other model input, fed with a tensor (file, card default, sample set). */
+  tensorInputs?: TensorInputSpec[];
   /** First model input as the topology declares it. */
   inputShape: (number | null)[];
   inputDtype: string;
   /** Files given but not used (not part of the model). */
   ignored: string[];
+}
+
+/** Does the model take a photo? TF.js models always; ONNX models when one input is the image. */
+export function hasImageInput(m: LoadedModel): boolean {
+  return m.format !== 'onnx' || m.inputName !== undefined;
 }
 
 /** A problem with one file, said plainly. */

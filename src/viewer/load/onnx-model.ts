@@ -1,28 +1,51 @@
 /**
  * An ONNX model for the page: the `.onnx` bytes, checked by decoding them (a corrupted or truncated
- * file, or one with external data, is refused with the file's name), and its first input described.
- * The page runs it with onnxruntime-web (worker/run-onnx.ts).
+ * file, or one with external data, is refused with the file's name), and its inputs described: the
+ * image input (the card's `kind: "image"` input; without a card, the first input of rank 4), fed by
+ * the photo, and every other input, fed by a tensor (load/tensor-inputs.ts). The page runs it with
+ * onnxruntime-web (worker/run-onnx.ts).
  */
 import { ExrayInputError } from '../../errors.ts';
+import { ortTypeOfOnnx } from '../../instrument/ort/tensors.ts';
 import type { ModelCard } from '../../models/card-schema.ts';
-import { decodeOnnx, describeOnnx } from '../../onnx/model.ts';
+import { decodeOnnx, describeOnnx, inputElemType, type OnnxGraphInfo } from '../../onnx/model.ts';
+import type { IOSpec } from '../../trace/types.ts';
 import { ModelLoadError, sha256Hex, type LoadedModel } from './model.ts';
+import { tensorInputSpecs } from './tensor-inputs.ts';
+
+/** The input the photo feeds, if any. */
+function imageInput(info: OnnxGraphInfo, card: ModelCard | null): IOSpec | undefined {
+  const inputs = info.inputs;
+  if (card) {
+    const c = card.inputs.find((i) => i.kind === 'image');
+    if (!c) return undefined;
+    return inputs.find((i) => i.name === c.name) ?? (inputs.length === 1 ? inputs[0] : undefined);
+  }
+  const rank = (i: IOSpec): number | undefined => info.valueTypes.get(i.name)?.shape?.length;
+  return inputs.find((i) => rank(i) === 4 || rank(i) === undefined);
+}
 
 export async function onnxLoadedModel(bytes: ArrayBuffer, opts: { name: string; origin: LoadedModel['origin']; card: ModelCard | null; file: string; ignored?: string[] }): Promise<LoadedModel> {
-  let inputs;
+  let info: OnnxGraphInfo;
   try {
-    inputs = describeOnnx(decodeOnnx(new Uint8Array(bytes), opts.file)).inputs;
+    info = describeOnnx(decodeOnnx(new Uint8Array(bytes), opts.file));
   } catch (e) {
     if (e instanceof ExrayInputError) throw new ModelLoadError([{ file: e.file, problem: e.problem }]);
     throw new ModelLoadError([{ file: opts.file, problem: e instanceof Error ? e.message : String(e) }]);
   }
-  const cardInput = opts.card?.inputs.find((i) => i.kind === 'image') ?? opts.card?.inputs[0];
-  const first = (cardInput ? inputs.find((i) => i.name === cardInput.name) : undefined) ?? inputs[0];
-  if (!first) throw new ModelLoadError([{ file: opts.file, problem: 'the ONNX model has no inputs' }]);
-  if (inputs.length > 1) {
-    const others = inputs.filter((i) => i !== first).map((i) => i.name);
-    throw new ModelLoadError([{ file: opts.file, problem: `has ${inputs.length} inputs (${others.join(', ')} besides ${first.name}): the page feeds one image input; trace it with \`exray trace --input name=file …\`` }]);
-  }
+  if (info.inputs.length === 0) throw new ModelLoadError([{ file: opts.file, problem: 'the ONNX model has no inputs' }]);
+  const image = imageInput(info, opts.card);
+  const tensorInputs = tensorInputSpecs(
+    info.inputs,
+    (name) => info.valueTypes.get(name)?.shape?.length,
+    (name) => {
+      const t = inputElemType(info, name);
+      return t ? ortTypeOfOnnx(t.elemType) : undefined;
+    },
+    opts.card,
+    image?.name,
+  );
+  const shown = image ?? info.inputs[0]!;
   return {
     name: opts.name,
     origin: opts.origin,
@@ -34,10 +57,11 @@ export async function onnxLoadedModel(bytes: ArrayBuffer, opts: { name: string; 
     sha256: await sha256Hex([bytes]),
     format: 'onnx',
     onnx: bytes,
-    inputName: first.name,
+    ...(image ? { inputName: image.name } : {}),
+    ...(tensorInputs.length > 0 ? { tensorInputs } : {}),
     // Symbolic dimensions (batch, width) are unknown here: the card's pre-processing fixes them.
-    inputShape: first.shape,
-    inputDtype: first.dtype,
+    inputShape: shown.shape,
+    inputDtype: shown.dtype,
     ignored: opts.ignored ?? [],
   };
 }

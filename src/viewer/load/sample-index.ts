@@ -3,6 +3,7 @@
  * Vite plugin (vite.config.ts) from `models/<name>/exray.json` and `public/samples/`.
  */
 import type { ModelCard } from '../../models/card-schema.ts';
+import type { TensorSampleSet } from './tensor-inputs.ts';
 
 export interface SampleModelEntry {
   name: string;
@@ -14,6 +15,8 @@ export interface SampleModelEntry {
   /** False when the model files were not extracted (`npm run models`); `problem` says why. */
   ready: boolean;
   problem?: string;
+  /** Bundled input tensor sets (`public/samples/tensors/<name>/sets.json`), for models not fed a photo. */
+  tensorSets?: TensorSampleSet[];
 }
 
 export interface SampleIndex {

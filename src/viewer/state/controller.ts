@@ -56,7 +56,7 @@ async function detectBackends(): Promise<void> {
 }
 
 /** A new model, photo or pre-processing makes earlier runs incomparable: stop and drop them. */
-export function clearRuns(): Partial<ReturnType<typeof getState>> {
+function clearRuns(): Partial<ReturnType<typeof getState>> {
   if (getState().running) cancelRuns();
   return { runs: [], selectedRun: null, selectedNode: null, source: 'live' };
 }

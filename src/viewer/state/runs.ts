@@ -5,6 +5,8 @@
  */
 import { onnxUnsupported, type BackendName, type BackendOptions, type ModelPayload, type RunJob } from '../worker/protocol.ts';
 import { runJobInWorker, runJobOnMainThread, type JobHandle } from '../worker/client.ts';
+import { hasImageInput } from '../load/model.ts';
+import { runInput, tensorsProblem } from '../load/tensor-inputs.ts';
 import { RunState } from './run-state.ts';
 import { follow } from './session.ts';
 import { getState, setState, touch } from './store.ts';
@@ -34,9 +36,13 @@ export function canRun(): string | null {
   const s = getState();
   if (s.running) return 'a run is in progress';
   if (!s.model) return 'load a model first';
-  if (!s.photo) return 'choose a photo first';
-  if (s.inputBusy) return 'preparing the input…';
-  if (!s.input) return s.inputError ?? 'the input is not ready';
+  if (hasImageInput(s.model)) {
+    if (!s.photo) return 'choose a photo first';
+    if (s.inputBusy) return 'preparing the input…';
+    if (!s.input) return s.inputError ?? 'the input is not ready';
+  }
+  const tensors = tensorsProblem(s.model.tensorInputs, s.tensors);
+  if (tensors) return tensors;
   if (s.selected.length === 0) return 'select at least one backend';
   if (s.model.format === 'onnx') {
     const bad = s.selected.find((b) => onnxUnsupported(b));
@@ -63,7 +69,7 @@ export async function startRuns(): Promise<void> {
         shards: model.shards,
         async: model.card?.execution === 'async',
       };
-  const input = onnx && model.inputName ? { ...s.input!, name: model.inputName } : s.input!;
+  const input = runInput(model, hasImageInput(model) ? s.input : null, s.tensors);
   // The reference: TF.js cpu, or onnxruntime-web wasm for ONNX models.
   const refBackend: BackendName = onnx ? 'wasm' : 'cpu';
   const refStream = onnx ? ONNX_REFERENCE_STREAM : REFERENCE_STREAM;

@@ -9,6 +9,7 @@ import type { PrecisionPreset } from '../../compare/index.ts';
 import type { CaptureMode, PreprocessSpec } from '../../trace/types.ts';
 import type { FileProblem, LoadedModel } from '../load/model.ts';
 import type { SampleIndex } from '../load/sample-index.ts';
+import type { TensorSlot } from '../load/tensor-inputs.ts';
 import { DEFAULT_BACKEND_OPTIONS, type BackendName, type BackendOptions, type BackendProbe, type PreparedInput } from '../worker/protocol.ts';
 import type { RunState } from './run-state.ts';
 
@@ -33,6 +34,8 @@ export interface AppState {
   input: PreparedInput | null;
   inputBusy: boolean;
   inputError: string | null;
+  /** Model inputs fed with a tensor (not the photo), by input name: load/tensor-inputs.ts. */
+  tensors: Record<string, TensorSlot>;
   selected: BackendName[];
   options: BackendOptions;
   capture: CaptureMode;
@@ -64,6 +67,7 @@ let state: AppState = {
   input: null,
   inputBusy: false,
   inputError: null,
+  tensors: {},
   selected: ['cpu', 'wasm'],
   options: DEFAULT_BACKEND_OPTIONS,
   capture: 'tensors',
