@@ -14,12 +14,11 @@
  *
  * Pure: no DOM, no Node. Returns evidence only; the rules in ./causes turn it into causes.
  */
-import type { BlobData, PreprocessSpec } from '../trace/types.ts';
-import type { ImagePlanes, RgbaImage } from '../preprocess/image.ts';
-import { rgbaPlanes } from '../preprocess/image.ts';
-import { castToDType, ITU_R_601_WEIGHTS, normalizeChannels, reorderChannels, rgbaToRgb, toTensorLayout } from '../preprocess/normalize.ts';
+import type { PreprocessSpec } from '../trace/types.ts';
+import { castToDType, ITU_R_601_WEIGHTS, normalizeChannels, reorderChannels, toTensorLayout } from '../preprocess/normalize.ts';
 import { applyExifOrientation, orientPlanes, isExifOrientation } from '../preprocess/orientation.ts';
-import { fitResize, resizeArea } from '../preprocess/resize.ts';
+import { fitResize } from '../preprocess/resize.ts';
+import { areaToPlanar, reducedRgb, transparentFraction } from './input-images.ts';
 import { preprocessToRgb, validatePreprocessSpec } from '../preprocess/pipeline.ts';
 import {
   affineFit,
@@ -37,83 +36,10 @@ import {
 } from './fit.ts';
 import type { ChannelAffine, InputExplanation, MemoryOrder, ResizeChoice } from './types.ts';
 
-export type Fit = PreprocessSpec['fit'];
-export type Alpha = PreprocessSpec['alpha'];
 type ResizeOpts = PreprocessSpec['resize'];
 
-export interface EdgeInput {
-  data: BlobData;
-  shape: number[];
-}
-
-export interface InputSearchArgs {
-  /** The original photo's stored pixels (EXIF orientation not applied). */
-  image: RgbaImage;
-  /** The photo's EXIF orientation 1..8. */
-  orientation: number;
-  /** The card's (canonical) pre-processing. */
-  spec: PreprocessSpec;
-  /** What the edge fed the model. */
-  edge: EdgeInput;
-}
-
-export interface InputSearchOptions {
-  /** Long side of the coarse comparison, px (default 32). */
-  coarseSize?: number;
-  /** Long side the photo is reduced to before the coarse candidates are built (default 160). */
-  coarseSource?: number;
-}
-
-/** One axis of the search: the value that explains best vs the value the card expects, with scores. */
-export interface AxisEvidence<T> {
-  best: T;
-  expected: T;
-  /** Score of the overall best candidate. */
-  bestScore: number;
-  /** Best score among candidates that keep this axis at the expected value (others free). */
-  expectedScore: number;
-}
-
-export interface EdgeGeometry {
-  width: number;
-  height: number;
-  channels: number;
-  /** Memory order the recorded shape implies. */
-  shapeOrder: MemoryOrder;
-}
-
-export interface InputSearch {
-  spec: PreprocessSpec;
-  sourceOrientation: number;
-  geometry: EdgeGeometry;
-  sizeMatches: boolean;
-  /** Fraction of the photo's pixels with alpha < 255. */
-  transparentFraction: number;
-  /** Coarse axes (scores: mean 1 − r², 0 = perfect). */
-  coarse: {
-    orientation: AxisEvidence<number>;
-    memoryOrder: AxisEvidence<MemoryOrder>;
-    channels: AxisEvidence<number[]>;
-    fit: AxisEvidence<Fit>;
-    alpha: AxisEvidence<Alpha> | null;
-  };
-  /** Fine axes (scores: residual in pixel levels). */
-  fine: {
-    fit: AxisEvidence<Fit>;
-    resize: AxisEvidence<ResizeChoice>;
-    alpha: AxisEvidence<Alpha> | null;
-    channels: AxisEvidence<number[]>;
-    /** Residual of each resize variant tried (with the chosen fit), for the record. */
-    resizeScores: { resize: ResizeChoice; levels: number }[];
-  };
-  best: InputExplanation;
-  canonical: InputExplanation;
-  /** rms |edge − canonical| in pixel levels; null when the sizes differ. */
-  canonicalResidualLevels: number | null;
-  ms: number;
-  /** Wall time per stage, ms. */
-  phases: { coarse: number; fine: number; canonical: number };
-}
+export type { Alpha, AxisEvidence, EdgeGeometry, EdgeInput, Fit, InputSearch, InputSearchArgs, InputSearchOptions } from './input-search-types.ts';
+import type { Alpha, AxisEvidence, EdgeGeometry, Fit, InputSearch, InputSearchArgs, InputSearchOptions } from './input-search-types.ts';
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -171,77 +97,6 @@ export function resizeKey(r: ResizeOpts): string {
   if (r.method === 'area') return `area${r.alignCorners ? '+ac' : ''}`;
   if (r.method === 'bilinear' && r.antialias) return 'bilinear+aa';
   return `${r.method}${r.alignCorners ? '+ac' : ''}${r.halfPixelCenters ? '+hpc' : ''}`;
-}
-
-/** Fraction of pixels with alpha < 255. */
-export function transparentFraction(img: RgbaImage): number {
-  const n = img.width * img.height;
-  let t = 0;
-  for (let i = 3; i < img.data.length; i += 4) if ((img.data[i] as number) < 255) t++;
-  return n === 0 ? 0 : t / n;
-}
-
-/**
- * Integer box shrink of RGBA bytes by `k` in both directions (partial edge blocks averaged over what
- * they hold), alpha handled: float RGB planes. Fast and approximate: only for the coarse stage.
- */
-function boxShrinkRgb(img: RgbaImage, k: number, alpha: Alpha): ImagePlanes<Float32Array> {
-  const w = Math.ceil(img.width / k);
-  const h = Math.ceil(img.height / k);
-  const n = w * h;
-  const sum = new Float64Array(n * 3);
-  const cnt = new Float64Array(n);
-  const src = img.data;
-  for (let y = 0; y < img.height; y++) {
-    const oy = ((y / k) | 0) * w;
-    for (let x = 0; x < img.width; x++) {
-      const o = oy + ((x / k) | 0);
-      const i = 4 * (y * img.width + x);
-      const a = alpha === 'premultiply' ? (src[i + 3] as number) / 255 : 1;
-      sum[o] = (sum[o] as number) + (src[i] as number) * a;
-      sum[n + o] = (sum[n + o] as number) + (src[i + 1] as number) * a;
-      sum[2 * n + o] = (sum[2 * n + o] as number) + (src[i + 2] as number) * a;
-      cnt[o] = (cnt[o] as number) + 1;
-    }
-  }
-  const out = new Float32Array(n * 3);
-  for (let c = 0; c < 3; c++) for (let o = 0; o < n; o++) out[c * n + o] = (sum[c * n + o] as number) / (cnt[o] as number);
-  return { width: w, height: h, channels: 3, layout: 'planar', data: out };
-}
-
-/** Planar float RGB of a photo, alpha handled, box-reduced so its long side is ≤ maxSide. */
-function reducedRgb(img: RgbaImage, alpha: Alpha, maxSide: number): ImagePlanes<Float32Array> {
-  const long = Math.max(img.width, img.height);
-  const k = Math.floor(long / (2 * maxSide));
-  if (k >= 2) {
-    // Large photo: a cheap integer shrink first, then the area resize from a small image.
-    const small = boxShrinkRgb(img, k, alpha);
-    const f = Math.min(1, maxSide / Math.max(small.width, small.height));
-    const w = Math.max(1, Math.round(small.width * f));
-    const h = Math.max(1, Math.round(small.height * f));
-    const r = resizeArea(small, w, h);
-    return { width: w, height: h, channels: 3, layout: 'planar', data: r.data };
-  }
-  const f = Math.min(1, maxSide / long);
-  const w = Math.max(1, Math.round(img.width * f));
-  const h = Math.max(1, Math.round(img.height * f));
-  if (alpha === 'ignore') {
-    const r = resizeArea(rgbaPlanes(img), w, h);
-    // Drop alpha: interleaved 4 → planar 3.
-    const n = w * h;
-    const out = new Float32Array(n * 3);
-    for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[c * n + i] = r.data[4 * i + c] as number;
-    return { width: w, height: h, channels: 3, layout: 'planar', data: out };
-  }
-  const rgb = rgbaToRgb(img, alpha);
-  const r = resizeArea(rgb, w, h);
-  const p = interleavedToPlanar(r.data, w, h, 3);
-  return { width: w, height: h, channels: 3, layout: 'planar', data: p.data };
-}
-
-function areaToPlanar(src: Planar, w: number, h: number): Planar {
-  const r = resizeArea({ width: src.width, height: src.height, channels: src.channels, layout: 'planar', data: src.data }, w, h);
-  return { width: w, height: h, channels: src.channels, data: r.data };
 }
 
 /** Grayscale weights over (R, G, B) planes for a weight order ([0,1,2] = as the card says, [2,1,0] = swapped). */
