@@ -1,24 +1,30 @@
 /**
- * Diagnosis (issue 5): the built-in assertions per run and the ranked causes per edge run vs the
- * reference (src/diagnose, pure parts only: no single-node replay on the page), then the latency
- * guidance. Computed in state/diagnosis.ts, memoised per trace.
+ * Diagnosis (issue 5): the built-in and user assertions per run and the ranked causes per edge run vs
+ * the reference (src/diagnose, pure parts only: no single-node replay on the page), or, for an opened
+ * edge trace given its original photo, the CLI's diagnosis (PhotoDiagnosis.tsx); then the latency
+ * guidance. Computed in state/diagnosis.ts and state/photo-diagnosis.ts, memoised per trace.
  */
 import type { ReactNode } from 'react';
-import type { AssertionResult, Cause } from '../../diagnose/index.ts';
+import type { AssertionResult } from '../../diagnose/index.ts';
 import type { RunState } from '../state/run-state.ts';
-import { diagnoseRun, nodeKey, runAssertionsFor } from '../state/diagnosis.ts';
+import { diagnoseRun, runAssertionsFor } from '../state/diagnosis.ts';
 import { referenceRun } from '../state/session.ts';
-import { setState, useApp } from '../state/store.ts';
+import { useApp } from '../state/store.ts';
 import { fmtPct } from '../util/format.ts';
+import { CauseItem, NodeButton } from './Causes.tsx';
 import { LatencyGuidance } from './LatencyGuidance.tsx';
+import { PhotoCauses, PhotoPicker } from './PhotoDiagnosis.tsx';
+import { UserAssertionsEditor } from './UserAssertions.tsx';
+import { photoDiagnosisFor, photoDiagnosisResult } from '../state/photo-diagnosis.ts';
 
 const RANK = (a: AssertionResult): number => (a.ok === false ? 0 : a.ok === true ? 1 : 2);
 
 function AssertionLine({ a }: { a: AssertionResult }): ReactNode {
   const word = a.ok === false ? 'failed' : a.ok === true ? 'ok' : 'n/a';
   return (
-    <li data-testid="assertion" data-id={a.id} data-ok={word} title={a.description}>
+    <li data-testid="assertion" data-id={a.id} data-ok={word} data-user={a.builtin ? 'false' : 'true'} title={a.description}>
       <strong className={a.ok === false ? 'bad' : a.ok === true ? 'ok' : 'muted'}>{word}</strong> <code>{a.id}</code>{' '}
+      {!a.builtin && <span className="badge">user</span>}{' '}
       <span className={a.ok === false ? '' : 'small muted'}>{a.detail}</span>
     </li>
   );
@@ -26,19 +32,21 @@ function AssertionLine({ a }: { a: AssertionResult }): ReactNode {
 
 function RunAssertions({ r }: { r: RunState }): ReactNode {
   const s = useApp();
-  const results = runAssertionsFor(r, s.model?.card ?? null);
+  const photo = photoDiagnosisFor(r.trace);
+  const concluded = photo ? photoDiagnosisResult(photo) : null;
+  const results = concluded && !('error' in concluded) ? concluded.assertions : runAssertionsFor(r, s.model?.card ?? null);
   if (!results) return null;
   const sorted = [...results].sort((a, b) => RANK(a) - RANK(b));
   const failed = results.filter((a) => a.ok === false).length;
   const passed = results.filter((a) => a.ok === true).length;
   const skipped = results.length - failed - passed;
-  const line = `${passed} ok${skipped ? `, ${skipped} not applicable` : ''}`;
+  const line = `${passed} ok${skipped ? `, ${skipped} not applicable` : ''}${results.some((a) => !a.builtin) ? `, ${results.filter((a) => !a.builtin).length} yours` : ''}`;
   return (
     <div data-testid="assertions-run" data-stream={r.stream} data-failed={failed} data-all-ok={failed === 0 ? 'true' : 'false'}>
       {failed === 0 ? (
         <details>
           <summary>
-            <strong>{r.stream}</strong>: <span className="ok">all built-ins ok</span> <span className="small muted">({line})</span>
+            <strong>{r.stream}</strong>: <span className="ok">all ok</span> <span className="small muted">({line})</span>
           </summary>
           <ul className="small">{sorted.map((a) => <AssertionLine key={a.id} a={a} />)}</ul>
         </details>
@@ -54,32 +62,9 @@ function RunAssertions({ r }: { r: RunState }): ReactNode {
   );
 }
 
-function CauseItem({ r, c }: { r: RunState; c: Cause }): ReactNode {
-  return (
-    <li data-testid="cause" data-code={c.code} data-confidence={c.confidence}>
-      <span className={`badge ${c.code === 'none' ? 'v-ok' : 'v-diverged'}`}>{c.code}</span> <span className="small muted">{fmtPct(c.confidence)}</span>
-      {c.node && (
-        <>
-          {' at '}
-          <button type="button" className="link" data-testid="cause-node" onClick={() => setState({ selectedRun: r.stream, selectedNode: nodeKey(r, c.node!) })}>
-            {c.node}
-          </button>
-        </>
-      )}
-      <div className="small">{c.detail}</div>
-    </li>
-  );
-}
-
-function NodeButton({ r, name }: { r: RunState; name: string }): ReactNode {
-  return (
-    <button type="button" className="link" onClick={() => setState({ selectedRun: r.stream, selectedNode: nodeKey(r, name) })}>
-      {name}
-    </button>
-  );
-}
-
 function RunCauses({ r }: { r: RunState }): ReactNode {
+  const photo = photoDiagnosisFor(r.trace);
+  if (photo) return <PhotoCauses r={r} d={photo} />;
   const d = diagnoseRun(r, referenceRun());
   if (!d) return null;
   if ('error' in d) {
@@ -141,6 +126,7 @@ export function DiagnosisPanel(): ReactNode {
         {done.map((r) => (
           <RunAssertions key={r.stream} r={r} />
         ))}
+        <UserAssertionsEditor />
       </section>
       {edges.length > 0 && (
         <section className="panel" data-testid="diagnosis-panel" aria-labelledby="diag-h">
@@ -149,6 +135,7 @@ export function DiagnosisPanel(): ReactNode {
             Causes from the two traces alone (src/diagnose): no single-node replay on the page, so own and inherited error are not split; for that run{' '}
             <code>exray diagnose</code> on a saved <code>.exray</code>.
           </p>
+          {s.source === 'files' && <PhotoPicker />}
           {edges.map((r) => (
             <RunCauses key={r.stream} r={r} />
           ))}

@@ -1,6 +1,7 @@
 /**
  * Diagnosis on the page (issue 5): the pure parts of src/diagnose over the runs the viewer holds.
- * - assertions: the built-ins per finished run (`runAssertions`), with the card's spec and outputs;
+ * - assertions: the built-ins and the user's (user-assertions.ts) per finished run (`runAssertions`),
+ *   with the card's spec and outputs;
  * - causes: per finished edge run vs the reference, from the two traces and their comparison only
  *   (`attributeErrors` without replays: total error per node, no own/inherited split; the Node-only
  *   single-node replay is not run here), then `diagnose()`;
@@ -22,22 +23,27 @@ import {
 } from '../../diagnose/index.ts';
 import { cardPreprocess } from '../load/model.ts';
 import type { RunState } from './run-state.ts';
+import { userAssertions } from './user-assertions.ts';
 
-const assertionCache = new WeakMap<Trace, AssertionResult[]>();
+const assertionCache = new WeakMap<Trace, { rev: number; comparison: object | null; results: AssertionResult[] }>();
 
-/** Built-in assertions of one finished run (the comparison, when there is one, is in the context). */
+/**
+ * Built-in and user assertions of one finished run (the comparison, when there is one, is in the
+ * context). A diagnosis against the original photo has its own (with the input search in the context).
+ */
 export function runAssertionsFor(run: RunState, card: ModelCard | null): AssertionResult[] | null {
   const trace = run.trace;
   if (!trace) return null;
+  const user = userAssertions();
   const hit = assertionCache.get(trace);
-  if (hit) return hit;
+  if (hit && hit.rev === user.rev && hit.comparison === run.comparison) return hit.results;
   let r: AssertionResult[];
   try {
-    r = runAssertions(trace, { spec: cardPreprocess(card), outputs: card?.outputs ?? [], comparison: run.comparison });
+    r = runAssertions(trace, { spec: cardPreprocess(card), outputs: card?.outputs ?? [], comparison: run.comparison }, user.assertions);
   } catch (e) {
     r = [{ id: 'assertions', description: 'the built-in assertions', ok: false, detail: `threw: ${e instanceof Error ? e.message : String(e)}`, builtin: true }];
   }
-  assertionCache.set(trace, r);
+  assertionCache.set(trace, { rev: user.rev, comparison: run.comparison, results: r });
   return r;
 }
 

@@ -1,0 +1,38 @@
+/**
+ * Set-up of e2e/diagnose-page.spec.ts, run with tsx (TF.js stays out of the Playwright process):
+ * edge traces with real deployment bugs, made the way test/diagnose-helpers.ts makes them (the card's
+ * pipeline with one step swapped, traced in Node on wasm, recording the photo and the card's spec as a
+ * real deployment would), and what the CLI says about each: `exray diagnose <edge> --image <photo> --json`.
+ *
+ *   npx tsx e2e/support/make-edges.ts <out dir>
+ *
+ * Writes <name>.exray and <name>.cli.json per case, and cases.json.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeTrace } from '../../src/cli/io.ts';
+import type { PreprocessSpec } from '../../src/trace/types.ts';
+import { edgeCase } from '../../test/diagnose-helpers.ts';
+import { runCli, SAMPLES } from '../../test/helpers.ts';
+
+const MODEL = 'nsfw-mobilenet-v2';
+const CASES: { name: string; photo: string; wrong?: Partial<PreprocessSpec> }[] = [
+  { name: 'bgr-0-255', photo: 'chelsea.png', wrong: { channels: 'bgr', scale: 1 } },
+  { name: 'clean', photo: 'chelsea.png' },
+  { name: 'exif-ignored', photo: 'chelsea_exif6.jpg', wrong: { exif: 'ignore' } },
+];
+
+const out = process.argv[2];
+if (!out) throw new Error('usage: make-edges.ts <out dir>');
+const written: { name: string; file: string; photo: string; cli: string }[] = [];
+for (const c of CASES) {
+  const file = join(out, `${c.name}.exray`);
+  await writeTrace(file, (await edgeCase({ model: MODEL, photo: c.photo, ...(c.wrong ? { wrong: c.wrong } : {}) })).edge);
+  const photo = join(SAMPLES, c.photo);
+  const r = await runCli(['diagnose', file, '--image', photo, '--json']);
+  if (r.code !== 0) throw new Error(`exray diagnose ${file}: exit ${r.code}\n${r.err}`);
+  const cli = join(out, `${c.name}.cli.json`);
+  writeFileSync(cli, r.out);
+  written.push({ name: c.name, file, photo, cli });
+}
+writeFileSync(join(out, 'cases.json'), JSON.stringify(written, null, 2));
