@@ -132,8 +132,8 @@ export function DiagnosisPanel(): ReactNode {
         <section className="panel" data-testid="diagnosis-panel" aria-labelledby="diag-h">
           <h2 id="diag-h">Diagnosis</h2>
           <p className="small muted">
-            Causes from the two traces alone (src/diagnose): no single-node replay on the page, so own and inherited error are not split; for that run{' '}
-            <code>exray diagnose</code> on a saved <code>.exray</code>.
+            {s.source === 'files' ? 'Without the original photo, causes' : 'Causes'} come from the two traces alone (src/diagnose). There is no single-node replay on the page,
+            so own and inherited error are not split; for that, run <code>exray diagnose</code> on a saved <code>.exray</code>.
           </p>
           {s.source === 'files' && <PhotoPicker />}
           {edges.map((r) => (
