@@ -6,7 +6,7 @@
  * tensor, the summary the speech probability, a saved trace holds all three inputs, and bad tensor
  * files are refused with the file named.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
 import { decodeTrace } from '../src/trace/file.ts';
 import { keepScreenshot, openApp, runAndWait, selectBackends, setOptions, summaryRow } from './helpers.ts';
@@ -73,7 +73,7 @@ test('silero-vad-v5: tensor inputs (sample set, .npy, .json, card defaults) on o
   await expect(page.getByTestId('node-count')).toHaveText('5 of 5');
   const rows = page.getByTestId('node-row');
   await expect(rows).toHaveCount(5);
-  for (const [name, op] of [['Equal_0', 'Equal'], ['If_0', 'If'], ['Introduce_0_id0', 'Identity']]) {
+  for (const [name, op] of [['Equal_0', 'Equal'], ['If_0', 'If'], ['Introduce_0_id0', 'Identity']] as const) {
     await expect(rows.filter({ hasText: name }).first()).toContainText(op);
   }
   const speechRef = await speechProbability(page, 'wasm (reference)');
@@ -135,10 +135,16 @@ test('silero-vad-v5: tensor inputs (sample set, .npy, .json, card defaults) on o
   await row(page, 'input').getByTestId('tensor-file-input-input').setInputFiles(notNpy);
   await expect(row(page, 'input').getByTestId('tensor-error-input')).toHaveText('frame.npy: not a .npy file (bad magic)');
 
-  // A good file fixes its row again.
-  await row(page, 'state').getByTestId('tensor-file-input-state').setInputFiles(`${FIXTURES}/speech_state.npy`);
+  // Several files at once are assigned by name: `state.npy` fixes its row; a file named after no input is refused.
+  const named = info.outputPath('state.npy');
+  copyFileSync(`${FIXTURES}/speech_state.npy`, named);
+  const unnamed = info.outputPath('frame.json');
+  writeFileSync(unnamed, JSON.stringify({ shape: [1, 576], data: new Array(576).fill(0) }));
+  await page.getByTestId('tensor-files-input').setInputFiles([named, unnamed]);
   await expect(row(page, 'state')).toHaveAttribute('data-ready', 'yes');
   await expect(row(page, 'state').getByTestId('tensor-error-state')).toHaveCount(0);
+  await expect(row(page, 'state').getByTestId('tensor-given')).toContainText('state.npy');
+  await expect(page.getByTestId('tensor-files-error')).toContainText('frame.json: does not say which input it feeds');
   await keepScreenshot(page, info, 'vad-errors');
 });
 

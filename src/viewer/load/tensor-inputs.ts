@@ -103,9 +103,9 @@ export function cardDefault(spec: TensorInputSpec): GivenTensor | null {
   return filled(spec, fill, `card default ${fill}`);
 }
 
-/** Zeros over the declared shape, when at most the first (batch) dimension is symbolic. */
+/** Zeros over the declared shape, when at most one dimension (the batch) is symbolic: it is 1. */
 export function zerosFor(spec: TensorInputSpec): GivenTensor | null {
-  if (!spec.rankKnown || spec.shape.slice(1).some((d) => d === null)) return null;
+  if (!spec.rankKnown || spec.shape.filter((d) => d === null).length > 1) return null;
   return filled(spec, 0, 'zeros');
 }
 

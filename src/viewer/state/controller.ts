@@ -12,6 +12,7 @@ import { UtilityWorker, WorkerRequestError } from '../worker/client.ts';
 import { onnxUnsupported, type BackendProbe } from '../worker/protocol.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
 import { openTraceFiles } from './trace-files.ts';
+import { giveTensorFiles, tensorFilesOf } from './tensor-inputs.ts';
 import { getState, setState } from './store.ts';
 import { setCompareOptions } from './session.ts';
 import { cancelRuns } from './runs.ts';
@@ -141,11 +142,16 @@ async function prepare(): Promise<void> {
   }
 }
 
-/** Whatever was dropped on the page: traces are opened, a photo becomes the input, the rest is a model. */
+/**
+ * Whatever was dropped on the page: traces are opened, a photo becomes the input, tensor files feed the
+ * model's tensor inputs (state/tensor-inputs.ts), the rest is a model.
+ */
 export function handleFiles(files: PickedFile[]): void {
   const traces = files.filter((f) => kindOf(f) === 'trace');
   const images = files.filter((f) => kindOf(f) === 'image');
-  const rest = files.filter((f) => kindOf(f) === 'model');
+  const tensors = tensorFilesOf(files);
+  const rest = files.filter((f) => kindOf(f) === 'model' && !tensors.includes(f));
+  if (tensors.length > 0) void giveTensorFiles(tensors).then((loose) => loose.length > 0 && setState({ notice: loose.join('\n') }));
   if (traces.length > 0) void openTraceFiles(traces.map((t) => t.file));
   if (rest.length > 0) void loadModelFiles(rest);
   const photo = images[0];

@@ -87,3 +87,10 @@ export async function applySampleSet(model: string, set: TensorSampleSet): Promi
   }
   update(patch);
 }
+
+/** Files dropped on the page that are tensors for the model's inputs: `.npy`, and `.json` named like an input. */
+export function tensorFilesOf(files: PickedFile[]): PickedFile[] {
+  const names = new Set(specs().map((s) => s.name));
+  if (names.size === 0) return [];
+  return files.filter((f) => /\.npy$/i.test(f.path) || (/\.json$/i.test(f.path) && names.has(f.path.replace(/^.*\//, '').replace(/\.json$/i, ''))));
+}
