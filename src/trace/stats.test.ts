@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
 import { computeStats } from './stats.ts';
+import { setStatsKernelsForTest, SIMD_MAX_BINS, statsKernels } from './wasm/stats-simd.ts';
 import { randn, rng } from './test-fixtures.ts';
 import type { TensorStats } from './types.ts';
 
@@ -166,5 +168,64 @@ describe('computeStats', () => {
   it('rejects a bad bin count', () => {
     expect(() => computeStats([1], 0)).toThrow(RangeError);
     expect(() => computeStats([1], 2.5)).toThrow(RangeError);
+  });
+});
+
+describe('computeStats: wasm SIMD kernel (wasm/stats.wat) vs the JS loops', () => {
+  afterEach(() => setStatsKernelsForTest(undefined));
+
+  it('loads here, and the generated module is stats.wat assembled (scripts/build-wasm.mjs --check)', () => {
+    expect(statsKernels()).not.toBeNull();
+    const r = spawnSync(process.execPath, ['scripts/build-wasm.mjs', '--check'], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('gives bit-identical statistics to the JS loops (tails, zeros, -0, wide ranges, many bins)', () => {
+    const both = (data: Float32Array, bins: number): [TensorStats, TensorStats] => {
+      setStatsKernelsForTest(false);
+      const js = computeStats(data, bins);
+      setStatsKernelsForTest(true);
+      return [js, computeStats(data, bins)];
+    };
+    const cases: [string, Float32Array][] = [];
+    for (const [n, seed] of [[2048, 1], [2049, 2], [2050, 3], [2051, 4], [5003, 5], [300_001, 6]] as const) {
+      cases.push([`randn ${n}`, randn(n, seed, 3, -1)]);
+      // ReLU-like: half zeros, some -0.
+      cases.push([`relu ${n}`, randn(n, seed + 100, 1, 0).map((x, i) => (x > 0 ? x : i % 3 === 0 ? -0 : 0))]);
+    }
+    const r = rng(7);
+    cases.push(['float32 extremes', Float32Array.from({ length: 9001 }, () => (r() - 0.5) * 6e38)]);
+    cases.push(['denormals', Float32Array.from({ length: 4099 }, () => r() * 1e-40)]);
+    cases.push(['constant', new Float32Array(4096).fill(0.25)]);
+    cases.push(['min and max in the tail', Float32Array.from({ length: 4098 }, (_, i) => (i === 4096 ? -9 : i === 4097 ? 9 : Math.sin(i)))]);
+    for (const [what, data] of cases) {
+      for (const bins of [1, 7, 32, SIMD_MAX_BINS]) {
+        const [js, simd] = both(data, bins);
+        expect(Object.is(simd.mean, js.mean) && Object.is(simd.std, js.std), `${what}, ${bins} bins: mean/std bits`).toBe(true);
+        expect(simd, `${what}, ${bins} bins`).toEqual(js);
+      }
+      expectClose(both(data, 32)[1], reference(data, 32), 1e-9);
+    }
+  });
+
+  it('falls back to the JS path for NaN/Inf and for more bins than its scratch area holds', () => {
+    setStatsKernelsForTest(true);
+    const data = randn(10_000, 11, 2, 0);
+    data[5000] = NaN;
+    data[17] = -Infinity;
+    expectClose(computeStats(data), reference(data));
+    const clean = randn(10_000, 12, 2, 0);
+    expectClose(computeStats(clean, SIMD_MAX_BINS + 1), reference(clean, SIMD_MAX_BINS + 1));
+  });
+
+  it('grows its memory for a large tensor and stays right for small ones afterwards', () => {
+    setStatsKernelsForTest(true);
+    const big = randn(3_000_001, 13, 1, 0);
+    const small = randn(4096, 14, 5, 2);
+    const [b, s] = [computeStats(big), computeStats(small)];
+    setStatsKernelsForTest(false);
+    expect(b).toEqual(computeStats(big));
+    expect(s).toEqual(computeStats(small));
   });
 });

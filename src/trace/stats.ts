@@ -12,6 +12,7 @@
  *   `counts` is empty and min/max are NaN.
  */
 import type { TensorStats } from './types.ts';
+import { loadValues, SIMD_HIST, SIMD_MAX_BINS, SIMD_RESULTS, statsKernels, type StatsKernels } from './wasm/stats-simd.ts';
 
 export const DEFAULT_HISTOGRAM_BINS = 32;
 
@@ -53,14 +54,70 @@ export function computeStats(values: ArrayLike<number>, bins: number = DEFAULT_H
 function statsOf32(v: Float32Array, bins: number): TensorStats | null {
   const n = v.length;
   if (n === 0) return null;
-  // Four independent accumulators per quantity: the loop is bound by add latency, not by loads.
+  const n4 = n - (n % 4);
+  // Pass 1 over whole groups of four: lane-wise min, max, sum (float64) and zero count.
+  const simd = n >= SIMD_MIN_LENGTH && bins <= SIMD_MAX_BINS ? statsKernels() : null;
+  const p1 = simd ? pass1Simd(simd, v, n4) : pass1Js(v, n4);
+  let min0 = p1[0]!;
+  let max0 = p1[4]!;
+  let s0 = p1[8]!;
+  let zeroCount = p1[12]!;
+  for (let j = n4; j < n; j++) {
+    const x = v[j]!;
+    s0 += x;
+    min0 = x < min0 ? x : min0;
+    max0 = x > max0 ? x : max0;
+    zeroCount += x === 0 ? 1 : 0;
+  }
+  const sum = s0 + p1[9]! + p1[10]! + p1[11]!;
+  let min = Math.min(min0, p1[1]!, p1[2]!, p1[3]!);
+  let max = Math.max(max0, p1[5]!, p1[6]!, p1[7]!);
+  if (!Number.isFinite(sum)) return null;
+  if (min === 0) min = 0;
+  if (max === 0) max = 0;
+  let mean = sum / n;
+  if (mean < min) mean = min;
+  if (mean > max) mean = max;
+  if (min === max) {
+    return { count: n, min, max, mean, std: 0, nanCount: 0, infCount: 0, zeroCount, histogram: { min, max, counts: [n] } };
+  }
+  // Pass 2: deviation sums and squares per lane, and the histogram in four interleaved sub-histograms.
+  const k = bins / (max - min);
+  const last = bins - 1;
+  const h = new Int32Array(bins * 4);
+  const p2 = simd ? pass2Simd(simd, n4, mean, min, k, last, h) : pass2Js(v, n4, mean, min, k, last, h);
+  let ds0 = p2[0]!;
+  let q0 = p2[4]!;
+  for (let i = n4; i < n; i++) {
+    const x = v[i]!;
+    const dx = x - mean;
+    ds0 += dx;
+    q0 += dx * dx;
+    const bx = ((x - min) * k) | 0;
+    h[(bx > last ? last : bx) * 4]!++;
+  }
+  const dSum = ds0 + p2[1]! + p2[2]! + p2[3]!;
+  const d2Sum = q0 + p2[5]! + p2[6]! + p2[7]!;
+  const counts = new Array<number>(bins);
+  for (let b = 0; b < bins; b++) counts[b] = h[b * 4]! + h[b * 4 + 1]! + h[b * 4 + 2]! + h[b * 4 + 3]!;
+  let variance = (d2Sum - (dSum * dSum) / n) / n;
+  if (!(variance > 0)) variance = 0;
+  return { count: n, min, max, mean, std: Math.sqrt(variance), nanCount: 0, infCount: 0, zeroCount, histogram: { min, max, counts } };
+}
+
+/** Below this many values the wasm call and copy cost more than they save. */
+const SIMD_MIN_LENGTH = 2048;
+
+/**
+ * [min0..3, max0..3, sum0..3, zeros] of v[0, n4): accumulator k takes the elements i ≡ k (mod 4).
+ * Four independent accumulators per quantity: the loop is bound by add latency, not by loads.
+ */
+function pass1Js(v: Float32Array, n4: number): Float64Array {
   let min0 = Infinity, min1 = Infinity, min2 = Infinity, min3 = Infinity;
   let max0 = -Infinity, max1 = -Infinity, max2 = -Infinity, max3 = -Infinity;
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
   let zeroCount = 0;
-  const m4 = n - (n % 4);
-  let j = 0;
-  for (; j < m4; j += 4) {
+  for (let j = 0; j < n4; j += 4) {
     const a = v[j]!;
     const b = v[j + 1]!;
     const c = v[j + 2]!;
@@ -79,34 +136,29 @@ function statsOf32(v: Float32Array, bins: number): TensorStats | null {
     max3 = d > max3 ? d : max3;
     zeroCount += (a === 0 ? 1 : 0) + (b === 0 ? 1 : 0) + (c === 0 ? 1 : 0) + (d === 0 ? 1 : 0);
   }
-  for (; j < n; j++) {
-    const x = v[j]!;
-    s0 += x;
-    min0 = x < min0 ? x : min0;
-    max0 = x > max0 ? x : max0;
-    zeroCount += x === 0 ? 1 : 0;
-  }
-  const sum = s0 + s1 + s2 + s3;
-  let min = Math.min(min0, min1, min2, min3);
-  let max = Math.max(max0, max1, max2, max3);
-  if (!Number.isFinite(sum)) return null;
-  if (min === 0) min = 0;
-  if (max === 0) max = 0;
-  let mean = sum / n;
-  if (mean < min) mean = min;
-  if (mean > max) mean = max;
-  if (min === max) {
-    return { count: n, min, max, mean, std: 0, nanCount: 0, infCount: 0, zeroCount, histogram: { min, max, counts: [n] } };
-  }
-  const h = new Int32Array(bins * 4);
-  const k = bins / (max - min);
-  const last = bins - 1;
-  let dSum = 0;
-  let d2Sum = 0;
-  let e2Sum = 0;
-  const n4 = n - (n % 4);
-  let i = 0;
-  for (; i < n4; i += 4) {
+  return Float64Array.of(min0, min1, min2, min3, max0, max1, max2, max3, s0, s1, s2, s3, zeroCount);
+}
+
+/** pass1Js on the wasm SIMD kernel (same lanes, same float64 order: bit-identical results). */
+function pass1Simd(k: StatsKernels, v: Float32Array, n4: number): Float64Array {
+  loadValues(k, v, n4);
+  k.pass1(n4);
+  const buf = k.memory.buffer;
+  const f32 = new Float32Array(buf, SIMD_RESULTS, 8);
+  const f64 = new Float64Array(buf, SIMD_RESULTS + 32, 4);
+  const z = new Int32Array(buf, SIMD_RESULTS + 64, 4);
+  return Float64Array.of(...f32, ...f64, z[0]! + z[1]! + z[2]! + z[3]!);
+}
+
+/**
+ * [dev0..3, sq0..3] of v[0, n4) (deviations from `mean`, lane k = elements i ≡ k mod 4), and the
+ * histogram counts into `h` (sub-histogram k at h[4·bin + k]). (x − min)·k ≥ 0, so truncation is floor;
+ * the top edge (x = max) folds into the last bin.
+ */
+function pass2Js(v: Float32Array, n4: number, mean: number, min: number, k: number, last: number, h: Int32Array): Float64Array {
+  let ds0 = 0, ds1 = 0, ds2 = 0, ds3 = 0;
+  let q0 = 0, q1 = 0, q2 = 0, q3 = 0;
+  for (let i = 0; i < n4; i += 4) {
     const a = v[i]!;
     const b = v[i + 1]!;
     const c = v[i + 2]!;
@@ -115,10 +167,14 @@ function statsOf32(v: Float32Array, bins: number): TensorStats | null {
     const db = b - mean;
     const dc = c - mean;
     const dd = d - mean;
-    dSum += da + db + dc + dd;
-    d2Sum += da * da + db * db;
-    e2Sum += dc * dc + dd * dd;
-    // (x - min) * k >= 0, so truncation is floor; the top edge (x = max) folds into the last bin.
+    ds0 += da;
+    ds1 += db;
+    ds2 += dc;
+    ds3 += dd;
+    q0 += da * da;
+    q1 += db * db;
+    q2 += dc * dc;
+    q3 += dd * dd;
     const ba = ((a - min) * k) | 0;
     const bb = ((b - min) * k) | 0;
     const bc = ((c - min) * k) | 0;
@@ -128,20 +184,16 @@ function statsOf32(v: Float32Array, bins: number): TensorStats | null {
     h[(bc > last ? last : bc) * 4 + 2]!++;
     h[(bd > last ? last : bd) * 4 + 3]!++;
   }
-  for (; i < n; i++) {
-    const x = v[i]!;
-    const dx = x - mean;
-    dSum += dx;
-    d2Sum += dx * dx;
-    const bx = ((x - min) * k) | 0;
-    h[(bx > last ? last : bx) * 4]!++;
-  }
-  d2Sum += e2Sum;
-  const counts = new Array<number>(bins);
-  for (let b = 0; b < bins; b++) counts[b] = h[b * 4]! + h[b * 4 + 1]! + h[b * 4 + 2]! + h[b * 4 + 3]!;
-  let variance = (d2Sum - (dSum * dSum) / n) / n;
-  if (!(variance > 0)) variance = 0;
-  return { count: n, min, max, mean, std: Math.sqrt(variance), nanCount: 0, infCount: 0, zeroCount, histogram: { min, max, counts } };
+  return Float64Array.of(ds0, ds1, ds2, ds3, q0, q1, q2, q3);
+}
+
+/** pass2Js on the wasm SIMD kernel (the values are still in its memory from pass 1). */
+function pass2Simd(kn: StatsKernels, n4: number, mean: number, min: number, k: number, last: number, h: Int32Array): Float64Array {
+  new Int32Array(kn.memory.buffer, SIMD_HIST, h.length).fill(0);
+  kn.pass2(n4, mean, min, k, last);
+  const buf = kn.memory.buffer;
+  h.set(new Int32Array(buf, SIMD_HIST, h.length));
+  return new Float64Array(buf.slice(SIMD_RESULTS, SIMD_RESULTS + 64));
 }
 
 function generalStats(values: ArrayLike<number>, bins: number): TensorStats {

@@ -1,0 +1,83 @@
+;; SIMD kernels of computeStats (src/trace/stats.ts) for float32 tensors: the two passes of the JS
+;; hot path, four lanes at a time, with the same float64 accumulation order (lane k of the sums and
+;; squares = the JS path's accumulator k), so both paths give bit-identical statistics.
+;; Assembled by scripts/build-wasm.mjs into stats-wasm.gen.ts (checked by src/trace/stats.test.ts).
+;;
+;; Memory: [0, 80) results, [1024, 1024 + 16·bins) four interleaved sub-histograms (i32), the values
+;; at DATA = 65536 (the caller grows the memory and copies the values there).
+(module
+  (memory (export "memory") 2)
+
+  ;; Pass 1 over the first n4 values (n4 a multiple of 4): lane-wise min, max (f32), sums (f64: lanes
+  ;; 0,1 at 32; lanes 2,3 at 48) and zero counts (i32 at 64). min at 0, max at 16.
+  (func (export "pass1") (param $n4 i32)
+    (local $p i32) (local $end i32) (local $v v128)
+    (local $mn v128) (local $mx v128) (local $s01 v128) (local $s23 v128) (local $z v128)
+    (local.set $mn (f32x4.splat (f32.const inf)))
+    (local.set $mx (f32x4.splat (f32.const -inf)))
+    (local.set $p (i32.const 65536))
+    (local.set $end (i32.add (i32.const 65536) (i32.shl (local.get $n4) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $v (v128.load (local.get $p)))
+        (local.set $mn (f32x4.pmin (local.get $mn) (local.get $v)))
+        (local.set $mx (f32x4.pmax (local.get $mx) (local.get $v)))
+        (local.set $s01 (f64x2.add (local.get $s01) (f64x2.promote_low_f32x4 (local.get $v))))
+        (local.set $s23 (f64x2.add (local.get $s23)
+          (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v)))))
+        (local.set $z (i32x4.sub (local.get $z) (f32x4.eq (local.get $v) (f32x4.splat (f32.const 0)))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $next)))
+    (v128.store (i32.const 0) (local.get $mn))
+    (v128.store (i32.const 16) (local.get $mx))
+    (v128.store (i32.const 32) (local.get $s01))
+    (v128.store (i32.const 48) (local.get $s23))
+    (v128.store (i32.const 64) (local.get $z)))
+
+  ;; Pass 2 over the first n4 values: deviation sums (f64 lanes 0,1 at 0; 2,3 at 16), squared
+  ;; deviation sums (at 32 and 48), and the histogram: bin = trunc((x − min)·k), at most $last,
+  ;; counted into sub-histogram (index mod 4) at 1024 + 16·bin + 4·lane (zeroed by the caller).
+  (func (export "pass2") (param $n4 i32) (param $mean f64) (param $min f64) (param $k f64) (param $last i32)
+    (local $p i32) (local $end i32) (local $v v128) (local $lo v128) (local $hi v128) (local $dlo v128) (local $dhi v128)
+    (local $ds01 v128) (local $ds23 v128) (local $q01 v128) (local $q23 v128) (local $b v128) (local $a i32)
+    (local $meanv v128) (local $minv v128) (local $kv v128) (local $lastv v128) (local $lane v128)
+    (local.set $meanv (f64x2.splat (local.get $mean)))
+    (local.set $minv (f64x2.splat (local.get $min)))
+    (local.set $kv (f64x2.splat (local.get $k)))
+    (local.set $lastv (i32x4.splat (local.get $last)))
+    (local.set $lane (v128.const i32x4 1024 1028 1032 1036))
+    (local.set $p (i32.const 65536))
+    (local.set $end (i32.add (i32.const 65536) (i32.shl (local.get $n4) (i32.const 2))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $v (v128.load (local.get $p)))
+        (local.set $lo (f64x2.promote_low_f32x4 (local.get $v)))
+        (local.set $hi (f64x2.promote_low_f32x4 (i8x16.shuffle 8 9 10 11 12 13 14 15 8 9 10 11 12 13 14 15 (local.get $v) (local.get $v))))
+        (local.set $dlo (f64x2.sub (local.get $lo) (local.get $meanv)))
+        (local.set $dhi (f64x2.sub (local.get $hi) (local.get $meanv)))
+        (local.set $ds01 (f64x2.add (local.get $ds01) (local.get $dlo)))
+        (local.set $ds23 (f64x2.add (local.get $ds23) (local.get $dhi)))
+        (local.set $q01 (f64x2.add (local.get $q01) (f64x2.mul (local.get $dlo) (local.get $dlo))))
+        (local.set $q23 (f64x2.add (local.get $q23) (f64x2.mul (local.get $dhi) (local.get $dhi))))
+        ;; Bins of the four lanes: (x − min)·k ≥ 0, so truncation is floor.
+        (local.set $b (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+          (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $lo) (local.get $minv)) (local.get $kv)))
+          (i32x4.trunc_sat_f64x2_s_zero (f64x2.mul (f64x2.sub (local.get $hi) (local.get $minv)) (local.get $kv)))))
+        (local.set $b (i32x4.add (i32x4.shl (i32x4.min_s (local.get $b) (local.get $lastv)) (i32.const 4)) (local.get $lane)))
+        (local.set $a (i32x4.extract_lane 0 (local.get $b)))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+        (local.set $a (i32x4.extract_lane 1 (local.get $b)))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+        (local.set $a (i32x4.extract_lane 2 (local.get $b)))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+        (local.set $a (i32x4.extract_lane 3 (local.get $b)))
+        (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $next)))
+    (v128.store (i32.const 0) (local.get $ds01))
+    (v128.store (i32.const 16) (local.get $ds23))
+    (v128.store (i32.const 32) (local.get $q01))
+    (v128.store (i32.const 48) (local.get $q23)))
+)
