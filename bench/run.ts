@@ -9,33 +9,38 @@ import { benchCompare } from './compare.ts';
 import { benchBrowserTracing, benchViewer } from './browser.ts';
 import { benchOrt } from './ort.ts';
 import { benchDiagnose } from './diagnose.ts';
+import { benchStats } from './stats.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
 const results: BenchResult[] = [];
-const section = async (title: string, f: () => Promise<BenchResult[]>): Promise<void> => {
+// EXRAY_BENCH_ONLY=stats,tracing,ort,compare,diagnose,viewer,browser runs only those sections.
+const only = process.env.EXRAY_BENCH_ONLY?.split(',').map((s) => s.trim());
+const section = async (title: string, f: () => Promise<BenchResult[]>, key: string): Promise<void> => {
+  if (only && !only.includes(key)) return;
   process.stdout.write(`${title}…\n`);
   const r = await f();
   for (const x of r) process.stdout.write(`  ${x.name}: ${x.value.toPrecision(4)} ${x.unit}\n`);
   results.push(...r);
 };
 
+await section('tensor statistics: wasm SIMD kernel vs JS loops', () => benchStats(rounds), 'stats');
 await section('tracing overhead, MobileNetV2 layers model, wasm', () =>
   benchTracing({ model: 'nsfw-mobilenet-v2', backend: 'wasm', rounds, image: 'public/samples/chelsea.png' }),
-);
+'tracing');
 await section('tracing overhead, MobileNetV2 graph model, wasm', () =>
   benchTracing({ model: 'nsfw-mobilenet-v2-mid', backend: 'wasm', rounds, image: 'public/samples/chelsea.png' }),
-);
+'tracing');
 await section('tracing overhead, MobileNetV2 graph model, cpu', () =>
   benchTracing({ model: 'nsfw-mobilenet-v2-mid', backend: 'cpu', rounds: Math.max(3, Math.round(rounds / 3)), image: 'public/samples/chelsea.png' }),
-);
-await section('ONNX Runtime tracing overhead, PaddleOCR recogniser (onnxruntime-node, onnxruntime-web wasm)', () => benchOrt());
-await section('comparison throughput', () => benchCompare());
-await section('diagnosis: detection rate, false alarms, time', () => benchDiagnose());
-await section('viewer with a 1,000-node trace (Chromium)', () => benchViewer());
+'tracing');
+await section('ONNX Runtime tracing overhead, PaddleOCR recogniser (onnxruntime-node, onnxruntime-web wasm)', () => benchOrt(), 'ort');
+await section('comparison throughput', () => benchCompare(), 'compare');
+await section('diagnosis: detection rate, false alarms, time', () => benchDiagnose(), 'diagnose');
+await section('viewer with a 1,000-node trace (Chromium)', () => benchViewer(), 'viewer');
 await section('tracing overhead in Chromium, MobileNetV2 graph model, wasm and webgl (SwiftShader)', () =>
   benchBrowserTracing('nsfw-mobilenet-v2-mid', ['wasm', 'webgl'], Math.max(3, Math.round(rounds / 3)), 'public/samples/chelsea.png'),
-);
+'browser');
 
 await mkdir('bench', { recursive: true });
 await writeFile('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
