@@ -168,4 +168,10 @@ test('a clean trace gives none; another photo is flagged; user assertions (a fai
   await expect(other.getByTestId('diagnosis-warning').filter({ hasText: 'is not the file the edge trace recorded (sha256 differs)' })).toHaveCount(1);
   await expect(other.getByTestId('input-evidence')).toHaveAttribute('data-explained', 'false');
   await expect(other.locator('[data-testid=cause][data-code=channel-order], [data-testid=cause][data-code=normalization], [data-testid=cause][data-code=orientation]')).toHaveCount(0);
+
+  // A file that is not a photo: the diagnosis fails with the reason, the page stays usable.
+  await page.getByTestId('diagnose-photo-input').setInputFiles([{ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image at all') }]);
+  const failed = page.locator('[data-testid=diagnosis-run][data-photo=true]');
+  await expect(failed).toHaveAttribute('data-status', 'failed');
+  await expect(failed.getByTestId('photo-diagnosis-error')).toContainText('notes.png: not a supported image file');
 });

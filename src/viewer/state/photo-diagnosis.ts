@@ -20,7 +20,7 @@ import type { ModelCard } from '../../models/card-schema.ts';
 import type { PreprocessSpec, Trace } from '../../trace/types.ts';
 import type { LoadedModel } from '../load/model.ts';
 import { loadSampleModel } from '../load/samples.ts';
-import { runJobInWorker } from '../worker/client.ts';
+import { runJobInWorker, type JobHandle } from '../worker/client.ts';
 import type { BackendName, FittedInput, ModelPayload, RunJob } from '../worker/protocol.ts';
 import { utility } from './controller.ts';
 import { RunState } from './run-state.ts';
@@ -53,6 +53,8 @@ export interface PhotoDiagnosis {
 }
 
 let current: PhotoDiagnosis | null = null;
+/** The reference run in flight (a new diagnosis stops it). */
+let running: JobHandle | null = null;
 const samples = new Map<string, Promise<LoadedModel>>();
 let seq = 0;
 
@@ -133,6 +135,8 @@ export async function diagnoseAgainstPhoto(blob: Blob, photoName: string): Promi
     return;
   }
   const mine = ++seq;
+  running?.cancel();
+  running = null;
   const edge = run.trace;
   const onnx = edge.header.model.format === 'onnx';
   const t0 = performance.now();
@@ -189,7 +193,7 @@ export async function diagnoseAgainstPhoto(blob: Blob, photoName: string): Promi
     warnings.push(...fitted.warnings);
     timings['decode'] = fitted.decodeMs;
     timings['inputSearch'] = fitted.searchMs;
-    lap('worker');
+    lap('inputWorker'); // decode + inputSearch + messaging
     if (!live()) return;
     set({ fitted, warnings, phase: 'reference run' });
 
@@ -219,7 +223,9 @@ export async function diagnoseAgainstPhoto(blob: Blob, photoName: string): Promi
       },
       (phase) => set({ phase: `reference run: ${phase}` }),
     );
+    running = handle;
     await handle.done;
+    if (running === handle) running = null;
     // Trace events may still be queued behind the reply.
     for (let i = 0; i < 100 && !ref.trace && ref.status !== 'failed'; i++) await new Promise((r) => setTimeout(r, 10));
     if (!ref.trace) throw new Error(`reference run: ${ref.error ?? 'no trace'}`);
