@@ -3,8 +3,8 @@
  * int64 `sr`) in the page. Its inputs are given as tensors: the bundled sample set (real espeak-ng
  * speech, test/fixtures/silero), then picked `.npy` / `.json` files and the card's defaults. Each
  * run on onnxruntime-web wasm is compared with the wasm reference; the input panel shows every
- * tensor, the summary the speech probability, a saved trace holds all three inputs, and bad tensor
- * files are refused with the file named.
+ * tensor, the summary the speech probability, a saved trace holds all three inputs (and shows them
+ * when opened again), and bad tensor files are refused with the file named.
  */
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { expect, test, type Page } from '@playwright/test';
@@ -145,6 +145,17 @@ test('silero-vad-v5: tensor inputs (sample set, .npy, .json, card defaults) on o
   await expect(row(page, 'state').getByTestId('tensor-error-state')).toHaveCount(0);
   await expect(row(page, 'state').getByTestId('tensor-given')).toContainText('state.npy');
   await expect(page.getByTestId('tensor-files-error')).toContainText('frame.json: does not say which input it feeds');
+
+  // The saved trace opened again: the input panel shows the three tensors it recorded.
+  await page.getByTestId('open-exray-input').setInputFiles(file);
+  await expect(summaryRow(page, 'wasm · vad-wasm.exray')).toBeVisible();
+  const recordedRow = (name: string) => page.locator(`[data-testid=recorded-input][data-input="${name}"]`);
+  await expect(page.getByTestId('recorded-inputs')).toContainText('wasm · vad-wasm.exray');
+  await expect(page.getByTestId('recorded-input')).toHaveCount(3);
+  await expect(recordedRow('input').getByTestId('tensor-given')).toHaveAttribute('data-shape', '[1,576]');
+  await expect(recordedRow('input').getByTestId('tensor-plot')).toHaveAttribute('data-kind', 'waveform');
+  await expect(recordedRow('state').getByTestId('tensor-plot')).toHaveAttribute('data-kind', 'heatmap');
+  await expect(recordedRow('sr').getByTestId('tensor-stats')).toHaveText('value 16000');
   await keepScreenshot(page, info, 'vad-errors');
 });
 

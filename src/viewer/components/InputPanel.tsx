@@ -7,7 +7,7 @@ import { fmtShape } from '../util/format.ts';
 import { inputToImageData } from '../util/tensor-image.ts';
 import { Camera } from './Camera.tsx';
 import { DropZone } from './DropZone.tsx';
-import { TensorInputs } from './TensorInputs.tsx';
+import { RecordedInputs, TensorInputs } from './TensorInputs.tsx';
 import { hasImageInput } from '../load/model.ts';
 
 function ModelView(): ReactNode {
@@ -47,6 +47,7 @@ export function InputPanel(): ReactNode {
           <span className="step">2</span> Input
         </h2>
         <TensorInputs />
+        <RecordedInputs />
       </section>
     );
   }
@@ -114,6 +115,7 @@ export function InputPanel(): ReactNode {
       </div>
       {!s.model && s.photo && <p className="small muted">Load a model to see the photo as the model sees it.</p>}
       <TensorInputs />
+      <RecordedInputs />
     </section>
   );
 }

@@ -7,7 +7,7 @@
  */
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { filesFromInput, type PickedFile } from '../load/dropped-files.ts';
-import { cardDefault, zerosFor, type GivenTensor, type TensorInputSpec } from '../load/tensor-inputs.ts';
+import { cardDefault, summarize, zerosFor, type GivenTensor, type TensorInputSpec } from '../load/tensor-inputs.ts';
 import { applySampleSet, clearTensor, giveTensorFiles, setDefaultTensor } from '../state/tensor-inputs.ts';
 import { useApp } from '../state/store.ts';
 import { fmtShape, fmtVal } from '../util/format.ts';
@@ -199,6 +199,35 @@ export function TensorInputs(): ReactNode {
       <ul className="tensor-rows">
         {specs.map((spec) => (
           <Row key={spec.name} spec={spec} />
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/** Opened traces: the input tensors the selected run recorded, when they are not one photo's tensor. */
+export function RecordedInputs(): ReactNode {
+  const s = useApp();
+  if (s.source !== 'files') return null;
+  const run = s.runs.find((r) => r.stream === s.selectedRun) ?? s.runs[0];
+  const trace = run?.trace;
+  const input = trace?.header.input;
+  if (!run || !trace || !input || (input.source && input.tensors.length === 1)) return null;
+  const given: GivenTensor[] = input.tensors.flatMap((t) => {
+    const data = t.blob ? trace.blobs.get(t.blob.id) : undefined;
+    return data ? [{ name: t.name, shape: t.shape, dtype: t.dtype, data, origin: `the trace of ${run.stream}`, stats: summarize(data) }] : [];
+  });
+  return (
+    <div className="tensor-inputs" data-testid="recorded-inputs">
+      <h3 className="small">
+        Inputs recorded in <span className="muted">{run.stream}</span>
+      </h3>
+      <ul className="tensor-rows">
+        {given.map((t) => (
+          <li key={t.name} className="tensor-row" data-testid="recorded-input" data-input={t.name}>
+            <code className="tensor-name">{t.name}</code>
+            <Given t={t} />
+          </li>
         ))}
       </ul>
     </div>
