@@ -46,6 +46,26 @@ async function diagnoseInPage(page: Page, c: Case, photo = c.photo): Promise<Loc
   return run;
 }
 
+/** Drop files anywhere on the page (outside the drop zones), as a user drags them in from the desktop. */
+async function dropOnPage(page: Page, files: string[]): Promise<void> {
+  await page.evaluate(() => {
+    const i = document.createElement('input');
+    i.type = 'file';
+    i.multiple = true;
+    i.hidden = true;
+    i.id = 'e2e-drop-source';
+    document.body.append(i);
+  });
+  await page.locator('#e2e-drop-source').setInputFiles(files);
+  await page.evaluate(() => {
+    const i = document.getElementById('e2e-drop-source') as HTMLInputElement;
+    const dt = new DataTransfer();
+    for (const f of Array.from(i.files ?? [])) dt.items.add(f);
+    i.remove();
+    for (const type of ['dragenter', 'dragover', 'drop']) document.body.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+}
+
 async function pageCauses(run: Locator): Promise<{ code: string; confidence: number; node: string | null; detail: string }[]> {
   const items = run.getByTestId('cause');
   const out = [];
@@ -93,10 +113,14 @@ test('an edge trace fed BGR in [0,255], diagnosed against the original photo: ch
   await keepScreenshot(page, info, 'diagnose-page-bgr');
 });
 
-test('EXIF orientation ignored on the edge: orientation, as the CLI says', async ({ page }) => {
+test('EXIF orientation ignored on the edge, trace and photo dropped together: orientation, as the CLI says', async ({ page }) => {
   await openApp(page);
   const c = cases['exif-ignored']!;
-  const run = await diagnoseInPage(page, c);
+  await dropOnPage(page, [c.file, c.photo]);
+  const run = page.locator('[data-testid=diagnosis-run][data-photo=true]');
+  await expect(run).toHaveAttribute('data-status', /done|failed/, { timeout: 150_000 });
+  await expect(run).toHaveAttribute('data-status', 'done');
+  await expect(page.locator('[data-testid=summary-row]')).toHaveCount(2); // the edge + the canonical-input reference
   await expect(run).toHaveAttribute('data-top-cause', 'orientation');
   await expect(run.locator('[data-testid=cause][data-code=orientation]')).toContainText('EXIF orientation 6 ignored');
   expect(await pageCauses(run)).toEqual(cliCauses(c.diagnosis));

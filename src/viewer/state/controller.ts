@@ -12,6 +12,7 @@ import { UtilityWorker, WorkerRequestError } from '../worker/client.ts';
 import { onnxUnsupported, type BackendProbe } from '../worker/protocol.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
 import { openTraceFiles } from './trace-files.ts';
+import { diagnoseAgainstPhoto } from './photo-diagnosis.ts';
 import { giveTensorFiles, tensorFilesOf } from './tensor-inputs.ts';
 import { getState, setState } from './store.ts';
 import { setCompareOptions } from './session.ts';
@@ -143,7 +144,8 @@ async function prepare(): Promise<void> {
 }
 
 /**
- * Whatever was dropped on the page: traces are opened, a photo becomes the input, tensor files feed the
+ * Whatever was dropped on the page: traces are opened (with one photo: diagnosed against it, as its
+ * original), else a photo becomes the input; tensor files feed the
  * model's tensor inputs (state/tensor-inputs.ts), the rest is a model.
  */
 export function handleFiles(files: PickedFile[]): void {
@@ -152,8 +154,13 @@ export function handleFiles(files: PickedFile[]): void {
   const tensors = tensorFilesOf(files);
   const rest = files.filter((f) => kindOf(f) === 'model' && !tensors.includes(f));
   if (tensors.length > 0) void giveTensorFiles(tensors).then((loose) => loose.length > 0 && setState({ notice: loose.join('\n') }));
-  if (traces.length > 0) void openTraceFiles(traces.map((t) => t.file));
-  if (rest.length > 0) void loadModelFiles(rest);
   const photo = images[0];
-  if (photo) choosePhoto(photo.file, photo.path);
+  // Traces with one photo: the photo is their original, diagnosed against (state/photo-diagnosis.ts).
+  const original = traces.length > 0 && images.length === 1 && rest.length === 0 ? photo : undefined;
+  if (traces.length > 0) {
+    const opened = openTraceFiles(traces.map((t) => t.file));
+    if (original) void opened.then(() => diagnoseAgainstPhoto(original.file, original.path));
+  }
+  if (rest.length > 0) void loadModelFiles(rest);
+  if (photo && !original) choosePhoto(photo.file, photo.path);
 }
