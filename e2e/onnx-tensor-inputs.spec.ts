@@ -24,6 +24,8 @@ async function speechProbability(page: Page, stream: string): Promise<number> {
 }
 
 test('silero-vad-v5: tensor inputs (sample set, .npy, .json, card defaults) on onnxruntime-web wasm, ok vs the reference', async ({ page }, info) => {
+  const pageErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
   await openApp(page);
   await page.getByTestId('sample-model-select').selectOption('silero-vad-v5');
   await expect(page.getByTestId('model-name')).toHaveText('silero-vad-v5');
@@ -157,6 +159,8 @@ test('silero-vad-v5: tensor inputs (sample set, .npy, .json, card defaults) on o
   await expect(recordedRow('state').getByTestId('tensor-plot')).toHaveAttribute('data-kind', 'heatmap');
   await expect(recordedRow('sr').getByTestId('tensor-stats')).toHaveText('value 16000');
   await keepScreenshot(page, info, 'vad-errors');
+  // Bad files never crash the page.
+  expect(pageErrors).toEqual([]);
 });
 
 /** float32 values of a little-endian `<f4` .npy (v1 header), for the expectations above. */
