@@ -6,7 +6,7 @@ import { referenceRun } from '../state/session.ts';
 import { setState, useApp } from '../state/store.ts';
 import { exportModelExplorer, exportPerfetto, saveRun } from '../state/trace-files.ts';
 import { nodeRows } from '../state/node-rows.ts';
-import { fmtErr, fmtMs, fmtPct } from '../util/format.ts';
+import { fmtErr, fmtMs, fmtPct, fmtVal } from '../util/format.ts';
 import { ctcOutput, decodeRunText } from '../state/ocr.ts';
 import { scoreOf, scoreOutputs } from '../state/card-scores.ts';
 
@@ -35,7 +35,7 @@ function Scores({ r }: { r: RunState }): ReactNode {
         const v = scoreOf(trace, o);
         return (
           <div key={o.name} data-testid="output-score" data-output={o.name} data-value={v ?? ''} title={`output ${o.name}`}>
-            {o.label} <strong>{v === null ? '–' : v.toFixed(3)}</strong>
+            {o.label} <strong>{fmtVal(v)}</strong>
           </div>
         );
       })}
