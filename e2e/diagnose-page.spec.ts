@@ -8,7 +8,7 @@
  * (nsfw-mobilenet-v2: BGR + [0,255]; clean; EXIF orientation 6 ignored).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Locator, type Page } from '@playwright/test';
@@ -24,13 +24,19 @@ interface Case {
 }
 
 let cases: Record<string, Case & { diagnosis: Diagnosis }> = {};
+let dir = '';
 
 test.beforeAll(() => {
   test.setTimeout(300_000);
-  const dir = mkdtempSync(join(tmpdir(), 'exray-diagnose-page-'));
+  dir = mkdtempSync(join(tmpdir(), 'exray-diagnose-page-'));
   execFileSync('npx', ['tsx', 'e2e/support/make-edges.ts', dir], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 280_000 });
   const list = JSON.parse(readFileSync(join(dir, 'cases.json'), 'utf8')) as Case[];
   cases = Object.fromEntries(list.map((c) => [c.name, { ...c, diagnosis: JSON.parse(readFileSync(c.cli, 'utf8')) as Diagnosis }]));
+});
+
+// Three MobileNetV2 traces in `tensors` mode: ~90 MB each.
+test.afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Open one edge trace, give the original photo, wait for the diagnosis. Returns its block. */
