@@ -238,6 +238,28 @@ describe('cpu and wasm agree; timing mode records no values', () => {
   });
 });
 
+describe('values only (runs: 0)', () => {
+  it('skips the plain runs: no timing summary, the same node values as a full trace', async () => {
+    await useBackend('wasm');
+    const name = 'nsfw-mobilenet-v2-mid';
+    const { model } = await loadSample(name);
+    const feed = await photoFeed(name, 'flower.jpg');
+    const x = toTensor(feed);
+    const phases: string[] = [];
+    const values = await traceModel(model, { [feed.name]: x }, { capture: 'tensors', runs: 0, onEvent: (e) => e.type === 'progress' && phases.push(e.phase) });
+    const full = await traceModel(model, { [feed.name]: x }, { capture: 'tensors', runs: 1, warmup: 0 });
+    x.dispose();
+    model.dispose();
+    expect(phases).toEqual(['timing pass', 'capture pass']);
+    expect(values.header.timing).toBeUndefined();
+    expect(full.header.timing!.runMs.length).toBe(1);
+    expect(values.header.nodes.length).toBe(full.header.nodes.length);
+    const c = compareTraces(values, full);
+    expect(c.verdict).toBe('ok');
+    expect(c.nodes.every((r) => r.metrics!.maxAbs === 0)).toBe(true);
+  });
+});
+
 describe('control flow (executeAsync)', () => {
   it('handtrack runs through executeAsync and is traced with a warning about attribution', async () => {
     await useBackend('wasm');

@@ -7,7 +7,10 @@ import type { CaptureMode, Environment, InputSource, PreprocessSpec, TraceEventS
 export interface TraceRunOptions {
   /** What to record per node. Default `stats`. */
   capture?: CaptureMode;
-  /** Timed plain runs for the whole-inference median. Default 5. */
+  /**
+   * Timed plain runs for the whole-inference median. Default 5. TF.js: 0 = values only (no cold,
+   * warm-up or timed plain runs and no timing summary), for a reference that only needs node values.
+   */
   runs?: number;
   /** Untimed warm-up runs after the cold first run. Default 1. */
   warmup?: number;

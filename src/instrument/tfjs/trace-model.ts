@@ -114,8 +114,10 @@ export async function traceModel(model: TfjsModel, inputs: ModelInputs, options:
  */
 export async function streamModel(model: TfjsModel, inputs: ModelInputs, options: TraceModelOptions = {}): Promise<void> {
   const capture = options.capture ?? 'stats';
-  const runs = Math.max(1, options.runs ?? 5);
-  const warmup = Math.max(0, options.warmup ?? 1);
+  // runs: 0 = values only: no plain runs and no timing summary (a reference that needs node values).
+  const valuesOnly = options.runs === 0;
+  const runs = valuesOnly ? 0 : Math.max(1, options.runs ?? 5);
+  const warmup = valuesOnly ? 0 : Math.max(0, options.warmup ?? 1);
   const bins = options.histogramBins ?? 32;
   const backend = tf.getBackend();
   const clock = kernelClock(backend);
@@ -173,23 +175,25 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
   });
   for (const b of inputBlobs) emit(b);
 
-  const totalPasses = 1 + warmup + runs + 1 + (capture === 'timing' ? 0 : 1);
+  const totalPasses = (valuesOnly ? 0 : 1) + warmup + runs + 1 + (capture === 'timing' ? 0 : 1);
   let done = 0;
   const progress = (phase: string): void => emit({ type: 'progress', phase, done: done++, total: totalPasses });
 
   // ---- 1 + 2: cold run, warm-up, timed plain runs -----------------------------------------------
-  progress('cold run');
-  const firstRunMs = await runner.timedRun();
-  for (let i = 0; i < warmup; i++) {
-    progress('warm-up');
-    await runner.timedRun();
+  if (!valuesOnly) {
+    progress('cold run');
+    const firstRunMs = await runner.timedRun();
+    for (let i = 0; i < warmup; i++) {
+      progress('warm-up');
+      await runner.timedRun();
+    }
+    const runMs: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      progress('timed runs');
+      runMs.push(await runner.timedRun());
+    }
+    emit({ type: 'timing', timing: { warmupRuns: warmup, runMs, medianMs: median(runMs), firstRunMs } });
   }
-  const runMs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    progress('timed runs');
-    runMs.push(await runner.timedRun());
-  }
-  emit({ type: 'timing', timing: { warmupRuns: warmup, runMs, medianMs: median(runMs), firstRunMs } });
 
   // ---- 3: timing pass: kernels with backend time, attributed to nodes ---------------------------
   progress('timing pass');

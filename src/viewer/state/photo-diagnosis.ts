@@ -206,7 +206,8 @@ export async function diagnoseAgainstPhoto(blob: Blob, photoName: string): Promi
       options: getState().options,
       label: 'reference',
       capture: 'tensors',
-      runs: 1,
+      // TF.js: values only (timing + capture passes, no plain runs); ONNX Runtime runs one timed run.
+      runs: 0,
       warmup: 0,
       referenceFor: edge.header.id,
     };
