@@ -5,7 +5,8 @@
  * finished runs, with syntax and runtime errors listed as failed assertions.
  *
  * The edge traces and the CLI's answers are made once, in Node, by e2e/support/make-edges.ts
- * (nsfw-mobilenet-v2: BGR + [0,255]; clean; EXIF orientation 6 ignored).
+ * (nsfw-mobilenet-v2: BGR + [0,255]; clean; EXIF orientation 6 ignored; the ONNX PaddleOCR
+ * orientation classifier fed RGB in [0,1]).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -132,6 +133,20 @@ test('EXIF orientation ignored on the edge, trace and photo dropped together: or
   expect(await pageCauses(run)).toEqual(cliCauses(c.diagnosis));
   const asserts = page.locator('[data-testid=assertions-run][data-stream*="exif-ignored.exray"]');
   await expect(asserts.locator('[data-testid=assertion][data-id=exif-orientation]')).toHaveAttribute('data-ok', 'failed');
+});
+
+test('ONNX (PaddleOCR orientation classifier) fed RGB in [0,1]: channel-order + normalization, as the CLI says', async ({ page }) => {
+  await openApp(page);
+  const c = cases['onnx-rgb-0-1']!;
+  const run = await diagnoseInPage(page, c);
+  await expect(run.locator('[data-testid=cause][data-code=channel-order]')).toContainText('RGB');
+  await expect(run.locator('[data-testid=cause][data-code=normalization]')).toContainText('expected [-1, 1]');
+  // The page's reference is onnxruntime-web wasm, the CLI's onnxruntime-node: the input causes agree.
+  const inputCodes = ['channel-order', 'normalization'];
+  const pick = (xs: { code: string }[]): unknown[] => xs.filter((x) => inputCodes.includes(x.code));
+  expect(pick(await pageCauses(run))).toEqual(pick(cliCauses(c.diagnosis)));
+  expect(pick(cliCauses(c.diagnosis))).toHaveLength(2);
+  await expect(page.locator('[data-testid=summary-row][data-verdict=reference]')).toContainText('wasm');
 });
 
 test('a clean trace gives none; another photo is flagged; user assertions (a failing one, a runtime error, a syntax error)', async ({ page }, info) => {

@@ -16,10 +16,13 @@ import { edgeCase } from '../../test/diagnose-helpers.ts';
 import { runCli, SAMPLES } from '../../test/helpers.ts';
 
 const MODEL = 'nsfw-mobilenet-v2';
-const CASES: { name: string; photo: string; wrong?: Partial<PreprocessSpec> }[] = [
+const CASES: { name: string; photo: string; model?: string; wrong?: Partial<PreprocessSpec> }[] = [
   { name: 'bgr-0-255', photo: 'chelsea.png', wrong: { channels: 'bgr', scale: 1 } },
   { name: 'clean', photo: 'chelsea.png' },
   { name: 'exif-ignored', photo: 'chelsea_exif6.jpg', wrong: { exif: 'ignore' } },
+  // ONNX: the PaddleOCR orientation classifier (BGR, NCHW, [-1,1]) fed RGB in [0,1]; a colour photo
+  // (on the black-on-white text line a channel swap changes nothing).
+  { name: 'onnx-rgb-0-1', photo: 'coffee.png', model: 'ppocr-mobile-v2-cls', wrong: { channels: 'rgb', mean: [0], std: [1] } },
 ];
 
 const out = process.argv[2];
@@ -27,7 +30,7 @@ if (!out) throw new Error('usage: make-edges.ts <out dir>');
 const written: { name: string; file: string; photo: string; cli: string }[] = [];
 for (const c of CASES) {
   const file = join(out, `${c.name}.exray`);
-  await writeTrace(file, (await edgeCase({ model: MODEL, photo: c.photo, ...(c.wrong ? { wrong: c.wrong } : {}) })).edge);
+  await writeTrace(file, (await edgeCase({ model: c.model ?? MODEL, photo: c.photo, ...(c.wrong ? { wrong: c.wrong } : {}) })).edge);
   const photo = join(SAMPLES, c.photo);
   const r = await runCli(['diagnose', file, '--image', photo, '--json']);
   if (r.code !== 0) throw new Error(`exray diagnose ${file}: exit ${r.code}\n${r.err}`);
