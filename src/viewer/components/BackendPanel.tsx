@@ -2,7 +2,7 @@
 import type { ReactNode } from 'react';
 import { PRECISION_PRESETS, type PrecisionPreset } from '../../compare/index.ts';
 import type { CaptureMode } from '../../trace/types.ts';
-import { BACKENDS, onnxUnsupported, type BackendName, type BackendOptions } from '../worker/protocol.ts';
+import { BACKENDS, backendUnsupported, type BackendName, type BackendOptions } from '../worker/protocol.ts';
 import { canRun, cancelRuns, startRuns } from '../state/runs.ts';
 import { currentCompareOptions, setCompareOptions } from '../state/session.ts';
 import { getState, setState, useApp } from '../state/store.ts';
@@ -32,8 +32,8 @@ export function BackendPanel(): ReactNode {
   const o = s.options;
   const isolated = typeof crossOriginIsolated === 'boolean' && crossOriginIsolated;
   const onnx = s.model?.format === 'onnx';
-  /** Why a backend cannot run the loaded model (ONNX: only onnxruntime-web's wasm and webgpu). */
-  const notForModel = (b: BackendName): string | null => (onnx ? onnxUnsupported(b) : null);
+  /** Why a backend cannot run the loaded model (ONNX: onnxruntime-web's wasm, webgpu, webnn; TF.js: no webnn). */
+  const notForModel = (b: BackendName): string | null => backendUnsupported(b, onnx ? 'onnx' : 'tfjs');
   const refLabel = onnx ? 'wasm reference (onnxruntime-web)' : 'cpu reference';
   return (
     <section className="panel" data-testid="backend-panel" aria-labelledby="backend-h">

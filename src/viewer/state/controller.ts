@@ -9,7 +9,7 @@ import { kindOf, type PickedFile } from '../load/dropped-files.ts';
 import { fetchSampleIndex, loadSampleModel, samplePhotoUrl } from '../load/samples.ts';
 import { probeBackends } from '../worker/probe.ts';
 import { UtilityWorker, WorkerRequestError } from '../worker/client.ts';
-import { onnxUnsupported, type BackendProbe } from '../worker/protocol.ts';
+import { backendUnsupported, type BackendProbe } from '../worker/protocol.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
 import { openTraceFiles } from './trace-files.ts';
 import { diagnoseAgainstPhoto } from './photo-diagnosis.ts';
@@ -69,8 +69,9 @@ function adoptModel(model: LoadedModel): void {
   const image = hasImageInput(model);
   const spec = image ? (fromCard ?? guessPreprocess(model.inputShape, model.inputDtype)) : null;
   setCompareOptions({ ...cardCompareOptions(model.card), tolerance: { preset: getState().preset } });
-  // ONNX models run on onnxruntime-web: keep only the backends it can run (wasm is the reference).
-  const selected = model.format === 'onnx' ? getState().selected.filter((b) => !onnxUnsupported(b)) : getState().selected;
+  // Keep only the backends that can run this model (ONNX: onnxruntime-web's; wasm is its reference).
+  const format = model.format === 'onnx' ? 'onnx' : 'tfjs';
+  const selected = getState().selected.filter((b) => !backendUnsupported(b, format));
   setState({ model, modelLoading: null, modelProblems: [], spec, specFromCard: image && fromCard !== null, input: null, tensors: initialSlots(model.tensorInputs ?? []), selected: model.format === 'onnx' && selected.length === 0 ? ['wasm'] : selected, ...clearRuns() });
   void prepare();
 }

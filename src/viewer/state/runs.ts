@@ -3,7 +3,7 @@
  * one after the other (two cores: parallel runs would only distort each other's timings), each in a
  * fresh worker, or on the main thread where only that works.
  */
-import { onnxUnsupported, type BackendName, type BackendOptions, type ModelPayload, type RunJob } from '../worker/protocol.ts';
+import { backendUnsupported, type BackendName, type BackendOptions, type ModelPayload, type RunJob } from '../worker/protocol.ts';
 import { runJobInWorker, runJobOnMainThread, type JobHandle } from '../worker/client.ts';
 import { hasImageInput } from '../load/model.ts';
 import { runInput, tensorsProblem } from '../load/tensor-inputs.ts';
@@ -44,10 +44,9 @@ export function canRun(): string | null {
   const tensors = tensorsProblem(s.model.tensorInputs, s.tensors);
   if (tensors) return tensors;
   if (s.selected.length === 0) return 'select at least one backend';
-  if (s.model.format === 'onnx') {
-    const bad = s.selected.find((b) => onnxUnsupported(b));
-    if (bad) return onnxUnsupported(bad);
-  }
+  const format = s.model.format === 'onnx' ? 'onnx' : 'tfjs';
+  const bad = s.selected.find((b) => backendUnsupported(b, format));
+  if (bad) return backendUnsupported(bad, format);
   return null;
 }
 

@@ -1,6 +1,7 @@
 /**
  * What this context can run, found without initialising (or even loading) TF.js: WebAssembly,
- * a WebGL context on an OffscreenCanvas, a WebGPU adapter. Works in a worker and on the main thread.
+ * a WebGL context on an OffscreenCanvas, a WebGPU adapter, a WebNN context (ONNX models only).
+ * Works in a worker and on the main thread.
  */
 import type { BackendProbe } from './protocol.ts';
 
@@ -39,6 +40,22 @@ function wasmDetail(): { ok: boolean; detail: string } {
   return { ok: true, detail: isolated ? 'threads possible (cross-origin isolated)' : 'single thread (not cross-origin isolated)' };
 }
 
+interface MlLike {
+  createContext(options?: Record<string, unknown>): Promise<unknown>;
+}
+
+/** WebNN (`navigator.ml`): a context must be creatable; Chromium on Linux has the API behind a flag but no implementation. */
+async function webnnDetail(): Promise<{ ok: boolean; detail: string }> {
+  const ml = (globalThis.navigator as { ml?: MlLike } | undefined)?.ml;
+  if (!ml) return { ok: false, detail: 'no navigator.ml (WebNN not supported or not enabled)' };
+  try {
+    await ml.createContext();
+    return { ok: true, detail: 'WebNN context (onnxruntime-web webnn; ONNX models only, whole-run times)' };
+  } catch (e) {
+    return { ok: false, detail: `WebNN createContext failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
 /** What this context can run, without initialising any TF.js backend. */
 export async function probeBackends(where: 'worker' | 'main'): Promise<BackendProbe[]> {
   const out: BackendProbe[] = [{ name: 'cpu', available: true, detail: 'plain JavaScript', where }];
@@ -62,6 +79,8 @@ export async function probeBackends(where: 'worker' | 'main'): Promise<BackendPr
       out.push({ name: 'webgpu', available: false, detail: `requestAdapter failed: ${String(e)}`, where: 'none' });
     }
   }
+  const nn = await webnnDetail();
+  out.push({ name: 'webnn', available: nn.ok, detail: nn.detail, where: nn.ok ? where : 'none' });
   return out;
 }
 

@@ -7,7 +7,7 @@ import type { InputFit } from '../../diagnose/types.ts';
 import type { ModelCard } from '../../models/card-schema.ts';
 import type { TraceRunOptions } from '../../instrument/common.ts';
 
-export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu'] as const;
+export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu', 'webnn'] as const;
 export type BackendName = (typeof BACKENDS)[number];
 
 /** Backend options; the flags are set before the backend initialises (a fresh worker per run). */
@@ -61,13 +61,23 @@ export interface OnnxModelPayload {
 export type ModelPayload = TfjsModelPayload | OnnxModelPayload;
 
 /** Backends that can run an ONNX model in the page (onnxruntime-web execution providers). */
-export const ONNX_BACKENDS: readonly BackendName[] = ['wasm', 'webgpu'];
+export const ONNX_BACKENDS: readonly BackendName[] = ['wasm', 'webgpu', 'webnn'];
 
 /** Why a backend cannot run ONNX models in the page, or null when it can. */
 export function onnxUnsupported(b: BackendName): string | null {
   if (b === 'cpu') return 'ONNX: onnxruntime-web has no cpu execution provider (the reference is onnxruntime-web wasm)';
   if (b === 'webgl') return 'ONNX: exray does not trace onnxruntime-web\'s WebGL provider (deprecated upstream)';
   return null;
+}
+
+/** Why a backend cannot run a TF.js model in the page, or null when it can. */
+export function tfjsUnsupported(b: BackendName): string | null {
+  return b === 'webnn' ? 'TF.js has no WebNN backend: WebNN runs ONNX models (onnxruntime-web webnn)' : null;
+}
+
+/** Why a backend cannot run a model of this format in the page, or null when it can. */
+export function backendUnsupported(b: BackendName, format: 'onnx' | 'tfjs' | undefined): string | null {
+  return format === 'onnx' ? onnxUnsupported(b) : tfjsUnsupported(b);
 }
 
 /** A further named input of a multi-input ONNX model (state tensors, sample rates, …). */

@@ -8,7 +8,7 @@ import type { TraceEvent } from '../../trace/types.ts';
 import { streamModel } from '../../instrument/tfjs/index.ts';
 import { tf, useBackend } from './backends.ts';
 import { loadModel } from './load-model.ts';
-import { traceRunOptions, type InputPayload, type ModelPayload, type RunJob } from './protocol.ts';
+import { traceRunOptions, tfjsUnsupported, type InputPayload, type ModelPayload, type RunJob } from './protocol.ts';
 
 /**
  * Run `job`. Before the stream's run-start, what happens is told through `onStatus` (a trace stream
@@ -29,6 +29,8 @@ export async function executeJob(
   const send = (event: TraceEvent): void => transport.send({ stream: job.stream, event });
   let ended = false;
   try {
+    const why = tfjsUnsupported(job.backend);
+    if (why) throw new Error(why);
     onStatus(`starting ${job.backend}`);
     const environment = await useBackend(job.backend, job.options);
     onStatus('loading model');

@@ -50,7 +50,7 @@ export async function executeOnnxJob(
     onStatus('running');
     await traceOnnx(ort, new Uint8Array(model.bytes), inputs, {
       runtime: 'onnxruntime-web',
-      executionProvider: job.backend === 'webgpu' ? 'webgpu' : 'wasm',
+      executionProvider: job.backend === 'webgpu' || job.backend === 'webnn' ? job.backend : 'wasm',
       ...traceRunOptions(model, input, job),
       modelFile: model.name,
       onEvent: (e) => {
