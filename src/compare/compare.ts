@@ -37,8 +37,6 @@ import {
   type VerdictCounts,
 } from './types.ts';
 
-export * from './types.ts';
-
 interface Side {
   trace: Trace;
   what: 'edge' | 'reference';

@@ -2,7 +2,7 @@
  * Fixed-width text rendering of a Comparison for the CLI. Pure: no DOM, no Node. ASCII only.
  */
 
-import type { Comparison, NodeComparison } from './compare.ts';
+import type { Comparison, NodeComparison } from './types.ts';
 import { fmt, type ResolvedTolerance } from './tolerance.ts';
 import type { TopKAgreement, TopKEntry } from './topk.ts';
 

@@ -3,23 +3,8 @@
  * See docs/compare.md.
  */
 
-export {
-  compareTraces,
-  COMPARISON_FORMAT,
-  COMPARISON_VERSION,
-  type CompareOptions,
-  type Comparison,
-  type FirstDivergence,
-  type InputAgreement,
-  type NamedTensorComparison,
-  type NodeComparison,
-  type OutputAgreement,
-  type OutputComparison,
-  type OverallVerdict,
-  type TensorComparison,
-  type TraceSide,
-  type VerdictCounts,
-} from './compare.ts';
+export { compareTraces } from './compare.ts';
+export * from './types.ts';
 export { formatComparisonTable, type FormatTableOptions } from './format.ts';
 export { blobStats, nrmseNormalizer, type TensorMetrics, tensorMetrics } from './metrics.ts';
 export {

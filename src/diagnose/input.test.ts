@@ -9,23 +9,10 @@ import type { RgbaImage } from '../preprocess/image.ts';
 import { preprocess } from '../preprocess/pipeline.ts';
 import { undoExifOrientation } from '../preprocess/orientation.ts';
 import { fitInput } from './input.ts';
-import { decoderNoise, syntheticPhoto } from './test-images.ts';
+import { decoderNoise, mobilenetSpec, syntheticPhoto } from './test-images.ts';
 import type { CauseCode, InputFit } from './types.ts';
 
-const MOBILENET: PreprocessSpec = {
-  width: 96,
-  height: 96,
-  resize: { method: 'bilinear', alignCorners: true, halfPixelCenters: false, antialias: false },
-  fit: 'stretch',
-  channels: 'rgb',
-  layout: 'nhwc',
-  scale: 1 / 255,
-  mean: [0],
-  std: [1],
-  dtype: 'float32',
-  exif: 'apply',
-  alpha: 'ignore',
-};
+const MOBILENET: PreprocessSpec = mobilenetSpec(96);
 /** An ONNX-style card: NCHW, ImageNet mean/std, center crop, half-pixel bilinear. */
 const IMAGENET_NCHW: PreprocessSpec = {
   ...MOBILENET,

@@ -8,22 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { preprocess } from '../preprocess/pipeline.ts';
 import type { InputSource, PreprocessSpec, Trace } from '../trace/types.ts';
 import { fitEdgeInput, modelMismatchWarning, photoMismatchWarning, photoSpec, weightStorageOf, type EdgeInputRecord } from './photo.ts';
-import { syntheticPhoto } from './test-images.ts';
+import { mobilenetSpec, syntheticPhoto } from './test-images.ts';
 
-const SPEC: PreprocessSpec = {
-  width: 64,
-  height: 64,
-  resize: { method: 'bilinear', alignCorners: true, halfPixelCenters: false, antialias: false },
-  fit: 'stretch',
-  channels: 'rgb',
-  layout: 'nhwc',
-  scale: 1 / 255,
-  mean: [0],
-  std: [1],
-  dtype: 'float32',
-  exif: 'apply',
-  alpha: 'ignore',
-};
+const SPEC: PreprocessSpec = mobilenetSpec(64);
 const SOURCE: InputSource = { fileName: 'p.png', sha256: 'a'.repeat(64), width: 160, height: 120, exifOrientation: 1, mimeType: 'image/png' };
 const image = syntheticPhoto(160, 120);
 

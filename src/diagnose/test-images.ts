@@ -3,6 +3,7 @@
  * overlapping shapes and fine texture, deterministic. Real photos are used by test/diagnose*.test.ts.
  */
 import type { RgbaImage } from '../preprocess/image.ts';
+import type { PreprocessSpec } from '../trace/types.ts';
 import { rng } from '../compare/synthetic.ts';
 
 export function syntheticPhoto(width = 320, height = 240, seed = 7, options: { alpha?: boolean } = {}): RgbaImage {
@@ -41,4 +42,22 @@ export function decoderNoise(img: RgbaImage, seed = 3): RgbaImage {
   const data = new Uint8ClampedArray(img.data.length);
   for (let i = 0; i < data.length; i++) data[i] = i % 4 === 3 ? (img.data[i] as number) : (img.data[i] as number) + Math.round(2 * r() - 1);
   return { width: img.width, height: img.height, data };
+}
+
+/** A MobileNet-style card spec (align-corners bilinear, RGB NHWC, [0, 1]) at size × size. */
+export function mobilenetSpec(size: number): PreprocessSpec {
+  return {
+    width: size,
+    height: size,
+    resize: { method: 'bilinear', alignCorners: true, halfPixelCenters: false, antialias: false },
+    fit: 'stretch',
+    channels: 'rgb',
+    layout: 'nhwc',
+    scale: 1 / 255,
+    mean: [0],
+    std: [1],
+    dtype: 'float32',
+    exif: 'apply',
+    alpha: 'ignore',
+  };
 }

@@ -21,7 +21,7 @@ const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const NPY_DTYPES: Record<string, { dtype: DType; bytes: number; read: (v: DataView, o: number) => number }> = {
   '<f4': { dtype: 'float32', bytes: 4, read: (v, o) => v.getFloat32(o, true) },
   '<f8': { dtype: 'float32', bytes: 8, read: (v, o) => v.getFloat64(o, true) },
-  '<f2': { dtype: 'float32', bytes: 2, read: (v, o) => halfToFloat(v.getUint16(o, true)) },
+  '<f2': { dtype: 'float32', bytes: 2, read: (v, o) => halfBitsToFloat(v.getUint16(o, true)) },
   '<i4': { dtype: 'int32', bytes: 4, read: (v, o) => v.getInt32(o, true) },
   '<i8': { dtype: 'int64', bytes: 8, read: (v, o) => Number(v.getBigInt64(o, true)) },
   '|u1': { dtype: 'uint8', bytes: 1, read: (v, o) => v.getUint8(o) },
@@ -29,7 +29,8 @@ const NPY_DTYPES: Record<string, { dtype: DType; bytes: number; read: (v: DataVi
   '|b1': { dtype: 'bool', bytes: 1, read: (v, o) => v.getUint8(o) },
 };
 
-function halfToFloat(h: number): number {
+/** IEEE half bits → number. */
+export function halfBitsToFloat(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
   const e = (h >> 10) & 0x1f;
   const f = h & 0x3ff;

@@ -7,6 +7,7 @@
  */
 import type { BlobData, DType } from '../../trace/types.ts';
 import { dtypeOfOrt } from '../../onnx/dtypes.ts';
+import { halfBitsToFloat } from '../../trace/tensor-file.ts';
 import type { OrtModule, OrtTensor } from './ort-api.ts';
 
 /** One model input: what a trace records and what is fed (same shape as reference/feed.ts FeedTensor). */
@@ -45,15 +46,7 @@ export function floatToHalfBits(x: number): number {
   return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
 }
 
-/** IEEE half bits → number. */
-export function halfBitsToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
+export { halfBitsToFloat };
 
 const INT_RANGES: Record<string, [number, number]> = {
   int8: [-128, 127],
