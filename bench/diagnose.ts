@@ -38,6 +38,8 @@ interface Part {
   wrong: (spec: PreprocessSpec) => Partial<PreprocessSpec> | null;
   /** Memory-order bug: NCHW data in the NHWC shape (no spec change). */
   reshape?: boolean;
+  /** Channel permutation applied to the tensor afterwards (model channel k takes channel permute[k]). */
+  permute?: readonly number[];
 }
 
 interface Injection {
@@ -61,24 +63,57 @@ const RANGE: Part = {
     return zeroOne ? { scale: 1 / 127.5, mean: [1], std: [1] } : { scale: 1 / 255, mean: [0], std: [1] };
   },
 };
+const RANGE_255: Part = {
+  code: 'normalization',
+  wrong: (s) => (s.dtype !== 'float32' || (s.scale === 1 && s.mean.every((m) => m === 0)) ? null : { scale: 1, mean: [0], std: [1] }),
+};
 const EXIF: Part = { code: 'orientation', wrong: () => ({ exif: 'ignore' }) };
+const AREA: Part = { code: 'resize', wrong: (s) => (s.resize.method === 'area' ? null : { resize: { method: 'area', alignCorners: false, halfPixelCenters: false, antialias: false } }) };
+const ANTIALIAS: Part = { code: 'resize', wrong: (s) => (s.resize.antialias ? null : { resize: { method: 'bilinear', alignCorners: false, halfPixelCenters: true, antialias: true } }) };
+const ALIGN_CORNERS: Part = {
+  code: 'resize',
+  wrong: (s) => ({ resize: s.resize.alignCorners ? { ...s.resize, alignCorners: false } : { ...s.resize, alignCorners: true, halfPixelCenters: false } }),
+};
+/** G, R, B: a channel permutation that is not a plain RGB/BGR swap (no spec change: permuted afterwards). */
+const GRB: Part = { code: 'channel-order', wrong: (s) => (s.channels === 'grayscale' ? null : {}), permute: [1, 0, 2] };
 const NEAREST_PART: Part = { code: 'resize', wrong: (s) => (s.resize.method === 'nearest' ? null : { resize: NEAREST }) };
 
 const INJECTIONS: Injection[] = [
   { name: 'channel order', parts: [BGR] },
   { name: 'normalisation', parts: [RANGE] },
   { name: 'EXIF ignored', parts: [EXIF] },
-  { name: 'NCHW as NHWC', parts: [{ code: 'layout', wrong: (s) => (s.channels === 'grayscale' ? null : {}), reshape: true }] },
+  // The other memory order in the model's shape: NCHW data for an NHWC model, NHWC data for an NCHW one.
+  { name: 'memory order', parts: [{ code: 'layout', wrong: (s) => (s.channels === 'grayscale' ? null : s.layout === 'nchw' ? { layout: 'nhwc' } : {}), reshape: true }] },
   { name: 'nearest', parts: [NEAREST_PART] },
   { name: 'half-pixel', parts: [{ code: 'resize', wrong: (s) => (s.resize.halfPixelCenters ? null : { resize: HPC }) }] },
   { name: 'center crop', parts: [{ code: 'resize', wrong: (s) => (s.fit === 'center-crop' ? null : { fit: 'center-crop' }) }] },
   { name: 'premultiplied alpha', parts: [{ code: 'alpha', wrong: () => ({ alpha: 'premultiply' }) }] },
   { name: 'BGR + range', parts: [BGR, RANGE] },
   { name: 'EXIF + nearest + BGR', parts: [EXIF, NEAREST_PART, BGR] },
+  { name: '[0,255]', parts: [RANGE_255] },
+  { name: 'area', parts: [AREA] },
+  { name: 'antialias', parts: [ANTIALIAS] },
+  { name: 'align-corners flipped', parts: [ALIGN_CORNERS] },
+  { name: 'G,R,B order', parts: [GRB] },
+  { name: 'letterbox', parts: [{ code: 'resize', wrong: (s) => (s.fit === 'letterbox' ? { fit: 'stretch' } : { fit: 'letterbox' }) }] },
+  { name: 'crop + BGR + [0,255]', parts: [{ code: 'resize', wrong: (s) => (s.fit === 'center-crop' ? null : { fit: 'center-crop' }) }, BGR, RANGE_255] },
+  { name: 'area + EXIF + range', parts: [AREA, EXIF, RANGE] },
 ];
 
-const CARDS = ['nsfw-mobilenet-v2', 'blazeface', 'emotion', 'movenet-lightning', 'centernet'];
+const CARDS = ['nsfw-mobilenet-v2', 'blazeface', 'emotion', 'movenet-lightning', 'centernet', 'ppocr-mobile-v2-cls', 'handtrack'];
 const PHOTOS = ['chelsea.png', 'chelsea_exif6.jpg', 'rocket_exif8.jpg', 'coffee_exif3.jpg', 'coffee_alpha.png', 'flower.jpg', 'starry_night.jpg', 'page.png'];
+
+function permuteChannels(data: Float32Array | Int32Array, spec: PreprocessSpec, p: readonly number[]): Float32Array | Int32Array {
+  const n = spec.width * spec.height;
+  const out = data.slice();
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < 3; c++) {
+      if (spec.layout === 'nhwc') out[i * 3 + c] = data[i * 3 + p[c]!] as number;
+      else out[c * n + i] = data[p[c]! * n + i] as number;
+    }
+  }
+  return out;
+}
 
 function reshapeNchw(data: Float32Array | Int32Array, spec: PreprocessSpec): Float32Array | Int32Array {
   const n = spec.width * spec.height;
@@ -121,7 +156,11 @@ async function inputSuite(): Promise<{ cases: number; detected: number; clean: n
         if (wrongs.some((w) => w === null)) continue;
         const make = (parts: Part[], ws: Partial<PreprocessSpec>[]): { data: Float32Array | Int32Array; shape: number[] } => {
           const t = preprocess(d.image, o, Object.assign({ ...spec }, ...ws) as PreprocessSpec);
-          return { data: parts.some((p) => p.reshape) ? reshapeNchw(t.data, spec) : t.data, shape: t.shape };
+          let data = t.data;
+          for (const p of parts) if (p.permute) data = permuteChannels(data, spec, p.permute);
+          if (!parts.some((p) => p.reshape)) return { data, shape: t.shape };
+          // NHWC card: NCHW values, NHWC shape. NCHW card: made NHWC by the spec change, shape kept NCHW.
+          return spec.layout === 'nhwc' ? { data: reshapeNchw(data, spec), shape: t.shape } : { data, shape: [1, 3, spec.height, spec.width] };
         };
         const edge = make(inj.parts, wrongs as Partial<PreprocessSpec>[]);
         // Expected: the parts that change the tensor on their own, on this photo (EXIF on an upright photo does not).
