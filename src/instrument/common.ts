@@ -2,7 +2,7 @@
  * What every instrumenter shares (TF.js and onnxruntime alike): the run options a caller gives, the
  * device part of the environment, and the median of the timed runs. Pure: runs in page, worker, Node.
  */
-import type { CaptureMode, Environment, InputSource, PreprocessSpec, TraceEventSink } from '../trace/types.ts';
+import type { BlobData, CaptureMode, Environment, InputSource, PreprocessSpec, TraceEventSink } from '../trace/types.ts';
 
 export interface TraceRunOptions {
   /** What to record per node. Default `stats`. */
@@ -54,4 +54,20 @@ export function deviceEnvironment(): Pick<Environment, 'kind' | 'userAgent' | 'p
     platform: proc ? `${proc.platform}-${proc.arch}` : (nav?.platform ?? 'unknown'),
     hardwareConcurrency: nav?.hardwareConcurrency ?? 1,
   };
+}
+
+/** One node replayed alone on a reference runtime (TF.js: instrument/tfjs/replay.ts; ONNX: instrument/ort/replay.ts). */
+export interface ReplayResult {
+  /** Node name as in the trace. */
+  node: string;
+  /** One entry per output (null: could not be read). */
+  outputs: (BlobData | null)[];
+  ms: number;
+  /** Why the node could not be replayed. */
+  error?: string;
+}
+
+/** The first line of an error's message (a replay's `error`). */
+export function firstLine(e: unknown): string {
+  return e instanceof Error ? e.message.split('\n')[0]! : String(e);
 }

@@ -11,27 +11,20 @@
  */
 import { basename } from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
+export type { ReplayResult } from '../instrument/common.ts';
 import { TraceBuilder } from '../trace/events.ts';
 import { computeStats } from '../trace/stats.ts';
 import { blobIdFor, newTraceId } from '../trace/ids.ts';
 import type { BlobData, DType, IOSpec, NamedTensor, NodeRecord, TensorRecord, Trace, TraceEvent } from '../trace/types.ts';
 import { collectEnvironment, declaredNodeCount, installHook, isGraphModel, Runner, type TfjsModel } from '../instrument/tfjs/index.ts';
 import { tfjsVersion } from '../instrument/tfjs/version.ts';
+import { replayTfjsNodes } from '../instrument/tfjs/replay.ts';
+import type { ReplayResult } from '../instrument/common.ts';
 import { loadTfjsModelFromDir } from '../models/load-node.ts';
 import { modelHash } from '../models/hash.ts';
 import { checkFeed, type FeedTensor } from './feed.ts';
 import { fileInputNames, modelDirOf } from './trace-node.ts';
 import { tf, useBackend, type NodeBackend } from './tfjs-backend.ts';
-
-export interface ReplayResult {
-  /** Node name as in the trace. */
-  node: string;
-  /** One entry per output (null: could not be read). */
-  outputs: (BlobData | null)[];
-  ms: number;
-  /** Why the node could not be replayed. */
-  error?: string;
-}
 
 export interface CaptureMeta {
   modelName?: string;
@@ -39,19 +32,6 @@ export interface CaptureMeta {
   referenceFor?: string;
   source?: NonNullable<Trace['header']['input']['source']>;
   preprocess?: NonNullable<Trace['header']['input']['preprocess']>;
-}
-
-interface GraphNodeLike {
-  name: string;
-  op: string;
-  inputNames: string[];
-}
-
-interface LayerLike {
-  name: string;
-  layers?: LayerLike[];
-  getClassName(): string;
-  apply(inputs: tfjs.Tensor | tfjs.Tensor[], kwargs?: Record<string, unknown>): tfjs.Tensor | tfjs.Tensor[];
 }
 
 const TFJS_DTYPES: readonly DType[] = ['float32', 'int32', 'bool', 'string'];
@@ -66,12 +46,6 @@ function tensorFrom(data: BlobData, shape: number[], dtype: DType): tfjs.Tensor 
   if (dtype === 'bool') return tf.tensor(Uint8Array.from(data, (v) => (v !== 0 ? 1 : 0)), shape, 'bool');
   if (dtype === 'int32' || data instanceof Int32Array) return tf.tensor(data instanceof Int32Array ? data : Int32Array.from(data), shape, 'int32');
   return tf.tensor(data, shape, 'float32');
-}
-
-/** `name:k` → [name, k]. */
-function parseOutputName(s: string): [string, number] {
-  const m = /^(.*):(\d+)$/.exec(s);
-  return m ? [m[1]!, Number(m[2])] : [s, 0];
 }
 
 /** A reference model loaded once, for a capture and any number of single-node replays. */
@@ -189,118 +163,16 @@ export class ReferenceSession {
   }
 
   /**
-   * Replay each named node alone, fed with the edge trace's recorded inputs for it. Nodes that cannot
-   * be replayed (loop iterations, control flow, inputs not recorded) come back with `error`.
+   * Replay each named node alone, fed with the edge trace's recorded inputs for it (the shared code of
+   * src/instrument/tfjs/replay.ts). Nodes that cannot be replayed (loop iterations, control flow,
+   * inputs not recorded) come back with `error`.
    */
   async replay(edge: Trace, nodes: readonly string[]): Promise<ReplayResult[]> {
     if (tf.getBackend() !== this.backend) await useBackend(this.backend);
-    const byName = new Map(edge.header.nodes.map((n) => [n.name, n]));
-    const inputByName = new Map(edge.header.input.tensors.map((t) => [t.name, t]));
-    const valueOf = (name: string, k: number): { data: BlobData; shape: number[]; dtype: DType } | null => {
-      const rec = byName.get(name);
-      const t = rec ? rec.outputs[k] : k === 0 ? inputByName.get(name) : undefined;
-      const data = t?.blob ? edge.blobs.get(t.blob.id) : undefined;
-      return t && data ? { data, shape: t.shape, dtype: t.dtype } : null;
-    };
-    const results: ReplayResult[] = [];
-    for (const name of nodes) {
-      const rec = byName.get(name);
-      const t0 = performance.now();
-      const fail = (error: string): void => {
-        results.push({ node: name, outputs: [], ms: performance.now() - t0, error });
-      };
-      if (!rec) {
-        fail('not in the edge trace');
-        continue;
-      }
-      try {
-        const outs = this.isLayers ? this.replayLayer(rec, valueOf) : await this.replayGraphNode(rec, valueOf);
-        results.push({ node: name, outputs: outs, ms: performance.now() - t0 });
-      } catch (e) {
-        fail(e instanceof Error ? e.message.split('\n')[0]! : String(e));
-      }
-    }
-    return results;
-  }
-
-  private async replayGraphNode(
-    rec: NodeRecord,
-    valueOf: (name: string, k: number) => { data: BlobData; shape: number[]; dtype: DType } | null,
-  ): Promise<(BlobData | null)[]> {
-    const model = this.model as tfjs.GraphModel;
-    if (rec.name.includes('#')) throw new Error('a repeated visit (loop iteration) cannot be replayed alone');
-    const executor = (model as unknown as { executor?: { graph?: { nodes?: Record<string, GraphNodeLike> } } }).executor;
-    const node = executor?.graph?.nodes?.[rec.name];
-    if (!node) throw new Error('not a node of the reference graph (control-flow body or a different model)');
-    const feed: Record<string, tfjs.Tensor> = {};
-    try {
-      for (const input of node.inputNames) {
-        if (input.startsWith('^')) continue;
-        const [inName, k] = parseOutputName(input);
-        const producer = executor?.graph?.nodes?.[inName];
-        if (producer?.op === 'Const') continue;
-        const v = valueOf(inName, k);
-        if (!v) throw new Error(`input ${input} was not recorded by the edge trace`);
-        feed[input] = tensorFrom(v.data, v.shape, v.dtype);
-      }
-      const outputNames = rec.outputs.map((_, k) => (k === 0 ? rec.name : `${rec.name}:${k}`));
-      let outs: tfjs.Tensor[];
-      try {
-        const r = model.execute(feed, outputNames);
-        outs = Array.isArray(r) ? r : [r];
-      } catch (e) {
-        if (!/executeAsync/.test(String(e))) throw e;
-        const r = await model.executeAsync(feed, outputNames);
-        outs = Array.isArray(r) ? r : [r];
-      }
-      try {
-        return outs.map((t) => (t.dtype === 'string' || t.dtype === 'complex64' ? null : toBlob(t.dataSync() as ArrayLike<number>, t.dtype)));
-      } finally {
-        tf.dispose(outs);
-      }
-    } finally {
-      tf.dispose(Object.values(feed));
-    }
-  }
-
-  private replayLayer(rec: NodeRecord, valueOf: (name: string, k: number) => { data: BlobData; shape: number[]; dtype: DType } | null): (BlobData | null)[] {
-    const layer = findLayer(this.model as unknown as LayerLike, rec.name);
-    if (!layer) throw new Error('no such layer in the reference model');
-    if (rec.inputs.length === 0) throw new Error('the trace does not record this layer\'s inputs');
-    const ins: tfjs.Tensor[] = [];
-    try {
-      for (const input of rec.inputs) {
-        const v = valueOf(input, 0);
-        if (!v) throw new Error(`input ${input} was not recorded by the edge trace`);
-        ins.push(tensorFrom(v.data, v.shape, v.dtype));
-      }
-      const out = tf.tidy(() => layer.apply(ins.length === 1 ? ins[0]! : ins, { training: false }));
-      const outs = Array.isArray(out) ? out : [out];
-      try {
-        return outs.map((t) => toBlob(t.dataSync() as ArrayLike<number>, t.dtype));
-      } finally {
-        tf.dispose(outs);
-      }
-    } finally {
-      tf.dispose(ins);
-    }
+    return replayTfjsNodes(this.model, edge, nodes);
   }
 
   dispose(): void {
     this.model.dispose();
   }
-}
-
-/** A leaf layer by its trace name (`outer/inner` for nested models). */
-function findLayer(root: LayerLike, name: string): LayerLike | null {
-  const walk = (layers: LayerLike[], prefix: string): LayerLike | null => {
-    for (const l of layers) {
-      if (Array.isArray(l.layers) && l.layers.length > 0) {
-        const hit = walk(l.layers, `${prefix}${l.name}/`);
-        if (hit) return hit;
-      } else if (prefix + l.name === name) return l;
-    }
-    return null;
-  };
-  return walk(root.layers ?? [], '');
 }

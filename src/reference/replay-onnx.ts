@@ -10,28 +10,24 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { ExrayInputError } from '../errors.ts';
-import type { BlobData, Trace } from '../trace/types.ts';
-import { decodeOnnx, describeOnnx, encodeOnnx, type ModelProto, type OnnxGraphInfo } from '../onnx/model.ts';
-import { isNotReplayable, singleNodeModel, traceValues } from '../onnx/single-node.ts';
-import { onnxTypeName } from '../onnx/dtypes.ts';
-import { createSession, disposeAll, ortTypeOfOnnx, tensorValues, toOrtTensor, type OrtModule, type OrtSessionOptions, type OrtTensor } from '../instrument/ort/index.ts';
+import type { Trace } from '../trace/types.ts';
+import { decodeOnnx } from '../onnx/model.ts';
+import type { OrtSessionOptions } from '../instrument/ort/index.ts';
+import { OnnxNodeReplayer } from '../instrument/ort/replay.ts';
 import { loadOrt, resolveOnnxFile, type OrtNodeBackend } from './ort-node.ts';
-import type { ReplayResult } from './replay-node.ts';
+import type { ReplayResult } from '../instrument/common.ts';
 
 export interface OnnxReplayOptions {
   /** Intra-op threads (cpu; default all cores) / wasm threads (default onnxruntime-web's). */
   threads?: number;
 }
 
-/** A reference ONNX model, decoded once, whose nodes can be replayed one at a time. */
+/** A reference ONNX model, decoded once, whose nodes can be replayed one at a time (src/instrument/ort/replay.ts). */
 export class OnnxReplayer {
   private constructor(
     readonly backend: OrtNodeBackend,
     readonly file: string,
-    private readonly model: ModelProto,
-    private readonly info: OnnxGraphInfo,
-    private readonly ort: OrtModule,
-    private readonly sessionOptions: OrtSessionOptions,
+    private readonly replayer: OnnxNodeReplayer,
   ) {}
 
   /** `model`: a `.onnx` file or a directory holding one (see resolveOnnxFile). */
@@ -42,7 +38,7 @@ export class OnnxReplayer {
     const sessionOptions: OrtSessionOptions = { executionProviders: [backend] };
     if (backend === 'cpu') sessionOptions.intraOpNumThreads = options.threads ?? availableParallelism();
     else if (options.threads !== undefined) ort.env.wasm.numThreads = options.threads;
-    return new OnnxReplayer(backend, file, decoded, describeOnnx(decoded), ort, sessionOptions);
+    return new OnnxReplayer(backend, file, new OnnxNodeReplayer(ort, decoded, sessionOptions));
   }
 
   /**
@@ -52,48 +48,7 @@ export class OnnxReplayer {
    */
   async replay(edge: Trace, nodes: readonly string[]): Promise<ReplayResult[]> {
     if (edge.header.model.format !== 'onnx') throw new ExrayInputError(this.file, `cannot replay nodes of a ${edge.header.model.format} trace on an ONNX model`);
-    const recorded = traceValues(edge, this.info);
-    const results: ReplayResult[] = [];
-    for (const name of nodes) {
-      const t0 = performance.now();
-      try {
-        const outputs = await this.replayNode(name, recorded);
-        results.push({ node: name, outputs, ms: performance.now() - t0 });
-      } catch (e) {
-        results.push({ node: name, outputs: [], ms: performance.now() - t0, error: e instanceof Error ? e.message.split('\n')[0]! : String(e) });
-      }
-    }
-    return results;
-  }
-
-  private async replayNode(name: string, recorded: ReturnType<typeof traceValues>): Promise<(BlobData | null)[]> {
-    const single = singleNodeModel(this.model, name, recorded, this.info);
-    if (isNotReplayable(single)) throw new Error(single.reason);
-    const feeds: Record<string, OrtTensor> = {};
-    for (const f of single.feeds) {
-      const type = ortTypeOfOnnx(f.elemType);
-      if (!type) throw new Error(`input ${f.name} is ${onnxTypeName(f.elemType)}, which exray cannot feed`);
-      feeds[f.name] = toOrtTensor(this.ort, f, type);
-    }
-    let session;
-    try {
-      session = await createSession(this.ort, encodeOnnx(single.model), this.sessionOptions);
-    } catch (e) {
-      throw new Error(`the runtime cannot load the node alone: ${(e as Error).message}`);
-    }
-    try {
-      const outs = await session.run(feeds);
-      try {
-        return single.outputs.map((v) => {
-          const t = outs[v];
-          return t ? tensorValues(t).data : null;
-        });
-      } finally {
-        disposeAll(outs);
-      }
-    } finally {
-      await session.release();
-    }
+    return this.replayer.replay(edge, nodes);
   }
 }
 
