@@ -4,9 +4,14 @@
  * src/diagnose/photo.ts); a clean trace gives `none`; user assertions typed in the page run over the
  * finished runs, with syntax and runtime errors listed as failed assertions.
  *
+ * Kernel bugs (one node computes wrongly on its own inputs): the page replays the suspicious nodes
+ * alone in a trace worker on the CLI's reference backend, with the edge's recorded inputs, and names
+ * the same `kernel` node as the CLI.
+ *
  * The edge traces and the CLI's answers are made once, in Node, by e2e/support/make-edges.ts
- * (nsfw-mobilenet-v2: BGR + [0,255]; clean; EXIF orientation 6 ignored; the ONNX PaddleOCR
- * orientation classifier fed RGB in [0,1]).
+ * (nsfw-mobilenet-v2: BGR + [0,255]; clean; EXIF orientation 6 ignored; a convolution's weights scaled
+ * by 1.02; the ONNX PaddleOCR orientation classifier fed RGB in [0,1], and with a HardSigmoid's alpha
+ * edited).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +27,8 @@ interface Case {
   file: string;
   photo: string;
   cli: string;
+  /** Kernel cases: the node made wrong. */
+  target?: string;
 }
 
 let cases: Record<string, Case & { diagnosis: Diagnosis }> = {};
@@ -147,6 +154,67 @@ test('ONNX (PaddleOCR orientation classifier) fed RGB in [0,1]: channel-order + 
   expect(pick(await pageCauses(run))).toEqual(pick(cliCauses(c.diagnosis)));
   expect(pick(cliCauses(c.diagnosis))).toHaveLength(2);
   await expect(page.locator('[data-testid=summary-row][data-verdict=reference]')).toContainText('wasm');
+});
+
+/** Own and inherited error per replayed node, as the page shows them. */
+async function pageReplays(run: Locator): Promise<Map<string, { own: number; inherited: number }>> {
+  const rows = run.getByTestId('replay-node');
+  const out = new Map<string, { own: number; inherited: number }>();
+  for (let i = 0; i < (await rows.count()); i++) {
+    const r = rows.nth(i);
+    out.set((await r.getAttribute('data-node'))!, { own: Number(await r.getAttribute('data-own')), inherited: Number(await r.getAttribute('data-inherited')) });
+  }
+  return out;
+}
+
+/** The CLI's own/inherited split of `node` (first output). */
+function cliSplit(d: Diagnosis, node: string): { own: number; inherited: number } {
+  const a = d.nodes.find((n) => n.node === node && n.own !== null)!;
+  return { own: a.own!, inherited: a.inherited! };
+}
+
+test('a convolution with wrong weights (MobileNetV2), diagnosed against the photo: kernel on the CLI\'s node, own vs inherited from single-node replays on cpu', async ({ page }, info) => {
+  await openApp(page);
+  const c = cases['kernel-conv']!;
+  const cli = c.diagnosis;
+  expect(cli.causes.map((x) => x.code), cli.summary).toEqual(['kernel']);
+  expect(cli.causes[0]!.node).toBe(c.target);
+  const run = await diagnoseInPage(page, c);
+  await expect(run).toHaveAttribute('data-top-cause', 'kernel');
+  // The same reference backend (TF.js cpu) and the same replay code: the same causes, word for word.
+  expect(await pageCauses(run)).toEqual(cliCauses(cli));
+  await expect(run.locator('[data-testid=cause][data-code=kernel]')).toContainText(`${c.target} (`);
+  await expect(run.locator('[data-testid=cause][data-code=kernel]')).toContainText('is wrong on its own inputs: replayed alone on cpu');
+  await expect(run.getByTestId('diagnosis-first-divergent')).toContainText(cli.firstDivergentNode!);
+  // Own vs inherited per replayed node: the target's error is its own, as the CLI measured it.
+  const split = run.getByTestId('replay-split');
+  await expect(split).toHaveAttribute('data-status', 'done');
+  expect(Number(await split.getAttribute('data-requested'))).toBe(cli.nodes.filter((n) => n.own !== null || n.replayNote).length);
+  const rows = await pageReplays(run);
+  const mine = rows.get(c.target!)!;
+  expect(mine).toEqual(cliSplit(cli, c.target!));
+  expect(mine.own).toBeGreaterThan(1e-3);
+  for (const [node, r] of rows) if (node !== c.target) expect(r).toEqual(cliSplit(cli, node));
+  await keepScreenshot(page, info, 'diagnose-page-kernel');
+});
+
+test('ONNX (PaddleOCR classifier) with a HardSigmoid\'s alpha edited: kernel on the CLI\'s node, replayed on onnxruntime-web wasm', async ({ page }) => {
+  await openApp(page);
+  const c = cases['onnx-kernel']!;
+  const cli = c.diagnosis;
+  expect(cli.causes.map((x) => x.code), cli.summary).toEqual(['kernel']);
+  expect(cli.causes[0]!.node).toBe(c.target);
+  const run = await diagnoseInPage(page, c);
+  await expect(run).toHaveAttribute('data-top-cause', 'kernel');
+  const causes = await pageCauses(run);
+  expect(causes.map((x) => [x.code, x.node])).toEqual(cliCauses(cli).map((x) => [x.code, x.node]));
+  // The CLI ran onnxruntime-web wasm in Node, the page onnxruntime-web wasm in a worker.
+  expect(causes.map((x) => x.confidence)).toEqual(cliCauses(cli).map((x) => x.confidence));
+  await expect(run.locator('[data-testid=cause][data-code=kernel]')).toContainText(`${c.target} (HardSigmoid) is wrong on its own inputs: replayed alone on wasm`);
+  const mine = (await pageReplays(run)).get(c.target!)!;
+  const theirs = cliSplit(cli, c.target!);
+  expect(mine.own).toBeCloseTo(theirs.own, 4);
+  expect(mine.inherited).toBeLessThan(1e-5);
 });
 
 test('a clean trace gives none; another photo is flagged; user assertions (a failing one, a runtime error, a syntax error)', async ({ page }, info) => {

@@ -1,6 +1,7 @@
 /**
  * Diagnosis in the viewer (issue 5): built-in assertions per run, ranked causes per edge run vs the
- * cpu reference (float16 for WebGL with half-float textures, none for plain WebGL), latency guidance.
+ * cpu reference (float16 for WebGL with half-float textures, none for plain WebGL; after single-node
+ * replays on cpu in a worker), latency guidance.
  */
 import { expect, test } from '@playwright/test';
 import { chooseSample, expectRunOk, keepScreenshot, openApp, runAndWait, selectBackends, setOptions } from './helpers.ts';
@@ -31,10 +32,15 @@ test('assertions, causes and latency guidance for webgl and webgl f16', async ({
   // Causes: float16 first for the half-float run, none for plain webgl.
   const diag = page.getByTestId('diagnosis-panel');
   const half = diag.locator('[data-testid=diagnosis-run][data-stream="webgl f16"]');
+  const plain = diag.locator('[data-testid=diagnosis-run][data-stream="webgl"]');
+  // Single-node replays of the suspicious nodes on the cpu reference, in a worker (tensors capture):
+  // wait for them, then the causes are final.
+  for (const run of [half, plain]) await expect(run.getByTestId('replay-split')).toHaveAttribute('data-status', /done|none/, { timeout: 120_000 });
+  await expect(half.getByTestId('replay-split')).toHaveAttribute('data-status', 'done');
+  expect(Number(await half.getByTestId('replay-split').getAttribute('data-replayed'))).toBeGreaterThan(0);
   await expect(half).toHaveAttribute('data-top-cause', 'float16');
   await expect(half.locator('[data-testid=cause][data-code=float16]')).toContainText('half-float backend');
   await expect(half.getByTestId('half-evidence')).toHaveAttribute('data-likely', 'true');
-  const plain = diag.locator('[data-testid=diagnosis-run][data-stream="webgl"]');
   await expect(plain).toHaveAttribute('data-top-cause', 'none');
   await expect(plain.locator('[data-testid=cause]')).toHaveCount(1);
 

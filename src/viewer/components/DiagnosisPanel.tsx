@@ -1,6 +1,6 @@
 /**
  * Diagnosis (issue 5): the built-in and user assertions per run and the ranked causes per edge run vs
- * the reference (src/diagnose, pure parts only: no single-node replay on the page), or, for an opened
+ * the reference (src/diagnose, with single-node replays in a trace worker: state/diagnosis.ts), or, for an opened
  * edge trace given its original photo, the CLI's diagnosis (PhotoDiagnosis.tsx); then the latency
  * guidance. Computed in state/diagnosis.ts and state/photo-diagnosis.ts, memoised per trace.
  */
@@ -11,7 +11,7 @@ import { diagnoseRun, runAssertionsFor } from '../state/diagnosis.ts';
 import { referenceRun } from '../state/session.ts';
 import { useApp } from '../state/store.ts';
 import { fmtPct } from '../util/format.ts';
-import { CauseItem, NodeButton } from './Causes.tsx';
+import { CauseItem, NodeButton, ReplaySplit } from './Causes.tsx';
 import { LatencyGuidance } from './LatencyGuidance.tsx';
 import { PhotoCauses, PhotoPicker } from './PhotoDiagnosis.tsx';
 import { UserAssertionsEditor } from './UserAssertions.tsx';
@@ -105,6 +105,7 @@ function RunCauses({ r }: { r: RunState }): ReactNode {
           {!d.half.likely && d.half.representable !== null && ` (${fmtPct(d.half.representable)} of sampled values are float16 values)`}.
         </span>
       </p>
+      <ReplaySplit r={r} nodes={dg.nodes} s={{ status: d.replays.status, backend: d.replays.backend, requested: d.replays.nodes.length, ms: d.replays.ms, note: d.replays.note }} />
       {dg.warnings.map((w) => (
         <p key={w} className="small muted" data-testid="diagnosis-warning">
           {w}
@@ -132,8 +133,9 @@ export function DiagnosisPanel(): ReactNode {
         <section className="panel" data-testid="diagnosis-panel" aria-labelledby="diag-h">
           <h2 id="diag-h">Diagnosis</h2>
           <p className="small muted">
-            {s.source === 'files' ? 'Without the original photo, causes' : 'Causes'} come from the two traces alone (src/diagnose). There is no single-node replay on the page,
-            so own and inherited error are not split; for that, run <code>exray diagnose</code> on a saved <code>.exray</code>.
+            {s.source === 'files' ? 'Without the original photo, causes' : 'Causes'} come from the two traces (src/diagnose) and, for <code>tensors</code> traces, from
+            single-node replays: each suspicious node runs alone on the reference backend with the edge's recorded inputs, which splits its own error from the one it inherited, as{' '}
+            <code>exray diagnose</code> does.
           </p>
           {s.source === 'files' && <PhotoPicker />}
           {edges.map((r) => (

@@ -9,7 +9,7 @@ import { filesFromInput, kindOf, type PickedFile } from '../load/dropped-files.t
 import { diagnoseAgainstPhoto, photoDiagnosisResult, type PhotoDiagnosis } from '../state/photo-diagnosis.ts';
 import type { RunState } from '../state/run-state.ts';
 import { setState } from '../state/store.ts';
-import { CauseItem, NodeButton } from './Causes.tsx';
+import { CauseItem, NodeButton, ReplaySplit } from './Causes.tsx';
 import { DropZone } from './DropZone.tsx';
 
 function onPhotos(files: PickedFile[]): void {
@@ -144,6 +144,11 @@ export function PhotoCauses({ r, d }: { r: RunState; d: PhotoDiagnosis }): React
               error enters at <NodeButton r={r} name={result.firstDivergentNode} />.
             </p>
           )}
+          <ReplaySplit
+            r={r}
+            nodes={result.nodes}
+            s={{ status: d.replays ? 'done' : 'none', backend: d.referenceBackend, requested: d.replays?.length ?? 0, ms: d.timings['replay'] ?? null, note: d.edge.header.capture === 'tensors' ? null : `a \`${d.edge.header.capture}\` trace records no node inputs to replay` }}
+          />
           {result.warnings.map((w) => (
             <p key={w} className="small muted" data-testid="diagnosis-warning">
               {w}
@@ -158,8 +163,8 @@ export function PhotoCauses({ r, d }: { r: RunState; d: PhotoDiagnosis }): React
           {Object.entries(d.timings)
             .filter(([k]) => k !== 'total')
             .map(([k, v]) => `${k} ${v}`)
-            .join(', ')}{' '}
-          (no single-node replay on the page: own and inherited error are not split).
+            .join(', ')}
+          .
         </p>
       )}
     </div>

@@ -8,22 +8,25 @@
  * 3. the reference model (the loaded model when it is the one the trace ran, else the bundled sample of
  *    the trace's model name, else the loaded model with a warning) runs once on the canonical input in
  *    a fresh trace worker: TF.js cpu (onnxruntime-web wasm for ONNX), `tensors` capture, one timed run;
- * 4. `diagnosisComparison`, then `concludeDiagnosis` with the built-in and the user's assertions. There
- *    is no single-node replay on the page (Node only), so own and inherited error are not split.
+ * 4. `diagnosisComparison`; for a `tensors` trace, single-node replays of `selectReplayNodes` (as many
+ *    as the CLI: 24 on cpu, 256 on wasm) in another fresh trace worker on the same backend, fed with
+ *    the edge's recorded inputs (worker/replay-job.ts: the CLI's replay code); then `concludeDiagnosis`
+ *    with the replays and the built-in and the user's assertions: own vs inherited error, `kernel`.
  *
  * The reference run joins the session as its reference when it has none (one opened edge trace), so
  * the summary, error chart and node table compare against it too.
  */
 import type { Comparison } from '../../compare/index.ts';
-import { concludeDiagnosis, diagnosisComparison, modelMismatchWarning, photoSpec, weightStorageOf, type Diagnosis, type WeightStorage } from '../../diagnose/index.ts';
+import { concludeDiagnosis, diagnosisComparison, modelMismatchWarning, photoSpec, selectReplayNodes, weightStorageOf, type Diagnosis, type WeightStorage } from '../../diagnose/index.ts';
 import type { ModelCard } from '../../models/card-schema.ts';
 import type { PreprocessSpec, Trace } from '../../trace/types.ts';
-import type { LoadedModel } from '../load/model.ts';
-import { loadSampleModel } from '../load/samples.ts';
-import { runJobInWorker, type JobHandle } from '../worker/client.ts';
-import type { BackendName, FittedInput, ModelPayload, RunJob } from '../worker/protocol.ts';
+import type { ReplayResult } from '../../instrument/common.ts';
+import { replayInWorker, runJobInWorker, type JobHandle, type ReplayHandle } from '../worker/client.ts';
+import type { BackendName, FittedInput, RunJob } from '../worker/protocol.ts';
 import { utility } from './controller.ts';
 import { RunState } from './run-state.ts';
+import { replaysDoneByPhotoDiagnosis } from './diagnosis.ts';
+import { payloadOf, referenceModel, replayMax } from './reference-model.ts';
 import { recompareAll, referenceRun } from './session.ts';
 import { getState, setState, touch } from './store.ts';
 import { userAssertions } from './user-assertions.ts';
@@ -47,15 +50,16 @@ export interface PhotoDiagnosis {
   comparison: Comparison | null;
   referenceBackend: string;
   edgeWeights: WeightStorage | null;
+  /** Single-node replays on the reference backend (null: none run: not a `tensors` trace, or nothing to replay). */
+  replays: ReplayResult[] | null;
   warnings: string[];
   /** Wall time per step, ms (`total` once done). */
   timings: Record<string, number>;
 }
 
 let current: PhotoDiagnosis | null = null;
-/** The reference run in flight (a new diagnosis stops it). */
-let running: JobHandle | null = null;
-const samples = new Map<string, Promise<LoadedModel>>();
+/** The reference run or the replays in flight (a new diagnosis stops them). */
+let running: JobHandle | ReplayHandle | null = null;
 let seq = 0;
 
 /** The diagnosis against the photo for this edge trace, if one was started. */
@@ -83,6 +87,7 @@ export function photoDiagnosisResult(d: PhotoDiagnosis): Diagnosis | { error: st
       assertions: user.assertions,
       referenceBackend: d.referenceBackend,
       edgeWeights: d.edgeWeights,
+      replays: d.replays ?? [],
       warnings: d.warnings,
     });
   } catch (e) {
@@ -99,31 +104,6 @@ function edgeRun(): RunState | undefined {
   return edges.find((r) => r.stream === s.selectedRun) ?? edges[0];
 }
 
-function payloadOf(model: LoadedModel): ModelPayload {
-  return model.format === 'onnx' && model.onnx
-    ? { format: 'onnx', name: model.name, sha256: model.sha256, bytes: model.onnx, card: model.card }
-    : { name: model.name, sha256: model.sha256, modelJson: model.modelJson, shards: model.shards, async: model.card?.execution === 'async' };
-}
-
-/** The reference model: the loaded one if the trace ran it, else the bundled sample of that name, else the loaded one. */
-async function referenceModel(edge: Trace): Promise<{ model: LoadedModel; label: string }> {
-  const s = getState();
-  const name = edge.header.model.name;
-  if (s.model && s.model.sha256 === edge.header.model.sha256) return { model: s.model, label: s.model.origin === 'sample' ? `models/${s.model.name}` : s.model.name };
-  const entry = s.index?.models.find((m) => m.name === name && m.ready);
-  if (entry) {
-    let p = samples.get(name);
-    if (!p) {
-      p = loadSampleModel(entry);
-      samples.set(name, p);
-      p.catch(() => samples.delete(name));
-    }
-    return { model: await p, label: `models/${name}` };
-  }
-  if (s.model) return { model: s.model, label: s.model.name };
-  throw new Error(`the trace ran "${name}", which is not a bundled sample: load that model (Model panel), then give the photo again`);
-}
-
 /**
  * Diagnose the selected (or first) opened edge trace against its original photo. Called from an
  * event handler (the photo picker or drop zone in the diagnosis panel).
@@ -138,6 +118,7 @@ export async function diagnoseAgainstPhoto(blob: Blob, photoName: string): Promi
   running?.cancel();
   running = null;
   const edge = run.trace;
+  replaysDoneByPhotoDiagnosis(edge);
   const onnx = edge.header.model.format === 'onnx';
   const t0 = performance.now();
   let mark = t0;
@@ -162,6 +143,7 @@ export async function diagnoseAgainstPhoto(blob: Blob, photoName: string): Promi
     comparison: null,
     referenceBackend: onnx ? 'wasm' : 'cpu',
     edgeWeights: null,
+    replays: null,
     warnings: [],
     timings,
   };
@@ -234,8 +216,30 @@ export async function diagnoseAgainstPhoto(blob: Blob, photoName: string): Promi
     if (!live()) return;
     const comparison = diagnosisComparison(edge, ref.trace, card);
     lap('compare');
+
+    // Single-node replays of the suspicious nodes on the reference backend, fed with the edge's own
+    // recorded inputs (as `exray diagnose`): own vs inherited error, the `kernel` cause.
+    let replays: ReplayResult[] | null = null;
+    const picks = edge.header.capture === 'tensors' ? selectReplayNodes(comparison, edge, { max: replayMax(backend) }) : [];
+    if (picks.length > 0) {
+      set({ phase: `single-node replay of ${picks.length} nodes` });
+      const h = replayInWorker(payloadOf(model), edge, { backend, options: getState().options, nodes: picks }, (phase) => set({ phase: `single-node replay: ${phase}` }));
+      running = h;
+      try {
+        const answer = await h.done;
+        replays = answer.results;
+        timings['replayLoad'] = answer.loadMs;
+        timings['replayNodes'] = answer.replayMs;
+      } catch (e) {
+        if (!live()) return;
+        warnings.push(`single-node replay failed (own and inherited error are not split): ${e instanceof Error ? e.message : String(e)}`);
+      }
+      if (running === h) running = null;
+      lap('replay'); // load + replays + messaging
+      if (!live()) return;
+    }
     timings['total'] = Math.round(performance.now() - t0);
-    set({ comparison, status: 'done', phase: 'done', timings: { ...timings } });
+    set({ comparison, replays, warnings: [...warnings], status: 'done', phase: 'done', timings: { ...timings } });
     // One opened edge trace has no reference: this run becomes the session's, for the other views.
     if (!referenceRun() && getState().runs.some((r) => r === run)) {
       setState({ runs: [ref, ...getState().runs] });

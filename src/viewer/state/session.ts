@@ -8,6 +8,7 @@ import type { NodeRecord, Trace } from '../../trace/types.ts';
 import type { StreamMessage, TraceTransport } from '../../transport/types.ts';
 import { getState, setState, touch } from './store.ts';
 import type { RunState } from './run-state.ts';
+import { startReplays } from './diagnosis.ts';
 
 export function findRun(stream: string): RunState | undefined {
   return getState().runs.find((r) => r.stream === stream);
@@ -75,6 +76,7 @@ function compareRun(run: RunState, ref: RunState): void {
   if (!run.trace || !ref.trace || run === ref) return;
   try {
     run.comparison = compareTraces(run.trace, ref.trace, compareOptions);
+    startReplays(run, ref);
   } catch (e) {
     run.error = `comparison failed: ${e instanceof Error ? e.message : String(e)}`;
   }

@@ -2,6 +2,8 @@
  * Page side of the workers: request/response over postMessage, and where each run executes.
  *
  * - `UtilityWorker`: one for the page; probes backends, pre-processes photos.
+ * - `replayInWorker`: single-node replays of an edge trace's nodes on the reference model, in a fresh
+ *   trace worker.
  * - `runJob`: one fresh trace worker per job (flags are per backend initialisation), its events
  *   delivered through a postMessage TraceTransport; or, for a backend that only works on the page's
  *   main thread, the same job code with an in-page transport.
@@ -9,8 +11,8 @@
 import type { TraceTransport } from '../../transport/types.ts';
 import { createWorkerTransport } from '../../transport/worker.ts';
 import { createInPageTransport } from '../../transport/in-page.ts';
-import type { BackendProbe, FitEdgeInput, FittedInput, InputPayload, ModelPayload, PreparedInput, RunJob, WorkerRequest, WorkerResponse } from './protocol.ts';
-import type { PreprocessSpec } from '../../trace/types.ts';
+import { replayEdge, type BackendProbe, type FitEdgeInput, type FittedInput, type InputPayload, type ModelPayload, type PreparedInput, type ReplayAnswer, type ReplayJob, type RunJob, type WorkerRequest, type WorkerResponse } from './protocol.ts';
+import type { PreprocessSpec, Trace } from '../../trace/types.ts';
 
 export class WorkerRequestError extends Error {
   constructor(
@@ -150,4 +152,30 @@ export function runJobOnMainThread(
   const close = (): void => transport.close();
   done.then(close, close);
   return { transport, done, cancel: close };
+}
+
+export interface ReplayHandle {
+  done: Promise<ReplayAnswer>;
+  /** Stop the replays (terminates the worker; `done` rejects). */
+  cancel(): void;
+}
+
+/**
+ * Replay `job.nodes` of `edge` alone on `model` in a fresh trace worker (replay-job.ts). Only the blobs
+ * those nodes read are posted (`replayEdge`, structured-cloned: the page keeps the edge trace); the
+ * replayed outputs come back transferred. The worker is terminated when the answer arrives.
+ */
+export function replayInWorker(model: ModelPayload, edge: Trace, job: ReplayJob, onStatus: (phase: string) => void = () => {}): ReplayHandle {
+  const worker = new Worker(new URL('./trace-worker.ts', import.meta.url), { type: 'module', name: 'exray-replay' });
+  const channel = new RequestChannel(worker);
+  const done = channel.request({ type: 'replay', model, edge: replayEdge(edge, job.nodes), job }, 'replayed', onStatus).then((r) => r.answer);
+  const end = (): void => worker.terminate();
+  done.then(end, end);
+  return {
+    done,
+    cancel: () => {
+      channel.failAll('cancelled');
+      worker.terminate();
+    },
+  };
 }

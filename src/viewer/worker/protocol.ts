@@ -2,10 +2,10 @@
  * Messages between the page and a trace worker (control only: trace events travel separately, through
  * a TraceTransport on the same endpoint). Structured-clone safe.
  */
-import type { BlobData, CaptureMode, DType, InputRecord, InputSource, PreprocessSpec } from '../../trace/types.ts';
+import type { BlobData, CaptureMode, DType, InputRecord, InputSource, PreprocessSpec, Trace } from '../../trace/types.ts';
 import type { InputFit } from '../../diagnose/types.ts';
 import type { ModelCard } from '../../models/card-schema.ts';
-import type { TraceRunOptions } from '../../instrument/common.ts';
+import type { ReplayResult, TraceRunOptions } from '../../instrument/common.ts';
 
 export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu', 'webnn'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -117,7 +117,55 @@ export type WorkerRequest =
   | { type: 'probe'; id: number }
   | { type: 'prepare'; id: number; blob: Blob; fileName: string; spec: PreprocessSpec }
   | { type: 'fit-input'; id: number; blob: Blob; fileName: string; spec: PreprocessSpec; edge: FitEdgeInput }
-  | { type: 'run'; id: number; model: ModelPayload; input: InputPayload; job: RunJob };
+  | { type: 'run'; id: number; model: ModelPayload; input: InputPayload; job: RunJob }
+  | { type: 'replay'; id: number; model: ModelPayload; edge: Trace; job: ReplayJob };
+
+/**
+ * Single-node replay (replay-job.ts): load the reference model on `backend` (TF.js cpu/wasm; ONNX:
+ * onnxruntime-web wasm) and run each node alone on the edge trace's recorded inputs. The `edge` sent
+ * is `replayEdge(edge, nodes)`: the header and only the blobs those nodes read.
+ */
+export interface ReplayJob {
+  backend: BackendName;
+  options: BackendOptions;
+  nodes: string[];
+}
+
+/** Node replays, one per requested node (a node that could not be replayed has `error`). */
+export interface ReplayAnswer {
+  results: ReplayResult[];
+  /** Wall times in the worker, ms. */
+  loadMs: number;
+  replayMs: number;
+}
+
+/** `name:k` / `^name` → the recorded value's node (or graph input) name. */
+function producerName(input: string): string {
+  return input.replace(/^\^/, '').replace(/:\d+$/, '');
+}
+
+/**
+ * The part of `edge` a replay of `nodes` reads: the header, the graph inputs' blobs and every output
+ * blob of each node's recorded producers (`NodeRecord.inputs`). Blobs are shared, not copied: posting
+ * the result structured-clones only these.
+ */
+export function replayEdge(edge: Trace, nodes: readonly string[]): Trace {
+  const byName = new Map(edge.header.nodes.map((n) => [n.name, n]));
+  const ids = new Set<string>();
+  for (const t of edge.header.input.tensors) if (t.blob) ids.add(t.blob.id);
+  for (const name of nodes) {
+    for (const input of byName.get(name)?.inputs ?? []) {
+      const p = producerName(input);
+      for (const o of byName.get(p)?.outputs ?? []) if (o.blob) ids.add(o.blob.id);
+    }
+  }
+  const blobs = new Map<string, BlobData>();
+  for (const id of ids) {
+    const b = edge.blobs.get(id);
+    if (b) blobs.set(id, b);
+  }
+  return { header: edge.header, blobs };
+}
 
 /** A diagnosis against the original photo: the edge trace's input record and values (state/photo-diagnosis.ts). */
 export interface FitEdgeInput {
@@ -147,6 +195,7 @@ export type WorkerResponse =
   | { type: 'input-fitted'; id: number; fitted: FittedInput }
   | { type: 'status'; id: number; phase: string }
   | { type: 'ran'; id: number; stream: string }
+  | { type: 'replayed'; id: number; answer: ReplayAnswer }
   | { type: 'failed'; id: number; message: string; file?: string };
 
 /** The trace options every job passes to its instrumenter (TF.js or ONNX Runtime). */

@@ -12,11 +12,20 @@ import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import { traceOnnx, type OrtInput, type OrtModule } from '../../instrument/ort/index.ts';
 import type { TraceTransport } from '../../transport/types.ts';
 import type { TraceEvent } from '../../trace/types.ts';
-import type { InputPayload, OnnxModelPayload, RunJob } from './protocol.ts';
+import type { BackendOptions, InputPayload, OnnxModelPayload, RunJob } from './protocol.ts';
 import { onnxUnsupported, traceRunOptions } from './protocol.ts';
 
-const ort = ortWeb as unknown as OrtModule;
+export const ort = ortWeb as unknown as OrtModule;
 ort.env.wasm.wasmPaths = { wasm: new URL(ortWasmUrl, import.meta.url).href };
+
+/** onnxruntime-web's wasm settings for a job (before its first session). */
+export function configureWasm(options: BackendOptions): void {
+  const onMainThread = typeof document !== 'undefined';
+  // Threads need cross-origin isolation; the proxy worker would print the profile out of reach.
+  ort.env.wasm.proxy = false;
+  if (!options.wasmThreads || onMainThread) ort.env.wasm.numThreads = 1;
+  if (!options.wasmSimd) (ort.env.wasm as { simd?: boolean }).simd = false;
+}
 
 /** The model input the main tensor feeds: the payload's name, else the card's first input. */
 function inputName(model: OnnxModelPayload, input: InputPayload): string {
@@ -38,11 +47,7 @@ export async function executeOnnxJob(
     const why = onnxUnsupported(job.backend);
     if (why) throw new Error(why);
     onStatus(`starting onnxruntime-web ${job.backend}`);
-    const onMainThread = typeof document !== 'undefined';
-    // Threads need cross-origin isolation; the proxy worker would print the profile out of reach.
-    ort.env.wasm.proxy = false;
-    if (!job.options.wasmThreads || onMainThread) ort.env.wasm.numThreads = 1;
-    if (!job.options.wasmSimd) (ort.env.wasm as { simd?: boolean }).simd = false;
+    configureWasm(job.options);
     const inputs: OrtInput[] = [
       { name: inputName(model, input), shape: input.shape, dtype: input.dtype, data: input.data },
       ...(input.others ?? []).map((o) => ({ name: o.name, shape: o.shape, dtype: o.dtype, data: o.data })),
