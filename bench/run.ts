@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, one process, results to bench/results.json ({name, value, unit}[])
  * and a readable bench/results.md. Ratios come from variants measured side by side in one run.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { benchTracing } from './tracing.ts';
 import { benchCompare } from './compare.ts';
@@ -43,6 +43,12 @@ await section('tracing overhead in Chromium, MobileNetV2 graph model, wasm and w
 'browser');
 
 await mkdir('bench', { recursive: true });
+if (only) {
+  // A partial run updates its own figures in the last full run's file and keeps the others.
+  const earlier = JSON.parse(await readFile('bench/results.json', 'utf8').catch(() => '[]')) as BenchResult[];
+  const fresh = new Set(results.map((r) => r.name));
+  results.unshift(...earlier.filter((r) => !fresh.has(r.name)));
+}
 await writeFile('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
 const md = [
   `# exray benchmark results`,
