@@ -85,6 +85,24 @@ describe('each input cause, injected on real models and photos', () => {
     expect(cause(d, 'layout').detail).toMatch(/^channel-planar \(NCHW\) data in the NHWC input \[1,224,224,3\]/);
   });
 
+  it('layout: height and width transposed, on an upright photo and on an EXIF-rotated one (not an orientation bug)', async () => {
+    // NHWC, square input: element (y, x) takes (x, y).
+    const transposeHW = (t: { data: Float32Array | Int32Array; shape: number[] }): { data: Float32Array | Int32Array; shape: number[] } => {
+      const [, H, W, C] = t.shape as [number, number, number, number];
+      const out = t.data.slice();
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < C; c++) out[(x * W + y) * C + c] = t.data[(y * W + x) * C + c]!;
+      return { data: out, shape: t.shape };
+    };
+    for (const photo of ['china.jpg', 'chelsea_exif6.jpg']) {
+      const d = await diagnoseCase({ model: 'nsfw-mobilenet-v2', photo, after: transposeHW });
+      expect(codes(d), `${photo}: ${d.summary}`).toEqual(['layout']);
+      expect(cause(d, 'layout').detail).toBe('height and width transposed: the image was fed as W×H (x and y swapped)');
+    }
+    // The EXIF tag ignored stays an orientation bug.
+    const d = await diagnoseCase({ model: 'nsfw-mobilenet-v2', photo: 'chelsea_exif6.jpg', wrong: { exif: 'ignore' } });
+    expect(codes(d)).toEqual(['orientation']);
+  });
+
   it('resize: nearest for bilinear, center crop for stretch, half-pixel for align-corners', async () => {
     let d = await diagnoseCase({ model: 'blazeface', photo: 'rocket.jpg', wrong: { resize: NEAREST }, noise: true });
     expect(codes(d)).toEqual(['resize']);

@@ -58,9 +58,17 @@ export function relativeOrientation(source: number, applied: number): number {
   return 1;
 }
 
-/** True when the search explains the edge input as the upright photo transposed (a layout bug, not a rotation). */
+/**
+ * True when the search explains the edge input as the canonical image transposed (height and width
+ * swapped: a layout bug, not a rotation), whatever the photo's EXIF tag. Not when the edge's image is
+ * what the other EXIF choice gives (tag ignored, or applied against the card): that is `orientation`,
+ * even where it amounts to a transpose (a photo tagged 5).
+ */
 export function isPureTranspose(s: InputSearch): boolean {
-  return s.sourceOrientation === 1 && relativeOrientation(s.sourceOrientation, s.best.appliedOrientation) === 5;
+  const o = s.sourceOrientation;
+  const apply = s.spec.exif === 'apply';
+  if (o !== 1 && s.best.appliedOrientation === (apply ? 1 : o)) return false;
+  return relativeOrientation(apply ? o : 1, s.best.appliedOrientation) === 5;
 }
 
 export function orientationCause(s: InputSearch): Cause | null {
