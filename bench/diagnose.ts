@@ -40,6 +40,8 @@ interface Part {
   reshape?: boolean;
   /** Channel permutation applied to the tensor afterwards (model channel k takes channel permute[k]). */
   permute?: readonly number[];
+  /** Height and width swapped afterwards (square inputs). */
+  transpose?: boolean;
 }
 
 interface Injection {
@@ -98,6 +100,8 @@ const INJECTIONS: Injection[] = [
   { name: 'letterbox', parts: [{ code: 'resize', wrong: (s) => (s.fit === 'letterbox' ? { fit: 'stretch' } : { fit: 'letterbox' }) }] },
   { name: 'crop + BGR + [0,255]', parts: [{ code: 'resize', wrong: (s) => (s.fit === 'center-crop' ? null : { fit: 'center-crop' }) }, BGR, RANGE_255] },
   { name: 'area + EXIF + range', parts: [AREA, EXIF, RANGE] },
+  { name: 'EXIF + BGR + [0,255] + nearest', parts: [EXIF, BGR, RANGE_255, NEAREST_PART] },
+  { name: 'H/W transposed', parts: [{ code: 'layout', wrong: (s) => (s.width === s.height ? {} : null), transpose: true }] },
 ];
 
 const CARDS = ['nsfw-mobilenet-v2', 'blazeface', 'emotion', 'movenet-lightning', 'centernet', 'ppocr-mobile-v2-cls', 'handtrack'];
@@ -110,6 +114,21 @@ function permuteChannels(data: Float32Array | Int32Array, spec: PreprocessSpec, 
     for (let c = 0; c < 3; c++) {
       if (spec.layout === 'nhwc') out[i * 3 + c] = data[i * 3 + p[c]!] as number;
       else out[c * n + i] = data[p[c]! * n + i] as number;
+    }
+  }
+  return out;
+}
+
+function transposeHW(data: Float32Array | Int32Array, spec: PreprocessSpec): Float32Array | Int32Array {
+  const { width: W, height: H } = spec;
+  const C = spec.channels === 'grayscale' ? 1 : 3;
+  const out = data.slice();
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      for (let c = 0; c < C; c++) {
+        if (spec.layout === 'nhwc') out[(x * W + y) * C + c] = data[(y * W + x) * C + c] as number;
+        else out[c * H * W + x * W + y] = data[c * H * W + y * W + x] as number;
+      }
     }
   }
   return out;
@@ -158,6 +177,7 @@ async function inputSuite(): Promise<{ cases: number; detected: number; clean: n
           const t = preprocess(d.image, o, Object.assign({ ...spec }, ...ws) as PreprocessSpec);
           let data = t.data;
           for (const p of parts) if (p.permute) data = permuteChannels(data, spec, p.permute);
+          if (parts.some((p) => p.transpose)) data = transposeHW(data, spec);
           if (!parts.some((p) => p.reshape)) return { data, shape: t.shape };
           // NHWC card: NCHW values, NHWC shape. NCHW card: made NHWC by the spec change, shape kept NCHW.
           return spec.layout === 'nhwc' ? { data: reshapeNchw(data, spec), shape: t.shape } : { data, shape: [1, 3, spec.height, spec.width] };
