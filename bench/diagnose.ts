@@ -6,11 +6,16 @@
  *   counts as detected when the reported input causes are exactly the injected ones. Injections that
  *   do not change the tensor (BGR on a gray photo, crop on a square one) are skipped.
  * - Clean suite: the same photos and cards with ±1 decoder noise; any cause is a false alarm.
- * - Node suite (end to end, traces on wasm, reference on wasm): a perturbed convolution per model
- *   (kernel), uint8 variants of the float models (quantization), clean runs (none).
+ * - Node suite (end to end, traces on wasm): a perturbed convolution per TF.js model (kernel), an
+ *   edited node attribute in two ONNX models (kernel, reference onnxruntime-node), uint8 variants of the
+ *   float models (quantization), clean runs (none).
  * - Timing: `runDiagnosis` of MobileNetV2 (nsfw-mobilenet-v2) with the photo, reference on TF.js cpu.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { decodeOnnx, describeOnnx, encodeOnnx, type ModelProto } from '../src/onnx/model.ts';
+import { traceOnnx } from '../src/instrument/ort/index.ts';
+import { loadOrt } from '../src/reference/ort-node.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { runDiagnosis } from '../src/cli/commands/diagnose.ts';
@@ -25,7 +30,7 @@ import { decodeImageFile } from '../src/preprocess/decode-node.ts';
 import type { DecodedImage } from '../src/preprocess/image.ts';
 import { preprocess } from '../src/preprocess/pipeline.ts';
 import { tf, useBackend } from '../src/reference/tfjs-backend.ts';
-import { traceInNode } from '../src/reference/trace-node.ts';
+import { modelIdentityHash, traceInNode } from '../src/reference/trace-node.ts';
 import type { PreprocessSpec, Trace } from '../src/trace/types.ts';
 import type { BenchResult } from './types.ts';
 
@@ -236,6 +241,38 @@ async function plainTrace(dir: string, name: string, photo: DecodedImage): Promi
   return traceInNode({ model: dir, backend: 'wasm', feed: [{ name: input.name, shape: t.shape, dtype: t.dtype, data: t.data }], feedFile: 'bench', runs: 1, warmup: 0, source: photo.source, preprocess: input.preprocess!, modelName: name });
 }
 
+/** A float or ints attribute of one node set, in a copy of `model`. */
+function setAttribute(model: ModelProto, node: string, attr: string, value: number | readonly number[]): ModelProto {
+  const copy = decodeOnnx(encodeOnnx(model), 'copy');
+  const n = copy.graph!.node[describeOnnx(copy).nodes.find((x) => x.name === node)!.position]!;
+  const a = n.attribute.find((x) => x.name === attr)!;
+  if (typeof value === 'number') a.f = value;
+  else a.ints = value.map((v) => BigInt(v));
+  return copy;
+}
+
+/** An edge trace of an (edited) ONNX model on onnxruntime-web wasm, recorded under the original's identity. */
+async function onnxEdge(dir: string, name: string, photo: DecodedImage, edit: (m: ModelProto) => ModelProto): Promise<Trace> {
+  const file = join(dir, 'model.onnx');
+  const bytes = new Uint8Array(await readFile(file));
+  const input = (await loadModelCard(join(dir, 'exray.json'))).inputs[0]!;
+  const t = preprocess(photo.image, photo.source.exifOrientation, input.preprocess!);
+  const { ort, runtime } = await loadOrt('wasm');
+  return traceOnnx(ort, encodeOnnx(edit(decodeOnnx(bytes, file))), [{ name: input.name, shape: t.shape, dtype: t.dtype, data: t.data }], {
+    runtime,
+    executionProvider: 'wasm',
+    profiler: null,
+    capture: 'tensors',
+    runs: 1,
+    warmup: 0,
+    modelName: name,
+    modelSha256: await modelIdentityHash(dir),
+    source: photo.source,
+    preprocess: input.preprocess!,
+    label: 'edge',
+  });
+}
+
 async function nodeSuite(): Promise<{ cases: number; detected: number; clean: number; falseAlarms: number; misses: string[] }> {
   const tmp = mkdtempSync(join(tmpdir(), 'exray-bench-diag-'));
   let cases = 0;
@@ -259,6 +296,23 @@ async function nodeSuite(): Promise<{ cases: number; detected: number; clean: nu
     const { edge, target } = await perturbed(name, decoded);
     check(`kernel ${name}`, (await runDiagnosis({ edge, image: decoded, model: join(MODELS, name), backend: 'wasm' })).diagnosis, 'kernel', target);
     const d0 = (await runDiagnosis({ edge: await plainTrace(join(MODELS, name), name, decoded), image: decoded, model: join(MODELS, name), backend: 'cpu', maxReplay: 8 })).diagnosis;
+    clean++;
+    if (d0.causes.some((c) => c.code !== 'none')) {
+      falseAlarms++;
+      misses.push(`false alarm ${name}: ${d0.summary}`);
+    }
+  }
+  // ONNX: one node's attribute edited in the edge's copy (same inputs, different kernel result),
+  // recorded under the original model's identity; and the unedited model (none).
+  for (const [name, photo, node, attr, value] of [
+    ['ppocr-mobile-v2-cls', 'chelsea.png', 'p2o.HardSigmoid.4', 'alpha', 0.3],
+    ['ppocr-v4-rec', 'page_line1.png', 'p2o.Conv.9', 'pads', [2, 2, 0, 0]],
+  ] as const) {
+    const decoded = await decodeImageFile(join(SAMPLES, photo));
+    const dir = join(MODELS, name);
+    const edited = await onnxEdge(dir, name, decoded, (m) => setAttribute(m, node, attr, value));
+    check(`kernel ${name}`, (await runDiagnosis({ edge: edited, image: decoded, model: dir, backend: 'cpu' })).diagnosis, 'kernel', node);
+    const d0 = (await runDiagnosis({ edge: await onnxEdge(dir, name, decoded, (m) => m), image: decoded, model: dir, backend: 'cpu' })).diagnosis;
     clean++;
     if (d0.causes.some((c) => c.code !== 'none')) {
       falseAlarms++;
