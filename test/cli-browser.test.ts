@@ -10,7 +10,7 @@ import { main } from '../src/cli/main.ts';
 import { readTrace } from '../src/cli/io.ts';
 import { compareTraces } from '../src/compare/index.ts';
 import { ctcGreedyDecodeBatch } from '../src/onnx/ctc.ts';
-import { MODELS, SAMPLES, card } from './helpers.ts';
+import { MODELS, ROOT, SAMPLES, card } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'exray-browser-'));
 const model = join(MODELS, 'nsfw-mobilenet-v2');
@@ -93,6 +93,29 @@ describe('trace --browser on an ONNX model', () => {
     const o = t.header.outputs[0]!;
     const [line] = ctcGreedyDecodeBatch(t.blobs.get(o.blob!.id)!, o.shape, (await card('ppocr-v4-rec')).outputs[0]!.labels!);
     expect(line!.text).toBe('Region-based segmentation');
+  });
+
+  it('Silero VAD from three tensor files (.npy, int64 sr) in Chromium: all inputs recorded, "speech", same as onnxruntime-node', async () => {
+    const fx = (f: string): string => join(ROOT, 'test', 'fixtures', 'silero', f);
+    const vad = join(MODELS, 'silero-vad-v5');
+    const inputs = ['--input', `input=${fx('speech_input.npy')}`, `state=${fx('speech_state.npy')}`, `sr=${fx('sr.npy')}`];
+    const out = join(tmp, 'vad-browser.exray');
+    const ref = join(tmp, 'vad-node.exray');
+    expect(await exray(['trace', vad, ...inputs, '--browser', '--backend', 'wasm', '--runs', '1', '--warmup', '0', '--out', out])).toBe(0);
+    expect(await exray(['trace', vad, ...inputs, '--backend', 'cpu', '--runs', '1', '--warmup', '0', '--out', ref])).toBe(0);
+    const [t, r] = [await readTrace(out), await readTrace(ref)];
+    expect(t.header.environment.kind).toBe('browser');
+    expect(t.header.runtime).toMatchObject({ name: 'onnxruntime-web', backend: 'wasm' });
+    expect(t.header.input.tensors.map((x) => [x.name, x.dtype, x.shape])).toEqual([
+      ['input', 'float32', [1, 576]],
+      ['state', 'float32', [2, 1, 128]],
+      ['sr', 'int64', []],
+    ]);
+    const p = (x: typeof t): number => x.blobs.get(x.header.outputs.find((o) => o.name === 'output')!.blob!.id)![0]!;
+    expect(p(t)).toBeGreaterThan(0.9);
+    const c = compareTraces(t, r);
+    expect(c.inputs.verdict).toBe('identical');
+    expect(c.verdict, c.summary).toBe('ok');
   });
 
   it('refuses backends onnxruntime-web cannot run ONNX on, saying why', async () => {
