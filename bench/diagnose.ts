@@ -11,27 +11,20 @@
  *   float models (quantization), clean runs (none).
  * - Timing: `runDiagnosis` of MobileNetV2 (nsfw-mobilenet-v2) with the photo, reference on TF.js cpu.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { decodeOnnx, describeOnnx, encodeOnnx, type ModelProto } from '../src/onnx/model.ts';
-import { traceOnnx } from '../src/instrument/ort/index.ts';
-import { loadOrt } from '../src/reference/ort-node.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runDiagnosis } from '../src/cli/commands/diagnose.ts';
 import { fitInput, type CauseCode, type Diagnosis } from '../src/diagnose/index.ts';
 import { decoderNoise } from '../src/diagnose/test-images.ts';
-import { traceModel } from '../src/instrument/tfjs/index.ts';
 import { loadModelCard } from '../src/models/card.ts';
-import { modelHash } from '../src/models/hash.ts';
-import { loadTfjsModelFromDir } from '../src/models/load-node.ts';
 import { writeVariant } from '../src/models/variants.ts';
 import { decodeImageFile } from '../src/preprocess/decode-node.ts';
 import type { DecodedImage } from '../src/preprocess/image.ts';
 import { preprocess } from '../src/preprocess/pipeline.ts';
-import { tf, useBackend } from '../src/reference/tfjs-backend.ts';
-import { modelIdentityHash, traceInNode } from '../src/reference/trace-node.ts';
+import { traceInNode } from '../src/reference/trace-node.ts';
 import type { PreprocessSpec, Trace } from '../src/trace/types.ts';
+import { editedOnnxEdge, perturbedConvEdge, setOnnxAttribute } from '../test/diagnose-helpers.ts';
 import type { BenchResult } from './types.ts';
 
 const MODELS = 'models';
@@ -205,72 +198,10 @@ async function inputSuite(): Promise<{ cases: number; detected: number; clean: n
   return { cases, detected, clean, falseAlarms, misses, medianMs: times[times.length >> 1] ?? 0 };
 }
 
-/** Edge trace of a sample model with one convolution's weights scaled by 1.02; returns the perturbed node. */
-async function perturbed(name: string, photo: DecodedImage): Promise<{ edge: Trace; target: string }> {
-  await useBackend('wasm');
-  const { model } = await loadTfjsModelFromDir(join(MODELS, name), tf);
-  const input = (await loadModelCard(join(MODELS, name, 'exray.json'))).inputs[0]!;
-  const t = preprocess(photo.image, photo.source.exifOrientation, input.preprocess!);
-  const x = tf.tensor(t.data, t.shape, t.dtype);
-  try {
-    let target: string;
-    if ('executor' in model) {
-      const ex = (model as unknown as { executor: { graph: { nodes: Record<string, { name: string; op: string; inputNames: string[] }> }; weightMap: Record<string, tf.Tensor[]> } }).executor;
-      const convs = Object.values(ex.graph.nodes).filter((n) => n.op === '_FusedConv2D');
-      const c = convs[Math.floor(convs.length / 3)]!;
-      target = c.name;
-      const w = c.inputNames[1]!;
-      ex.weightMap[w] = [tf.tidy(() => ex.weightMap[w]![0]!.mul(1.02))];
-    } else {
-      const layers = (model as unknown as { layers: { name: string; getClassName(): string; getWeights(): tf.Tensor[]; setWeights(w: tf.Tensor[]): void }[] }).layers.filter((l) => l.getClassName() === 'Conv2D');
-      const l = layers[Math.floor(layers.length / 3)]!;
-      target = l.name;
-      l.setWeights(l.getWeights().map((w, i) => (i === 0 ? tf.tidy(() => w.mul(1.02)) : w)));
-    }
-    const edge = await traceModel(model, 'executor' in model ? { [input.name]: x } : x, { capture: 'tensors', runs: 1, warmup: 0, modelName: name, modelSha256: await modelHash(join(MODELS, name)), inputNames: [input.name], source: photo.source });
-    return { edge, target };
-  } finally {
-    x.dispose();
-    model.dispose();
-  }
-}
-
 async function plainTrace(dir: string, name: string, photo: DecodedImage): Promise<Trace> {
   const input = (await loadModelCard(join(MODELS, name, 'exray.json'))).inputs[0]!;
   const t = preprocess(photo.image, photo.source.exifOrientation, input.preprocess!);
   return traceInNode({ model: dir, backend: 'wasm', feed: [{ name: input.name, shape: t.shape, dtype: t.dtype, data: t.data }], feedFile: 'bench', runs: 1, warmup: 0, source: photo.source, preprocess: input.preprocess!, modelName: name });
-}
-
-/** A float or ints attribute of one node set, in a copy of `model`. */
-function setAttribute(model: ModelProto, node: string, attr: string, value: number | readonly number[]): ModelProto {
-  const copy = decodeOnnx(encodeOnnx(model), 'copy');
-  const n = copy.graph!.node[describeOnnx(copy).nodes.find((x) => x.name === node)!.position]!;
-  const a = n.attribute.find((x) => x.name === attr)!;
-  if (typeof value === 'number') a.f = value;
-  else a.ints = value.map((v) => BigInt(v));
-  return copy;
-}
-
-/** An edge trace of an (edited) ONNX model on onnxruntime-web wasm, recorded under the original's identity. */
-async function onnxEdge(dir: string, name: string, photo: DecodedImage, edit: (m: ModelProto) => ModelProto): Promise<Trace> {
-  const file = join(dir, 'model.onnx');
-  const bytes = new Uint8Array(await readFile(file));
-  const input = (await loadModelCard(join(dir, 'exray.json'))).inputs[0]!;
-  const t = preprocess(photo.image, photo.source.exifOrientation, input.preprocess!);
-  const { ort, runtime } = await loadOrt('wasm');
-  return traceOnnx(ort, encodeOnnx(edit(decodeOnnx(bytes, file))), [{ name: input.name, shape: t.shape, dtype: t.dtype, data: t.data }], {
-    runtime,
-    executionProvider: 'wasm',
-    profiler: null,
-    capture: 'tensors',
-    runs: 1,
-    warmup: 0,
-    modelName: name,
-    modelSha256: await modelIdentityHash(dir),
-    source: photo.source,
-    preprocess: input.preprocess!,
-    label: 'edge',
-  });
 }
 
 async function nodeSuite(): Promise<{ cases: number; detected: number; clean: number; falseAlarms: number; misses: string[] }> {
@@ -293,7 +224,7 @@ async function nodeSuite(): Promise<{ cases: number; detected: number; clean: nu
     ['emotion', 'coffee_exif3.jpg'],
   ] as const) {
     const decoded = await decodeImageFile(join(SAMPLES, photo));
-    const { edge, target } = await perturbed(name, decoded);
+    const { edge, target } = await perturbedConvEdge(name, decoded);
     check(`kernel ${name}`, (await runDiagnosis({ edge, image: decoded, model: join(MODELS, name), backend: 'wasm' })).diagnosis, 'kernel', target);
     const d0 = (await runDiagnosis({ edge: await plainTrace(join(MODELS, name), name, decoded), image: decoded, model: join(MODELS, name), backend: 'cpu', maxReplay: 8 })).diagnosis;
     clean++;
@@ -310,9 +241,9 @@ async function nodeSuite(): Promise<{ cases: number; detected: number; clean: nu
   ] as const) {
     const decoded = await decodeImageFile(join(SAMPLES, photo));
     const dir = join(MODELS, name);
-    const edited = await onnxEdge(dir, name, decoded, (m) => setAttribute(m, node, attr, value));
+    const edited = await editedOnnxEdge(name, decoded, (m) => setOnnxAttribute(m, node, attr, value));
     check(`kernel ${name}`, (await runDiagnosis({ edge: edited, image: decoded, model: dir, backend: 'cpu' })).diagnosis, 'kernel', node);
-    const d0 = (await runDiagnosis({ edge: await onnxEdge(dir, name, decoded, (m) => m), image: decoded, model: dir, backend: 'cpu' })).diagnosis;
+    const d0 = (await runDiagnosis({ edge: await editedOnnxEdge(name, decoded, (m) => m), image: decoded, model: dir, backend: 'cpu' })).diagnosis;
     clean++;
     if (d0.causes.some((c) => c.code !== 'none')) {
       falseAlarms++;

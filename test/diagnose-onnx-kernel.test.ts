@@ -8,9 +8,8 @@
  *     large own and a small inherited error — on two models, one replayed on cpu, one on wasm;
  * (c) a clean run: `none`, no false `kernel`, though nodes were replayed.
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import * as ortNode from 'onnxruntime-node';
@@ -38,10 +37,10 @@ import { loadModelCard } from '../src/models/card.ts';
 import { decodeImageFile } from '../src/preprocess/decode-node.ts';
 import { preprocess } from '../src/preprocess/pipeline.ts';
 import { decoderNoise } from '../src/diagnose/test-images.ts';
-import { loadOrt } from '../src/reference/ort-node.ts';
 import { replayOnnxNodes } from '../src/reference/replay-onnx.ts';
 import { traceInNode } from '../src/reference/trace-node.ts';
 import type { Trace } from '../src/trace/types.ts';
+import { editedOnnxEdge, setOnnxAttribute } from './diagnose-helpers.ts';
 import { CLS, REC, SAMPLES, VAD, VAD_FIXTURES } from './ort-helpers.ts';
 
 const ort = ortNode as unknown as OrtModule;
@@ -197,40 +196,6 @@ describe('single-node models cut out of real ONNX models', () => {
   });
 });
 
-/** Set a float or ints attribute of one node in a copy of `model`. */
-function editAttribute(model: ModelProto, node: string, attr: string, value: number | number[]): ModelProto {
-  const copy = decodeOnnx(encodeOnnx(model), 'copy');
-  const info = describeOnnx(copy);
-  const n = copy.graph!.node[info.nodes.find((x) => x.name === node)!.position]!;
-  const a = n.attribute.find((x) => x.name === attr)!;
-  if (Array.isArray(value)) a.ints = value.map((v) => BigInt(v));
-  else a.f = value;
-  return copy;
-}
-
-/**
- * An "edge" trace of an edited copy of the model at `dir`, recorded under the original model's name and
- * sha256 (as a device whose kernel computes that node differently would record it).
- */
-async function editedEdge(dir: string, photo: string, edited: ModelProto, backend: 'cpu' | 'wasm'): Promise<{ edge: Trace; file: string }> {
-  const { feed, file, source, spec } = await photoInput(dir, photo);
-  const { ort: runtime, runtime: name } = await loadOrt(backend);
-  const edge = await traceOnnx(runtime, encodeOnnx(edited), feed, {
-    runtime: name,
-    executionProvider: backend,
-    profiler: null,
-    capture: 'tensors',
-    runs: 1,
-    warmup: 0,
-    modelName: dir.split(/[\\/]/).pop()!,
-    modelSha256: createHash('sha256').update(readFileSync(modelFile(dir))).digest('hex'),
-    source,
-    preprocess: spec,
-    label: 'edge',
-  });
-  return { edge, file };
-}
-
 describe('kernel cause on ONNX: one node computes differently on the same inputs', () => {
   const cases = [
     {
@@ -238,7 +203,7 @@ describe('kernel cause on ONNX: one node computes differently on the same inputs
       dir: CLS,
       photo: 'chelsea.png',
       target: 'p2o.HardSigmoid.4',
-      edit: (m: ModelProto) => editAttribute(m, 'p2o.HardSigmoid.4', 'alpha', 0.3),
+      edit: (m: ModelProto) => setOnnxAttribute(m, 'p2o.HardSigmoid.4', 'alpha', 0.3),
       edgeBackend: 'wasm' as const,
       refBackend: 'cpu' as const,
     },
@@ -247,7 +212,7 @@ describe('kernel cause on ONNX: one node computes differently on the same inputs
       dir: REC,
       photo: 'page_line1.png',
       target: 'p2o.Conv.9',
-      edit: (m: ModelProto) => editAttribute(m, 'p2o.Conv.9', 'pads', [2, 2, 0, 0]),
+      edit: (m: ModelProto) => setOnnxAttribute(m, 'p2o.Conv.9', 'pads', [2, 2, 0, 0]),
       edgeBackend: 'cpu' as const,
       refBackend: 'wasm' as const,
     },
@@ -260,7 +225,8 @@ describe('kernel cause on ONNX: one node computes differently on the same inputs
         const attr = (k: string) => model.graph!.node[target.position]!.attribute.find((a) => a.name === k)!.ints.map(Number);
         expect([attr('kernel_shape'), attr('strides'), attr('pads')]).toEqual([[3, 3], [1, 1], [1, 1, 1, 1]]);
       }
-      const { edge, file } = await editedEdge(c.dir, c.photo, c.edit(model), c.edgeBackend);
+      const file = join(SAMPLES, c.photo);
+      const edge = await editedOnnxEdge(basename(c.dir), await decodeImageFile(file), c.edit, c.edgeBackend);
       const { diagnosis: d } = await runDiagnosis({ edge, image: file, backend: c.refBackend });
       expect(d.causes.map((x) => x.code), d.summary).toEqual(['kernel']);
       const k = d.causes[0]!;

@@ -7,88 +7,24 @@
  *   npx tsx e2e/support/make-edges.ts <out dir>
  *
  * Kernel cases (a node that computes wrongly on its own inputs, recorded under the original model's
- * identity, as bench/diagnose.ts `perturbed()` and test/diagnose-onnx-kernel.test.ts make them): a
+ * identity: test/diagnose-helpers.ts `perturbedConvEdge` / `editedOnnxEdge`): a
  * MobileNetV2 convolution's weights scaled by 1.02 (CLI reference TF.js cpu, as the page's), the
  * PaddleOCR classifier's HardSigmoid alpha 0.2 → 0.3 (CLI `--backend wasm`: onnxruntime-web wasm, as
  * the page's).
  *
  * Writes <name>.exray and <name>.cli.json per case, and cases.json.
  */
-import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeTrace } from '../../src/cli/io.ts';
-import { traceModel } from '../../src/instrument/tfjs/index.ts';
-import { traceOnnx } from '../../src/instrument/ort/index.ts';
-import { decodeOnnx, describeOnnx, encodeOnnx } from '../../src/onnx/model.ts';
-import { modelHash } from '../../src/models/hash.ts';
-import { loadTfjsModelFromDir } from '../../src/models/load-node.ts';
 import { decodeImageFile } from '../../src/preprocess/decode-node.ts';
-import { preprocess } from '../../src/preprocess/pipeline.ts';
-import { loadOrt } from '../../src/reference/ort-node.ts';
-import { tf, useBackend } from '../../src/reference/tfjs-backend.ts';
+import type { DecodedImage } from '../../src/preprocess/image.ts';
 import type { PreprocessSpec, Trace } from '../../src/trace/types.ts';
-import { edgeCase } from '../../test/diagnose-helpers.ts';
-import { card, MODELS, runCli, SAMPLES } from '../../test/helpers.ts';
+import { edgeCase, editedOnnxEdge, perturbedConvEdge, setOnnxAttribute } from '../../test/diagnose-helpers.ts';
+import { runCli, SAMPLES } from '../../test/helpers.ts';
 
-/** A TF.js model on wasm with the convolution a third of the way in (`_FusedConv2D` node or Conv2D layer) scaled by 1.02. */
-async function perturbedConv(name: string, photo: string): Promise<{ edge: Trace; target: string }> {
-  await useBackend('wasm');
-  const dir = join(MODELS, name);
-  const { model } = await loadTfjsModelFromDir(dir, tf);
-  const input = (await card(name)).inputs[0]!;
-  const decoded = await decodeImageFile(join(SAMPLES, photo));
-  const t = preprocess(decoded.image, decoded.source.exifOrientation, input.preprocess!);
-  const x = tf.tensor(t.data, t.shape, t.dtype);
-  try {
-    let target: string;
-    if ('executor' in model) {
-      const ex = (model as unknown as { executor: { graph: { nodes: Record<string, { name: string; op: string; inputNames: string[] }> }; weightMap: Record<string, tf.Tensor[]> } }).executor;
-      const convs = Object.values(ex.graph.nodes).filter((n) => n.op === '_FusedConv2D');
-      const c = convs[Math.floor(convs.length / 3)]!;
-      target = c.name;
-      const w = c.inputNames[1]!;
-      ex.weightMap[w] = [tf.tidy(() => ex.weightMap[w]![0]!.mul(1.02))];
-    } else {
-      const layers = (model as unknown as { layers: { name: string; getClassName(): string; getWeights(): tf.Tensor[]; setWeights(w: tf.Tensor[]): void }[] }).layers.filter((l) => l.getClassName() === 'Conv2D');
-      const l = layers[Math.floor(layers.length / 3)]!;
-      target = l.name;
-      l.setWeights(l.getWeights().map((w, i) => (i === 0 ? tf.tidy(() => w.mul(1.02)) : w)));
-    }
-    const edge = await traceModel(model, 'executor' in model ? { [input.name]: x } : x, { capture: 'tensors', runs: 1, warmup: 0, modelName: name, modelSha256: await modelHash(dir), inputNames: [input.name], source: decoded.source, preprocess: input.preprocess!, label: 'edge' });
-    return { edge, target };
-  } finally {
-    x.dispose();
-    model.dispose();
-  }
-}
-
-/** The PaddleOCR classifier on onnxruntime-web wasm with one HardSigmoid's alpha 0.2 → 0.3, under the original's sha256. */
-async function editedHardSigmoid(name: string, photo: string, target: string): Promise<{ edge: Trace; target: string }> {
-  const file = join(MODELS, name, 'model.onnx');
-  const bytes = readFileSync(file);
-  const model = decodeOnnx(new Uint8Array(bytes), file);
-  const n = model.graph!.node[describeOnnx(model).nodes.find((x) => x.name === target)!.position]!;
-  n.attribute.find((a) => a.name === 'alpha')!.f = 0.3;
-  const input = (await card(name)).inputs[0]!;
-  const decoded = await decodeImageFile(join(SAMPLES, photo));
-  const t = preprocess(decoded.image, decoded.source.exifOrientation, input.preprocess!);
-  const { ort, runtime } = await loadOrt('wasm');
-  const edge = await traceOnnx(ort, encodeOnnx(model), [{ name: input.name, shape: t.shape, dtype: t.dtype, data: t.data }], {
-    runtime,
-    executionProvider: 'wasm',
-    profiler: null,
-    capture: 'tensors',
-    runs: 1,
-    warmup: 0,
-    modelName: name,
-    modelSha256: createHash('sha256').update(bytes).digest('hex'),
-    source: decoded.source,
-    preprocess: input.preprocess!,
-    label: 'edge',
-  });
-  return { edge, target };
-}
+/** A sample photo, decoded. */
+const decoded = (photo: string): Promise<DecodedImage> => decodeImageFile(join(SAMPLES, photo));
 
 const MODEL = 'nsfw-mobilenet-v2';
 const CASES: { name: string; photo: string; model?: string; wrong?: Partial<PreprocessSpec> }[] = [
@@ -101,8 +37,11 @@ const CASES: { name: string; photo: string; model?: string; wrong?: Partial<Prep
 ];
 
 const KERNEL_CASES: { name: string; photo: string; make: () => Promise<{ edge: Trace; target: string }>; args: string[] }[] = [
-  { name: 'kernel-conv', photo: 'flower.jpg', make: () => perturbedConv(MODEL, 'flower.jpg'), args: [] },
-  { name: 'onnx-kernel', photo: 'chelsea.png', make: () => editedHardSigmoid('ppocr-mobile-v2-cls', 'chelsea.png', 'p2o.HardSigmoid.4'), args: ['--backend', 'wasm'] },
+  { name: 'kernel-conv', photo: 'flower.jpg', make: async () => perturbedConvEdge(MODEL, await decoded('flower.jpg')), args: [] },
+  { name: 'onnx-kernel', photo: 'chelsea.png', make: async () => ({
+      edge: await editedOnnxEdge('ppocr-mobile-v2-cls', await decoded('chelsea.png'), (m) => setOnnxAttribute(m, 'p2o.HardSigmoid.4', 'alpha', 0.3)),
+      target: 'p2o.HardSigmoid.4',
+    }), args: ['--backend', 'wasm'] },
 ];
 
 const out = process.argv[2];
