@@ -6,29 +6,9 @@
 import type { BlobData, CaptureMode, DType, NamedTensor, NodeRecord, TensorRecord, TensorStats, Trace } from '../trace/types.ts';
 import { TRACE_FORMAT, TRACE_VERSION } from '../trace/types.ts';
 
-/** Deterministic PRNG (mulberry32): uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { randn, rng } from '../trace/random.ts';
 
-/** Standard normal samples via Box–Muller. */
-export function randn(n: number, seed: number, scale = 1): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = 1 - r();
-    const v = r();
-    out[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-  return out;
-}
+export { randn, rng };
 
 export interface SyntheticTensor {
   shape: number[];

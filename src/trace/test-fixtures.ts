@@ -7,28 +7,9 @@ import { createBlobIdAllocator } from './ids.ts';
 import { TRACE_FORMAT, TRACE_VERSION } from './types.ts';
 import type { BlobData, KernelRecord, NodeRecord, TensorRecord, Trace } from './types.ts';
 
-/** Deterministic PRNG (mulberry32), uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { randn, rng } from './random.ts';
 
-export function randn(n: number, seed: number, scale = 1, offset = 0): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const u = 1 - r();
-    const v = r();
-    out[i] = offset + scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-  return out;
-}
+export { randn, rng };
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
