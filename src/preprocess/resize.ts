@@ -56,6 +56,24 @@ function tfjsRatio(inSize: number, outSize: number, alignCorners: boolean): numb
   return effIn / effOut;
 }
 
+/** What the TF.js-style resizers share: checks, sizes, ratios, the output image and both strides. */
+function resizeSetup(src: ImagePlanes, width: number, height: number, alignCorners: boolean, halfPixelCenters: boolean, what: string) {
+  checkImage(src, what);
+  checkSize(width, height, what);
+  checkCornerFlags(alignCorners, halfPixelCenters, what);
+  const out = emptyLike(src, width, height);
+  return {
+    oldH: src.height,
+    oldW: src.width,
+    C: src.channels,
+    rowRatio: tfjsRatio(src.height, height, alignCorners),
+    colRatio: tfjsRatio(src.width, width, alignCorners),
+    out,
+    s: stridesOf(src),
+    d: stridesOf(out),
+  };
+}
+
 /** tf.image.resizeBilinear semantics (TF.js cpu kernel index arithmetic). */
 export function resizeBilinear(
   src: ImagePlanes,
@@ -64,17 +82,7 @@ export function resizeBilinear(
   alignCorners = false,
   halfPixelCenters = false,
 ): FloatImage {
-  checkImage(src, 'resizeBilinear');
-  checkSize(width, height, 'resizeBilinear');
-  checkCornerFlags(alignCorners, halfPixelCenters, 'resizeBilinear');
-  const oldH = src.height;
-  const oldW = src.width;
-  const C = src.channels;
-  const rowRatio = tfjsRatio(oldH, height, alignCorners);
-  const colRatio = tfjsRatio(oldW, width, alignCorners);
-  const out = emptyLike(src, width, height);
-  const s = stridesOf(src);
-  const d = stridesOf(out);
+  const { oldH, oldW, C, rowRatio, colRatio, out, s, d } = resizeSetup(src, width, height, alignCorners, halfPixelCenters, 'resizeBilinear');
   const x = src.data;
   const res = out.data;
 
@@ -124,17 +132,7 @@ export function resizeNearest(
   alignCorners = false,
   halfPixelCenters = false,
 ): FloatImage {
-  checkImage(src, 'resizeNearestNeighbor');
-  checkSize(width, height, 'resizeNearestNeighbor');
-  checkCornerFlags(alignCorners, halfPixelCenters, 'resizeNearestNeighbor');
-  const oldH = src.height;
-  const oldW = src.width;
-  const C = src.channels;
-  const rowRatio = tfjsRatio(oldH, height, alignCorners);
-  const colRatio = tfjsRatio(oldW, width, alignCorners);
-  const out = emptyLike(src, width, height);
-  const s = stridesOf(src);
-  const d = stridesOf(out);
+  const { oldH, oldW, C, rowRatio, colRatio, out, s, d } = resizeSetup(src, width, height, alignCorners, halfPixelCenters, 'resizeNearestNeighbor');
   const nearest = (ratio: number, i: number, max: number): number => {
     const f = halfPixelCenters ? ratio * (i + 0.5) : ratio * i;
     const n = Math.min(max - 1, alignCorners ? Math.round(f) : Math.floor(f));
