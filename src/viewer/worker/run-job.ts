@@ -4,9 +4,9 @@
  * and on the page's main thread (in-page transport).
  */
 import type { TraceTransport } from '../../transport/types.ts';
-import type { TraceEvent } from '../../trace/types.ts';
 import { streamModel } from '../../instrument/tfjs/index.ts';
 import { tf, useBackend } from './backends.ts';
+import { streamJob } from './job-stream.ts';
 import { loadModel } from './load-model.ts';
 import { traceRunOptions, tfjsUnsupported, type InputPayload, type ModelPayload, type RunJob } from './protocol.ts';
 
@@ -26,9 +26,7 @@ export async function executeJob(
     const { executeOnnxJob } = await import('./run-onnx.ts');
     return executeOnnxJob(model, input, job, transport, onStatus);
   }
-  const send = (event: TraceEvent): void => transport.send({ stream: job.stream, event });
-  let ended = false;
-  try {
+  return streamJob(transport, job.stream, async (emit) => {
     const why = tfjsUnsupported(job.backend);
     if (why) throw new Error(why);
     onStatus(`starting ${job.backend}`);
@@ -39,25 +37,10 @@ export async function executeJob(
     const x = tf.tensor(input.data, input.shape, input.dtype);
     try {
       // streamModel keeps nothing: the transport may move each blob buffer to the page.
-      await streamModel(m, x, {
-        ...traceRunOptions(model, input, job),
-        environment,
-        onEvent: (e) => {
-          if (e.type === 'run-end') ended = true;
-          send(e);
-        },
-      });
+      await streamModel(m, x, { ...traceRunOptions(model, input, job), environment, onEvent: emit });
     } finally {
       x.dispose();
       m.dispose();
     }
-  } catch (e) {
-    // The consumer already has a complete trace when the failure came after run-end.
-    if (ended) {
-      console.warn('exray: failure after run-end (the trace is complete):', e);
-      return;
-    }
-    send({ type: 'run-error', message: e instanceof Error ? e.message : String(e) });
-    throw e;
-  }
+  });
 }

@@ -11,7 +11,7 @@ import * as ortWeb from 'onnxruntime-web';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import { traceOnnx, type OrtInput, type OrtModule } from '../../instrument/ort/index.ts';
 import type { TraceTransport } from '../../transport/types.ts';
-import type { TraceEvent } from '../../trace/types.ts';
+import { streamJob } from './job-stream.ts';
 import type { BackendOptions, InputPayload, OnnxModelPayload, RunJob } from './protocol.ts';
 import { onnxUnsupported, traceRunOptions } from './protocol.ts';
 
@@ -41,9 +41,7 @@ export async function executeOnnxJob(
   transport: TraceTransport,
   onStatus: (phase: string) => void = () => {},
 ): Promise<void> {
-  const send = (event: TraceEvent): void => transport.send({ stream: job.stream, event });
-  let ended = false;
-  try {
+  return streamJob(transport, job.stream, async (emit) => {
     const why = onnxUnsupported(job.backend);
     if (why) throw new Error(why);
     onStatus(`starting onnxruntime-web ${job.backend}`);
@@ -59,18 +57,10 @@ export async function executeOnnxJob(
       ...traceRunOptions(model, input, job),
       modelFile: model.name,
       onEvent: (e) => {
-        if (e.type === 'run-end') ended = true;
         // A worker transport moves blob buffers; traceOnnx keeps using some arrays after emitting them
         // (the input for every run, node values for the output check): send copies.
-        send(e.type === 'blob' ? { ...e, data: e.data.slice() } : e);
+        emit(e.type === 'blob' ? { ...e, data: e.data.slice() } : e);
       },
     });
-  } catch (e) {
-    if (ended) {
-      console.warn('exray: failure after run-end (the trace is complete):', e);
-      return;
-    }
-    send({ type: 'run-error', message: e instanceof Error ? e.message : String(e) });
-    throw e;
-  }
+  });
 }
