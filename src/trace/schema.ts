@@ -120,9 +120,9 @@ const tensorRecordShape = {
 } satisfies Shape<TensorRecord>;
 
 const tensorRecordSchema = z.looseObject(tensorRecordShape);
-const namedTensorSchema = z.looseObject({ ...tensorRecordShape, name: z.string() } satisfies Shape<NamedTensor>);
+export const namedTensorSchema = z.looseObject({ ...tensorRecordShape, name: z.string() } satisfies Shape<NamedTensor>);
 
-const nodeSchema = z.looseObject({
+export const nodeSchema = z.looseObject({
   index: nonNegInt,
   name: nonEmptyString,
   op: z.string(),
@@ -131,7 +131,7 @@ const nodeSchema = z.looseObject({
   inputs: z.array(z.string()),
 } satisfies Shape<NodeRecord>);
 
-const kernelSchema = z.looseObject({
+export const kernelSchema = z.looseObject({
   index: nonNegInt,
   name: z.string(),
   node: z.string().nullable(),
@@ -147,7 +147,7 @@ const ioSpecSchema = z.looseObject({
   dtype: dtypeSchema,
 } satisfies Shape<IOSpec>);
 
-const modelSchema = z.looseObject({
+export const modelSchema = z.looseObject({
   name: z.string(),
   format: z.enum(['tfjs-graph', 'tfjs-layers', 'onnx']),
   sha256: sha256Hex,
@@ -156,7 +156,7 @@ const modelSchema = z.looseObject({
   nodeCount: nonNegInt,
 } satisfies Shape<ModelIdentity>);
 
-const runtimeSchema = z.looseObject({
+export const runtimeSchema = z.looseObject({
   name: z.enum(['tfjs', 'onnxruntime-web', 'onnxruntime-node']),
   version: z.string(),
   backend: z.string(),
@@ -179,7 +179,7 @@ const webgpuSchema = z.looseObject({
   limits: z.record(z.string(), finiteNumber),
 } satisfies Shape<WebGPUInfo>);
 
-const environmentSchema = z.looseObject({
+export const environmentSchema = z.looseObject({
   kind: z.enum(['browser', 'node']),
   userAgent: z.string(),
   platform: z.string(),
@@ -228,13 +228,13 @@ const inputSourceSchema = z.looseObject({
   mimeType: z.string(),
 } satisfies Shape<InputSource>);
 
-const inputSchema = z.looseObject({
+export const inputSchema = z.looseObject({
   tensors: z.array(namedTensorSchema),
   source: inputSourceSchema.optional(),
   preprocess: preprocessSchema.optional(),
 } satisfies Shape<InputRecord>);
 
-const timingSchema = z.looseObject({
+export const timingSchema = z.looseObject({
   warmupRuns: nonNegInt,
   runMs: z.array(nonNegNumber),
   medianMs: nonNegNumber,

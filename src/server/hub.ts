@@ -1,0 +1,689 @@
+/**
+ * The hub: every socket of `exray serve`, the sessions being streamed, and who watches what.
+ *
+ * - A producer (phone, agent) opens a session, then sends its items with consecutive seq numbers.
+ *   Each item is validated, appended to the session's journal (store.ts) and only then acked, so an
+ *   ack means "on disk". Duplicates (seq ≤ last, after a resume) are dropped; a gap closes the session.
+ * - Work per socket and per session is serialised through promise chains: the socket loop never waits
+ *   for the disk or the reference (which runs in a worker thread, reference.ts).
+ * - Viewers (the desktop) get session upserts, and for a watched session everything so far (from the
+ *   store) followed by live events, the reference's events and the server's metrics.
+ */
+import type { WebSocket } from 'ws';
+import { TraceFormatError } from '../trace/errors.ts';
+import { parseJsonEvent } from '../trace/event-schema.ts';
+import { traceToEvents } from '../trace/events.ts';
+import type { BlobData, RunStartEvent, TraceEvent } from '../trace/types.ts';
+import {
+  BlobAssembler,
+  blobFrames,
+  CLOSE,
+  decodeBinaryFrame,
+  parseClientText,
+  WireError,
+  type ClientMessage,
+  type RunMeta,
+  type ServerMessage,
+  type SessionInfo,
+  type WireMetric,
+} from '../transport/wire.ts';
+import type { Credentials, Principal } from './security.ts';
+import type { ReferenceListener, ReferenceService } from './reference.ts';
+import { newSessionId, StoreLimitError, type SessionStore, type SessionWriter } from './store.ts';
+import { describeDevice } from './user-agent.ts';
+
+export interface HubOptions {
+  /** A session whose producer went away without resuming is marked incomplete after this long. */
+  resumeGraceMs: number;
+  /** Largest blob (elements) one session may send. */
+  maxBlobElements: number;
+  /** Largest photo attachment, bytes. */
+  maxPhotoBytes: number;
+  /** Sessions compared with a reference at once (each holds its reference trace in memory). */
+  maxReferenced: number;
+}
+
+export const DEFAULT_HUB_OPTIONS: HubOptions = { resumeGraceMs: 60_000, maxBlobElements: 256 * 1024 * 1024, maxPhotoBytes: 64 * 1024 * 1024, maxReferenced: 3 };
+
+/** Inbound bytes queued on one socket before it is paused (receive-side backpressure). */
+const PAUSE_BYTES = 32 * 1024 * 1024;
+const RESUME_BYTES = 8 * 1024 * 1024;
+/** A viewer that falls this far behind is dropped (it reconnects and watches again). */
+const VIEWER_MAX_BUFFERED = 256 * 1024 * 1024;
+
+interface Conn {
+  ws: WebSocket;
+  principal: Principal;
+  session: Active | null;
+  /** After a refusal: items of the refused session still in flight are ignored until the next open. */
+  discarding: boolean;
+  watching: Set<string>;
+  chain: Promise<void>;
+  queuedBytes: number;
+}
+
+interface Active {
+  id: string;
+  info: SessionInfo;
+  writer: SessionWriter;
+  lastSeq: number;
+  started: boolean;
+  ended: boolean;
+  assembler: BlobAssembler;
+  photo: RunMeta['photo'] | null;
+  producer: Conn | null;
+  grace: ReturnType<typeof setTimeout> | null;
+  chain: Promise<void>;
+  watchers: Set<Conn>;
+  referenced: boolean;
+  refEvents: TraceEvent[];
+  metrics: WireMetric[];
+  ackScheduled: boolean;
+  infoScheduled: ReturnType<typeof setTimeout> | null;
+}
+
+export class Hub {
+  private readonly conns = new Set<Conn>();
+  private readonly active = new Map<string, Active>();
+  /** Sessions left `streaming` by a previous server process: incomplete unless resumed in time. */
+  private readonly orphans = new Map<string, ReturnType<typeof setTimeout>>();
+  private closed = false;
+
+  constructor(
+    private readonly store: SessionStore,
+    private readonly credentials: Credentials,
+    private readonly reference: ReferenceService | null,
+    private readonly options: HubOptions,
+    private readonly pairing: () => { url: string; lanUrls: string[] },
+  ) {
+    for (const info of store.list()) {
+      if (info.status !== 'streaming') continue;
+      this.orphans.set(
+        info.id,
+        setTimeout(() => {
+          this.orphans.delete(info.id);
+          void this.markIncompleteStored(info.id, 'the server restarted and the phone did not resume the run');
+        }, options.resumeGraceMs),
+      );
+    }
+  }
+
+  /** The listener the reference service reports to. */
+  readonly referenceListener: ReferenceListener = {
+    refEvent: (session, event) => {
+      const s = this.active.get(session);
+      if (!s) return;
+      s.refEvents.push(event);
+      for (const w of s.watchers) this.sendEvent(w, session, 'reference', event);
+    },
+    metrics: (session, items) => {
+      const s = this.active.get(session);
+      if (!s) return;
+      s.metrics.push(...items);
+      this.toWatchers(s, { t: 'metrics', session, items });
+    },
+    compared: (session, r) => {
+      const s = this.active.get(session);
+      void this.store.putJson(session, 'compare', r.comparison).catch((e: unknown) => this.log(`${session}: compare.json: ${String(e)}`));
+      void this.updateInfo(session, { verdict: r.verdict, firstDivergent: r.firstDivergent });
+      if (s) this.toWatchers(s, { t: 'compared', session, verdict: r.verdict, firstDivergent: r.firstDivergent, comparison: r.comparison });
+    },
+    diagnosis: (session, r) => {
+      const s = this.active.get(session);
+      void this.store.putJson(session, 'diagnosis', r.diagnosis).catch((e: unknown) => this.log(`${session}: diagnosis.json: ${String(e)}`));
+      void this.updateInfo(session, { cause: r.cause });
+      if (s) {
+        this.toWatchers(s, { t: 'diagnosis', session, cause: r.cause, diagnosis: r.diagnosis });
+        s.referenced = false;
+        this.release(s);
+      }
+    },
+    referenceTrace: (session, trace) => {
+      void this.store.putReference(session, trace).catch((e: unknown) => this.log(`${session}: reference.exray: ${String(e)}`));
+    },
+    note: (session, text) => {
+      void this.updateInfo(session, { referenceNote: text });
+      const s = this.active.get(session);
+      if (s && s.ended) {
+        s.referenced = false;
+        this.release(s);
+      }
+    },
+  };
+
+  // ---------------------------------------------------------------------------------------------
+  // Connections
+  // ---------------------------------------------------------------------------------------------
+
+  attach(ws: WebSocket, principal: Principal): void {
+    const conn: Conn = { ws, principal, session: null, discarding: false, watching: new Set(), chain: Promise.resolve(), queuedBytes: 0 };
+    this.conns.add(conn);
+    if (principal.role === 'device') this.credentials.seen(principal.deviceId, 1);
+    this.send(conn, { t: 'hello', role: principal.role, deviceId: principal.deviceId, server: 'exray' });
+    if (principal.role === 'desktop') {
+      this.send(conn, { t: 'sessions', list: this.store.list() });
+      this.send(conn, { t: 'devices', list: this.credentials.list() });
+      this.send(conn, { t: 'pairing', ...this.pairing() });
+    } else this.broadcastDevices();
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      const bytes = toBytes(data);
+      conn.queuedBytes += bytes.byteLength;
+      if (conn.queuedBytes > PAUSE_BYTES && !ws.isPaused) ws.pause();
+      conn.chain = conn.chain
+        .then(() => this.onMessage(conn, bytes, isBinary))
+        .catch((e: unknown) => this.protocolFailure(conn, e))
+        .finally(() => {
+          conn.queuedBytes -= bytes.byteLength;
+          if (ws.isPaused && conn.queuedBytes < RESUME_BYTES) ws.resume();
+        });
+    });
+    ws.on('close', (code: number, reason: Buffer) => {
+      this.conns.delete(conn);
+      if (principal.role === 'device') {
+        this.credentials.seen(principal.deviceId, -1);
+        this.broadcastDevices();
+      }
+      for (const id of conn.watching) this.active.get(id)?.watchers.delete(conn);
+      const s = conn.session;
+      if (!s || s.ended) return;
+      s.producer = null;
+      if (code === 1009) {
+        // ws closed the socket on an oversized frame: that session is over, with the reason.
+        void conn.chain.then(() => this.failSession(s, `a message was larger than the ${reason.toString() || 'frame'} limit (close 1009)`));
+        return;
+      }
+      this.startGrace(s);
+    });
+    ws.on('error', () => {
+      /* 'close' follows */
+    });
+  }
+
+  /** Close every socket of a revoked device. */
+  revoked(deviceId: string): void {
+    for (const c of this.conns) if (c.principal.role === 'device' && c.principal.deviceId === deviceId) c.ws.close(CLOSE.revoked, 'this device was unpaired');
+    this.broadcastDevices();
+  }
+
+  broadcastDevices(): void {
+    this.toDesktops({ t: 'devices', list: this.credentials.list() });
+  }
+
+  broadcastPairing(): void {
+    this.toDesktops({ t: 'pairing', ...this.pairing() });
+  }
+
+  sessionRemoved(id: string): void {
+    this.toDesktops({ t: 'removed', session: id });
+  }
+
+  isActive(id: string): boolean {
+    return this.active.has(id);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.orphans.values()) clearTimeout(t);
+    for (const c of this.conns) c.ws.close(CLOSE.shutdown, 'server shutting down');
+    for (const s of this.active.values()) {
+      if (s.grace) clearTimeout(s.grace);
+      if (s.infoScheduled) clearTimeout(s.infoScheduled);
+      await s.chain.catch(() => {});
+      await s.writer.close().catch(() => {});
+    }
+    this.active.clear();
+  }
+
+  /** Resolves when every queued socket message has been processed (tests, shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.conns].map((c) => c.chain));
+    await Promise.all([...this.active.values()].map((s) => s.chain));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Messages
+  // ---------------------------------------------------------------------------------------------
+
+  private async onMessage(conn: Conn, bytes: Uint8Array, isBinary: boolean): Promise<void> {
+    if (isBinary) return this.onBinary(conn, bytes);
+    const msg = parseClientText(new TextDecoder().decode(bytes));
+    switch (msg.t) {
+      case 'ping':
+        this.send(conn, { t: 'pong', n: msg.n });
+        return;
+      case 'open':
+        return this.open(conn, msg.run);
+      case 'resume':
+        return this.resume(conn, msg.session, msg.lastAck);
+      case 'ev':
+        return this.onEvent(conn, msg);
+      case 'watch':
+      case 'unwatch':
+        if (conn.principal.role !== 'desktop') throw new WireError('only the desktop watches sessions');
+        if (msg.t === 'watch') return this.watch(conn, msg.session);
+        conn.watching.delete(msg.session);
+        this.active.get(msg.session)?.watchers.delete(conn);
+        return;
+    }
+  }
+
+  private async open(conn: Conn, run: RunMeta): Promise<void> {
+    if (conn.session && !conn.session.ended) throw new WireError(`session ${conn.session.id} is still open on this socket; end it (run-end) before opening another`);
+    conn.discarding = false;
+    const now = new Date().toISOString();
+    const id = newSessionId();
+    const deviceId = conn.principal.deviceId;
+    const info: SessionInfo = {
+      id,
+      deviceId,
+      device: describeDevice(run.device.userAgent, run.device.name ?? (conn.principal.role === 'device' ? this.credentials.deviceName(deviceId) : 'desktop')),
+      userAgent: run.device.userAgent,
+      gpu: null,
+      model: { name: run.model.name, sha256: run.model.sha256, format: run.model.format },
+      label: run.label,
+      backend: run.backend,
+      capture: run.capture,
+      createdAt: now,
+      updatedAt: now,
+      status: 'streaming',
+      reason: null,
+      nodes: 0,
+      declaredNodes: 0,
+      blobBytes: 0,
+      hasPhoto: false,
+      reference: null,
+      referenceNote: null,
+      verdict: null,
+      firstDivergent: null,
+      cause: null,
+    };
+    let writer: SessionWriter;
+    try {
+      writer = await this.store.create(info);
+    } catch (e) {
+      if (e instanceof StoreLimitError) {
+        conn.discarding = true;
+        this.send(conn, { t: 'refused', session: null, reason: e.message });
+        return;
+      }
+      throw e;
+    }
+    const s = this.newActive(info, writer, conn, run.photo ?? null);
+    const referenced = [...this.active.values()].filter((a) => a.referenced).length;
+    if (this.reference && referenced < this.options.maxReferenced) {
+      s.referenced = true;
+      s.info.reference = this.reference.backend;
+    } else {
+      s.info.referenceNote = this.reference ? `no reference: ${referenced} sessions are being compared already (limit ${this.options.maxReferenced})` : 'no reference: the server runs without one';
+    }
+    conn.session = s;
+    this.send(conn, { t: 'opened', session: id });
+    await this.updateInfo(id, { reference: s.info.reference, referenceNote: s.info.referenceNote });
+  }
+
+  private newActive(info: SessionInfo, writer: SessionWriter, producer: Conn | null, photo: RunMeta['photo'] | null): Active {
+    const s: Active = {
+      id: info.id,
+      info,
+      writer,
+      lastSeq: writer.lastSeq,
+      started: false,
+      ended: false,
+      assembler: new BlobAssembler(this.options.maxBlobElements),
+      photo,
+      producer,
+      grace: null,
+      chain: Promise.resolve(),
+      watchers: new Set(),
+      referenced: false,
+      refEvents: [],
+      metrics: [],
+      ackScheduled: false,
+      infoScheduled: null,
+    };
+    this.active.set(info.id, s);
+    return s;
+  }
+
+  private async resume(conn: Conn, id: string, _lastAck: number): Promise<void> {
+    if (conn.session && !conn.session.ended && conn.session.id !== id) throw new WireError(`session ${conn.session.id} is open on this socket; cannot resume ${id}`);
+    const info = this.store.get(id);
+    if (!info || info.deviceId !== conn.principal.deviceId) {
+      this.send(conn, { t: 'refused', session: id, reason: `no session ${id} of this device on the server` });
+      return;
+    }
+    let s = this.active.get(id);
+    if (!s) {
+      if (info.status !== 'streaming' && info.status !== 'incomplete') {
+        // Over already (done/failed/refused): tell the producer everything it sent is in.
+        this.send(conn, { t: 'resumed', session: id, ack: Number.MAX_SAFE_INTEGER });
+        return;
+      }
+      const orphan = this.orphans.get(id);
+      if (orphan) clearTimeout(orphan);
+      this.orphans.delete(id);
+      const writer = await this.store.writer(id);
+      s = this.newActive(info, writer, conn, null);
+      // A server restart lost the in-memory state: rebuild it from what was stored.
+      for (const e of await this.store.events(id)) {
+        if (e.type === 'run-start') s.started = true;
+        if (this.reference && s.info.reference) this.reference.edgeEvent(id, e);
+      }
+      s.referenced = this.reference !== null && s.info.reference !== null;
+      if (info.status === 'incomplete') await this.updateInfo(id, { status: 'streaming', reason: null });
+    }
+    if (s.grace) clearTimeout(s.grace);
+    s.grace = null;
+    if (s.producer && s.producer !== conn) s.producer.session = null;
+    s.producer = conn;
+    conn.session = s;
+    conn.discarding = false;
+    await s.chain;
+    this.send(conn, { t: 'resumed', session: id, ack: s.lastSeq });
+  }
+
+  /** Checks the seq of a session item: true to process, false for a duplicate; throws on a gap. */
+  private accept(conn: Conn, seq: number): Active | null {
+    const s = conn.session;
+    if (!s || s.ended) {
+      if (conn.discarding || s?.ended) return null;
+      throw new WireError('no open session on this socket: send open or resume first');
+    }
+    if (seq <= s.lastSeq) {
+      this.scheduleAck(s);
+      return null;
+    }
+    if (seq !== s.lastSeq + 1) throw new SessionError(s, `out-of-order message: seq ${seq} after ${s.lastSeq} (expected ${s.lastSeq + 1})`);
+    return s;
+  }
+
+  private async onEvent(conn: Conn, msg: Extract<ClientMessage, { t: 'ev' }>): Promise<void> {
+    const s = this.accept(conn, msg.seq);
+    if (!s) return;
+    let event;
+    try {
+      event = parseJsonEvent(msg.event, `session ${s.id}`);
+    } catch (e) {
+      throw new SessionError(s, e instanceof TraceFormatError ? e.problem : String(e));
+    }
+    if (event.type === 'run-start') {
+      if (s.started) throw new SessionError(s, "second 'run-start' in one session");
+      s.started = true;
+    } else if (!s.started && event.type !== 'run-error') throw new SessionError(s, `'${event.type}' before 'run-start'`);
+    await this.append(s, () => s.writer.appendEvent(msg.seq, event), msg.seq);
+    if (s.ended) return;
+    for (const w of s.watchers) this.sendEvent(w, s.id, 'edge', event);
+    if (s.referenced) this.reference?.edgeEvent(s.id, event);
+    if (event.type === 'run-start') this.onRunStart(s, event);
+    if (event.type === 'node') {
+      s.info.nodes++;
+      this.scheduleInfo(s);
+    }
+    if (event.type === 'run-end' || event.type === 'run-error') await this.finish(s);
+  }
+
+  private async onBinary(conn: Conn, bytes: Uint8Array): Promise<void> {
+    const frame = decodeBinaryFrame(bytes);
+    const s = this.accept(conn, frame.seq);
+    if (!s) return;
+    if (frame.kind === 'attachment') {
+      if (frame.meta.id !== 'photo' || !s.photo) throw new SessionError(s, `unexpected attachment '${frame.meta.id}' (only the photo announced in open)`);
+      if (frame.payload.byteLength !== s.photo.bytes || frame.payload.byteLength > this.options.maxPhotoBytes) {
+        throw new SessionError(s, `photo of ${frame.payload.byteLength} bytes (announced ${s.photo.bytes}, limit ${this.options.maxPhotoBytes})`);
+      }
+      const photo = s.photo;
+      await this.append(s, async () => {
+        await s.writer.appendFrame(frame.seq, bytes);
+        await s.writer.putPhoto(frame.payload as Uint8Array, photo.fileName, photo.mimeType);
+      }, frame.seq);
+      s.info.hasPhoto = true;
+      if (s.referenced) this.reference?.photo(s.id, (frame.payload as Uint8Array).slice(), photo.fileName);
+      this.scheduleInfo(s);
+      return;
+    }
+    let blob: { id: string; data: BlobData } | null;
+    try {
+      blob = s.assembler.push(frame);
+    } catch (e) {
+      throw new SessionError(s, e instanceof Error ? e.message : String(e));
+    }
+    await this.append(s, () => s.writer.appendFrame(frame.seq, bytes), frame.seq);
+    s.info.blobBytes += frame.payload.byteLength;
+    if (!blob) return;
+    const event: TraceEvent = { type: 'blob', id: blob.id, data: blob.data };
+    for (const w of s.watchers) this.sendEvent(w, s.id, 'edge', event);
+    // The reference worker takes ownership (transfer): give it a copy, the frame buffer is ws's.
+    if (s.referenced) this.reference?.edgeEvent(s.id, { type: 'blob', id: blob.id, data: blob.data.slice() });
+  }
+
+  /** Append one item to the journal; a store limit refuses the session, nothing partial is left. */
+  private async append(s: Active, write: () => Promise<void>, seq: number): Promise<void> {
+    try {
+      await write();
+    } catch (e) {
+      if (e instanceof StoreLimitError) {
+        await this.refuse(s, e.message);
+        return;
+      }
+      throw e;
+    }
+    s.lastSeq = seq;
+    this.scheduleAck(s);
+  }
+
+  private onRunStart(s: Active, e: RunStartEvent): void {
+    s.info.declaredNodes = e.model.nodeCount;
+    const gl = e.environment.webgl;
+    const gpu = e.environment.webgpu;
+    s.info.gpu = gl?.renderer ?? (gpu ? gpu.description || `${gpu.vendor} ${gpu.architecture}`.trim() : null);
+    if (e.model.sha256 && e.model.sha256 !== s.info.model.sha256) s.info.model = { ...s.info.model, sha256: e.model.sha256 };
+    this.scheduleInfo(s);
+  }
+
+  private async finish(s: Active): Promise<void> {
+    s.ended = true;
+    if (s.producer) this.flushAck(s);
+    try {
+      // finalize() folds and validates the journal, and records done (or failed, with run-error's message).
+      await s.writer.finalize();
+      await this.updateInfo(s.id, {});
+    } catch (e) {
+      await this.updateInfo(s.id, { status: 'failed', reason: `the trace did not validate: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    this.reference?.end(s.id);
+    this.release(s);
+  }
+
+  private async refuse(s: Active, reason: string): Promise<void> {
+    s.ended = true;
+    if (s.producer) {
+      s.producer.discarding = true;
+      this.send(s.producer, { t: 'refused', session: s.id, reason });
+    }
+    await s.writer.markIncomplete(reason).catch(() => {});
+    await this.updateInfo(s.id, { status: 'refused', reason });
+    this.reference?.end(s.id);
+    s.referenced = false;
+    this.release(s);
+  }
+
+  private async failSession(s: Active, reason: string): Promise<void> {
+    if (s.ended) return;
+    s.ended = true;
+    await s.writer.markIncomplete(reason).catch(() => {});
+    await this.updateInfo(s.id, { status: 'failed', reason });
+    this.reference?.end(s.id);
+    s.referenced = false;
+    this.release(s);
+  }
+
+  private protocolFailure(conn: Conn, e: unknown): void {
+    const message = e instanceof Error ? e.message : String(e);
+    const s = e instanceof SessionError ? e.session : conn.session && !conn.session.ended ? conn.session : null;
+    if (!(e instanceof WireError) && !(e instanceof SessionError)) this.log(`socket of ${conn.principal.deviceId}: ${message}`);
+    this.send(conn, { t: 'error', session: s?.id ?? null, message });
+    if (s) void this.failSession(s, message);
+    conn.session = null;
+    conn.ws.close(CLOSE.protocol, message.slice(0, 120));
+  }
+
+  private startGrace(s: Active): void {
+    if (s.grace) clearTimeout(s.grace);
+    s.grace = setTimeout(() => {
+      s.grace = null;
+      if (s.producer || s.ended) return;
+      s.ended = true;
+      const reason = `the device disconnected and did not resume within ${Math.round(this.options.resumeGraceMs / 1000)} s`;
+      void s.chain.then(async () => {
+        await s.writer.markIncomplete(reason).catch(() => {});
+        await this.updateInfo(s.id, { status: 'incomplete', reason });
+        this.reference?.end(s.id);
+        s.referenced = false;
+        this.release(s);
+      });
+    }, this.options.resumeGraceMs);
+  }
+
+  private async markIncompleteStored(id: string, reason: string): Promise<void> {
+    if (this.closed || this.active.has(id)) return;
+    try {
+      const w = await this.store.writer(id);
+      await w.markIncomplete(reason);
+      await w.close();
+      await this.updateInfo(id, { status: 'incomplete', reason });
+    } catch (e) {
+      this.log(`${id}: ${String(e)}`);
+    }
+  }
+
+  /** Drop an ended session from memory once its reference work is over too. */
+  private release(s: Active): void {
+    if (!s.ended || s.referenced) return;
+    if (s.infoScheduled) clearTimeout(s.infoScheduled);
+    s.infoScheduled = null;
+    void s.chain.then(() => s.writer.close()).catch(() => {});
+    if (this.active.get(s.id) === s) this.active.delete(s.id);
+    for (const w of s.watchers) w.watching.delete(s.id);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Viewers
+  // ---------------------------------------------------------------------------------------------
+
+  private async watch(conn: Conn, id: string): Promise<void> {
+    const info = this.store.get(id);
+    if (!info) {
+      this.send(conn, { t: 'error', session: id, message: `no session ${id}` });
+      return;
+    }
+    const s = this.active.get(id);
+    const replay = async (): Promise<void> => {
+      for (const e of await this.store.events(id)) this.sendEvent(conn, id, 'edge', e);
+      if (s && this.active.get(id) === s) {
+        // Synchronous from here: no reference event can slip between the snapshot and the subscription.
+        for (const e of s.refEvents) this.sendEvent(conn, id, 'reference', e);
+        if (s.metrics.length) this.send(conn, { t: 'metrics', session: id, items: s.metrics });
+        s.watchers.add(conn);
+        conn.watching.add(id);
+        return;
+      }
+      const ref = await this.store.readReference(id).catch(() => null);
+      if (ref) for (const e of traceToEvents(ref)) this.sendEvent(conn, id, 'reference', e);
+      const cmp = await this.store.readJson(id, 'compare');
+      const latest = this.store.get(id);
+      if (cmp && latest?.verdict) this.send(conn, { t: 'compared', session: id, verdict: latest.verdict, firstDivergent: latest.firstDivergent, comparison: cmp });
+      const dx = await this.store.readJson(id, 'diagnosis');
+      if (dx) this.send(conn, { t: 'diagnosis', session: id, cause: latest?.cause ?? null, diagnosis: dx });
+    };
+    if (s) {
+      s.chain = s.chain.then(replay);
+      await s.chain;
+    } else await replay();
+  }
+
+  private sendEvent(conn: Conn, session: string, stream: 'edge' | 'reference', event: TraceEvent): void {
+    if (event.type === 'blob') {
+      for (const f of blobFrames(event.id, event.data, () => 0, { session, stream })) this.sendRaw(conn, f);
+    } else this.send(conn, { t: 'sev', session, stream, event });
+  }
+
+  private toWatchers(s: Active, msg: ServerMessage): void {
+    for (const w of s.watchers) this.send(w, msg);
+  }
+
+  private toDesktops(msg: ServerMessage): void {
+    for (const c of this.conns) if (c.principal.role === 'desktop') this.send(c, msg);
+  }
+
+  private send(conn: Conn, msg: ServerMessage): void {
+    this.sendRaw(conn, JSON.stringify(msg));
+  }
+
+  private sendRaw(conn: Conn, data: string | Uint8Array): void {
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    if (conn.ws.bufferedAmount > VIEWER_MAX_BUFFERED) {
+      conn.ws.terminate();
+      return;
+    }
+    conn.ws.send(data);
+  }
+
+  private scheduleAck(s: Active): void {
+    if (s.ackScheduled) return;
+    s.ackScheduled = true;
+    setImmediate(() => this.flushAck(s));
+  }
+
+  private flushAck(s: Active): void {
+    s.ackScheduled = false;
+    if (s.producer) this.send(s.producer, { t: 'ack', session: s.id, seq: s.lastSeq });
+  }
+
+  /** Session list updates to the desktops, at most ~4 per second per session while nodes stream in. */
+  private scheduleInfo(s: Active): void {
+    if (s.infoScheduled) return;
+    s.infoScheduled = setTimeout(() => {
+      s.infoScheduled = null;
+      void this.updateInfo(s.id, {
+        nodes: s.info.nodes,
+        declaredNodes: s.info.declaredNodes,
+        gpu: s.info.gpu,
+        blobBytes: s.info.blobBytes,
+        hasPhoto: s.info.hasPhoto,
+        model: s.info.model,
+      });
+    }, 250);
+  }
+
+  private async updateInfo(id: string, patch: Partial<SessionInfo>): Promise<void> {
+    const s = this.active.get(id);
+    try {
+      const info = await this.store.update(id, { ...(s ? { nodes: s.info.nodes, blobBytes: s.info.blobBytes, declaredNodes: s.info.declaredNodes, gpu: s.info.gpu, hasPhoto: s.info.hasPhoto } : {}), ...patch, updatedAt: new Date().toISOString() });
+      if (s) s.info = { ...info };
+      this.toDesktops({ t: 'session', info });
+    } catch (e) {
+      this.log(`${id}: session.json: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  private log(line: string): void {
+    if (!this.closed) process.stderr.write(`exray serve: ${line}\n`);
+  }
+}
+
+/** A protocol problem that closes one session (and its socket), naming it. */
+class SessionError extends Error {
+  constructor(
+    readonly session: Active,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SessionError';
+  }
+}
+
+function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
+  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}

@@ -1,0 +1,302 @@
+/**
+ * `exray serve` as a library: one Node process serving the built page, the JSON API and the
+ * WebSocket endpoint (node:http/https + ws), on a loopback listener (the desktop's) and optionally LAN
+ * listeners (the phones'). Who may do what: security.ts. What the sockets carry: hub.ts, wire.ts.
+ */
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import QRCode from 'qrcode';
+import { WebSocketServer } from 'ws';
+import { MAX_FRAME_BYTES, SESSION_ID_PATTERN, TOKEN_SUBPROTOCOL_PREFIX, WIRE_PATH, WIRE_SUBPROTOCOL } from '../transport/wire.ts';
+import { DEFAULT_HUB_OPTIONS, Hub, type HubOptions } from './hub.ts';
+import { ReferenceService, type ModelLocator, type ReferenceBackend } from './reference.ts';
+import { bearerOf, Credentials, HostPolicy, subprotocolToken, type Principal } from './security.ts';
+import { StaticFiles } from './static.ts';
+import { SessionStore, type StoreLimits } from './store.ts';
+
+export interface ServeOptions {
+  dataDir: string;
+  /** The built page (vite build output); null serves the API and sockets only (tests). */
+  staticDir: string | null;
+  port: number;
+  /** Loopback addresses to listen on (default 127.0.0.1; ::1 too when it can be bound). */
+  loopback?: string[];
+  /** LAN addresses to listen on: untrusted listeners, every request needs a token. */
+  lanHosts?: string[];
+  tls?: { cert: string | Buffer; key: string | Buffer } | null;
+  /** Finds a reference model by sha256 (null: no reference runs). */
+  locate?: ModelLocator | null;
+  referenceBackend?: ReferenceBackend;
+  limits?: Partial<StoreLimits>;
+  hub?: Partial<HubOptions>;
+}
+
+export interface RunningServer {
+  port: number;
+  /** http(s)://127.0.0.1:PORT/ */
+  desktopUrl: string;
+  lanUrls: string[];
+  /** The phone URL: first LAN URL (or the loopback one) with `?phone#pair=<token>`. */
+  pairingUrl(): string;
+  credentials: Credentials;
+  hub: Hub;
+  store: SessionStore;
+  reference: ReferenceService | null;
+  close(): Promise<void>;
+}
+
+const MAX_JSON_BODY = 16 * 1024;
+
+export async function startServer(opts: ServeOptions): Promise<RunningServer> {
+  const store = await SessionStore.open(opts.dataDir, opts.limits);
+  const credentials = await Credentials.open(opts.dataDir);
+  const files = opts.staticDir ? await StaticFiles.scan(opts.staticDir) : null;
+  const lanHosts = opts.lanHosts ?? [];
+  const hosts = new HostPolicy(lanHosts);
+  const scheme = opts.tls ? 'https' : 'http';
+  let port = opts.port;
+  let reference: ReferenceService | null = null;
+  // The hub needs the reference's listener and the reference needs the hub's: tie them after both exist.
+  let hub!: Hub;
+  if (opts.locate) {
+    reference = new ReferenceService({
+      locate: opts.locate,
+      backend: opts.referenceBackend ?? 'cpu',
+      listener: {
+        refEvent: (s, e) => hub.referenceListener.refEvent(s, e),
+        metrics: (s, m) => hub.referenceListener.metrics(s, m),
+        compared: (s, r) => hub.referenceListener.compared(s, r),
+        diagnosis: (s, r) => hub.referenceListener.diagnosis(s, r),
+        referenceTrace: (s, t) => hub.referenceListener.referenceTrace(s, t),
+        note: (s, t) => hub.referenceListener.note(s, t),
+      },
+    });
+  }
+  const urlFor = (host: string): string => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
+  const pairing = (): { url: string; lanUrls: string[] } => {
+    const lanUrls = lanHosts.map(urlFor);
+    return { url: `${lanUrls[0] ?? urlFor('127.0.0.1')}?phone#pair=${credentials.pairingToken}`, lanUrls };
+  };
+  hub = new Hub(store, credentials, reference, { ...DEFAULT_HUB_OPTIONS, ...opts.hub }, pairing);
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES,
+    perMessageDeflate: false,
+    handleProtocols: (protocols) => (protocols.has(WIRE_SUBPROTOCOL) ? WIRE_SUBPROTOCOL : false),
+  });
+
+  const trustedSockets = new WeakSet<Socket>();
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    void handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) json(res, 500, { error: e instanceof Error ? e.message : String(e) });
+      else res.destroy();
+    });
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    setIsolation(res);
+    if (!hosts.allowsHost(req.headers.host)) return json(res, 421, { error: 'this Host is not served here (DNS rebinding protection): use the URL exray serve printed' });
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = url.pathname;
+    if (!path.startsWith('/api/')) {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+      if (files?.serve(path, res, req.method === 'HEAD')) return;
+      return json(res, 404, { error: files ? 'not found' : 'the page is not built (exray serve builds it unless --no-build)' });
+    }
+    if (!hosts.allowsOrigin(header(req, 'origin'))) return json(res, 403, { error: 'cross-origin request refused' });
+    const trusted = trustedSockets.has(req.socket);
+    const bearer = bearerOf(header(req, 'authorization'));
+    if (path === '/api/pair' && req.method === 'POST') {
+      if (!bearer) return json(res, 401, { error: 'pairing needs the token from the QR code' });
+      const body = await readJson(req);
+      const name = typeof body?.['name'] === 'string' ? body['name'] : 'phone';
+      const ua = typeof body?.['userAgent'] === 'string' ? body['userAgent'] : (header(req, 'user-agent') ?? '');
+      const paired = await credentials.pair(bearer, name, ua);
+      if (!paired) return json(res, 401, { error: 'this pairing code was used or is out of date: scan the QR code on the desktop again' });
+      hub.broadcastDevices();
+      hub.broadcastPairing();
+      return json(res, 200, paired);
+    }
+    let who: Principal | null = bearer ? credentials.principal(bearer) : null;
+    if (bearer && !who) return json(res, 401, { error: 'unknown or revoked token' });
+    if (!who && trusted) who = { role: 'desktop', deviceId: 'desktop' };
+    if (!who) return json(res, 401, { error: 'a token is required (scan the QR code exray serve printed)' });
+    if (path === '/api/whoami') return json(res, 200, { role: who.role, deviceId: who.deviceId, token: who.role === 'desktop' && trusted ? credentials.desktopToken : null });
+    if (who.role !== 'desktop') return json(res, 403, { error: 'only the desktop may do this' });
+    return desktopApi(req, res, path);
+  };
+
+  const desktopApi = async (req: IncomingMessage, res: ServerResponse, path: string): Promise<void> => {
+    const method = req.method ?? 'GET';
+    if (path === '/api/pairing' && method === 'GET') {
+      const p = pairing();
+      return json(res, 200, { ...p, qrSvg: await QRCode.toString(p.url, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }) });
+    }
+    if (path === '/api/devices' && method === 'GET') return json(res, 200, credentials.list());
+    let m = /^\/api\/devices\/([^/]+)$/.exec(path);
+    if (m && method === 'DELETE') {
+      if (!(await credentials.revoke(decodeURIComponent(m[1]!)))) return json(res, 404, { error: 'no such device' });
+      hub.revoked(decodeURIComponent(m[1]!));
+      res.statusCode = 204;
+      return void res.end();
+    }
+    if (path === '/api/reference') {
+      if (method === 'GET') return json(res, 200, { backend: reference?.backend ?? null });
+      if (method === 'POST') {
+        const b = (await readJson(req))?.['backend'];
+        if (b !== 'cpu' && b !== 'wasm') return json(res, 400, { error: "backend must be 'cpu' or 'wasm'" });
+        if (!reference) return json(res, 409, { error: 'this server runs no reference' });
+        reference.backend = b;
+        return json(res, 200, { backend: b });
+      }
+    }
+    if (path === '/api/sessions' && method === 'GET') return json(res, 200, store.list());
+    m = /^\/api\/sessions\/([^/]+)(?:\/(trace|reference|photo))?$/.exec(path);
+    if (m) {
+      const id = decodeURIComponent(m[1]!);
+      if (!SESSION_ID_PATTERN.test(id)) return json(res, 400, { error: `not a session id: ${JSON.stringify(id.slice(0, 40))}` });
+      const info = store.get(id);
+      if (!info) return json(res, 404, { error: `no session ${id}` });
+      if (!m[2] && method === 'GET') return json(res, 200, info);
+      if (!m[2] && method === 'DELETE') {
+        if (hub.isActive(id)) return json(res, 409, { error: `session ${id} is still streaming` });
+        await store.remove(id);
+        hub.sessionRemoved(id);
+        res.statusCode = 204;
+        return void res.end();
+      }
+      if (method === 'GET' && m[2] === 'photo') {
+        const p = await store.photo(id);
+        if (!p) return json(res, 404, { error: 'no photo' });
+        return bytes(res, p.bytes, p.mimeType || 'application/octet-stream', p.fileName);
+      }
+      if (method === 'GET' && m[2] === 'reference') {
+        const ref = await store.readReference(id);
+        if (!ref) return json(res, 404, { error: 'no reference trace' });
+        const { encodeTrace } = await import('../trace/file.ts');
+        return bytes(res, encodeTrace(ref), 'application/octet-stream', `${id}-reference.exray`);
+      }
+      if (method === 'GET' && m[2] === 'trace') {
+        const { encodeTrace } = await import('../trace/file.ts');
+        return bytes(res, encodeTrace(await store.readTrace(id)), 'application/octet-stream', `${id}.exray`);
+      }
+    }
+    return json(res, 404, { error: 'no such API' });
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
+    const refuse = (status: number, text: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+    };
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (url.pathname !== WIRE_PATH) return refuse(404, 'Not Found');
+    if (!hosts.allowsHost(req.headers.host)) return refuse(421, 'Misdirected Request');
+    if (!hosts.allowsOrigin(header(req, 'origin'))) return refuse(403, 'Forbidden');
+    const offered = (header(req, 'sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
+    const who = credentials.principal(subprotocolToken(offered, TOKEN_SUBPROTOCOL_PREFIX));
+    if (!who) return refuse(401, 'Unauthorized');
+    if (!offered.includes(WIRE_SUBPROTOCOL)) return refuse(400, `Bad Request: subprotocol ${WIRE_SUBPROTOCOL} required`);
+    wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, who));
+  };
+
+  const servers: Server[] = [];
+  const listen = async (host: string, trusted: boolean): Promise<void> => {
+    const server = opts.tls ? createHttps({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createHttp(handler);
+    server.on('upgrade', onUpgrade);
+    server.on('connection', (s: Socket) => {
+      if (trusted) trustedSockets.add(s);
+    });
+    // A TLS server hands the request the TLS socket, not the raw one: mark that too.
+    server.on('secureConnection', (s: Socket) => {
+      if (trusted) trustedSockets.add(s);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    port = (server.address() as AddressInfo).port;
+    servers.push(server);
+  };
+  const loopback = opts.loopback ?? ['127.0.0.1'];
+  try {
+    await listen(loopback[0]!, true);
+    for (const h of loopback.slice(1)) await listen(h, true).catch(() => {});
+    for (const h of lanHosts) await listen(h, false);
+  } catch (e) {
+    for (const s of servers) s.close();
+    await reference?.close();
+    throw e;
+  }
+
+  return {
+    port,
+    desktopUrl: urlFor('127.0.0.1'),
+    lanUrls: lanHosts.map(urlFor),
+    pairingUrl: () => pairing().url,
+    credentials,
+    hub,
+    store,
+    reference,
+    close: async () => {
+      await hub.close();
+      for (const c of wss.clients) c.terminate();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => {
+        s.close(() => r());
+        s.closeAllConnections();
+      })));
+      await reference?.close();
+    },
+  };
+}
+
+function setIsolation(res: ServerResponse): void {
+  // Cross-origin isolation (wasm threads) where the context is secure; harmless elsewhere.
+  res.setHeader('Cross-Origin-Opener-Policy', 'same-origin');
+  res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Content-Length', String(Buffer.byteLength(text)));
+  res.end(text);
+}
+
+function bytes(res: ServerResponse, data: Uint8Array, type: string, fileName: string): void {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', type);
+  res.setHeader('Content-Length', String(data.byteLength));
+  res.setHeader('Content-Disposition', `attachment; filename="${fileName.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(data);
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req) {
+    n += (c as Buffer).length;
+    if (n > MAX_JSON_BODY) return null;
+    chunks.push(c as Buffer);
+  }
+  try {
+    const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
