@@ -28,7 +28,12 @@ export function sessionItems(trace: Trace, photo?: Uint8Array): Item[] {
   if (photo) items.push({ seq: next(), data: encodeBinaryFrame('attachment', seq, { id: 'photo' }, photo) });
   for (const event of traceToEvents(trace)) {
     if (event.type === 'blob') {
-      for (const f of blobFrames(event.id, event.data, next)) items.push({ seq, data: f });
+      const seqs: number[] = [];
+      const frames = blobFrames(event.id, event.data, () => {
+        seqs.push(next());
+        return seq;
+      });
+      frames.forEach((f, k) => items.push({ seq: seqs[k]!, data: f }));
     } else {
       const s = next();
       items.push({ seq: s, data: JSON.stringify({ t: 'ev', seq: s, event }) });

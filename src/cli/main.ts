@@ -151,7 +151,7 @@ export function buildProgram(): Command {
     .description('list, show, remove or export the runs `exray serve` stored')
     .addArgument(new Argument('[action]', 'what to do').choices(['ls', 'show', 'rm', 'export']).default('ls'))
     .argument('[id]', 'session id (show, rm, export)')
-    .option('--data <dir>', 'the data directory of exray serve', './exray-data')
+    .option('--data <dir>', 'the data directory of exray serve', 'exray-data')
     .option('--json', 'print JSON')
     .option('--out <dir>', 'export: the directory to write the files to')
     .action(async (action, id: string | undefined, opts) => (await import('./commands/sessions.ts')).sessionsCommand(action, id, opts));

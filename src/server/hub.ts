@@ -19,6 +19,7 @@ import {
   blobFrames,
   CLOSE,
   decodeBinaryFrame,
+  MAX_FRAME_BYTES,
   parseClientText,
   WireError,
   type ClientMessage,
@@ -60,6 +61,8 @@ interface Conn {
   watching: Set<string>;
   chain: Promise<void>;
   queuedBytes: number;
+  /** Why ws itself closed the socket (a frame over maxPayload, invalid UTF-8…). */
+  failure?: string;
 }
 
 interface Active {
@@ -88,11 +91,12 @@ export class Hub {
   /** Sessions left `streaming` by a previous server process: incomplete unless resumed in time. */
   private readonly orphans = new Map<string, ReturnType<typeof setTimeout>>();
   private closed = false;
+  /** The desktop reference (set once, right after construction: it reports to referenceListener). */
+  reference: ReferenceService | null = null;
 
   constructor(
     private readonly store: SessionStore,
     private readonly credentials: Credentials,
-    private readonly reference: ReferenceService | null,
     private readonly options: HubOptions,
     private readonly pairing: () => { url: string; lanUrls: string[] },
   ) {
@@ -177,7 +181,7 @@ export class Hub {
           if (ws.isPaused && conn.queuedBytes < RESUME_BYTES) ws.resume();
         });
     });
-    ws.on('close', (code: number, reason: Buffer) => {
+    ws.on('close', () => {
       this.conns.delete(conn);
       if (principal.role === 'device') {
         this.credentials.seen(principal.deviceId, -1);
@@ -187,15 +191,17 @@ export class Hub {
       const s = conn.session;
       if (!s || s.ended) return;
       s.producer = null;
-      if (code === 1009) {
-        // ws closed the socket on an oversized frame: that session is over, with the reason.
-        void conn.chain.then(() => this.failSession(s, `a message was larger than the ${reason.toString() || 'frame'} limit (close 1009)`));
+      if (conn.failure) {
+        // ws closed the socket on a bad frame (e.g. oversized): that session is over, with the reason.
+        const why = conn.failure;
+        this.track(conn.chain.then(() => this.failSession(s, why)));
         return;
       }
       this.startGrace(s);
     });
-    ws.on('error', () => {
-      /* 'close' follows */
+    ws.on('error', (e: Error & { code?: string }) => {
+      // ws closes the socket itself after a protocol error; 'close' follows. Keep why, for the session.
+      conn.failure = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? `a message was larger than the ${MAX_FRAME_BYTES / 1024 / 1024} MiB frame limit` : `socket error: ${e.message}`;
     });
   }
 
@@ -234,10 +240,19 @@ export class Hub {
     this.active.clear();
   }
 
-  /** Resolves when every queued socket message has been processed (tests, shutdown). */
+  /** Resolves when every queued socket message and session update has been processed (tests, shutdown). */
   async settled(): Promise<void> {
     await Promise.all([...this.conns].map((c) => c.chain));
     await Promise.all([...this.active.values()].map((s) => s.chain));
+    await Promise.all([...this.background]);
+  }
+
+  private readonly background = new Set<Promise<unknown>>();
+
+  /** Work not on any chain (session end bookkeeping): awaited by settled(). */
+  private track(p: Promise<unknown>): void {
+    const q = p.catch((e: unknown) => this.log(String(e))).finally(() => this.background.delete(q));
+    this.background.add(q);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -245,8 +260,12 @@ export class Hub {
   // ---------------------------------------------------------------------------------------------
 
   private async onMessage(conn: Conn, bytes: Uint8Array, isBinary: boolean): Promise<void> {
-    if (isBinary) return this.onBinary(conn, bytes);
+    if (isBinary) return conn.session ? this.onSession(conn.session, () => this.onBinary(conn, bytes)) : this.onBinary(conn, bytes);
     const msg = parseClientText(new TextDecoder().decode(bytes));
+    if (msg.t === 'ev' && conn.session) {
+      // Session items run on the session's chain: a resumed socket and the dying one never interleave.
+      return this.onSession(conn.session, () => this.onEvent(conn, msg));
+    }
     switch (msg.t) {
       case 'ping':
         this.send(conn, { t: 'pong', n: msg.n });
@@ -265,6 +284,13 @@ export class Hub {
         this.active.get(msg.session)?.watchers.delete(conn);
         return;
     }
+  }
+
+  /** Run `work` after everything queued on the session; errors reach the caller (the socket's chain). */
+  private onSession(s: Active, work: () => Promise<void>): Promise<void> {
+    const p = s.chain.then(work);
+    s.chain = p.catch(() => {});
+    return p;
   }
 
   private async open(conn: Conn, run: RunMeta): Promise<void> {
@@ -378,8 +404,10 @@ export class Hub {
     s.producer = conn;
     conn.session = s;
     conn.discarding = false;
-    await s.chain;
-    this.send(conn, { t: 'resumed', session: id, ack: s.lastSeq });
+    const active = s;
+    // After what the previous socket still had queued: the ack then covers all of it.
+    const tell = (): void => this.send(conn, { t: 'resumed', session: id, ack: active.lastSeq });
+    await this.onSession(active, async () => tell());
   }
 
   /** Checks the seq of a session item: true to process, false for a duplicate; throws on a gap. */
@@ -522,7 +550,7 @@ export class Hub {
     const s = e instanceof SessionError ? e.session : conn.session && !conn.session.ended ? conn.session : null;
     if (!(e instanceof WireError) && !(e instanceof SessionError)) this.log(`socket of ${conn.principal.deviceId}: ${message}`);
     this.send(conn, { t: 'error', session: s?.id ?? null, message });
-    if (s) void this.failSession(s, message);
+    if (s) this.track(this.failSession(s, message));
     conn.session = null;
     conn.ws.close(CLOSE.protocol, message.slice(0, 120));
   }
@@ -595,10 +623,8 @@ export class Hub {
       const dx = await this.store.readJson(id, 'diagnosis');
       if (dx) this.send(conn, { t: 'diagnosis', session: id, cause: latest?.cause ?? null, diagnosis: dx });
     };
-    if (s) {
-      s.chain = s.chain.then(replay);
-      await s.chain;
-    } else await replay();
+    if (s) await this.onSession(s, replay);
+    else await replay();
   }
 
   private sendEvent(conn: Conn, session: string, stream: 'edge' | 'reference', event: TraceEvent): void {

@@ -56,29 +56,14 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const hosts = new HostPolicy(lanHosts);
   const scheme = opts.tls ? 'https' : 'http';
   let port = opts.port;
-  let reference: ReferenceService | null = null;
-  // The hub needs the reference's listener and the reference needs the hub's: tie them after both exist.
-  let hub!: Hub;
-  if (opts.locate) {
-    reference = new ReferenceService({
-      locate: opts.locate,
-      backend: opts.referenceBackend ?? 'cpu',
-      listener: {
-        refEvent: (s, e) => hub.referenceListener.refEvent(s, e),
-        metrics: (s, m) => hub.referenceListener.metrics(s, m),
-        compared: (s, r) => hub.referenceListener.compared(s, r),
-        diagnosis: (s, r) => hub.referenceListener.diagnosis(s, r),
-        referenceTrace: (s, t) => hub.referenceListener.referenceTrace(s, t),
-        note: (s, t) => hub.referenceListener.note(s, t),
-      },
-    });
-  }
   const urlFor = (host: string): string => `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}/`;
   const pairing = (): { url: string; lanUrls: string[] } => {
     const lanUrls = lanHosts.map(urlFor);
     return { url: `${lanUrls[0] ?? urlFor('127.0.0.1')}?phone#pair=${credentials.pairingToken}`, lanUrls };
   };
-  hub = new Hub(store, credentials, reference, { ...DEFAULT_HUB_OPTIONS, ...opts.hub }, pairing);
+  const hub = new Hub(store, credentials, { ...DEFAULT_HUB_OPTIONS, ...opts.hub }, pairing);
+  const reference = opts.locate ? new ReferenceService({ locate: opts.locate, backend: opts.referenceBackend ?? 'cpu', listener: hub.referenceListener }) : null;
+  hub.reference = reference;
 
   const wss = new WebSocketServer({
     noServer: true,
