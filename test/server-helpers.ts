@@ -132,10 +132,10 @@ export class Client {
   }
 
   /** Send items, then wait until the server acked the last one. */
-  async stream(session: string, items: readonly Item[]): Promise<void> {
+  async stream(session: string, items: readonly Item[], timeoutMs = 30_000): Promise<void> {
     for (const it of items) this.send(it.data);
     const last = items[items.length - 1];
-    if (last) await this.next('ack', (a) => a.session === session && a.seq >= last.seq);
+    if (last) await this.next('ack', (a) => a.session === session && a.seq >= last.seq, timeoutMs);
   }
 
   close(): void {
@@ -175,4 +175,59 @@ export async function api(port: number, path: string, init: { method?: string; t
     if (body) req.write(body);
     req.end();
   });
+}
+
+export interface ChildServer {
+  port: number;
+  desktopToken: string;
+  pairingToken: string;
+  pid: number;
+  /** Peak resident memory of the server process so far (VmHWM), bytes. */
+  peakRss(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** `exray serve`'s server in a child process (test/serve-child.ts), on loopback. */
+/** Pair a new device through the desktop API (loopback): its token. */
+export async function pairedToken(port: number): Promise<string> {
+  const p = (await api(port, '/api/pairing')).json as { url: string };
+  const pairing = /#pair=([0-9a-f]{32})/.exec(p.url)![1]!;
+  return ((await api(port, '/api/pair', { method: 'POST', token: pairing, body: { name: 'load' } })).json as { token: string }).token;
+}
+
+export async function startChildServer(dataDir: string, withReference = false): Promise<ChildServer> {
+  const { spawn } = await import('node:child_process');
+  const { readFile } = await import('node:fs/promises');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/serve-child.ts', dataDir, withReference ? 'reference' : ''], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const line = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error('server child did not start in 60 s')), 60_000);
+    child.stdout.on('data', (c: Buffer) => {
+      buf += c.toString('utf8');
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        resolve(buf.slice(0, nl));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`server child exited with ${code}`)));
+  });
+  const info = JSON.parse(line) as Omit<ChildServer, 'peakRss' | 'stop'>;
+  return {
+    ...info,
+    peakRss: async () => {
+      const status = await readFile(`/proc/${info.pid}/status`, 'utf8');
+      const m = /VmHWM:\s+(\d+) kB/.exec(status);
+      return m ? Number(m[1]) * 1024 : NaN;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.stdin.end();
+      }),
+  };
 }

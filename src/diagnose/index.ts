@@ -1,8 +1,8 @@
 /**
  * exray diagnosis: name the deployment bug, point at the layer, explain the slow kernel.
  * Pure (no DOM, no Node): runs in the browser worker and in Node. See docs/diagnose.md.
- * The Node runner (reference capture, single-node replay) is src/cli/commands/diagnose.ts +
- * src/reference/replay-node.ts.
+ * The Node runner (reference capture, single-node replay) is src/reference/diagnose-node.ts (used by
+ * `exray diagnose` and `exray serve`) + src/reference/replay-node.ts.
  */
 export * from './types.ts';
 export { diagnose, nodeCauses, type DiagnoseInput } from './diagnose.ts';

@@ -1,5 +1,5 @@
 /**
- * A diagnosis against the original photo, in the steps the CLI (`src/cli/commands/diagnose.ts`) and the
+ * A diagnosis against the original photo, in the steps Node (`src/reference/diagnose-node.ts`) and the
  * page (`src/viewer/state/photo-diagnosis.ts`) share, so both name the same causes for the same files:
  *
  *   photoSpec → fitEdgeInput (canonical pipeline + input search) → [reference capture on the canonical

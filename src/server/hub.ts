@@ -47,8 +47,8 @@ export interface HubOptions {
 export const DEFAULT_HUB_OPTIONS: HubOptions = { resumeGraceMs: 60_000, maxBlobElements: 256 * 1024 * 1024, maxPhotoBytes: 64 * 1024 * 1024, maxReferenced: 3 };
 
 /** Inbound bytes queued on one socket before it is paused (receive-side backpressure). */
-const PAUSE_BYTES = 32 * 1024 * 1024;
-const RESUME_BYTES = 8 * 1024 * 1024;
+const PAUSE_BYTES = 8 * 1024 * 1024;
+const RESUME_BYTES = 2 * 1024 * 1024;
 /** A viewer that falls this far behind is dropped (it reconnects and watches again). */
 const VIEWER_MAX_BUFFERED = 256 * 1024 * 1024;
 
@@ -91,6 +91,7 @@ export class Hub {
   /** Sessions left `streaming` by a previous server process: incomplete unless resumed in time. */
   private readonly orphans = new Map<string, ReturnType<typeof setTimeout>>();
   private closed = false;
+  private readonly finalizing = new Limiter(2);
   /** The desktop reference (set once, right after construction: it reports to referenceListener). */
   reference: ReferenceService | null = null;
 
@@ -136,22 +137,20 @@ export class Hub {
       const s = this.active.get(session);
       void this.store.putJson(session, 'diagnosis', r.diagnosis).catch((e: unknown) => this.log(`${session}: diagnosis.json: ${String(e)}`));
       void this.updateInfo(session, { cause: r.cause });
-      if (s) {
-        this.toWatchers(s, { t: 'diagnosis', session, cause: r.cause, diagnosis: r.diagnosis });
-        s.referenced = false;
-        this.release(s);
-      }
+      if (s) this.toWatchers(s, { t: 'diagnosis', session, cause: r.cause, diagnosis: r.diagnosis });
+    },
+    released: (session) => {
+      // The reference service's last word on a session, whatever happened: it holds nothing of it now.
+      const s = this.active.get(session);
+      if (!s) return;
+      s.referenced = false;
+      this.release(s);
     },
     referenceTrace: (session, trace) => {
       void this.store.putReference(session, trace).catch((e: unknown) => this.log(`${session}: reference.exray: ${String(e)}`));
     },
     note: (session, text) => {
       void this.updateInfo(session, { referenceNote: text });
-      const s = this.active.get(session);
-      if (s && s.ended) {
-        s.referenced = false;
-        this.release(s);
-      }
     },
   };
 
@@ -512,8 +511,9 @@ export class Hub {
     s.ended = true;
     if (s.producer) this.flushAck(s);
     try {
-      // finalize() folds and validates the journal, and records done (or failed, with run-error's message).
-      await s.writer.finalize();
+      // finalize() folds and validates the journal, and records done (or failed, with run-error's
+      // message). It holds the whole trace and its encoding: a few at a time bound the server's memory.
+      await this.finalizing.run(() => s.writer.finalize());
       await this.updateInfo(s.id, {});
     } catch (e) {
       await this.updateInfo(s.id, { status: 'failed', reason: `the trace did not validate: ${e instanceof Error ? e.message : String(e)}` });
@@ -712,4 +712,23 @@ function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
   if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** At most `n` tasks at once; the rest wait in order. */
+class Limiter {
+  private running = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly n: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.n) await new Promise<void>((r) => this.waiting.push(r));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
 }
