@@ -198,7 +198,7 @@ export async function pairedToken(port: number): Promise<string> {
 export async function startChildServer(dataDir: string, withReference = false): Promise<ChildServer> {
   const { spawn } = await import('node:child_process');
   const { readFile } = await import('node:fs/promises');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/serve-child.ts', dataDir, withReference ? 'reference' : ''], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.EXRAY_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : []), '--import', 'tsx', 'test/serve-child.ts', dataDir, withReference ? 'reference' : ''], { stdio: ['pipe', 'pipe', 'inherit'] });
   const line = await new Promise<string>((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error('server child did not start in 60 s')), 60_000);

@@ -18,7 +18,7 @@ import {
   BlobAssembler,
   blobFrames,
   CLOSE,
-  decodeBinaryFrame,
+  peekBinaryFrame,
   MAX_FRAME_BYTES,
   parseClientText,
   WireError,
@@ -450,37 +450,39 @@ export class Hub {
   }
 
   private async onBinary(conn: Conn, bytes: Uint8Array): Promise<void> {
-    const frame = decodeBinaryFrame(bytes);
+    const frame = peekBinaryFrame(bytes);
     const s = this.accept(conn, frame.seq);
     if (!s) return;
     if (frame.kind === 'attachment') {
       if (frame.meta.id !== 'photo' || !s.photo) throw new SessionError(s, `unexpected attachment '${frame.meta.id}' (only the photo announced in open)`);
-      if (frame.payload.byteLength !== s.photo.bytes || frame.payload.byteLength > this.options.maxPhotoBytes) {
-        throw new SessionError(s, `photo of ${frame.payload.byteLength} bytes (announced ${s.photo.bytes}, limit ${this.options.maxPhotoBytes})`);
+      if (frame.body.byteLength !== s.photo.bytes || frame.body.byteLength > this.options.maxPhotoBytes) {
+        throw new SessionError(s, `photo of ${frame.body.byteLength} bytes (announced ${s.photo.bytes}, limit ${this.options.maxPhotoBytes})`);
       }
       const photo = s.photo;
       await this.append(s, async () => {
         await s.writer.appendFrame(frame.seq, bytes);
-        await s.writer.putPhoto(frame.payload as Uint8Array, photo.fileName, photo.mimeType);
+        await s.writer.putPhoto(frame.body, photo.fileName, photo.mimeType);
       }, frame.seq);
       s.info.hasPhoto = true;
-      if (s.referenced) this.reference?.photo(s.id, (frame.payload as Uint8Array).slice(), photo.fileName);
+      if (s.referenced) this.reference?.photo(s.id, frame.body.slice(), photo.fileName);
       this.scheduleInfo(s);
       return;
     }
-    let blob: { id: string; data: BlobData } | null;
+    let blob: { id: string; data: BlobData | null } | null;
     try {
-      blob = s.assembler.push(frame);
+      // Values are assembled only when someone needs them now; the journal keeps the raw frames.
+      // (A viewer that starts watching in the middle of a chunked blob misses that one blob live.)
+      blob = s.assembler.push(frame, s.referenced || s.watchers.size > 0);
     } catch (e) {
       throw new SessionError(s, e instanceof Error ? e.message : String(e));
     }
     await this.append(s, () => s.writer.appendFrame(frame.seq, bytes), frame.seq);
-    s.info.blobBytes += frame.payload.byteLength;
-    if (!blob) return;
+    s.info.blobBytes += frame.body.byteLength;
+    if (!blob?.data) return;
     const event: TraceEvent = { type: 'blob', id: blob.id, data: blob.data };
     for (const w of s.watchers) this.sendEvent(w, s.id, 'edge', event);
-    // The reference worker takes ownership (transfer): give it a copy, the frame buffer is ws's.
-    if (s.referenced) this.reference?.edgeEvent(s.id, { type: 'blob', id: blob.id, data: blob.data.slice() });
+    // The reference service takes ownership; it copies a view of a larger buffer (ws's frame) itself.
+    if (s.referenced) this.reference?.edgeEvent(s.id, event);
   }
 
   /** Append one item to the journal; a store limit refuses the session, nothing partial is left. */

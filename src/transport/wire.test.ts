@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BlobAssembler, blobFrames, CHUNK_BYTES, decodeBinaryFrame, encodeBinaryFrame, parseClientText, WireError } from './wire.ts';
+import { BlobAssembler, blobFrames, CHUNK_BYTES, decodeBinaryFrame, encodeBinaryFrame, parseClientText, peekBinaryFrame, WireError } from './wire.ts';
 
 describe('binary frames', () => {
   it('round-trip blobs and attachments with their seq and meta, payload 4-aligned and not base64', () => {
@@ -40,12 +40,16 @@ describe('binary frames', () => {
     const frames = blobFrames('big', data, () => ++seq);
     expect(frames).toHaveLength(2);
     const asm = new BlobAssembler(n);
-    expect(asm.push(decodeBinaryFrame(frames[0]!))).toBeNull();
-    const whole = asm.push(decodeBinaryFrame(frames[1]!));
+    expect(asm.push(peekBinaryFrame(frames[0]!))).toBeNull();
+    const whole = asm.push(peekBinaryFrame(frames[1]!));
     expect(whole?.data.length).toBe(n);
     expect((whole!.data as Float32Array)[n - 1]).toBe(n - 1);
-    expect(() => new BlobAssembler(n).push(decodeBinaryFrame(frames[1]!))).toThrow(/first chunk/);
-    expect(() => new BlobAssembler(10).push(decodeBinaryFrame(frames[0]!))).toThrow(/over the limit/);
+    expect(() => new BlobAssembler(n).push(peekBinaryFrame(frames[1]!))).toThrow(/first chunk/);
+    // Checking only: the same verdicts, nothing allocated.
+    const check = new BlobAssembler(n);
+    expect(check.push(peekBinaryFrame(frames[0]!), false)).toBeNull();
+    expect(check.push(peekBinaryFrame(frames[1]!), false)).toEqual({ id: 'big', data: null });
+    expect(() => new BlobAssembler(10).push(peekBinaryFrame(frames[0]!))).toThrow(/over the limit/);
   });
 });
 

@@ -129,8 +129,33 @@ function swap32(b: Uint8Array): void {
   }
 }
 
+/** A checked binary frame whose payload is still raw little-endian bytes (a view: nothing copied). */
+export interface RawFrame {
+  kind: BinaryKind;
+  seq: number;
+  meta: BinaryMeta;
+  body: Uint8Array;
+}
+
 /** Parse a binary frame; throws WireError naming the problem. The payload aliases `data` when aligned. */
 export function decodeBinaryFrame(data: Uint8Array): BinaryFrame {
+  return materialize(peekBinaryFrame(data));
+}
+
+/** Typed values of a raw frame: aliases its bytes when 4-aligned on a little-endian platform, else a copy. */
+export function materialize(raw: RawFrame): BinaryFrame {
+  const { kind, seq, meta, body } = raw;
+  if (kind === 'attachment') return { kind, seq, meta, payload: body };
+  let bytes = body;
+  if (bytes.byteOffset % 4 !== 0 || !LITTLE_ENDIAN) bytes = bytes.slice();
+  if (!LITTLE_ENDIAN) swap32(bytes);
+  const n = bytes.byteLength / 4;
+  const payload = kind === 'blob-f32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Int32Array(bytes.buffer, bytes.byteOffset, n);
+  return { kind, seq, meta, payload };
+}
+
+/** Check a binary frame's header, meta and payload length without touching the payload. */
+export function peekBinaryFrame(data: Uint8Array): RawFrame {
   if (data.byteLength < HEADER_BYTES) throw new WireError(`binary frame of ${data.byteLength} bytes is shorter than its ${HEADER_BYTES}-byte header`);
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if (view.getUint32(0, true) !== MAGIC) throw new WireError('binary frame without the EXRB magic');
@@ -152,14 +177,8 @@ export function decodeBinaryFrame(data: Uint8Array): BinaryFrame {
     throw new WireError('binary frame meta is not UTF-8 JSON');
   }
   const body = data.subarray(start);
-  if (kind === 'attachment') return { kind, seq, meta, payload: body };
-  if (body.byteLength % 4 !== 0) throw new WireError(`blob '${meta.id}': ${body.byteLength} payload bytes is not a whole number of 4-byte values`);
-  let bytes = body;
-  if (bytes.byteOffset % 4 !== 0 || !LITTLE_ENDIAN) bytes = bytes.slice();
-  if (!LITTLE_ENDIAN) swap32(bytes);
-  const n = bytes.byteLength / 4;
-  const payload = kind === 'blob-f32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Int32Array(bytes.buffer, bytes.byteOffset, n);
-  return { kind, seq, meta, payload };
+  if (kind !== 'attachment' && body.byteLength % 4 !== 0) throw new WireError(`blob '${meta.id}': ${body.byteLength} payload bytes is not a whole number of 4-byte values`);
+  return { kind, seq, meta, body };
 }
 
 function stripUndefined<T extends object>(o: T): T {
@@ -181,37 +200,46 @@ export function blobFrames(id: string, data: BlobData, nextSeq: () => number, ex
 
 /**
  * Assembles chunked blobs (frames in order). `push` returns the whole blob when its last chunk arrived
- * (a single-frame blob at once), or null. `maxElements` bounds what one blob may allocate.
+ * (a single-frame blob at once), or null. `maxElements` bounds what one blob may allocate. With
+ * `keep` false the chunks are only checked (order, sizes, encodings) and `data` is null: a receiver
+ * that stores raw frames and forwards nothing allocates nothing.
  */
 export class BlobAssembler {
-  private pending: { id: string; data: BlobData; filled: number } | null = null;
+  private pending: { id: string; kind: BinaryKind; total: number; filled: number; data: BlobData | null } | null = null;
 
   constructor(private readonly maxElements: number) {}
 
-  push(frame: BinaryFrame): { id: string; data: BlobData } | null {
-    if (frame.kind === 'attachment') throw new WireError('attachment frame where a blob was expected');
+  push(input: RawFrame | BinaryFrame, keep?: true): { id: string; data: BlobData } | null;
+  push(input: RawFrame | BinaryFrame, keep: boolean): { id: string; data: BlobData | null } | null;
+  push(input: RawFrame | BinaryFrame, keep = true): { id: string; data: BlobData | null } | null {
+    if (input.kind === 'attachment') throw new WireError('attachment frame where a blob was expected');
+    const frame: RawFrame = 'body' in input ? input : { ...input, body: new Uint8Array(input.payload.buffer, input.payload.byteOffset, input.payload.byteLength) };
     const { id, offset, total } = frame.meta;
-    const payload = frame.payload as BlobData;
+    const n = frame.body.byteLength / 4;
     if (offset === undefined && total === undefined) {
       if (this.pending) throw new WireError(`blob '${id}' arrived while blob '${this.pending.id}' was still incomplete`);
-      if (payload.length > this.maxElements) throw new WireError(`blob '${id}' has ${payload.length} elements, over the limit of ${this.maxElements}`);
-      return { id, data: payload };
+      if (n > this.maxElements) throw new WireError(`blob '${id}' has ${n} elements, over the limit of ${this.maxElements}`);
+      return { id, data: keep ? ('payload' in input ? (input.payload as BlobData) : (materialize(frame).payload as BlobData)) : null };
     }
     if (offset === undefined || total === undefined) throw new WireError(`blob '${id}': a chunk needs both offset and total`);
     if (!this.pending) {
       if (offset !== 0) throw new WireError(`blob '${id}': first chunk at offset ${offset}, expected 0`);
       if (total > this.maxElements) throw new WireError(`blob '${id}' has ${total} elements, over the limit of ${this.maxElements}`);
-      this.pending = { id, data: frame.kind === 'blob-f32' ? new Float32Array(total) : new Int32Array(total), filled: 0 };
+      const data = keep ? (frame.kind === 'blob-f32' ? new Float32Array(total) : new Int32Array(total)) : null;
+      this.pending = { id, kind: frame.kind, total, filled: 0, data };
     }
     const p = this.pending;
     if (p.id !== id) throw new WireError(`blob '${id}' chunk arrived while blob '${p.id}' was still incomplete`);
-    if (offset !== p.filled || offset + payload.length > p.data.length || total !== p.data.length) {
-      throw new WireError(`blob '${id}': chunk at ${offset} (+${payload.length}) does not continue ${p.filled}/${p.data.length}`);
+    if (offset !== p.filled || offset + n > p.total || total !== p.total) {
+      throw new WireError(`blob '${id}': chunk at ${offset} (+${n}) does not continue ${p.filled}/${p.total}`);
     }
-    if ((frame.kind === 'blob-f32') !== p.data instanceof Float32Array) throw new WireError(`blob '${id}': chunks of different encodings`);
-    p.data.set(payload, offset);
-    p.filled += payload.length;
-    if (p.filled < p.data.length) return null;
+    if (frame.kind !== p.kind) throw new WireError(`blob '${id}': chunks of different encodings`);
+    if (p.data) {
+      if (LITTLE_ENDIAN) new Uint8Array(p.data.buffer, offset * 4, frame.body.byteLength).set(frame.body);
+      else p.data.set(materialize(frame).payload as BlobData, offset);
+    }
+    p.filled += n;
+    if (p.filled < p.total) return null;
     this.pending = null;
     return { id: p.id, data: p.data };
   }

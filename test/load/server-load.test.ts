@@ -4,10 +4,10 @@
  * peak memory stays bounded (it never holds every session at once).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { decodeTrace } from '../src/trace/file.ts';
-import type { Trace } from '../src/trace/types.ts';
-import { edgeCase } from './diagnose-helpers.ts';
-import { api, Client, pairedToken, runMeta, sessionItems, startChildServer, tempDataDir, type ChildServer } from './server-helpers.ts';
+import { decodeTrace } from '../../src/trace/file.ts';
+import type { Trace } from '../../src/trace/types.ts';
+import { edgeCase } from '../diagnose-helpers.ts';
+import { api, Client, pairedToken, runMeta, sessionItems, startChildServer, tempDataDir, type ChildServer } from '../server-helpers.ts';
 
 const SESSIONS = 20;
 /** The documented bound for this load (docs/serve.md): 20 × 88 MB streamed, never all held. */
