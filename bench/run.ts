@@ -10,11 +10,12 @@ import { benchBrowserTracing, benchViewer } from './browser.ts';
 import { benchOrt } from './ort.ts';
 import { benchDiagnose } from './diagnose.ts';
 import { benchStats } from './stats.ts';
+import { benchServe } from './serve.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
 const results: BenchResult[] = [];
-// EXRAY_BENCH_ONLY=stats,tracing,ort,compare,diagnose,viewer,browser runs only those sections.
+// EXRAY_BENCH_ONLY=stats,tracing,ort,compare,diagnose,viewer,browser,serve runs only those sections.
 const only = process.env.EXRAY_BENCH_ONLY?.split(',').map((s) => s.trim());
 const section = async (title: string, f: () => Promise<BenchResult[]>, key: string): Promise<void> => {
   if (only && !only.includes(key)) return;
@@ -41,6 +42,8 @@ await section('viewer with a 1,000-node trace (Chromium)', () => benchViewer(), 
 await section('tracing overhead in Chromium, MobileNetV2 graph model, wasm and webgl (SwiftShader)', () =>
   benchBrowserTracing('nsfw-mobilenet-v2-mid', ['wasm', 'webgl'], Math.max(3, Math.round(rounds / 3)), 'public/samples/chelsea.png'),
 'browser');
+
+await section('phone link: exray serve on loopback (throughput, forwarding latency, memory under 20 sessions)', () => benchServe(), 'serve');
 
 await mkdir('bench', { recursive: true });
 if (only) {
