@@ -8,6 +8,9 @@ import { InputPanel } from './components/InputPanel.tsx';
 import { BackendPanel } from './components/BackendPanel.tsx';
 import { Results } from './components/Results.tsx';
 import { FilesBar } from './components/FilesBar.tsx';
+import { useRemote } from './remote/remote-state.ts';
+import { PhonePage } from './remote/PhonePage.tsx';
+import { PhonesPanel } from './remote/PhonesPanel.tsx';
 
 /** Files dropped anywhere outside a drop zone: classified by kind (trace, photo, model). */
 function usePageDrop(): boolean {
@@ -41,7 +44,11 @@ function usePageDrop(): boolean {
 
 export function App(): ReactNode {
   const s = useApp();
+  const remote = useRemote();
   const over = usePageDrop();
+  // Served by exray serve (remote/): a phone gets its own small page, the desktop a Phones panel.
+  if (remote.phone) return <PhonePage />;
+  const desktop = remote.detection === 'remote' && remote.identity?.role === 'desktop';
   return (
     <div className={`app${over ? ' page-drop' : ''}`}>
       <header className="topbar">
@@ -68,11 +75,13 @@ export function App(): ReactNode {
           <BackendPanel />
         </aside>
         <section className="results" aria-label="results">
+          {desktop && <PhonesPanel />}
           <Results />
         </section>
       </main>
       <footer className="footer">
-        Drop a model folder, a photo or <code>.exray</code> files anywhere on the page. Everything runs in this browser; nothing is uploaded.
+        Drop a model folder, a photo or <code>.exray</code> files anywhere on the page.{' '}
+        {desktop ? 'Local runs stay in this browser; phone sessions come from exray serve on this machine.' : 'Everything runs in this browser; nothing is uploaded.'}
       </footer>
     </div>
   );

@@ -4,7 +4,7 @@
  * edge trace given its original photo, the CLI's diagnosis (PhotoDiagnosis.tsx); then the latency
  * guidance. Computed in state/diagnosis.ts and state/photo-diagnosis.ts, memoised per trace.
  */
-import type { ReactNode } from 'react';
+import { Fragment, type ReactNode } from 'react';
 import type { AssertionResult } from '../../diagnose/index.ts';
 import type { RunState } from '../state/run-state.ts';
 import { diagnoseRun, runAssertionsFor } from '../state/diagnosis.ts';
@@ -16,6 +16,7 @@ import { LatencyGuidance } from './LatencyGuidance.tsx';
 import { PhotoCauses, PhotoPicker } from './PhotoDiagnosis.tsx';
 import { UserAssertionsEditor } from './UserAssertions.tsx';
 import { photoDiagnosisFor, photoDiagnosisResult } from '../state/photo-diagnosis.ts';
+import { ServerCause } from '../remote/ServerCause.tsx';
 
 const RANK = (a: AssertionResult): number => (a.ok === false ? 0 : a.ok === true ? 1 : 2);
 
@@ -139,7 +140,10 @@ export function DiagnosisPanel(): ReactNode {
           </p>
           {s.source === 'files' && <PhotoPicker />}
           {edges.map((r) => (
-            <RunCauses key={r.stream} r={r} />
+            <Fragment key={r.stream}>
+              <RunCauses r={r} />
+              <ServerCause r={r} />
+            </Fragment>
           ))}
         </section>
       )}

@@ -44,6 +44,11 @@ export class RunState {
   /** `name:outputIndex` → metrics vs the reference (before the full comparison exists). */
   readonly live = new Map<string, LiveMetric>();
   error: string | null = null;
+  /**
+   * A run streamed from `exray serve` (a phone's session or the server's reference for it), not made
+   * on this page. `serverMetrics`: the server's per-node metrics fill `live`, the page does not.
+   */
+  remote: { session: string; serverMetrics: boolean } | null = null;
   /** Bumped on every change: views memoise on it. */
   rev = 0;
   readonly createdAt = performance.now();

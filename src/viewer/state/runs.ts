@@ -72,7 +72,8 @@ export async function startRuns(): Promise<void> {
   // The reference: TF.js cpu, or onnxruntime-web wasm for ONNX models.
   const refBackend: BackendName = onnx ? 'wasm' : 'cpu';
   const refStream = onnx ? ONNX_REFERENCE_STREAM : REFERENCE_STREAM;
-  const runs = s.source === 'live' ? [...s.runs] : [];
+  // A session opened from `exray serve` (RunState.remote) is another model's or device's: not kept.
+  const runs = s.source === 'live' ? s.runs.filter((r) => !r.remote) : [];
   const jobs: { run: RunState; job: RunJob }[] = [];
   const base = { capture: s.capture, runs: s.timedRuns, warmup: 1 };
   let ref = runs.find((r) => r.role === 'reference' && r.status === 'done');

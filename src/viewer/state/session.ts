@@ -39,7 +39,8 @@ function onMessage(m: StreamMessage): void {
   const run = findRun(m.stream);
   if (!run) return;
   const node = run.push(m.event);
-  if (node && run.role === 'edge') liveCompare(run, node);
+  // A remote edge run gets its live metrics from the server (remote/open-session.ts).
+  if (node && run.role === 'edge' && !run.remote?.serverMetrics) liveCompare(run, node);
   if (m.event.type === 'run-end' || m.event.type === 'run-error') onRunEnded(run);
   touch();
 }
@@ -97,8 +98,10 @@ export function recompareAll(): void {
   if (!ref?.trace) return;
   for (const r of getState().runs) {
     if (r.role !== 'edge' || !r.trace) continue;
-    r.live.clear();
-    for (const n of r.trace.header.nodes) liveCompare(r, n);
+    if (!r.remote?.serverMetrics) {
+      r.live.clear();
+      for (const n of r.trace.header.nodes) liveCompare(r, n);
+    }
     compareRun(r, ref);
   }
   touch();
