@@ -9,7 +9,7 @@ import { newSessionId } from '../src/server/store.ts';
 import type { JournalWriter } from '../src/server/session-writer.ts';
 import { computeStats } from '../src/trace/stats.ts';
 import { randn } from '../src/trace/test-fixtures.ts';
-import { TRACE_FORMAT, TRACE_VERSION, type Trace, type TraceEvent } from '../src/trace/types.ts';
+import { TRACE_FORMAT, TRACE_VERSION, type KernelRecord, type NodeRecord, type Trace, type TraceEvent } from '../src/trace/types.ts';
 import { blobFrames, CHUNK_BYTES, decodeBinaryFrame, parseClientText, type SessionInfo } from '../src/transport/wire.ts';
 
 export function tmpDir(prefix = 'exray-store-'): string {
@@ -136,4 +136,46 @@ export function blobBytes(trace: Trace): number {
   let n = 0;
   for (const d of trace.blobs.values()) n += d.byteLength;
   return n;
+}
+
+/**
+ * A trace of about `totalBytes` of tensor values: a chain of `nodeCount` nodes, each with one float32
+ * output (the last one is also the model output), kernels 1:1. Values are cheap to make (a ramp per
+ * node), which is all the store's folding, validation and encoding care about.
+ */
+export function largeTrace(totalBytes: number, nodeCount = 64): Trace {
+  const n = Math.max(1, Math.floor(totalBytes / 4 / nodeCount));
+  const blobs = new Map<string, Float32Array | Int32Array>();
+  const input = Int32Array.from({ length: 16 }, (_, i) => i);
+  blobs.set('in-0', input);
+  const nodes: NodeRecord[] = [];
+  const kernels: KernelRecord[] = [];
+  for (let k = 0; k < nodeCount; k++) {
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = ((i % 1009) - 504) * 0.01 + k;
+    const id = `n${k}-0`;
+    blobs.set(id, data);
+    const name = `model/block_${k}/Conv2D`;
+    nodes.push({ index: k, name, op: 'Conv2D', kernels: [k], inputs: [k === 0 ? 'x' : `model/block_${k - 1}/Conv2D`], outputs: [{ shape: [1, n], dtype: 'float32', stats: computeStats(data), blob: { id, encoding: 'float32', length: n } }] });
+    kernels.push({ index: k, name: 'Conv2D', node: name, ms: 0.5, clock: 'wall', inputShapes: [[1, n]], outputShapes: [[1, n]] });
+  }
+  const last = nodes.at(-1)!.outputs[0]!;
+  return {
+    header: {
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      id: '7d1e3f9e-3d1a-4c47-9d1e-7f3f0a1b2c3d',
+      createdAt: '2025-03-14T09:26:53.589Z',
+      capture: 'tensors',
+      model: { name: 'large', format: 'onnx', sha256: '', inputs: [{ name: 'x', shape: [1, 16], dtype: 'int32' }], outputs: [{ name: 'y', shape: [1, n], dtype: 'float32' }], nodeCount },
+      runtime: { name: 'onnxruntime-web', version: '1.30.0', backend: 'wasm' },
+      environment: { kind: 'browser', userAgent: 'test', platform: 'Linux', hardwareConcurrency: 4, flags: {} },
+      input: { tensors: [{ name: 'x', shape: [1, 16], dtype: 'int32', stats: computeStats(input), blob: { id: 'in-0', encoding: 'int32', length: 16 } }] },
+      nodes,
+      kernels,
+      outputs: [{ name: 'y', ...last }],
+      warnings: [],
+    },
+    blobs,
+  };
 }

@@ -513,8 +513,8 @@ export class Hub {
     s.ended = true;
     if (s.producer) this.flushAck(s);
     try {
-      // finalize() folds and validates the journal, and records done (or failed, with run-error's
-      // message). It holds the whole trace and its encoding: a few at a time bound the server's memory.
+      // finalize() folds and validates the journal (in the store's worker), and records done (or
+      // failed, with run-error's message). Each returns the whole trace: a few at a time bound memory.
       await this.finalizing.run(() => s.writer.finalize());
       await this.updateInfo(s.id, {});
     } catch (e) {

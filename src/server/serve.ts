@@ -158,15 +158,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
         return bytes(res, p.bytes, p.mimeType || 'application/octet-stream', p.fileName);
       }
       if (method === 'GET' && m[2] === 'reference') {
-        const ref = await store.readReference(id);
+        const ref = await store.encodedReference(id);
         if (!ref) return json(res, 404, { error: 'no reference trace' });
-        const { encodeTrace } = await import('../trace/file.ts');
-        return bytes(res, encodeTrace(ref), 'application/octet-stream', `${id}-reference.exray`);
+        return bytes(res, ref, 'application/octet-stream', `${id}-reference.exray`);
       }
-      if (method === 'GET' && m[2] === 'trace') {
-        const { encodeTrace } = await import('../trace/file.ts');
-        return bytes(res, encodeTrace(await store.readTrace(id)), 'application/octet-stream', `${id}.exray`);
-      }
+      // The stored file as it is (an incomplete session's partial trace is encoded in the store's worker).
+      if (method === 'GET' && m[2] === 'trace') return bytes(res, await store.encodedTrace(id), 'application/octet-stream', `${id}.exray`);
     }
     return json(res, 404, { error: 'no such API' });
   };

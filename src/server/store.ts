@@ -9,12 +9,10 @@
  */
 import { mkdir, open, readdir, readFile, rm, stat, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { encodeTrace, decodeTrace } from '../trace/file.ts';
 import type { Trace, TraceEvent } from '../trace/types.ts';
 import type { SessionInfo } from '../transport/wire.ts';
 import { fsyncDir, removeStaleTemps, writeFileAtomic } from './atomic.ts';
 import { JournalSummary, scanJournal } from './journal.ts';
-import { traceFromEvents } from './partial.ts';
 import { JournalWriter, type SessionWriter, type WriterHost } from './session-writer.ts';
 import {
   assertSessionId,
@@ -29,14 +27,22 @@ import {
   type StoredSession,
   type StoreLimits,
 } from './store-files.ts';
-import { exportSessionDir, readJsonFile, readOptional, sessionEvents, sessionTrace } from './store-read.ts';
+import { exportSessionDir, readJsonFile, readOptional } from './store-read.ts';
+import { rebuildError, traceBuffers } from './trace-protocol.ts';
+import { sharedTraceWorker, TraceWorkerError, type TraceWorker } from './trace-worker-client.ts';
 
 export { newSessionId, SessionIdError, StoreLimitError, UnknownSessionError, DEFAULT_LIMITS, type StoreLimits } from './store-files.ts';
 export type { SessionWriter } from './session-writer.ts';
+export { TraceWorker, TraceWorkerError } from './trace-worker-client.ts';
 
 export interface StoreOptions {
   /** Where problems found while opening go (bad session dirs, torn journals). Default: stderr. */
   warn?: (message: string) => void;
+  /**
+   * Where the CPU-heavy trace work runs (folding a journal, encoding and decoding `.exray` files):
+   * a worker thread, so a server's socket loop never waits on it. Default: the process's shared one.
+   */
+  traceWorker?: TraceWorker;
 }
 
 export class SessionStore {
@@ -51,11 +57,13 @@ export class SessionStore {
   private readonly writers = new Map<string, JournalWriter>();
   private readonly infoWrites = new Map<string, Promise<void>>();
   private readonly warnSink: (message: string) => void;
+  private readonly traceWorker: TraceWorker;
 
   private constructor(dataDir: string, limits: StoreLimits, options: StoreOptions) {
     this.dir = dataDir;
     this.limits = limits;
     this.warnSink = options.warn ?? ((m) => process.stderr.write(`exray: warning: ${m}\n`));
+    this.traceWorker = options.traceWorker ?? sharedTraceWorker();
   }
 
   /**
@@ -215,26 +223,63 @@ export class SessionStore {
     await fsyncDir(join(this.dir, SESSIONS_DIR));
   }
 
-  /** Every event that arrived, in order (journal, or replayed from the final trace), blobs assembled. The photo is not a trace event: see photo(). */
+  /**
+   * Every event that arrived, in order (journal, or replayed from the final trace), blobs assembled.
+   * The photo is not a trace event: see photo(). Read and decoded in the trace worker.
+   */
   async events(id: string): Promise<TraceEvent[]> {
     this.record(id);
-    return sessionEvents(sessionDir(this.dir, id), id);
+    return this.traceWorker.run('events', { dir: sessionDir(this.dir, id), id }, `read the events of session ${id}`);
   }
 
-  /** The final trace, or for an incomplete/failed session a valid partial trace whose warnings say what is missing. */
+  /**
+   * The final trace, or for an incomplete/failed session a valid partial trace whose warnings say what
+   * is missing. Decoded (or folded) in the trace worker. To send the trace as a file, encodedTrace()
+   * does not decode at all.
+   */
   async readTrace(id: string): Promise<Trace> {
     this.record(id);
-    return sessionTrace(sessionDir(this.dir, id), id);
+    return this.traceWorker.run('trace', { dir: sessionDir(this.dir, id), id }, `read the trace of session ${id}`);
   }
 
+  /**
+   * The session's trace as `.exray` bytes (what readTrace() returns, encoded): edge.exray as stored,
+   * read without decoding, or for a session that has none its (partial) trace built and encoded in the
+   * trace worker. Throws TraceFormatError when no trace can be built (nothing, or no run-start, arrived).
+   */
+  async encodedTrace(id: string): Promise<Uint8Array> {
+    this.record(id);
+    const dir = sessionDir(this.dir, id);
+    const edge = await readOptional(join(dir, FILES.edge));
+    if (edge !== null) return edge;
+    return this.traceWorker.run('encoded', { dir, id }, `encode the trace of session ${id}`);
+  }
+
+  /** The reference trace, decoded in the trace worker, or null when there is none. */
   async readReference(id: string): Promise<Trace | null> {
     this.record(id);
-    const bytes = await readOptional(join(sessionDir(this.dir, id), FILES.reference));
-    return bytes === null ? null : decodeTrace(bytes, `session ${id}/${FILES.reference}`);
+    const path = join(sessionDir(this.dir, id), FILES.reference);
+    return this.traceWorker.run('readTraceFile', { path, source: `session ${id}/${FILES.reference}` }, `read the reference of session ${id}`);
   }
 
+  /** The reference trace's `.exray` bytes as stored (no decoding), or null when there is none. */
+  async encodedReference(id: string): Promise<Uint8Array | null> {
+    this.record(id);
+    return readOptional(join(sessionDir(this.dir, id), FILES.reference));
+  }
+
+  /**
+   * Stores the reference trace (validated, encoded and written atomically in the trace worker). The
+   * trace is copied when this is called: the caller keeps it and may change it afterwards.
+   */
   async putReference(id: string, trace: Trace): Promise<void> {
-    await this.writeSessionFile(id, FILES.reference, encodeTrace(trace));
+    this.record(id);
+    const path = join(sessionDir(this.dir, id), FILES.reference);
+    // A copy made now (the worker may get it later): the blobs by plain memcpy, then transferred.
+    // (structuredClone would serialise every blob twice over; for 88 MB that stalls for ~0.5 s.)
+    const copy: Trace = { header: structuredClone(trace.header), blobs: new Map([...trace.blobs].map(([blobId, data]) => [blobId, data.slice()])) };
+    const bytes = await this.traceWorker.run('writeTraceFile', { path, trace: copy }, `store the reference of session ${id}`, traceBuffers(copy));
+    this.setSize(id, FILES.reference, bytes);
   }
 
   async putJson(id: string, name: 'compare' | 'diagnosis', value: unknown): Promise<void> {
@@ -341,6 +386,10 @@ export class SessionStore {
    * Run ended: fold the journal. A clean run becomes edge.exray (status done) and the journal is
    * deleted. A run-error, or a stream that does not make a valid trace, leaves status failed with the
    * reason and keeps the journal (the exact record of what arrived); the partial trace is returned.
+   *
+   * Reading, folding, validating, encoding and writing edge.exray run in the trace worker (the trace
+   * comes back with its buffers transferred); session.json and the journal's deletion stay here, in
+   * that order.
    */
   private async finalizeSession(id: string, summary: JournalSummary): Promise<Trace> {
     this.writers.delete(id);
@@ -350,18 +399,29 @@ export class SessionStore {
       Object.assign(rec, { lastSeq: summary.lastSeq, nodes: summary.nodes, blobBytes: summary.blobBytes }, patch, { updatedAt: new Date().toISOString() });
       return this.persist(id);
     };
-    let folded;
+    let r;
     try {
-      folded = traceFromEvents(await sessionEvents(dir, id), `session ${id}`);
+      r = await this.traceWorker.run('finalize', { dir, id }, `finalize session ${id}`);
     } catch (e) {
-      await done({ status: 'failed', reason: e instanceof Error ? e.message : String(e) });
+      if (e instanceof TraceWorkerError && this.index.get(id) === rec) {
+        // The worker died part-way: edge.exray may or may not have been renamed into place.
+        const edge = await stat(join(dir, FILES.edge)).catch(() => null);
+        if (edge?.isFile()) this.setSize(id, FILES.edge, edge.size);
+        await done({ status: 'failed', reason: e.message });
+      }
       throw e;
     }
-    if (!folded.complete) {
-      await done({ status: 'failed', reason: folded.runError ?? `the trace is invalid: ${folded.problem ?? 'unknown problem'}` });
-      return folded.trace;
+    if (r.outcome === 'unreadable') {
+      const e = rebuildError(r.error);
+      await done({ status: 'failed', reason: e.message });
+      throw e;
     }
-    await this.writeSessionFile(id, FILES.edge, encodeTrace(folded.trace));
+    if (r.outcome === 'failed') {
+      await done({ status: 'failed', reason: r.reason });
+      return r.trace;
+    }
+    this.record(id); // removed while the worker ran: UnknownSessionError, as a write after removal always was
+    this.setSize(id, FILES.edge, r.edgeBytes);
     await done({ status: 'done', reason: null });
     // Only now that edge.exray and the status are durable may the record of what arrived go.
     await unlink(join(dir, FILES.journal)).catch((e: NodeJS.ErrnoException) => {
@@ -370,7 +430,7 @@ export class SessionStore {
     this.setSize(id, FILES.journal, 0);
     this.sizes.get(id)?.delete(FILES.journal);
     await fsyncDir(dir);
-    return folded.trace;
+    return r.trace;
   }
 }
 

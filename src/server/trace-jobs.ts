@@ -1,0 +1,71 @@
+/**
+ * The jobs of the trace worker (trace-worker.ts): the CPU-heavy part of the session store, run off
+ * the server's socket loop. Each returns its result and the buffers to transfer with it.
+ *
+ * The worker only reads the session directory and writes whole files atomically (edge.exray,
+ * reference.exray); session.json, the journal's deletion and the store's index stay with the store on
+ * the main thread, which orders them (the journal goes only once edge.exray and the status are durable).
+ */
+import { join } from 'node:path';
+import { decodeTrace, encodeTrace } from '../trace/file.ts';
+import { writeFileAtomic } from './atomic.ts';
+import { traceFromEvents } from './partial.ts';
+import { readOptional, sessionEvents, sessionTrace } from './store-read.ts';
+import { FILES } from './store-files.ts';
+import { errorInfo, eventBuffers, ownBytes, traceBuffers, type FinalizeOutcome, type ToTraceWorker, type TraceJobs } from './trace-protocol.ts';
+
+export interface JobDone<R> {
+  result: R;
+  transfer: ArrayBuffer[];
+}
+
+async function finalize({ dir, id }: TraceJobs['finalize']['args']): Promise<JobDone<FinalizeOutcome>> {
+  let folded;
+  try {
+    folded = traceFromEvents(await sessionEvents(dir, id), `session ${id}`);
+  } catch (e) {
+    return { result: { outcome: 'unreadable', error: errorInfo(e) }, transfer: [] };
+  }
+  const transfer = traceBuffers(folded.trace);
+  if (!folded.complete) {
+    return { result: { outcome: 'failed', trace: folded.trace, reason: folded.runError ?? `the trace is invalid: ${folded.problem ?? 'unknown problem'}` }, transfer };
+  }
+  const bytes = encodeTrace(folded.trace);
+  await writeFileAtomic(join(dir, FILES.edge), bytes);
+  return { result: { outcome: 'done', trace: folded.trace, edgeBytes: bytes.byteLength }, transfer };
+}
+
+async function encoded({ dir, id }: TraceJobs['encoded']['args']): Promise<JobDone<Uint8Array>> {
+  // edge.exray may have appeared since the store looked (a finalize that ran before this job).
+  const edge = await readOptional(join(dir, FILES.edge));
+  const bytes = ownBytes(edge ?? encodeTrace(traceFromEvents(await sessionEvents(dir, id), `session ${id}`).trace));
+  return { result: bytes, transfer: [bytes.buffer as ArrayBuffer] };
+}
+
+/** Runs one job message. Throws what the job threw (the worker sends it back as ErrorInfo). */
+export async function runTraceJob(m: ToTraceWorker): Promise<JobDone<TraceJobs[ToTraceWorker['t']]['result']>> {
+  switch (m.t) {
+    case 'finalize':
+      return finalize(m.args);
+    case 'trace': {
+      const trace = await sessionTrace(m.args.dir, m.args.id);
+      return { result: trace, transfer: traceBuffers(trace) };
+    }
+    case 'events': {
+      const events = await sessionEvents(m.args.dir, m.args.id);
+      return { result: events, transfer: eventBuffers(events) };
+    }
+    case 'encoded':
+      return encoded(m.args);
+    case 'readTraceFile': {
+      const bytes = await readOptional(m.args.path);
+      const trace = bytes === null ? null : decodeTrace(bytes, m.args.source);
+      return { result: trace, transfer: trace === null ? [] : traceBuffers(trace) };
+    }
+    case 'writeTraceFile': {
+      const bytes = encodeTrace(m.args.trace);
+      await writeFileAtomic(m.args.path, bytes);
+      return { result: bytes.byteLength, transfer: [] };
+    }
+  }
+}
