@@ -32,11 +32,18 @@ export interface JournalRecord {
 
 export function encodeRecord(seq: number, kind: JournalKind, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(RECORD_HEADER_BYTES + payload.byteLength);
+  out.set(recordHeader(seq, kind, payload.byteLength), 0);
+  out.set(payload, RECORD_HEADER_BYTES);
+  return out;
+}
+
+/** The header of a record whose payload has `length` bytes. */
+export function recordHeader(seq: number, kind: JournalKind, length: number): Uint8Array {
+  const out = new Uint8Array(RECORD_HEADER_BYTES);
   const view = new DataView(out.buffer);
-  view.setUint32(0, payload.byteLength, true);
+  view.setUint32(0, length, true);
   view.setUint32(4, seq >>> 0, true);
   view.setUint8(8, kind);
-  out.set(payload, RECORD_HEADER_BYTES);
   return out;
 }
 

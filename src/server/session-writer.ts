@@ -9,9 +9,9 @@
  * cut) and close/finalize/markIncomplete always flush.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { decodeBinaryFrame, WireError } from '../transport/wire.ts';
+import { peekBinaryFrame, WireError } from '../transport/wire.ts';
 import type { Trace, TraceEvent } from '../trace/types.ts';
-import { encodeRecord, framePayloadInfo, JOURNAL_EVENT, JOURNAL_FRAME, type JournalKind, type JournalSummary } from './journal.ts';
+import { RECORD_HEADER_BYTES, recordHeader, framePayloadInfo, JOURNAL_EVENT, JOURNAL_FRAME, type JournalKind, type JournalSummary } from './journal.ts';
 
 export interface SessionWriter {
   readonly id: string;
@@ -83,7 +83,7 @@ export class JournalWriter implements SessionWriter {
   appendFrame(seq: number, frame: Uint8Array): Promise<void> {
     try {
       // The journal must hold only frames the reader can decode: check the whole frame now.
-      const decoded = decodeBinaryFrame(frame);
+      const decoded = peekBinaryFrame(frame);
       if (decoded.seq !== seq) throw new WireError(`frame carries seq ${decoded.seq} but was appended as seq ${seq}`);
     } catch (e) {
       return Promise.reject(e instanceof Error ? new WireError(`session ${this.id}: ${e.message}`) : e);
@@ -172,13 +172,16 @@ export class JournalWriter implements SessionWriter {
     if (seq !== this.summary.lastSeq + 1 || seq > 0xffffffff) {
       throw new Error(`session ${this.id}: seq ${seq} does not follow the last stored seq ${this.summary.lastSeq} (expected ${this.summary.lastSeq + 1})`);
     }
-    const record = encodeRecord(seq, kind, payload);
-    this.host.checkAppend(this.id, this.summary.bytes, record.byteLength);
+    // Header and payload go out in one writev: the payload (up to a 4 MiB frame) is not copied.
+    const header = recordHeader(seq, kind, payload.byteLength);
+    const recordBytes = RECORD_HEADER_BYTES + payload.byteLength;
+    this.host.checkAppend(this.id, this.summary.bytes, recordBytes);
     try {
-      let done = 0;
-      while (done < record.byteLength) {
-        const { bytesWritten } = await handle.write(record, done, record.byteLength - done);
-        done += bytesWritten;
+      let done = (await handle.writev([header, payload])).bytesWritten;
+      while (done < recordBytes) {
+        // A short write (rare: a signal, a nearly full disk): write the rest from where it stopped.
+        const rest = done < RECORD_HEADER_BYTES ? [header.subarray(done), payload] : [payload.subarray(done - RECORD_HEADER_BYTES)];
+        done += (await handle.writev(rest)).bytesWritten;
       }
     } catch (e) {
       // ENOSPC after a partial write, EFBIG, EIO: cut the half record off so the journal stays whole.
@@ -187,8 +190,8 @@ export class JournalWriter implements SessionWriter {
       });
       throw e;
     }
-    if (event) this.summary.noteEvent(seq, record.byteLength, event.type);
-    else this.summary.noteFrame(seq, record.byteLength, framePayloadInfo(payload).blobBytes);
-    this.host.recordAppended(this.id, record.byteLength, this.summary, event);
+    if (event) this.summary.noteEvent(seq, recordBytes, event.type);
+    else this.summary.noteFrame(seq, recordBytes, framePayloadInfo(payload).blobBytes);
+    this.host.recordAppended(this.id, recordBytes, this.summary, event);
   }
 }
