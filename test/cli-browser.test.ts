@@ -27,7 +27,9 @@ async function exray(args: string[]): Promise<number> {
   }
 }
 
-describe('trace --browser', () => {
+// Each case starts Chromium (SwiftShader) once or more, ~40-100 s on a quiet machine and 2-3x that
+// while another heavy file runs beside it on the 2 cores: timeouts of ~3x the loaded time.
+describe('trace --browser', { timeout: 400_000 }, () => {
   it('wasm and webgl in Chromium agree with the Node cpu reference; half-float webgl diverges and is located', async () => {
     const out = (n: string): string => join(tmp, `${n}.exray`);
     const common = ['--image', photo, '--runs', '1', '--warmup', '0', '--browser'];

@@ -57,7 +57,7 @@ export interface SocketProducerOptions {
   /** Device token (or the desktop's); travels as a subprotocol, never in the URL. */
   token: string;
   WebSocket?: WebSocketCtor;
-  /** Resend buffer bound, bytes (default 64 MiB). */
+  /** Resend buffer bound, bytes (default 128 MiB: a whole MobileNetV2 full capture, 88 MB, fits). */
   maxBufferedBytes?: number;
   /** No ws.send while `bufferedAmount` exceeds this (default 4 MiB). */
   highWaterMark?: number;
@@ -98,7 +98,7 @@ export class SocketProducer implements TraceTransport {
 
   constructor(private readonly o: SocketProducerOptions) {
     this.Ctor = o.WebSocket ?? browserWebSocket();
-    this.q = new SessionQueue(o.maxBufferedBytes ?? 64 * MiB);
+    this.q = new SessionQueue(o.maxBufferedBytes ?? 128 * MiB);
     this.hwm = o.highWaterMark ?? 4 * MiB;
     this.backoff = new Backoff(o.backoff);
     this.keepalive = new Keepalive((n) => this.text({ t: 'ping', n }), (why) => this.lost(why), o.keepalive);
