@@ -8,8 +8,12 @@ import { createServer as createHttps } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import QRCode from 'qrcode';
 import { WebSocketServer } from 'ws';
-import { MAX_FRAME_BYTES, SESSION_ID_PATTERN, TOKEN_SUBPROTOCOL_PREFIX, WIRE_PATH, WIRE_SUBPROTOCOL } from '../transport/wire.ts';
+import { MAX_FRAME_BYTES, SESSION_ID_PATTERN, SHA256_PATTERN, TOKEN_SUBPROTOCOL_PREFIX, WIRE_PATH, WIRE_SUBPROTOCOL } from '../transport/wire.ts';
+import { bytes, decoded, header, json, readBody, readJson, refuseBody, sendFile } from './http-io.ts';
 import { DEFAULT_HUB_OPTIONS, Hub, type HubOptions } from './hub.ts';
+import { listingOf, maxUploadBytes, modelFilePath, ModelStore, ModelUploadError, type ModelStoreLimits } from './model-store.ts';
+import { fmtMiB } from './model-zip.ts';
+import type { IndexedModel, ModelIndex } from './models.ts';
 import { ReferenceService, type ModelLocator, type ReferenceBackend } from './reference.ts';
 import { bearerOf, Credentials, HostPolicy, subprotocolToken, type Principal } from './security.ts';
 import { StaticFiles } from './static.ts';
@@ -25,8 +29,11 @@ export interface ServeOptions {
   /** LAN addresses to listen on: untrusted listeners, every request needs a token. */
   lanHosts?: string[];
   tls?: { cert: string | Buffer; key: string | Buffer } | null;
-  /** Finds a reference model by sha256 (null: no reference runs). */
+  /** Finds a reference model by sha256 (null: no reference runs); models uploaded to the store are found too. */
   locate?: ModelLocator | null;
+  /** The bundled samples (models/): listed by `GET /api/models` and served by sha256. */
+  samples?: ModelIndex | null;
+  modelLimits?: Partial<ModelStoreLimits>;
   referenceBackend?: ReferenceBackend;
   limits?: Partial<StoreLimits>;
   hub?: Partial<HubOptions>;
@@ -42,11 +49,16 @@ export interface RunningServer {
   credentials: Credentials;
   hub: Hub;
   store: SessionStore;
+  /** Models uploaded by the desktop or a phone (`<data>/models/<sha256>/`). */
+  models: ModelStore;
+  /** The reference's locator: the `locate` option, then the uploaded models (null without `locate`). */
+  locateModel: ModelLocator | null;
   reference: ReferenceService | null;
   close(): Promise<void>;
 }
 
-const MAX_JSON_BODY = 16 * 1024;
+/** Model uploads being read or extracted at once (each holds its zip in memory). */
+const MAX_UPLOADS = 2;
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const store = await SessionStore.open(opts.dataDir, opts.limits);
@@ -62,7 +74,12 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return { url: `${lanUrls[0] ?? urlFor('127.0.0.1')}?phone#pair=${credentials.pairingToken}`, lanUrls };
   };
   const hub = new Hub(store, credentials, { ...DEFAULT_HUB_OPTIONS, ...opts.hub }, pairing);
-  const reference = opts.locate ? new ReferenceService({ locate: opts.locate, backend: opts.referenceBackend ?? 'cpu', listener: hub.referenceListener }) : null;
+  const models = await ModelStore.open(opts.dataDir, opts.modelLimits);
+  const samples = opts.samples ?? null;
+  const given = opts.locate ?? null;
+  const locateModel: ModelLocator | null = given ? (sha256, name) => given(sha256, name) ?? models.locate(sha256) : null;
+  const reference = locateModel ? new ReferenceService({ locate: locateModel, backend: opts.referenceBackend ?? 'cpu', listener: hub.referenceListener }) : null;
+  let uploads = 0;
   hub.reference = reference;
 
   const wss = new WebSocketServer({
@@ -109,6 +126,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     if (!who && trusted) who = { role: 'desktop', deviceId: 'desktop' };
     if (!who) return json(res, 401, { error: 'a token is required (scan the QR code exray serve printed)' });
     if (path === '/api/whoami') return json(res, 200, { role: who.role, deviceId: who.deviceId, token: who.role === 'desktop' && trusted ? credentials.desktopToken : null });
+    if (path === '/api/models' || path.startsWith('/api/models/')) return modelsApi(req, res, path, url, who);
     if (who.role !== 'desktop') return json(res, 403, { error: 'only the desktop may do this' });
     return desktopApi(req, res, path);
   };
@@ -168,6 +186,64 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     return json(res, 404, { error: 'no such API' });
   };
 
+  // ---- models: the samples (read-only) and the uploaded ones; the desktop and paired phones -----
+  const findModel = (sha256: string): IndexedModel | null => samples?.entries.get(sha256) ?? models.get(sha256);
+  const listModels = (): unknown[] => {
+    const sampleRows = [...(samples?.entries.values() ?? [])].map(listingOf);
+    return [...sampleRows, ...models.list().filter((m) => !samples?.entries.has(m.sha256))];
+  };
+
+  const modelsApi = async (req: IncomingMessage, res: ServerResponse, path: string, url: URL, who: Principal): Promise<void> => {
+    const method = req.method ?? 'GET';
+    if (path === '/api/models') return method === 'GET' ? json(res, 200, listModels()) : json(res, 405, { error: 'method not allowed' });
+    const m = /^\/api\/models\/([^/]+)(?:\/([^/]+))?$/.exec(path);
+    const sha256 = m ? decoded(m[1]!) : null;
+    if (!m || sha256 === null) return json(res, 404, { error: 'no such API' });
+    if (!SHA256_PATTERN.test(sha256)) return json(res, 400, { error: `not a sha256 (64 lower-case hex digits): ${JSON.stringify(sha256.slice(0, 80))}` });
+    const found = findModel(sha256);
+    if (m[2] !== undefined) {
+      if (method !== 'GET' && method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+      const file = decoded(m[2]);
+      const p = found && file !== null ? await modelFilePath(found, file) : null;
+      if (!p) return json(res, 404, { error: found ? `model ${sha256} has no file ${JSON.stringify((file ?? m[2]).slice(0, 80))}` : `no model ${sha256} on this server` });
+      return sendFile(res, p, method === 'HEAD');
+    }
+    if (method === 'GET' || method === 'HEAD') return found ? json(res, 200, listingOf(found)) : json(res, 404, { error: `no model ${sha256} on this server` });
+    if (method === 'DELETE') {
+      if (who.role !== 'desktop') return json(res, 403, { error: 'only the desktop may do this' });
+      if (found?.origin === 'sample') return json(res, 409, { error: `model ${sha256} is a bundled sample (models/${found.name}), not an upload` });
+      if (!(await models.remove(sha256))) return json(res, 404, { error: `no model ${sha256} on this server` });
+      res.statusCode = 204;
+      return void res.end();
+    }
+    if (method !== 'PUT') return json(res, 405, { error: 'method not allowed' });
+    const limit = maxUploadBytes(models.limits);
+    const lengthHeader = header(req, 'content-length');
+    const length = Number(lengthHeader);
+    if (lengthHeader === undefined) return refuseBody(res, 411, 'send the model zip with a Content-Length');
+    if (!/^\d+$/.test(lengthHeader) || !Number.isSafeInteger(length)) return refuseBody(res, 400, `bad Content-Length ${JSON.stringify(lengthHeader.slice(0, 40))}`);
+    if (length > limit) return refuseBody(res, 413, `the upload is ${fmtMiB(length)}, over the limit of ${fmtMiB(limit)} per model zip`);
+    if (found) {
+      for await (const chunk of req) void chunk; // read and dropped: nothing is rewritten
+      return json(res, 200, { status: 'already stored', model: listingOf(found) });
+    }
+    if (uploads >= MAX_UPLOADS) {
+      res.setHeader('Retry-After', '5');
+      return refuseBody(res, 503, `${uploads} model uploads are in progress: try again in a moment`);
+    }
+    uploads++;
+    try {
+      const zip = await readBody(req, length);
+      if (!zip) return json(res, 400, { error: `the body ended before the ${length} bytes its Content-Length announced` });
+      return json(res, 200, await models.put(sha256, zip, { name: url.searchParams.get('name'), by: who.deviceId }));
+    } catch (e) {
+      if (e instanceof ModelUploadError) return json(res, e.status, { error: e.message });
+      throw e;
+    } finally {
+      uploads--;
+    }
+  };
+
   const onUpgrade = (req: IncomingMessage, socket: Socket, head: Buffer): void => {
     const refuse = (status: number, text: string): void => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
@@ -223,6 +299,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     credentials,
     hub,
     store,
+    models,
+    locateModel,
     reference,
     close: async () => {
       await hub.close();
@@ -242,43 +320,4 @@ function setIsolation(res: ServerResponse): void {
   res.setHeader('Cross-Origin-Embedder-Policy', 'require-corp');
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', 'application/json');
-  res.setHeader('Cache-Control', 'no-store');
-  res.setHeader('Content-Length', String(Buffer.byteLength(text)));
-  res.end(text);
-}
-
-function bytes(res: ServerResponse, data: Uint8Array, type: string, fileName: string): void {
-  res.statusCode = 200;
-  res.setHeader('Content-Type', type);
-  res.setHeader('Content-Length', String(data.byteLength));
-  res.setHeader('Content-Disposition', `attachment; filename="${fileName.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(data);
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req) {
-    n += (c as Buffer).length;
-    if (n > MAX_JSON_BODY) return null;
-    chunks.push(c as Buffer);
-  }
-  try {
-    const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
 }

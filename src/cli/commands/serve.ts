@@ -85,12 +85,13 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
     lanHosts,
     tls,
     locate: models?.locate ?? null,
+    samples: models,
     ...(opts.reference !== 'none' ? { referenceBackend: opts.reference } : {}),
     limits: { sessionBytes: opts.maxSessionMb * 1024 * 1024, totalBytes: opts.maxTotalMb * 1024 * 1024 },
     hub: { resumeGraceMs: opts.resumeGrace * 1000 },
   });
   const out = (s: string): void => void process.stdout.write(`${s}\n`);
-  out(`exray serve: ${server.store.list().length} stored sessions in ${resolve(opts.data)}; reference ${opts.reference}${models ? ` (${models.byHash.size} models)` : ''}`);
+  out(`exray serve: ${server.store.list().length} stored sessions in ${resolve(opts.data)}; reference ${opts.reference}${models ? ` (${models.byHash.size} bundled models)` : ''}; ${server.models.list().length} uploaded models`);
   out(`  desktop: ${server.desktopUrl}`);
   if (tlsNote) out(`  ${tlsNote}`);
   if (server.lanUrls.length) {

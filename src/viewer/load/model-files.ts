@@ -163,6 +163,7 @@ export async function modelFromFiles(files: PickedFile[]): Promise<LoadedModel> 
     origin: 'files',
     card,
     modelJson: model.json,
+    modelJsonBytes: bytes,
     shards: shardBuffers,
     shardNames: shards.map((s) => s.path),
     bytes: bytes.byteLength + shardBuffers.reduce((a, b) => a + b.byteLength, 0),

@@ -9,10 +9,12 @@ import type { TensorInputSpec } from './tensor-inputs.ts';
 
 export interface LoadedModel {
   name: string;
-  /** Where it came from, for the page: `sample`, or the dropped file names. */
-  origin: 'sample' | 'files';
+  /** Where it came from: a bundled `sample`, the user's `files`, or exray serve's model store (`server`). */
+  origin: 'sample' | 'files' | 'server';
   card: ModelCard | null;
   modelJson: Record<string, unknown>;
+  /** TF.js: model.json as read (the identity hash is over these bytes): what an upload sends. */
+  modelJsonBytes?: ArrayBuffer;
   /** Shards in manifest order. */
   shards: ArrayBuffer[];
   shardNames: string[];

@@ -1,4 +1,5 @@
 /** The bundled sample models and photos (`/models/index.json`, written by the exray-models Vite plugin). */
+import type { ModelCard } from '../../models/card-schema.ts';
 import { parseTfjsModelJson } from '../../models/manifest-parse.ts';
 import { firstInputOf, ModelLoadError, sha256Hex, type LoadedModel } from './model.ts';
 import { onnxLoadedModel } from './onnx-model.ts';
@@ -10,23 +11,39 @@ export async function fetchSampleIndex(): Promise<SampleIndex> {
   return (await res.json()) as SampleIndex;
 }
 
-async function fetchBytes(url: string, file: string): Promise<ArrayBuffer> {
+/** Fetches one file of a model (`url`), named `file` in errors. */
+export type FetchModelFile = (url: string, file: string) => Promise<ArrayBuffer>;
+
+const fetchBytes: FetchModelFile = async (url, file) => {
   const res = await fetch(url);
   if (!res.ok) throw new ModelLoadError([{ file, problem: `could not be fetched (HTTP ${res.status})` }]);
   return res.arrayBuffer();
+};
+
+/** A model listed somewhere with its files (a bundled sample, or one in exray serve's model store). */
+export interface ListedModel {
+  name: string;
+  origin: LoadedModel['origin'];
+  format: LoadedModel['format'];
+  card: ModelCard | null;
+  /** model.json then every weight shard in manifest order, or the .onnx file; relative to `base`. */
+  files: string[];
+  bytes: number;
+  /** URL prefix of the files (ends with `/`). */
+  base: string;
 }
 
-export async function loadSampleModel(entry: SampleModelEntry, onProgress?: (loaded: number, total: number) => void): Promise<LoadedModel> {
-  if (!entry.ready) throw new ModelLoadError([{ file: `models/${entry.name}`, problem: entry.problem ?? 'model files are missing' }]);
+/** Load a listed model file by file through `fetchFile` (the samples' and the server store's one code path). */
+export async function loadListedModel(entry: ListedModel, fetchFile: FetchModelFile = fetchBytes, onProgress?: (loaded: number, total: number) => void): Promise<LoadedModel> {
   const [modelFile, ...shardFiles] = entry.files;
-  if (!modelFile) throw new ModelLoadError([{ file: `models/${entry.name}`, problem: 'no model file listed' }]);
-  const base = `models/${entry.name}/`;
-  if (entry.card.format === 'onnx') {
-    const bytes = await fetchBytes(base + modelFile, base + modelFile);
+  const base = entry.base;
+  if (!modelFile) throw new ModelLoadError([{ file: base, problem: 'no model file listed' }]);
+  if (entry.format === 'onnx') {
+    const bytes = await fetchFile(base + modelFile, base + modelFile);
     onProgress?.(bytes.byteLength, entry.bytes);
-    return onnxLoadedModel(bytes, { name: entry.name, origin: 'sample', card: entry.card, file: base + modelFile });
+    return onnxLoadedModel(bytes, { name: entry.name, origin: entry.origin, card: entry.card, file: base + modelFile });
   }
-  const jsonBytes = await fetchBytes(base + modelFile, base + modelFile);
+  const jsonBytes = await fetchFile(base + modelFile, base + modelFile);
   let loaded = jsonBytes.byteLength;
   onProgress?.(loaded, entry.bytes);
   let json: unknown;
@@ -38,7 +55,7 @@ export async function loadSampleModel(entry: SampleModelEntry, onProgress?: (loa
   const model = parseTfjsModelJson(json, base + modelFile);
   const shards: ArrayBuffer[] = [];
   for (const f of shardFiles) {
-    const b = await fetchBytes(base + f, base + f);
+    const b = await fetchFile(base + f, base + f);
     shards.push(b);
     loaded += b.byteLength;
     onProgress?.(loaded, entry.bytes);
@@ -46,9 +63,10 @@ export async function loadSampleModel(entry: SampleModelEntry, onProgress?: (loa
   const input = firstInputOf(model.json);
   return {
     name: entry.name,
-    origin: 'sample',
+    origin: entry.origin,
     card: entry.card,
     modelJson: model.json,
+    modelJsonBytes: jsonBytes,
     shards,
     shardNames: shardFiles,
     bytes: loaded,
@@ -58,6 +76,12 @@ export async function loadSampleModel(entry: SampleModelEntry, onProgress?: (loa
     inputDtype: input.dtype,
     ignored: [],
   };
+}
+
+export async function loadSampleModel(entry: SampleModelEntry, onProgress?: (loaded: number, total: number) => void): Promise<LoadedModel> {
+  if (!entry.ready) throw new ModelLoadError([{ file: `models/${entry.name}`, problem: entry.problem ?? 'model files are missing' }]);
+  const listed: ListedModel = { name: entry.name, origin: 'sample', format: entry.card.format, card: entry.card, files: entry.files, bytes: entry.bytes, base: `models/${entry.name}/` };
+  return loadListedModel(listed, fetchBytes, onProgress);
 }
 
 export function samplePhotoUrl(name: string): string {

@@ -1,5 +1,5 @@
 /**
- * The phone's page (`?phone`, or a paired device): pick a bundled model, a photo (sample, file or one
+ * The phone's page (`?phone`, or a paired device): pick a model (PhoneModel.tsx), a photo (sample, file or one
  * camera frame), the backends this phone offers, Run. No reference and no per-node views here: each
  * run streams to exray serve, and the desktop shows everything. The phone keeps a compact summary.
  * Everything fits a 360 px-wide screen.
@@ -8,7 +8,7 @@ import type { ReactNode } from 'react';
 import type { CaptureMode } from '../../trace/types.ts';
 import { filesFromInput } from '../load/dropped-files.ts';
 import { hasImageInput } from '../load/model.ts';
-import { choosePhoto, chooseSamplePhoto, selectSampleModel } from '../state/controller.ts';
+import { choosePhoto, chooseSamplePhoto } from '../state/controller.ts';
 import { canRun, runName } from '../state/runs.ts';
 import { getState, setState, useApp } from '../state/store.ts';
 import { fmtBytes, fmtMs, fmtPct } from '../util/format.ts';
@@ -16,6 +16,7 @@ import { BACKENDS, backendUnsupported, type BackendName, type BackendOptions } f
 import { Camera } from '../components/Camera.tsx';
 import { TensorInputs } from '../components/TensorInputs.tsx';
 import { cancelPhoneRuns, startPhoneRuns, usePhone } from './phone-runs.ts';
+import { PhoneModel } from './PhoneModel.tsx';
 import type { PhoneRun } from './phone-summary.ts';
 import { useRemote } from './remote-state.ts';
 
@@ -223,17 +224,7 @@ export function PhonePage(): ReactNode {
         </p>
       )}
       <section className="panel">
-        <label className="field">
-          <span>Model</span>
-          <select data-testid="sample-model-select" value={s.model?.origin === 'sample' ? s.model.name : ''} disabled={!s.index || s.running} onChange={(e) => e.target.value && void selectSampleModel(e.target.value)}>
-            <option value="">{s.index ? 'choose a model…' : s.indexError ? 'models unavailable' : 'loading…'}</option>
-            {s.index?.models.map((m) => (
-              <option key={m.name} value={m.name} disabled={!m.ready}>
-                {m.name}
-              </option>
-            ))}
-          </select>
-        </label>
+        <PhoneModel />
         {s.modelLoading && <p className="small muted">loading {s.modelLoading}…</p>}
         {s.modelProblems.map((p, i) => (
           <p key={i} className="errors">

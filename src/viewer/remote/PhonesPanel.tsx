@@ -1,7 +1,7 @@
 /**
  * Desktop, served by `exray serve`: pair a phone (QR code + URL from the server), the paired devices,
- * which backend the server's reference runs on, and the sessions as they stream (Open / Download /
- * Delete). Open puts the session in the page's results (open-session.ts).
+ * which backend the server's reference runs on, the models it has (ServerModels.tsx), and the sessions
+ * as they stream (Open / Download / Delete). Open puts the session in the page's results (open-session.ts).
  */
 import type { ReactNode } from 'react';
 import type { DeviceInfo, SessionInfo } from '../../transport/wire.ts';
@@ -9,6 +9,7 @@ import { useApp } from '../state/store.ts';
 import type { RunState } from '../state/run-state.ts';
 import { deleteSession, downloadSession, resultOf, revokeDevice, setReferenceBackend, useRemote } from './remote-state.ts';
 import { openRemoteSession } from './open-session.ts';
+import { ServerModels } from './ServerModels.tsx';
 import { describeUserAgent, gpuOf } from './user-agent.ts';
 
 function when(iso: string | null): string {
@@ -136,6 +137,7 @@ export function PhonesPanel(): ReactNode {
           ))}
         </ul>
       )}
+      <ServerModels />
       <h3>Sessions</h3>
       {r.sessions.length === 0 ? (
         <p className="small muted">A run on a paired phone appears here while it streams.</p>

@@ -22,6 +22,7 @@ import type { BackendName, RunJob } from '../worker/protocol.ts';
 import { forgetDevice, type Identity } from './connection.ts';
 import { fail, foldPhoneEvent, newPhoneRun, type PhoneRun } from './phone-summary.ts';
 import { setRemote } from './remote-state.ts';
+import { ensureOnServer } from './server-models.ts';
 import { describeUserAgent } from './user-agent.ts';
 
 export interface PhoneState {
@@ -129,6 +130,8 @@ export async function startPhoneRuns(): Promise<void> {
   cancelled = false;
   setState({ running: true, notice: null });
   changed({ runs: jobs.map((j) => j.run), running: true }, true);
+  // A model the server does not have (the user's files): upload it first, so it runs the reference.
+  if (producer && model.origin === 'files' && SHA256_PATTERN.test(model.sha256)) await ensureOnServer(model);
   for (const { backend, run } of jobs) {
     if (cancelled) {
       fail(run, 'cancelled');

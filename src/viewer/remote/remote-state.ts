@@ -10,6 +10,7 @@ import { api, apiBytes, apiJson, detect, phoneRequested, setApiToken, type Ident
 import { ViewerSocket, type ViewerLink } from './viewer-socket.ts';
 import { onWatchedBinary, onWatchedMessage, rewatch, watchedSession, closeRemoteSession } from './open-session.ts';
 import { startPhoneLink } from './phone-runs.ts';
+import { refreshServerModels, sawModel } from './server-models.ts';
 
 export interface ServerResult {
   verdict: 'ok' | 'diverged' | null;
@@ -87,6 +88,7 @@ export function initRemote(): void {
       setRemote({ detection: 'remote', identity: d.identity, phone });
       if (phone) startPhoneLink(d.identity);
       else startDesktop(d.identity);
+      void refreshServerModels();
     },
     (e: unknown) => setRemote({ detection: 'none', problem: e instanceof Error ? e.message : String(e) }),
   );
@@ -119,6 +121,7 @@ function onMessage(m: ServerMessage): void {
     case 'sessions':
       return setRemote({ sessions: [...m.list].sort(byNewest) });
     case 'session':
+      sawModel(m.info.model.sha256);
       onWatchedMessage(m);
       return setRemote({ sessions: [m.info, ...state.sessions.filter((s) => s.id !== m.info.id)].sort(byNewest) });
     case 'removed':

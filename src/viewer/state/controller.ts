@@ -87,11 +87,16 @@ function modelFailed(e: unknown, what: string): void {
 export async function selectSampleModel(name: string): Promise<void> {
   const entry = getState().index?.models.find((m) => m.name === name);
   if (!entry) return;
-  setState({ modelLoading: name, modelProblems: [] });
+  await selectModelFrom(name, `models/${name}`, () => loadSampleModel(entry));
+}
+
+/** Load a model some other way (exray serve's model store) and adopt it as a sample is adopted. */
+export async function selectModelFrom(label: string, file: string, load: () => Promise<LoadedModel>): Promise<void> {
+  setState({ modelLoading: label, modelProblems: [] });
   try {
-    adoptModel(await loadSampleModel(entry));
+    adoptModel(await load());
   } catch (e) {
-    modelFailed(e, `models/${name}`);
+    modelFailed(e, file);
   }
 }
 
