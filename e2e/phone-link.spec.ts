@@ -123,6 +123,11 @@ test('a Pixel 7 runs MobileNetV2 on wasm and half-float WebGL; the desktop shows
   await expect(f16).toContainText(/first|→|block_|conv|Conv/i);
   await f16.getByTestId('open-session').click();
   await expect(desktop.getByTestId('server-diagnosis')).toHaveAttribute('data-cause', 'float16', { timeout: 60_000 });
+  // The opened session is a run like any other on the page: its own comparison with the server's
+  // reference trace reaches the same verdict, and the node table has every node's error.
+  const summary = desktop.locator('[data-testid=summary-row][data-stream$="webgl f16"]');
+  await expect(summary).toHaveAttribute('data-verdict', 'diverged', { timeout: 180_000 });
+  await expect(desktop.locator('[data-testid=cell-nrmse][data-value=""]')).toHaveCount(0, { timeout: 60_000 });
   await noHorizontalOverflow(phone);
   await keepScreenshot(desktop, info, 'desktop-phone-session-f16');
   await keepScreenshot(phone, info, 'phone-after-f16');

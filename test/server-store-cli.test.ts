@@ -2,34 +2,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
 import { SessionStore } from '../src/server/store.ts';
 import { traceToEvents } from '../src/trace/events.ts';
 import { decodeTrace } from '../src/trace/file.ts';
 import { makeTrace } from '../src/trace/test-fixtures.ts';
 import type { SessionInfo } from '../src/transport/wire.ts';
+import { runCli } from './helpers.ts';
 import { expectSameTrace, send, sessionInfo, tmpDir, wireItems } from './server-store-helpers.ts';
 
-/** main() in this process with stdout and stderr captured. */
-async function exray(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const capture = (sink: (s: string) => void) =>
-    ((s: string | Uint8Array) => {
-      sink(typeof s === 'string' ? s : Buffer.from(s).toString());
-      return true;
-    }) as typeof process.stdout.write;
-  const [writeOut, writeErr] = [process.stdout.write.bind(process.stdout), process.stderr.write.bind(process.stderr)];
-  process.stdout.write = capture((s) => (out += s));
-  process.stderr.write = capture((s) => (err += s));
-  process.exitCode = undefined;
-  try {
-    return { code: await main(['node', 'exray', ...args]), out, err };
-  } finally {
-    process.stdout.write = writeOut;
-    process.stderr.write = writeErr;
-    process.exitCode = undefined;
-  }
+/** main() in this process with stdout and stderr captured (test/helpers.ts). */
+function exray(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCli(args);
 }
 
 const data = join(tmpDir('exray-sessions-cli-'), 'data');

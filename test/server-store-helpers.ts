@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { SessionWriter } from '../src/server/store.ts';
-import { newSessionId } from '../src/server/store.ts';
+import { newSessionId, openedSession } from '../src/server/store.ts';
 import type { JournalWriter } from '../src/server/session-writer.ts';
 import { computeStats } from '../src/trace/stats.ts';
 import { randn } from '../src/trace/test-fixtures.ts';
@@ -17,32 +17,17 @@ export function tmpDir(prefix = 'exray-store-'): string {
 }
 
 export function sessionInfo(overrides: Partial<SessionInfo> = {}): SessionInfo {
-  const now = new Date().toISOString();
-  return {
+  const opened = openedSession({
     id: newSessionId(),
     deviceId: 'dev-1',
     device: 'Pixel 7',
     userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 7) Chrome/124.0',
-    gpu: null,
     model: { name: 'mobilenet-mini', sha256: 'a'.repeat(64), format: 'tfjs-graph' },
     label: 'webgl f16',
     backend: 'webgl',
     capture: 'tensors',
-    createdAt: now,
-    updatedAt: now,
-    status: 'streaming',
-    reason: null,
-    nodes: 0,
-    declaredNodes: 0,
-    blobBytes: 0,
-    hasPhoto: false,
-    reference: null,
-    referenceNote: null,
-    verdict: null,
-    firstDivergent: null,
-    cause: null,
-    ...overrides,
-  };
+  });
+  return { ...opened, ...overrides };
 }
 
 /** One journal item as the hub gets it: a JSON event off the wire (parsed like a text frame), or a binary frame. */

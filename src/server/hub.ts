@@ -30,7 +30,7 @@ import {
 } from '../transport/wire.ts';
 import type { Credentials, Principal } from './security.ts';
 import type { ReferenceListener, ReferenceService } from './reference.ts';
-import { newSessionId, StoreLimitError, type SessionStore, type SessionWriter } from './store.ts';
+import { newSessionId, openedSession, StoreLimitError, type SessionStore, type SessionWriter } from './store.ts';
 import { describeDevice } from './user-agent.ts';
 
 export interface HubOptions {
@@ -295,33 +295,18 @@ export class Hub {
   private async open(conn: Conn, run: RunMeta): Promise<void> {
     if (conn.session && !conn.session.ended) throw new WireError(`session ${conn.session.id} is still open on this socket; end it (run-end) before opening another`);
     conn.discarding = false;
-    const now = new Date().toISOString();
     const id = newSessionId();
     const deviceId = conn.principal.deviceId;
-    const info: SessionInfo = {
+    const info = openedSession({
       id,
       deviceId,
       device: describeDevice(run.device.userAgent, run.device.name ?? (conn.principal.role === 'device' ? this.credentials.deviceName(deviceId) : 'desktop')),
       userAgent: run.device.userAgent,
-      gpu: null,
       model: { name: run.model.name, sha256: run.model.sha256, format: run.model.format },
       label: run.label,
       backend: run.backend,
       capture: run.capture,
-      createdAt: now,
-      updatedAt: now,
-      status: 'streaming',
-      reason: null,
-      nodes: 0,
-      declaredNodes: 0,
-      blobBytes: 0,
-      hasPhoto: false,
-      reference: null,
-      referenceNote: null,
-      verdict: null,
-      firstDivergent: null,
-      cause: null,
-    };
+    });
     let writer: SessionWriter;
     try {
       writer = await this.store.create(info);

@@ -34,6 +34,30 @@ export interface StoreLimits {
 export const DEFAULT_LIMITS: StoreLimits = { sessionBytes: 1024 ** 3, totalBytes: 8 * 1024 ** 3 };
 
 /** A new session id: `s-` and 16 hex digits from the OS random source (64 bits: unguessable). */
+/** The fields a producer's `open` gives; everything else starts empty. */
+export type NewSession = Pick<SessionInfo, 'id' | 'deviceId' | 'device' | 'userAgent' | 'model' | 'label' | 'backend' | 'capture'>;
+
+/** A session as it is when opened: streaming, nothing arrived yet. */
+export function openedSession(fields: NewSession, now = new Date().toISOString()): SessionInfo {
+  return {
+    ...fields,
+    gpu: null,
+    createdAt: now,
+    updatedAt: now,
+    status: 'streaming',
+    reason: null,
+    nodes: 0,
+    declaredNodes: 0,
+    blobBytes: 0,
+    hasPhoto: false,
+    reference: null,
+    referenceNote: null,
+    verdict: null,
+    firstDivergent: null,
+    cause: null,
+  };
+}
+
 export function newSessionId(): string {
   return `s-${randomBytes(8).toString('hex')}`;
 }

@@ -31,7 +31,7 @@ import { exportSessionDir, readJsonFile, readOptional } from './store-read.ts';
 import { rebuildError, traceBuffers } from './trace-protocol.ts';
 import { sharedTraceWorker, TraceWorkerError, type TraceWorker } from './trace-worker-client.ts';
 
-export { newSessionId, SessionIdError, StoreLimitError, UnknownSessionError, DEFAULT_LIMITS, type StoreLimits } from './store-files.ts';
+export { newSessionId, openedSession, type NewSession, SessionIdError, StoreLimitError, UnknownSessionError, DEFAULT_LIMITS, type StoreLimits } from './store-files.ts';
 export type { SessionWriter } from './session-writer.ts';
 export { TraceWorker, TraceWorkerError } from './trace-worker-client.ts';
 

@@ -1,6 +1,6 @@
 /** Step 2: a photo — dropped, picked, a bundled sample or one camera frame — and what the model sees. */
 import { useEffect, useRef, type ReactNode } from 'react';
-import { filesFromInput } from '../load/dropped-files.ts';
+import { PhotoFileButton } from './PhotoFileButton.tsx';
 import { choosePhoto, chooseSamplePhoto } from '../state/controller.ts';
 import { useApp } from '../state/store.ts';
 import { fmtShape } from '../util/format.ts';
@@ -82,20 +82,7 @@ export function InputPanel(): ReactNode {
       >
         <p>Drop a photo, or</p>
         <div className="row">
-          <label className="button small">
-            Pick a photo
-            <input
-              type="file"
-              hidden
-              accept="image/*"
-              data-testid="photo-file-input"
-              onChange={(e) => {
-                const f = filesFromInput(e.target.files)[0];
-                if (f) choosePhoto(f.file, f.path);
-                e.target.value = '';
-              }}
-            />
-          </label>
+          <PhotoFileButton label="Pick a photo" />
           <Camera />
         </div>
       </DropZone>

@@ -5,10 +5,10 @@
  * Everything fits a 360 px-wide screen.
  */
 import type { ReactNode } from 'react';
+import { PhotoFileButton } from '../components/PhotoFileButton.tsx';
 import type { CaptureMode } from '../../trace/types.ts';
-import { filesFromInput } from '../load/dropped-files.ts';
 import { hasImageInput } from '../load/model.ts';
-import { choosePhoto, chooseSamplePhoto } from '../state/controller.ts';
+import { chooseSamplePhoto } from '../state/controller.ts';
 import { canRun, runName } from '../state/runs.ts';
 import { getState, setState, useApp } from '../state/store.ts';
 import { fmtBytes, fmtMs, fmtPct } from '../util/format.ts';
@@ -121,20 +121,7 @@ function Photo(): ReactNode {
             </option>
           ))}
         </select>
-        <label className="button small">
-          Photo
-          <input
-            type="file"
-            hidden
-            accept="image/*"
-            data-testid="photo-file-input"
-            onChange={(e) => {
-              const f = filesFromInput(e.target.files)[0];
-              if (f) choosePhoto(f.file, f.path);
-              e.target.value = '';
-            }}
-          />
-        </label>
+        <PhotoFileButton label="Photo" />
         <Camera />
       </div>
       {s.photo && (
