@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { traceToEvents } from '../src/trace/events.ts';
 import type { Trace } from '../src/trace/types.ts';
-import { blobFrames, encodeBinaryFrame, TOKEN_SUBPROTOCOL_PREFIX, WIRE_PATH, WIRE_SUBPROTOCOL, type RunMeta, type ServerMessage } from '../src/transport/wire.ts';
+import { attachmentFrames, blobFrames, TOKEN_SUBPROTOCOL_PREFIX, WIRE_PATH, WIRE_SUBPROTOCOL, type RunMeta, type ServerMessage } from '../src/transport/wire.ts';
 
 export async function tempDataDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'exray-serve-'));
@@ -25,7 +25,7 @@ export function sessionItems(trace: Trace, photo?: Uint8Array): Item[] {
   const items: Item[] = [];
   let seq = 0;
   const next = (): number => ++seq;
-  if (photo) items.push({ seq: next(), data: encodeBinaryFrame('attachment', seq, { id: 'photo' }, photo) });
+  if (photo) for (const f of attachmentFrames('photo', photo, next)) items.push({ seq, data: f });
   for (const event of traceToEvents(trace)) {
     if (event.type === 'blob') {
       const seqs: number[] = [];

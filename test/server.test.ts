@@ -124,6 +124,17 @@ describe('a phone streams MobileNetV2', () => {
     const nodeEvents = desk.messages.filter((m) => m.t === 'sev' && m.session === id && m.event.type === 'node');
     expect(nodeEvents).toHaveLength(edge.header.nodes.length);
   });
+
+  it('a phone photo larger than one frame (12 MB) arrives chunked and is stored byte-identical', async () => {
+    const d = await pairDevice(server);
+    const photo = new Uint8Array(12 * 1024 * 1024).map((_, i) => (i * 2654435761) >>> 24);
+    const phone = await Client.connect(server.port, d.token);
+    const id = await phone.open(runMeta(edge, { fileName: 'IMG_0001.JPG', bytes: photo.byteLength }));
+    await phone.stream(id, sessionItems(edge, photo));
+    await server.hub.settled();
+    expect(server.store.get(id)?.status).toBe('done');
+    expect(Buffer.compare(Buffer.from((await api(server.port, `/api/sessions/${id}/photo`)).bytes), Buffer.from(photo))).toBe(0);
+  });
 });
 
 describe('faults', () => {

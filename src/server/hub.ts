@@ -15,6 +15,7 @@ import { parseJsonEvent } from '../trace/event-schema.ts';
 import { traceToEvents } from '../trace/events.ts';
 import type { BlobData, RunStartEvent, TraceEvent } from '../trace/types.ts';
 import {
+  AttachmentAssembler,
   BlobAssembler,
   blobFrames,
   CLOSE,
@@ -73,6 +74,7 @@ interface Active {
   started: boolean;
   ended: boolean;
   assembler: BlobAssembler;
+  photoParts: AttachmentAssembler;
   photo: RunMeta['photo'] | null;
   producer: Conn | null;
   grace: ReturnType<typeof setTimeout> | null;
@@ -340,6 +342,7 @@ export class Hub {
       started: false,
       ended: false,
       assembler: new BlobAssembler(this.options.maxBlobElements),
+      photoParts: new AttachmentAssembler(this.options.maxPhotoBytes),
       photo,
       producer,
       grace: null,
@@ -440,16 +443,24 @@ export class Hub {
     if (!s) return;
     if (frame.kind === 'attachment') {
       if (frame.meta.id !== 'photo' || !s.photo) throw new SessionError(s, `unexpected attachment '${frame.meta.id}' (only the photo announced in open)`);
-      if (frame.body.byteLength !== s.photo.bytes || frame.body.byteLength > this.options.maxPhotoBytes) {
-        throw new SessionError(s, `photo of ${frame.body.byteLength} bytes (announced ${s.photo.bytes}, limit ${this.options.maxPhotoBytes})`);
-      }
       const photo = s.photo;
+      const size = frame.meta.total ?? frame.body.byteLength;
+      if (size !== photo.bytes || size > this.options.maxPhotoBytes) {
+        throw new SessionError(s, `photo of ${size} bytes (announced ${photo.bytes}, limit ${this.options.maxPhotoBytes})`);
+      }
+      let whole: { data: Uint8Array } | null;
+      try {
+        whole = s.photoParts.push(frame);
+      } catch (e) {
+        throw new SessionError(s, e instanceof Error ? e.message : String(e));
+      }
       await this.append(s, async () => {
         await s.writer.appendFrame(frame.seq, bytes);
-        await s.writer.putPhoto(frame.body, photo.fileName, photo.mimeType);
+        if (whole) await s.writer.putPhoto(whole.data, photo.fileName, photo.mimeType);
       }, frame.seq);
+      if (!whole) return;
       s.info.hasPhoto = true;
-      if (s.referenced) this.reference?.photo(s.id, frame.body.slice(), photo.fileName);
+      if (s.referenced) this.reference?.photo(s.id, whole.data.slice(), photo.fileName);
       this.scheduleInfo(s);
       return;
     }

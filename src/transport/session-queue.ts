@@ -4,7 +4,7 @@
  * cumulative ack covers them. Byte counts are kept for the whole queue: `held` (unacknowledged) and
  * `sentBytes` (of those, written to the current socket). Pure: no timers, no socket.
  */
-import { blobFrames, encodeBinaryFrame, MAX_FRAME_BYTES, MAX_TEXT_BYTES, type ClientMessage, type RunMeta } from './wire.ts';
+import { attachmentFrames, blobFrames, MAX_FRAME_BYTES, MAX_TEXT_BYTES, type ClientMessage, type RunMeta } from './wire.ts';
 import type { BlobData, TensorRecord, TraceEvent } from '../trace/types.ts';
 
 export const MiB = 1024 * 1024;
@@ -93,11 +93,11 @@ export class SessionQueue {
     const prev = this.current;
     if (prev && !prev.ended) this.add(prev, { type: 'run-error', message: 'abandoned: the next run started before this one ended' });
     const { photo: described, ...withoutPhoto } = run;
-    // Attachments are not chunked: a photo larger than one frame is left out, and said so.
-    const fits = photo !== undefined && described !== undefined && photo.byteLength + 4096 <= MAX_FRAME_BYTES;
+    // The photo goes first (chunked when large), unless it alone would fill the resend buffer.
+    const fits = photo !== undefined && described !== undefined && photo.byteLength <= this.maxBuffered / 4;
     const s: OutSession = { meta: fits ? run : withoutPhoto, id: null, frames: [], seq: 0, sent: 0, acked: 0, ended: false, openSent: false, resuming: false, failure: null, named: new Set(), dropped: new Map(), waiting: new Map(), warnings: [], opened: deferred(), done: deferred() };
-    if (fits) this.hold(s, encodeBinaryFrame('attachment', ++s.seq, { id: 'photo' }, photo));
-    else if (photo && described) s.warnings.push(`photo of ${(photo.byteLength / MiB).toFixed(1)} MiB is over the ${MAX_FRAME_BYTES / MiB} MiB frame limit: not sent`);
+    if (fits) for (const f of attachmentFrames('photo', photo, () => ++s.seq)) this.hold(s, f);
+    else if (photo && described) s.warnings.push(`photo of ${(photo.byteLength / MiB).toFixed(1)} MiB is over a quarter of the ${(this.maxBuffered / MiB).toFixed(0)} MiB link buffer: not sent`);
     this.current = s;
     if (closed) this.finish(s, 'failed', closed);
     else this.sessions.push(s);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BlobAssembler, blobFrames, CHUNK_BYTES, decodeBinaryFrame, encodeBinaryFrame, parseClientText, peekBinaryFrame, WireError } from './wire.ts';
+import { AttachmentAssembler, attachmentFrames, BlobAssembler, blobFrames, CHUNK_BYTES, decodeBinaryFrame, encodeBinaryFrame, parseClientText, peekBinaryFrame, WireError } from './wire.ts';
 
 describe('binary frames', () => {
   it('round-trip blobs and attachments with their seq and meta, payload 4-aligned and not base64', () => {
@@ -50,6 +50,23 @@ describe('binary frames', () => {
     expect(check.push(peekBinaryFrame(frames[0]!), false)).toBeNull();
     expect(check.push(peekBinaryFrame(frames[1]!), false)).toEqual({ id: 'big', data: null });
     expect(() => new BlobAssembler(10).push(peekBinaryFrame(frames[0]!))).toThrow(/over the limit/);
+  });
+});
+
+describe('attachments', () => {
+  it('a photo over one chunk travels in order and comes back whole; a gap or an over-limit size is refused', () => {
+    const photo = new Uint8Array(CHUNK_BYTES * 2 + 123).map((_, i) => i % 251);
+    let seq = 0;
+    const frames = attachmentFrames('photo', photo, () => ++seq);
+    expect(frames).toHaveLength(3);
+    const asm = new AttachmentAssembler(photo.byteLength);
+    expect(asm.push(peekBinaryFrame(frames[0]!))).toBeNull();
+    expect(asm.push(peekBinaryFrame(frames[1]!))).toBeNull();
+    expect(Buffer.compare(Buffer.from(asm.push(peekBinaryFrame(frames[2]!))!.data), Buffer.from(photo))).toBe(0);
+    expect(() => new AttachmentAssembler(photo.byteLength).push(peekBinaryFrame(frames[1]!))).toThrow(/first chunk/);
+    expect(() => new AttachmentAssembler(10).push(peekBinaryFrame(frames[0]!))).toThrow(/over the limit/);
+    const small = attachmentFrames('photo', new Uint8Array([1, 2, 3]), () => 1);
+    expect(Array.from(new AttachmentAssembler(10).push(peekBinaryFrame(small[0]!))!.data)).toEqual([1, 2, 3]);
   });
 });
 

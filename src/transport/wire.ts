@@ -198,6 +198,51 @@ export function blobFrames(id: string, data: BlobData, nextSeq: () => number, ex
   return frames;
 }
 
+/** An attachment (the photo) as one or more frames of at most CHUNK_BYTES (meta.offset/total in bytes). */
+export function attachmentFrames(id: string, bytes: Uint8Array, nextSeq: () => number): Uint8Array[] {
+  if (bytes.byteLength <= CHUNK_BYTES) return [encodeBinaryFrame('attachment', nextSeq(), { id }, bytes)];
+  const frames: Uint8Array[] = [];
+  for (let offset = 0; offset < bytes.byteLength; offset += CHUNK_BYTES) {
+    frames.push(encodeBinaryFrame('attachment', nextSeq(), { id, offset, total: bytes.byteLength }, bytes.subarray(offset, Math.min(bytes.byteLength, offset + CHUNK_BYTES))));
+  }
+  return frames;
+}
+
+/**
+ * Assembles an attachment from its frames in order (bytes). `push` returns the whole attachment when its
+ * last chunk arrived, or null; `maxBytes` bounds what it may allocate (checked before allocating).
+ */
+export class AttachmentAssembler {
+  private pending: { id: string; data: Uint8Array; filled: number } | null = null;
+
+  constructor(private readonly maxBytes: number) {}
+
+  push(frame: RawFrame): { id: string; data: Uint8Array } | null {
+    if (frame.kind !== 'attachment') throw new WireError('blob frame where an attachment was expected');
+    const { id, offset, total } = frame.meta;
+    if (offset === undefined && total === undefined) {
+      if (this.pending) throw new WireError(`attachment '${id}' arrived while '${this.pending.id}' was still incomplete`);
+      if (frame.body.byteLength > this.maxBytes) throw new WireError(`attachment '${id}' of ${frame.body.byteLength} bytes is over the limit of ${this.maxBytes}`);
+      return { id, data: frame.body };
+    }
+    if (offset === undefined || total === undefined) throw new WireError(`attachment '${id}': a chunk needs both offset and total`);
+    if (!this.pending) {
+      if (offset !== 0) throw new WireError(`attachment '${id}': first chunk at offset ${offset}, expected 0`);
+      if (total > this.maxBytes) throw new WireError(`attachment '${id}' of ${total} bytes is over the limit of ${this.maxBytes}`);
+      this.pending = { id, data: new Uint8Array(total), filled: 0 };
+    }
+    const p = this.pending;
+    if (p.id !== id || offset !== p.filled || offset + frame.body.byteLength > p.data.byteLength || total !== p.data.byteLength) {
+      throw new WireError(`attachment '${id}': chunk at ${offset} (+${frame.body.byteLength}) does not continue '${p.id}' at ${p.filled}/${p.data.byteLength}`);
+    }
+    p.data.set(frame.body, offset);
+    p.filled += frame.body.byteLength;
+    if (p.filled < p.data.byteLength) return null;
+    this.pending = null;
+    return { id: p.id, data: p.data };
+  }
+}
+
 /**
  * Assembles chunked blobs (frames in order). `push` returns the whole blob when its last chunk arrived
  * (a single-frame blob at once), or null. `maxElements` bounds what one blob may allocate. With
