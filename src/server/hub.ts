@@ -17,7 +17,6 @@ import type { BlobData, RunStartEvent, TraceEvent } from '../trace/types.ts';
 import {
   AttachmentAssembler,
   BlobAssembler,
-  blobFrames,
   CLOSE,
   peekBinaryFrame,
   MAX_FRAME_BYTES,
@@ -27,65 +26,14 @@ import {
   type RunMeta,
   type ServerMessage,
   type SessionInfo,
-  type WireMetric,
 } from '../transport/wire.ts';
 import type { Credentials, Principal } from './security.ts';
 import type { ReferenceListener, ReferenceService } from './reference.ts';
 import { newSessionId, openedSession, StoreLimitError, type SessionStore, type SessionWriter } from './store.ts';
 import { describeDevice } from './user-agent.ts';
+import { DEFAULT_HUB_OPTIONS, Limiter, PAUSE_BYTES, RESUME_BYTES, send, sendEvent, SessionError, toBytes, type Active, type Conn, type HubOptions } from './hub-state.ts';
 
-export interface HubOptions {
-  /** A session whose producer went away without resuming is marked incomplete after this long. */
-  resumeGraceMs: number;
-  /** Largest blob (elements) one session may send. */
-  maxBlobElements: number;
-  /** Largest photo attachment, bytes. */
-  maxPhotoBytes: number;
-  /** Sessions compared with a reference at once (each holds its reference trace in memory). */
-  maxReferenced: number;
-}
-
-export const DEFAULT_HUB_OPTIONS: HubOptions = { resumeGraceMs: 60_000, maxBlobElements: 256 * 1024 * 1024, maxPhotoBytes: 64 * 1024 * 1024, maxReferenced: 3 };
-
-/** Inbound bytes queued on one socket before it is paused (receive-side backpressure). */
-const PAUSE_BYTES = 8 * 1024 * 1024;
-const RESUME_BYTES = 2 * 1024 * 1024;
-/** A viewer that falls this far behind is dropped (it reconnects and watches again). */
-const VIEWER_MAX_BUFFERED = 256 * 1024 * 1024;
-
-interface Conn {
-  ws: WebSocket;
-  principal: Principal;
-  session: Active | null;
-  /** After a refusal: items of the refused session still in flight are ignored until the next open. */
-  discarding: boolean;
-  watching: Set<string>;
-  chain: Promise<void>;
-  queuedBytes: number;
-  /** Why ws itself closed the socket (a frame over maxPayload, invalid UTF-8…). */
-  failure?: string;
-}
-
-interface Active {
-  id: string;
-  info: SessionInfo;
-  writer: SessionWriter;
-  lastSeq: number;
-  started: boolean;
-  ended: boolean;
-  assembler: BlobAssembler;
-  photoParts: AttachmentAssembler;
-  photo: RunMeta['photo'] | null;
-  producer: Conn | null;
-  grace: ReturnType<typeof setTimeout> | null;
-  chain: Promise<void>;
-  watchers: Set<Conn>;
-  referenced: boolean;
-  refEvents: TraceEvent[];
-  metrics: WireMetric[];
-  ackScheduled: boolean;
-  infoScheduled: ReturnType<typeof setTimeout> | null;
-}
+export { DEFAULT_HUB_OPTIONS, type HubOptions };
 
 export class Hub {
   private readonly conns = new Set<Conn>();
@@ -121,7 +69,7 @@ export class Hub {
       const s = this.active.get(session);
       if (!s) return;
       s.refEvents.push(event);
-      for (const w of s.watchers) this.sendEvent(w, session, 'reference', event);
+      for (const w of s.watchers) sendEvent(w, session, 'reference', event);
     },
     metrics: (session, items) => {
       const s = this.active.get(session);
@@ -164,11 +112,11 @@ export class Hub {
     const conn: Conn = { ws, principal, session: null, discarding: false, watching: new Set(), chain: Promise.resolve(), queuedBytes: 0 };
     this.conns.add(conn);
     if (principal.role === 'device') this.credentials.seen(principal.deviceId, 1);
-    this.send(conn, { t: 'hello', role: principal.role, deviceId: principal.deviceId, server: 'exray' });
+    send(conn, { t: 'hello', role: principal.role, deviceId: principal.deviceId, server: 'exray' });
     if (principal.role === 'desktop') {
-      this.send(conn, { t: 'sessions', list: this.store.list() });
-      this.send(conn, { t: 'devices', list: this.credentials.list() });
-      this.send(conn, { t: 'pairing', ...this.pairing() });
+      send(conn, { t: 'sessions', list: this.store.list() });
+      send(conn, { t: 'devices', list: this.credentials.list() });
+      send(conn, { t: 'pairing', ...this.pairing() });
     } else this.broadcastDevices();
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const bytes = toBytes(data);
@@ -269,7 +217,7 @@ export class Hub {
     }
     switch (msg.t) {
       case 'ping':
-        this.send(conn, { t: 'pong', n: msg.n });
+        send(conn, { t: 'pong', n: msg.n });
         return;
       case 'open':
         return this.open(conn, msg.run);
@@ -315,7 +263,7 @@ export class Hub {
     } catch (e) {
       if (e instanceof StoreLimitError) {
         conn.discarding = true;
-        this.send(conn, { t: 'refused', session: null, reason: e.message });
+        send(conn, { t: 'refused', session: null, reason: e.message });
         return;
       }
       throw e;
@@ -329,7 +277,7 @@ export class Hub {
       s.info.referenceNote = this.reference ? `no reference: ${referenced} sessions are being compared already (limit ${this.options.maxReferenced})` : 'no reference: the server runs without one';
     }
     conn.session = s;
-    this.send(conn, { t: 'opened', session: id });
+    send(conn, { t: 'opened', session: id });
     await this.updateInfo(id, { reference: s.info.reference, referenceNote: s.info.referenceNote });
   }
 
@@ -362,14 +310,14 @@ export class Hub {
     if (conn.session && !conn.session.ended && conn.session.id !== id) throw new WireError(`session ${conn.session.id} is open on this socket; cannot resume ${id}`);
     const info = this.store.get(id);
     if (!info || info.deviceId !== conn.principal.deviceId) {
-      this.send(conn, { t: 'refused', session: id, reason: `no session ${id} of this device on the server` });
+      send(conn, { t: 'refused', session: id, reason: `no session ${id} of this device on the server` });
       return;
     }
     let s = this.active.get(id);
     if (!s) {
       if (info.status !== 'streaming' && info.status !== 'incomplete') {
         // Over already (done/failed/refused): tell the producer everything it sent is in.
-        this.send(conn, { t: 'resumed', session: id, ack: Number.MAX_SAFE_INTEGER });
+        send(conn, { t: 'resumed', session: id, ack: Number.MAX_SAFE_INTEGER });
         return;
       }
       const orphan = this.orphans.get(id);
@@ -393,7 +341,7 @@ export class Hub {
     conn.discarding = false;
     const active = s;
     // After what the previous socket still had queued: the ack then covers all of it.
-    const tell = (): void => this.send(conn, { t: 'resumed', session: id, ack: active.lastSeq });
+    const tell = (): void => send(conn, { t: 'resumed', session: id, ack: active.lastSeq });
     await this.onSession(active, async () => tell());
   }
 
@@ -427,7 +375,7 @@ export class Hub {
     } else if (!s.started && event.type !== 'run-error') throw new SessionError(s, `'${event.type}' before 'run-start'`);
     await this.append(s, () => s.writer.appendEvent(msg.seq, event), msg.seq);
     if (s.ended) return;
-    for (const w of s.watchers) this.sendEvent(w, s.id, 'edge', event);
+    for (const w of s.watchers) sendEvent(w, s.id, 'edge', event);
     if (s.referenced) this.reference?.edgeEvent(s.id, event);
     if (event.type === 'run-start') this.onRunStart(s, event);
     if (event.type === 'node') {
@@ -476,7 +424,7 @@ export class Hub {
     s.info.blobBytes += frame.body.byteLength;
     if (!blob?.data) return;
     const event: TraceEvent = { type: 'blob', id: blob.id, data: blob.data };
-    for (const w of s.watchers) this.sendEvent(w, s.id, 'edge', event);
+    for (const w of s.watchers) sendEvent(w, s.id, 'edge', event);
     // The reference service takes ownership; it copies a view of a larger buffer (ws's frame) itself.
     if (s.referenced) this.reference?.edgeEvent(s.id, event);
   }
@@ -524,7 +472,7 @@ export class Hub {
     s.ended = true;
     if (s.producer) {
       s.producer.discarding = true;
-      this.send(s.producer, { t: 'refused', session: s.id, reason });
+      send(s.producer, { t: 'refused', session: s.id, reason });
     }
     await s.writer.markIncomplete(reason).catch(() => {});
     await this.updateInfo(s.id, { status: 'refused', reason });
@@ -547,7 +495,7 @@ export class Hub {
     const message = e instanceof Error ? e.message : String(e);
     const s = e instanceof SessionError ? e.session : conn.session && !conn.session.ended ? conn.session : null;
     if (!(e instanceof WireError) && !(e instanceof SessionError)) this.log(`socket of ${conn.principal.deviceId}: ${message}`);
-    this.send(conn, { t: 'error', session: s?.id ?? null, message });
+    send(conn, { t: 'error', session: s?.id ?? null, message });
     if (s) this.track(this.failSession(s, message));
     conn.session = null;
     conn.ws.close(CLOSE.protocol, message.slice(0, 120));
@@ -599,58 +547,42 @@ export class Hub {
   private async watch(conn: Conn, id: string): Promise<void> {
     const info = this.store.get(id);
     if (!info) {
-      this.send(conn, { t: 'error', session: id, message: `no session ${id}` });
+      send(conn, { t: 'error', session: id, message: `no session ${id}` });
       return;
     }
     const s = this.active.get(id);
     const replay = async (): Promise<void> => {
-      for (const e of await this.store.events(id)) this.sendEvent(conn, id, 'edge', e);
+      for (const e of await this.store.events(id)) sendEvent(conn, id, 'edge', e);
       if (s && this.active.get(id) === s) {
         // Synchronous from here: no reference event can slip between the snapshot and the subscription.
-        for (const e of s.refEvents) this.sendEvent(conn, id, 'reference', e);
-        if (s.metrics.length) this.send(conn, { t: 'metrics', session: id, items: s.metrics });
+        for (const e of s.refEvents) sendEvent(conn, id, 'reference', e);
+        if (s.metrics.length) send(conn, { t: 'metrics', session: id, items: s.metrics });
         s.watchers.add(conn);
         conn.watching.add(id);
         return;
       }
       const ref = await this.store.readReference(id).catch(() => null);
-      if (ref) for (const e of traceToEvents(ref)) this.sendEvent(conn, id, 'reference', e);
+      if (ref) for (const e of traceToEvents(ref)) sendEvent(conn, id, 'reference', e);
       const cmp = await this.store.readJson(id, 'compare');
       const latest = this.store.get(id);
-      if (cmp && latest?.verdict) this.send(conn, { t: 'compared', session: id, verdict: latest.verdict, firstDivergent: latest.firstDivergent, comparison: cmp });
+      if (cmp && latest?.verdict) send(conn, { t: 'compared', session: id, verdict: latest.verdict, firstDivergent: latest.firstDivergent, comparison: cmp });
       const dx = await this.store.readJson(id, 'diagnosis');
-      if (dx) this.send(conn, { t: 'diagnosis', session: id, cause: latest?.cause ?? null, diagnosis: dx });
+      if (dx) send(conn, { t: 'diagnosis', session: id, cause: latest?.cause ?? null, diagnosis: dx });
     };
     if (s) await this.onSession(s, replay);
     else await replay();
   }
 
-  private sendEvent(conn: Conn, session: string, stream: 'edge' | 'reference', event: TraceEvent): void {
-    if (event.type === 'blob') {
-      for (const f of blobFrames(event.id, event.data, () => 0, { session, stream })) this.sendRaw(conn, f);
-    } else this.send(conn, { t: 'sev', session, stream, event });
-  }
 
   private toWatchers(s: Active, msg: ServerMessage): void {
-    for (const w of s.watchers) this.send(w, msg);
+    for (const w of s.watchers) send(w, msg);
   }
 
   private toDesktops(msg: ServerMessage): void {
-    for (const c of this.conns) if (c.principal.role === 'desktop') this.send(c, msg);
+    for (const c of this.conns) if (c.principal.role === 'desktop') send(c, msg);
   }
 
-  private send(conn: Conn, msg: ServerMessage): void {
-    this.sendRaw(conn, JSON.stringify(msg));
-  }
 
-  private sendRaw(conn: Conn, data: string | Uint8Array): void {
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
-    if (conn.ws.bufferedAmount > VIEWER_MAX_BUFFERED) {
-      conn.ws.terminate();
-      return;
-    }
-    conn.ws.send(data);
-  }
 
   private scheduleAck(s: Active): void {
     if (s.ackScheduled) return;
@@ -660,7 +592,7 @@ export class Hub {
 
   private flushAck(s: Active): void {
     s.ackScheduled = false;
-    if (s.producer) this.send(s.producer, { t: 'ack', session: s.id, seq: s.lastSeq });
+    if (s.producer) send(s.producer, { t: 'ack', session: s.id, seq: s.lastSeq });
   }
 
   /** Session list updates to the desktops, at most ~4 per second per session while nodes stream in. */
@@ -692,41 +624,5 @@ export class Hub {
 
   private log(line: string): void {
     if (!this.closed) process.stderr.write(`exray serve: ${line}\n`);
-  }
-}
-
-/** A protocol problem that closes one session (and its socket), naming it. */
-class SessionError extends Error {
-  constructor(
-    readonly session: Active,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'SessionError';
-  }
-}
-
-function toBytes(data: Buffer | ArrayBuffer | Buffer[]): Uint8Array {
-  if (Array.isArray(data)) return new Uint8Array(Buffer.concat(data));
-  if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-}
-
-/** At most `n` tasks at once; the rest wait in order. */
-class Limiter {
-  private running = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(private readonly n: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.n) await new Promise<void>((r) => this.waiting.push(r));
-    this.running++;
-    try {
-      return await task();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
   }
 }
