@@ -3,7 +3,8 @@
  *
  * - A producer (phone, agent) opens a session, then sends its items with consecutive seq numbers.
  *   Each item is validated, appended to the session's journal (store.ts) and only then acked, so an
- *   ack means "on disk". Duplicates (seq ≤ last, after a resume) are dropped; a gap closes the session.
+ *   ack means "written to the journal file" (it survives a server crash; fsync is not awaited, so not
+ *   a power cut). Duplicates (seq ≤ last, after a resume) are dropped; a gap closes the session.
  * - Work per socket and per session is serialised through promise chains: the socket loop never waits
  *   for the disk or the reference (which runs in a worker thread, reference.ts).
  * - Viewers (the desktop) get session upserts, and for a watched session everything so far (from the

@@ -34,8 +34,6 @@ export function secretEquals(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
-
 /** `host[:port]` → lowercased host without port or brackets; null when malformed. */
 export function hostOf(hostHeader: string | undefined): string | null {
   if (!hostHeader) return null;
@@ -69,10 +67,6 @@ export class HostPolicy {
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
     return this.allowsHost(u.host);
-  }
-
-  static isLoopbackName(host: string): boolean {
-    return LOOPBACK_NAMES.has(host) || host.startsWith('127.');
   }
 }
 

@@ -50,8 +50,6 @@ export const CLOSE = {
   shutdown: 4503,
 } as const;
 
-/** Model names in the store: what a file or folder may be called. */
-export const MODEL_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 // ---------------------------------------------------------------------------------------------
