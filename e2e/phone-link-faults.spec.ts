@@ -4,11 +4,12 @@
  * is whole; then the phone page reloaded mid-run — the run is stored as incomplete with what arrived.
  * Loopback only (127.0.0.2 stands in for the LAN address).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devices, expect, test, type APIRequestContext, type Page } from '@playwright/test';
+import { killServe, startServe } from './support/serve.ts';
 
 const PORT = Number(process.env.EXRAY_E2E_FAULTS_PORT ?? 4321);
 const DESKTOP = `http://127.0.0.1:${PORT}`;
@@ -17,31 +18,8 @@ let server: ChildProcess | null = null;
 
 test.describe.configure({ mode: 'serial' });
 
-async function startServer(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['bin/exray.mjs', 'serve', '--no-build', '--port', String(PORT), '--data', dataDir, '--lan-host', '127.0.0.2', '--resume-grace', '30'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`exray serve did not start: ${out}`)), 90_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('desktop:')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`exray serve exited with ${code}: ${out}`)));
-  });
-  return child;
-}
-
-function kill(child: ChildProcess | null): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
+function startServer(): Promise<ChildProcess> {
+  return startServe(PORT, dataDir, 30);
 }
 
 interface Info {
@@ -96,7 +74,7 @@ test.beforeAll(async () => {
 });
 
 test.afterAll(async () => {
-  await kill(server);
+  await killServe(server);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -105,7 +83,7 @@ test('exray serve killed and restarted mid-run: the phone resumes and the stored
   const phone = await pairedPhone(browser, request);
   await phone.getByTestId('phone-run').click();
   const s = await midRun(request, new Set());
-  await kill(server);
+  await killServe(server);
   await expect(phone.getByTestId('link-state')).not.toHaveAttribute('data-state', 'open', { timeout: 30_000 });
   server = await startServer();
   await expect

@@ -7,12 +7,13 @@
  * Network: loopback only. 127.0.0.2 stands in for the laptop's LAN address (an untrusted listener
  * where every request carries a token), exactly as a phone on the Wi-Fi would reach it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devices, expect, test, type Page } from '@playwright/test';
 import { keepScreenshot } from './helpers.ts';
+import { killServe, startServe } from './support/serve.ts';
 
 const PORT = Number(process.env.EXRAY_E2E_SERVE_PORT ?? 4319);
 const DESKTOP = `http://127.0.0.1:${PORT}/`;
@@ -23,26 +24,11 @@ test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'exray-e2e-serve-'));
-  // The page was built by the config's webServer (vite build): serve that build, no rebuild.
-  server = spawn(process.execPath, ['bin/exray.mjs', 'serve', '--no-build', '--port', String(PORT), '--data', dataDir, '--lan-host', '127.0.0.2', '--resume-grace', '5'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`exray serve did not start: ${out}`)), 90_000);
-    server.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('desktop:')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    server.once('exit', (code) => reject(new Error(`exray serve exited with ${code}: ${out}`)));
-  });
+  server = await startServe(PORT, dataDir, 5);
 });
 
 test.afterAll(async () => {
-  server?.kill('SIGTERM');
+  await killServe(server);
   rmSync(dataDir, { recursive: true, force: true });
 });
 
