@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devices, expect, test, type APIRequestContext, type Page } from '@playwright/test';
-import { killServe, startServe } from './support/serve.ts';
+import { chooseMobileNetOnWasm, killServe, startServe } from './support/serve.ts';
 
 const PORT = Number(process.env.EXRAY_E2E_FAULTS_PORT ?? 4321);
 const DESKTOP = `http://127.0.0.1:${PORT}`;
@@ -41,15 +41,7 @@ async function pairedPhone(browser: import('@playwright/test').Browser, request:
   const phone = await ctx.newPage();
   await phone.goto(url);
   await expect(phone.getByTestId('link-state')).toHaveAttribute('data-state', 'open', { timeout: 30_000 });
-  await phone.getByTestId('sample-model-select').selectOption('nsfw-mobilenet-v2');
-  await expect(phone.getByTestId('model-name')).toHaveText('nsfw-mobilenet-v2', { timeout: 60_000 });
-  await phone.getByTestId('sample-photo-select').selectOption('chelsea.png');
-  await expect(phone.getByTestId('phone-run')).toBeEnabled({ timeout: 60_000 });
-  for (const b of ['cpu', 'webgl', 'webgpu']) {
-    const box = phone.getByTestId(`backend-${b}`);
-    if (await box.isChecked()) await box.uncheck();
-  }
-  await phone.getByTestId('backend-wasm').check();
+  await chooseMobileNetOnWasm(phone);
   return phone;
 }
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devices, expect, test, type Page } from '@playwright/test';
 import { keepScreenshot } from './helpers.ts';
-import { killServe, startServe } from './support/serve.ts';
+import { chooseMobileNetOnWasm, killServe, startServe } from './support/serve.ts';
 
 const PORT = Number(process.env.EXRAY_E2E_SERVE_PORT ?? 4319);
 const DESKTOP = `http://127.0.0.1:${PORT}/`;
@@ -64,15 +64,7 @@ test('a Pixel 7 runs MobileNetV2 on wasm and half-float WebGL; the desktop shows
   // A new code for the next phone.
   await expect.poll(() => pairingUrl(desktop)).not.toBe(url);
 
-  await phone.getByTestId('sample-model-select').selectOption('nsfw-mobilenet-v2');
-  await expect(phone.getByTestId('model-name')).toHaveText('nsfw-mobilenet-v2', { timeout: 60_000 });
-  await phone.getByTestId('sample-photo-select').selectOption('chelsea.png');
-  await expect(phone.getByTestId('phone-run')).toBeEnabled({ timeout: 60_000 });
-  for (const b of ['cpu', 'webgl', 'webgpu']) {
-    const box = phone.getByTestId(`backend-${b}`);
-    if (await box.isChecked()) await box.uncheck();
-  }
-  await phone.getByTestId('backend-wasm').check();
+  await chooseMobileNetOnWasm(phone);
   await phone.getByTestId('phone-run').click();
 
   // The session shows up on the desktop while the phone is still running, and opens mid-stream.
