@@ -157,7 +157,9 @@ export async function api(port: number, path: string, init: { method?: string; t
     if (init.host) headers['host'] = init.host;
     if (init.origin) headers['origin'] = init.origin;
     if (body) headers['content-type'] = 'application/json';
-    const req = request({ host: init.address ?? '127.0.0.1', port, path, method: init.method ?? 'GET', headers }, (res) => {
+    // agent: false: a fresh connection per call. A pooled keep-alive socket can be reused just as the
+    // server's keepAliveTimeout (5 s) closes it, and Node's client then fails with ECONNRESET.
+    const req = request({ host: init.address ?? '127.0.0.1', port, path, method: init.method ?? 'GET', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

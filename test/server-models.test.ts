@@ -50,7 +50,7 @@ function put(path: string, body: Uint8Array, o: { token?: string; lan?: boolean;
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { 'content-type': 'application/zip', 'content-length': String(body.byteLength), host: `${address}:${port}` };
     if (o.token) headers['authorization'] = `Bearer ${o.token}`;
-    const req = request({ host: address, port, path, method: 'PUT', headers }, (res) => {
+    const req = request({ host: address, port, path, method: 'PUT', headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || 'null') as Put['json'] }));
