@@ -1,0 +1,199 @@
+/**
+ * Where the agent's traces go.
+ *
+ * - `ServerSink`: the `exray serve` socket (the phone's SocketProducer, wire.ts), one session per
+ *   captured inference with the raw image as its photo; the model is uploaded once
+ *   (`PUT /api/models/<sha256>`) when the server does not have it. While the link is not open a
+ *   capture is dropped (counted), never queued without bound: the app must not pay for a dead server.
+ * - `FolderSink` (Node): each trace written as `<folder>/<model>-<time>-<id8>.exray`, atomically
+ *   (temporary file, fsync, rename). Node's fs comes from `process.getBuiltinModule`, so this file
+ *   imports nothing a browser bundle would choke on.
+ */
+import { encodeTrace } from '../trace/file.ts';
+import { traceToEvents } from '../trace/events.ts';
+import type { Trace } from '../trace/types.ts';
+import { SocketProducer, type LinkStatus } from '../transport/socket.ts';
+import { WIRE_PATH, type RunMeta } from '../transport/wire.ts';
+import type { WebSocketCtor } from '../transport/reconnect.ts';
+import { zipModelFiles, type ModelFiles } from './model-files.ts';
+
+export interface RawImage {
+  bytes: Uint8Array;
+  fileName: string;
+  mimeType: string;
+  /** How it was obtained (the file the app decoded, or a PNG of the pixels it drew). */
+  how: string;
+}
+
+export type ShipResult = { status: 'sent' | 'written'; where: string } | { status: 'dropped' | 'failed'; reason: string };
+
+export interface AgentSink {
+  /** Can a capture be taken now? (false: it would only be dropped) */
+  ready(): boolean;
+  ship(trace: Trace, model: ModelFiles | null, image: RawImage | null, device: string): Promise<ShipResult>;
+  close(): void;
+  /** What to say when a capture is dropped because the sink is not ready. */
+  readonly notReadyReason: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ServerSinkOptions {
+  server: string;
+  token: string;
+  WebSocket: WebSocketCtor | null;
+  /** Resend buffer bound, bytes (default 32 MiB: the agent lives in someone else's app). */
+  maxBufferedBytes?: number;
+  onStatus?: (s: LinkStatus) => void;
+  fetch?: typeof fetch;
+}
+
+export class ServerSink implements AgentSink {
+  private readonly producer: SocketProducer;
+  private readonly base: URL;
+  private readonly uploaded = new Map<string, Promise<string | null>>();
+  private link: LinkStatus | null = null;
+
+  constructor(private readonly o: ServerSinkOptions) {
+    this.base = new URL(o.server);
+    const ws = new URL(WIRE_PATH, this.base);
+    ws.protocol = this.base.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.producer = new SocketProducer({
+      url: ws.href,
+      token: o.token,
+      ...(o.WebSocket ? { WebSocket: o.WebSocket } : {}),
+      maxBufferedBytes: o.maxBufferedBytes ?? 32 * 2 ** 20,
+      onStatus: (s) => {
+        this.link = s;
+        o.onStatus?.(s);
+      },
+    });
+  }
+
+  get notReadyReason(): string {
+    const s = this.link;
+    return `the exray server at ${this.base.origin} is not connected${s?.reason ? ` (${s.reason})` : ''}`;
+  }
+
+  ready(): boolean {
+    const s = this.producer.status;
+    return s.state === 'open' && !this.producer.congested;
+  }
+
+  /** The model on the server: already there, or uploaded now. Null when fine, else why not. */
+  private ensureModel(m: ModelFiles): Promise<string | null> {
+    let p = this.uploaded.get(m.sha256);
+    if (!p) {
+      p = this.upload(m);
+      this.uploaded.set(m.sha256, p);
+    }
+    return p;
+  }
+
+  private async upload(m: ModelFiles): Promise<string | null> {
+    const f = this.o.fetch ?? globalThis.fetch.bind(globalThis);
+    const url = new URL(`/api/models/${m.sha256}`, this.base);
+    const headers = { authorization: `Bearer ${this.o.token}` };
+    try {
+      const head = await f(url.href, { headers });
+      if (head.ok) return null;
+      if (head.status !== 404) return `the server answered HTTP ${head.status} for model ${m.sha256.slice(0, 12)}`;
+      url.searchParams.set('name', m.name);
+      const put = await f(url.href, { method: 'PUT', headers: { ...headers, 'content-type': 'application/zip' }, body: zipModelFiles(m) as Uint8Array<ArrayBuffer> });
+      if (put.ok) return null;
+      const body = (await put.json().catch(() => null)) as { error?: string } | null;
+      return `model upload refused (HTTP ${put.status}${body?.error ? `: ${body.error}` : ''})`;
+    } catch (e) {
+      this.uploaded.delete(m.sha256);
+      return `model upload failed (${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
+
+  async ship(trace: Trace, model: ModelFiles | null, image: RawImage | null, device: string): Promise<ShipResult> {
+    if (!this.ready()) return { status: 'dropped', reason: this.notReadyReason };
+    if (model) {
+      const problem = await this.ensureModel(model);
+      if (problem) trace.header.warnings.push(`the desktop may lack this model: ${problem}`);
+    }
+    const h = trace.header;
+    const meta: RunMeta = {
+      model: { name: h.model.name.slice(0, 200) || 'model', sha256: h.model.sha256, format: h.model.format },
+      label: (h.label ?? `agent ${h.runtime.backend}`).slice(0, 100),
+      backend: h.runtime.backend.slice(0, 40),
+      capture: h.capture,
+      device: { userAgent: h.environment.userAgent.slice(0, 1000), name: device.slice(0, 100) },
+      photo: image ? { fileName: image.fileName.slice(-255), mimeType: image.mimeType.slice(0, 100), bytes: image.bytes.byteLength } : undefined,
+    };
+    const opened = this.producer.begin(meta, image?.bytes);
+    for (const event of traceToEvents(trace)) this.producer.send({ stream: 'agent', event });
+    try {
+      const session = await opened;
+      const outcome = await this.producer.end();
+      return outcome.status === 'done' ? { status: 'sent', where: `session ${session}` } : { status: 'failed', reason: outcome.reason ?? outcome.status };
+    } catch (e) {
+      return { status: 'failed', reason: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  close(): void {
+    this.producer.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+interface NodeFs {
+  mkdirSync(p: string, o: { recursive: true }): void;
+  openSync(p: string, flags: string): number;
+  writeSync(fd: number, b: Uint8Array, off: number, len: number): number;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+  renameSync(a: string, b: string): void;
+  rmSync(p: string, o: { force: true }): void;
+}
+
+function nodeFs(): NodeFs | null {
+  const p = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  return (p?.getBuiltinModule?.('node:fs') as NodeFs | undefined) ?? null;
+}
+
+export class FolderSink implements AgentSink {
+  private readonly fs: NodeFs;
+  readonly notReadyReason = '';
+
+  constructor(private readonly folder: string) {
+    const fs = nodeFs();
+    if (!fs) throw new Error('exray agent: `out` (a folder for .exray files) works in Node only');
+    fs.mkdirSync(folder, { recursive: true });
+    this.fs = fs;
+  }
+
+  ready(): boolean {
+    return true;
+  }
+
+  async ship(trace: Trace): Promise<ShipResult> {
+    const h = trace.header;
+    const stamp = h.createdAt.replace(/[:.]/g, '-');
+    // Only safe characters of the model's name reach the file name; the rest is exray's own.
+    const file = `${this.folder.replace(/[\\/]+$/, '')}/${h.model.name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 60) || 'model'}-${stamp}-${h.id.slice(0, 8)}.exray`;
+    const tmp = `${file}.${h.id.slice(0, 8)}.tmp`;
+    try {
+      const bytes = encodeTrace(trace);
+      const fd = this.fs.openSync(tmp, 'w');
+      try {
+        for (let o = 0; o < bytes.byteLength; ) o += this.fs.writeSync(fd, bytes, o, bytes.byteLength - o);
+        this.fs.fsyncSync(fd);
+      } finally {
+        this.fs.closeSync(fd);
+      }
+      this.fs.renameSync(tmp, file);
+      return { status: 'written', where: file };
+    } catch (e) {
+      this.fs.rmSync(tmp, { force: true });
+      return { status: 'failed', reason: `${file}: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+
+  close(): void {}
+}
