@@ -167,10 +167,42 @@ function exrayModels(): Plugin {
   };
 }
 
+/**
+ * `dist/agent.js`, the agent's one-script form (src/agent/script.ts) that `exray serve` serves: a
+ * second, library-mode build after the page's, so every `vite build` makes both. It bundles no
+ * runtime: it patches the app's own TF.js / onnxruntime-web.
+ */
+function exrayAgent(): Plugin {
+  let outDir = path.join(ROOT, 'dist');
+  return {
+    name: 'exray-agent',
+    apply: 'build',
+    configResolved(config) {
+      outDir = path.resolve(config.root, config.build.outDir);
+    },
+    async closeBundle() {
+      const { build } = await import('vite');
+      await build({
+        configFile: false,
+        root: ROOT,
+        logLevel: 'warn',
+        publicDir: false,
+        build: {
+          outDir,
+          emptyOutDir: false,
+          target: 'es2022',
+          minify: true,
+          lib: { entry: path.join(ROOT, 'src', 'agent', 'script.ts'), formats: ['es'], fileName: () => 'agent.js' },
+        },
+      });
+    },
+  };
+}
+
 export default defineConfig({
   // Relative asset URLs: the build also works from a sub-path (e.g. served by `exray serve`).
   base: './',
-  plugins: [react(), exrayModels()],
+  plugins: [react(), exrayModels(), exrayAgent()],
   server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: true },
   preview: { headers: ISOLATION_HEADERS, port: 4173, strictPort: true },
   // onnxruntime-web is imported only inside trace workers (worker/run-onnx.ts), which the dependency

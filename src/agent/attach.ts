@@ -75,6 +75,8 @@ export interface Agent {
   detach(graceMs?: number): Promise<void>;
   /** Where the last traces went (session ids or files), newest last; at most 20. */
   readonly shipped: readonly string[];
+  /** The server link's state (null with a folder sink). */
+  readonly link: LinkStatus | null;
 }
 
 const TIMING_WINDOW = 64;
@@ -288,6 +290,9 @@ export async function attach(options: AttachOptions = {}): Promise<Agent> {
   return {
     counters,
     shipped,
+    get link() {
+      return sink.link;
+    },
     captureNext: () => sampler.captureNext(),
     idle: async () => {
       for (;;) {

@@ -25,7 +25,7 @@ export interface RawImage {
   how: string;
 }
 
-export type ShipResult = { status: 'sent' | 'written'; where: string } | { status: 'dropped' | 'failed'; reason: string };
+export type ShipResult = { status: 'sent'; where: string } | { status: 'written'; where: string } | { status: 'dropped'; reason: string } | { status: 'failed'; reason: string };
 
 export interface AgentSink {
   /** Can a capture be taken now? (false: it would only be dropped) */
@@ -34,6 +34,8 @@ export interface AgentSink {
   close(): void;
   /** What to say when a capture is dropped because the sink is not ready. */
   readonly notReadyReason: string;
+  /** The server link (null for a folder). */
+  readonly link: LinkStatus | null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -52,7 +54,7 @@ export class ServerSink implements AgentSink {
   private readonly producer: SocketProducer;
   private readonly base: URL;
   private readonly uploaded = new Map<string, Promise<string | null>>();
-  private link: LinkStatus | null = null;
+  private lastStatus: LinkStatus | null = null;
 
   constructor(private readonly o: ServerSinkOptions) {
     this.base = new URL(o.server);
@@ -64,14 +66,18 @@ export class ServerSink implements AgentSink {
       ...(o.WebSocket ? { WebSocket: o.WebSocket } : {}),
       maxBufferedBytes: o.maxBufferedBytes ?? 32 * 2 ** 20,
       onStatus: (s) => {
-        this.link = s;
+        this.lastStatus = s;
         o.onStatus?.(s);
       },
     });
   }
 
+  get link(): LinkStatus {
+    return this.producer.status;
+  }
+
   get notReadyReason(): string {
-    const s = this.link;
+    const s = this.lastStatus;
     return `the exray server at ${this.base.origin} is not connected${s?.reason ? ` (${s.reason})` : ''}`;
   }
 
@@ -160,6 +166,7 @@ function nodeFs(): NodeFs | null {
 export class FolderSink implements AgentSink {
   private readonly fs: NodeFs;
   readonly notReadyReason = '';
+  readonly link = null;
 
   constructor(private readonly folder: string) {
     const fs = nodeFs();

@@ -134,6 +134,7 @@ export function buildProgram(): Command {
     .option('--adb', 'run `adb reverse tcp:PORT tcp:PORT` so an Android phone on USB opens http://localhost:PORT')
     .option('--no-build', 'do not build the page when dist/ is missing or stale')
     .addOption(new Option('--reference <backend>', 'desktop reference backend (none: no reference)').choices(['cpu', 'wasm', 'none']).default('cpu'))
+    .option('--new-agent-token', 'replace the agent token (the one in your app\'s agent.js line) with a new one')
     .option('--resume-grace <s>', 'seconds a disconnected phone has to resume before its run is marked incomplete', positiveNumber, 60)
     .option('--max-session-mb <n>', 'size limit of one stored session, MiB', positiveInt, 1024)
     .option('--max-total-mb <n>', 'size limit of the whole store, MiB', positiveInt, 8192)

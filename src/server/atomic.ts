@@ -17,11 +17,11 @@ export function tempPathFor(path: string): string {
 }
 
 /** Atomically replaces (or creates) `path` with `data`; see the module comment. */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeFileAtomic(path: string, data: Uint8Array | string, opts: { mode?: number } = {}): Promise<void> {
   const temp = tempPathFor(path);
   try {
     // 'wx': never follow or reuse something already at the temp name.
-    const handle = await open(temp, 'wx', 0o644);
+    const handle = await open(temp, 'wx', opts.mode ?? 0o644);
     try {
       await handle.writeFile(data);
       await handle.sync();

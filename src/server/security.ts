@@ -13,6 +13,10 @@
  *   single-use: it is exchanged for a device token and then replaced. Device tokens are stored as
  *   sha256 digests in `<data>/devices.json` (a stolen data dir does not yield tokens) and compared in
  *   constant time (crypto.timingSafeEqual over digests).
+ * - The agent token (`<data>/agent.json`, mode 0600) is the one a user pastes into their own app
+ *   (`agent.js#t=…`): it must survive restarts, so it is kept as it is, and it is the only token
+ *   accepted from another site's page (the app's origin is not ours). It may stream sessions and
+ *   read / upload models, like a phone; `exray serve --new-agent-token` replaces it.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -103,6 +107,11 @@ type StoredDevice = z.infer<typeof devicesFileSchema>['devices'][number];
 
 export type Principal = { role: 'desktop'; deviceId: 'desktop' } | { role: 'device'; deviceId: string };
 
+/** The device id of the agent token's sessions. */
+export const AGENT_DEVICE_ID = 'agent';
+
+const agentFileSchema = z.strictObject({ token: z.string().regex(/^[0-9a-f]{32}$/), createdAt: z.string().max(40) });
+
 /**
  * Tokens and paired devices. The desktop token lives only in this process (a desktop page asks for it
  * through the loopback listener); device tokens survive a restart, so a phone mid-run resumes.
@@ -113,11 +122,16 @@ export class Credentials {
   private devices: StoredDevice[] = [];
   private online = new Map<string, number>();
   private writing: Promise<void> = Promise.resolve();
+  private agent = newToken();
 
-  private constructor(private readonly file: string) {}
+  private constructor(
+    private readonly file: string,
+    private readonly agentFile: string,
+  ) {}
 
-  static async open(dataDir: string): Promise<Credentials> {
-    const c = new Credentials(join(dataDir, 'devices.json'));
+  static async open(dataDir: string, opts: { newAgentToken?: boolean } = {}): Promise<Credentials> {
+    const c = new Credentials(join(dataDir, 'devices.json'), join(dataDir, 'agent.json'));
+    await c.loadAgentToken(opts.newAgentToken ?? false);
     let text: string | null = null;
     try {
       text = await readFile(c.file, 'utf8');
@@ -139,6 +153,31 @@ export class Credentials {
     return this.pairing;
   }
 
+  /** The token of `agent.js#t=…` (stable across restarts). */
+  get agentToken(): string {
+    return this.agent;
+  }
+
+  private async loadAgentToken(renew: boolean): Promise<void> {
+    if (!renew) {
+      try {
+        this.agent = agentFileSchema.parse(JSON.parse(await readFile(this.agentFile, 'utf8'))).token;
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+          process.stderr.write(`exray serve: ${this.agentFile}: ignored (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); a new agent token is made\n`);
+        }
+      }
+    }
+    this.agent = newToken();
+    await writeFileAtomic(this.agentFile, `${JSON.stringify({ token: this.agent, createdAt: new Date().toISOString() }, null, 2)}\n`, { mode: 0o600 });
+  }
+
+  /** Is this the agent token? (Only it is accepted from another site's page.) */
+  isAgent(who: Principal | null): boolean {
+    return who?.role === 'device' && who.deviceId === AGENT_DEVICE_ID;
+  }
+
   /** Exchange the single-use pairing token for a device token; null when the token is not the current one. */
   async pair(pairingToken: string, name: string, userAgent: string): Promise<{ deviceId: string; token: string } | null> {
     if (!secretEquals(pairingToken, this.pairing)) return null;
@@ -154,6 +193,7 @@ export class Credentials {
   principal(token: string | null): Principal | null {
     if (token === null) return null;
     if (secretEquals(token, this.desktopToken)) return { role: 'desktop', deviceId: 'desktop' };
+    if (secretEquals(token, this.agent)) return { role: 'device', deviceId: AGENT_DEVICE_ID };
     const d = digest(token);
     let found: StoredDevice | null = null;
     for (const dev of this.devices) if (timingSafeEqual(d, Buffer.from(dev.tokenSha256, 'hex'))) found = dev;
@@ -177,6 +217,7 @@ export class Credentials {
   }
 
   deviceName(id: string): string {
+    if (id === AGENT_DEVICE_ID) return 'app (agent)';
     return this.devices.find((d) => d.id === id)?.name ?? id;
   }
 

@@ -37,6 +37,8 @@ export interface ServeOptions {
   referenceBackend?: ReferenceBackend;
   limits?: Partial<StoreLimits>;
   hub?: Partial<HubOptions>;
+  /** Replace the stored agent token (the one pasted into apps) with a new one. */
+  newAgentToken?: boolean;
 }
 
 export interface RunningServer {
@@ -46,6 +48,8 @@ export interface RunningServer {
   lanUrls: string[];
   /** The phone URL: first LAN URL (or the loopback one) with `?phone#pair=<token>`. */
   pairingUrl(): string;
+  /** The agent's script URLs (`…/agent.js#t=<agent token>`): the first LAN one (phones), then loopback. */
+  agentScriptUrls(): string[];
   credentials: Credentials;
   hub: Hub;
   store: SessionStore;
@@ -62,7 +66,7 @@ const MAX_UPLOADS = 2;
 
 export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const store = await SessionStore.open(opts.dataDir, opts.limits);
-  const credentials = await Credentials.open(opts.dataDir);
+  const credentials = await Credentials.open(opts.dataDir, { newAgentToken: opts.newAgentToken ?? false });
   const files = opts.staticDir ? await StaticFiles.scan(opts.staticDir) : null;
   const lanHosts = opts.lanHosts ?? [];
   const hosts = new HostPolicy(lanHosts);
@@ -73,6 +77,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const lanUrls = lanHosts.map(urlFor);
     return { url: `${lanUrls[0] ?? urlFor('127.0.0.1')}?phone#pair=${credentials.pairingToken}`, lanUrls };
   };
+  const agentScriptUrls = (): string[] => [...lanHosts.map(urlFor), urlFor('127.0.0.1')].map((u) => `${u}agent.js#t=${credentials.agentToken}`);
   const hub = new Hub(store, credentials, { ...DEFAULT_HUB_OPTIONS, ...opts.hub }, pairing);
   const models = await ModelStore.open(opts.dataDir, opts.modelLimits);
   const samples = opts.samples ?? null;
@@ -104,12 +109,26 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const path = url.pathname;
     if (!path.startsWith('/api/')) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' });
+      if (path === AGENT_SCRIPT) {
+        // The app that loads the agent is another site: the script is public (the token is not in it).
+        res.setHeader('Access-Control-Allow-Origin', '*');
+        res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+      }
       if (files?.serve(path, res, req.method === 'HEAD')) return;
       return json(res, 404, { error: files ? 'not found' : 'the page is not built (exray serve builds it unless --no-build)' });
     }
-    if (!hosts.allowsOrigin(header(req, 'origin'))) return json(res, 403, { error: 'cross-origin request refused' });
+    const origin = header(req, 'origin');
+    const foreign = !hosts.allowsOrigin(origin);
+    const agentRoute = path.startsWith('/api/models/');
+    if (foreign && agentRoute && req.method === 'OPTIONS') return corsPreflight(res, origin);
     const trusted = trustedSockets.has(req.socket);
     const bearer = bearerOf(header(req, 'authorization'));
+    if (foreign) {
+      // Another site's page: only the agent token, only the model routes (its app's model upload).
+      if (!agentRoute || !credentials.isAgent(credentials.principal(bearer))) return json(res, 403, { error: 'cross-origin request refused' });
+      res.setHeader('Access-Control-Allow-Origin', origin ?? '*');
+      res.setHeader('Vary', 'Origin');
+    }
     if (path === '/api/pair' && req.method === 'POST') {
       if (!bearer) return json(res, 401, { error: 'pairing needs the token from the QR code' });
       const body = await readJson(req);
@@ -138,6 +157,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       return json(res, 200, { ...p, qrSvg: await QRCode.toString(p.url, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }) });
     }
     if (path === '/api/devices' && method === 'GET') return json(res, 200, credentials.list());
+    if (path === '/api/agent' && method === 'GET') {
+      const urls = agentScriptUrls();
+      return json(res, 200, { token: credentials.agentToken, scriptUrls: urls, line: agentLine(urls[0]!) });
+    }
     let m = /^\/api\/devices\/([^/]+)$/.exec(path);
     if (m && method === 'DELETE') {
       if (!(await credentials.revoke(decodeURIComponent(m[1]!)))) return json(res, 404, { error: 'no such device' });
@@ -251,9 +274,10 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname !== WIRE_PATH) return refuse(404, 'Not Found');
     if (!hosts.allowsHost(req.headers.host)) return refuse(421, 'Misdirected Request');
-    if (!hosts.allowsOrigin(header(req, 'origin'))) return refuse(403, 'Forbidden');
     const offered = (header(req, 'sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
     const who = credentials.principal(subprotocolToken(offered, TOKEN_SUBPROTOCOL_PREFIX));
+    // Another site's page may open a socket with the agent token only (the user's app).
+    if (!hosts.allowsOrigin(header(req, 'origin')) && !credentials.isAgent(who)) return refuse(403, 'Forbidden');
     if (!who) return refuse(401, 'Unauthorized');
     if (!offered.includes(WIRE_SUBPROTOCOL)) return refuse(400, `Bad Request: subprotocol ${WIRE_SUBPROTOCOL} required`);
     wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, who));
@@ -296,6 +320,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     desktopUrl: urlFor('127.0.0.1'),
     lanUrls: lanHosts.map(urlFor),
     pairingUrl: () => pairing().url,
+    agentScriptUrls,
     credentials,
     hub,
     store,
@@ -312,6 +337,27 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       await reference?.close();
     },
   };
+}
+
+/** Where exray serve serves the agent (built from src/agent/script.ts). */
+export const AGENT_SCRIPT = '/agent.js';
+
+/** The one line a user adds to their app. */
+export function agentLine(scriptUrl: string): string {
+  return `<script type="module" src="${scriptUrl}"></script>`;
+}
+
+/** CORS preflight of the agent's model requests from the app's page (the request itself needs the agent token). */
+function corsPreflight(res: ServerResponse, origin: string | undefined): void {
+  res.statusCode = 204;
+  res.setHeader('Access-Control-Allow-Origin', origin ?? '*');
+  res.setHeader('Vary', 'Origin');
+  res.setHeader('Access-Control-Allow-Methods', 'GET, HEAD, PUT');
+  res.setHeader('Access-Control-Allow-Headers', 'authorization, content-type');
+  res.setHeader('Access-Control-Max-Age', '600');
+  // Chrome's Private Network Access: a public site's page reaching a LAN address asks this first.
+  res.setHeader('Access-Control-Allow-Private-Network', 'true');
+  res.end();
 }
 
 function setIsolation(res: ServerResponse): void {

@@ -10,7 +10,7 @@ import QRCode from 'qrcode';
 import { ExrayInputError } from '../../errors.ts';
 import { indexModels } from '../../server/models.ts';
 import { adbReverse, lanAddresses, selfSignedCertificate } from '../../server/network.ts';
-import { startServer } from '../../server/serve.ts';
+import { agentLine, startServer } from '../../server/serve.ts';
 
 export interface ServeCommandOptions {
   port: number;
@@ -24,6 +24,7 @@ export interface ServeCommandOptions {
   build: boolean;
   reference: 'cpu' | 'wasm' | 'none';
   resumeGrace: number;
+  newAgentToken?: boolean;
   maxSessionMb: number;
   maxTotalMb: number;
   /** Extra LAN-side addresses to listen on (tests use 127.0.0.2 to stand in for a LAN address). */
@@ -89,6 +90,7 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
     ...(opts.reference !== 'none' ? { referenceBackend: opts.reference } : {}),
     limits: { sessionBytes: opts.maxSessionMb * 1024 * 1024, totalBytes: opts.maxTotalMb * 1024 * 1024 },
     hub: { resumeGraceMs: opts.resumeGrace * 1000 },
+    newAgentToken: opts.newAgentToken ?? false,
   });
   const out = (s: string): void => void process.stdout.write(`${s}\n`);
   out(`exray serve: ${server.store.list().length} stored sessions in ${resolve(opts.data)}; reference ${opts.reference}${models ? ` (${models.byHash.size} bundled models)` : ''}; ${server.models.list().length} uploaded models`);
@@ -104,6 +106,8 @@ export async function serveCommand(opts: ServeCommandOptions): Promise<void> {
     out('  For WebGPU and the camera: --https (Android; iOS needs a trusted root via --cert/--key), or --adb (Android on USB: http://localhost is secure).');
   } else out('  phones: not listening on the LAN (use --lan, or --adb for an Android phone on USB)');
   if (opts.adb) out(`  ${await adbReverse(server.port)}`);
+  // The agent token is a secret like the pairing code: the whole line is printed for the user to paste.
+  out(`  your own app: add ${agentLine(server.agentScriptUrls()[0]!)} (docs/agent.md)`);
   await new Promise<void>((done) => {
     const stop = (): void => {
       out('exray serve: stopping');

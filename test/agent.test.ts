@@ -1,0 +1,171 @@
+/**
+ * The agent in a Node app (TF.js cpu, the real nsfw MobileNetV2 models): attached to the app's own
+ * `tf`, it streams sampled inferences to a real `exray serve` over loopback, which identifies the model
+ * by hash, runs the reference and compares; the app's results stay bit-identical; detaching restores
+ * every method; with the server down the app runs on; a folder sink writes .exray files.
+ */
+import { createServer, type Server } from 'node:http';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs';
+import WebSocket from 'ws';
+import { attach, type Agent } from '../src/agent/index.ts';
+import { decodeTrace } from '../src/trace/file.ts';
+import { indexModels } from '../src/server/models.ts';
+import { startServer, type RunningServer } from '../src/server/serve.ts';
+import { modelHash } from '../src/models/hash.ts';
+import { api, tempDataDir } from './server-helpers.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+const GRAPH = join(ROOT, 'models', 'nsfw-mobilenet-v2-mid');
+const LAYERS = join(ROOT, 'models', 'nsfw-mobilenet-v2');
+
+let files: Server;
+let filesPort = 0;
+let server: RunningServer;
+
+/** The app's model files over HTTP, as any web app serves them (a fixed list, loopback only). */
+async function serveModelFiles(): Promise<void> {
+  const map = new Map<string, string>();
+  for (const [prefix, dir] of [['/graph/', GRAPH], ['/layers/', LAYERS]] as const) {
+    for (const f of await readdir(dir)) map.set(prefix + f, join(dir, f));
+  }
+  files = createServer((req, res) => {
+    const p = map.get((req.url ?? '').split('?')[0]!);
+    if (!p) {
+      res.statusCode = 404;
+      return void res.end();
+    }
+    // Connection: close: a pooled keep-alive socket would race the server's keep-alive timeout.
+    res.setHeader('connection', 'close');
+    void readFile(p).then((b) => res.end(b));
+  });
+  await new Promise<void>((r) => files.listen(0, '127.0.0.1', r));
+  filesPort = (files.address() as AddressInfo).port;
+}
+
+/** The agent's socket is open (a capture taken before is dropped, by design). */
+async function linkUp(agent: Agent): Promise<void> {
+  await expect.poll(() => agent.link?.state ?? null, { timeout: 10_000 }).toBe('open');
+}
+
+function input(): tf.Tensor {
+  const v = new Float32Array(224 * 224 * 3);
+  for (let i = 0; i < v.length; i++) v[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
+  return tf.tensor4d(v, [1, 224, 224, 3]);
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  await serveModelFiles();
+  const samples = await indexModels([join(ROOT, 'models')]);
+  server = await startServer({ dataDir: await tempDataDir(), staticDir: null, port: 0, locate: samples.locate, samples, referenceBackend: 'cpu' });
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  files?.close();
+});
+
+describe('agent in a Node app, streaming to exray serve', () => {
+  it('captures the sampled inferences, results bit-identical, the server compares against the bundled model; detach restores', async () => {
+    const model = await tf.loadGraphModel(`http://127.0.0.1:${filesPort}/graph/model.json`);
+    const x = input();
+    const plain = (model.execute(x) as tf.Tensor).dataSync().slice();
+    const origExecute = tf.GraphModel.prototype.execute;
+    const origPredict = tf.GraphModel.prototype.predict;
+
+    const agent = await attach({ tf, server: `http://127.0.0.1:${server.port}`, token: server.credentials.agentToken, WebSocket, sample: { first: 1, every: 3 }, log: () => {} });
+    expect(tf.GraphModel.prototype.execute).not.toBe(origExecute);
+    // Wait for the link: a capture taken while it is down is dropped, by design.
+    await linkUp(agent);
+    const outs: Float32Array[] = [];
+    for (let i = 0; i < 4; i++) {
+      const y = model.predict(x) as tf.Tensor;
+      outs.push(y.dataSync() as Float32Array);
+      y.dispose();
+    }
+    for (const o of outs) expect(o).toEqual(plain);
+    await agent.idle();
+    // Captured: the 1st and the 4th (first: 1, every: 3); predict → execute counted once per inference.
+    expect(agent.counters).toMatchObject({ inferences: 4, captured: 2, shipped: 2, dropped: 0, failed: 0 });
+    await agent.detach();
+    expect(tf.GraphModel.prototype.execute).toBe(origExecute);
+    expect(tf.GraphModel.prototype.predict).toBe(origPredict);
+
+    await server.hub.settled();
+    const sessions = [...server.store.list()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    expect(sessions).toHaveLength(2);
+    const sha = await modelHash(GRAPH);
+    for (const s of sessions) {
+      const t = decodeTrace((await api(server.port, `/api/sessions/${s.id}/trace`)).bytes, 'x.exray');
+      expect(s.status, t.header.warnings.join('\n')).toBe('done');
+      expect(t.header.warnings.join('\n')).toMatch(/model identity: files fetched again/);
+      expect(s.deviceId).toBe('agent');
+      expect(s.model.sha256).toBe(sha);
+    }
+    const r = await api(server.port, `/api/sessions/${sessions[0]!.id}/trace`);
+    const trace = decodeTrace(r.bytes, 'agent.exray');
+    expect(trace.header.timing).toBeUndefined();
+    expect(trace.header.nodes.length).toBeGreaterThan(60);
+    expect(trace.header.nodes.every((n) => n.outputs.every((o) => o.stats !== undefined))).toBe(true);
+    expect(trace.header.outputs[0]!.blob).toBeDefined();
+    expect(Array.from(trace.blobs.get(trace.header.outputs[0]!.blob!.id)!)).toEqual(Array.from(plain));
+    // The second capture carries the timing of the timing-only inferences between (2nd, 3rd).
+    const later = decodeTrace((await api(server.port, `/api/sessions/${sessions[1]!.id}/trace`)).bytes, 'agent2.exray');
+    expect(later.header.timing?.runMs.length).toBe(2);
+    // The desktop's reference ran on the same input with the bundled model and agrees.
+    await expect.poll(() => server.store.get(sessions[0]!.id)?.verdict ?? null, { timeout: 120_000, interval: 500 }).toBe('ok');
+    x.dispose();
+  }, 240_000);
+
+  it('a LayersModel loaded from its files is identified by its serialised form and uploaded once', async () => {
+    const model = await tf.loadLayersModel(`http://127.0.0.1:${filesPort}/layers/model.json`);
+    const before = server.models.list().length;
+    const agent = await attach({ tf, server: `http://127.0.0.1:${server.port}`, token: server.credentials.agentToken, WebSocket, sample: { first: 2 }, log: () => {} });
+    await linkUp(agent);
+    const x = input();
+    for (let i = 0; i < 2; i++) (model.predict(x) as tf.Tensor).dispose();
+    await agent.idle();
+    await agent.detach();
+    expect(agent.counters).toMatchObject({ captured: 2, shipped: 2 });
+    const uploaded = server.models.list();
+    expect(uploaded.length).toBe(before + 1);
+    expect(uploaded.at(-1)!.format).toBe('tfjs-layers');
+    x.dispose();
+  }, 240_000);
+
+  it('with the server down the app runs on: captures are dropped and counted, nothing is thrown', async () => {
+    const model = await tf.loadGraphModel(`http://127.0.0.1:${filesPort}/graph/model.json`);
+    const said: string[] = [];
+    // Port 9 (discard) on loopback: nothing listens there.
+    const agent = await attach({ tf, server: 'http://127.0.0.1:9', token: server.credentials.agentToken, WebSocket, sample: { first: 3 }, log: (_l, m) => said.push(m) });
+    const x = input();
+    for (let i = 0; i < 3; i++) (model.execute(x) as tf.Tensor).dispose();
+    await agent.idle();
+    expect(agent.counters).toMatchObject({ inferences: 3, captured: 0, dropped: 3 });
+    expect(said.filter((m) => /dropped/.test(m))).toHaveLength(1);
+    await agent.detach(100);
+    x.dispose();
+  }, 60_000);
+
+  it('writes .exray files to a folder (Node, no server)', async () => {
+    const dir = join(await tempDataDir(), 'traces');
+    const model = await tf.loadGraphModel(`http://127.0.0.1:${filesPort}/graph/model.json`);
+    const agent = await attach({ tf, out: dir, log: () => {} });
+    const x = input();
+    (model.execute(x) as tf.Tensor).dispose();
+    await agent.idle();
+    await agent.detach();
+    const written = await readdir(dir);
+    expect(written).toHaveLength(1);
+    // Named after the folder the app loaded it from (/graph/model.json).
+    expect(written[0]).toMatch(/^graph-.*\.exray$/);
+    const t = decodeTrace(new Uint8Array(await readFile(join(dir, written[0]!))), written[0]!);
+    expect(t.header.model.sha256).toBe(await modelHash(GRAPH));
+    await rm(dir, { recursive: true, force: true });
+    x.dispose();
+  }, 60_000);
+});
