@@ -232,6 +232,50 @@ describe('agent: onnxruntime-node inside a Node app', () => {
     for (const o of h.outputs) expect(sameBits(blob(t!, o.blob?.id), got[o.name]!)).toBe(true);
   });
 
+  it('onnxruntime-web (wasm) in Node, the model given as (ArrayBuffer, byteOffset, byteLength): bit-identical, traced, restored', async () => {
+    const ortWeb = (await import('onnxruntime-web')) as unknown as typeof ort;
+    ortWeb.env.wasm.numThreads = 1;
+    const Session = ortWeb.InferenceSession as unknown as { create: unknown; prototype: { run: unknown } };
+    const originals = { create: Session.create, run: Session.prototype.run };
+    const modelBytes = fileBytes(CLS_FILE);
+    // The model in the middle of a larger buffer, as the four-argument overload of create takes it.
+    const padded = new Uint8Array(modelBytes.byteLength + 96);
+    padded.set(modelBytes, 64);
+    const input = (): ort.Tensor => new ortWeb.Tensor('float32', noise(3 * 48 * 192, 11), [1, 3, 48, 192]);
+    const plain = await ortWeb.InferenceSession.create(modelBytes, { executionProviders: ['wasm'] });
+    const inputName = plain.inputNames[0]!;
+    const expected = copyResults(await plain.run({ [inputName]: input() }));
+    await plain.release();
+
+    const agent = await attach({ ort: ortWeb, out: join(tmp, 'web') });
+    const session = await ortWeb.InferenceSession.create(padded.buffer, 64, modelBytes.byteLength, { executionProviders: ['wasm'] });
+    const got = copyResults(await session.run({ [inputName]: input() }));
+    await agent.idle();
+    await agent.detach();
+    await session.release();
+    expect(sameResults(got, expected)).toBe(true);
+    expect(Session.create).toBe(originals.create);
+    expect(Session.prototype.run).toBe(originals.run);
+    expect(agent.counters).toMatchObject({ captured: 1, shipped: 1, failed: 0 });
+    const [t] = readTraces(agent.shipped);
+    const h = t!.header;
+    expect(h.runtime).toMatchObject({ name: 'onnxruntime-web', backend: 'wasm' });
+    expect(h.model.sha256).toBe(await sha256Hex(modelBytes));
+    expect(h.nodes.length).toBe(h.model.nodeCount);
+    expect(h.nodes.every((n) => n.outputs.every((o) => o.stats !== undefined))).toBe(true);
+    for (const o of h.outputs) expect(sameBits(blob(t!, o.blob?.id), expected[o.name]!)).toBe(true);
+  });
+
+  it('detach right after a captured run: the pending capture is still built and written', async () => {
+    const agent = await attach({ ort, out: join(tmp, 'detach') });
+    const session = await ort.InferenceSession.create(CLS_FILE);
+    await session.run({ [session.inputNames[0]!]: clsInput(5) });
+    await agent.detach();
+    await session.release();
+    expect(agent.counters).toMatchObject({ captured: 1, shipped: 1, failed: 0 });
+    expect(readTraces(agent.shipped)[0]!.header.nodes.length).toBeGreaterThan(200);
+  });
+
   it("the app's own errors reach it unchanged", async () => {
     const agent = await attach({ ort, out: join(tmp, 'errors') });
     await expect(ort.InferenceSession.create(join(tmp, 'no-such-model.onnx'))).rejects.toThrow();
