@@ -148,7 +148,7 @@ export class Client {
 }
 
 /** HTTP on loopback with an optional bearer token and Host/Origin headers. */
-export async function api(port: number, path: string, init: { method?: string; token?: string; body?: unknown; host?: string; origin?: string; address?: string } = {}): Promise<{ status: number; json: unknown; bytes: Uint8Array }> {
+export async function api(port: number, path: string, init: { method?: string; token?: string; body?: unknown; host?: string; origin?: string; address?: string } = {}): Promise<{ status: number; json: unknown; bytes: Uint8Array; headers: Record<string, string | string[] | undefined> }> {
   const { request } = await import('node:http');
   return new Promise((resolve, reject) => {
     const body = init.body === undefined ? undefined : JSON.stringify(init.body);
@@ -170,7 +170,7 @@ export async function api(port: number, path: string, init: { method?: string; t
         } catch {
           json = null;
         }
-        resolve({ status: res.statusCode ?? 0, json, bytes: new Uint8Array(buf) });
+        resolve({ status: res.statusCode ?? 0, json, bytes: new Uint8Array(buf), headers: res.headers });
       });
     });
     req.on('error', reject);

@@ -51,8 +51,11 @@ export function sessionOptionsOf(args: readonly unknown[]): Record<string, unkno
   return o ? { ...(o as Record<string, unknown>) } : {};
 }
 
-/** Session options that write files or keep outputs on the GPU: never copied to exray's own session. */
-const NOT_FOR_CAPTURE = ['preferredOutputLocation', 'enableProfiling', 'profileFilePrefix', 'optimizedModelFilePath'];
+/**
+ * Session options never copied to exray's own session: they write files (profiles, the optimised model
+ * over the app's own file), keep outputs on the GPU, or demand GPU-located inputs and outputs (graph capture).
+ */
+const NOT_FOR_CAPTURE = ['preferredOutputLocation', 'enableGraphCapture', 'enableProfiling', 'profileFilePrefix', 'optimizedModelFilePath'];
 
 /** The app's session options, for exray's capture session: same execution providers and settings. */
 export function captureSessionOptions(options: Record<string, unknown>): Record<string, unknown> {

@@ -15,7 +15,8 @@
  *   its outputs are the trace's node values (ort-capture.ts). When the execution provider refuses
  *   that rewritten model the capture keeps the inputs and outputs, and says so.
  * - `release`: exray's capture session for that session is released too (once no capture of it is
- *   pending). `restore()` puts the three methods back and releases every capture session.
+ *   pending; also when the app's session is garbage-collected unreleased). `restore()` puts the three
+ *   methods back and releases every capture session (after the captures still pending).
  *
  * Nothing exray does is thrown into the app: its problems go to `host.problem`; the app's own errors
  * (create / run rejections) reach it unchanged. Nothing here imports onnxruntime: it works on the
@@ -105,6 +106,14 @@ export class OrtPatch {
   private readonly origRun: Fn | null = null;
   private readonly origRelease: Fn | null = null;
   private restored = false;
+  /** An app session collected without `release()`: its capture session is released all the same. */
+  private readonly collected =
+    typeof FinalizationRegistry === 'function'
+      ? new FinalizationRegistry<SessionInfo>((info) => {
+          info.dropWanted = true;
+          this.dropWhenIdle(info);
+        })
+      : null;
 
   constructor(
     private readonly ort: OrtModule,
@@ -178,7 +187,10 @@ export class OrtPatch {
     const recorded = info;
     return out.then((session: unknown) => {
       try {
-        if (session !== null && typeof session === 'object') this.sessions.set(session, recorded);
+        if (session !== null && typeof session === 'object') {
+          this.sessions.set(session, recorded);
+          this.collected?.register(session, recorded);
+        }
       } catch (e) {
         this.host.problem('recording InferenceSession.create', e);
       }

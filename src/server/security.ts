@@ -60,7 +60,13 @@ export class HostPolicy {
     return this.allowed.has(h) || h.endsWith('.localhost');
   }
 
-  /** An Origin header is acceptable when absent or when its host is a served host. */
+  /** The port every listener serves on (set once it is bound): an origin on another port is another site. */
+  port: number | null = null;
+
+  /**
+   * An Origin header is acceptable when absent or when it is one of ours: a served host on the served
+   * port. `http://localhost:5173` (the user's app in a dev server) is another site, like any other.
+   */
   allowsOrigin(origin: string | undefined): boolean {
     if (origin === undefined) return true;
     let u: URL;
@@ -70,6 +76,8 @@ export class HostPolicy {
       return false;
     }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') return false;
+    const port = u.port === '' ? (u.protocol === 'https:' ? 443 : 80) : Number(u.port);
+    if (this.port !== null && port !== this.port) return false;
     return this.allowsHost(u.host);
   }
 }

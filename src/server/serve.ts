@@ -302,6 +302,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
       });
     });
     port = (server.address() as AddressInfo).port;
+    hosts.port = port;
     servers.push(server);
   };
   const loopback = opts.loopback ?? ['127.0.0.1'];
