@@ -290,7 +290,12 @@ export class OrtPatch {
         finish();
       }
     };
-    this.host.captured(session, { build, release: finish });
+    try {
+      this.host.captured(session, { build, release: finish });
+    } catch (e) {
+      finish();
+      throw e;
+    }
   }
 
   /** The model's bytes and identity (read again from its URL / path the first time a capture needs them). */
