@@ -16,7 +16,7 @@ import { decodeTrace } from '../src/trace/file.ts';
 import { indexModels } from '../src/server/models.ts';
 import { startServer, type RunningServer } from '../src/server/serve.ts';
 import { modelHash } from '../src/models/hash.ts';
-import { api, tempDataDir } from './server-helpers.ts';
+import { api, Client, tempDataDir } from './server-helpers.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const GRAPH = join(ROOT, 'models', 'nsfw-mobilenet-v2-mid');
@@ -136,6 +136,30 @@ describe('agent in a Node app, streaming to exray serve', () => {
     expect(uploaded.at(-1)!.format).toBe('tfjs-layers');
     x.dispose();
   }, 240_000);
+
+  it('"capture the next inference" pressed on the desktop reaches the agent: exactly one more capture', async () => {
+    const model = await tf.loadGraphModel(`http://127.0.0.1:${filesPort}/graph/model.json`);
+    const agent = await attach({ tf, server: `http://127.0.0.1:${server.port}`, token: server.credentials.agentToken, WebSocket, sample: { first: 0 }, log: () => {} });
+    await linkUp(agent);
+    const x = input();
+    (model.execute(x) as tf.Tensor).dispose();
+    expect(agent.counters.captured).toBe(0);
+    const desk = await Client.connect(server.port, server.credentials.desktopToken);
+    desk.send({ t: 'capture', device: 'agent' });
+    expect((await desk.next('capture')).delivered).toBe(1);
+    // The request travels to the agent asynchronously: inferences go on until one is captured (bounded).
+    for (let i = 0; i < 100 && agent.counters.captured === 0; i++) {
+      (model.execute(x) as tf.Tensor).dispose();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (let i = 0; i < 3; i++) (model.execute(x) as tf.Tensor).dispose();
+    await agent.idle();
+    expect(agent.counters.captured).toBe(1);
+    expect(agent.counters.shipped).toBe(1);
+    desk.ws.close();
+    await agent.detach();
+    x.dispose();
+  }, 120_000);
 
   it('with the server down the app runs on: captures are dropped and counted, nothing is thrown', async () => {
     const model = await tf.loadGraphModel(`http://127.0.0.1:${filesPort}/graph/model.json`);

@@ -1,6 +1,6 @@
 /**
  * `attach()`: the exray agent inside the user's own app. It patches the app's runtimes (tfjs.ts;
- * onnxruntime-web when given), decides per inference whether to capture it (sampler.ts), and turns a
+ * onnxruntime-web or -node when given), decides per inference whether to capture it (sampler.ts), and turns a
  * captured inference plus the model's identity (model-files.ts) and the raw image the app started from
  * (pixels.ts) into a trace for a sink (sinks.ts): the `exray serve` socket or, in Node, a folder.
  *
@@ -25,7 +25,7 @@ import { isOrtApi, OrtPatch } from './ort.ts';
 export interface AttachOptions {
   /** The app's TF.js (`import * as tf from '@tensorflow/tfjs'`); default the `tf` global. */
   tf?: unknown;
-  /** The app's onnxruntime-web; default the `ort` global. */
+  /** The app's onnxruntime-web (or onnxruntime-node); default the `ort` global. */
   ort?: unknown;
   /** `exray serve`'s URL (`http://HOST:PORT`), with `token`: traces stream there. */
   server?: string;
@@ -125,18 +125,18 @@ export async function attach(options: AttachOptions = {}): Promise<Agent> {
   const tf = options.tf ?? (globalThis as { tf?: unknown }).tf;
   if (tf !== undefined && !isTfApi(tf)) throw new Error('exray agent: `tf` is not a TF.js namespace (GraphModel / LayersModel and getBackend expected)');
   if (tf === undefined && options.ort === undefined && (globalThis as { ort?: unknown }).ort === undefined) {
-    throw new Error('exray agent: no runtime to patch: pass { tf } (TF.js) or { ort } (onnxruntime-web), or load them first');
+    throw new Error('exray agent: no runtime to patch: pass { tf } (TF.js) or { ort } (onnxruntime-web / -node), or load them first');
   }
 
+  const sampler = new Sampler(options.sample);
   let sink: AgentSink;
   if (options.out !== undefined) sink = new FolderSink(options.out);
   else {
     if (!options.server || !options.token) throw new Error('exray agent: give { server, token } (from `exray serve`) or, in Node, { out: folder }');
     if (!/^[0-9a-f]{32}$/.test(options.token)) throw new Error('exray agent: the token is 32 hex digits (as `exray serve` prints it)');
-    sink = new ServerSink({ server: options.server, token: options.token, WebSocket: await webSocketClass(options.WebSocket), ...(options.onStatus ? { onStatus: options.onStatus } : {}) });
+    sink = new ServerSink({ server: options.server, token: options.token, WebSocket: await webSocketClass(options.WebSocket), onCapture: () => sampler.captureNext(), ...(options.onStatus ? { onStatus: options.onStatus } : {}) });
   }
 
-  const sampler = new Sampler(options.sample);
   const settings: CaptureSettings = { capture: options.capture ?? 'stats', histogramBins: 32 };
   const models = new WeakMap<object, ModelState>();
   const counters: AgentCounters = { inferences: 0, captured: 0, shipped: 0, dropped: 0, failed: 0 };

@@ -4,7 +4,9 @@
  *
  * Where pixels come from is seen at the few places every browser app goes through:
  * - `createImageBitmap(blob)` and `URL.createObjectURL(blob)`: the image FILE (with its EXIF) behind a
- *   bitmap or an `<img>`'s blob: URL;
+ *   bitmap or an `<img>`'s blob: URL. An app that first reads an image file's bytes
+ *   (`blob.arrayBuffer()`, FileReader) and decodes a blob made from them (a re-encoded or edited
+ *   copy) started from the file it read: that file is taken as the bitmap's origin;
  * - `drawImage(source, …)` on 2D canvases (the app's resize, and TF.js's own `fromPixels` on cpu/wasm):
  *   the last source drawn, traced back through canvases it was drawn into;
  * - TF.js's `FromPixels` kernel (webgl, webgpu), wrapped in place in the kernel registry.
@@ -31,6 +33,8 @@ export class PixelRecorder {
   private readonly urlBlob = new Map<string, Blob>();
   private readonly originOf = new WeakMap<Source, Source>();
   private last: Source | null = null;
+  /** The last image blob whose bytes the app read (it may decode a copy made from them). */
+  private lastRead: Blob | null = null;
   private readonly wrappedKernels = new WeakSet<KernelConfigLike>();
 
   private constructor(private readonly tf: TfKernels | undefined) {}
@@ -48,6 +52,7 @@ export class PixelRecorder {
     for (const f of this.restores.splice(0).reverse()) f();
     this.urlBlob.clear();
     this.last = null;
+    this.lastRead = null;
   }
 
   private patchMethod<T extends object>(owner: T | undefined, name: string, make: (orig: (...a: unknown[]) => unknown) => (...a: unknown[]) => unknown): void {
@@ -68,15 +73,39 @@ export class PixelRecorder {
 
   private patchAll(): void {
     const g = globalThis as unknown as Record<string, { prototype?: object } | undefined> & { URL: typeof URL };
-    const self = this;
+    const blobOf = this.blobOf;
+    const urlBlob = this.urlBlob;
+    const saw = (src: unknown, into: object | undefined): void => this.saw(src, into);
+    const read = (b: unknown): void => {
+      if (typeof Blob !== 'undefined' && b instanceof Blob && /^image\//.test(b.type) && b.size <= MAX_RAW_BYTES) this.lastRead = b;
+    };
+    const originOfBlob = (b: Blob): Blob => (this.lastRead && b !== this.lastRead && !(typeof File !== 'undefined' && b instanceof File) ? this.lastRead : b);
+    if (typeof Blob !== 'undefined') {
+      this.patchMethod(Blob.prototype, 'arrayBuffer', (orig) =>
+        function (this: Blob, ...a: unknown[]) {
+          read(this);
+          return orig.apply(this, a);
+        },
+      );
+    }
+    const FR = (globalThis as { FileReader?: { prototype: object } }).FileReader;
+    for (const m of ['readAsArrayBuffer', 'readAsDataURL', 'readAsBinaryString']) {
+      this.patchMethod(FR?.prototype, m, (orig) =>
+        function (this: unknown, ...a: unknown[]) {
+          read(a[0]);
+          return orig.apply(this, a);
+        },
+      );
+    }
     // createImageBitmap(blob) → the bitmap came from that file.
     this.patchMethod(globalThis as object, 'createImageBitmap', (orig) =>
       function (this: unknown, ...a: unknown[]) {
         const p = orig.apply(this, a) as Promise<ImageBitmap>;
         const src = a[0];
         if (typeof Blob !== 'undefined' && src instanceof Blob) {
+          const origin = originOfBlob(src);
           void p.then(
-            (bmp) => self.blobOf.set(bmp, src),
+            (bmp) => blobOf.set(bmp, origin),
             () => {},
           );
         }
@@ -89,9 +118,9 @@ export class PixelRecorder {
         const url = orig.apply(this, a) as string;
         const src = a[0];
         if (typeof Blob !== 'undefined' && src instanceof Blob && /^image\//.test(src.type) && src.size <= MAX_RAW_BYTES) {
-          self.urlBlob.set(url, src);
+          urlBlob.set(url, originOfBlob(src));
           // Bounded: only the newest few URLs are remembered.
-          if (self.urlBlob.size > 8) self.urlBlob.delete(self.urlBlob.keys().next().value as string);
+          if (urlBlob.size > 8) urlBlob.delete(urlBlob.keys().next().value as string);
         }
         return url;
       },
@@ -99,7 +128,7 @@ export class PixelRecorder {
     for (const ctx of ['CanvasRenderingContext2D', 'OffscreenCanvasRenderingContext2D']) {
       this.patchMethod(g[ctx]?.prototype, 'drawImage', (orig) =>
         function (this: { canvas?: object }, ...a: unknown[]) {
-          self.saw(a[0], this.canvas);
+          saw(a[0], this.canvas);
           return orig.apply(this, a);
         },
       );

@@ -47,6 +47,8 @@ export interface ServerSinkOptions {
   /** Resend buffer bound, bytes (default 32 MiB: the agent lives in someone else's app). */
   maxBufferedBytes?: number;
   onStatus?: (s: LinkStatus) => void;
+  /** The desktop pressed "capture the next inference". */
+  onCapture?: () => void;
   fetch?: typeof fetch;
 }
 
@@ -69,6 +71,7 @@ export class ServerSink implements AgentSink {
         this.lastStatus = s;
         o.onStatus?.(s);
       },
+      ...(o.onCapture ? { onCapture: o.onCapture } : {}),
     });
   }
 
@@ -103,6 +106,7 @@ export class ServerSink implements AgentSink {
     try {
       const head = await f(url.href, { headers });
       if (head.ok) return null;
+      if (m.files.length === 0) return `the server does not have model ${m.sha256.slice(0, 12)} and it is too big to upload from the app`;
       if (head.status !== 404) return `the server answered HTTP ${head.status} for model ${m.sha256.slice(0, 12)}`;
       url.searchParams.set('name', m.name);
       const put = await f(url.href, { method: 'PUT', headers: { ...headers, 'content-type': 'application/zip' }, body: zipModelFiles(m) as Uint8Array<ArrayBuffer> });

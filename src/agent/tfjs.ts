@@ -130,9 +130,10 @@ export class TfjsPatch {
       if (!Object.prototype.hasOwnProperty.call(proto, name)) continue;
       const orig = target[name];
       if (typeof orig !== 'function') continue;
-      const patchRef = this;
+      const call = (model: TfjsModel, a: unknown[]): unknown => this.call(model, orig as Method, a);
+      // A plain function: the model is `this` of the app's call.
       const wrapped = function (this: TfjsModel, ...args: unknown[]): unknown {
-        return patchRef.call(this, orig as Method, args);
+        return call(this, args);
       };
       Object.defineProperty(wrapped, 'name', { value: name });
       target[name] = wrapped;

@@ -226,6 +226,18 @@ export class Hub {
         return this.resume(conn, msg.session, msg.lastAck);
       case 'ev':
         return this.onEvent(conn, msg);
+      case 'capture': {
+        if (conn.principal.role !== 'desktop') throw new WireError('only the desktop asks for a capture');
+        let delivered = 0;
+        for (const c of this.conns) {
+          if (c.principal.role === 'device' && c.principal.deviceId === msg.device) {
+            send(c, { t: 'capture', device: msg.device, delivered: 0 });
+            delivered++;
+          }
+        }
+        send(conn, { t: 'capture', device: msg.device, delivered });
+        return;
+      }
       case 'watch':
       case 'unwatch':
         if (conn.principal.role !== 'desktop') throw new WireError('only the desktop watches sessions');

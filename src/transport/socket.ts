@@ -66,6 +66,8 @@ export interface SocketProducerOptions {
   keepalive?: KeepaliveOptions;
   /** Page events to follow; default the browser's (null in Node). */
   lifecycle?: PageLifecycle | null;
+  /** The desktop asked for a capture of the next inference (the agent's producer). */
+  onCapture?: () => void;
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -291,6 +293,9 @@ export class SocketProducer implements TraceTransport {
         if (m.t === 'error') return this.lost(why);
         break;
       }
+      case 'capture':
+        this.o.onCapture?.();
+        break;
       default:
         break;
     }

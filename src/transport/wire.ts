@@ -89,7 +89,9 @@ export type ClientMessage =
   | { t: 'ev'; seq: number; event: Exclude<TraceEvent, { type: 'blob' }> }
   | { t: 'ping'; n: number }
   | { t: 'watch'; session: string }
-  | { t: 'unwatch'; session: string };
+  | { t: 'unwatch'; session: string }
+  /** Desktop → server: ask a device's agent to capture its app's next inference. */
+  | { t: 'capture'; device: string };
 
 const eventSchema = z.looseObject({ type: z.enum(['run-start', 'node', 'kernel', 'timing', 'progress', 'run-end', 'run-error']) });
 
@@ -100,6 +102,7 @@ const clientSchema = z.discriminatedUnion('t', [
   z.strictObject({ t: z.literal('ping'), n: z.number() }),
   z.strictObject({ t: z.literal('watch'), session: z.string().regex(SESSION_ID_PATTERN) }),
   z.strictObject({ t: z.literal('unwatch'), session: z.string().regex(SESSION_ID_PATTERN) }),
+  z.strictObject({ t: z.literal('capture'), device: z.string().min(1).max(40) }),
 ]);
 
 /**
@@ -194,4 +197,6 @@ export type ServerMessage =
   | { t: 'metrics'; session: string; items: WireMetric[] }
   /** The whole comparison and diagnosis once the run and its reference ended (JSON of Comparison / Diagnosis). */
   | { t: 'compared'; session: string; verdict: 'ok' | 'diverged'; firstDivergent: string | null; comparison: unknown }
-  | { t: 'diagnosis'; session: string; cause: string | null; diagnosis: unknown };
+  | { t: 'diagnosis'; session: string; cause: string | null; diagnosis: unknown }
+  /** To a producer (an agent): capture the next inference. To the desktop that asked: how many heard it. */
+  | { t: 'capture'; device: string; delivered: number };

@@ -1,0 +1,133 @@
+/**
+ * The agent in an app that is not exray (examples/classifier, its own server and origin), opened in an
+ * emulated Pixel 7 with the one agent line: every inference the app makes streams to `exray serve`,
+ * the desktop page shows each session live, and the server's diagnosis names the bug the app's own
+ * pre-processing has (channel order, range, EXIF orientation), or none. With the server gone, the app
+ * still classifies. Loopback only: exray serve on 127.0.0.1 (+127.0.0.2 as its "LAN"), the app on
+ * 127.0.0.1 on another port (another site).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { devices, expect, test, type Page } from '@playwright/test';
+import { killServe, startServe } from './support/serve.ts';
+// @ts-expect-error: plain JS module of the example app (not part of exray's TypeScript)
+import { startExampleServer } from '../examples/classifier/serve.mjs';
+
+const PORT = 4323;
+const DESKTOP = `http://127.0.0.1:${PORT}/`;
+
+interface ExampleServer {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+let serve: ChildProcess | null = null;
+let app: ExampleServer | null = null;
+let dataDir = '';
+
+test.beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'exray-agent-e2e-'));
+  serve = await startServe(PORT, dataDir, 30);
+  app = (await startExampleServer({ port: 0, host: '127.0.0.1' })) as ExampleServer;
+});
+
+test.afterAll(async () => {
+  await killServe(serve);
+  await app?.close();
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+async function agentScript(): Promise<string> {
+  const r = await fetch(`${DESKTOP}api/agent`);
+  const body = (await r.json()) as { scriptUrls: string[]; line: string };
+  expect(body.line).toMatch(/^<script type="module" src="http:\/\/127\.0\.0\.2:\d+\/agent\.js#t=[0-9a-f]{32}"><\/script>$/);
+  const loopback = body.scriptUrls.find((u) => u.startsWith(`http://127.0.0.1:${PORT}/`));
+  expect(loopback).toBeDefined();
+  return loopback!;
+}
+
+async function classified(page: Page, runs: number): Promise<void> {
+  await expect(page.locator('#runs')).toHaveAttribute('data-count', String(runs), { timeout: 120_000 });
+  await expect(page.locator('#result')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
+}
+
+test('the example app with the agent line: each inference is a session on the desktop, and the app\'s bug is named', async ({ browser }) => {
+  test.setTimeout(900_000);
+  // every=1: every inference of the app is captured (the default is the first only).
+  const agentUrl = `${await agentScript()}&every=1`;
+  const desktopCtx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const desktop = await desktopCtx.newPage();
+  await desktop.goto(DESKTOP);
+  await expect(desktop.getByTestId('phones-panel')).toBeVisible();
+
+  const phoneCtx = await browser.newContext({ ...devices['Pixel 7'] });
+  const phone = await phoneCtx.newPage();
+  const logs: string[] = [];
+  phone.on('console', (m) => logs.push(m.text()));
+  await phone.goto(`${app!.url}?backend=cpu&img=/images/chelsea_exif6.jpg&bug=none&exray=${encodeURIComponent(agentUrl)}`);
+  await classified(phone, 1);
+  const plainTop = await phone.locator('#result').getAttribute('data-probs');
+
+  const rows = desktop.getByTestId('session-row');
+  await expect(rows).toHaveCount(1, { timeout: 60_000 });
+  const first = rows.first();
+  await expect(first).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  await expect(first).toHaveAttribute('data-cause', 'none', { timeout: 180_000 });
+  await expect(first).toContainText('app (agent)');
+
+  const expected: [string, string][] = [
+    ['bgr', 'channel-order'],
+    ['range', 'normalization'],
+    ['exif', 'orientation'],
+  ];
+  let n = 1;
+  for (const [bug, cause] of expected) {
+    const before = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-session')));
+    await phone.locator('#bug').selectOption(bug);
+    await classified(phone, ++n);
+    await expect(rows).toHaveCount(n, { timeout: 60_000 });
+    const row = rows.filter({ hasNot: desktop.locator(before.map((id) => `[data-session="${id}"]`).join(',')) }).first();
+    const id = await row.getAttribute('data-session');
+    const mine = desktop.locator(`[data-testid=session-row][data-session="${id}"]`);
+    await expect(mine, `bug=${bug}`).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+    await expect(mine, `bug=${bug}`).toHaveAttribute('data-cause', cause, { timeout: 180_000 });
+    // Opened: the server's diagnosis is on the page, at the model's input.
+    await mine.getByTestId('open-session').click();
+    await expect(desktop.getByTestId('server-diagnosis'), `bug=${bug}`).toHaveAttribute('data-cause', cause, { timeout: 60_000 });
+  }
+  // The app's own results did not change because the agent was there (same input, same numbers).
+  await phone.locator('#bug').selectOption('none');
+  await classified(phone, ++n);
+  expect(await phone.locator('#result').getAttribute('data-probs')).toBe(plainTop);
+  expect(logs.join('\n')).toMatch(/exray agent: attached/);
+  expect(logs.join('\n')).not.toMatch(/exray agent: .*(dropped|failed)/);
+  await desktopCtx.close();
+  await phoneCtx.close();
+});
+
+test('exray serve gone mid-session: the app still classifies, the agent drops captures and says so once', async ({ browser }) => {
+  test.setTimeout(300_000);
+  const agentUrl = `${await agentScript()}&every=1`;
+  const ctx = await browser.newContext({ ...devices['Pixel 7'] });
+  const page = await ctx.newPage();
+  const logs: string[] = [];
+  page.on('console', (m) => logs.push(m.text()));
+  await page.goto(`${app!.url}?backend=cpu&img=/images/chelsea.png&exray=${encodeURIComponent(agentUrl)}`);
+  await classified(page, 1);
+  const top = await page.locator('#result').getAttribute('data-probs');
+  await killServe(serve);
+  serve = null;
+  for (let n = 2; n <= 4; n++) {
+    await page.locator('#again').click();
+    await classified(page, n);
+    expect(await page.locator('#result').getAttribute('data-probs')).toBe(top);
+  }
+  const counters = await page.evaluate(() => (globalThis as unknown as { exray?: { counters: Record<string, number> } }).exray?.counters ?? null);
+  expect(counters).toMatchObject({ inferences: 4 });
+  expect(counters!['dropped']! + counters!['failed']!).toBeGreaterThanOrEqual(1);
+  expect(logs.filter((l) => /exray agent: a capture was dropped/.test(l))).toHaveLength(1);
+  await ctx.close();
+});
