@@ -76,7 +76,7 @@ test('the example app with the agent line: each inference is a session on the de
   const first = rows.first();
   await expect(first).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
   await expect(first).toHaveAttribute('data-cause', 'none', { timeout: 180_000 });
-  await expect(first).toContainText('app (agent)');
+  await expect(first).toContainText('agent cpu');
 
   const expected: [string, string][] = [
     ['bgr', 'channel-order'],
