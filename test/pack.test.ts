@@ -191,22 +191,33 @@ attach({ nonsense: true });
 /** JavaScript or declarations without their comments (which may quote `import './x.ts'`). */
 const code = (file: string): string => readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\/|^\s*\/\/.*$/gm, '');
 
-/** Bare module specifiers a module graph imports (statically or by literal dynamic import). */
-function bareImports(entry: string): Set<string> {
+/**
+ * A module graph by its relative imports (static, literal dynamic `import('./x')`, and
+ * `new URL('./x', import.meta.url)` worker files): the bare specifiers it imports and the files it
+ * names that are not there.
+ */
+function moduleGraph(entry: string): { bare: Set<string>; missing: string[] } {
   const seen = new Set<string>();
   const bare = new Set<string>();
+  const missing: string[] = [];
   const visit = (file: string): void => {
     if (seen.has(file)) return;
     seen.add(file);
-    for (const m of code(file).matchAll(/(?:\bfrom|\bimport)\s*\(?\s*['"]([^'"]+)['"]/g)) {
-      const spec = m[1]!;
+    if (!existsSync(file)) {
+      missing.push(file);
+      return;
+    }
+    const text = code(file);
+    for (const m of text.matchAll(/(?:\bfrom|\bimport)\s*\(?\s*['"]([^'"]+)['"]|new URL\(\s*['"](\.[^'"]+)['"]\s*,\s*import\.meta\.url/g)) {
+      const spec = (m[1] ?? m[2])!;
       if (spec.startsWith('.')) visit(resolve(dirname(file), spec));
       else bare.add(spec);
     }
   };
   visit(entry);
-  return bare;
+  return { bare, missing };
 }
+const bareImports = (entry: string): Set<string> => moduleGraph(entry).bare;
 
 describe('exray as an installed npm package', () => {
   beforeAll(async () => {
@@ -259,6 +270,12 @@ describe('exray as an installed npm package', () => {
     for (const [spec, names] of Object.entries(out)) {
       for (const [name, type] of Object.entries(names)) expect(`${spec} ${name}: ${type}`).toBe(`${spec} ${name}: function`);
     }
+  });
+
+  it('ships every file the CLI can load (its commands are imported on demand)', () => {
+    const pkgDir = join(app, 'node_modules', 'exray');
+    const { missing } = moduleGraph(join(pkgDir, 'src', 'cli', 'main.ts'));
+    expect(missing.map((f) => f.slice(pkgDir.length + 1))).toEqual([]);
   });
 
   it('traces a TF.js model, writes and reads the .exray, compares and diagnoses it, and the installed CLI reads it', async () => {
