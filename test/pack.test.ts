@@ -221,7 +221,7 @@ const bareImports = (entry: string): Set<string> => moduleGraph(entry).bare;
 
 describe('exray as an installed npm package', () => {
   beforeAll(async () => {
-    await timed('build:lib', () => node([join(ROOT, 'scripts', 'build-lib.mjs')], ROOT, 180_000));
+    await timed('build:lib', () => node([join(ROOT, 'scripts', 'build-lib.mjs')], ROOT, 120_000));
     // The library was just built: no prepack build again.
     const out = await timed('npm pack', () => npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], ROOT));
     pack = (JSON.parse(out) as PackResult[])[0]!;
@@ -231,8 +231,8 @@ describe('exray as an installed npm package', () => {
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module', dependencies: { exray: `file:${tarball}` } }, null, 2));
     writeFileSync(join(app, 'package-lock.json'), JSON.stringify(consumerLock(tarball), null, 2));
     for (const [name, text] of Object.entries(CONSUMER_FILES)) writeFileSync(join(app, name), text);
-    await timed('npm ci', () => npm(['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], app, 180_000));
-  }, 360_000);
+    await timed('npm ci', () => npm(['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], app, 150_000));
+  }, 240_000);
 
   afterAll(() => {
     rmSync(tmp, { recursive: true, force: true });
