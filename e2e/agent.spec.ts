@@ -108,6 +108,73 @@ test('the example app with the agent line: each inference is a session on the de
   await phoneCtx.close();
 });
 
+test('webgl: the app\'s results are bit-identical with the agent attached (node outputs read from kept clones)', async ({ browser }) => {
+  test.setTimeout(300_000);
+  const agentUrl = `${await agentScript()}&every=1`;
+  const ctx = await browser.newContext({ ...devices['Pixel 7'] });
+  const page = await ctx.newPage();
+  await page.goto(`${app!.url}?backend=webgl&img=/images/chelsea.png`);
+  await classified(page, 1);
+  const without = await page.locator('#result').getAttribute('data-probs');
+  const before = (await (await fetch(`${DESKTOP}api/sessions`)).json()) as unknown[];
+  await page.goto(`${app!.url}?backend=webgl&img=/images/chelsea.png&exray=${encodeURIComponent(agentUrl)}`);
+  await classified(page, 1);
+  await page.locator('#again').click();
+  await classified(page, 2);
+  expect(await page.locator('#result').getAttribute('data-probs')).toBe(without);
+  const counters = await page.evaluate(async () => {
+    const a = (globalThis as unknown as { exray: { counters: Record<string, number>; idle(): Promise<void> } }).exray;
+    await a.idle();
+    return a.counters;
+  });
+  expect(counters).toMatchObject({ inferences: 2, captured: 2, shipped: 2, dropped: 0, failed: 0 });
+  type Row = { backend: string; nodes: number; status: string };
+  const mineNow = async (): Promise<Row[]> => {
+    const after = (await (await fetch(`${DESKTOP}api/sessions`)).json()) as Row[];
+    return after.slice(0, after.length - before.length);
+  };
+  // Acknowledged by the server; its bookkeeping of the end follows a moment later.
+  await expect.poll(async () => (await mineNow()).map((s) => `${s.backend} ${s.status}`), { timeout: 30_000 }).toEqual(['webgl done', 'webgl done']);
+  const mine = await mineNow();
+  expect(mine[0]!.nodes).toBeGreaterThan(60);
+  await ctx.close();
+});
+
+test('onnxruntime-web: the ONNX variant is traced too, and its colour bug is named', async ({ browser }) => {
+  test.setTimeout(600_000);
+  const agentUrl = `${await agentScript()}&every=1`;
+  const desktop = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  await desktop.goto(DESKTOP);
+  const ctx = await browser.newContext({ ...devices['Pixel 7'] });
+  const page = await ctx.newPage();
+  const rows = desktop.getByTestId('session-row');
+  const before = ((await (await fetch(`${DESKTOP}api/sessions`)).json()) as unknown[]).length;
+  await expect(rows).toHaveCount(before, { timeout: 30_000 });
+  const logs: string[] = [];
+  page.on('console', (m) => logs.push(m.text()));
+  await page.goto(`${app!.url}?runtime=onnx&img=/images/coffee.png&bug=none&exray=${encodeURIComponent(agentUrl)}`);
+  await classified(page, 1);
+  // Every capture delivered: the session was created after the agent attached, so the model is known.
+  const counters = await page.evaluate(async () => {
+    const a = (globalThis as unknown as { exray: { counters: Record<string, number>; idle(): Promise<void> } }).exray;
+    await a.idle();
+    return a.counters;
+  });
+  expect(counters).toMatchObject({ captured: 1, shipped: 1, failed: 0 });
+  expect(logs.join('\n')).not.toMatch(/could not/);
+  await expect(rows).toHaveCount(before + 1, { timeout: 60_000 });
+  await expect(rows.first()).toHaveAttribute('data-cause', 'none', { timeout: 180_000 });
+  await page.locator('#bug').selectOption('bgr');
+  await classified(page, 2);
+  await expect(rows).toHaveCount(before + 2, { timeout: 60_000 });
+  // Newest first.
+  const row = rows.first();
+  await expect(row).toHaveAttribute('data-status', 'done', { timeout: 60_000 });
+  await expect(row).toContainText('onnx');
+  await expect(row).toHaveAttribute('data-cause', 'channel-order', { timeout: 180_000 });
+  await ctx.close();
+});
+
 test('exray serve gone mid-session: the app still classifies, the agent drops captures and says so once', async ({ browser }) => {
   test.setTimeout(300_000);
   const agentUrl = `${await agentScript()}&every=1`;

@@ -4,8 +4,10 @@
  *   <script type="module" src="http://HOST:PORT/agent.js#t=TOKEN"></script>
  *
  * The server is where the script came from; the token (and options: `first`, `every`, `capture`) ride
- * in the URL fragment, which the browser never sends anywhere. It may come before or after the app's
- * TF.js / onnxruntime-web script: it waits (up to a minute) for the `tf` / `ort` globals. An app that
+ * in the URL fragment, which the browser never sends anywhere. Best placed after the app's TF.js /
+ * onnxruntime-web script tags and before the app's own code (an ONNX session created before the agent
+ * attached has no model identity); placed earlier, it waits up to a minute for the `tf` / `ort`
+ * globals. An app that
  * imports TF.js as a module (no global) uses `attach({ tf })` from the package instead. The agent is
  * `window.exray` for the console: `exray.captureNext()`, `exray.counters`, `exray.detach()`.
  */
@@ -43,6 +45,7 @@ async function start(): Promise<void> {
     return;
   }
   const t0 = Date.now();
+  const presentAtOnce = runtimesPresent();
   while (!runtimesPresent()) {
     if (Date.now() - t0 > WAIT_MS) {
       console.warn('exray agent: no TF.js (`tf`) or onnxruntime (`ort`) global appeared within a minute; nothing is traced. An app that imports them as modules uses `attach({ tf })` from the exray package.');
@@ -50,8 +53,10 @@ async function start(): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
-  // Both runtimes may be loading one after the other: give the second one a moment.
-  await new Promise((r) => setTimeout(r, POLL_MS));
+  // Present already (the usual order: runtime script tags, then the agent, then the app): attach in
+  // this task's microtasks, before the app's next script creates a model or a session. Appeared while
+  // waiting: the second runtime may be loading right behind the first, so give it a moment.
+  if (!presentAtOnce) await new Promise((r) => setTimeout(r, POLL_MS));
   try {
     const agent: Agent = await attach(o);
     (globalThis as { exray?: Agent }).exray = agent;

@@ -121,6 +121,9 @@ export class ServerSink implements AgentSink {
 
   async ship(trace: Trace, model: ModelFiles | null, image: RawImage | null, device: string): Promise<ShipResult> {
     if (!this.ready()) return { status: 'dropped', reason: this.notReadyReason };
+    if (!/^[0-9a-f]{64}$/.test(trace.header.model.sha256)) {
+      return { status: 'failed', reason: 'the model could not be identified (an ONNX session created before the agent attached?): load the agent before the app creates its model' };
+    }
     if (model) {
       const problem = await this.ensureModel(model);
       if (problem) trace.header.warnings.push(`the desktop may lack this model: ${problem}`);
