@@ -175,6 +175,39 @@ describe('agent in a Node app, streaming to exray serve', () => {
     x.dispose();
   }, 60_000);
 
+  it('wasm backend: node statistics from heap views agree with the cpu backend\'s; results bit-identical', async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    const dir = join(await tempDataDir(), 'traces');
+    const model = await tf.loadGraphModel(`http://127.0.0.1:${filesPort}/graph/model.json`);
+    const x = input();
+    const traces = [];
+    for (const backend of ['cpu', 'wasm']) {
+      await tf.setBackend(backend);
+      await tf.ready();
+      const plain = (model.execute(x) as tf.Tensor).dataSync().slice();
+      const agent = await attach({ tf, out: join(dir, backend), log: () => {} });
+      const y = model.execute(x) as tf.Tensor;
+      expect(y.dataSync()).toEqual(plain);
+      y.dispose();
+      await agent.idle();
+      await agent.detach();
+      const [f] = await readdir(join(dir, backend));
+      traces.push(decodeTrace(new Uint8Array(await readFile(join(dir, backend, f!))), f!));
+    }
+    await tf.setBackend('cpu');
+    const [cpu, wasm] = traces;
+    expect(wasm!.header.runtime.backend).toBe('wasm');
+    expect(wasm!.header.nodes.map((n) => n.name)).toEqual(cpu!.header.nodes.map((n) => n.name));
+    for (let i = 0; i < cpu!.header.nodes.length; i++) {
+      const a = cpu!.header.nodes[i]!.outputs[0]!.stats!;
+      const b = wasm!.header.nodes[i]!.outputs[0]!.stats!;
+      expect(b.count).toBe(a.count);
+      expect(Math.abs(b.mean - a.mean)).toBeLessThan(1e-2 * (1 + Math.abs(a.mean)));
+    }
+    await rm(dir, { recursive: true, force: true });
+    x.dispose();
+  }, 120_000);
+
   it('writes .exray files to a folder (Node, no server)', async () => {
     const dir = join(await tempDataDir(), 'traces');
     const model = await tf.loadGraphModel(`http://127.0.0.1:${filesPort}/graph/model.json`);

@@ -45,6 +45,11 @@ const TFJS_DTYPES: readonly DType[] = ['float32', 'int32', 'bool', 'string'];
 
 type Method = (this: TfjsModel, ...args: unknown[]) => unknown;
 
+/** TF.js wasm's view of a tensor's memory (read-only use, during the node's end). */
+interface WasmBackendLike {
+  typedArrayFromHeap(t: Tensor): Float32Array | Int32Array | Uint8Array;
+}
+
 
 function toDType(d: string): DType {
   return TFJS_DTYPES.includes(d as DType) ? (d as DType) : 'float32';
@@ -212,6 +217,15 @@ export class TfjsPatch {
       hook = installHook(model, {
         onNodeEnd: (v) => {
           const outputs = v.outputs.map((t) => {
+            // Statistics only, on wasm: a view of the heap is enough (no copy), as the capture pass does.
+            if (!keepNodes && backend === 'wasm' && t && !t.isDisposed && (t.dtype === 'float32' || t.dtype === 'int32')) {
+              try {
+                const view = (this.tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t);
+                return { shape: [...t.shape], dtype: t.dtype, data: null, stats: computeStats(view, bins) };
+              } catch (e) {
+                this.host.problem('node statistics', e);
+              }
+            }
             const g = this.grab(t, sync, true);
             if (sync && g.data && 'values' in g.data && !keepNodes) {
               try {
