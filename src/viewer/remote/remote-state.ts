@@ -34,6 +34,10 @@ export interface RemoteState {
   results: Record<string, ServerResult>;
   /** Last failed action (revoke, delete, download…), shown in the Phones panel. */
   error: string | null;
+  /** The agent line for the user's own app (`GET /api/agent`). */
+  agent: { line: string; scriptUrls: string[] } | null;
+  /** What the last "capture the next inference" reached. */
+  captureNote: string | null;
   version: number;
 }
 
@@ -49,6 +53,8 @@ let state: RemoteState = {
   referenceBackend: null,
   results: {},
   error: null,
+  agent: null,
+  captureNote: null,
   version: 0,
 };
 
@@ -96,6 +102,10 @@ export function initRemote(): void {
 
 function startDesktop(id: Identity): void {
   void refreshPairing();
+  apiJson<{ line: string; scriptUrls: string[] }>('/api/agent').then(
+    (a) => setRemote({ agent: { line: a.line, scriptUrls: a.scriptUrls } }),
+    () => {},
+  );
   apiJson<{ backend: 'cpu' | 'wasm' }>('/api/reference').then(
     (r) => setRemote({ referenceBackend: r.backend }),
     () => {},
@@ -141,6 +151,8 @@ function onMessage(m: ServerMessage): void {
     case 'diagnosis':
       setResult(m.session, { cause: m.cause, diagnosis: m.diagnosis });
       return onWatchedMessage(m);
+    case 'capture':
+      return setRemote({ captureNote: m.delivered > 0 ? `asked ${m.delivered === 1 ? 'the app' : `${m.delivered} connections`} to capture its next inference` : 'no app with the agent is connected' });
     default:
       return onWatchedMessage(m);
   }
@@ -195,6 +207,12 @@ export function downloadSession(info: SessionInfo): Promise<void> {
     const bytes = await apiBytes(`/api/sessions/${encodeURIComponent(info.id)}/trace`);
     download(bytes, `${safeName(`${info.model.name}-${info.device}-${info.label}-${info.id}`)}.exray`, 'application/zip');
   });
+}
+
+/** Ask the connected agent(s) to capture their app's next inference. */
+export function captureNext(device: string): void {
+  setRemote({ captureNote: 'asking…' });
+  viewerSend({ t: 'capture', device });
 }
 
 export function setReferenceBackend(backend: 'cpu' | 'wasm'): Promise<void> {
