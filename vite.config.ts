@@ -216,5 +216,10 @@ export default defineConfig({
   build: {
     target: 'es2022',
     chunkSizeWarningLimit: 4096,
+    // Two pages: the viewer, and the runner page `exray farm` opens from the built dist/ (served by
+    // startServer, as `exray serve` serves the viewer). `rolldownOptions` is vite 8's name.
+    rolldownOptions: {
+      input: { index: path.join(ROOT, 'index.html'), runner: path.join(ROOT, 'runner.html') },
+    },
   },
 });

@@ -32,7 +32,12 @@ export type FarmDeviceSpec = z.infer<typeof deviceSchema>;
 
 const modelSchema = z.union([
   z.string().min(1),
-  z.strictObject({ path: z.string().min(1), inputs: z.array(z.string().min(1)).min(1).optional() }),
+  z.strictObject({
+    path: z.string().min(1),
+    inputs: z.array(z.string().min(1)).min(1).optional(),
+    /** This model's backends (default: the top-level list), e.g. ONNX models on wasm only. */
+    backends: z.array(z.enum(FARM_BACKENDS)).min(1).optional(),
+  }),
 ]);
 
 export const farmConfigSchema = z.strictObject({

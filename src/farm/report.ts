@@ -58,7 +58,6 @@ export interface FarmSummary {
 
 export function xmlEscape(s: string): string {
   // Characters XML 1.0 does not allow at all are dropped, not escaped.
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 }
 

@@ -44,6 +44,7 @@ export interface FarmModel {
   dir: string;
   onnx: boolean;
   inputs: FarmInput[];
+  backends: FarmBackend[];
 }
 
 export interface FarmHooks {
@@ -96,7 +97,8 @@ async function resolveModels(cfg: FarmConfig, where: string): Promise<FarmModel[
     const inputs = await expandInputs(typeof m === 'string' ? cfg.inputs ?? [] : m.inputs ?? cfg.inputs ?? [], where);
     let name = sanitizeName(basename(resolve(dir)));
     while (models.some((x) => x.name === name)) name = `${name}_`;
-    models.push({ name, path, dir, onnx: await isOnnxModelPath(path), inputs });
+    const backends = typeof m === 'string' ? cfg.backends : m.backends ?? cfg.backends;
+    models.push({ name, path, dir, onnx: await isOnnxModelPath(path), inputs, backends: [...backends] });
   }
   return models;
 }
@@ -241,7 +243,7 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
     opts.onDevices?.(devices);
 
     const plans: CellPlan[] = [];
-    for (const model of models) for (const device of devices) for (const backend of cfg.backends) {
+    for (const model of models) for (const device of devices) for (const backend of model.backends) {
       plans.push({ id: `${model.name} › ${device.name} › ${backend}`, model, device, backend, skip: staticSkip(model, backend) });
     }
     opts.onPlan?.(plans.length);
@@ -252,9 +254,12 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
       const { page, close } = await device.openPage();
       const onAbort = (): void => void close();
       signal.addEventListener('abort', onAbort);
+      const debug = process.env.EXRAY_DEBUG ? (what: string, since: number): void => log(`${plan.id}: ${what} ${Math.round(performance.now() - since)} ms`) : null;
+      let t = performance.now();
       try {
         const routes = await routeRunnerFiles(page, model.dir);
         await loadRunnerPage(page, device.baseUrl(), Math.min(120_000, cfg.timeout * 1000));
+        debug?.('page', t);
         const missing = await probeBackend(page, backend);
         if (missing) return { skipped: missing, traces: [], comparisons: [] };
         const out: CellRun = { skipped: null, traces: [], comparisons: [] };
@@ -267,7 +272,9 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
             ...(p.feed.source ? { source: p.feed.source } : {}), ...(p.feed.preprocess ? { preprocess: p.feed.preprocess } : {}),
           });
           request.label = `${device.name} ${backend}`;
+          t = performance.now();
           const trace = await runOnRunnerPage(page, request, routes);
+          debug?.(`run ${p.input.name}`, t);
           if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
           const dir = join('traces', model.name, sanitizeName(device.name), sanitizeName(backend));
           const path = join(dir, `${sanitizeName(p.input.name)}.exray`);
@@ -381,7 +388,7 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
       tolerance: { nrmse: cfg.tolerance.nrmse ?? null, top1: cfg.tolerance.top1 },
       models: models.map((m) => m.name),
       devices: devices.map((d) => ({ name: d.name, kind: d.kind })),
-      backends: [...cfg.backends],
+      backends: [...new Set(models.flatMap((m) => m.backends))],
       totals,
       causes,
       exitCode,
