@@ -246,7 +246,6 @@ export async function attach(options: AttachOptions = {}): Promise<Agent> {
     },
     captured(model: object, capture: PendingCapture): void {
       counters.captured++;
-      stateOf(model).firstMs ??= null;
       pending++;
       const image = pixels?.take() ?? null;
       chain = chain.then(async () => {

@@ -55,7 +55,7 @@ export interface ServerSinkOptions {
 export class ServerSink implements AgentSink {
   private readonly producer: SocketProducer;
   private readonly base: URL;
-  private readonly uploaded = new Map<string, Promise<string | null>>();
+  private readonly uploaded = new Map<string, Promise<{ problem: string | null; name: string | null }>>();
   private lastStatus: LinkStatus | null = null;
 
   constructor(private readonly o: ServerSinkOptions) {
@@ -84,13 +84,30 @@ export class ServerSink implements AgentSink {
     return `the exray server at ${this.base.origin} is not connected${s?.reason ? ` (${s.reason})` : ''}`;
   }
 
+  /**
+   * Open, or still connecting for the first time (an app's first inference often comes right after
+   * the agent attached: it is kept, and `ship` waits a few seconds for the link). After a failure
+   * (server gone, refused), captures are dropped until the link is back.
+   */
   ready(): boolean {
     const s = this.producer.status;
-    return s.state === 'open' && !this.producer.congested;
+    if (this.producer.congested) return false;
+    return s.state === 'open' || (s.state === 'connecting' && s.reason === null && !s.final);
   }
 
-  /** The model on the server: already there, or uploaded now. Null when fine, else why not. */
-  private ensureModel(m: ModelFiles): Promise<string | null> {
+  /** Resolves true once the link is open, false after `ms` or a failure (bounded polling). */
+  private async whenOpen(ms: number): Promise<boolean> {
+    const t0 = Date.now();
+    for (;;) {
+      const s = this.producer.status;
+      if (s.state === 'open') return true;
+      if (s.final || s.reason !== null || Date.now() - t0 > ms) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The model on the server: already there (with the server's name for it), or uploaded now; else why not. */
+  private ensureModel(m: ModelFiles): Promise<{ problem: string | null; name: string | null }> {
     let p = this.uploaded.get(m.sha256);
     if (!p) {
       p = this.upload(m);
@@ -99,34 +116,41 @@ export class ServerSink implements AgentSink {
     return p;
   }
 
-  private async upload(m: ModelFiles): Promise<string | null> {
+  private async upload(m: ModelFiles): Promise<{ problem: string | null; name: string | null }> {
     const f = this.o.fetch ?? globalThis.fetch.bind(globalThis);
     const url = new URL(`/api/models/${m.sha256}`, this.base);
     const headers = { authorization: `Bearer ${this.o.token}` };
+    const nameIn = async (r: Response): Promise<string | null> => {
+      const body = (await r.json().catch(() => null)) as { name?: unknown; model?: { name?: unknown } } | null;
+      const n = body?.model?.name ?? body?.name;
+      return typeof n === 'string' && n ? n.slice(0, 200) : null;
+    };
     try {
       const head = await f(url.href, { headers });
-      if (head.ok) return null;
-      if (m.files.length === 0) return `the server does not have model ${m.sha256.slice(0, 12)} and it is too big to upload from the app`;
-      if (head.status !== 404) return `the server answered HTTP ${head.status} for model ${m.sha256.slice(0, 12)}`;
+      if (head.ok) return { problem: null, name: await nameIn(head) };
+      if (m.files.length === 0) return { problem: `the server does not have model ${m.sha256.slice(0, 12)} and it is too big to upload from the app`, name: null };
+      if (head.status !== 404) return { problem: `the server answered HTTP ${head.status} for model ${m.sha256.slice(0, 12)}`, name: null };
       url.searchParams.set('name', m.name);
       const put = await f(url.href, { method: 'PUT', headers: { ...headers, 'content-type': 'application/zip' }, body: zipModelFiles(m) as Uint8Array<ArrayBuffer> });
-      if (put.ok) return null;
+      if (put.ok) return { problem: null, name: await nameIn(put) };
       const body = (await put.json().catch(() => null)) as { error?: string } | null;
-      return `model upload refused (HTTP ${put.status}${body?.error ? `: ${body.error}` : ''})`;
+      return { problem: `model upload refused (HTTP ${put.status}${body?.error ? `: ${body.error}` : ''})`, name: null };
     } catch (e) {
       this.uploaded.delete(m.sha256);
-      return `model upload failed (${e instanceof Error ? e.message : String(e)})`;
+      return { problem: `model upload failed (${e instanceof Error ? e.message : String(e)})`, name: null };
     }
   }
 
   async ship(trace: Trace, model: ModelFiles | null, image: RawImage | null, device: string): Promise<ShipResult> {
-    if (!this.ready()) return { status: 'dropped', reason: this.notReadyReason };
+    if (!this.ready() || !(await this.whenOpen(5000))) return { status: 'dropped', reason: this.notReadyReason };
     if (!/^[0-9a-f]{64}$/.test(trace.header.model.sha256)) {
       return { status: 'failed', reason: 'the model could not be identified (an ONNX session created before the agent attached?): load the agent before the app creates its model' };
     }
     if (model) {
-      const problem = await this.ensureModel(model);
+      const { problem, name } = await this.ensureModel(model);
       if (problem) trace.header.warnings.push(`the desktop may lack this model: ${problem}`);
+      // The server's name for a model it knows (a bundled sample's card name) beats a URL's folder name.
+      if (name) trace.header.model.name = name;
     }
     const h = trace.header;
     const meta: RunMeta = {
