@@ -17,6 +17,10 @@ export async function useBackend(name: NodeBackend): Promise<Partial<Environment
   const ok = await tf.setBackend(name);
   if (!ok) throw new Error(`TF.js backend "${name}" failed to initialise in Node`);
   await tf.ready();
+  // The cpu backend's first write prints a 3-line "install tfjs-node" banner on stderr: exray chose
+  // cpu/wasm on purpose (tfjs-node downloads libtensorflow) and says which backend it uses.
+  const backend = tf.backend() as { firstUse?: boolean };
+  if (name === 'cpu' && backend.firstUse === true) backend.firstUse = false;
   const extra: Partial<Environment> = { hardwareConcurrency: availableParallelism() };
   if (name === 'wasm') extra.threads = getThreadsCount();
   else extra.threads = 1;
