@@ -88,8 +88,16 @@ function browserDevice(name: string, kind: FarmDevice['kind'], base: string, con
     async openPage() {
       if (lostReason) throw new FinalError(lostReason);
       const b = await get();
-      if (!b.isConnected()) throw new FinalError(lostReason ?? 'device lost: the browser disconnected');
-      const context: BrowserContext = await b.newContext(contextOptions);
+      const gone = (): FinalError => new FinalError((lostReason ??= 'device lost: the browser disconnected'));
+      if (!b.isConnected()) throw gone();
+      let context: BrowserContext;
+      try {
+        context = await b.newContext(contextOptions);
+      } catch (e) {
+        // The `disconnected` event can come after the failed call: the message already says it.
+        if (!b.isConnected() || /Browser (has been )?closed/i.test(messageOf(e))) throw gone();
+        throw e;
+      }
       const page = await context.newPage();
       return { page, close: () => context.close().catch(() => {}) };
     },
@@ -171,7 +179,10 @@ export async function makeDevice(spec: FarmDeviceSpec, local: LocalChromium, bas
   if ('emulate' in spec) {
     const descriptor = devices[spec.emulate];
     if (!descriptor) throw new FinalError(`unknown Playwright device "${spec.emulate}"`);
-    return browserDevice(name, 'emulate', base, () => local.get(), { ...descriptor }, false);
+    // The descriptor's browser type (webkit for iPhones) is not a context option: the farm runs Chromium.
+    const { defaultBrowserType: _type, ...contextOptions } = descriptor;
+    void _type;
+    return browserDevice(name, 'emulate', base, () => local.get(), contextOptions, false);
   }
   if ('connect' in spec) {
     const connect = async (): Promise<Browser> => {

@@ -286,6 +286,8 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
         return out;
       } catch (e) {
         // A page that died with its device: name the device, and do not retry on it.
+        // The browser's `disconnected` event may trail the failed call by a moment.
+        if (!device.lost()) await new Promise((r) => setTimeout(r, 300));
         const lost = device.lost();
         if (lost) throw new FinalError(lost);
         throw e;

@@ -1,0 +1,142 @@
+/**
+ * `exray farm` end to end: real Chromium, real models (emotion: TF.js; PaddleOCR direction
+ * classifier: ONNX), a real photo, nothing mocked. One run crosses two emulated devices, a
+ * `playwright run-server` stand-in on loopback (chromium.launchServer with exray's launch options:
+ * Debian's chromium), a second one that is closed mid-run, and one that is not there at all:
+ *
+ * - emotion on wasm is clean; emotion on half-float WebGL (webgl-f16) breaks the tolerance and is
+ *   diagnosed `float16`; the ONNX model's webgl-f16 cell is skipped with the reason;
+ * - the device that disappears and the unreachable one fail only their own cells;
+ * - summary.json, junit.xml, index.html and every .exray are written; exit code 1 (the f16 cells).
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserServer } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chromiumLaunchOptions } from '../src/cli/chromium.ts';
+import { decodeTrace } from '../src/trace/file.ts';
+import { parseFarmConfig } from '../src/farm/config.ts';
+import { runFarm, type FarmRunResult } from '../src/farm/run.ts';
+import type { FarmSummary } from '../src/farm/report.ts';
+
+let tmp: string;
+let farm: BrowserServer;
+let flaky: BrowserServer | null;
+let result: FarmRunResult;
+let killedAt: string | null = null;
+const started: string[] = [];
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'exray-farm-e2e-'));
+  const launch = { ...chromiumLaunchOptions(), host: '127.0.0.1', port: 0 };
+  farm = await chromium.launchServer(launch);
+  flaky = await chromium.launchServer(launch);
+  const cfg = parseFarmConfig({
+    models: ['models/emotion', { path: 'models/ppocr-mobile-v2-cls', backends: ['wasm', 'webgl-f16'] }],
+    inputs: ['public/samples/chelsea.png'],
+    backends: ['wasm', 'webgl-f16'],
+    devices: [
+      { emulate: 'Pixel 7' },
+      { emulate: 'iPhone 13' },
+      { name: 'farm', connect: farm.wsEndpoint() },
+      { name: 'flaky', connect: flaky.wsEndpoint() },
+      // Nothing listens on port 1 of loopback: unreachable from the start.
+      { name: 'offline', connect: 'ws://127.0.0.1:1/' },
+    ],
+    jobs: 2,
+    retries: 1,
+    timeout: 150,
+    out: join(tmp, 'report'),
+  }, 'e2e config');
+  result = await runFarm(cfg, {
+    configFile: 'e2e config',
+    onCellStart: (id) => {
+      started.push(id);
+      // The flaky device disappears while its first cell runs (its browser is closed under it).
+      if (id.includes('› flaky ›') && flaky) {
+        const server = flaky;
+        flaky = null;
+        killedAt = id;
+        setTimeout(() => void server.close(), 1500);
+      }
+    },
+  });
+}, 420_000);
+
+afterAll(async () => {
+  await farm?.close().catch(() => {});
+  await flaky?.close().catch(() => {});
+  await rm(tmp, { recursive: true, force: true });
+});
+
+function cellOf(s: FarmSummary, model: string, device: string, backend: string) {
+  const c = s.cells.find((x) => x.model === model && x.device === device && x.backend === backend);
+  if (!c) throw new Error(`no cell ${model} › ${device} › ${backend}`);
+  return c;
+}
+
+describe('exray farm: 2 models × 5 devices × 2 backends', () => {
+  it('clean cells pass, half-float WebGL fails with cause float16, ONNX on webgl-f16 is skipped; exit code 1', () => {
+    const s = result.summary;
+    expect(result.exitCode).toBe(1);
+    expect(s.schemaVersion).toBe(1);
+    expect(s.cells.length).toBe(2 * 5 * 2);
+    for (const device of ['Pixel 7', 'iPhone 13', 'farm']) {
+      const clean = cellOf(s, 'emotion', device, 'wasm');
+      expect(clean.status, `${clean.id}: ${clean.reason}`).toBe('passed');
+      expect(clean.accuracy!.top1Agreement).toBe(1);
+      expect(clean.accuracy!.outputNrmse.max!).toBeLessThan(1e-4);
+      expect(clean.accuracy!.nodes.length).toBeGreaterThan(10);
+      const f16 = cellOf(s, 'emotion', device, 'webgl-f16');
+      expect(f16.status, `${f16.id}: ${f16.reason}`).toBe('failed');
+      expect(f16.diagnosis?.cause, f16.diagnosis?.summary).toBe('float16');
+      expect(f16.diagnosis!.firstDivergentNode).toBeTruthy();
+      // The device's own environment is in its traces: the half-float GPU of the f16 cell.
+      expect(f16.environment!.floatPrecision).toBe(16);
+      expect(f16.environment!.gpuRenderer).toMatch(/SwiftShader/);
+      const onnx = cellOf(s, 'ppocr-mobile-v2-cls', device, 'wasm');
+      expect(onnx.status, `${onnx.id}: ${onnx.reason}`).toBe('passed');
+      expect(cellOf(s, 'ppocr-mobile-v2-cls', device, 'webgl-f16')).toMatchObject({ status: 'skipped', reason: expect.stringMatching(/TF\.js WebGL option/) });
+    }
+    expect(cellOf(s, 'emotion', 'Pixel 7', 'wasm').environment!.userAgent).toContain('Pixel 7');
+    expect(cellOf(s, 'emotion', 'iPhone 13', 'wasm').environment!.userAgent).toContain('iPhone');
+    expect(s.causes.float16!.length).toBe(3);
+  });
+
+  it('a device that disappears mid-run and an unreachable one fail only their own cells', () => {
+    const s = result.summary;
+    expect(killedAt).not.toBeNull();
+    for (const c of s.cells) {
+      if (c.device === 'flaky' || c.device === 'offline') {
+        if (c.status === 'skipped') continue;
+        expect(c.status, c.id).toBe('error');
+        expect(c.reason, c.id).toMatch(c.device === 'offline' ? /^unreachable: ws:\/\/127\.0\.0\.1:1\// : /device lost|unreachable/);
+      } else expect(c.status, `${c.id}: ${c.reason}`).not.toBe('error');
+    }
+    expect(s.totals).toMatchObject({ cells: 20, passed: 6, failed: 3, errors: 6, skipped: 5 });
+  });
+
+  it('writes summary.json, JUnit XML, index.html and every trace', async () => {
+    const dir = result.outDir;
+    const s = JSON.parse(await readFile(join(dir, 'summary.json'), 'utf8')) as FarmSummary;
+    expect(s.totals).toEqual(result.summary.totals);
+    const xml = await readFile(join(dir, 'junit.xml'), 'utf8');
+    expect(xml).toMatch(/<testsuites id="exray farm" name="exray farm" tests="20" failures="9" skipped="5"/);
+    expect(xml).toContain('<testcase name="emotion › Pixel 7 › webgl-f16" classname="emotion.Pixel 7"');
+    expect(xml).toMatch(/<failure message="[^"]*first divergent node: [^"]+; cause: float16" type="float16">/);
+    expect(xml).toMatch(/<skipped message="ONNX: half-float WebGL is a TF\.js WebGL option"\/>/);
+    expect(xml).toContain('traces/emotion/Pixel_7/wasm/chelsea.png.exray');
+    const html = await readFile(join(dir, 'index.html'), 'utf8');
+    expect(html).toContain('emotion');
+    expect(html).not.toMatch(/<script|https?:\/\//);
+    for (const r of s.reference.traces) expect(existsSync(join(dir, r.path)), r.path).toBe(true);
+    for (const c of s.cells) for (const t of c.traces) {
+      const bytes = await readFile(join(dir, t.path));
+      const trace = decodeTrace(new Uint8Array(bytes), t.path);
+      expect(trace.header.label).toBe(`${c.device} ${c.backend}`);
+      expect(trace.header.environment.kind).toBe('browser');
+    }
+  });
+});
