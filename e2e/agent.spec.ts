@@ -49,6 +49,15 @@ async function agentScript(): Promise<string> {
   return loopback!;
 }
 
+/** The agent's counters in the app's page (`window.exray`), once its pending captures are shipped. */
+function agentCounters(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(async () => {
+    const a = (globalThis as unknown as { exray: { counters: Record<string, number>; idle(): Promise<void> } }).exray;
+    await a.idle();
+    return a.counters;
+  });
+}
+
 async function classified(page: Page, runs: number): Promise<void> {
   await expect(page.locator('#runs')).toHaveAttribute('data-count', String(runs), { timeout: 120_000 });
   await expect(page.locator('#result')).toHaveAttribute('data-state', 'done', { timeout: 60_000 });
@@ -122,11 +131,7 @@ test('webgl: the app\'s results are bit-identical with the agent attached (node 
   await page.locator('#again').click();
   await classified(page, 2);
   expect(await page.locator('#result').getAttribute('data-probs')).toBe(without);
-  const counters = await page.evaluate(async () => {
-    const a = (globalThis as unknown as { exray: { counters: Record<string, number>; idle(): Promise<void> } }).exray;
-    await a.idle();
-    return a.counters;
-  });
+  const counters = await agentCounters(page);
   expect(counters).toMatchObject({ inferences: 2, captured: 2, shipped: 2, dropped: 0, failed: 0 });
   type Row = { backend: string; nodes: number; status: string };
   const mineNow = async (): Promise<Row[]> => {
@@ -155,11 +160,7 @@ test('onnxruntime-web: the ONNX variant is traced too, and its colour bug is nam
   await page.goto(`${app!.url}?runtime=onnx&img=/images/coffee.png&bug=none&exray=${encodeURIComponent(agentUrl)}`);
   await classified(page, 1);
   // Every capture delivered: the session was created after the agent attached, so the model is known.
-  const counters = await page.evaluate(async () => {
-    const a = (globalThis as unknown as { exray: { counters: Record<string, number>; idle(): Promise<void> } }).exray;
-    await a.idle();
-    return a.counters;
-  });
+  const counters = await agentCounters(page);
   expect(counters).toMatchObject({ captured: 1, shipped: 1, failed: 0 });
   expect(logs.join('\n')).not.toMatch(/could not/);
   await expect(rows).toHaveCount(before + 1, { timeout: 60_000 });
@@ -200,11 +201,7 @@ test('the desktop shows the line to paste, and "capture next inference" captures
   await page.locator('#again').click();
   await classified(page, 4);
   // Inferences 1 (first) and 3 (asked for); 2 and 4 timed only.
-  const counters = await page.evaluate(async () => {
-    const a = (globalThis as unknown as { exray: { counters: Record<string, number>; idle(): Promise<void> } }).exray;
-    await a.idle();
-    return a.counters;
-  });
+  const counters = await agentCounters(page);
   expect(counters).toMatchObject({ inferences: 4, captured: 2, shipped: 2 });
   await expect(rows).toHaveCount(before + 2, { timeout: 60_000 });
   await ctx.close();
