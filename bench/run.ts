@@ -12,11 +12,12 @@ import { benchDiagnose } from './diagnose.ts';
 import { benchStats } from './stats.ts';
 import { benchServe } from './serve.ts';
 import { benchAgent } from './agent.ts';
+import { benchFarm } from './farm.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
 const results: BenchResult[] = [];
-// EXRAY_BENCH_ONLY=stats,tracing,ort,compare,diagnose,viewer,browser,serve,agent runs only those sections.
+// EXRAY_BENCH_ONLY=stats,tracing,ort,compare,diagnose,viewer,browser,serve,agent,farm runs only those sections.
 const only = process.env.EXRAY_BENCH_ONLY?.split(',').map((s) => s.trim());
 const section = async (title: string, f: () => Promise<BenchResult[]>, key: string): Promise<void> => {
   if (only && !only.includes(key)) return;
@@ -47,6 +48,8 @@ await section('tracing overhead in Chromium, MobileNetV2 graph model, wasm and w
 await section('phone link: exray serve on loopback (throughput, forwarding latency, memory under 20 sessions)', () => benchServe(), 'serve');
 
 await section('the agent inside an app: timing-only and captured inferences, MobileNetV2 graph model, wasm', () => benchAgent(rounds), 'agent');
+
+await section('exray farm: 2 models × 3 emulated devices × 2 backends (wasm, webgl), --jobs 1 and 2', () => benchFarm(), 'farm');
 
 await mkdir('bench', { recursive: true });
 if (only) {

@@ -1,14 +1,16 @@
 /**
  * `exray farm` end to end: real Chromium, real models (emotion: TF.js; PaddleOCR direction
- * classifier: ONNX), a real photo, nothing mocked. One run crosses two emulated devices, a
- * `playwright run-server` stand-in on loopback (chromium.launchServer with exray's launch options:
- * Debian's chromium), a second one that is closed mid-run, and one that is not there at all:
+ * classifier: ONNX), a real photo, nothing mocked. One run crosses two emulated devices, a real
+ * `playwright run-server --unsafe` on loopback standing in for a remote farm (the config's headers
+ * carry exray's launch options: Debian's chromium), a chromium.launchServer that is closed mid-run,
+ * and an endpoint that is not there at all:
  *
  * - emotion on wasm is clean; emotion on half-float WebGL (webgl-f16) breaks the tolerance and is
  *   diagnosed `float16`; the ONNX model's webgl-f16 cell is skipped with the reason;
  * - the device that disappears and the unreachable one fail only their own cells;
  * - summary.json, junit.xml, index.html and every .exray are written; exit code 1 (the f16 cells).
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,7 @@ import { runFarm, type FarmRunResult } from '../src/farm/run.ts';
 import type { FarmSummary } from '../src/farm/report.ts';
 
 let tmp: string;
-let farm: BrowserServer;
+let farm: ChildProcess | null = null;
 let flaky: BrowserServer | null;
 let result: FarmRunResult;
 let killedAt: string | null = null;
@@ -31,7 +33,23 @@ const started: string[] = [];
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'exray-farm-e2e-'));
   const launch = { ...chromiumLaunchOptions(), host: '127.0.0.1', port: 0 };
-  farm = await chromium.launchServer(launch);
+  // `playwright run-server` as a farm machine would run it; --unsafe lets the client choose the browser.
+  const child = spawn(process.execPath, [join('node_modules', 'playwright-core', 'cli.js'), 'run-server', '--port', '0', '--host', '127.0.0.1', '--unsafe'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  farm = child;
+  const farmEndpoint = await new Promise<string>((done, fail) => {
+    let text = '';
+    const timer = setTimeout(() => fail(new Error(`run-server did not start: ${text}`)), 30_000);
+    child.stdout!.on('data', (b: Buffer) => {
+      text += b.toString();
+      const m = /Listening on (ws:\/\/127\.0\.0\.1:\d+\/)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        done(m[1]!);
+      }
+    });
+    child.once('exit', (code) => fail(new Error(`run-server exited with ${code}: ${text}`)));
+  });
+  const { executablePath, args } = chromiumLaunchOptions();
   flaky = await chromium.launchServer(launch);
   const cfg = parseFarmConfig({
     models: ['models/emotion', { path: 'models/ppocr-mobile-v2-cls', backends: ['wasm', 'webgl-f16'] }],
@@ -40,7 +58,7 @@ beforeAll(async () => {
     devices: [
       { emulate: 'Pixel 7' },
       { emulate: 'iPhone 13' },
-      { name: 'farm', connect: farm.wsEndpoint() },
+      { name: 'farm', connect: farmEndpoint, headers: { 'x-playwright-launch-options': JSON.stringify({ executablePath, args, headless: true }) } },
       { name: 'flaky', connect: flaky.wsEndpoint() },
       // Nothing listens on port 1 of loopback: unreachable from the start.
       { name: 'offline', connect: 'ws://127.0.0.1:1/' },
@@ -66,7 +84,11 @@ beforeAll(async () => {
 }, 420_000);
 
 afterAll(async () => {
-  await farm?.close().catch(() => {});
+  if (farm && farm.exitCode === null) {
+    const exited = new Promise((r) => farm!.once('exit', r));
+    farm.kill('SIGTERM');
+    await exited;
+  }
   await flaky?.close().catch(() => {});
   await rm(tmp, { recursive: true, force: true });
 });

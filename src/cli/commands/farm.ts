@@ -113,4 +113,9 @@ export async function farmCommand(opts: FarmCommandOptions): Promise<void> {
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   process.exitCode = exitCode;
+  // playwright-core 1.65 leaves the socket of a refused `chromium.connect` (e.g. a run-server that
+  // cannot launch its browser) open, which would keep the CLI alive after the report is written.
+  // This timer is unref'd: it fires only when such a leak is all that is left. Not under vitest,
+  // whose workers call main() in-process.
+  if (!process.env.VITEST) setTimeout(() => process.exit(), 3000).unref();
 }
