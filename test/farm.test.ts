@@ -13,7 +13,7 @@ import { rawConfig, type FarmCommandOptions } from '../src/cli/commands/farm.ts'
 import { ExrayInputError } from '../src/errors.ts';
 import { cellAccuracy, breaksTolerance, quantile } from '../src/farm/accuracy.ts';
 import { loadFarmConfig, parseFarmConfig, sanitizeName, deviceName } from '../src/farm/config.ts';
-import { connectFailure } from '../src/farm/devices.ts';
+import { connectFailure, LocalChromium, makeDevice } from '../src/farm/devices.ts';
 import { FarmProgress } from '../src/farm/progress.ts';
 import { FinalError, runPool, type PoolTask } from '../src/farm/pool.ts';
 import { junitXml, xmlEscape, type CellSummary, type FarmSummary } from '../src/farm/report.ts';
@@ -115,6 +115,7 @@ describe('config', () => {
   it('says HTTP 428 is a Playwright version mismatch', () => {
     expect(connectFailure('ws://127.0.0.1:1/', new Error('browserType.connect: WebSocket error: 428 Precondition Required'))).toMatch(/version mismatch \(HTTP 428\)/);
     expect(connectFailure('ws://127.0.0.1:1/', new Error('connect ECONNREFUSED'))).toMatch(/^unreachable: ws:\/\/127\.0\.0\.1:1\/: connect ECONNREFUSED/);
+    expect(connectFailure('ws://h:1/', new Error('<ws connecting> ws://h:1/?t=secret failed'), 'ws://h:1/?t=secret')).not.toContain('secret');
   });
 });
 
@@ -122,6 +123,28 @@ describe('config', () => {
 function existsDefault(): boolean {
   return existsSync('exray.farm.json');
 }
+
+describe('devices that are not there fail their cells with the reason, never crash', () => {
+  it('android without adb or without the phone, cdp and connect to a closed port', async () => {
+    const local = new LocalChromium();
+    const base = 'http://127.0.0.1:9/';
+    // This machine has no phone (and usually no adb): either way the reason is said, and remembered.
+    const android = await makeDevice({ android: 'emulator-5554' }, local, base, 9);
+    await expect(android.openPage()).rejects.toThrow(/^unreachable: (adb is not on PATH|adb reverse on emulator-5554 failed|no Android device emulator-5554)/);
+    expect(android.lost()).toMatch(/^unreachable: /);
+    await expect(android.openPage()).rejects.toBeInstanceOf(FinalError);
+    expect(android.baseUrl()).toBe('http://localhost:9/');
+    const cdp = await makeDevice({ cdp: 'http://127.0.0.1:1' }, local, base, 9);
+    await expect(cdp.openPage()).rejects.toThrow(/^unreachable: http:\/\/127\.0\.0\.1:1: /);
+    const ws = await makeDevice({ name: 'lab', connect: 'ws://127.0.0.1:1/?token=secret' }, local, base, 9);
+    const e = await ws.openPage().then(() => new Error('connected to a closed port?'), (x: unknown) => x as Error);
+    expect(e).toBeInstanceOf(FinalError);
+    expect(e.message).toMatch(/^unreachable: ws:\/\/127\.0\.0\.1:1\/: /);
+    expect(e.message).not.toContain('secret');
+    for (const d of [android, cdp, ws]) await d.close();
+    await local.close();
+  });
+});
 
 describe('inputs and skips', () => {
   it('a folder gives its photos and tensor files, sorted, and a missing path is named', async () => {

@@ -42,8 +42,9 @@ function messageOf(e: unknown): string {
 }
 
 /** Playwright answers a client of another version with HTTP 428: say so plainly. */
-export function connectFailure(endpoint: string, e: unknown): string {
-  const m = messageOf(e);
+export function connectFailure(endpoint: string, e: unknown, full = endpoint): string {
+  // The endpoint's query may carry a token: the message names the endpoint without it.
+  const m = messageOf(e).split(full).join(endpoint);
   if (/\b428\b|version mismatch|Precondition Required/i.test(m)) return `unreachable: Playwright version mismatch (HTTP 428) at ${endpoint}: run the same playwright version on both sides (${m})`;
   return `unreachable: ${endpoint}: ${m}`;
 }
@@ -189,7 +190,7 @@ export async function makeDevice(spec: FarmDeviceSpec, local: LocalChromium, bas
       try {
         return await chromium.connect(spec.connect, { headers: spec.headers ?? {}, exposeNetwork: spec.exposeNetwork ?? '<loopback>', timeout: CONNECT_TIMEOUT_MS });
       } catch (e) {
-        throw new FinalError(connectFailure(spec.connect.replace(/[?#].*$/, ''), e));
+        throw new FinalError(connectFailure(spec.connect.replace(/[?#].*$/, ''), e, spec.connect));
       }
     };
     return browserDevice(name, 'connect', base, connect, {}, true);
@@ -199,7 +200,7 @@ export async function makeDevice(spec: FarmDeviceSpec, local: LocalChromium, bas
       try {
         return await chromium.connectOverCDP(spec.cdp, { timeout: CONNECT_TIMEOUT_MS });
       } catch (e) {
-        throw new FinalError(connectFailure(spec.cdp.replace(/[?#].*$/, ''), e));
+        throw new FinalError(connectFailure(spec.cdp.replace(/[?#].*$/, ''), e, spec.cdp));
       }
     };
     return browserDevice(name, 'cdp', base, connect, {}, true);
