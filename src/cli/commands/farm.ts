@@ -60,7 +60,7 @@ export async function rawConfig(opts: FarmCommandOptions): Promise<{ raw: Record
   if (opts.model) raw.models = opts.model;
   if (opts.inputs) raw.inputs = opts.inputs;
   if (opts.backends || opts.f16) {
-    const b = [...((opts.backends ?? (raw.backends as string[] | undefined) ?? []) as string[])];
+    const b = [...((opts.backends ?? (raw.backends as string[] | undefined) ?? ['wasm']) as string[])];
     if (opts.f16 && !b.includes('webgl-f16')) b.push('webgl-f16');
     raw.backends = b;
   }
