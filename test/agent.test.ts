@@ -24,6 +24,8 @@ const LAYERS = join(ROOT, 'models', 'nsfw-mobilenet-v2');
 
 let files: Server;
 let filesPort = 0;
+/** With the desktop reference (the first test); the others need none and leave the cores alone. */
+let refServer: RunningServer;
 let server: RunningServer;
 
 /** The app's model files over HTTP, as any web app serves them (a fixed list, loopback only). */
@@ -58,13 +60,17 @@ function input(): tf.Tensor {
 }
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  // wasm: MobileNetV2 in ~40 ms (cpu takes seconds on a loaded machine); the cpu path has its own test.
+  await import('@tensorflow/tfjs-backend-wasm');
+  await tf.setBackend('wasm');
   await serveModelFiles();
   const samples = await indexModels([join(ROOT, 'models')]);
-  server = await startServer({ dataDir: await tempDataDir(), staticDir: null, port: 0, locate: samples.locate, samples, referenceBackend: 'cpu' });
+  refServer = await startServer({ dataDir: await tempDataDir(), staticDir: null, port: 0, locate: samples.locate, samples, referenceBackend: 'wasm' });
+  server = await startServer({ dataDir: await tempDataDir(), staticDir: null, port: 0, locate: null, samples });
 }, 120_000);
 
 afterAll(async () => {
+  await refServer?.close();
   await server?.close();
   files?.close();
 });
@@ -77,7 +83,7 @@ describe('agent in a Node app, streaming to exray serve', () => {
     const origExecute = tf.GraphModel.prototype.execute;
     const origPredict = tf.GraphModel.prototype.predict;
 
-    const agent = await attach({ tf, server: `http://127.0.0.1:${server.port}`, token: server.credentials.agentToken, WebSocket, sample: { first: 1, every: 3 }, log: () => {} });
+    const agent = await attach({ tf, server: `http://127.0.0.1:${refServer.port}`, token: refServer.credentials.agentToken, WebSocket, sample: { first: 1, every: 3 }, log: () => {} });
     expect(tf.GraphModel.prototype.execute).not.toBe(origExecute);
     // Wait for the link: a capture taken while it is down is dropped, by design.
     await linkUp(agent);
@@ -95,12 +101,12 @@ describe('agent in a Node app, streaming to exray serve', () => {
     expect(tf.GraphModel.prototype.execute).toBe(origExecute);
     expect(tf.GraphModel.prototype.predict).toBe(origPredict);
 
-    await server.hub.settled();
-    const sessions = [...server.store.list()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    await refServer.hub.settled();
+    const sessions = [...refServer.store.list()].sort((a, b) => a.createdAt.localeCompare(b.createdAt));
     expect(sessions).toHaveLength(2);
     const sha = await modelHash(GRAPH);
     for (const s of sessions) {
-      const t = decodeTrace((await api(server.port, `/api/sessions/${s.id}/trace`)).bytes, 'x.exray');
+      const t = decodeTrace((await api(refServer.port, `/api/sessions/${s.id}/trace`)).bytes, 'x.exray');
       expect(s.status, t.header.warnings.join('\n')).toBe('done');
       expect(t.header.warnings.join('\n')).toMatch(/model identity: files fetched again/);
       expect(s.deviceId).toBe('agent');
@@ -108,7 +114,7 @@ describe('agent in a Node app, streaming to exray serve', () => {
       // Named as the server knows it (the bundled sample's card), not after the app's URL folder.
       expect(s.model.name).toBe('nsfw-mobilenet-v2-mid');
     }
-    const r = await api(server.port, `/api/sessions/${sessions[0]!.id}/trace`);
+    const r = await api(refServer.port, `/api/sessions/${sessions[0]!.id}/trace`);
     const trace = decodeTrace(r.bytes, 'agent.exray');
     expect(trace.header.timing).toBeUndefined();
     expect(trace.header.nodes.length).toBeGreaterThan(60);
@@ -116,10 +122,10 @@ describe('agent in a Node app, streaming to exray serve', () => {
     expect(trace.header.outputs[0]!.blob).toBeDefined();
     expect(Array.from(trace.blobs.get(trace.header.outputs[0]!.blob!.id)!)).toEqual(Array.from(plain));
     // The second capture carries the timing of the timing-only inferences between (2nd, 3rd).
-    const later = decodeTrace((await api(server.port, `/api/sessions/${sessions[1]!.id}/trace`)).bytes, 'agent2.exray');
+    const later = decodeTrace((await api(refServer.port, `/api/sessions/${sessions[1]!.id}/trace`)).bytes, 'agent2.exray');
     expect(later.header.timing?.runMs.length).toBe(2);
     // The desktop's reference ran on the same input with the bundled model and agrees.
-    await expect.poll(() => server.store.get(sessions[0]!.id)?.verdict ?? null, { timeout: 120_000, interval: 500 }).toBe('ok');
+    await expect.poll(() => refServer.store.get(sessions[0]!.id)?.verdict ?? null, { timeout: 120_000, interval: 500 }).toBe('ok');
     x.dispose();
   }, 240_000);
 
@@ -178,8 +184,7 @@ describe('agent in a Node app, streaming to exray serve', () => {
     x.dispose();
   }, 60_000);
 
-  it('wasm backend: node statistics from heap views agree with the cpu backend\'s; results bit-identical', async () => {
-    await import('@tensorflow/tfjs-backend-wasm');
+  it('cpu and wasm backends: node statistics (wasm: from heap views) agree; results bit-identical on each', async () => {
     const dir = join(await tempDataDir(), 'traces');
     const model = await tf.loadGraphModel(`http://127.0.0.1:${filesPort}/graph/model.json`);
     const x = input();
@@ -197,7 +202,7 @@ describe('agent in a Node app, streaming to exray serve', () => {
       const [f] = await readdir(join(dir, backend));
       traces.push(decodeTrace(new Uint8Array(await readFile(join(dir, backend, f!))), f!));
     }
-    await tf.setBackend('cpu');
+    await tf.setBackend('wasm');
     const [cpu, wasm] = traces;
     expect(wasm!.header.runtime.backend).toBe('wasm');
     expect(wasm!.header.nodes.map((n) => n.name)).toEqual(cpu!.header.nodes.map((n) => n.name));
