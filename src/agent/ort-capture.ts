@@ -15,7 +15,7 @@ import { computeStats } from '../trace/stats.ts';
 import { blobIdFor } from '../trace/ids.ts';
 import { dtypeOfOnnx, dtypeOfOrt } from '../onnx/dtypes.ts';
 import { decodeOnnx, describeOnnx, encodeOnnx, exposeAllOutputs, type OnnxGraphInfo } from '../onnx/model.ts';
-import { tensorValues, type TensorValues } from '../instrument/ort/tensors.ts';
+import { maxAbsDiff, tensorValues, type TensorValues } from '../instrument/ort/tensors.ts';
 import type { OrtTensor } from '../instrument/ort/ort-api.ts';
 
 /** A private copy of one input the app fed. */
@@ -80,17 +80,6 @@ export function copyResult(result: unknown): Map<string, TensorValues> {
   return out;
 }
 
-/** Largest |a − b| (NaN where exactly one side is NaN). */
-export function maxAbsDiff(a: BlobData, b: BlobData): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (Number.isNaN(x) !== Number.isNaN(y)) return NaN;
-    if (!Number.isNaN(x) && x !== y) m = Math.max(m, Math.abs(x - y));
-  }
-  return m;
-}
 
 /** The model as exray's capture session runs it. */
 export interface CaptureModel {

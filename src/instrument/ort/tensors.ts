@@ -204,3 +204,18 @@ export function tensorValues(t: OrtTensor): TensorValues {
   }
   return { shape, dtype, data: null, approximate: false };
 }
+
+/**
+ * Largest |a − b| over two value arrays of equal length; NaN where one side is NaN and the other is
+ * not. Equal values (infinities included) count as 0.
+ */
+export function maxAbsDiff(a: BlobData, b: BlobData): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (Number.isNaN(x) !== Number.isNaN(y)) return NaN;
+    if (!Number.isNaN(x) && x !== y) m = Math.max(m, Math.abs(x - y));
+  }
+  return m;
+}

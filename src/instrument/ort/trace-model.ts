@@ -14,7 +14,6 @@
  * the timing pass only.
  */
 import type {
-  BlobData,
   CaptureMode,
   DType,
   KernelRecord,
@@ -35,7 +34,7 @@ import { collectOrtEnvironment } from './environment.ts';
 import { consoleProfiler, webgpuProfiler, type KernelProfiler } from './profilers.ts';
 import { attributeKernels, subgraphOwners, type RawKernel } from './profile.ts';
 import { createSession, disposeAll, OrtLoadError, OrtRunner, timingPass } from './passes.ts';
-import { ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
+import { maxAbsDiff, ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
 import { median, type TraceRunOptions } from '../common.ts';
 
 export interface TraceOnnxOptions extends TraceRunOptions {
@@ -69,17 +68,6 @@ function inputTypes(info: OnnxGraphInfo, inputs: OrtInput[]): Map<string, string
   return types;
 }
 
-/** Largest |a − b| over two value arrays of equal length (NaN where one side is NaN and not the other). */
-function maxAbsDiff(a: BlobData, b: BlobData): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (Number.isNaN(x) !== Number.isNaN(y)) return NaN;
-    if (!Number.isNaN(x)) m = Math.max(m, Math.abs(x - y));
-  }
-  return m;
-}
 
 /**
  * Trace one ONNX model. `modelBytes` is the `.onnx` file; `inputs` name every model input. The
