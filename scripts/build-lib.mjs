@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run build:lib: the published library in lib/ (ESM + .d.ts) for the package entries
-//   exray → src/index.ts, exray/trace → src/trace/index.ts, exray/agent → src/agent/index.ts.
+//   exray → src/index.ts, exray/trace → src/trace/index.ts, exray/agent → src/agent/index.ts,
+//   exray/playwright → src/farm/playwright.ts (the @playwright/test fixture).
 // tsc (tsconfig.lib.json) rewrites relative `.ts` imports to `.js` in the JavaScript it emits, but not in
 // the declarations: they are rewritten here so that any consumer's TypeScript resolves them.
 import { spawnSync } from 'node:child_process';
@@ -15,6 +16,7 @@ const ENTRIES = [
   { name: 'exray', src: 'src/index.ts', out: 'lib/index.js' },
   { name: 'exray/trace', src: 'src/trace/index.ts', out: 'lib/trace/index.js' },
   { name: 'exray/agent', src: 'src/agent/index.ts', out: 'lib/agent/index.js' },
+  { name: 'exray/playwright', src: 'src/farm/playwright.ts', out: 'lib/farm/playwright.js' },
 ];
 
 function fail(message) {

@@ -100,6 +100,8 @@ for (const [spec, names] of Object.entries(want)) {
   const m = await import(spec);
   out[spec] = Object.fromEntries(names.map((n) => [n, typeof m[n]]));
 }
+// The fixture needs @playwright/test (an optional peer, not installed here): resolved, not imported.
+out.resolved = { 'exray/playwright': import.meta.resolve('exray/playwright').split('/node_modules/exray/').pop() };
 console.log(JSON.stringify(out));
 `,
   // A real trace through the installed package: a tiny layers model on the consumer's TF.js cpu backend.
@@ -244,7 +246,7 @@ describe('exray as an installed npm package', () => {
   it('the tarball holds the library, the CLI and its sources, and no sample weights, page build or tests', () => {
     const files = pack.files.map((f) => f.path);
     for (const f of ['package.json', 'README.md', 'bin/exray.mjs', 'src/cli/main.ts']) expect(files).toContain(f);
-    for (const entry of ['lib/index', 'lib/trace/index', 'lib/agent/index']) {
+    for (const entry of ['lib/index', 'lib/trace/index', 'lib/agent/index', 'lib/farm/playwright']) {
       expect(files).toContain(`${entry}.js`);
       expect(files).toContain(`${entry}.d.ts`);
     }
@@ -255,7 +257,7 @@ describe('exray as an installed npm package', () => {
 
   it('installs the published entries: exports map, no .ts imports left, exray/trace free of runtimes', () => {
     const pkg = JSON.parse(readFileSync(join(app, 'node_modules', 'exray', 'package.json'), 'utf8')) as { exports: Record<string, unknown> };
-    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './agent', './package.json', './trace']);
+    expect(Object.keys(pkg.exports).sort()).toEqual(['.', './agent', './package.json', './playwright', './trace']);
     const lib = join(app, 'node_modules', 'exray', 'lib');
     const emitted = (readdirSync(lib, { recursive: true }) as string[]).filter((f) => /\.(js|d\.ts)$/.test(f));
     const tsImports = emitted.filter((f) => /(?:from|import)\s*\(?\s*['"]\.{1,2}\/[^'"]*\.ts['"]/.test(code(join(lib, f))));
@@ -265,8 +267,9 @@ describe('exray as an installed npm package', () => {
     for (const spec of bareImports(join(lib, 'agent', 'index.js'))) expect(spec).not.toMatch(/^(@tensorflow|onnxruntime)/);
   });
 
-  it('imports exray, exray/trace and exray/agent in Node', async () => {
-    const out = JSON.parse(await timed('node imports', () => node(['entries.mjs'], app))) as Record<string, Record<string, string>>;
+  it('imports exray, exray/trace and exray/agent in Node, and resolves exray/playwright', async () => {
+    const { resolved, ...out } = JSON.parse(await timed('node imports', () => node(['entries.mjs'], app))) as Record<string, Record<string, string>>;
+    expect(resolved).toEqual({ 'exray/playwright': 'lib/farm/playwright.js' });
     for (const [spec, names] of Object.entries(out)) {
       for (const [name, type] of Object.entries(names)) expect(`${spec} ${name}: ${type}`).toBe(`${spec} ${name}: function`);
     }

@@ -120,7 +120,7 @@ export function staticSkip(model: FarmModel, backend: FarmBackend): string | nul
 }
 
 /** Is the backend there on this device's page? (null: yes; else the reason to skip). */
-async function probeBackend(page: import('playwright-core').Page, backend: FarmBackend): Promise<string | null> {
+export async function probeBackend(page: import('playwright-core').Page, backend: FarmBackend): Promise<string | null> {
   if (backend === 'webgpu') {
     const ok = await page.evaluate(async () => {
       const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
