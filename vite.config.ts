@@ -199,10 +199,46 @@ function exrayAgent(): Plugin {
   };
 }
 
+/**
+ * dist/farm-report.js: the `exray farm` report page (src/viewer/farm), one classic script with its CSS
+ * and React inside. The farm inlines it into the report's index.html, which must work opened from disk,
+ * where module scripts and fetches of sibling files are refused.
+ */
+function exrayFarmReport(): Plugin {
+  let outDir = path.join(ROOT, 'dist');
+  return {
+    name: 'exray-farm-report',
+    apply: 'build',
+    configResolved(config) {
+      outDir = path.resolve(config.root, config.build.outDir);
+    },
+    async closeBundle() {
+      const { build } = await import('vite');
+      await build({
+        configFile: false,
+        root: ROOT,
+        logLevel: 'warn',
+        publicDir: false,
+        plugins: [react()],
+        // Library builds leave process.env alone; React reads NODE_ENV to drop its development checks.
+        define: { 'process.env.NODE_ENV': JSON.stringify('production') },
+        build: {
+          outDir,
+          emptyOutDir: false,
+          target: 'es2022',
+          minify: true,
+          cssCodeSplit: false,
+          lib: { entry: path.join(ROOT, 'src', 'viewer', 'farm', 'main.tsx'), formats: ['iife'], name: 'exrayFarmReport', fileName: () => 'farm-report.js' },
+        },
+      });
+    },
+  };
+}
+
 export default defineConfig({
   // Relative asset URLs: the build also works from a sub-path (e.g. served by `exray serve`).
   base: './',
-  plugins: [react(), exrayModels(), exrayAgent()],
+  plugins: [react(), exrayModels(), exrayAgent(), exrayFarmReport()],
   server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: true },
   preview: { headers: ISOLATION_HEADERS, port: 4173, strictPort: true },
   // onnxruntime-web is imported only inside trace workers (worker/run-onnx.ts), which the dependency

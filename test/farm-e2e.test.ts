@@ -12,11 +12,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserServer } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openReport } from './farm-report-helpers.ts';
 import { chromiumLaunchOptions } from '../src/cli/chromium.ts';
 import { decodeTrace } from '../src/trace/file.ts';
 import { parseFarmConfig } from '../src/farm/config.ts';
@@ -152,13 +153,99 @@ describe('exray farm: 2 models × 5 devices × 2 backends', () => {
     expect(xml).toContain('traces/emotion/Pixel_7/wasm/chelsea.png.exray');
     const html = await readFile(join(dir, 'index.html'), 'utf8');
     expect(html).toContain('emotion');
-    expect(html).not.toMatch(/<script|https?:\/\//);
+    // Self-contained: no script or style from anywhere else, and the CSP allows only the inline one.
+    expect(html).not.toMatch(/<script[^>]*\ssrc=|<link[^>]*\shref=/);
+    expect(html).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'/);
     for (const r of s.reference.traces) expect(existsSync(join(dir, r.path)), r.path).toBe(true);
+    // The report opened from disk in Chromium: the interactive table shows every cell, no error.
+    const report = await openReport(join(dir, 'index.html'), 'farm-matrix');
+    try {
+      expect(report.errors).toEqual([]);
+      expect(await report.page.locator('[data-testid=farm-cells] tbody tr').count()).toBe(20);
+      expect(await report.page.locator('[data-testid=farm-causes]').textContent()).toContain('float16');
+      expect(await report.page.locator('[data-testid=farm-model-spread]').count()).toBe(2);
+    } finally {
+      await report.close();
+    }
     for (const c of s.cells) for (const t of c.traces) {
       const bytes = await readFile(join(dir, t.path));
       const trace = decodeTrace(new Uint8Array(bytes), t.path);
       expect(trace.header.label).toBe(`${c.device} ${c.backend}`);
       expect(trace.header.environment.kind).toBe('browser');
+    }
+  });
+});
+
+describe('exray farm: a folder of 8 photos × 2 backends', () => {
+  const PHOTOS = ['apple.jpg', 'astronaut.png', 'butterfly.jpg', 'chelsea.png', 'coffee.png', 'flower.jpg', 'orange.jpg', 'rocket.jpg'];
+  let photos: FarmRunResult;
+
+  beforeAll(async () => {
+    const folder = join(tmp, 'photos');
+    await mkdir(folder, { recursive: true });
+    for (const p of PHOTOS) await copyFile(join('public', 'samples', p), join(folder, p));
+    const cfg = parseFarmConfig({
+      models: ['models/emotion'],
+      inputs: [folder],
+      backends: ['wasm', 'webgl-f16'],
+      devices: [{ emulate: 'Pixel 7' }],
+      jobs: 2,
+      timeout: 240,
+      out: join(tmp, 'photos-report'),
+    }, 'photos config');
+    photos = await runFarm(cfg, { configFile: 'photos config' });
+  }, 420_000);
+
+  it('agreement and the per-layer error spread over the 8 photos, per backend', () => {
+    const s = photos.summary;
+    expect(s.cells.length).toBe(2);
+    const wasm = cellOf(s, 'emotion', 'Pixel 7', 'wasm');
+    const f16 = cellOf(s, 'emotion', 'Pixel 7', 'webgl-f16');
+    for (const c of [wasm, f16]) {
+      expect(c.accuracy!.inputs, c.id).toBe(8);
+      expect(c.traces.map((t) => t.input).sort()).toEqual(PHOTOS);
+      expect(c.accuracy!.nodes.length, c.id).toBeGreaterThan(10);
+      for (const n of c.accuracy!.nodes) expect(n.median, `${c.id} ${n.key}`).toBeLessThanOrEqual(n.p95);
+    }
+    expect(wasm.status, wasm.reason ?? '').toBe('passed');
+    expect(wasm.accuracy!.top1Agreement).toBe(1);
+    // Half-float textures: error grows along the graph, and is far larger than wasm's on every photo.
+    expect(f16.status).toBe('failed');
+    expect(f16.diagnosis?.cause, f16.diagnosis?.summary).toBe('float16');
+    const worst = (c: typeof wasm): number => Math.max(...c.accuracy!.nodes.map((n) => n.p95));
+    expect(worst(f16)).toBeGreaterThan(100 * worst(wasm));
+    expect(f16.accuracy!.top1Agreement).toBeGreaterThanOrEqual(0);
+    expect(f16.accuracy!.top1Agreement).toBeLessThanOrEqual(1);
+  });
+
+  it('the report opened from disk: both cells, a click into the half-float cell shows its spread, inputs and nodes; no overflow on a phone', async () => {
+    const report = await openReport(join(photos.outDir, 'index.html'), 'farm-photos');
+    try {
+      const { page } = report;
+      expect(await page.locator('[data-testid=farm-cells] tbody tr').count()).toBe(2);
+      await page.locator('[data-testid=farm-cells] tbody tr[data-cell="emotion › Pixel 7 › webgl-f16"] a').click();
+      const cell = page.locator('[data-testid=farm-cell]');
+      await cell.waitFor();
+      expect(await cell.getAttribute('data-cell')).toBe('emotion › Pixel 7 › webgl-f16');
+      expect(await page.locator('[data-testid=farm-spread-chart] canvas').count()).toBe(1);
+      expect(await page.locator('[data-testid=farm-inputs] tbody tr').count()).toBe(8);
+      const nodes = await page.locator('[data-testid=farm-nodes] tbody tr').count();
+      expect(nodes).toBe(photos.summary.cells.find((c) => c.backend === 'webgl-f16')!.accuracy!.nodes.length);
+      expect(await page.locator('[data-testid=farm-diagnosis]').textContent()).toContain('float16');
+      // Links to the traces are relative and point at files that are there.
+      const href = await page.locator('[data-testid=farm-inputs] tbody tr a').first().getAttribute('href');
+      expect(href).toMatch(/^traces\//);
+      expect(existsSync(join(photos.outDir, decodeURIComponent(href!)))).toBe(true);
+      await report.screenshot('cell');
+      expect(await report.overflowsAt(360)).toBe(false);
+      await report.screenshot('cell-360');
+      // Back to the matrix with the browser's back button (hash navigation).
+      await page.goBack();
+      await page.locator('[data-testid=farm-cells]').waitFor();
+      expect(await report.overflowsAt(412)).toBe(false);
+      expect(report.errors).toEqual([]);
+    } finally {
+      await report.close();
     }
   });
 });

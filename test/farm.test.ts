@@ -16,7 +16,8 @@ import { loadFarmConfig, parseFarmConfig, sanitizeName, deviceName } from '../sr
 import { connectFailure, LocalChromium, makeDevice } from '../src/farm/devices.ts';
 import { FarmProgress } from '../src/farm/progress.ts';
 import { FinalError, runPool, type PoolTask } from '../src/farm/pool.ts';
-import { junitXml, xmlEscape, type CellSummary, type FarmSummary } from '../src/farm/report.ts';
+import { indexHtml, inlineScriptText, junitXml, xmlEscape, type CellSummary, type FarmSummary } from '../src/farm/report.ts';
+import { reportJson } from '../src/farm/report-data.ts';
 import { expandInputs, staticSkip, type FarmModel } from '../src/farm/run.ts';
 import type { Comparison } from '../src/compare/index.ts';
 
@@ -344,6 +345,35 @@ describe('JUnit XML', () => {
     expect(lost!.children[0]).toMatchObject({ tag: 'failure', attrs: { type: 'error', message: 'device lost: the browser disconnected' } });
     expect(skipped!.children[0]).toMatchObject({ tag: 'skipped', attrs: { message: 'ONNX: "f16" is TF.js' } });
     expect(xmlEscape('a\u0001b<')).toBe('ab&lt;');
+  });
+});
+
+describe('index.html', () => {
+  const summary = (): FarmSummary => ({
+    schemaVersion: 1, tool: 'exray farm', createdAt: '2026-01-01T00:00:00.000Z', seconds: 1,
+    reference: { backend: 'cpu', traces: [] }, tolerance: { nrmse: null, top1: 1 }, models: ['m'],
+    devices: [{ name: 'Pixel 7', kind: 'emulate' }], backends: ['wasm'],
+    totals: { cells: 1, passed: 0, failed: 1, errors: 0, skipped: 0 }, causes: {}, exitCode: 1,
+    cells: [cell({ id: 'm › Pixel 7 › wasm', model: 'm', device: 'Pixel 7', status: 'failed', reason: '</script><script>alert(1)</script>' })],
+  });
+
+  it('no value in the report can end the embedded JSON or the script early', () => {
+    const json = reportJson({ summary: summary(), details: {} });
+    expect(json).not.toMatch(/[<>&]/);
+    expect((JSON.parse(json) as { summary: FarmSummary }).summary.cells[0]!.reason).toBe('</script><script>alert(1)</script>');
+    expect(inlineScriptText('a="</script>";b=/<\/SCRIPT/')).toBe('a="<\\/script>";b=/<\\/SCRIPT/');
+    const html = indexHtml(summary(), { app: { script: 'void 0', sha256: 'AAAA' }, json });
+    // The static table escapes it too; the one executable script is the app's, allowed by its hash only.
+    expect(html.match(/<script/g)!.length).toBe(2);
+    expect(html).toContain("script-src 'sha256-AAAA'");
+    expect(html).toContain('&lt;/script&gt;');
+  });
+
+  it('without the built app: the static table, and why there is nothing more', () => {
+    const html = indexHtml(summary());
+    expect(html).not.toMatch(/<script/);
+    expect(html).toContain('dist/farm-report.js is missing');
+    expect(html).not.toContain('script-src');
   });
 });
 

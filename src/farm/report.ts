@@ -114,8 +114,23 @@ function num(x: number | null | undefined, digits = 3): string {
   return typeof x === 'number' && Number.isFinite(x) ? x.toPrecision(digits) : '–';
 }
 
-/** A static table of the cells (no script; links are relative, so the folder can move). */
-export function indexHtml(s: FarmSummary): string {
+/** The report page's script (dist/farm-report.js, inlined) and the sha256 (base64) its CSP allows. */
+export interface ReportApp {
+  script: string;
+  sha256: string;
+}
+
+/** A script text that cannot end its `<script>` element early (`<\/` is `</` in JS strings and regexes). */
+export function inlineScriptText(js: string): string {
+  return js.replace(/<\/(script)/gi, '<\\/$1');
+}
+
+/**
+ * index.html: a static table of the cells (links are relative, so the folder can move), and, with the
+ * report app, the interactive page drawn over it from the embedded JSON (`reportJson`). Opened from
+ * disk it loads nothing: the CSP allows only this one inline script (by hash) and inline styles.
+ */
+export function indexHtml(s: FarmSummary, opts: { app?: ReportApp | null; json?: string } = {}): string {
   const rows = s.cells.map((c) => {
     const a = c.accuracy;
     const links = c.traces.map((t) => `<a href="${htmlEscape(encodeURI(t.path))}">${htmlEscape(t.input)}</a>`).join(' ');
@@ -125,22 +140,28 @@ export function indexHtml(s: FarmSummary): string {
       + `<td>${htmlEscape(c.diagnosis?.cause ?? '')}</td><td>${htmlEscape(c.reason ?? '')}</td><td>${links}</td></tr>`;
   });
   const t = s.totals;
+  const app = opts.app && opts.json !== undefined ? opts.app : null;
+  const scriptSrc = app ? `; script-src 'sha256-${app.sha256}'` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>exray farm</title>
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'${scriptSrc}">
 <style>
 body{font:14px system-ui,sans-serif;margin:1.5rem;color:#222}
 table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3}tr.passed td:nth-child(4){color:#176f2c}tr.failed td:nth-child(4),tr.error td:nth-child(4){color:#b00020;font-weight:600}
 tr.skipped{color:#777}
 </style></head><body>
+<div id="root"></div>
+<div id="static">
 <h1>exray farm</h1>
 <p>${htmlEscape(s.createdAt)} · ${t.cells} cells: ${t.passed} passed, ${t.failed} failed, ${t.errors} errors, ${t.skipped} skipped · reference ${htmlEscape(s.reference.backend)} · exit code ${s.exitCode}</p>
 <table><thead><tr><th>model</th><th>device</th><th>backend</th><th>status</th><th>latency ms</th><th>top-1 agreement</th><th>max output nrmse</th><th>first divergent node</th><th>cause</th><th>reason</th><th>traces</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody></table>
-<p>summary.json has every figure (per-layer error spread included); junit.xml is for CI.</p>
-</body></html>
+<p>summary.json has every figure (per-layer error spread included); junit.xml is for CI.${app ? '' : ' The interactive report was not built (dist/farm-report.js is missing: run `npx vite build`).'}</p>
+</div>
+${app ? `<script type="application/json" id="exray-farm">${opts.json}</script>\n<script>${app.script}</script>\n` : ''}</body></html>
 `;
 }

@@ -11,8 +11,9 @@
  * 4. a bounded pool of cells with timeouts and retries (pool.ts); a lost device fails its cells only;
  * 5. compare every input, judge the cell, diagnose divergent cells (runDiagnosis), write the report.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { compareTraces, type Comparison } from '../compare/index.ts';
@@ -26,7 +27,8 @@ import { cellAccuracy, breaksTolerance, type CellAccuracy } from './accuracy.ts'
 import { sanitizeName, type FarmBackend, type FarmConfig } from './config.ts';
 import { knownEmulations, LocalChromium, makeDevice, type FarmDevice } from './devices.ts';
 import { FinalError, runPool, type Outcome, type PoolTask } from './pool.ts';
-import { indexHtml, junitXml, SUMMARY_SCHEMA_VERSION, type CellEnvironment, type CellSummary, type FarmSummary } from './report.ts';
+import { cellDetail, reportJson, type CellDetail } from './report-data.ts';
+import { indexHtml, inlineScriptText, junitXml, SUMMARY_SCHEMA_VERSION, type CellEnvironment, type CellSummary, type FarmSummary, type ReportApp } from './report.ts';
 
 const PHOTO = /\.(jpe?g|png|webp|gif|bmp|avif|tiff?)$/i;
 const TENSOR = /\.(npy|json)$/i;
@@ -177,18 +179,27 @@ interface CellRun {
 export async function ensurePageBuilt(root: string, log: (l: string) => void): Promise<string> {
   const { buildIsStale } = await import('../cli/commands/serve.ts');
   const dist = join(root, 'dist');
-  if ((await buildIsStale(root)) || !existsSync(join(dist, 'runner.html'))) {
+  if ((await buildIsStale(root)) || !existsSync(join(dist, 'runner.html')) || !existsSync(join(dist, 'farm-report.js'))) {
     log('exray farm: building the page (vite build)…');
     const { spawn } = await import('node:child_process');
     const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+    // A production build whatever NODE_ENV this process has (see buildPage in serve.ts).
     await new Promise<void>((done, fail) => {
-      const child = spawn(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+      const child = spawn(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } });
       child.on('error', fail);
       child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`vite build exited with code ${code}`))));
     });
   }
   if (!existsSync(join(dist, 'runner.html'))) throw new ExrayInputError(dist, 'the runner page is not built (vite build makes dist/runner.html)');
   return dist;
+}
+
+/** The report page's script from the build, ready to inline (null when the build has none). */
+async function reportApp(dist: string): Promise<ReportApp | null> {
+  const js = await readFile(join(dist, 'farm-report.js'), 'utf8').catch(() => null);
+  if (js === null) return null;
+  const script = inlineScriptText(js);
+  return { script, sha256: createHash('sha256').update(script).digest('base64') };
 }
 
 export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?: string; build?: boolean } & FarmHooks): Promise<FarmRunResult> {
@@ -313,6 +324,7 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
     // ---- judge, diagnose (sequential, in Node, after the pool: it is CPU-bound), report ----
     const { runDiagnosis } = await import('../reference/diagnose-node.ts');
     const cells: CellSummary[] = [];
+    const details: Record<string, CellDetail> = {};
     for (const p of plans) {
       const base: Omit<CellSummary, 'status' | 'reason'> = {
         id: p.id, model: p.model.name, device: p.device.name, backend: p.backend, attempts: 0, seconds: 0,
@@ -341,6 +353,7 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
       if (medians.length) base.latency = { medianMs: median(medians), firstRunMs: first.header.timing?.firstRunMs ?? medians[0]! };
       const accuracy: CellAccuracy = cellAccuracy(run.comparisons);
       base.accuracy = accuracy;
+      details[p.id] = cellDetail(run.traces.map((t) => t.input.name), run.comparisons, run.traces.map((t) => t.trace), prepared.get(p.model.name)?.[0]?.ref ?? null);
       if (!breaksTolerance(accuracy, cfg.tolerance.top1)) {
         cells.push({ ...base, status: 'passed', reason: null });
         continue;
@@ -398,7 +411,7 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
     };
     await writeFileAtomic(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
     await writeFileAtomic(join(outDir, 'junit.xml'), junitXml(summary));
-    await writeFileAtomic(join(outDir, 'index.html'), indexHtml(summary));
+    await writeFileAtomic(join(outDir, 'index.html'), indexHtml(summary, { app: await reportApp(dist), json: reportJson({ summary, details }) }));
     return { summary, outDir, exitCode };
   } finally {
     for (const d of devices) await d.close().catch(() => {});

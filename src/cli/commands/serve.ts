@@ -50,11 +50,13 @@ export async function buildIsStale(root: string): Promise<boolean> {
   return false;
 }
 
+// NODE_ENV is set explicitly: an inherited `test` (vitest) or `development` makes Vite compile JSX for
+// React's development runtime, which the production React in the bundle does not have.
 async function buildPage(root: string): Promise<void> {
   process.stdout.write('exray serve: building the page (vite build)…\n');
   const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
   await new Promise<void>((done, fail) => {
-    const child = spawn(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, NODE_ENV: 'production' } });
     child.on('error', fail);
     child.on('exit', (code) => (code === 0 ? done() : fail(new Error(`vite build exited with code ${code}`))));
   });
