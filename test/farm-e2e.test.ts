@@ -176,19 +176,29 @@ describe('exray farm: 2 models × 5 devices × 2 backends', () => {
   });
 });
 
-describe('exray farm: a folder of 8 photos × 2 backends', () => {
+/**
+ * A second run: emotion over a folder of 8 photos on wasm and half-float WebGL; the Silero VAD (ONNX,
+ * three inputs) over its sets.json; and a device whose browser has no WebGL at all (a
+ * launchServer with --disable-3d-apis), whose WebGL cells are skipped with the probe's reason.
+ */
+describe('exray farm: a folder of 8 photos × 2 backends, input sets, a device without WebGL', () => {
   const PHOTOS = ['apple.jpg', 'astronaut.png', 'butterfly.jpg', 'chelsea.png', 'coffee.png', 'flower.jpg', 'orange.jpg', 'rocket.jpg'];
   let photos: FarmRunResult;
+  let noGl: BrowserServer | null = null;
 
   beforeAll(async () => {
     const folder = join(tmp, 'photos');
     await mkdir(folder, { recursive: true });
     for (const p of PHOTOS) await copyFile(join('public', 'samples', p), join(folder, p));
+    const launch = chromiumLaunchOptions();
+    noGl = await chromium.launchServer({ ...launch, args: [...launch.args, '--disable-3d-apis'], host: '127.0.0.1', port: 0 });
     const cfg = parseFarmConfig({
-      models: ['models/emotion'],
-      inputs: [folder],
+      models: [
+        { path: 'models/emotion', inputs: [folder] },
+        { path: 'models/silero-vad-v5', inputs: ['public/samples/tensors/silero-vad-v5'], backends: ['wasm'] },
+      ],
       backends: ['wasm', 'webgl-f16'],
-      devices: [{ emulate: 'Pixel 7' }],
+      devices: [{ emulate: 'Pixel 7' }, { name: 'no-webgl', connect: noGl.wsEndpoint() }],
       jobs: 2,
       timeout: 240,
       out: join(tmp, 'photos-report'),
@@ -196,9 +206,30 @@ describe('exray farm: a folder of 8 photos × 2 backends', () => {
     photos = await runFarm(cfg, { configFile: 'photos config' });
   }, 420_000);
 
+  afterAll(async () => {
+    await noGl?.close().catch(() => {});
+  });
+
+  it('a multi-input ONNX model runs from its input sets (missing inputs from the card\'s defaults); a backend the device lacks is skipped, not failed', async () => {
+    const s = photos.summary;
+    for (const device of ['Pixel 7', 'no-webgl']) {
+      const vad = cellOf(s, 'silero-vad-v5', device, 'wasm');
+      expect(vad.status, `${vad.id}: ${vad.reason}`).toBe('passed');
+      expect(vad.traces.map((t) => t.input)).toEqual(['speech frame', 'silence']);
+    }
+    const vad = cellOf(s, 'silero-vad-v5', 'Pixel 7', 'wasm');
+    const speech = decodeTrace(new Uint8Array(await readFile(join(photos.outDir, vad.traces[0]!.path))), 'speech');
+    expect(speech.header.input.tensors.map((t) => t.name).sort()).toEqual(['input', 'sr', 'state']);
+    const silence = decodeTrace(new Uint8Array(await readFile(join(photos.outDir, vad.traces[1]!.path))), 'silence');
+    const sr = silence.header.input.tensors.find((t) => t.name === 'sr')!;
+    expect(Array.from(silence.blobs.get(sr.blob!.id)!)).toEqual([16000]);
+    expect(cellOf(s, 'emotion', 'no-webgl', 'webgl-f16')).toMatchObject({ status: 'skipped', reason: 'webgl unavailable: no WebGL context' });
+    expect(cellOf(s, 'emotion', 'no-webgl', 'wasm').status).toBe('passed');
+    expect(s.totals).toMatchObject({ cells: 6, passed: 4, failed: 1, errors: 0, skipped: 1 });
+  });
+
   it('agreement and the per-layer error spread over the 8 photos, per backend', () => {
     const s = photos.summary;
-    expect(s.cells.length).toBe(2);
     const wasm = cellOf(s, 'emotion', 'Pixel 7', 'wasm');
     const f16 = cellOf(s, 'emotion', 'Pixel 7', 'webgl-f16');
     for (const c of [wasm, f16]) {
@@ -218,11 +249,11 @@ describe('exray farm: a folder of 8 photos × 2 backends', () => {
     expect(f16.accuracy!.top1Agreement).toBeLessThanOrEqual(1);
   });
 
-  it('the report opened from disk: both cells, a click into the half-float cell shows its spread, inputs and nodes; no overflow on a phone', async () => {
+  it('the report opened from disk: every cell, a click into the half-float cell shows its spread, inputs and nodes; no overflow on a phone', async () => {
     const report = await openReport(join(photos.outDir, 'index.html'), 'farm-photos');
     try {
       const { page } = report;
-      expect(await page.locator('[data-testid=farm-cells] tbody tr').count()).toBe(2);
+      expect(await page.locator('[data-testid=farm-cells] tbody tr').count()).toBe(6);
       await page.locator('[data-testid=farm-cells] tbody tr[data-cell="emotion › Pixel 7 › webgl-f16"] a').click();
       const cell = page.locator('[data-testid=farm-cell]');
       await cell.waitFor();
@@ -230,7 +261,7 @@ describe('exray farm: a folder of 8 photos × 2 backends', () => {
       expect(await page.locator('[data-testid=farm-spread-chart] canvas').count()).toBe(1);
       expect(await page.locator('[data-testid=farm-inputs] tbody tr').count()).toBe(8);
       const nodes = await page.locator('[data-testid=farm-nodes] tbody tr').count();
-      expect(nodes).toBe(photos.summary.cells.find((c) => c.backend === 'webgl-f16')!.accuracy!.nodes.length);
+      expect(nodes).toBe(cellOf(photos.summary, 'emotion', 'Pixel 7', 'webgl-f16').accuracy!.nodes.length);
       expect(await page.locator('[data-testid=farm-diagnosis]').textContent()).toContain('float16');
       // Links to the traces are relative and point at files that are there.
       const href = await page.locator('[data-testid=farm-inputs] tbody tr a').first().getAttribute('href');

@@ -4,7 +4,7 @@
  * fails only its cells), the accuracy figures and the progress lines.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -18,7 +18,8 @@ import { FarmProgress } from '../src/farm/progress.ts';
 import { FinalError, runPool, type PoolTask } from '../src/farm/pool.ts';
 import { indexHtml, inlineScriptText, junitXml, xmlEscape, type CellSummary, type FarmSummary } from '../src/farm/report.ts';
 import { reportJson } from '../src/farm/report-data.ts';
-import { expandInputs, staticSkip, type FarmModel } from '../src/farm/run.ts';
+import { staticSkip, type FarmModel } from '../src/farm/run.ts';
+import { expandInputs } from '../src/farm/inputs.ts';
 import type { Comparison } from '../src/compare/index.ts';
 
 let tmp: string;
@@ -154,7 +155,24 @@ describe('inputs and skips', () => {
     expect(got.every((i) => i.kind === 'photo')).toBe(true);
     expect(got.map((i) => i.name)).toEqual([...got.map((i) => i.name)].sort());
     await expect(expandInputs(['public/nope'], 'f.json')).rejects.toThrow(/f\.json: input public\/nope does not exist/);
-    await expect(expandInputs(['README.md'], 'f.json')).rejects.toThrow(/README\.md: not a photo or a tensor file/);
+    await expect(expandInputs(['README.md'], 'f.json')).rejects.toThrow(/README\.md: not a photo, a tensor file/);
+  });
+
+  it('input sets (sets.json) feed multi-input models; their file names never leave the folder', async () => {
+    const sets = await expandInputs(['public/samples/tensors/silero-vad-v5'], 'f.json');
+    expect(sets.map((i) => [i.name, i.kind])).toEqual([['speech frame', 'set'], ['silence', 'set']]);
+    expect(sets[0]!.tensors).toEqual(['input', 'state', 'sr'].map((n) => `${n}=${join('public/samples/tensors/silero-vad-v5', `${{ input: 'speech_input', state: 'speech_state', sr: 'sr' }[n]}.npy`)}`));
+    const dir = join(tmp, 'sets');
+    await mkdir(dir, { recursive: true });
+    const bad = async (json: unknown): Promise<unknown> => {
+      await writeFile(join(dir, 'sets.json'), JSON.stringify(json));
+      return expandInputs([dir], 'f.json');
+    };
+    await expect(bad({ sets: [{ name: 'x', files: { input: '../../etc/passwd' } }] })).rejects.toThrow(/sets\.json: sets\.0\.files\.input: expected a file name in the same folder/);
+    await expect(bad({ sets: [{ name: 'x', files: { input: 'absent.npy' } }] })).rejects.toThrow(/sets\[0\]\.files\.input: absent\.npy is not a file beside sets\.json/);
+    await expect(bad({ sets: [] })).rejects.toThrow(/sets\.json: sets: /);
+    await writeFile(join(dir, 'sets.json'), '{');
+    await expect(expandInputs([join(dir, 'sets.json')], 'f.json')).rejects.toThrow(/sets\.json: not JSON/);
   });
 
   it('skips what a runtime cannot run, before opening a page', () => {

@@ -17,7 +17,8 @@ import { encodeTrace } from '../trace/file.ts';
 import type { Trace } from '../trace/types.ts';
 import { breaksTolerance, cellAccuracy } from './accuracy.ts';
 import { FARM_BACKENDS, sanitizeName, type FarmBackend } from './config.ts';
-import { ensurePageBuilt, expandInputs, probeBackend, staticSkip, type FarmInput, type FarmModel } from './run.ts';
+import { expandInputs, prepareOptions, type FarmInput } from './inputs.ts';
+import { ensurePageBuilt, probeBackend, staticSkip, type FarmModel } from './run.ts';
 
 export type ExrayReferenceBackend = 'cpu' | 'wasm';
 
@@ -208,11 +209,13 @@ export class ExrayWorker {
     const st = await stat(inputFile).catch(() => null);
     if (!st) throw new ExrayInputError(inputFile, 'input does not exist');
     if (!st.isFile()) throw new ExrayInputError(inputFile, 'input: expected one photo or tensor file, not a folder');
-    const [input] = await expandInputs([inputFile], inputFile);
+    const inputs = await expandInputs([inputFile], inputFile);
+    const input = inputs[0];
     if (!input) throw new ExrayInputError(inputFile, 'not a photo or a tensor file (.npy, .json)');
+    if (inputs.length > 1) throw new ExrayInputError(inputFile, `${inputs.length} input sets: exray.trace runs one (give a sets.json with one set)`);
     const { prepareInput } = await import('../cli/commands/trace.ts');
     const { traceInNode } = await import('../reference/trace-node.ts');
-    const feed = await prepareInput(model.path, input.kind === 'photo' ? { image: input.file } : { input: [input.file] });
+    const feed = await prepareInput(model.path, prepareOptions(input));
     const ref = await traceInNode({
       model: model.path, backend, feed: feed.feed, feedFile: feed.feedFile, capture: 'tensors', runs: 1, warmup: 0, label: 'reference',
       ...(feed.source ? { source: feed.source } : {}), ...(feed.preprocess ? { preprocess: feed.preprocess } : {}),

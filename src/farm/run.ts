@@ -24,21 +24,13 @@ import { writeFileAtomic } from '../server/atomic.ts';
 import type { BackendName } from '../viewer/worker/protocol.ts';
 import { onnxUnsupported } from '../viewer/worker/protocol.ts';
 import { cellAccuracy, breaksTolerance, type CellAccuracy } from './accuracy.ts';
+import { expandInputs, fillFromCard, prepareOptions, type FarmInput } from './inputs.ts';
 import { sanitizeName, type FarmBackend, type FarmConfig } from './config.ts';
 import { knownEmulations, LocalChromium, makeDevice, type FarmDevice } from './devices.ts';
 import { FinalError, runPool, type Outcome, type PoolTask } from './pool.ts';
 import { cellDetail, reportJson, type CellDetail } from './report-data.ts';
 import { indexHtml, inlineScriptText, junitXml, SUMMARY_SCHEMA_VERSION, type CellEnvironment, type CellSummary, type FarmSummary, type ReportApp } from './report.ts';
 
-const PHOTO = /\.(jpe?g|png|webp|gif|bmp|avif|tiff?)$/i;
-const TENSOR = /\.(npy|json)$/i;
-
-export interface FarmInput {
-  /** Display name (file name), unique within the model. */
-  name: string;
-  file: string;
-  kind: 'photo' | 'tensor';
-}
 
 export interface FarmModel {
   name: string;
@@ -63,29 +55,6 @@ export interface FarmRunResult {
   summary: FarmSummary;
   outDir: string;
   exitCode: 0 | 1;
-}
-
-/** Photos and tensor files of an input path: the file itself, or those directly inside a folder. */
-export async function expandInputs(paths: readonly string[], where: string): Promise<FarmInput[]> {
-  const out: FarmInput[] = [];
-  for (const p of paths) {
-    const s = await stat(p).catch(() => null);
-    if (!s) throw new ExrayInputError(where, `input ${p} does not exist`);
-    const files = s.isDirectory() ? (await readdir(p)).sort().map((f) => join(p, f)) : [p];
-    for (const f of files) {
-      if (PHOTO.test(f)) out.push({ name: basename(f), file: f, kind: 'photo' });
-      else if (TENSOR.test(f) && !(s.isDirectory() && basename(f) === 'sets.json')) out.push({ name: basename(f), file: f, kind: 'tensor' });
-      else if (!s.isDirectory()) throw new ExrayInputError(f, 'not a photo or a tensor file (.npy, .json)');
-    }
-  }
-  if (out.length === 0) throw new ExrayInputError(where, `no photos or tensor files in ${paths.join(', ')}`);
-  const seen = new Map<string, number>();
-  for (const i of out) {
-    const n = seen.get(i.name) ?? 0;
-    seen.set(i.name, n + 1);
-    if (n > 0) i.name = `${i.name}~${n}`;
-  }
-  return out;
 }
 
 async function resolveModels(cfg: FarmConfig, where: string): Promise<FarmModel[]> {
@@ -218,14 +187,19 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
   await mkdir(outDir, { recursive: true });
 
   // ---- inputs and references (Node) ----
-  const { prepareInput } = await import('../cli/commands/trace.ts');
+  const { prepareInput, cardFor } = await import('../cli/commands/trace.ts');
   const { traceInNode } = await import('../reference/trace-node.ts');
   const prepared = new Map<string, Prepared[]>();
   const refList: FarmSummary['reference']['traces'] = [];
   for (const m of models) {
     const list: Prepared[] = [];
     for (const input of m.inputs) {
-      const feed = await prepareInput(m.path, input.kind === 'photo' ? { image: input.file } : { input: [input.file] });
+      const feed = await prepareInput(m.path, prepareOptions(input));
+      if (input.kind === 'set') {
+        const f = fillFromCard(feed.feed, (await cardFor(m.dir))?.inputs);
+        feed.feed = f.feed;
+        if (f.filled.length) log(`${m.name} × ${input.name}: card defaults ${f.filled.join(', ')}`);
+      }
       log(`reference: ${m.name} × ${input.name} on ${cfg.reference}`);
       const ref = await traceInNode({
         model: m.path, backend: cfg.reference, feed: feed.feed, feedFile: feed.feedFile, capture: 'tensors', runs: 1, warmup: 0, label: 'reference',
