@@ -66,6 +66,14 @@ export function buildProgram(): Command {
     .option('--json', 'print the comparison as JSON')
     .option('--fail-on-diverge', 'exit with code 1 when any node diverges')
     .option('--nrmse <x>', 'tolerance on normalised RMSE', positiveNumber)
+    .addOption(
+      new Option('--preset <name>', 'tolerance preset (default: the traces\' precision: float16 for half-float textures or fp16 tensors, int8 for quantized graphs, else float32)').choices([
+        'float32',
+        'float16',
+        'int8',
+        'exact',
+      ]),
+    )
     .option('--limit <n>', 'rows in the table (0 = all)', nonNegativeInt, 40)
     .action(async (edge: string, ref: string, opts) => (await import('./commands/compare.ts')).compareCommand(edge, ref, opts));
 
@@ -82,6 +90,19 @@ export function buildProgram(): Command {
     .option('--fail-on-assert', 'exit with code 1 when an assertion fails')
     .option('--json', 'print the diagnosis as JSON')
     .action(async (edge: string, opts) => (await import('./commands/diagnose.ts')).diagnoseCommand(edge, opts));
+
+  program
+    .command('repro')
+    .description('write a folder that reproduces one ONNX node\'s own error without exray (for a runtime bug report)')
+    .argument('<edge>', 'the edge trace (.exray, --capture tensors)')
+    .requiredOption('--node <name>', 'the node whose own error breaks tolerance (exray diagnose names it)')
+    .option('--model <path>', 'the reference model (.onnx or its folder): the expected outputs')
+    .option('--edge-model <path>', 'the model the deployment ran, when it is not the reference')
+    .addOption(new Option('--backend <name>', 'reference runtime: cpu (onnxruntime-node) or wasm (onnxruntime-web in Node)').choices(['cpu', 'wasm']).default('cpu'))
+    .requiredOption('--out <dir>', 'the bundle folder (new, empty, or an earlier bundle)')
+    .option('--force', 'write the bundle even when the node\'s own error is within tolerance')
+    .option('--json', 'print the result as JSON')
+    .action(async (edge: string, opts) => (await import('./commands/repro.ts')).reproCommand(edge, opts));
 
   program
     .command('latency')
