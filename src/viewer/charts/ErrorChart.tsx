@@ -61,11 +61,13 @@ export function ErrorChart(): ReactNode {
   const plot = useRef<uPlot | null>(null);
   const latest = useRef<ChartData | null>(null);
   latest.current = data;
-  const shape = data ? data.series.map((x) => x.run.stream).join('|') : '';
+  // Rebuilt when the series change, or when the first reference node gives the x axis its nodes.
+  const hasNodes = data !== null && data.keys.length > 0;
+  const shape = data ? `${data.series.map((x) => x.run.stream).join('|')}#${hasNodes}` : '';
 
   useEffect(() => {
     const el = host.current;
-    if (!el || !data || data.series.length === 0) return;
+    if (!el || !data || data.series.length === 0 || data.keys.length === 0) return;
     const marks: uPlot.Plugin = {
       hooks: {
         draw: [
@@ -138,15 +140,28 @@ export function ErrorChart(): ReactNode {
       ],
       cursor: { points: { size: 7 }, focus: { prox: 24 } },
       legend: { live: true },
+      // Legend: with no point hovered, each run's worst nrmse so far; on hover, that node's values.
       series: [
-        { label: 'node', value: (_u, v) => (v === null || v === undefined ? '' : (latest.current?.names[v] ?? String(v))) },
-        ...data.series.map((sr) => ({
+        {
+          label: 'node',
+          value: (_u, v, _s, idx) => (idx === null || idx === undefined ? 'hover or tap a point' : v === null || v === undefined ? '' : (latest.current?.names[v] ?? String(v))),
+        },
+        ...data.series.map((sr, k) => ({
           label: sr.run.stream,
           stroke: sr.color,
           width: 1.5,
           points: { show: true, size: 3 },
           spanGaps: false,
-          value: (_u: uPlot, v: number | null) => (v === null ? '–' : v <= (latest.current?.zero ?? 0) ? '0' : fmtErr(v)),
+          value: (_u: uPlot, v: number | null, _s: number, idx: number | null) => {
+            const zero = latest.current?.zero ?? 0;
+            if (idx === null || idx === undefined) {
+              const ys = latest.current?.series[k]?.y ?? [];
+              let worst: number | null = null;
+              for (const y of ys) if (y !== null) worst = Math.max(worst ?? 0, y);
+              return worst === null ? 'no node compared yet' : `worst ${worst <= zero ? '0' : fmtErr(worst)}`;
+            }
+            return v === null ? 'not compared' : v <= zero ? '0' : fmtErr(v);
+          },
         })),
       ],
     };
@@ -186,7 +201,11 @@ export function ErrorChart(): ReactNode {
   return (
     <section className="panel" data-testid="error-chart" aria-labelledby="err-h">
       <h2 id="err-h">Error per layer</h2>
-      {any ? (
+      {any && !hasNodes ? (
+        <p className="muted" data-testid="error-chart-waiting">
+          The error of each layer appears here as the {ref.stream} run reaches it{ref.status === 'queued' ? ' (it runs next)' : ''}.
+        </p>
+      ) : any ? (
         <>
           <div ref={host} className="chart" data-testid="error-chart-plot" />
           <p className="small muted">Click a point to inspect that node. Dashed line: first node that leaves the tolerance. 0 = bit-identical.</p>

@@ -21,12 +21,15 @@ const CLOCK_TEXT: Record<Clock, string> = {
   unavailable: 'not measurable',
 };
 
+/** Bars shown at first; "show more" lists up to TOP. The box grows with its bars (no inner scroll). */
+const FIRST = 10;
 const TOP = 25;
 
 export function LatencyPanel(): ReactNode {
   const s = useApp();
   const ref = referenceRun();
   const [sortBy, setSortBy] = useState<string>('');
+  const [all, setAll] = useState(false);
   const revs = s.runs.map((r) => r.rev).join(',');
   const table = useMemo(() => {
     const runs = s.runs.filter((r) => r.kernels.length > 0);
@@ -45,9 +48,10 @@ export function LatencyPanel(): ReactNode {
     const key = perRun.find((p) => p.run.stream === sortBy) ?? perRun.find((p) => p.run.role === 'edge') ?? perRun[0];
     const names = key ? [...key.ms.entries()].sort((a, b) => b[1] - a[1]).slice(0, TOP).map(([n]) => n) : [];
     const max = Math.max(1e-9, ...perRun.flatMap((p) => names.map((n) => p.ms.get(n) ?? 0)));
-    return { perRun, names, max, key: key?.run.stream ?? '' };
+    return { perRun, names, max, key: key?.run.stream ?? '', timed: key?.ms.size ?? 0 };
   }, [revs, ref, sortBy]);
   if (table.perRun.length === 0) return null;
+  const shownNames = all ? table.names : table.names.slice(0, FIRST);
   return (
     <section className="panel" data-testid="latency-panel" aria-labelledby="lat-h">
       <h2 id="lat-h">Latency per node</h2>
@@ -68,10 +72,12 @@ export function LatencyPanel(): ReactNode {
             </option>
           ))}
         </select>
-        <span className="small muted">slowest {Math.min(TOP, table.names.length)} nodes</span>
+        <span className="small muted" data-testid="latency-count">
+          slowest {shownNames.length} of {table.timed} timed nodes
+        </span>
       </label>
       <div className="bars" data-testid="latency-bars">
-        {table.names.map((name) => (
+        {shownNames.map((name) => (
           <div className="bar-group" key={name}>
             <button type="button" className="link bar-label" title={name} onClick={() => setState({ selectedNode: `${name}:0` })}>
               {name}
@@ -88,6 +94,11 @@ export function LatencyPanel(): ReactNode {
           </div>
         ))}
       </div>
+      {table.names.length > FIRST && (
+        <button type="button" className="link small" data-testid="latency-more" onClick={() => setAll(!all)}>
+          {all ? `show the slowest ${FIRST} only` : `show the slowest ${table.names.length}`}
+        </button>
+      )}
       <KernelTimeline />
     </section>
   );

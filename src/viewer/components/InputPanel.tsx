@@ -1,5 +1,5 @@
 /** Step 2: a photo — dropped, picked, a bundled sample or one camera frame — and what the model sees. */
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { PhotoFileButton } from './PhotoFileButton.tsx';
 import { choosePhoto, chooseSamplePhoto } from '../state/controller.ts';
 import { useApp } from '../state/store.ts';
@@ -33,6 +33,18 @@ function ModelView(): ReactNode {
         from {src.fileName} {src.width}×{src.height}
         {src.exifOrientation !== 1 ? `, EXIF orientation ${src.exifOrientation}` : ''}
       </figcaption>
+    </figure>
+  );
+}
+
+/** The chosen photo; one the browser cannot show is left out (the input error says why), not a broken-image icon. */
+function PhotoThumb({ url, name }: { url: string; name: string }): ReactNode {
+  const [broken, setBroken] = useState<string | null>(null);
+  if (broken === url) return null;
+  return (
+    <figure>
+      <img src={url} alt={name} className="photo" data-testid="photo" onError={() => setBroken(url)} />
+      <figcaption className="small muted">{name}</figcaption>
     </figure>
   );
 }
@@ -92,12 +104,7 @@ export function InputPanel(): ReactNode {
         </p>
       )}
       <div className="input-views">
-        {s.photo && (
-          <figure>
-            <img src={s.photo.url} alt={s.photo.name} className="photo" data-testid="photo" />
-            <figcaption className="small muted">{s.photo.name}</figcaption>
-          </figure>
-        )}
+        {s.photo && <PhotoThumb url={s.photo.url} name={s.photo.name} />}
         {s.inputBusy ? <p className="muted">pre-processing…</p> : <ModelView />}
       </div>
       {!s.model && s.photo && <p className="small muted">Load a model to see the photo as the model sees it.</p>}

@@ -30,6 +30,19 @@ function compare(a: NodeRow, b: NodeRow, key: SortKey): number {
 
 const ROW_HEIGHT = 32;
 
+/** Why the table has no row, in words (a filter that matches nothing, or nothing received yet). */
+function EmptyRows(p: { rows: number; onlyDiverged: boolean; filtered: boolean; compared: boolean; streaming: boolean }): ReactNode {
+  let text: string;
+  if (p.rows === 0) text = p.streaming ? 'No node yet: rows appear as the run reaches each node.' : 'This run recorded no node.';
+  else if (p.onlyDiverged && !p.filtered) text = p.compared ? 'No node diverged: every node output is within the tolerance.' : 'No node has diverged so far (the comparison is not complete).';
+  else text = `No node matches the filters (${p.rows} node outputs in this run).`;
+  return (
+    <p className="empty-rows muted" role="status" data-testid="node-table-empty">
+      {text}
+    </p>
+  );
+}
+
 export function NodeTable(): ReactNode {
   const s = useApp();
   const ref = referenceRun();
@@ -99,7 +112,8 @@ export function NodeTable(): ReactNode {
             </button>
           ))}
         </div>
-        <div className="grid-body" ref={scroller} data-testid="node-rows">
+        {shown.length === 0 && <EmptyRows rows={rows.length} onlyDiverged={onlyDiverged} filtered={text.trim() !== '' || minErr !== '' || minMs !== ''} compared={run.comparison !== null} streaming={run.status === 'running' || run.status === 'starting' || run.status === 'queued'} />}
+        <div className={`grid-body${shown.length === 0 ? ' empty' : ''}`} ref={scroller} data-testid="node-rows">
           <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
             {virtual.getVirtualItems().map((v) => {
               const r = shown[v.index]!;

@@ -117,7 +117,12 @@ function Row({ r }: { r: RunState }): ReactNode {
           {verdict}
         </span>
       </td>
-      <td data-testid="first-divergent" data-label="first divergent">
+      <td
+        data-testid="first-divergent"
+        data-label="first divergent"
+        // The reference has no first divergent node: its empty cell is not a way to switch the node table.
+        onClick={r.role === 'reference' ? (e) => e.stopPropagation() : undefined}
+      >
         {fd ? (
           <button
             type="button"
@@ -135,6 +140,8 @@ function Row({ r }: { r: RunState }): ReactNode {
           <span>{liveFirst.name} …</span>
         ) : r.role === 'edge' && c ? (
           <span className="muted">none</span>
+        ) : r.role === 'reference' ? (
+          <span className="muted" title="the reference is what the other runs are compared with">—</span>
         ) : (
           ''
         )}

@@ -9,14 +9,15 @@ import { kindOf, type PickedFile } from '../load/dropped-files.ts';
 import { fetchSampleIndex, loadSampleModel, samplePhotoUrl } from '../load/samples.ts';
 import { probeBackends } from '../worker/probe.ts';
 import { UtilityWorker, WorkerRequestError } from '../worker/client.ts';
-import { backendUnsupported, type BackendProbe } from '../worker/protocol.ts';
+import { BACKENDS, backendUnsupported, type BackendName, type BackendProbe } from '../worker/protocol.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
 import { openTraceFiles } from './trace-files.ts';
 import { diagnoseAgainstPhoto } from './photo-diagnosis.ts';
 import { giveTensorFiles, tensorFilesOf } from './tensor-inputs.ts';
 import { getState, setState } from './store.ts';
 import { setCompareOptions } from './session.ts';
-import { cancelRuns } from './runs.ts';
+import { cancelRuns, startRuns } from './runs.ts';
+import { getRemote } from '../remote/remote-state.ts';
 
 let util: UtilityWorker | null = null;
 export function utility(): UtilityWorker {
@@ -26,15 +27,86 @@ export function utility(): UtilityWorker {
 
 let initialized = false;
 
+/** What the page opens with when the URL names nothing: a tiny sample (a run takes seconds) and a face. */
+export const DEFAULT_SAMPLE = { model: 'emotion', photo: 'astronaut.png' } as const;
+
+/**
+ * `?model=<sample>&photo=<sample photo>&backends=cpu,wasm&timed=<n>&run=1`: what to open with, and
+ * whether to start a run at once (a link that shows a run). Unknown names are ignored (the defaults stay).
+ */
+export interface StartParams {
+  model: string | null;
+  photo: string | null;
+  backends: BackendName[] | null;
+  timed: number | null;
+  run: boolean;
+}
+
+export function startParams(search: string): StartParams {
+  const q = new URLSearchParams(search);
+  const list = q.get('backends');
+  const backends = list === null ? null : list.split(/[\s,+]+/).filter((b): b is BackendName => (BACKENDS as readonly string[]).includes(b));
+  const timed = Number(q.get('timed'));
+  return {
+    model: q.get('model'),
+    photo: q.get('photo'),
+    backends: backends && backends.length > 0 ? backends : null,
+    timed: Number.isInteger(timed) && timed >= 1 && timed <= 50 ? timed : null,
+    run: q.get('run') === '1' || q.get('run') === 'true',
+  };
+}
+
 /** Start-up work, once per page (StrictMode-safe: not tied to any component). */
 export function init(): void {
   if (initialized) return;
   initialized = true;
+  const params = typeof location === 'undefined' ? startParams('') : startParams(location.search);
+  if (params.backends) setState({ selected: params.backends });
+  if (params.timed !== null) setState({ timedRuns: params.timed });
+  const backends = detectBackends();
   fetchSampleIndex().then(
-    (index) => setState({ index }),
+    (index) => {
+      setState({ index });
+      void openWith(params, backends);
+    },
     (e: unknown) => setState({ indexError: e instanceof Error ? e.message : String(e) }),
   );
-  void detectBackends();
+}
+
+/**
+ * Preselect a sample model and photo (the URL's, else the defaults) unless the user has already
+ * chosen something; with `run=1`, start the run once the input and the backends are ready.
+ */
+async function openWith(params: StartParams, backends: Promise<void>): Promise<void> {
+  const index = getState().index;
+  if (!index) return;
+  const ready = (name: string | null): string | null => (name && index.models.some((m) => m.name === name && m.ready) ? name : null);
+  const model = ready(params.model) ?? ready(DEFAULT_SAMPLE.model);
+  const photo = params.photo && index.photos.includes(params.photo) ? params.photo : index.photos.includes(DEFAULT_SAMPLE.photo) ? DEFAULT_SAMPLE.photo : null;
+  if (params.model && model !== params.model) setState({ notice: `?model=${params.model}: no such sample model; opened ${model ?? 'none'}` });
+  const untouched = getState().runs.length === 0;
+  const picks: Promise<void>[] = [];
+  if (model && untouched && modelSeq === 0) picks.push(selectSampleModel(model, true));
+  if (photo && untouched && photoSeq === 0) picks.push(chooseSamplePhoto(photo, true));
+  await Promise.all(picks);
+  if (!params.run) return;
+  await backends;
+  await inputSettled();
+  // The phone page runs through exray serve (remote/PhonePage.tsx): run=1 is for the desktop page.
+  if (getRemote().phone) return;
+  if (!getState().running && getState().runs.length === 0) void startRuns();
+}
+
+/** Resolves once no model is loading and the input is not being prepared. */
+function inputSettled(): Promise<void> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      const s = getState();
+      if (s.modelLoading === null && !s.inputBusy) resolve();
+      else setTimeout(check, 50);
+    };
+    check();
+  });
 }
 
 async function detectBackends(): Promise<void> {
@@ -84,28 +156,43 @@ function modelFailed(e: unknown, what: string): void {
   setState({ modelLoading: null, modelProblems: problems });
 }
 
-export async function selectSampleModel(name: string): Promise<void> {
-  const entry = getState().index?.models.find((m) => m.name === name);
+/**
+ * Load a bundled sample (already loaded: nothing to do). `preselect`: the page's own choice at start,
+ * dropped if the user has opened traces or started runs meanwhile.
+ */
+export async function selectSampleModel(name: string, preselect = false): Promise<void> {
+  const s = getState();
+  const entry = s.index?.models.find((m) => m.name === name);
   if (!entry) return;
-  await selectModelFrom(name, `models/${name}`, () => loadSampleModel(entry));
+  if (s.modelLoading === null && s.model?.origin === 'sample' && s.model.name === name) return;
+  await selectModelFrom(name, `models/${name}`, () => loadSampleModel(entry), preselect);
 }
 
+/** Bumped by every model choice: a load that finishes after a later choice is dropped. */
+let modelSeq = 0;
+
 /** Load a model some other way (exray serve's model store) and adopt it as a sample is adopted. */
-export async function selectModelFrom(label: string, file: string, load: () => Promise<LoadedModel>): Promise<void> {
+export async function selectModelFrom(label: string, file: string, load: () => Promise<LoadedModel>, preselect = false): Promise<void> {
+  const seq = ++modelSeq;
   setState({ modelLoading: label, modelProblems: [] });
   try {
-    adoptModel(await load());
+    const model = await load();
+    if (seq !== modelSeq) return;
+    if (preselect && getState().runs.length > 0) setState({ modelLoading: null });
+    else adoptModel(model);
   } catch (e) {
-    modelFailed(e, file);
+    if (seq === modelSeq) modelFailed(e, file);
   }
 }
 
 export async function loadModelFiles(files: PickedFile[]): Promise<void> {
+  const seq = ++modelSeq;
   setState({ modelLoading: files.map((f) => f.path).join(', '), modelProblems: [] });
   try {
-    adoptModel(await modelFromFiles(files));
+    const model = await modelFromFiles(files);
+    if (seq === modelSeq) adoptModel(model);
   } catch (e) {
-    modelFailed(e, files.map((f) => f.path).join(', '));
+    if (seq === modelSeq) modelFailed(e, files.map((f) => f.path).join(', '));
   }
 }
 
@@ -114,20 +201,29 @@ export function setSpec(spec: PreprocessSpec): void {
   void prepare();
 }
 
-export function choosePhoto(blob: Blob, name: string): void {
+/** Bumped by every photo choice: a sample photo fetched after a later choice is dropped. */
+let photoSeq = 0;
+
+export function choosePhoto(blob: Blob, name: string, sample = false): void {
+  ++photoSeq;
   const old = getState().photo;
   if (old) URL.revokeObjectURL(old.url);
-  setState({ photo: { blob, name, url: URL.createObjectURL(blob) }, input: null, inputError: null, ...clearRuns() });
+  setState({ photo: { blob, name, url: URL.createObjectURL(blob), sample }, input: null, inputError: null, ...clearRuns() });
   void prepare();
 }
 
-export async function chooseSamplePhoto(name: string): Promise<void> {
+/** A bundled photo (already chosen: nothing to do); `preselect` as for selectSampleModel. */
+export async function chooseSamplePhoto(name: string, preselect = false): Promise<void> {
+  const now = getState().photo;
+  if (now?.sample && now.name === name && !getState().inputError) return;
+  const seq = ++photoSeq;
   try {
     const res = await fetch(samplePhotoUrl(name));
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    choosePhoto(await res.blob(), name);
+    const blob = await res.blob();
+    if (seq === photoSeq && !(preselect && getState().runs.length > 0)) choosePhoto(blob, name, true);
   } catch (e) {
-    setState({ inputError: `${name}: could not be fetched (${e instanceof Error ? e.message : String(e)})` });
+    if (seq === photoSeq) setState({ inputError: `${name}: could not be fetched (${e instanceof Error ? e.message : String(e)})` });
   }
 }
 

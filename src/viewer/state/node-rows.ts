@@ -95,7 +95,7 @@ export function nodeRows(run: RunState, ref: RunState | undefined): NodeRow[] {
           nrmse: m?.nrmse ?? null,
           maxAbs: m?.maxAbs ?? null,
           cosine: m?.cosine ?? null,
-          verdict: m ? m.verdict : run.role === 'reference' ? 'reference' : ref?.trace ? 'no-data' : 'pending',
+          verdict: m ? m.verdict : run.role === 'reference' ? 'reference' : ref?.trace || ref?.byName.has(node.name) ? 'no-data' : 'pending',
           reasons: m?.reasons ?? [],
           ms: k === 0 ? t.ms : null,
           clock: t.clock,

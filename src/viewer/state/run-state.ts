@@ -36,6 +36,8 @@ export class RunState {
   progress: ProgressEvent | null = null;
   start: RunStartEvent | null = null;
   readonly nodes: NodeRecord[] = [];
+  /** The first node of each name, as it arrives (live comparison in either order of runs). */
+  readonly byName = new Map<string, NodeRecord>();
   readonly kernels: KernelRecord[] = [];
   readonly blobs = new Map<string, BlobData>();
   timing: TimingSummary | null = null;
@@ -52,6 +54,8 @@ export class RunState {
   /** Bumped on every change: views memoise on it. */
   rev = 0;
   readonly createdAt = performance.now();
+  /** When this run's job started (runs of one click are created together but run one after another). */
+  startedAt: number | null = null;
   endedAt: number | null = null;
 
   constructor(
@@ -89,6 +93,7 @@ export class RunState {
         return null;
       case 'node':
         this.nodes.push(event.node);
+        if (!this.byName.has(event.node.name)) this.byName.set(event.node.name, event.node);
         return event.node;
       case 'kernel':
         this.kernels.push(event.kernel);
@@ -128,6 +133,19 @@ export class RunState {
     this.rev++;
     this.phase = phase;
     this.status = status;
+  }
+
+  /** The job starts now: the elapsed time counts from here. */
+  begin(): void {
+    this.startedAt = performance.now();
+    this.setPhase('starting', 'starting');
+  }
+
+  /** Milliseconds from this run's own start to its end (or to now while it runs); null before it starts. */
+  elapsedMs(now = performance.now()): number | null {
+    const t0 = this.startedAt ?? (this.status === 'queued' ? null : this.createdAt);
+    if (t0 === null) return null;
+    return (this.endedAt ?? now) - t0;
   }
 
   /** Node count the model declares (known from run-start). */

@@ -1,6 +1,6 @@
 /**
- * Running backends: the cpu reference first (once per model + input), then each selected backend,
- * one after the other (two cores: parallel runs would only distort each other's timings), each in a
+ * Running backends: the first selected edge backend, then the cpu reference (once per model + input),
+ * then the other edge backends, one after the other (two cores: parallel runs would only distort each other's timings), each in a
  * fresh worker, or on the main thread where only that works.
  */
 import { backendUnsupported, type BackendName, type BackendOptions, type ModelPayload, type RunJob } from '../worker/protocol.ts';
@@ -74,14 +74,15 @@ export async function startRuns(): Promise<void> {
   const refStream = onnx ? ONNX_REFERENCE_STREAM : REFERENCE_STREAM;
   // A session opened from `exray serve` (RunState.remote) is another model's or device's: not kept.
   const runs = s.source === 'live' ? s.runs.filter((r) => !r.remote) : [];
-  const jobs: { run: RunState; job: RunJob }[] = [];
+  const edges: { run: RunState; job: RunJob }[] = [];
   const base = { capture: s.capture, runs: s.timedRuns, warmup: 1 };
+  let refJob: { run: RunState; job: RunJob } | null = null;
   let ref = runs.find((r) => r.role === 'reference' && r.status === 'done');
   if (!ref) {
     for (let i = runs.length - 1; i >= 0; i--) if (runs[i]!.role === 'reference') runs.splice(i, 1);
     ref = new RunState(refStream, 'reference', refBackend, where(refBackend));
     runs.unshift(ref);
-    jobs.push({ run: ref, job: { ...base, stream: refStream, backend: refBackend, options: s.options, label: 'reference' } });
+    refJob = { run: ref, job: { ...base, stream: refStream, backend: refBackend, options: s.options, label: 'reference' } };
   }
   for (const b of s.selected) {
     if (b === 'cpu' && !onnx) continue; // the reference is the cpu run
@@ -90,8 +91,12 @@ export async function startRuns(): Promise<void> {
     const run = new RunState(name, 'edge', b, where(b));
     if (old >= 0) runs[old] = run;
     else runs.push(run);
-    jobs.push({ run, job: { ...base, stream: name, backend: b, options: s.options, label: name } });
+    edges.push({ run, job: { ...base, stream: name, backend: b, options: s.options, label: name } });
   }
+  // The first edge runs first, so its rows (statistics, timing, shapes) stream from the first second;
+  // the reference follows and fills in their comparison columns node by node; then the other edges,
+  // compared live against the finished reference.
+  const jobs = refJob ? [...edges.slice(0, 1), refJob, ...edges.slice(1)] : edges;
   cancelled = false;
   setState({ runs, running: true, source: 'live', notice: null });
   for (const { run, job } of jobs) {
@@ -99,7 +104,7 @@ export async function startRuns(): Promise<void> {
       run.fail('cancelled');
       continue;
     }
-    run.setPhase('starting', 'starting');
+    run.begin();
     touch();
     const start = run.where === 'main thread' ? runJobOnMainThread : runJobInWorker;
     current = start(payload, input, job, (t) => follow(t), (phase) => {

@@ -4,7 +4,7 @@
  * gets the full comparison (compareTraces).
  */
 import { compareTraces, judgeMetrics, resolveTolerance, tensorMetrics, type CompareOptions } from '../../compare/index.ts';
-import type { NodeRecord, Trace } from '../../trace/types.ts';
+import type { NodeRecord } from '../../trace/types.ts';
 import type { StreamMessage, TraceTransport } from '../../transport/types.ts';
 import { getState, setState, touch } from './store.ts';
 import type { RunState } from './run-state.ts';
@@ -39,28 +39,35 @@ function onMessage(m: StreamMessage): void {
   const run = findRun(m.stream);
   if (!run) return;
   const node = run.push(m.event);
-  // A remote edge run gets its live metrics from the server (remote/open-session.ts).
-  if (node && run.role === 'edge' && !run.remote?.serverMetrics) liveCompare(run, node);
+  if (node) {
+    // A remote edge run gets its live metrics from the server (remote/open-session.ts).
+    if (run.role === 'edge' && !run.remote?.serverMetrics) liveCompare(run, node);
+    // The reference may run after the edges: each reference node fills the edges' rows it matches.
+    else if (run.role === 'reference') for (const e of getState().runs) if (e.role === 'edge' && !e.remote?.serverMetrics && !e.comparison) liveCompareOne(e, node);
+  }
   if (m.event.type === 'run-end' || m.event.type === 'run-error') onRunEnded(run);
   touch();
 }
 
-function refIndex(ref: Trace): Map<string, NodeRecord> {
-  const cached = refIndexCache.get(ref);
-  if (cached) return cached;
-  const map = new Map<string, NodeRecord>();
-  for (const n of ref.header.nodes) if (!map.has(n.name)) map.set(n.name, n);
-  refIndexCache.set(ref, map);
-  return map;
-}
-const refIndexCache = new WeakMap<Trace, Map<string, NodeRecord>>();
-
-/** Metrics of one arriving edge node against the finished reference (same name, same output index). */
+/** Metrics of one arriving edge node against the reference's node of the same name (received so far). */
 function liveCompare(run: RunState, node: NodeRecord): void {
-  const ref = referenceRun()?.trace;
+  const ref = referenceRun();
   if (!ref) return;
-  const refNode = refIndex(ref).get(node.name);
-  if (!refNode) return;
+  const refNode = ref.byName.get(node.name);
+  if (refNode) compareNodes(run, node, ref, refNode);
+}
+
+/** An arriving reference node against the edge node of the same name, if the edge has it already. */
+function liveCompareOne(run: RunState, refNode: NodeRecord): void {
+  const ref = referenceRun();
+  const node = run.byName.get(refNode.name);
+  if (!ref || !node) return;
+  compareNodes(run, node, ref, refNode);
+  run.rev++;
+}
+
+/** Same name, same output index: tensorMetrics + judgeMetrics into `run.live`. */
+function compareNodes(run: RunState, node: NodeRecord, ref: RunState, refNode: NodeRecord): void {
   node.outputs.forEach((out, k) => {
     const r = refNode.outputs[k];
     const a = out.blob ? run.blobs.get(out.blob.id) : undefined;

@@ -18,6 +18,8 @@ export interface PhotoChoice {
   name: string;
   /** Object URL of the original photo, for display. */
   url: string;
+  /** A bundled sample photo (`name` is its file name under /samples/). */
+  sample?: boolean;
 }
 
 export interface AppState {
