@@ -1,12 +1,13 @@
 /**
- * `exray repro` on the edited-weights kernel case (ppocr-mobile-v2-cls with one HardSigmoid's alpha
- * changed 0.2 → 0.3, run on onnxruntime-web wasm — a kernel that computes differently on the same
- * inputs): the bundle reproduces the error by itself in Node (its own script, onnxruntime only) and in
- * Chromium (its own page; the CDN URL of onnxruntime-web is answered from node_modules by a Playwright
- * route, so nothing leaves the machine). A node that only inherited the error is refused.
+ * `exray repro` on the edited-weights kernel cases — a node that computes differently on the same
+ * inputs: ppocr-mobile-v2-cls (ONNX) with one HardSigmoid's alpha changed 0.2 → 0.3, run on
+ * onnxruntime-web wasm; emotion (TF.js graph model) with one convolution's filter scaled by 1.2, run on
+ * TF.js wasm. Each bundle reproduces the error by itself in Node (its own script, the runtime only) and
+ * in Chromium (its own page; the CDN URLs of the runtimes are answered from node_modules by a
+ * Playwright route, so nothing leaves the machine). A node that only inherited the error is refused.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join, normalize } from 'node:path';
@@ -18,8 +19,10 @@ import type { ModelProto } from '../src/onnx/model.ts';
 import { decodeOnnx, describeOnnx, encodeOnnx } from '../src/onnx/model.ts';
 import { decodeImageFile } from '../src/preprocess/decode-node.ts';
 import { encodeTrace } from '../src/trace/file.ts';
+import { prepareInput } from '../src/cli/commands/trace.ts';
+import { traceInNode } from '../src/reference/trace-node.ts';
 import { editedOnnxEdge, setOnnxAttribute } from './diagnose-helpers.ts';
-import { ROOT, SAMPLES, runCli } from './helpers.ts';
+import { MODELS, ROOT, SAMPLES, runCli } from './helpers.ts';
 import { CLS } from './ort-helpers.ts';
 
 const run = promisify(execFile);
@@ -32,6 +35,33 @@ const bundle = join(work, 'bundle');
 let edgeFile: string;
 let editedFile: string;
 let consumer: string;
+/** The TF.js case: the deployed (edited) model folder, its edge trace and the target node. */
+const tf = { dir: '', edge: '', node: '', bundle: '' };
+
+/** emotion with the filter of its middle _FusedConv2D scaled by 1.2 (float32 weights in one shard). */
+function editedEmotion(dst: string): string {
+  const src = join(MODELS, 'emotion');
+  mkdirSync(dst, { recursive: true });
+  const json = JSON.parse(readFileSync(join(src, 'model.json'), 'utf8')) as { modelTopology: { node: { name: string; op: string; input: string[] }[] }; weightsManifest: { paths: string[]; weights: { name: string; shape: number[] }[] }[] };
+  copyFileSync(join(src, 'model.json'), join(dst, 'model.json'));
+  copyFileSync(join(src, 'exray.json'), join(dst, 'exray.json'));
+  const convs = json.modelTopology.node.filter((n) => n.op === '_FusedConv2D');
+  const target = convs[Math.floor(convs.length / 2)]!;
+  const group = json.weightsManifest[0]!;
+  const shard = readFileSync(join(src, group.paths[0]!));
+  let offset = 0;
+  for (const w of group.weights) {
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    if (w.name === target.input[1]) {
+      const f = new Float32Array(shard.buffer, shard.byteOffset + offset, n);
+      for (let i = 0; i < n; i++) f[i]! *= 1.2;
+      break;
+    }
+    offset += n * 4;
+  }
+  writeFileSync(join(dst, group.paths[0]!), shard);
+  return target.name;
+}
 
 beforeAll(async () => {
   mkdirSync(work, { recursive: true });
@@ -46,6 +76,14 @@ beforeAll(async () => {
   const info = describeOnnx(model);
   const out = info.nodes.find((n) => n.name === TARGET)!.outputs[0]!;
   consumer = info.nodes.find((n) => n.inputs.includes(out))!.name;
+
+  tf.dir = join(work, 'emotion-deployed');
+  tf.node = editedEmotion(tf.dir);
+  const feed = await prepareInput(tf.dir, { image: join(SAMPLES, 'chelsea.png') });
+  const tfEdge = await traceInNode({ model: tf.dir, backend: 'wasm', feed: feed.feed, feedFile: feed.feedFile, capture: 'tensors', runs: 1, warmup: 0, label: 'edge', ...(feed.source ? { source: feed.source } : {}), ...(feed.preprocess ? { preprocess: feed.preprocess } : {}) });
+  tf.edge = join(work, 'emotion-edge.exray');
+  writeFileSync(tf.edge, encodeTrace(tfEdge));
+  tf.bundle = join(work, 'tfjs-bundle');
 }, 120_000);
 
 afterAll(async () => {
@@ -85,34 +123,61 @@ describe('exray repro: a bundle that reproduces a node\'s own error without exra
     expect(res.out).toContain(`REPRODUCED: ${TARGET} (HardSigmoid)`);
   });
 
-  it('its page reproduces the error in Chromium, by itself', async () => {
-    const dist = join(ROOT, 'node_modules', 'onnxruntime-web', 'dist');
-    const server: Server = createServer((req, res) => {
-      const rel = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '');
-      readFile(join(bundle, rel || 'index.html')).then(
-        (body) => res.writeHead(200, { 'content-type': rel.endsWith('.html') || !rel ? 'text/html' : rel.endsWith('.json') ? 'application/json' : 'application/octet-stream' }).end(body),
-        () => res.writeHead(404).end(),
-      );
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as { port: number }).port;
+  it('TF.js graph model: the bundle holds the node, its weights and a Placeholder; its script reproduces the error in Node', async () => {
+    const r = await runCli(['repro', tf.edge, '--node', tf.node, '--model', join(MODELS, 'emotion'), '--edge-model', tf.dir, '--out', tf.bundle]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\(_FusedConv2D\), recorded error nrmse 0\.0\d+ > tolerance/);
+    const model = JSON.parse(await readFile(join(tf.bundle, 'model.json'), 'utf8')) as { modelTopology: { node: { name: string; op: string; input?: string[] }[] } };
+    const ops = model.modelTopology.node.map((n) => n.op);
+    expect(ops.filter((o) => o === 'Placeholder').length).toBe(1);
+    expect(ops.at(-1)).toBe('_FusedConv2D');
+    expect(ops.filter((o) => o === 'Const').length).toBe(2);
+    const pkg = JSON.parse(await readFile(join(tf.bundle, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(pkg.dependencies).toEqual({ '@tensorflow/tfjs': '4.22.0', '@tensorflow/tfjs-backend-wasm': '4.22.0' });
+    const res = await run(process.execPath, ['run.mjs'], { cwd: tf.bundle, timeout: 60_000 }).then(
+      (x) => ({ code: 0, out: x.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+    );
+    expect(res.code, res.out).toBe(1);
+    expect(res.out).toContain(`REPRODUCED: ${tf.node} (_FusedConv2D)`);
+  });
+
+  it('both pages reproduce their errors in Chromium, by themselves', async () => {
     const browser = await chromium.launch(chromiumLaunchOptions());
     try {
-      const page = await browser.newPage();
-      await page.route('https://cdn.jsdelivr.net/npm/onnxruntime-web@1.30.0/dist/**', async (route) => {
-        const file = new URL(route.request().url()).pathname.split('/dist/')[1]!;
-        const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
-        await route.fulfill({ body: await readFile(join(dist, file)), headers: { 'content-type': type, 'access-control-allow-origin': '*' } });
-      });
-      await page.goto(`http://127.0.0.1:${port}/index.html`);
-      const result = page.locator('#result[data-done="true"]');
-      await result.waitFor({ timeout: 60_000 });
-      expect(await result.getAttribute('data-error')).toBeNull();
-      expect(await result.getAttribute('data-reproduced')).toBe('true');
-      expect(Number(await result.getAttribute('data-nrmse'))).toBeGreaterThan(0.01);
+      for (const dir of [bundle, tf.bundle]) {
+        const server: Server = createServer((req, res) => {
+          const rel = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '');
+          readFile(join(dir, rel || 'index.html')).then(
+            (body) => res.writeHead(200, { 'content-type': rel.endsWith('.html') || !rel ? 'text/html' : rel.endsWith('.json') ? 'application/json' : 'application/octet-stream' }).end(body),
+            () => res.writeHead(404).end(),
+          );
+        });
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        const port = (server.address() as { port: number }).port;
+        const page = await browser.newPage();
+        try {
+          // cdn.jsdelivr.net/npm/<package>@<version>/dist/<file> → node_modules/<package>/dist/<file>.
+          await page.route('https://cdn.jsdelivr.net/npm/**', async (route) => {
+            const m = /^\/npm\/((?:@[^/]+\/)?[^@/]+)@[^/]+\/dist\/(.+)$/.exec(new URL(route.request().url()).pathname);
+            if (!m) return route.fulfill({ status: 404 });
+            const file = m[2]!;
+            const type = file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript';
+            await route.fulfill({ body: await readFile(join(ROOT, 'node_modules', m[1]!, 'dist', file)), headers: { 'content-type': type, 'access-control-allow-origin': '*' } });
+          });
+          await page.goto(`http://127.0.0.1:${port}/index.html`);
+          const result = page.locator('#result[data-done="true"]');
+          await result.waitFor({ timeout: 60_000 });
+          expect(await result.getAttribute('data-error'), dir).toBeNull();
+          expect(await result.getAttribute('data-reproduced'), dir).toBe('true');
+          expect(Number(await result.getAttribute('data-nrmse'))).toBeGreaterThan(0.01);
+        } finally {
+          await page.close();
+          server.close();
+        }
+      }
     } finally {
       await browser.close();
-      server.close();
     }
   });
 

@@ -1,9 +1,9 @@
 /**
  * `exray repro <edge.exray> --node NAME --model <reference> [--edge-model <deployed>] --out dir/`:
- * a folder that reproduces one node's own error without exray (src/reference/repro-onnx.ts).
+ * a folder that reproduces one node's own error without exray (src/reference/repro.ts).
  */
 import { ExrayInputError } from '../../errors.ts';
-import { writeReproBundle } from '../../reference/repro-onnx.ts';
+import { writeReproBundle } from '../../reference/repro.ts';
 import type { OrtNodeBackend } from '../../reference/ort-node.ts';
 import { readTrace } from '../io.ts';
 
@@ -20,7 +20,7 @@ export interface ReproCommandOptions {
 export async function reproCommand(edgeFile: string, opts: ReproCommandOptions): Promise<void> {
   const edge = await readTrace(edgeFile);
   // The model is never found from the trace's contents: a name in a file is a label, not a path.
-  if (!opts.model) throw new ExrayInputError(edgeFile, 'pass --model <reference .onnx or its folder> (and --edge-model when the deployment ran another file)');
+  if (!opts.model) throw new ExrayInputError(edgeFile, 'pass --model <the reference model: its folder, model.json or .onnx> (and --edge-model when the deployment ran another file)');
   const r = await writeReproBundle({
     edge, edgeFile, node: opts.node, model: opts.model, backend: opts.backend, out: opts.out,
     ...(opts.edgeModel ? { edgeModel: opts.edgeModel } : {}), ...(opts.force ? { force: true } : {}),
