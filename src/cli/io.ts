@@ -1,7 +1,7 @@
 /** Reading and writing trace files and JSON outputs from the CLI (Node). */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { ExrayInputError } from '../errors.ts';
+import { writeOutputFile } from '../io/outputs.ts';
 import { decodeTrace, encodeTrace } from '../trace/file.ts';
 import type { Trace } from '../trace/types.ts';
 
@@ -20,9 +20,12 @@ export async function readTrace(path: string): Promise<Trace> {
   return decodeTrace(await readInputFile(path), path);
 }
 
+/**
+ * Atomic (src/io/atomic.ts): a failure (disk full) or an interrupt leaves the previous file at `path`
+ * as it was, and no temp file; the error names the file (src/io/outputs.ts).
+ */
 export async function writeOutput(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, data);
+  await writeOutputFile(path, data);
 }
 
 export async function writeTrace(path: string, trace: Trace): Promise<void> {

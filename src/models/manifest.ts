@@ -2,6 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ExrayInputError } from '../errors.ts';
+import { assertInsideModelFolder } from './contained.ts';
 import { parseTfjsModelJson, weightByteSize, type TfjsModelJson } from './manifest-parse.ts';
 
 export * from './manifest-parse.ts';
@@ -46,6 +47,7 @@ export interface ShardInfo {
  * a group into equal-sized files with a smaller last one, so the odd one out is the culprit).
  */
 export async function checkShards(modelDir: string, model: TfjsModelJson, modelJsonPath: string): Promise<ShardInfo[]> {
+  await assertInsideModelFolder(modelDir, modelJsonPath);
   const out: ShardInfo[] = [];
   for (const [gi, group] of model.weightsManifest.entries()) {
     const infos: ShardInfo[] = [];
@@ -59,6 +61,7 @@ export async function checkShards(modelDir: string, model: TfjsModelJson, modelJ
       } catch {
         throw new ExrayInputError(abs, `weight shard listed in ${path.basename(modelJsonPath)} weightsManifest[${gi}] is missing`);
       }
+      await assertInsideModelFolder(modelDir, abs);
       infos.push({ rel, abs, bytes });
     }
     let needed = 0;

@@ -12,10 +12,11 @@
  * Weights already quantized in the source are dequantized first (as TF.js would load them) and
  * re-encoded. Integer and bool weights are copied unchanged. Node only (reads and writes files).
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { ExrayInputError } from '../errors.ts';
+import { checkOutputDir, writeOutputFile } from '../io/outputs.ts';
 import { CARD_FILE_NAME, loadModelCard } from './card.ts';
 import { checkShards, readTfjsModelJson, type WeightEntry, type WeightQuantization } from './manifest.ts';
 import { resolveModelJsonPath } from './load-node.ts';
@@ -187,6 +188,8 @@ export interface VariantSummary {
 export async function writeVariant(modelDir: string, dtype: VariantDType, outDir: string): Promise<VariantSummary> {
   if (!(VARIANT_DTYPES as readonly string[]).includes(dtype)) throw new ExrayInputError(dtype, `weights must be one of ${VARIANT_DTYPES.join(', ')}`);
   const { dir, modelJsonPath } = await resolveModelJsonPath(modelDir);
+  // Never into the source folder (it would overwrite the original model.json, shards and card).
+  await checkOutputDir(outDir, [dir]);
   const { model } = await readTfjsModelJson(modelJsonPath);
   const shards = await checkShards(dir, model, modelJsonPath);
   const parts: Uint8Array[] = [];
@@ -246,9 +249,9 @@ export async function writeVariant(modelDir: string, dtype: VariantDType, outDir
   const count = Math.max(1, Math.ceil(total / SHARD_BYTES));
   const paths = Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`);
   await mkdir(outDir, { recursive: true });
-  for (let i = 0; i < count; i++) await writeFile(join(outDir, paths[i]!), all.subarray(i * SHARD_BYTES, Math.min(total, (i + 1) * SHARD_BYTES)));
+  for (let i = 0; i < count; i++) await writeOutputFile(join(outDir, paths[i]!), all.subarray(i * SHARD_BYTES, Math.min(total, (i + 1) * SHARD_BYTES)));
   const json = { ...model.json, weightsManifest: [{ paths, weights }] };
-  await writeFile(join(outDir, 'model.json'), JSON.stringify(json));
+  await writeOutputFile(join(outDir, 'model.json'), JSON.stringify(json));
   const cardPath = join(dir, CARD_FILE_NAME);
   if (existsSync(cardPath)) {
     const card = await loadModelCard(cardPath);
@@ -258,7 +261,7 @@ export async function writeVariant(modelDir: string, dtype: VariantDType, outDir
       description: `exray variant: ${card.name} with its float weights re-encoded as ${dtype} (converter encoding). ${card.description}`,
       modelFile: 'model.json',
     };
-    await writeFile(join(outDir, CARD_FILE_NAME), `${JSON.stringify(renamed, null, 2)}\n`);
+    await writeOutputFile(join(outDir, CARD_FILE_NAME), `${JSON.stringify(renamed, null, 2)}\n`);
   }
   worst.sort((a, b) => b.relError - a.relError);
   return { dtype, outDir, quantized, copied, bytesBefore, bytesAfter: total, worst: worst.slice(0, 10) };

@@ -31,6 +31,7 @@ import {
 import { ExrayInputError } from '../errors.ts';
 import { loadModelCard, type ModelCard } from '../models/card.ts';
 import { modelHash } from '../models/hash.ts';
+import { findModelBySha256, locateTraceModel } from '../models/locate.ts';
 import { readTfjsModelJson } from '../models/manifest.ts';
 import { resolveModelJsonPath } from '../models/load-node.ts';
 import { decodeImageFile } from '../preprocess/decode-node.ts';
@@ -124,18 +125,16 @@ export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRu
   const warnings: string[] = [];
   const name = edge.header.model.name;
   const onnx = edge.header.model.format === 'onnx';
-  let modelDir = opts.model;
-  if (!modelDir) {
-    modelDir = join('models', name);
-    if (!existsSync(modelDir)) throw new ExrayInputError(edgeFile, `model "${name}" is not in models/: pass --model <dir>`);
-  }
-  modelDir = await modelDirOf(modelDir);
+  // The trace's model name is a label, never joined to a path: the deployed model is the known model
+  // folder (models/*) whose identity hash is the trace's sha256; the reference is --model, else that one.
+  const modelDir = opts.model ? await modelDirOf(opts.model) : await locateTraceModel(edge, edgeFile);
   const refHash = onnx ? await modelIdentityHash(modelDir) : await modelHash(modelDir);
+  const located = refHash === edge.header.model.sha256 ? modelDir : await findModelBySha256(edge.header.model.sha256, { hint: name });
   const modelWarning = modelMismatchWarning(edge, modelDir, refHash);
   if (modelWarning) warnings.push(modelWarning);
-  const card = (await cardIn(modelDir)) ?? (existsSync(join('models', name)) ? await cardIn(join('models', name)) : null);
+  const card = (await cardIn(modelDir)) ?? (located ? await cardIn(located) : null);
   let edgeWeights: WeightStorage | null = null;
-  const edgeModelDir = opts.edgeModel ?? (refHash === edge.header.model.sha256 ? modelDir : existsSync(join('models', name)) ? join('models', name) : undefined);
+  const edgeModelDir = opts.edgeModel ?? (refHash === edge.header.model.sha256 ? modelDir : (located ?? undefined));
   if (edgeModelDir && !onnx) {
     const h = edgeModelDir === modelDir ? refHash : await modelHash(edgeModelDir).catch(() => '');
     if (h === edge.header.model.sha256 || opts.edgeModel) edgeWeights = await weightStorage(edgeModelDir).catch(() => null);

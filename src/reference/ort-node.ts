@@ -28,6 +28,7 @@ import {
 } from '../instrument/ort/index.ts';
 import { decodeOnnx, describeOnnx, inputElemType } from '../onnx/model.ts';
 import { loadModelCard } from '../models/card.ts';
+import { assertInsideModelFolder } from '../models/contained.ts';
 import { checkFeed, type FeedTensor } from './feed.ts';
 
 export type OrtNodeBackend = 'cpu' | 'wasm';
@@ -85,10 +86,12 @@ export async function resolveOnnxFile(p: string): Promise<{ dir: string; file: s
     if (!(await stat(file).then((s) => s.isFile(), () => false))) {
       throw new ExrayInputError(file, 'is missing (run `npm run models` to extract the sample models)');
     }
+    await assertInsideModelFolder(p, file);
     return { dir: p, file, name };
   }
   const onnx = (await readdir(p)).filter((f) => f.endsWith('.onnx'));
   if (onnx.length !== 1) throw new ExrayInputError(p, onnx.length === 0 ? 'holds no .onnx file' : `holds ${onnx.length} .onnx files (${onnx.join(', ')}): name one`);
+  await assertInsideModelFolder(p, path.join(p, onnx[0]!));
   return { dir: p, file: path.join(p, onnx[0]!), name };
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareTraces, formatComparisonTable, type Comparison, type CompareOptions } from '../../compare/index.ts';
 import { loadModelCard } from '../../models/card.ts';
+import { findModelBySha256 } from '../../models/locate.ts';
 import type { Trace } from '../../trace/types.ts';
 import { readTrace } from '../io.ts';
 
@@ -17,8 +18,10 @@ export interface CompareCommandOptions {
  * which outputs are classifier scores (so top-k is meaningful) and their labels.
  */
 export async function outputOptionsFor(trace: Trace): Promise<CompareOptions> {
-  const card = join('models', trace.header.model.name, 'exray.json');
-  if (!existsSync(card)) return {};
+  // Found by the trace's sha256: its model name is a label, never joined to a path.
+  const dir = await findModelBySha256(trace.header.model.sha256, { hint: trace.header.model.name });
+  const card = dir === null ? null : join(dir, 'exray.json');
+  if (card === null || !existsSync(card)) return {};
   const c = await loadModelCard(card);
   const classifiers = c.outputs.filter((o) => o.meaning === 'classification');
   const labels = classifiers.find((o) => o.labels)?.labels;

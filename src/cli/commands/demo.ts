@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { ExrayInputError } from '../../errors.ts';
+import { checkOutputDir } from '../../io/outputs.ts';
 import { feedFromTrace } from '../../reference/feed.ts';
 import { traceInNode } from '../../reference/trace-node.ts';
 import { compareTraces, formatComparisonTable } from '../../compare/index.ts';
@@ -17,6 +18,7 @@ import { outputOptionsFor } from './compare.ts';
 export async function demoCommand(opts: { model: string; image: string; out: string }): Promise<void> {
   const model = join('models', opts.model);
   if (!existsSync(join(model, 'model.json'))) throw new ExrayInputError(model, 'sample model not extracted: run `npm run models`');
+  await checkOutputDir(opts.out, [model]);
   const say = (s: string): boolean => process.stdout.write(`${s}\n`);
   say(`exray demo: ${opts.model} on ${opts.image}\n`);
   const input = await prepareInput(model, { image: opts.image });

@@ -1,4 +1,5 @@
 import { ExrayInputError } from '../../errors.ts';
+import { checkOutputFiles } from '../../io/outputs.ts';
 import { toPerfetto } from '../../trace/export/perfetto.ts';
 import { toModelExplorerNodeData } from '../../trace/export/model-explorer.ts';
 import type { NodeRecord } from '../../trace/types.ts';
@@ -14,6 +15,7 @@ export interface ExportCommandOptions {
 
 export async function exportCommand(file: string, opts: ExportCommandOptions): Promise<void> {
   if (!opts.perfetto && !opts.modelExplorer) throw new ExrayInputError(file, 'nothing to export: pass --perfetto <out.json> and/or --model-explorer <out.json>');
+  await checkOutputFiles([opts.perfetto, opts.modelExplorer].filter((o): o is string => o !== undefined), [file, ...(opts.ref ? [opts.ref] : [])]);
   const trace = await readTrace(file);
   if (opts.perfetto) {
     await writeOutput(opts.perfetto, JSON.stringify(toPerfetto(trace)));

@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { ExrayInputError } from '../../errors.ts';
+import { checkOutputFile, modelInputFiles } from '../../io/outputs.ts';
+import { locateTraceModel } from '../../models/locate.ts';
 import { feedFromTrace } from '../../reference/feed.ts';
-import { modelIdentityHash, traceInNode } from '../../reference/trace-node.ts';
 import type { NodeBackend } from '../../reference/tfjs-backend.ts';
 import { readTrace, writeTrace } from '../io.ts';
 import { formatTraceSummary } from '../format.ts';
@@ -17,17 +15,15 @@ export interface ReferenceCommandOptions {
 }
 
 export async function referenceCommand(edgeFile: string, opts: ReferenceCommandOptions): Promise<void> {
+  await checkOutputFile(opts.out, [edgeFile, ...(opts.model ? await modelInputFiles(opts.model) : [])]);
   const edge = await readTrace(edgeFile);
-  const { name, sha256 } = edge.header.model;
-  let model = opts.model;
-  if (!model) {
-    model = join('models', name);
-    if (!existsSync(model)) throw new ExrayInputError(edgeFile, `model "${name}" is not in models/: pass --model <dir>`);
-    const hash = await modelIdentityHash(model);
-    if (sha256 && hash !== sha256) {
-      throw new ExrayInputError(edgeFile, `models/${name} (sha256 ${hash.slice(0, 12)}…) is not the model this trace ran (${sha256.slice(0, 12)}…): pass --model <dir>`);
-    }
-  }
+  const { name } = edge.header.model;
+  // The trace's model name is a label, never a path: the model is the one given, or the known model
+  // folder (models/*) whose identity hash is the trace's sha256.
+  const model = opts.model ?? (await locateTraceModel(edge, edgeFile));
+  if (!opts.model) await checkOutputFile(opts.out, await modelInputFiles(model));
+  // Imported here: TF.js loads only once the checks above have passed.
+  const { traceInNode } = await import('../../reference/trace-node.ts');
   const trace = await traceInNode({
     model,
     backend: opts.backend,

@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { ExrayInputError } from '../../errors.ts';
+import { checkOutputDir } from '../../io/outputs.ts';
 import { SessionIdError, SessionStore, UnknownSessionError } from '../../server/store.ts';
 import { formatBytes } from '../../server/store-files.ts';
 import type { SessionInfo } from '../../transport/wire.ts';
@@ -83,6 +84,7 @@ async function removeSession(store: SessionStore, id: string, opts: SessionsComm
 async function exportSession(store: SessionStore, id: string, opts: SessionsCommandOptions): Promise<void> {
   known(store, id);
   if (!opts.out) throw new ExrayInputError(`sessions export ${id}`, '--out DIR is required');
+  await checkOutputDir(opts.out, [opts.data]);
   const files = await store.exportTo(id, opts.out);
   process.stdout.write(opts.json ? `${JSON.stringify({ session: id, files }, null, 2)}\n` : `${files.map((f) => `wrote ${f}`).join('\n')}\n`);
 }

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ExrayInputError } from '../../errors.ts';
+import { checkOutputFile, modelInputFiles } from '../../io/outputs.ts';
 import type { CaptureMode, InputSource, PreprocessSpec, Trace } from '../../trace/types.ts';
 import type { FeedTensor } from '../../reference/feed.ts';
 import { feedFromTrace } from '../../reference/feed.ts';
 import { readTensorFile } from '../../reference/tensor-file.ts';
-import { modelDirOf, traceInNode } from '../../reference/trace-node.ts';
 import type { NodeBackend } from '../../reference/tfjs-backend.ts';
 import { loadModelCard, type ModelCard } from '../../models/card.ts';
 import { decodeImageFile } from '../../preprocess/decode-node.ts';
@@ -44,6 +44,7 @@ export async function cardFor(modelDir: string): Promise<ModelCard | null> {
 export async function prepareInput(model: string, opts: { image?: string; input?: string[] }): Promise<PreparedInput> {
   if (opts.image && opts.input) throw new ExrayInputError(opts.image, 'give either --image or --input, not both');
   if (opts.image) {
+    const { modelDirOf } = await import('../../reference/trace-node.ts');
     const dir = await modelDirOf(model);
     const card = await cardFor(dir);
     if (!card) throw new ExrayInputError(join(dir, 'exray.json'), 'no model card: --image needs one to know the pre-processing (or pass --input)');
@@ -85,7 +86,14 @@ export async function prepareInput(model: string, opts: { image?: string; input?
   throw new ExrayInputError(model, 'no input: pass --image <photo> or --input <tensor file>');
 }
 
+/** The files `--input` names (`name=file` or `file`). */
+export function inputFiles(specs: readonly string[] | undefined): string[] {
+  return (specs ?? []).map((spec) => /^[^=]+=(.+)$/.exec(spec)?.[1] ?? spec);
+}
+
 export async function traceCommand(model: string, opts: TraceCommandOptions): Promise<void> {
+  // Before any work: --out must be writable and must not be one of the inputs.
+  await checkOutputFile(opts.out, [...(await modelInputFiles(model)), ...(opts.image ? [opts.image] : []), ...inputFiles(opts.input)]);
   const input = await prepareInput(model, opts);
   const common = { model, capture: opts.capture, runs: opts.runs, warmup: opts.warmup, ...input };
   let trace: Trace;
@@ -104,6 +112,8 @@ export async function traceCommand(model: string, opts: TraceCommandOptions): Pr
       throw new ExrayInputError(model, `backend ${opts.backend} runs in a browser: add --browser`);
     }
     if (opts.f16 || opts.device) throw new ExrayInputError(model, '--f16 and --device apply to browser runs: add --browser');
+    // Imported here: TF.js loads only once the checks above have passed.
+    const { traceInNode } = await import('../../reference/trace-node.ts');
     trace = await traceInNode({ ...common, backend: opts.backend });
   }
   await writeTrace(opts.out, trace);

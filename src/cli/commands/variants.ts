@@ -1,5 +1,8 @@
 /** `exray variants <model dir> --weights float16|uint8|uint16 --out <dir>`: re-quantized copies of a TF.js model. */
+import { checkOutputDir } from '../../io/outputs.ts';
 import { defaultVariantDir, writeVariant, type VariantDType } from '../../models/variants.ts';
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 export interface VariantsCommandOptions {
   weights: VariantDType[];
@@ -8,9 +11,14 @@ export interface VariantsCommandOptions {
 }
 
 export async function variantsCommand(modelDir: string, opts: VariantsCommandOptions): Promise<void> {
+  const outFor = (dtype: VariantDType): string =>
+    opts.out ? (opts.weights.length > 1 ? `${opts.out.replace(/\/+$/, '')}-${dtype}` : opts.out) : defaultVariantDir(modelDir, dtype);
+  // Every output folder checked before the first is written (never the source folder).
+  const source = (await stat(modelDir).then((st) => st.isDirectory(), () => true)) ? modelDir : dirname(modelDir);
+  for (const dtype of opts.weights) await checkOutputDir(outFor(dtype), [source]);
   const results = [];
   for (const dtype of opts.weights) {
-    const out = opts.out ? (opts.weights.length > 1 ? `${opts.out.replace(/\/+$/, '')}-${dtype}` : opts.out) : defaultVariantDir(modelDir, dtype);
+    const out = outFor(dtype);
     const s = await writeVariant(modelDir, dtype, out);
     results.push(s);
     if (!opts.json) {

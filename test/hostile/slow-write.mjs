@@ -1,0 +1,23 @@
+// Preloaded (node --import) into a CLI run by test/hostile/writes.test.ts: every FileHandle#writeFile
+// (the call io/atomic.ts writes an output with) writes the first half of its data, prints
+// `exray-test: half-written <bytes>` on stderr, waits EXRAY_TEST_WRITE_PAUSE_MS (default 2000) and only
+// then writes the rest. The test sends SIGINT when it sees that line: the interrupt then lands while a
+// partial temp file is on disk, every time, whatever the machine's speed.
+import { open } from 'node:fs/promises';
+
+const pause = Number(process.env.EXRAY_TEST_WRITE_PAUSE_MS ?? 2000);
+const probe = await open(process.execPath, 'r');
+const proto = Object.getPrototypeOf(probe);
+await probe.close();
+const original = proto.writeFile;
+
+proto.writeFile = async function slowWriteFile(data, options) {
+  const bytes = typeof data === 'string' ? Buffer.from(data) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const half = Math.floor(bytes.byteLength / 2);
+  await this.write(bytes, 0, half, 0);
+  process.stderr.write(`exray-test: half-written ${half}\n`);
+  await new Promise((resolve) => setTimeout(resolve, pause));
+  await this.write(bytes, half, bytes.byteLength - half, half);
+  void original;
+  void options;
+};
