@@ -6,7 +6,7 @@ const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'crypto', 'child_pro
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
-  { ignores: ['src/onnx/proto/*_pb.ts', 'node_modules/', 'dist/', 'models/', 'public/', 'test-results/', 'playwright-report/', 'scratch/', 'out/', 'lib/'] },
+  { ignores: ['src/onnx/proto/*_pb.ts', 'node_modules/', 'dist/', 'models/', 'public/', 'test-results/', 'playwright-report/', 'scratch/', 'out/', 'lib/', 'dist-cli/', 'dist-cli.*/'] },
   ...tseslint.configs.recommended,
   {
     rules: {

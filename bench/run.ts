@@ -13,11 +13,12 @@ import { benchStats } from './stats.ts';
 import { benchServe } from './serve.ts';
 import { benchAgent } from './agent.ts';
 import { benchFarm } from './farm.ts';
+import { benchCli } from './cli.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
 const results: BenchResult[] = [];
-// EXRAY_BENCH_ONLY=stats,tracing,ort,compare,diagnose,viewer,browser,serve,agent,farm runs only those sections.
+// EXRAY_BENCH_ONLY=cli,stats,tracing,ort,compare,diagnose,viewer,browser,serve,agent,farm runs only those sections.
 const only = process.env.EXRAY_BENCH_ONLY?.split(',').map((s) => s.trim());
 const section = async (title: string, f: () => Promise<BenchResult[]>, key: string): Promise<void> => {
   if (only && !only.includes(key)) return;
@@ -27,6 +28,7 @@ const section = async (title: string, f: () => Promise<BenchResult[]>, key: stri
   results.push(...r);
 };
 
+await section('CLI start: exray --help / --version, built CLI (dist-cli) vs sources through tsx, median of 7', () => benchCli(7), 'cli');
 await section('tensor statistics: wasm SIMD kernel vs JS loops', () => benchStats(rounds), 'stats');
 await section('tracing overhead, MobileNetV2 layers model, wasm', () =>
   benchTracing({ model: 'nsfw-mobilenet-v2', backend: 'wasm', rounds, image: 'public/samples/chelsea.png' }),

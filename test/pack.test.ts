@@ -224,7 +224,8 @@ const bareImports = (entry: string): Set<string> => moduleGraph(entry).bare;
 describe('exray as an installed npm package', () => {
   beforeAll(async () => {
     await timed('build:lib', () => node([join(ROOT, 'scripts', 'build-lib.mjs')], ROOT, 120_000));
-    // The library was just built: no prepack build again.
+    await timed('build:cli', () => node([join(ROOT, 'scripts', 'build-cli.mjs')], ROOT, 120_000));
+    // The library and the CLI were just built: no prepack / prepare build again.
     const out = await timed('npm pack', () => npm(['pack', '--json', '--ignore-scripts', '--pack-destination', tmp], ROOT));
     pack = (JSON.parse(out) as PackResult[])[0]!;
 
@@ -245,7 +246,7 @@ describe('exray as an installed npm package', () => {
 
   it('the tarball holds the library, the CLI and its sources, and no sample weights, page build or tests', () => {
     const files = pack.files.map((f) => f.path);
-    for (const f of ['package.json', 'README.md', 'bin/exray.mjs', 'src/cli/main.ts']) expect(files).toContain(f);
+    for (const f of ['package.json', 'README.md', 'bin/exray.mjs', 'src/cli/main.ts', 'dist-cli/main.js', 'dist-cli/cli.mjs', 'dist-cli/stamp.json']) expect(files).toContain(f);
     for (const entry of ['lib/index', 'lib/trace/index', 'lib/agent/index', 'lib/farm/playwright']) {
       expect(files).toContain(`${entry}.js`);
       expect(files).toContain(`${entry}.d.ts`);
@@ -279,6 +280,9 @@ describe('exray as an installed npm package', () => {
     const pkgDir = join(app, 'node_modules', 'exray');
     const { missing } = moduleGraph(join(pkgDir, 'src', 'cli', 'main.ts'));
     expect(missing.map((f) => f.slice(pkgDir.length + 1))).toEqual([]);
+    // The built CLI: its chunks and the worker threads' entries.
+    const built = ['main.js', 'trace-worker-boot.mjs', 'reference-worker-boot.mjs'].flatMap((f) => moduleGraph(join(pkgDir, 'dist-cli', f)).missing);
+    expect(built.map((f) => f.slice(pkgDir.length + 1))).toEqual([]);
   });
 
   it('traces a TF.js model, writes and reads the .exray, compares and diagnoses it, and the installed CLI reads it', async () => {
@@ -293,9 +297,14 @@ describe('exray as an installed npm package', () => {
       cause: 'none',
       badFile: 'TraceFormatError',
     });
-    // The CLI runs from the tarball too (bin/exray.mjs + src/ through tsx, a dependency).
-    const inspected = JSON.parse(await timed('exray inspect', () => node([join(app, 'node_modules', 'exray', 'bin', 'exray.mjs'), 'inspect', 'tiny.exray', '--json'], app))) as { format: string; model: { name: string } };
+    // The CLI runs from the tarball too: the built one (dist-cli/), and the sources through tsx (a dependency).
+    const bin = join(app, 'node_modules', 'exray', 'bin', 'exray.mjs');
+    const inspected = JSON.parse(await timed('exray inspect', () => node([bin, 'inspect', 'tiny.exray', '--json'], app))) as { format: string; model: { name: string } };
     expect([inspected.format, inspected.model.name]).toEqual(['exray-trace', 'tiny']);
+    const ran = await exec(process.execPath, [bin, '--version'], { cwd: app, env: { ...childEnv(), EXRAY_DEBUG: '1' } });
+    expect([ran.stdout, ran.stderr]).toEqual([`${(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`, 'exray: running the built CLI (dist-cli/)\n']);
+    const fromSources = JSON.parse(await exec(process.execPath, [bin, 'inspect', 'tiny.exray', '--json'], { cwd: app, env: { ...childEnv(), EXRAY_FROM_SOURCE: '1' } }).then((r) => r.stdout)) as unknown;
+    expect(fromSources).toEqual(inspected);
   });
 
   it("bundles an app importing exray/agent with Vite, without any TF.js or onnxruntime code (the app's own is used)", async () => {

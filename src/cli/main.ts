@@ -2,6 +2,7 @@
  * The `exray` command line. Each command lives in its own module, imported only when it runs, so
  * `exray inspect` never loads TF.js.
  */
+import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExrayInputError } from '../errors.ts';
 import { TraceFormatError } from '../trace/errors.ts';
@@ -22,9 +23,19 @@ function positiveNumber(v: string): number {
   return n;
 }
 
+/** exray's version, from its package.json (src/cli/ → ../../; the bundle in dist-cli/ rewrites import.meta.url to this file's). */
+export function exrayVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('exray')
     .description('Trace ML models layer by layer on edge backends and compare them with a desktop reference.')
+    .version(exrayVersion(), '-V, --version', 'print the exray version')
     .showHelpAfterError()
     .exitOverride();
 

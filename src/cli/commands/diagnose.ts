@@ -13,6 +13,24 @@ import type { NodeBackend } from '../../reference/tfjs-backend.ts';
 
 export { runDiagnosis, weightStorage, type DiagnoseRun, type DiagnoseRunOptions } from '../../reference/diagnose-node.ts';
 
+/**
+ * A user module. A TypeScript one needs tsx: the sources run under it, the built CLI (dist-cli/) does not,
+ * and Node 20 cannot import `.ts` by itself; then it is loaded through tsx's tsImport (tsx is a dependency).
+ */
+async function importModule(path: string): Promise<unknown> {
+  const url = pathToFileURL(path).href;
+  try {
+    return await import(url);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_UNKNOWN_FILE_EXTENSION' || !/\.[cm]?tsx?$/.test(path)) throw e;
+    const { tsImport } = await import('tsx/esm/api');
+    const mod = (await tsImport(url, import.meta.url)) as { default?: unknown };
+    // Outside a "type": "module" package tsx compiles the file as CommonJS: its exports are the default.
+    const cjs = mod.default as { __esModule?: boolean } | undefined;
+    return Object.keys(mod).length === 1 && cjs && typeof cjs === 'object' && cjs.__esModule ? cjs : mod;
+  }
+}
+
 /** Load user assertions from modules: the default export and every named export that is an assertion (or a list of them). */
 export async function loadAssertions(files: readonly string[]): Promise<Assertion[]> {
   const out: Assertion[] = [];
@@ -21,7 +39,7 @@ export async function loadAssertions(files: readonly string[]): Promise<Assertio
     if (!existsSync(path)) throw new ExrayInputError(f, 'assertions file not found');
     let mod: Record<string, unknown>;
     try {
-      mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+      mod = (await importModule(path)) as Record<string, unknown>;
     } catch (e) {
       throw new ExrayInputError(f, `cannot load assertions: ${e instanceof Error ? e.message : String(e)}`);
     }
