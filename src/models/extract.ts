@@ -6,10 +6,11 @@
  * are read with a literal parser (no code runs). If the bundle layout ever stops matching, the bundle is
  * evaluated in a `vm` context as a fallback (and the log says so).
  */
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import vm from 'node:vm';
 import { ExrayInputError } from '../errors.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
 import { parseJsLiteral } from './js-literal.ts';
 import { checkShards, parseTfjsModelJson, readTfjsModelJson } from './manifest.ts';
 import { extractedModelFile, SAMPLE_SOURCES, type SampleSource } from './sources.ts';
@@ -235,11 +236,8 @@ async function writeModel(dir: string, source: SourceModel): Promise<ExtractedFi
   for (const f of await readdir(dir)) {
     if ((f === 'model.json' || f.endsWith('.bin') || f.includes('.partial-')) && !keep.has(f)) await rm(path.join(dir, f), { force: true });
   }
-  for (const o of outputs) {
-    const tmp = path.join(dir, `${o.file}.partial-${process.pid}`);
-    await writeFile(tmp, o.data);
-    await rename(tmp, path.join(dir, o.file));
-  }
+  // Atomic (src/io/atomic.ts): an interrupted extraction leaves each file whole or as it was.
+  for (const o of outputs) await writeFileAtomic(path.join(dir, o.file), o.data);
   return outputs.map((o) => ({ file: o.file, bytes: o.data.byteLength }));
 }
 
@@ -258,9 +256,7 @@ async function extractOnnxFile(src: SampleSource, pkgDir: string, dir: string): 
   for (const f of await readdir(dir)) {
     if ((f === 'model.json' || f.endsWith('.bin') || f.endsWith('.onnx') || f.includes('.partial-')) && f !== file) await rm(path.join(dir, f), { force: true });
   }
-  const tmp = path.join(dir, `${file}.partial-${process.pid}`);
-  await writeFile(tmp, data);
-  await rename(tmp, path.join(dir, file));
+  await writeFileAtomic(path.join(dir, file), data);
   return [{ file, bytes: data.byteLength }];
 }
 
@@ -319,9 +315,7 @@ export async function extractModels(opts: ExtractOptions): Promise<ExtractReport
   }
 
   if (models.some((m) => m.status === 'extracted')) {
-    const tmp = `${markerFile}.partial-${process.pid}`;
-    await writeFile(tmp, `${JSON.stringify(marker, null, 2)}\n`);
-    await rename(tmp, markerFile);
+    await writeFileAtomic(markerFile, `${JSON.stringify(marker, null, 2)}\n`);
   }
   return { modelsDir, marker: markerFile, models, ms: performance.now() - t0 };
 }
