@@ -11,7 +11,7 @@ import { decodeTrace } from '../trace/file.ts';
 import type { CaptureMode, InputSource, PreprocessSpec, Trace } from '../trace/types.ts';
 import type { FeedTensor } from '../reference/feed.ts';
 import { modelHash } from '../models/hash.ts';
-import { resolveModelJsonPath } from '../models/load-node.ts';
+import { modelNameOf, resolveModelJsonPath } from '../models/load-node.ts';
 import type { RunnerRequest, RunnerResult } from '../browser-runner/protocol.ts';
 import { RUNNER_PREFIX } from '../browser-runner/protocol.ts';
 import type { BackendName } from '../viewer/worker/protocol.ts';
@@ -50,7 +50,7 @@ async function onnxRequest(opts: BrowserTraceOptions): Promise<{ dir: string; re
   if (why) throw new ExrayInputError(opts.model, `--backend ${opts.backend}: ${why}; use --backend wasm or webgpu`);
   if (opts.f16) throw new ExrayInputError(opts.model, '--f16 is a TF.js WebGL option: not for ONNX models');
   const { dir, file, name } = await resolveOnnxFile(opts.model);
-  const card = await cardFor(dir).catch(() => null);
+  const card = await cardFor(opts.model, opts.card).catch(() => null);
   const request: RunnerRequest = {
     model: { name, sha256: await onnxModelHash(opts.model), async: false, modelFile: relative(dir, file), format: 'onnx', ...(card ? { card } : {}) },
     input: onnxInput(opts.feed, opts),
@@ -81,6 +81,8 @@ export interface BrowserTraceOptions {
   pack?: boolean;
   /** Emulate a device (a Playwright device descriptor name, e.g. `Pixel 7`). */
   device?: string;
+  /** The model card when not beside the model (`--card`). */
+  card?: string;
   log?: (line: string) => void;
 }
 
@@ -114,12 +116,12 @@ export async function traceInBrowser(opts: BrowserTraceOptions): Promise<Trace> 
 
 async function tfjsRequest(opts: BrowserTraceOptions): Promise<{ dir: string; request: RunnerRequest }> {
   const { dir, modelJsonPath } = await resolveModelJsonPath(opts.model);
-  const card = await cardFor(dir);
+  const card = await cardFor(opts.model, opts.card);
   if (opts.feed.length !== 1) throw new ExrayInputError(opts.feedFile, `browser runs take one input tensor, got ${opts.feed.length}`);
   const f = opts.feed[0]!;
   const data = f.data instanceof Int32Array ? f.data : Float32Array.from(f.data);
   const request: RunnerRequest = {
-    model: { name: card?.name ?? dir.split('/').pop() ?? 'model', sha256: await modelHash(dir), async: card?.execution === 'async', modelFile: relative(dir, modelJsonPath) },
+    model: { name: card?.name ?? (await modelNameOf(opts.model)), sha256: await modelHash(opts.model), async: card?.execution === 'async', modelFile: relative(dir, modelJsonPath) },
     input: {
       name: f.name,
       shape: f.shape,

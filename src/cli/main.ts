@@ -42,8 +42,9 @@ export function buildProgram(): Command {
   program
     .command('trace')
     .description('run a model under instrumentation and write a trace')
-    .argument('<model>', 'model directory, model.json (TF.js) or .onnx file')
-    .option('--image <photo>', 'a photo, pre-processed as the model card (exray.json) says')
+    .argument('<model>', 'model directory, TF.js model JSON (any name, e.g. facemesh.json) or .onnx file')
+    .option('--image <photo>', 'a photo, pre-processed as the model card says (<model-file-stem>.exray.json or exray.json beside the model, or --card)')
+    .option('--card <file>', 'the model card (exray.json format), when it is not beside the model')
     .option('--input <tensorFile...>', 'input tensor file(s): .npy, .json, or an .exray trace (its recorded input); name=file for a model with several inputs')
     .addOption(new Option('--backend <name>', 'backend (webgl / webgpu need --browser; ONNX in Node: cpu = onnxruntime-node, wasm = onnxruntime-web)').choices(['cpu', 'wasm', 'webgl', 'webgpu']).default('wasm'))
     .option('--browser', 'run in headless Chromium (Playwright) instead of Node')

@@ -218,7 +218,7 @@ describe('compareTraces: stats-only nodes', () => {
   it('timing capture: no-data', () => {
     const t = makeTrace({ capture: 'timing', nodes: [{ name: 's', op: 'Conv2D', outputs: [{ shape: [100] }] }] });
     const c = compareTraces(t, t);
-    expect(c.nodes[0]).toMatchObject({ verdict: 'no-data', reasons: ['no tensor data or stats in edge and reference trace'] });
+    expect(c.nodes[0]).toMatchObject({ verdict: 'no-data', reasons: ['values not recorded in either trace (timing capture): not compared'] });
     expect(c.verdict).toBe('no-data');
   });
 });

@@ -20,11 +20,13 @@ import {
   type Verdict,
 } from './tolerance.ts';
 import { type TopKAgreement, topKAgreement } from './topk.ts';
+import { matchingPreset } from './precision.ts';
 import {
   COMPARISON_FORMAT,
   COMPARISON_VERSION,
   type CompareOptions,
   type Comparison,
+  type ComparisonBasis,
   type FirstDivergence,
   type InputAgreement,
   type NamedTensorComparison,
@@ -33,6 +35,7 @@ import {
   type OutputComparison,
   type OverallVerdict,
   type TensorComparison,
+  type TimingComparison,
   type TraceSide,
   type VerdictCounts,
 } from './types.ts';
@@ -64,6 +67,47 @@ interface PairContext {
   tol: ResolvedTolerance;
   strictShapes: boolean;
   warnings: string[];
+  /** Largest |value| of the reference tensors around this one (see CompareOptions.scaledAtol); null = no scaling. */
+  around: number | null;
+  /** `around` comes from the other final outputs, not the graph: scale one-element tensors only. */
+  aroundSingleOnly?: boolean;
+}
+
+/** A tensor is near zero when its largest |value| is below this fraction of the tensors around it. */
+const NEAR_ZERO = 1e-3;
+
+/** Largest finite |value| of a recorded tensor (blob, else stats); null when nothing was recorded. */
+function magnitude(side: Side, rec: TensorRecord): number | null {
+  const data = rec.blob ? side.trace.blobs.get(rec.blob.id) : undefined;
+  if (data) {
+    let m = 0;
+    for (let i = 0; i < data.length; i++) {
+      const a = Math.abs(data[i] as number);
+      if (a > m && a !== Infinity) m = a;
+    }
+    return m;
+  }
+  if (rec.stats && Number.isFinite(rec.stats.min) && Number.isFinite(rec.stats.max)) return Math.max(Math.abs(rec.stats.min), Math.abs(rec.stats.max));
+  return null;
+}
+
+/**
+ * The tolerance for a one-element or near-zero tensor: atol raised to nrmse-limit × the largest |value|
+ * of the tensors around it. Returns the tolerance unchanged when the tensor is neither, or no scale applies.
+ */
+function scaledTolerance(tol: ResolvedTolerance, r: TensorRecord, ctx: PairContext): { tol: ResolvedTolerance; note: string | null } {
+  if (ctx.around === null || tol.nrmse === null || tol.nrmse === 0) return { tol, note: null };
+  const own = magnitude(ctx.ref, r);
+  if (own === null) return { tol, note: null };
+  const single = elementCount(r.shape) === 1;
+  if (!single && (ctx.aroundSingleOnly || !(own < NEAR_ZERO * ctx.around))) return { tol, note: null };
+  const scale = Math.max(ctx.around, own);
+  const atol = tol.nrmse * scale;
+  if (tol.atol !== null && atol <= tol.atol) return { tol, note: null };
+  return {
+    tol: { ...tol, atol },
+    note: `${single ? 'one-element' : 'near-zero'} tensor: atol scaled to ${fmt(atol)} (nrmse limit ${fmt(tol.nrmse)} × max |x| ${fmt(scale)} of the tensors around it)`,
+  };
 }
 
 function missing(e: TensorRecord | null, r: TensorRecord | null, reason: string): TensorComparison {
@@ -102,6 +146,16 @@ function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext): Tensor
   const rb = blobOf(ctx.ref, r, ctx.key, ctx.warnings);
   const shapes = `[${e.shape.join(',')}] vs [${r.shape.join(',')}]`;
 
+  // A record without values or stats (timing capture) carries a shape that may come from profiler
+  // metadata, not from a tensor: nothing about it is judged, its shape included.
+  if ((!eb && !e.stats) || (!rb && !r.stats)) {
+    base.shapeRelation = null;
+    const lacking = [!eb && !e.stats ? 'edge' : null, !rb && !r.stats ? 'reference' : null].filter((x) => x !== null);
+    const modes = [...new Set(lacking.map((w) => captureOf(w === 'edge' ? ctx.edge : ctx.ref)))].join(' / ');
+    base.reasons.push(`values not recorded in ${lacking.length === 2 ? 'either trace' : `the ${lacking[0]} trace`} (${modes} capture): not compared`);
+    return base;
+  }
+
   if (isShapeMismatch(relation, ctx.strictShapes)) {
     base.verdict = 'shape-mismatch';
     if (relation === 'different-count') {
@@ -123,11 +177,13 @@ function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext): Tensor
       return base;
     }
     const m = tensorMetrics(eb, rb);
-    const j = judgeMetrics(m, ctx.tol);
+    const scaled = scaledTolerance(ctx.tol, r, ctx);
+    const j = judgeMetrics(m, scaled.tol);
     base.metrics = m;
-    base.tolerance = ctx.tol;
+    base.tolerance = scaled.tol;
     base.verdict = j.verdict;
     base.reasons.push(...j.reasons);
+    if (scaled.note && j.verdict === 'ok' && judgeMetrics(m, ctx.tol).verdict !== 'ok') base.reasons.push(scaled.note);
     return base;
   }
 
@@ -140,16 +196,21 @@ function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext): Tensor
       base.reasons.push('stats have non-finite or missing fields');
       return base;
     }
-    const j = judgeStats(d, ctx.tol);
+    const scaled = scaledTolerance(ctx.tol, r, ctx);
+    const j = judgeStats(d, scaled.tol);
     base.stats = d;
-    base.tolerance = ctx.tol;
+    base.tolerance = scaled.tol;
     base.verdict = j.verdict;
     base.reasons.push(...j.reasons);
+    if (scaled.note && j.verdict === 'ok' && judgeStats(d, ctx.tol).verdict !== 'ok') base.reasons.push(scaled.note);
     return base;
   }
-  const lacking = [!eb && !e.stats ? 'edge' : null, !rb && !r.stats ? 'reference' : null].filter((x) => x !== null);
-  base.reasons.push(`no tensor data or stats in ${lacking.join(' and ')} trace`);
+  base.reasons.push('no tensor data or stats');
   return base;
+}
+
+function captureOf(side: Side): string {
+  return side.trace.header.capture;
 }
 
 function sideInfo(t: Trace): TraceSide {
@@ -194,6 +255,7 @@ function compareNamed(
   spec: ToleranceSpec | undefined,
   strictShapes: boolean,
   warnings: string[],
+  aroundOf: (name: string) => { around: number | null; singleOnly: boolean } = () => ({ around: null, singleOnly: false }),
 ): { matchedBy: 'name' | 'position'; tensors: NamedTensorComparison[] } {
   const al = alignTensors(edgeList, refList);
   const tensors = al.pairs.map((p): NamedTensorComparison => {
@@ -203,7 +265,8 @@ function compareNamed(
       c = missing(p.edge, p.ref, p.edge ? 'only in edge trace' : 'only in reference trace');
     } else {
       const tol = resolveTolerance(spec, { name: p.name, op, outputIndex: 0, dtype: p.edge.dtype });
-      c = comparePair(p.edge, p.ref, { edge, ref, key, tol, strictShapes, warnings });
+      const a = aroundOf(p.refName ?? p.name);
+      c = comparePair(p.edge, p.ref, { edge, ref, key, tol, strictShapes, warnings, around: a.around, aroundSingleOnly: a.singleOnly });
     }
     return { name: p.name, refName: p.refName, ...c };
   });
@@ -217,7 +280,8 @@ function compareNamed(
  */
 export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOptions = {}): Comparison {
   validateToleranceSpec(opts.tolerance);
-  const spec = opts.tolerance;
+  const auto = opts.autoPreset && opts.tolerance?.preset === undefined ? matchingPreset(edgeTrace.header, refTrace.header) : null;
+  const spec: ToleranceSpec | undefined = auto ? { ...opts.tolerance, preset: auto.preset } : opts.tolerance;
   const strictShapes = opts.strictShapes ?? false;
   const k = opts.topK ?? 5;
   const warnings: string[] = [];
@@ -235,9 +299,34 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
     [eh, 'edge'],
     [rh, 'reference'],
   ] as const) {
-    if (h.capture === 'timing') warnings.push(`${what} trace was captured in timing mode: no node values to compare`);
+    if (h.capture === 'timing') warnings.push(`${what} trace was captured in timing mode: node values not recorded, the verdict is on final outputs only`);
     else if (h.capture === 'stats') warnings.push(`${what} trace was captured in stats mode: node verdicts are from summary statistics only`);
   }
+  if (auto) warnings.push(`tolerance preset ${auto.preset} chosen from the traces' precision (${auto.reason}); pass a preset to override`);
+
+  // --- the magnitude of the reference tensors around each node (for scaled atol) --------------
+  const scaling = opts.scaledAtol ?? true;
+  const refMag = new Map<string, number>();
+  const consumers = new Map<string, string[]>();
+  if (scaling) {
+    for (const n of rh.nodes) {
+      let m = refMag.get(n.name) ?? 0;
+      for (const o of n.outputs) m = Math.max(m, magnitude(ref, o) ?? 0);
+      refMag.set(n.name, m);
+      for (const i of n.inputs) {
+        const list = consumers.get(i) ?? [];
+        list.push(n.name);
+        consumers.set(i, list);
+      }
+    }
+  }
+  const aroundNode = (name: string, inputs: readonly string[]): number | null => {
+    if (!scaling) return null;
+    let m = 0;
+    for (const x of [...inputs, ...(consumers.get(name) ?? [])]) if (x !== name) m = Math.max(m, refMag.get(x) ?? 0);
+    return m > 0 ? m : null;
+  };
+  const refNodeByName = new Map(rh.nodes.map((n) => [n.name, n]));
 
   // --- nodes --------------------------------------------------------------------------------
   const al = alignNodes(eh, rh);
@@ -258,7 +347,7 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
       c = missing(o.edge, o.ref, o.edge ? 'only in edge trace' : 'only in reference trace');
     } else {
       const tol = resolveTolerance(spec, { name: o.name, op: o.op, outputIndex: o.outputIndex, dtype: o.edge.dtype });
-      c = comparePair(o.edge, o.ref, { edge, ref, key: o.key, tol, strictShapes, warnings });
+      c = comparePair(o.edge, o.ref, { edge, ref, key: o.key, tol, strictShapes, warnings, around: aroundNode(o.name, o.inputs) });
     }
     return {
       position,
@@ -328,7 +417,18 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
   const inputs: InputAgreement = { verdict: inputVerdict, maxAbs: inputMaxAbs, matchedBy: inp.matchedBy, tensors: inp.tensors };
 
   // --- final outputs --------------------------------------------------------------------------
-  const out = compareNamed(eh.outputs, rh.outputs, '(output)', edge, ref, spec, strictShapes, warnings);
+  // Around a final output: the inputs of the node that produced it (TF.js: the node of the same name);
+  // when there is none (ONNX output tensor names), the other final outputs, for one-element outputs only.
+  const outMag = new Map(rh.outputs.map((o) => [o.name, scaling ? (magnitude(ref, o) ?? 0) : 0]));
+  const aroundOutput = (name: string): { around: number | null; singleOnly: boolean } => {
+    if (!scaling) return { around: null, singleOnly: false };
+    const node = refNodeByName.get(name) ?? refNodeByName.get(name.replace(/:\d+$/, ''));
+    if (node) return { around: aroundNode(node.name, node.inputs), singleOnly: false };
+    let m = 0;
+    for (const [k, v] of outMag) if (k !== name) m = Math.max(m, v);
+    return { around: m > 0 ? m : null, singleOnly: true };
+  };
+  const out = compareNamed(eh.outputs, rh.outputs, '(output)', edge, ref, spec, strictShapes, warnings, aroundOutput);
   if (out.matchedBy === 'position') warnings.push('final outputs matched by position (names differ)');
   const outputTensors: OutputComparison[] = out.tensors.map((t): OutputComparison => {
     let topK: TopKAgreement | null = null;
@@ -361,7 +461,8 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
   else if (counts.ok > 0 || outputTensors.some((t) => t.verdict === 'ok')) verdict = 'ok';
   else verdict = 'no-data';
 
-  const summary = summarize(verdict, firstDivergent, counts, inputs, outputs);
+  const basis = basisOf(eh.capture, rh.capture, counts, outputs, eh.timing !== undefined && rh.timing !== undefined);
+  const summary = summarize(verdict, firstDivergent, counts, inputs, outputs, basis);
   const preset = spec?.preset ?? 'float32';
   return {
     format: COMPARISON_FORMAT,
@@ -377,8 +478,68 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
     nodes,
     inputs,
     outputs,
-    tolerance: { preset, global: globalTolerance(spec), spec: spec ? structuredClone(spec) : null },
+    tolerance: {
+      preset,
+      presetSource: auto ? 'auto' : opts.tolerance?.preset !== undefined ? 'given' : 'default',
+      presetReason: auto?.reason ?? null,
+      global: globalTolerance(spec),
+      spec: spec ? structuredClone(spec) : null,
+    },
+    basis,
+    timing: timingOf(edgeTrace, refTrace),
     warnings,
+  };
+}
+
+function basisOf(edgeCapture: string, refCapture: string, counts: VerdictCounts, outputs: OutputAgreement, timing: boolean): ComparisonBasis {
+  const judged = counts.ok + counts.diverged + counts['shape-mismatch'];
+  const nodes: ComparisonBasis['nodes'] =
+    judged === 0 ? 'none' : counts.statsOnly === 0 ? 'values' : counts.statsOnly >= judged ? 'stats' : 'mixed';
+  const hasOutputs = outputs.tensors.some((t) => t.verdict !== 'no-data' && t.verdict !== 'missing');
+  const timingOnly = [edgeCapture === 'timing' ? 'edge' : null, refCapture === 'timing' ? 'reference' : null].filter((x) => x !== null);
+  let text: string;
+  if (nodes === 'none') {
+    const why = timingOnly.length > 0 ? `node values not recorded: ${timingOnly.join(' and ')} timing capture` : 'no node output could be compared';
+    text = hasOutputs ? `final outputs only (${why})` : `nothing (${why})`;
+  } else {
+    const what = nodes === 'values' ? 'node values' : nodes === 'stats' ? 'node statistics (stats capture)' : 'node values and statistics';
+    text = hasOutputs ? `${what} and final outputs` : what;
+  }
+  if (timing) text += '; timing reported, not judged';
+  return { nodes, outputs: hasOutputs, timing, text };
+}
+
+/** `node values not recorded: edge timing capture` out of `final outputs only (…); timing reported`. */
+function basisWhy(b: ComparisonBasis): string {
+  const m = /\(([^()]*)\)/.exec(b.text);
+  return m?.[1] ?? b.text;
+}
+
+function kernelMs(t: Trace): { ms: number | null; clocks: string[] } {
+  let ms: number | null = null;
+  const clocks = new Set<string>();
+  for (const k of t.header.kernels) {
+    if (k.ms === null) continue;
+    ms = (ms ?? 0) + k.ms;
+    clocks.add(k.clock);
+  }
+  return { ms, clocks: [...clocks] };
+}
+
+function timingOf(edge: Trace, ref: Trace): TimingComparison | null {
+  const e = edge.header.timing;
+  const r = ref.header.timing;
+  if (!e || !r) return null;
+  const ek = kernelMs(edge);
+  const rk = kernelMs(ref);
+  return {
+    edgeMedianMs: e.medianMs,
+    refMedianMs: r.medianMs,
+    ratio: r.medianMs > 0 ? e.medianMs / r.medianMs : Infinity,
+    edgeKernelMs: ek.ms,
+    refKernelMs: rk.ms,
+    edgeClocks: ek.clocks,
+    refClocks: rk.clocks,
   };
 }
 
@@ -388,6 +549,7 @@ function summarize(
   counts: VerdictCounts,
   inputs: InputAgreement,
   outputs: OutputAgreement,
+  basis: ComparisonBasis,
 ): string {
   const top = outputs.top1Equal === null ? '' : outputs.top1Equal ? '; top-1 agrees' : '; top-1 DIFFERS';
   const divergent = counts.diverged + counts['shape-mismatch'];
@@ -403,8 +565,12 @@ function summarize(
           `${first.reasons[0] ?? first.verdict}; ${divergent}/${counts.total} node outputs divergent${top}`
         );
       }
+      if (basis.nodes === 'none') return `final outputs diverged (${outputs.verdict})${top} (${basisWhy(basis)})`;
       return `final outputs diverged (${outputs.verdict}) although no compared node did${top}`;
     case 'ok':
+      if (basis.nodes === 'none') {
+        return `ok on final outputs only: ${outputs.tensors.filter((t) => t.verdict === 'ok').length}/${outputs.tensors.length} within tolerance${top} (${basisWhy(basis)})`;
+      }
       return `ok: ${counts.ok}/${counts.total} node outputs within tolerance${counts.statsOnly > 0 ? ` (${counts.statsOnly} from stats only)` : ''}${top}`;
     case 'no-data':
       return 'no data: nothing could be compared';

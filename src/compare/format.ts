@@ -165,9 +165,21 @@ export function formatComparisonTable(c: Comparison, opts: FormatTableOptions = 
     ],
     ['inputs', inputText],
     ['outputs', outParts.join('; ')],
-    ['tolerance', `${c.tolerance.preset}: ${tolText(c.tolerance.global)}`],
+    [
+      'tolerance',
+      `${c.tolerance.preset}: ${tolText(c.tolerance.global)}` +
+        (c.tolerance.presetSource === 'auto' ? ` (automatic: ${c.tolerance.presetReason ?? ''}; --preset float32 to judge against float32)` : ''),
+    ],
+    ['judged on', c.basis.text],
     ['summary', c.summary],
   ];
+  if (c.timing) {
+    const t = c.timing;
+    summary.splice(summary.length - 1, 0, [
+      'timing',
+      `median run ${fmt(t.edgeMedianMs)} ms on the edge, ${fmt(t.refMedianMs)} ms in the reference (×${fmt(t.ratio)}; not judged)`,
+    ]);
+  }
   if (c.divergenceOrigins.length > 1) summary.splice(2, 0, ['origins', c.divergenceOrigins.slice(0, 8).join(', ') + (c.divergenceOrigins.length > 8 ? ', ...' : '')]);
   for (const [name, text] of summary) lines.push(`${`${name}:`.padEnd(17)}${text}`);
   for (const w of c.warnings.slice(0, 10)) lines.push(`warning:         ${w}`);

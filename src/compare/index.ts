@@ -31,5 +31,6 @@ export {
   validateToleranceSpec,
   type Verdict,
 } from './tolerance.ts';
+export { matchingPreset, tracePrecision, type TracePrecision } from './precision.ts';
 export { compareStats, judgeStats, type StatsDelta, type StatsSource } from './stats.ts';
 export { type TopKAgreement, topKAgreement, type TopKEntry, topKIndices } from './topk.ts';

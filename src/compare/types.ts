@@ -26,6 +26,47 @@ export interface CompareOptions {
   classifierOutputs?: string[];
   /** Treat `squeezable` shapes ([1,1000] vs [1000]) as a shape mismatch (default false). */
   strictShapes?: boolean;
+  /**
+   * When `tolerance.preset` is not given, pick the preset matching the traces' precision (half-float
+   * textures or fp16 tensors → float16, quantization ops → int8; see precision.ts). Default false: the
+   * `compare` command and the viewer turn it on; the farm and the diagnosis judge against float32.
+   */
+  autoPreset?: boolean;
+  /**
+   * One-element and near-zero tensors (max |ref| < 0.1% of the tensors around them) get an absolute
+   * tolerance of nrmse-limit × the largest |value| of the tensors around them (the reference outputs of
+   * the node's input and consumer nodes; for a final output, those of the node that produced it, else,
+   * for a one-element output, the other final outputs), so they cannot alone decide a verdict. Default true.
+   */
+  scaledAtol?: boolean;
+}
+
+/** What a comparison could judge, from what the two traces recorded. */
+export interface ComparisonBasis {
+  /**
+   * How node outputs were judged: `values` (element by element), `stats` (summary statistics only),
+   * `mixed`, or `none` (a trace recorded no node values: timing capture).
+   */
+  nodes: 'values' | 'stats' | 'mixed' | 'none';
+  /** Final outputs were compared (they are recorded in every capture mode). */
+  outputs: boolean;
+  /** Whole-run timing of both traces is reported (Comparison.timing). Never part of the verdict. */
+  timing: boolean;
+  /** One sentence: `final outputs only (node values not recorded: edge timing capture)`. */
+  text: string;
+}
+
+/** Whole-run and per-node timing side by side. Informational: never part of the verdict. */
+export interface TimingComparison {
+  edgeMedianMs: number;
+  refMedianMs: number;
+  /** edge / reference median. */
+  ratio: number;
+  /** Sum of kernel times per side (ms; null when no kernel was timed) and their clocks. */
+  edgeKernelMs: number | null;
+  refKernelMs: number | null;
+  edgeClocks: string[];
+  refClocks: string[];
 }
 
 /**
@@ -175,6 +216,18 @@ export interface Comparison {
   nodes: NodeComparison[];
   inputs: InputAgreement;
   outputs: OutputAgreement;
-  tolerance: { preset: PrecisionPreset; global: ResolvedTolerance; spec: ToleranceSpec | null };
+  tolerance: {
+    preset: PrecisionPreset;
+    /** `given` (tolerance.preset), `auto` (CompareOptions.autoPreset matched the traces' precision) or `default` (float32). */
+    presetSource: 'given' | 'auto' | 'default';
+    /** Why the automatic preset was chosen (`edge: half-float arithmetic (floatPrecision 16)`); null otherwise. */
+    presetReason: string | null;
+    global: ResolvedTolerance;
+    spec: ToleranceSpec | null;
+  };
+  /** What the verdict is based on (node values, stats, final outputs only). */
+  basis: ComparisonBasis;
+  /** Whole-run timing side by side when both traces have it; null otherwise. */
+  timing: TimingComparison | null;
   warnings: string[];
 }

@@ -4,7 +4,7 @@
  * The caller passes its own `tf` namespace (and so chooses the backend); this module imports only
  * types from TF.js.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import { ExrayInputError } from '../errors.ts';
@@ -17,7 +17,27 @@ export interface LoadedTfjsModel {
   modelJson: unknown;
 }
 
-/** Resolve a model directory or a path to its model.json to `{ dir, modelJsonPath }`. */
+/** Whether a `.json` file looks like a TF.js model JSON (has `modelTopology` and `weightsManifest`), by a cheap read. */
+async function looksLikeTfjsModelJson(file: string): Promise<boolean> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.includes('"modelTopology"') && text.includes('"weightsManifest"');
+}
+
+/**
+ * The TF.js model JSON files in a directory other than model.json, whatever their names
+ * (`facemesh.json` beside `facemesh.bin`), cards (`*.exray.json`, `exray.json`) excluded.
+ */
+export async function tfjsModelJsonsIn(dir: string): Promise<string[]> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json') && f !== 'exray.json' && !f.endsWith('.exray.json')).sort();
+  const out: string[] = [];
+  for (const f of names) if (await looksLikeTfjsModelJson(path.join(dir, f))) out.push(f);
+  return out;
+}
+
+/**
+ * Resolve a model directory or a TF.js model JSON file (any name; its shards come from its manifest) to
+ * `{ dir, modelJsonPath }`. A directory resolves to its model.json, else to its only TF.js model JSON.
+ */
 export async function resolveModelJsonPath(dirOrFile: string): Promise<{ dir: string; modelJsonPath: string }> {
   let st;
   try {
@@ -27,14 +47,62 @@ export async function resolveModelJsonPath(dirOrFile: string): Promise<{ dir: st
   }
   if (st.isDirectory()) {
     const modelJsonPath = path.join(dirOrFile, 'model.json');
-    try {
-      await stat(modelJsonPath);
-    } catch {
-      throw new ExrayInputError(modelJsonPath, 'model.json is missing (run `npm run models` to extract the sample models)');
+    if (await stat(modelJsonPath).then((s) => s.isFile(), () => false)) return { dir: dirOrFile, modelJsonPath };
+    const found = await tfjsModelJsonsIn(dirOrFile);
+    if (found.length === 1) return { dir: dirOrFile, modelJsonPath: path.join(dirOrFile, found[0]!) };
+    if (found.length > 1) {
+      throw new ExrayInputError(dirOrFile, `holds ${found.length} TF.js models (${found.slice(0, 6).join(', ')}${found.length > 6 ? ', …' : ''}): pass the model file`);
     }
-    return { dir: dirOrFile, modelJsonPath };
+    throw new ExrayInputError(modelJsonPath, 'model.json is missing (run `npm run models` to extract the sample models)');
   }
   return { dir: path.dirname(dirOrFile), modelJsonPath: dirOrFile };
+}
+
+/** File names that stand for their folder (the folder's name is the model's name, exray.json its card). */
+const FOLDER_MODEL_FILES = new Set(['model.json', 'model.onnx']);
+
+/**
+ * A model's name: the directory's name for a directory or its model.json / model.onnx, else the file
+ * name without its extension (`facemesh` for `…/models/facemesh.json`).
+ */
+export async function modelNameOf(model: string): Promise<string> {
+  const st = await stat(model).catch(() => null);
+  if (st?.isDirectory()) return path.basename(path.resolve(model));
+  const base = path.basename(model);
+  if (FOLDER_MODEL_FILES.has(base)) return path.basename(path.resolve(path.dirname(model)));
+  return base.replace(/\.(json|onnx)$/i, '');
+}
+
+/**
+ * Where a model's card is, or null: a card given explicitly (`--card`); else `<stem>.exray.json` beside
+ * a model file (`facemesh.exray.json` for `facemesh.json`); else the folder's `exray.json`, unless it
+ * names another model file (its `modelFile`).
+ */
+export async function modelCardPath(model: string, explicit?: string): Promise<string | null> {
+  if (explicit) return explicit;
+  const isFile = (p: string): Promise<boolean> => stat(p).then((s) => s.isFile(), () => false);
+  const st = await stat(model).catch(() => null);
+  let dir = model;
+  let file: string | null = null;
+  if (!st?.isDirectory()) {
+    dir = path.dirname(model);
+    file = path.basename(model);
+  } else if (!(await isFile(path.join(dir, 'exray.json')))) {
+    // A folder with one model under its own name (`facemesh.json`): that model's card.
+    const found = await tfjsModelJsonsIn(dir);
+    if (found.length === 1) file = found[0]!;
+  }
+  if (file) {
+    const stemCard = path.join(dir, `${file.replace(/\.(json|onnx)$/i, '')}.exray.json`);
+    if (await isFile(stemCard)) return stemCard;
+  }
+  const folderCard = path.join(dir, 'exray.json');
+  if (!(await isFile(folderCard))) return null;
+  if (file && !FOLDER_MODEL_FILES.has(file)) {
+    const named = await readFile(folderCard, 'utf8').then((t) => (JSON.parse(t) as { modelFile?: unknown }).modelFile, () => undefined);
+    if (typeof named === 'string' && named !== file) return null;
+  }
+  return folderCard;
 }
 
 /**

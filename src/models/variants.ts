@@ -14,12 +14,11 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { existsSync } from 'node:fs';
 import { ExrayInputError } from '../errors.ts';
 import { checkOutputDir, writeOutputFile } from '../io/outputs.ts';
 import { CARD_FILE_NAME, loadModelCard } from './card.ts';
 import { checkShards, readTfjsModelJson, type WeightEntry, type WeightQuantization } from './manifest.ts';
-import { resolveModelJsonPath } from './load-node.ts';
+import { modelCardPath, resolveModelJsonPath } from './load-node.ts';
 
 export const VARIANT_DTYPES = ['float16', 'uint8', 'uint16'] as const;
 export type VariantDType = (typeof VARIANT_DTYPES)[number];
@@ -252,8 +251,9 @@ export async function writeVariant(modelDir: string, dtype: VariantDType, outDir
   for (let i = 0; i < count; i++) await writeOutputFile(join(outDir, paths[i]!), all.subarray(i * SHARD_BYTES, Math.min(total, (i + 1) * SHARD_BYTES)));
   const json = { ...model.json, weightsManifest: [{ paths, weights }] };
   await writeOutputFile(join(outDir, 'model.json'), JSON.stringify(json));
-  const cardPath = join(dir, CARD_FILE_NAME);
-  if (existsSync(cardPath)) {
+  // The card beside the model: <stem>.exray.json, or the folder's exray.json (modelCardPath).
+  const cardPath = await modelCardPath(modelDir);
+  if (cardPath) {
     const card = await loadModelCard(cardPath);
     const renamed = {
       ...card,
@@ -269,6 +269,6 @@ export async function writeVariant(modelDir: string, dtype: VariantDType, outDir
 
 /** Default output directory: `<model dir>-<dtype>` next to the model. */
 export function defaultVariantDir(modelDir: string, dtype: VariantDType): string {
-  const base = basename(modelDir.replace(/\/+$/, ''));
+  const base = basename(modelDir.replace(/\/+$/, '')).replace(/\.json$/i, '');
   return join(modelDir, '..', `${base}-${dtype}`);
 }

@@ -11,9 +11,7 @@
  *
  * Lives in src/reference (not src/cli) so the server can run it without importing the CLI.
  */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Comparison } from '../compare/index.ts';
 import {
   concludeDiagnosis,
@@ -33,7 +31,7 @@ import { loadModelCard, type ModelCard } from '../models/card.ts';
 import { modelHash } from '../models/hash.ts';
 import { findModelBySha256, locateTraceModel } from '../models/locate.ts';
 import { readTfjsModelJson } from '../models/manifest.ts';
-import { resolveModelJsonPath } from '../models/load-node.ts';
+import { modelCardPath, resolveModelJsonPath } from '../models/load-node.ts';
 import { decodeImageFile } from '../preprocess/decode-node.ts';
 import type { DecodedImage } from '../preprocess/image.ts';
 import { decodeTrace } from '../trace/file.ts';
@@ -41,7 +39,7 @@ import type { PreprocessSpec, Trace } from '../trace/types.ts';
 import { feedFromTrace, type FeedTensor } from './feed.ts';
 import { ReferenceSession } from './replay-node.ts';
 import { replayOnnxNodes } from './replay-onnx.ts';
-import { modelDirOf, modelIdentityHash, traceInNode } from './trace-node.ts';
+import { modelIdentityHash, traceInNode } from './trace-node.ts';
 import type { NodeBackend } from './tfjs-backend.ts';
 
 async function readTraceFile(path: string): Promise<Trace> {
@@ -83,9 +81,10 @@ export interface DiagnoseRun {
   timings: Record<string, number>;
 }
 
-async function cardIn(dir: string): Promise<ModelCard | null> {
-  const p = join(dir, 'exray.json');
-  return existsSync(p) ? loadModelCard(p) : null;
+/** The card of a model folder or file (`<stem>.exray.json` beside a file, else the folder's exray.json). */
+async function cardIn(model: string): Promise<ModelCard | null> {
+  const p = await modelCardPath(model);
+  return p ? loadModelCard(p) : null;
 }
 
 /** How a TF.js model directory stores its weights (counts per stored dtype). */
@@ -127,7 +126,7 @@ export async function runDiagnosis(opts: DiagnoseRunOptions): Promise<DiagnoseRu
   const onnx = edge.header.model.format === 'onnx';
   // The trace's model name is a label, never joined to a path: the deployed model is the known model
   // folder (models/*) whose identity hash is the trace's sha256; the reference is --model, else that one.
-  const modelDir = opts.model ? await modelDirOf(opts.model) : await locateTraceModel(edge, edgeFile);
+  const modelDir = opts.model ? opts.model : await locateTraceModel(edge, edgeFile);
   const refHash = onnx ? await modelIdentityHash(modelDir) : await modelHash(modelDir);
   const located = refHash === edge.header.model.sha256 ? modelDir : await findModelBySha256(edge.header.model.sha256, { hint: name });
   const modelWarning = modelMismatchWarning(edge, modelDir, refHash);

@@ -20,7 +20,7 @@ import { collectEnvironment, declaredNodeCount, installHook, isGraphModel, Runne
 import { tfjsVersion } from '../instrument/tfjs/version.ts';
 import { replayTfjsNodes } from '../instrument/tfjs/replay.ts';
 import type { ReplayResult } from '../instrument/common.ts';
-import { loadTfjsModelFromDir } from '../models/load-node.ts';
+import { loadTfjsModelFromDir, modelNameOf } from '../models/load-node.ts';
 import { modelHash } from '../models/hash.ts';
 import { checkFeed, type FeedTensor } from './feed.ts';
 import { fileInputNames, modelDirOf } from './trace-node.ts';
@@ -57,13 +57,15 @@ export class ReferenceSession {
     private readonly modelJson: unknown,
     private readonly sha256: string,
     private readonly envExtra: Awaited<ReturnType<typeof useBackend>>,
+    /** The model's name (modelNameOf): the folder's, or the model file's stem. */
+    private readonly modelName: string = basename(modelDir),
   ) {}
 
   static async open(model: string, backend: NodeBackend): Promise<ReferenceSession> {
     const envExtra = await useBackend(backend);
     const dir = await modelDirOf(model);
     const loaded = await loadTfjsModelFromDir(model, tf);
-    return new ReferenceSession(backend, dir, loaded.model, loaded.modelJson, await modelHash(dir), envExtra);
+    return new ReferenceSession(backend, dir, loaded.model, loaded.modelJson, await modelHash(model), envExtra, await modelNameOf(model));
   }
 
   get isLayers(): boolean {
@@ -110,7 +112,7 @@ export class ReferenceSession {
         label: meta.label ?? 'reference',
         capture: 'tensors',
         model: {
-          name: meta.modelName ?? basename(this.modelDir),
+          name: meta.modelName ?? this.modelName,
           format: this.isLayers ? 'tfjs-layers' : 'tfjs-graph',
           sha256: this.sha256,
           inputs: specs,

@@ -4,11 +4,11 @@
  * onnxruntime-web's wasm EP. Used by `exray trace` (Node path) and `exray reference` (replay of a
  * recorded input on the desktop backend).
  */
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { CaptureMode, InputSource, PreprocessSpec, Trace, TraceEventSink } from '../trace/types.ts';
 import { traceModel } from '../instrument/tfjs/index.ts';
-import { loadTfjsModelFromDir } from '../models/load-node.ts';
+import { loadTfjsModelFromDir, modelNameOf } from '../models/load-node.ts';
 import { modelHash } from '../models/hash.ts';
 import { tf, useBackend, type NodeBackend } from './tfjs-backend.ts';
 import { checkFeed, type FeedTensor } from './feed.ts';
@@ -35,7 +35,7 @@ export interface NodeTraceOptions {
 
 /** The model identity hash a trace records: sha256 of the `.onnx` file, or of model.json + shards (TF.js). */
 export async function modelIdentityHash(model: string): Promise<string> {
-  return (await isOnnxModelPath(model)) ? onnxModelHash(model) : modelHash(await modelDirOf(model));
+  return (await isOnnxModelPath(model)) ? onnxModelHash(model) : modelHash(model);
 }
 
 export async function modelDirOf(path: string): Promise<string> {
@@ -65,7 +65,6 @@ function declaredInputs(model: { inputs: { name: string; shape?: number[]; dtype
 export async function traceInNode(opts: NodeTraceOptions): Promise<Trace> {
   if (await isOnnxModelPath(opts.model)) return traceOnnxInNode(opts);
   const envExtra = await useBackend(opts.backend);
-  const dir = await modelDirOf(opts.model);
   const { model, modelJson } = await loadTfjsModelFromDir(opts.model, tf);
   const isLayers = !('executeAsync' in model);
   const inputNames = isLayers ? fileInputNames(modelJson) : undefined;
@@ -83,8 +82,8 @@ export async function traceInNode(opts: NodeTraceOptions): Promise<Trace> {
       capture: opts.capture ?? 'tensors',
       runs: opts.runs ?? 5,
       warmup: opts.warmup ?? 1,
-      modelName: opts.modelName ?? basename(dir),
-      modelSha256: await modelHash(dir),
+      modelName: opts.modelName ?? (await modelNameOf(opts.model)),
+      modelSha256: await modelHash(opts.model),
       environment: envExtra,
       ...(opts.source ? { source: opts.source } : {}),
       ...(opts.preprocess ? { preprocess: opts.preprocess } : {}),

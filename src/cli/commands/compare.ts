@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { compareTraces, formatComparisonTable, type Comparison, type CompareOptions } from '../../compare/index.ts';
+import type { PrecisionPreset } from '../../compare/tolerance.ts';
 import { loadModelCard } from '../../models/card.ts';
 import { findModelBySha256 } from '../../models/locate.ts';
 import type { Trace } from '../../trace/types.ts';
@@ -10,6 +11,7 @@ export interface CompareCommandOptions {
   json?: boolean;
   failOnDiverge?: boolean;
   nrmse?: number;
+  preset?: PrecisionPreset;
   limit: number;
 }
 
@@ -28,16 +30,22 @@ export async function outputOptionsFor(trace: Trace): Promise<CompareOptions> {
   return { classifierOutputs: classifiers.map((o) => o.name), ...(labels ? { labels } : {}) };
 }
 
-export async function compareFiles(edgeFile: string, refFile: string, nrmse?: number): Promise<Comparison> {
+/**
+ * Compares two trace files as `exray compare` does: without `preset`, the tolerance preset matches the
+ * traces' precision (CompareOptions.autoPreset).
+ */
+export async function compareFiles(edgeFile: string, refFile: string, nrmse?: number, preset?: PrecisionPreset): Promise<Comparison> {
   const [edge, ref] = [await readTrace(edgeFile), await readTrace(refFile)];
+  const tolerance = { ...(nrmse !== undefined ? { nrmse } : {}), ...(preset ? { preset } : {}) };
   return compareTraces(edge, ref, {
     ...(await outputOptionsFor(edge)),
-    ...(nrmse !== undefined ? { tolerance: { nrmse } } : {}),
+    ...(Object.keys(tolerance).length > 0 ? { tolerance } : {}),
+    autoPreset: true,
   });
 }
 
 export async function compareCommand(edgeFile: string, refFile: string, opts: CompareCommandOptions): Promise<void> {
-  const c = await compareFiles(edgeFile, refFile, opts.nrmse);
+  const c = await compareFiles(edgeFile, refFile, opts.nrmse, opts.preset);
   if (opts.json) process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
   else process.stdout.write(`${formatComparisonTable(c, { limit: opts.limit })}\n`);
   if (opts.failOnDiverge && c.verdict !== 'ok') process.exitCode = 1;

@@ -3,6 +3,7 @@
  * a folder that reproduces one node's own error without exray (src/reference/repro.ts).
  */
 import { ExrayInputError } from '../../errors.ts';
+import { checkOutputDir } from '../../io/outputs.ts';
 import { writeReproBundle } from '../../reference/repro.ts';
 import type { OrtNodeBackend } from '../../reference/ort-node.ts';
 import { readTrace } from '../io.ts';
@@ -18,6 +19,8 @@ export interface ReproCommandOptions {
 }
 
 export async function reproCommand(edgeFile: string, opts: ReproCommandOptions): Promise<void> {
+  // Before any work: --out must be (or can become) a writable folder, and not the model's own.
+  await checkOutputDir(opts.out, opts.model ? [opts.model] : []);
   const edge = await readTrace(edgeFile);
   // The model is never found from the trace's contents: a name in a file is a label, not a path.
   if (!opts.model) throw new ExrayInputError(edgeFile, 'pass --model <the reference model: its folder, model.json or .onnx> (and --edge-model when the deployment ran another file)');

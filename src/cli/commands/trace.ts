@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { ExrayInputError } from '../../errors.ts';
 import { checkOutputFile, modelInputFiles } from '../../io/outputs.ts';
 import type { CaptureMode, InputSource, PreprocessSpec, Trace } from '../../trace/types.ts';
@@ -8,6 +8,7 @@ import { feedFromTrace } from '../../reference/feed.ts';
 import { readTensorFile } from '../../reference/tensor-file.ts';
 import type { NodeBackend } from '../../reference/tfjs-backend.ts';
 import { loadModelCard, type ModelCard } from '../../models/card.ts';
+import { modelCardPath, resolveModelJsonPath } from '../../models/load-node.ts';
 import { decodeImageFile } from '../../preprocess/decode-node.ts';
 import { preprocess } from '../../preprocess/pipeline.ts';
 import { readTrace, writeTrace } from '../io.ts';
@@ -26,6 +27,8 @@ export interface TraceCommandOptions {
   warmup: number;
   out: string;
   json?: boolean;
+  /** The model card, when not beside the model (`<stem>.exray.json` / exray.json). */
+  card?: string;
 }
 
 export interface PreparedInput {
@@ -35,23 +38,39 @@ export interface PreparedInput {
   preprocess?: PreprocessSpec;
 }
 
-export async function cardFor(modelDir: string): Promise<ModelCard | null> {
-  const path = join(modelDir, 'exray.json');
-  return existsSync(path) ? loadModelCard(path) : null;
+/**
+ * The card of a model (a directory, model.json or any TF.js model JSON, or a .onnx file): `explicit`
+ * (`--card`), else `<model-file-stem>.exray.json` beside the file, else the folder's exray.json (see
+ * modelCardPath).
+ */
+export async function cardFor(model: string, explicit?: string): Promise<ModelCard | null> {
+  const path = await modelCardPath(model, explicit);
+  return path ? loadModelCard(path) : null;
 }
 
 /** Turn `--image` / `--input` into the exact tensors to feed, with their provenance. */
-export async function prepareInput(model: string, opts: { image?: string; input?: string[] }): Promise<PreparedInput> {
+export async function prepareInput(model: string, opts: { image?: string; input?: string[]; card?: string }): Promise<PreparedInput> {
   if (opts.image && opts.input) throw new ExrayInputError(opts.image, 'give either --image or --input, not both');
   if (opts.image) {
-    const { modelDirOf } = await import('../../reference/trace-node.ts');
-    const dir = await modelDirOf(model);
-    const card = await cardFor(dir);
-    if (!card) throw new ExrayInputError(join(dir, 'exray.json'), 'no model card: --image needs one to know the pre-processing (or pass --input)');
+    const cardPath = await modelCardPath(model, opts.card);
+    if (!cardPath) {
+      const { modelDirOf } = await import('../../reference/trace-node.ts');
+      const dir = await modelDirOf(model);
+      const isDir = await stat(model).then((s) => s.isDirectory(), () => true);
+      // A folder of several models: say so (and which) before asking for a card.
+      const { isOnnxModelPath } = await import('../../reference/ort-node.ts');
+      if (isDir && !(await isOnnxModelPath(model))) await resolveModelJsonPath(model);
+      const stem = isDir ? null : basename(model).replace(/\.(json|onnx)$/i, '');
+      throw new ExrayInputError(
+        join(dir, stem ? `${stem}.exray.json` : 'exray.json'),
+        'no model card: --image needs one to know the pre-processing (write it there, pass --card <file>, or pass --input)',
+      );
+    }
+    const card = await loadModelCard(cardPath);
     const imageInputs = card.inputs.filter((i) => i.kind === 'image' && i.preprocess);
     const first = imageInputs[0];
-    if (!first?.preprocess) throw new ExrayInputError(join(dir, 'exray.json'), 'the card declares no image input with a preprocess spec');
-    if (card.inputs.length > 1) throw new ExrayInputError(join(dir, 'exray.json'), `model has ${card.inputs.length} inputs: pass them with --input`);
+    if (!first?.preprocess) throw new ExrayInputError(cardPath, 'the card declares no image input with a preprocess spec');
+    if (card.inputs.length > 1) throw new ExrayInputError(cardPath, `model has ${card.inputs.length} inputs: pass them with --input`);
     const { image, source } = await decodeImageFile(opts.image);
     const t = preprocess(image, source.exifOrientation, first.preprocess);
     return {
@@ -105,6 +124,7 @@ export async function traceCommand(model: string, opts: TraceCommandOptions): Pr
       f16: opts.f16 ?? false,
       pack: opts.pack,
       ...(opts.device ? { device: opts.device } : {}),
+      ...(opts.card ? { card: opts.card } : {}),
       log: (l) => process.stderr.write(`${l}\n`),
     });
   } else {
