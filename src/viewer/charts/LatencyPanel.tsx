@@ -85,8 +85,9 @@ export function LatencyPanel(): ReactNode {
             {table.perRun.map((p) => {
               const ms = p.ms.get(name);
               return (
+                // The longest bar leaves room for its label (4.5rem): nothing runs past the panel.
                 <div className="hbar" key={p.run.stream} title={`${p.run.stream}: ${fmtMs(ms)} (${p.clock ?? ''})`}>
-                  <div className="fill" style={{ width: `${((ms ?? 0) / table.max) * 100}%`, background: runColor(s.runs.indexOf(p.run), p.run.role === 'reference') }} />
+                  <div className="fill" style={{ width: `calc((100% - 4.5rem) * ${(ms ?? 0) / table.max})`, background: runColor(s.runs.indexOf(p.run), p.run.role === 'reference') }} />
                   <span className="small">{fmtMs(ms)}</span>
                 </div>
               );
