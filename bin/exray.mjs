@@ -3,7 +3,7 @@
 // shipped in the package) when it is there and, in a checkout, no source file it was built from is newer;
 // otherwise the TypeScript sources through tsx (development: edit src/ and run, no build step). EXRAY_FROM_SOURCE=1
 // forces the sources; EXRAY_DEBUG=1 says which runs and why. The check stats the ~170 source files listed
-// in dist-cli/stamp.json (~1 ms, see `EXRAY_BENCH_ONLY=cli npm run bench`).
+// in dist-cli/stamp.json: 0.2-5 ms, a few % of the start (`EXRAY_BENCH_ONLY=cli npm run bench`).
 import { readFileSync, statSync } from 'node:fs';
 
 /** Why the built CLI cannot be used, or null when it can. */
