@@ -1,23 +1,74 @@
 /** Reading and writing trace files and JSON outputs from the CLI (Node). */
-import { readFile } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { ExrayInputError } from '../errors.ts';
 import { writeOutputFile } from '../io/outputs.ts';
-import { decodeTrace, encodeTrace } from '../trace/file.ts';
+import { LIMIT_ENV, checkLimit, limits } from '../limits.ts';
+import { kindOf, readInputBytes } from '../read-input.ts';
+import { decodeTrace, decodeTraceHeader, encodeTrace, type ByteSource, type DecodeOptions, type LazyTrace } from '../trace/file.ts';
 import type { Trace } from '../trace/types.ts';
 
+/** A regular file within EXRAY_MAX_FILE_BYTES, whole (see src/read-input.ts). */
 export async function readInputFile(path: string): Promise<Uint8Array> {
-  try {
-    const buf = await readFile(path);
-    // A plain Uint8Array view: Buffer#slice aliases instead of copying, which readers must not meet.
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ExrayInputError(path, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, expected a file' : (e as Error).message);
-  }
+  return readInputBytes(path);
+}
+
+/** The trace-reader caps of src/limits.ts. */
+export function traceDecodeOptions(): DecodeOptions {
+  const l = limits();
+  return {
+    maxUncompressedBytes: l.traceBytes,
+    maxBlobBytes: l.blobBytes,
+    maxHeaderBytes: l.headerBytes,
+    maxNodes: l.nodes,
+    limitHints: { uncompressed: LIMIT_ENV.traceBytes, blob: LIMIT_ENV.blobBytes, header: LIMIT_ENV.headerBytes, nodes: LIMIT_ENV.nodes },
+  };
 }
 
 export async function readTrace(path: string): Promise<Trace> {
-  return decodeTrace(await readInputFile(path), path);
+  return decodeTrace(await readInputFile(path), path, traceDecodeOptions());
+}
+
+/**
+ * A trace's header with its blobs left in the file (inflated by `readBlob` on demand): reads the zip
+ * directory and header.json only, so a trace of any size costs its header. Call `close()` when done.
+ */
+export function openTraceLazy(path: string): LazyTrace & { close(): void } {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ExrayInputError(path, code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : (e as Error).message);
+  }
+  try {
+    const s = fstatSync(fd);
+    if (!s.isFile()) throw new ExrayInputError(path, `is ${kindOf(s)}, expected a regular file`);
+    checkLimit(path, 'fileBytes', s.size, 'file size', { bytes: true });
+    const src: ByteSource = {
+      size: s.size,
+      read(offset, length) {
+        const out = new Uint8Array(Math.max(0, Math.min(length, s.size - offset)));
+        let done = 0;
+        while (done < out.length) {
+          const n = readSync(fd, out, done, out.length - done, offset + done);
+          if (n === 0) break;
+          done += n;
+        }
+        return done === out.length ? out : out.subarray(0, done);
+      },
+    };
+    return { ...decodeTraceHeader(src, path, traceDecodeOptions()), close: () => closeSync(fd) };
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+/** A trace for readers that need only its header (inspect, latency): `blobs` is empty. */
+export function readTraceHeaderOnly(path: string): Trace {
+  const lazy = openTraceLazy(path);
+  lazy.close();
+  return { header: lazy.header, blobs: new Map() };
 }
 
 /**

@@ -1,7 +1,8 @@
 /** Reading a model card from disk (Node). The schema and parser are in card-schema.ts (pure). */
-import { readFile } from 'node:fs/promises';
 import { ExrayInputError } from '../errors.ts';
 import { parseModelCard, type ModelCard } from './card-schema.ts';
+import { checkCardLimits } from './card-limits.ts';
+import { readInputBytes } from '../read-input.ts';
 
 export * from './card-schema.ts';
 
@@ -9,8 +10,9 @@ export * from './card-schema.ts';
 export async function loadModelCard(path: string): Promise<ModelCard> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = new TextDecoder().decode(await readInputBytes(path));
   } catch (e) {
+    if (e instanceof ExrayInputError) throw e;
     throw new ExrayInputError(path, `cannot read model card (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   let json: unknown;
@@ -19,5 +21,7 @@ export async function loadModelCard(path: string): Promise<ModelCard> {
   } catch (e) {
     throw new ExrayInputError(path, `is not valid JSON (${(e as Error).message})`);
   }
-  return parseModelCard(json, path);
+  const card = parseModelCard(json, path);
+  checkCardLimits(card, path);
+  return card;
 }

@@ -1,9 +1,12 @@
 /** model.json reading and weight-shard checks on disk (Node). Parsing is in manifest-parse.ts (pure). */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ExrayInputError } from '../errors.ts';
 import { assertInsideModelFolder } from './contained.ts';
 import { parseTfjsModelJson, weightByteSize, type TfjsModelJson } from './manifest-parse.ts';
+import { checkTfjsGraph } from './graph-check.ts';
+import { limits } from '../limits.ts';
+import { readInputBytes } from '../read-input.ts';
 
 export * from './manifest-parse.ts';
 
@@ -11,8 +14,11 @@ export * from './manifest-parse.ts';
 export async function readTfjsModelJson(modelJsonPath: string): Promise<{ model: TfjsModelJson; bytes: Buffer }> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(modelJsonPath);
+    // A regular file within EXRAY_MAX_FILE_BYTES (docs/limits.md).
+    const b = await readInputBytes(modelJsonPath);
+    bytes = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
   } catch (e) {
+    if (e instanceof ExrayInputError) throw e;
     throw new ExrayInputError(modelJsonPath, `cannot read model.json (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
   let json: unknown;
@@ -21,7 +27,10 @@ export async function readTfjsModelJson(modelJsonPath: string): Promise<{ model:
   } catch (e) {
     throw new ExrayInputError(modelJsonPath, `is not valid JSON (${(e as Error).message})`);
   }
-  return { model: parseTfjsModelJson(json, modelJsonPath), bytes };
+  const model = parseTfjsModelJson(json, modelJsonPath);
+  // Node count, dangling inputs and cycles, in linear time, before TF.js sees the graph (docs/limits.md).
+  checkTfjsGraph(model.json, modelJsonPath, limits().nodes);
+  return { model, bytes };
 }
 
 /** Absolute path of a manifest shard; rejects paths that leave the model directory. */

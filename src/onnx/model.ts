@@ -8,6 +8,7 @@
  */
 import { clone, create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ExrayInputError } from '../errors.ts';
+import { LIMIT_DEFAULTS, LIMIT_ENV } from '../limits.ts';
 import type { DType, IOSpec } from '../trace/types.ts';
 import { dtypeOfOnnx, onnxTypeName } from './dtypes.ts';
 import {
@@ -27,7 +28,22 @@ export type { ModelProto, GraphProto, NodeProto, ValueInfoProto } from './proto/
  * Parse an `.onnx` file. Every problem is an ExrayInputError naming `fileName`: bytes that are not a
  * protobuf message (corrupted, truncated), or a message that is not an ONNX model.
  */
-export function decodeOnnx(bytes: Uint8Array, fileName: string): ModelProto {
+/** Nodes of a graph and of all its subgraphs, iteratively (a deep nesting cannot overflow the stack). */
+export function countOnnxNodes(g: GraphProto): number {
+  let count = 0;
+  const stack = [g];
+  while (stack.length > 0) {
+    const graph = stack.pop()!;
+    count += graph.node.length;
+    for (const n of graph.node) for (const a of n.attribute) {
+      if (a.g) stack.push(a.g);
+      stack.push(...a.graphs);
+    }
+  }
+  return count;
+}
+
+export function decodeOnnx(bytes: Uint8Array, fileName: string, maxNodes: number = LIMIT_DEFAULTS.nodes): ModelProto {
   if (bytes.length === 0) throw new ExrayInputError(fileName, 'is empty, not an ONNX model');
   let model: ModelProto;
   try {
@@ -38,6 +54,10 @@ export function decodeOnnx(bytes: Uint8Array, fileName: string): ModelProto {
   if (!model.graph) throw new ExrayInputError(fileName, 'is not an ONNX model: it has no graph (a protobuf, but not a ModelProto)');
   if (model.irVersion <= 0n) throw new ExrayInputError(fileName, 'is not an ONNX model: ir_version is missing');
   if (model.opsetImport.length === 0) throw new ExrayInputError(fileName, 'is not an ONNX model: it imports no operator set');
+  const nodes = countOnnxNodes(model.graph);
+  if (nodes > maxNodes) {
+    throw new ExrayInputError(fileName, `has ${nodes.toLocaleString('en-US')} nodes, over the limit of ${maxNodes.toLocaleString('en-US')} (${LIMIT_ENV.nodes} raises it)`);
+  }
   const external = firstExternalTensor(model.graph);
   if (external) throw new ExrayInputError(fileName, `keeps tensor "${external}" in external data files; exray reads single-file models only`);
   return model;
@@ -184,17 +204,49 @@ function topologicalOrder(nodes: NodeProto[], positions: number[]): number[] {
     }
   });
   const remaining = deps.map((d) => d.size);
-  const ready: number[] = [];
-  remaining.forEach((r, i) => r === 0 && ready.push(i));
+  // A binary min-heap on file position: O((nodes + edges) log nodes). (Sorting the ready list at every
+  // step was quadratic: 194 s to describe 60k parallel Identity nodes.)
+  const heap: number[] = [];
+  const less = (a: number, b: number): boolean => positions[a]! < positions[b]!;
+  const push = (v: number): void => {
+    let k = heap.push(v) - 1;
+    while (k > 0) {
+      const parent = (k - 1) >> 1;
+      if (!less(heap[k]!, heap[parent]!)) break;
+      [heap[k], heap[parent]] = [heap[parent]!, heap[k]!];
+      k = parent;
+    }
+  };
+  const pop = (): number => {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      let k = 0;
+      for (;;) {
+        const l = 2 * k + 1;
+        const r = l + 1;
+        let m = k;
+        if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
+        if (m === k) break;
+        [heap[k], heap[m]] = [heap[m]!, heap[k]!];
+        k = m;
+      }
+    }
+    return top;
+  };
+  remaining.forEach((r, i) => r === 0 && push(i));
   const order: number[] = [];
-  while (ready.length > 0) {
-    ready.sort((a, b) => positions[a]! - positions[b]!);
-    const i = ready.shift()!;
+  const placed = new Uint8Array(nodes.length);
+  while (heap.length > 0) {
+    const i = pop();
     order.push(i);
-    for (const u of users[i]!) if (--remaining[u]! === 0) ready.push(u);
+    placed[i] = 1;
+    for (const u of users[i]!) if (--remaining[u]! === 0) push(u);
   }
   // A cycle (invalid model): keep the rest in file order so nothing is lost; ORT will reject it.
-  if (order.length < nodes.length) nodes.forEach((_, i) => !order.includes(i) && order.push(i));
+  if (order.length < nodes.length) nodes.forEach((_, i) => placed[i] === 0 && order.push(i));
   return order;
 }
 

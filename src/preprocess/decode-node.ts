@@ -11,10 +11,11 @@
  * - `failOn: 'error'`: truncated or corrupt pixel data is an error; mere warnings are not.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import sharp from 'sharp';
 import { ExrayInputError } from '../errors.ts';
+import { checkLimit, limits } from '../limits.ts';
+import { readInputBytes } from '../read-input.ts';
 import { readImageHeader } from './exif.ts';
 import type { DecodedImage, RgbaImage } from './image.ts';
 
@@ -66,9 +67,13 @@ export async function decodeImageBytes(bytes: Uint8Array, fileName: string): Pro
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const header = readImageHeader(bytes);
   let format: string | undefined;
+  let headerWidth: number | undefined;
+  let headerHeight: number | undefined;
   try {
-    const meta = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false }).metadata();
+    const meta = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false, limitInputPixels: false }).metadata();
     format = meta.format;
+    headerWidth = meta.width;
+    headerHeight = meta.height;
   } catch (e) {
     const msg = errorText(e);
     if (/unsupported image format/i.test(msg)) {
@@ -76,9 +81,14 @@ export async function decodeImageBytes(bytes: Uint8Array, fileName: string): Pro
     }
     throw new ExrayInputError(fileName, `corrupt image header: ${msg}`);
   }
+  // Pixels from the header, before anything is decoded (docs/limits.md); sharp enforces the same cap.
+  const maxPixels = limits().imagePixels;
+  if (headerWidth !== undefined && headerHeight !== undefined) {
+    checkLimit(fileName, 'imagePixels', headerWidth * headerHeight, `the image's pixel count (${headerWidth}×${headerHeight})`);
+  }
   let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
-    raw = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false })
+    raw = await sharp(bytes, { failOn: 'error', ignoreIcc: true, autoOrient: false, limitInputPixels: Math.max(1, maxPixels) })
       .toColourspace('srgb')
       .ensureAlpha()
       .raw({ depth: 'uchar' })
@@ -112,20 +122,10 @@ export async function decodeImageBytes(bytes: Uint8Array, fileName: string): Pro
  * @throws ExrayInputError for a missing/unreadable file, a non-image, or truncated/corrupt image data.
  */
 export async function decodeImageFile(path: string): Promise<DecodedImage> {
-  let bytes: Buffer;
+  // A regular file (no /dev/zero, FIFO or socket) within EXRAY_MAX_FILE_BYTES: docs/limits.md.
+  const bytes = await readInputBytes(path);
   try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const problem =
-      code === 'ENOENT' ? 'file not found'
-      : code === 'EISDIR' ? 'is a directory, not an image file'
-      : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
-      : `cannot read file (${errorText(e)})`;
-    throw new ExrayInputError(path, problem);
-  }
-  try {
-    const decoded = await decodeImageBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), path);
+    const decoded = await decodeImageBytes(bytes, path);
     decoded.source.fileName = basename(path);
     return decoded;
   } catch (e) {

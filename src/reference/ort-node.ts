@@ -27,6 +27,8 @@ import {
   type OrtRuntimeName,
 } from '../instrument/ort/index.ts';
 import { decodeOnnx, describeOnnx, inputElemType } from '../onnx/model.ts';
+import { limits } from '../limits.ts';
+import { readInputBytes } from '../read-input.ts';
 import { loadModelCard } from '../models/card.ts';
 import { assertInsideModelFolder } from '../models/contained.ts';
 import { checkFeed, type FeedTensor } from './feed.ts';
@@ -162,8 +164,9 @@ export async function loadOrt(backend: OrtNodeBackend): Promise<{ ort: OrtModule
  */
 export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace> {
   const { file, name } = await resolveOnnxFile(opts.model);
-  const bytes = new Uint8Array(await readFile(file));
-  const info = describeOnnx(decodeOnnx(bytes, file));
+  // A regular file within EXRAY_MAX_FILE_BYTES, at most EXRAY_MAX_NODES nodes (docs/limits.md).
+  const bytes = await readInputBytes(file);
+  const info = describeOnnx(decodeOnnx(bytes, file, limits().nodes));
 
   // The feed against the model's inputs: names, count, shapes, dtype family, then exact rank and the
   // values against the declared element type (int64 `sr`, uint8 images, …).

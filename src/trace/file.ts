@@ -12,7 +12,7 @@ import { Inflate, zipSync, type Zippable } from 'fflate';
 import { TraceFormatError } from './errors.ts';
 import { BLOB_ID_PATTERN } from './ids.ts';
 import { blobUses, parseTraceHeader, validateTrace } from './schema.ts';
-import type { BlobData, Trace } from './types.ts';
+import type { BlobData, Trace, TraceHeader } from './types.ts';
 
 export const HEADER_ENTRY = 'header.json';
 export const TENSOR_DIR = 'tensors/';
@@ -29,6 +29,29 @@ const INFLATE_STEP = 64 * 1024;
 export interface DecodeOptions {
   /** Cap on the sum of the entries' uncompressed sizes. Default 4 GiB. */
   maxUncompressedBytes?: number;
+  /** Cap on one blob's uncompressed size, checked from the zip directory before inflating. Default: no cap beyond the total. */
+  maxBlobBytes?: number;
+  /** Cap on header.json's uncompressed size. Default 256 MiB. */
+  maxHeaderBytes?: number;
+  /** Cap on the trace's node count (checked after the header is parsed). Default: none. */
+  maxNodes?: number;
+  /** Names the environment variable that raises each cap, for messages ("EXRAY_MAX_BLOB_BYTES raises it"). */
+  limitHints?: { uncompressed?: string; blob?: string; header?: string; nodes?: string };
+}
+
+/**
+ * Random access to the bytes of a file too large to hold (or that need not be held) in memory:
+ * `read(offset, length)` returns up to `length` bytes at `offset` (fewer at the end of the file).
+ * decodeTraceHeader reads through it only the zip directory, the local headers and header.json.
+ */
+export interface ByteSource {
+  readonly size: number;
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** A ByteSource over bytes in memory. */
+export function bytesSource(b: Uint8Array): ByteSource {
+  return { size: b.length, read: (offset, length) => b.subarray(offset, Math.min(b.length, offset + length)) };
 }
 
 /** The zip entry name of a blob. */
@@ -126,40 +149,46 @@ function fmtBytes(n: number): string {
   return `${n} bytes`;
 }
 
-/** Reads the central directory of a zip; every offset is bounds-checked. */
-function readZipDirectory(b: Uint8Array, file: string): ZipEntry[] {
+/** Reads the central directory of a zip; every offset is bounds-checked. Reads only the directory and local headers. */
+function readZipDirectory(src: ByteSource, file: string): ZipEntry[] {
   const fail = (problem: string): never => {
     throw new TraceFormatError(file, problem);
   };
-  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const u16 = (p: number): number => dv.getUint16(p, true);
-  const u32 = (p: number): number => dv.getUint32(p, true);
+  const size = src.size;
   const notZip = (why: string): never => {
-    const first = b.length > 0 ? b[0] : undefined;
+    const first = size > 0 ? src.read(0, 1)[0] : undefined;
     const hint = first === 0x7b || first === 0x5b ? '; it looks like JSON, an .exray file is a zip archive' : '';
     return fail(`not a zip archive (${why})${hint}`);
   };
-  if (b.length < 22) notZip(`${b.length} bytes is too short`);
-  let eocd = -1;
-  for (let p = b.length - 22, stop = Math.max(0, b.length - 22 - 0xffff); p >= stop; p--) {
-    if (u32(p) === SIG_EOCD) {
-      eocd = p;
+  if (size < 22) notZip(`${size} bytes is too short`);
+  const tailStart = Math.max(0, size - 22 - 0xffff);
+  const tail = src.read(tailStart, size - tailStart);
+  const tv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  let eocdAt = -1;
+  for (let p = tail.length - 22; p >= 0; p--) {
+    if (tv.getUint32(p, true) === SIG_EOCD) {
+      eocdAt = p;
       break;
     }
   }
-  if (eocd < 0) notZip('no end-of-central-directory record');
-  const disk = u16(eocd + 4);
-  const cdDisk = u16(eocd + 6);
-  const count = u16(eocd + 10);
-  const cdSize = u32(eocd + 12);
-  const cdOffset = u32(eocd + 16);
+  if (eocdAt < 0) notZip('no end-of-central-directory record');
+  const eocd = tailStart + eocdAt;
+  const disk = tv.getUint16(eocdAt + 4, true);
+  const cdDisk = tv.getUint16(eocdAt + 6, true);
+  const count = tv.getUint16(eocdAt + 10, true);
+  const cdSize = tv.getUint32(eocdAt + 12, true);
+  const cdOffset = tv.getUint32(eocdAt + 16, true);
   if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) fail('zip64 archives are not supported');
   if (disk !== 0 || cdDisk !== 0) fail('multi-part zip archives are not supported');
   if (cdOffset + cdSize > eocd) fail('corrupt zip: the central directory lies outside the file');
+  const cd = src.read(cdOffset, cdSize);
+  const dv = new DataView(cd.buffer, cd.byteOffset, cd.byteLength);
+  const u16 = (p: number): number => dv.getUint16(p, true);
+  const u32 = (p: number): number => dv.getUint32(p, true);
   const names = new TextDecoder('utf-8');
   const entries: ZipEntry[] = [];
-  let p = cdOffset;
-  const cdEnd = cdOffset + cdSize;
+  let p = 0;
+  const cdEnd = cdSize;
   for (let i = 0; i < count; i++) {
     if (p + 46 > cdEnd || u32(p) !== SIG_CENTRAL) fail(`corrupt zip: central directory entry ${i} is damaged`);
     const flags = u16(p + 8);
@@ -172,7 +201,7 @@ function readZipDirectory(b: Uint8Array, file: string): ZipEntry[] {
     const commentLen = u16(p + 32);
     const localOffset = u32(p + 42);
     if (p + 46 + nameLen > cdEnd) fail(`corrupt zip: central directory entry ${i} is damaged`);
-    const name = names.decode(b.subarray(p + 46, p + 46 + nameLen));
+    const name = names.decode(cd.subarray(p + 46, p + 46 + nameLen));
     p += 46 + nameLen + extraLen + commentLen;
     if (flags & 1) fail(`entry ${name} is encrypted`);
     if (method !== 0 && method !== 8) {
@@ -181,9 +210,11 @@ function readZipDirectory(b: Uint8Array, file: string): ZipEntry[] {
     if (compressedSize === 0xffffffff || size === 0xffffffff || localOffset === 0xffffffff) {
       fail('zip64 archives are not supported');
     }
-    if (localOffset + 30 > b.length || u32(localOffset) !== SIG_LOCAL) fail(`corrupt zip: local header of entry ${name} is damaged`);
-    const dataStart = localOffset + 30 + u16(localOffset + 26) + u16(localOffset + 28);
-    if (dataStart + compressedSize > b.length) fail(`corrupt zip: the data of entry ${name} lies outside the file`);
+    const local = localOffset + 30 <= src.size ? src.read(localOffset, 30) : new Uint8Array(0);
+    const lv = new DataView(local.buffer, local.byteOffset, local.byteLength);
+    if (local.length < 30 || lv.getUint32(0, true) !== SIG_LOCAL) fail(`corrupt zip: local header of entry ${name} is damaged`);
+    const dataStart = localOffset + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
+    if (dataStart + compressedSize > src.size) fail(`corrupt zip: the data of entry ${name} lies outside the file`);
     if (method === 0 && compressedSize !== size) {
       fail(`corrupt zip: stored entry ${name} has compressed size ${compressedSize} but size ${size}`);
     }
@@ -213,12 +244,13 @@ export function crc32(data: Uint8Array): number {
 class EntryTooLarge extends Error {}
 
 /** The uncompressed bytes of an entry, in a fresh, 4-byte aligned buffer. */
-function extract(b: Uint8Array, e: ZipEntry, file: string): Uint8Array {
+function extract(src: ByteSource, e: ZipEntry, file: string): Uint8Array {
+  const b = src.read(e.dataStart, e.compressedSize);
   let out: Uint8Array;
   if (e.method === 0) {
     // A copy, never b.slice(): Node's Buffer.slice returns a view (unaligned, aliasing the file bytes).
     out = new Uint8Array(e.size);
-    out.set(b.subarray(e.dataStart, e.dataStart + e.size));
+    out.set(b.subarray(0, e.size));
   } else {
     out = new Uint8Array(e.size);
     let written = 0;
@@ -228,9 +260,9 @@ function extract(b: Uint8Array, e: ZipEntry, file: string): Uint8Array {
       written += chunk.length;
     });
     try {
-      const end = e.dataStart + e.compressedSize;
+      const end = e.compressedSize;
       if (e.compressedSize === 0) inflater.push(new Uint8Array(0), true);
-      for (let p = e.dataStart; p < end; p += INFLATE_STEP) {
+      for (let p = 0; p < end; p += INFLATE_STEP) {
         const q = Math.min(end, p + INFLATE_STEP);
         inflater.push(b.subarray(p, q), q === end);
       }
@@ -253,11 +285,41 @@ const BLOB_ENTRY = /^tensors\/(.+)\.bin$/;
 /**
  * Reads `.exray` bytes. The file is untrusted: every problem becomes a TraceFormatError
  * (`${fileName}: ${problem}`), never another exception, and the work done is bounded by the file size
- * and `maxUncompressedBytes`. Blobs are fresh typed arrays (they do not alias `bytes`).
+ * and the caps of `options` (each checked from the zip directory, before anything is inflated). Blobs
+ * are fresh typed arrays (they do not alias `bytes`).
  */
 export function decodeTrace(bytes: Uint8Array, fileName: string, options: DecodeOptions = {}): Trace {
+  return guarded(fileName, () => {
+    const lazy = decodeLazy(bytesSource(bytes), fileName, options, true);
+    const blobs = new Map<string, BlobData>();
+    for (const id of lazy.blobIds) blobs.set(id, lazy.readBlob(id));
+    return { header: lazy.header, blobs };
+  });
+}
+
+/** A trace whose blobs are inflated only when asked for. */
+export interface LazyTrace {
+  header: TraceHeader;
+  /** Every blob id the header references (each checked present, of the right size and within the caps). */
+  blobIds: string[];
+  /** Inflates (and CRC-checks) one blob; throws TraceFormatError. */
+  readBlob(id: string): BlobData;
+}
+
+/**
+ * Reads the header of an `.exray` file through a ByteSource: the zip directory, the local headers and
+ * header.json only, with every check of decodeTrace that needs no blob byte (entries present, sizes
+ * consistent, caps). Blobs are inflated on demand by `readBlob`. `inspect` and `latency` of a trace of
+ * any size cost its header.
+ */
+export function decodeTraceHeader(src: ByteSource, fileName: string, options: DecodeOptions = {}): LazyTrace {
+  const lazy = guarded(fileName, () => decodeLazy(src, fileName, options, false));
+  return { ...lazy, readBlob: (id) => guarded(fileName, () => lazy.readBlob(id)) };
+}
+
+function guarded<T>(fileName: string, f: () => T): T {
   try {
-    return decode(bytes, fileName, options);
+    return f();
   } catch (err) {
     if (err instanceof TraceFormatError) throw err;
     // Safety net: whatever slipped through the checks above still reaches the caller as a format error.
@@ -265,13 +327,23 @@ export function decodeTrace(bytes: Uint8Array, fileName: string, options: Decode
   }
 }
 
-function decode(bytes: Uint8Array, file: string, options: DecodeOptions): Trace {
+/** `eager`: every blob will be read, so the per-blob and total caps are checked at once; else per blob, in readBlob. */
+function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager: boolean): LazyTrace {
   const fail = (problem: string): never => {
     throw new TraceFormatError(file, problem);
   };
+  const hint = (h: string | undefined): string => (h ? ` (${h} raises it)` : '');
   const maxBytes = options.maxUncompressedBytes ?? DEFAULT_MAX_UNCOMPRESSED_BYTES;
+  const maxHeader = options.maxHeaderBytes ?? MAX_HEADER_BYTES;
+  const maxBlob = options.maxBlobBytes ?? Infinity;
+  const hints = options.limitHints ?? {};
 
-  const entries = readZipDirectory(bytes, file);
+  const checkBlob = (e: ZipEntry): void => {
+    if (e.size > maxBlob) {
+      fail(`blob ${e.name} inflates to ${fmtBytes(e.size)}, over the limit of ${fmtBytes(maxBlob)} per blob${hint(hints.blob)}`);
+    }
+  };
+  const entries = readZipDirectory(src, file);
   const byName = new Map<string, ZipEntry>();
   let total = 0;
   for (const e of entries) {
@@ -283,18 +355,21 @@ function decode(bytes: Uint8Array, file: string, options: DecodeOptions): Trace 
     if (m === null || !BLOB_ID_PATTERN.test(m[1]!)) {
       fail(`unexpected entry ${JSON.stringify(e.name)}: an .exray file holds only ${HEADER_ENTRY} and ${TENSOR_DIR}<blob id>.bin`);
     }
+    if (eager) checkBlob(e);
   }
-  if (total > maxBytes) {
-    fail(`uncompressed size ${fmtBytes(total)} exceeds the limit of ${fmtBytes(maxBytes)} (zip bomb or oversized trace)`);
+  if (eager && total > maxBytes) {
+    fail(`uncompressed size ${fmtBytes(total)} exceeds the limit of ${fmtBytes(maxBytes)} (zip bomb or oversized trace)${hint(hints.uncompressed)}`);
   }
   const dir = byName.get(TENSOR_DIR);
   if (dir !== undefined && dir.size !== 0) fail(`entry ${TENSOR_DIR} must be an empty directory entry`);
 
   const headerEntry = byName.get(HEADER_ENTRY) ?? fail(`missing ${HEADER_ENTRY} (is this an .exray file?)`);
-  if (headerEntry.size > MAX_HEADER_BYTES) fail(`${HEADER_ENTRY} is ${fmtBytes(headerEntry.size)}, over the limit of ${fmtBytes(MAX_HEADER_BYTES)}`);
+  if (headerEntry.size > maxHeader) {
+    fail(`${HEADER_ENTRY} is ${fmtBytes(headerEntry.size)}, over the limit of ${fmtBytes(maxHeader)}${hint(hints.header)}`);
+  }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(extract(bytes, headerEntry, file));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(extract(src, headerEntry, file));
   } catch (err) {
     if (err instanceof TraceFormatError) throw err;
     return fail(`${HEADER_ENTRY} is not valid UTF-8`);
@@ -306,20 +381,31 @@ function decode(bytes: Uint8Array, file: string, options: DecodeOptions): Trace 
     return fail(`${HEADER_ENTRY} is not valid JSON (${(err as Error).message})`);
   }
   const header = parseTraceHeader(json, file);
+  if (options.maxNodes !== undefined && header.nodes.length > options.maxNodes) {
+    fail(`the trace has ${header.nodes.length} nodes, over the limit of ${options.maxNodes}${hint(hints.nodes)}`);
+  }
 
-  const blobs = new Map<string, BlobData>();
+  const refs = new Map<string, { entry: ZipEntry; encoding: 'float32' | 'int32' }>();
   for (const { path, ref } of blobUses(header)) {
-    if (blobs.has(ref.id)) continue;
+    if (refs.has(ref.id)) continue;
     const name = blobEntryName(ref.id);
     const e = byName.get(name) ?? fail(`missing blob ${name} (referenced by ${path})`);
     if (e.size !== ref.length * 4) {
       fail(`blob ${name} is ${e.size} bytes but ${path} says ${ref.length} ${ref.encoding} values (${ref.length * 4} bytes)`);
     }
-    blobs.set(ref.id, blobFromLittleEndian(extract(bytes, e, file), ref.encoding));
+    refs.set(ref.id, { entry: e, encoding: ref.encoding });
   }
   for (const name of byName.keys()) {
     const m = BLOB_ENTRY.exec(name);
-    if (m !== null && !blobs.has(m[1]!)) fail(`unexpected entry ${name}: no tensor in ${HEADER_ENTRY} references blob '${m[1]}'`);
+    if (m !== null && !refs.has(m[1]!)) fail(`unexpected entry ${name}: no tensor in ${HEADER_ENTRY} references blob '${m[1]}'`);
   }
-  return { header, blobs };
+  return {
+    header,
+    blobIds: [...refs.keys()],
+    readBlob: (id) => {
+      const r = refs.get(id) ?? fail(`no blob '${id}' in this trace`);
+      checkBlob(r.entry);
+      return blobFromLittleEndian(extract(src, r.entry, file), r.encoding);
+    },
+  };
 }

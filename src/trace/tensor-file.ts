@@ -39,6 +39,17 @@ export function halfBitsToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+/** Default cap on the elements of one tensor read from a file (docs/limits.md: EXRAY_MAX_TENSOR_ELEMENTS). */
+export const DEFAULT_MAX_TENSOR_ELEMENTS = 64 * 1024 ** 2;
+function tooManyElements(n: number, max: number): string {
+  return `the tensor has ${n.toLocaleString('en-US')} elements, over the limit of ${max.toLocaleString('en-US')} (EXRAY_MAX_TENSOR_ELEMENTS raises it)`;
+}
+
+/** A finite value too large for float32 would silently become ±Infinity. */
+function float32Overflow(v: number, i: number): string {
+  return `value ${v} at index ${i} is out of the float32 range (±3.4028235e38): it would become ${v > 0 ? '+' : '-'}Infinity`;
+}
+
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
@@ -46,7 +57,7 @@ function outOfInt32(v: number, i: number, type: string): string {
   return `value ${v} at index ${i} (${type}) does not fit in int32: exray stores integer tensors as int32`;
 }
 
-export function parseNpy(bytes: Uint8Array, fileName: string, name: string): FeedTensor {
+export function parseNpy(bytes: Uint8Array, fileName: string, name: string, maxElements = DEFAULT_MAX_TENSOR_ELEMENTS): FeedTensor {
   if (bytes.length < 10 || NPY_MAGIC.some((b, i) => bytes[i] !== b)) throw new ExrayInputError(fileName, 'not a .npy file (bad magic)');
   const major = bytes[6]!;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -68,6 +79,7 @@ export function parseNpy(bytes: Uint8Array, fileName: string, name: string): Fee
     .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new ExrayInputError(fileName, `unreadable .npy shape (${shapeText})`);
   const n = shape.reduce((a, b) => a * b, 1);
+  if (n > maxElements) throw new ExrayInputError(fileName, tooManyElements(n, maxElements));
   const dataStart = headerStart + headerLen;
   if (bytes.length - dataStart !== n * kind.bytes) {
     throw new ExrayInputError(fileName, `.npy data is ${bytes.length - dataStart} bytes, shape (${shape}) of ${descr} needs ${n * kind.bytes}`);
@@ -77,6 +89,7 @@ export function parseNpy(bytes: Uint8Array, fileName: string, name: string): Fee
   for (let i = 0; i < n; i++) {
     const v = kind.read(view, dataStart + i * kind.bytes);
     if (integer && (v < INT32_MIN || v > INT32_MAX)) throw new ExrayInputError(fileName, outOfInt32(v, i, descr));
+    if (!integer && Number.isFinite(v) && !Number.isFinite(Math.fround(v))) throw new ExrayInputError(fileName, float32Overflow(v, i));
     data[i] = v;
   }
   return { name, shape, dtype: kind.dtype, data };
@@ -90,7 +103,7 @@ const JsonTensor = z.object({
 });
 const JsonTensors = z.union([JsonTensor, z.array(JsonTensor), z.record(z.string(), JsonTensor)]);
 
-export function parseJsonTensors(text: string, fileName: string, defaultName: string): FeedTensor[] {
+export function parseJsonTensors(text: string, fileName: string, defaultName: string, maxElements = DEFAULT_MAX_TENSOR_ELEMENTS): FeedTensor[] {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -113,11 +126,16 @@ export function parseJsonTensors(text: string, fileName: string, defaultName: st
       : Object.entries(v as Record<string, z.infer<typeof JsonTensor>>);
   return list.map(([name, t]) => {
     const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n > maxElements) throw new ExrayInputError(fileName, `tensor "${name}": ${tooManyElements(n, maxElements)}`);
     if (n !== t.data.length) throw new ExrayInputError(fileName, `tensor "${name}": shape [${t.shape}] needs ${n} values, got ${t.data.length}`);
     if (t.dtype !== 'float32') {
       t.data.forEach((v, i) => {
         if (!Number.isInteger(v)) throw new ExrayInputError(fileName, `tensor "${name}": value ${v} at index ${i} is not an integer (dtype ${t.dtype})`);
         if (v < INT32_MIN || v > INT32_MAX) throw new ExrayInputError(fileName, `tensor "${name}": ${outOfInt32(v, i, t.dtype)}`);
+      });
+    } else {
+      t.data.forEach((v, i) => {
+        if (!Number.isFinite(Math.fround(v))) throw new ExrayInputError(fileName, `tensor "${name}": ${float32Overflow(v, i)}`);
       });
     }
     const data = t.dtype === 'float32' ? Float32Array.from(t.data) : Int32Array.from(t.data);
@@ -129,10 +147,10 @@ export function parseJsonTensors(text: string, fileName: string, defaultName: st
 export const TENSOR_FILE_TYPES = ['.npy', '.json'] as const;
 
 /** A tensor file's bytes, by its extension. `name` names the tensor when the file does not (npy, one unnamed JSON tensor). */
-export function parseTensorFile(bytes: Uint8Array, fileName: string, name: string): FeedTensor[] {
+export function parseTensorFile(bytes: Uint8Array, fileName: string, name: string, maxElements = DEFAULT_MAX_TENSOR_ELEMENTS): FeedTensor[] {
   const lower = fileName.toLowerCase();
-  if (lower.endsWith('.npy')) return [parseNpy(bytes, fileName, name)];
-  if (lower.endsWith('.json')) return parseJsonTensors(new TextDecoder().decode(bytes), fileName, name);
+  if (lower.endsWith('.npy')) return [parseNpy(bytes, fileName, name, maxElements)];
+  if (lower.endsWith('.json')) return parseJsonTensors(new TextDecoder().decode(bytes), fileName, name, maxElements);
   throw new ExrayInputError(fileName, `unknown tensor file type: use ${TENSOR_FILE_TYPES.join(' or ')}`);
 }
 

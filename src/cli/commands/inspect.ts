@@ -1,8 +1,9 @@
-import { readTrace } from '../io.ts';
+import { readTraceHeaderOnly } from '../io.ts';
 import { formatKernels, formatTraceSummary } from '../format.ts';
 
 export async function inspectCommand(file: string, opts: { json?: boolean; limit: number }): Promise<void> {
-  const trace = await readTrace(file);
+  // The header only: a trace of any size costs its header.json (docs/limits.md).
+  const trace = readTraceHeaderOnly(file);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(trace.header, null, 2)}\n`);
     return;

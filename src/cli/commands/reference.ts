@@ -1,4 +1,5 @@
 import { checkOutputFile, modelInputFiles } from '../../io/outputs.ts';
+import { checkRunCounts } from '../../limits.ts';
 import { locateTraceModel } from '../../models/locate.ts';
 import { feedFromTrace } from '../../reference/feed.ts';
 import type { NodeBackend } from '../../reference/tfjs-backend.ts';
@@ -15,6 +16,7 @@ export interface ReferenceCommandOptions {
 }
 
 export async function referenceCommand(edgeFile: string, opts: ReferenceCommandOptions): Promise<void> {
+  checkRunCounts(opts);
   await checkOutputFile(opts.out, [edgeFile, ...(opts.model ? await modelInputFiles(opts.model) : [])]);
   const edge = await readTrace(edgeFile);
   const { name } = edge.header.model;

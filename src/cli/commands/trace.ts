@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ExrayInputError } from '../../errors.ts';
+import { checkRunCounts } from '../../limits.ts';
 import { checkOutputFile, modelInputFiles } from '../../io/outputs.ts';
 import type { CaptureMode, InputSource, PreprocessSpec, Trace } from '../../trace/types.ts';
 import type { FeedTensor } from '../../reference/feed.ts';
@@ -111,6 +112,7 @@ export function inputFiles(specs: readonly string[] | undefined): string[] {
 }
 
 export async function traceCommand(model: string, opts: TraceCommandOptions): Promise<void> {
+  checkRunCounts(opts);
   // Before any work: --out must be writable and must not be one of the inputs.
   await checkOutputFile(opts.out, [...(await modelInputFiles(model)), ...(opts.image ? [opts.image] : []), ...inputFiles(opts.input)]);
   const input = await prepareInput(model, opts);
