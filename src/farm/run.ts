@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { compareTraces, type Comparison } from '../compare/index.ts';
 import { ExrayInputError } from '../errors.ts';
 import type { Trace } from '../trace/types.ts';
@@ -60,13 +60,15 @@ export interface FarmRunResult {
 async function resolveModels(cfg: FarmConfig, where: string): Promise<FarmModel[]> {
   const { isOnnxModelPath } = await import('../reference/ort-node.ts');
   const { modelDirOf } = await import('../reference/trace-node.ts');
+  const { modelNameOf } = await import('../models/load-node.ts');
   const models: FarmModel[] = [];
   for (const [k, m] of cfg.models.entries()) {
     const path = typeof m === 'string' ? m : m.path;
     if (!existsSync(path)) throw new ExrayInputError(where, `models[${k}]: ${path} does not exist`);
     const dir = await modelDirOf(path);
     const inputs = await expandInputs(typeof m === 'string' ? cfg.inputs ?? [] : m.inputs ?? cfg.inputs ?? [], where);
-    let name = sanitizeName(basename(resolve(dir)));
+    // A model file's own name (`facemesh.json` → facemesh), so models sharing a folder stay apart.
+    let name = sanitizeName(await modelNameOf(path));
     while (models.some((x) => x.name === name)) name = `${name}_`;
     const backends = typeof m === 'string' ? cfg.backends : m.backends ?? cfg.backends;
     models.push({ name, path, dir, onnx: await isOnnxModelPath(path), inputs, backends: [...backends] });
@@ -196,7 +198,7 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
     for (const input of m.inputs) {
       const feed = await prepareInput(m.path, prepareOptions(input));
       if (input.kind === 'set') {
-        const f = fillFromCard(feed.feed, (await cardFor(m.dir))?.inputs);
+        const f = fillFromCard(feed.feed, (await cardFor(m.path))?.inputs);
         feed.feed = f.feed;
         if (f.filled.length) log(`${m.name} × ${input.name}: card defaults ${f.filled.join(', ')}`);
       }
