@@ -6,7 +6,8 @@
  * module stays a thin adapter and this one can be driven from plain playwright-core.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic.ts';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -221,7 +222,7 @@ export class ExrayWorker {
       ...(feed.source ? { source: feed.source } : {}), ...(feed.preprocess ? { preprocess: feed.preprocess } : {}),
     });
     const refFile = await this.tmpFile(`${sanitizeName(model.name)}-${sanitizeName(input.name)}-reference-${backend}.exray`);
-    await writeFile(refFile, encodeTrace(ref));
+    await writeFileAtomic(refFile, encodeTrace(ref));
     return { input, feed, ref, refFile };
   }
 
@@ -270,7 +271,7 @@ export class ExrayWorker {
     const comparison = compareTraces(edge, prepared.ref);
     const stem = `${sanitizeName(model.name)}-${sanitizeName(prepared.input.name)}-${sanitizeName(backend)}`;
     const edgeTmp = await this.tmpFile(`${stem}.exray`);
-    await writeFile(edgeTmp, encodeTrace(edge));
+    await writeFileAtomic(edgeTmp, encodeTrace(edge));
     const files = {
       edge: await hooks.attach(`${stem}.exray`, edgeTmp),
       reference: await hooks.attach(`${stem}-reference-${referenceBackend}.exray`, prepared.refFile),

@@ -20,7 +20,7 @@ import { compareTraces, type Comparison } from '../compare/index.ts';
 import { ExrayInputError } from '../errors.ts';
 import type { Trace } from '../trace/types.ts';
 import { encodeTrace } from '../trace/file.ts';
-import { writeFileAtomic } from '../server/atomic.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
 import type { BackendName } from '../viewer/worker/protocol.ts';
 import { onnxUnsupported } from '../viewer/worker/protocol.ts';
 import { cellAccuracy, breaksTolerance, type CellAccuracy } from './accuracy.ts';

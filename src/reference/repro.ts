@@ -19,7 +19,7 @@ import { loadTfjsModelFromDir, resolveModelJsonPath } from '../models/load-node.
 import { decodeOnnx, describeOnnx, encodeOnnx } from '../onnx/model.ts';
 import { isNotReplayable, singleNodeModel, traceValues } from '../onnx/single-node.ts';
 import type { BlobData, DType, NodeRecord, Trace } from '../trace/types.ts';
-import { writeFileAtomic } from '../server/atomic.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
 import type { ReplayResult } from '../instrument/common.ts';
 import { loadOrt, resolveOnnxFile, type OrtNodeBackend } from './ort-node.ts';
 import { replayOnnxNodes } from './replay-onnx.ts';
