@@ -59,8 +59,17 @@ async function shownElapsed(page: Page, stream: string): Promise<number> {
   return Number(m![1]) * (m![2] === 's' ? 1000 : 1);
 }
 
-async function noSideways(page: Page): Promise<boolean> {
-  return page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+/** Elements that reach past the viewport's right edge (empty when the page does not scroll sideways). */
+async function sideways(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    if (document.documentElement.scrollWidth <= window.innerWidth + 1) return [];
+    const out: string[] = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      if (r.right > window.innerWidth + 1 && r.width > 0) out.push(`${el.tagName.toLowerCase()}.${el.className} ${Math.round(r.right)}px: ${(el.textContent ?? '').slice(0, 40)}`);
+    }
+    return out.slice(-8);
+  });
 }
 
 /** Kept in test-results/<test>/ and attached to the report. Phones: the viewport (full-page captures of an emulated phone repeat tiles). */
@@ -91,8 +100,8 @@ test.describe('desktop', () => {
     const early = all.filter((s) => s.tableRun === 'wasm' && s.rows > 0 && s.status['cpu (reference)'] !== 'done');
     expect(early.length, 'wasm rows while the reference had not finished').toBeGreaterThan(0);
     expect(early.some((s) => s.verdicts.includes('pending')), 'rows waiting for the reference').toBe(true);
-    expect(all.some((s) => /^Running wasm/.test(s.now))).toBe(true);
-    expect(all.some((s) => /^Running cpu \(reference\)/.test(s.now))).toBe(true);
+    expect(all.some((s) => /^Running wasm/.test(s.now)), 'progress line: Running wasm').toBe(true);
+    expect(all.some((s) => /^Running cpu \(reference\)/.test(s.now)), 'progress line: Running cpu (reference)').toBe(true);
     await expect(page.getByTestId('progress-now')).toHaveCount(0);
     await expect(page.locator('[data-testid=summary-row][data-stream="wasm"] [data-testid=verdict]')).toHaveText('ok');
     await expect(page.getByTestId('node-row').first()).toHaveAttribute('data-verdict', 'ok');
@@ -131,14 +140,14 @@ test.describe('desktop', () => {
     const groups = bars.locator('.bar-group');
     const n = await groups.count();
     expect(n).toBeGreaterThan(0);
-    expect(await bars.evaluate((el) => el.scrollHeight <= el.clientHeight + 1)).toBe(true);
+    expect(await bars.evaluate((el) => el.scrollHeight <= el.clientHeight + 1), 'latency bars: no inner scroll').toBe(true);
     if ((await page.getByTestId('latency-more').count()) > 0) {
       await page.getByTestId('latency-more').click();
       expect(await groups.count()).toBeGreaterThan(n);
-      expect(await bars.evaluate((el) => el.scrollHeight <= el.clientHeight + 1)).toBe(true);
+      expect(await bars.evaluate((el) => el.scrollHeight <= el.clientHeight + 1), 'latency bars (all): no inner scroll').toBe(true);
     }
     await expect(page.getByTestId('latency-count')).toContainText(`slowest ${await groups.count()} of`);
-    expect(await noSideways(page)).toBe(true);
+    expect(await sideways(page)).toEqual([]);
     await attachScreenshot(page, info, 'newcomer-desktop-1400x900');
 
     // A photo the browser cannot decode: the error, and no broken-image icon under it.
@@ -161,13 +170,13 @@ test.describe('phone', () => {
     info.annotations.push({ type: 'timing', description: `link → both runs done: ${Date.now() - t0} ms` });
     console.log(`phone: link → done ${Date.now() - t0} ms`);
     await expect(page.locator('[data-testid=summary-row][data-stream="wasm"] [data-testid=verdict]')).toHaveText('ok');
-    expect(await noSideways(page)).toBe(true);
+    expect(await sideways(page)).toEqual([]);
     await page.getByTestId('summary').scrollIntoViewIfNeeded();
     await attachScreenshot(page, info, 'newcomer-pixel7-summary', false);
     await page.getByTestId('node-table').scrollIntoViewIfNeeded();
     await attachScreenshot(page, info, 'newcomer-pixel7-nodes', false);
     await page.setViewportSize({ width: 360, height: 780 });
-    expect(await noSideways(page)).toBe(true);
+    expect(await sideways(page)).toEqual([]);
     await page.getByTestId('summary').scrollIntoViewIfNeeded();
     await attachScreenshot(page, info, 'newcomer-360-summary', false);
     console.log(`phone: total ${Date.now() - t0} ms`);

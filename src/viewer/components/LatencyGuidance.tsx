@@ -57,7 +57,7 @@ export function LatencyGuidance(): ReactNode {
                   return (
                     <tr key={n.node} data-testid="slow-node" data-node={n.node} title={reasons.join('\n')}>
                       <td>
-                        <button type="button" className="link" onClick={() => inspect(n.node)}>
+                        <button type="button" className="link" title={n.node} onClick={() => inspect(n.node)}>
                           {n.node}
                         </button>{' '}
                         <span className="muted">{n.op}</span>

@@ -131,7 +131,11 @@ export function NodeTable(): ReactNode {
                 >
                   <span className="cell c-index">{r.index}</span>
                   <span className="cell c-name" title={`${r.name}${r.outputIndex ? `:${r.outputIndex}` : ''} ${fmtShape(r.shape)}`}>
-                    {r.name}
+                    <span className="name-long">{r.name}</span>
+                    {/* Phones: the last two path segments (`block1_conv1_act/Relu`), the part that tells nodes apart. */}
+                    <span className="name-short">
+                      {r.name.split('/').slice(-2).join('/')}
+                    </span>
                     {r.outputIndex ? `:${r.outputIndex}` : ''}
                   </span>
                   <span className="cell c-op">{r.op}</span>

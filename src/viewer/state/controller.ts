@@ -135,7 +135,11 @@ function clearRuns(): Partial<ReturnType<typeof getState>> {
   return { runs: [], selectedRun: null, selectedNode: null, source: 'live' };
 }
 
-function adoptModel(model: LoadedModel): void {
+/** The loaded model is the page's own opening choice (DEFAULT_SAMPLE or the URL's), not one the user picked. */
+let modelPreselected = false;
+
+function adoptModel(model: LoadedModel, preselect = false): void {
+  modelPreselected = preselect;
   const fromCard = cardPreprocess(model.card);
   // A model without an image input (audio frames, state tensors) has no pre-processing: its inputs are tensors.
   const image = hasImageInput(model);
@@ -153,7 +157,10 @@ function modelFailed(e: unknown, what: string): void {
     e instanceof ModelLoadError
       ? e.problems
       : [{ file: what, problem: e instanceof Error ? e.message : String(e) }];
-  setState({ modelLoading: null, modelProblems: problems });
+  // The user's own model failed: the page's opening sample does not stand in for it.
+  const drop = modelPreselected ? { model: null, spec: null, specFromCard: false, input: null, ...clearRuns() } : {};
+  modelPreselected = false;
+  setState({ modelLoading: null, modelProblems: problems, ...drop });
 }
 
 /**
@@ -179,7 +186,7 @@ export async function selectModelFrom(label: string, file: string, load: () => P
     const model = await load();
     if (seq !== modelSeq) return;
     if (preselect && getState().runs.length > 0) setState({ modelLoading: null });
-    else adoptModel(model);
+    else adoptModel(model, preselect);
   } catch (e) {
     if (seq === modelSeq) modelFailed(e, file);
   }
