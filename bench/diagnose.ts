@@ -40,6 +40,8 @@ interface Part {
   permute?: readonly number[];
   /** Height and width swapped afterwards (square inputs). */
   transpose?: boolean;
+  /** A map of the photo's RGB levels before pre-processing (a camera frame's YUV range mix-up). */
+  pixels?: (p: number) => number;
 }
 
 interface Injection {
@@ -102,6 +104,21 @@ const INJECTIONS: Injection[] = [
   { name: 'H/W transposed', parts: [{ code: 'layout', wrong: (s) => (s.width === s.height ? {} : null), transpose: true }] },
 ];
 
+/** A camera frame converted from YUV with the other range's formula (rounded and clipped as a converter does). */
+const LIMITED_AS_FULL: Part = { code: 'camera-range', wrong: () => ({}), pixels: (p) => Math.round(16 + (219 / 255) * p) };
+const FULL_AS_LIMITED: Part = { code: 'camera-range', wrong: () => ({}), pixels: (p) => Math.min(255, Math.max(0, Math.round(((p - 16) * 255) / 219))) };
+INJECTIONS.push(
+  { name: 'camera: limited range as full', parts: [LIMITED_AS_FULL] },
+  { name: 'camera: full range as limited', parts: [FULL_AS_LIMITED] },
+  { name: 'camera: limited as full + EXIF', parts: [LIMITED_AS_FULL, EXIF] },
+);
+
+function mapPixels(img: DecodedImage['image'], f: (p: number) => number): DecodedImage['image'] {
+  const data = new Uint8ClampedArray(img.data.length);
+  for (let i = 0; i < data.length; i++) data[i] = i % 4 === 3 ? img.data[i]! : f(img.data[i]!);
+  return { width: img.width, height: img.height, data };
+}
+
 const CARDS = ['nsfw-mobilenet-v2', 'blazeface', 'emotion', 'movenet-lightning', 'centernet', 'ppocr-mobile-v2-cls', 'handtrack'];
 const PHOTOS = ['chelsea.png', 'chelsea_exif6.jpg', 'rocket_exif8.jpg', 'coffee_exif3.jpg', 'coffee_alpha.png', 'flower.jpg', 'starry_night.jpg', 'page.png'];
 
@@ -146,7 +163,8 @@ function maxLevels(a: Float32Array | Int32Array, b: Float32Array | Int32Array, s
   return m / Math.abs(k);
 }
 
-async function inputSuite(): Promise<{ cases: number; detected: number; clean: number; falseAlarms: number; misses: string[]; medianMs: number }> {
+export async function inputSuite(): Promise<{ cases: number; detected: number; clean: number; falseAlarms: number; misses: string[]; medianMs: number; camera: { cases: number; detected: number } }> {
+  const camera = { cases: 0, detected: 0 };
   const photos = new Map<string, DecodedImage>();
   for (const p of PHOTOS) photos.set(p, await decodeImageFile(join(SAMPLES, p)));
   let cases = 0;
@@ -172,7 +190,8 @@ async function inputSuite(): Promise<{ cases: number; detected: number; clean: n
         const wrongs = inj.parts.map((p) => p.wrong(spec));
         if (wrongs.some((w) => w === null)) continue;
         const make = (parts: Part[], ws: Partial<PreprocessSpec>[]): { data: Float32Array | Int32Array; shape: number[] } => {
-          const t = preprocess(d.image, o, Object.assign({ ...spec }, ...ws) as PreprocessSpec);
+          const px = parts.find((p) => p.pixels)?.pixels;
+          const t = preprocess(px ? mapPixels(d.image, px) : d.image, o, Object.assign({ ...spec }, ...ws) as PreprocessSpec);
           let data = t.data;
           for (const p of parts) if (p.permute) data = permuteChannels(data, spec, p.permute);
           if (parts.some((p) => p.transpose)) data = transposeHW(data, spec);
@@ -189,13 +208,18 @@ async function inputSuite(): Promise<{ cases: number; detected: number; clean: n
         const f = fitInput({ image: d.image, orientation: o, spec, edge });
         times.push(performance.now() - t0);
         const got = f.causes.map((c) => c.code).sort();
-        if (JSON.stringify(got) === JSON.stringify(expected)) detected++;
+        const hit = JSON.stringify(got) === JSON.stringify(expected);
+        if (hit) detected++;
         else misses.push(`${name} × ${photo} × ${inj.name}: expected [${expected.join(', ')}], got [${got.join(', ')}]`);
+        if (expected.includes('camera-range')) {
+          camera.cases++;
+          if (hit) camera.detected++;
+        }
       }
     }
   }
   times.sort((a, b) => a - b);
-  return { cases, detected, clean, falseAlarms, misses, medianMs: times[times.length >> 1] ?? 0 };
+  return { cases, detected, clean, falseAlarms, misses, medianMs: times[times.length >> 1] ?? 0, camera };
 }
 
 async function plainTrace(dir: string, name: string, photo: DecodedImage): Promise<Trace> {
@@ -289,6 +313,7 @@ export async function benchDiagnose(): Promise<BenchResult[]> {
   const input = await inputSuite();
   results.push({ name: `diagnosis detection rate, injected input bugs (${input.cases} cases: ${CARDS.length} cards × ${PHOTOS.length} photos)`, value: (100 * input.detected) / input.cases, unit: '%' });
   results.push({ name: `diagnosis false alarms, clean inputs with ±1 decoder noise (${input.clean} cases)`, value: input.falseAlarms, unit: 'count' });
+  results.push({ name: `diagnosis detection rate, camera-range (YUV limited/full range mix-ups, ${input.camera.cases} cases)`, value: input.camera.cases ? (100 * input.camera.detected) / input.camera.cases : 0, unit: '%' });
   results.push({ name: 'input search time, median per case', value: input.medianMs, unit: 'ms' });
   const nodes = await nodeSuite();
   results.push({ name: `diagnosis detection rate, injected kernel/quantization bugs end to end (${nodes.cases} cases)`, value: (100 * nodes.detected) / nodes.cases, unit: '%' });

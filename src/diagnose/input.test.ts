@@ -135,6 +135,24 @@ describe('input search on procedural photos', () => {
     expect(run(MOBILENET, {}, { alpha: true, noise: true }).causes).toEqual([]);
   });
 
+  it('camera range: a limited-range frame converted as full, and the reverse; not a normalisation', () => {
+    /** The photo's pixels through a YUV range mix-up (RGB only, rounded and clipped as a converter does). */
+    const through = (img: RgbaImage, gain: number, offset: number): RgbaImage => {
+      const data = new Uint8ClampedArray(img.data.length);
+      for (let i = 0; i < data.length; i++) data[i] = i % 4 === 3 ? img.data[i]! : Math.round(gain * img.data[i]! + offset);
+      return { width: img.width, height: img.height, data };
+    };
+    for (const spec of [MOBILENET, IMAGENET_NCHW, GRAY]) {
+      for (const [gain, offset, what] of [[219 / 255, 16, /limited-range \(16–235\) frame converted as full range/], [255 / 219, (-16 * 255) / 219, /full-range \(0–255\) frame converted as limited range/]] as const) {
+        const img = stored(1);
+        const t = preprocess(through(img, gain, offset), 1, spec);
+        const f = fitInput({ image: img, orientation: 1, spec, edge: { data: t.data, shape: t.shape } });
+        expect(codes(f), `${spec.layout}/${spec.channels} gain ${gain}`).toEqual(['camera-range']);
+        expect(detail(f, 'camera-range')).toMatch(what);
+      }
+    }
+  });
+
   it('several causes at once are all reported', () => {
     let f = run(MOBILENET, { channels: 'bgr', scale: 1 }, { noise: true });
     expect(codes(f)).toEqual(['channel-order', 'normalization']);

@@ -3,6 +3,7 @@
  * evidence into causes, one rule per cause (./causes). Pure.
  */
 import { alphaCause } from './causes/alpha.ts';
+import { cameraRangeCause } from './causes/camera-range.ts';
 import { channelOrderCause } from './causes/channel-order.ts';
 import { layoutCause } from './causes/layout.ts';
 import { normalizationCause } from './causes/normalization.ts';
@@ -24,7 +25,10 @@ export const EXPLAINED_LEVELS = 5;
 
 /** Input causes from a finished search, most likely first. */
 export function inputCauses(s: InputSearch): Cause[] {
-  const causes = [orientationCause(s), layoutCause(s), channelOrderCause(s), resizeCause(s), alphaCause(s), normalizationCause(s)].filter(
+  // A camera frame's range mix-up is an affine map of the pixels: it explains the normalisation
+  // difference the fit sees, so that is not reported beside it.
+  const camera = cameraRangeCause(s);
+  const causes = [orientationCause(s), layoutCause(s), channelOrderCause(s), resizeCause(s), alphaCause(s), camera, camera ? null : normalizationCause(s)].filter(
     (c): c is Cause => c !== null,
   );
   return causes.sort((a, b) => b.confidence - a.confidence);

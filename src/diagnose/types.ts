@@ -15,12 +15,13 @@ export type CauseCode =
   | 'orientation'
   | 'resize'
   | 'alpha'
+  | 'camera-range'
   | 'float16'
   | 'quantization'
   | 'kernel'
   | 'none';
 
-export const INPUT_CAUSES: readonly CauseCode[] = ['channel-order', 'layout', 'normalization', 'orientation', 'resize', 'alpha'];
+export const INPUT_CAUSES: readonly CauseCode[] = ['channel-order', 'layout', 'normalization', 'orientation', 'resize', 'alpha', 'camera-range'];
 export const NODE_CAUSES: readonly CauseCode[] = ['float16', 'quantization', 'kernel'];
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
