@@ -19,11 +19,14 @@ export function kindOf(s: Stats): string {
     : 'not a regular file';
 }
 
+/** The problem of an ExrayInputError for a path that does not exist. */
+export const FILE_NOT_FOUND = 'file not found';
+
 function openError(path: string, e: unknown): ExrayInputError {
   const code = (e as NodeJS.ErrnoException).code;
   return new ExrayInputError(
     path,
-    code === 'ENOENT' ? 'file not found'
+    code === 'ENOENT' ? FILE_NOT_FOUND
     : code === 'EISDIR' ? 'is a directory, expected a file'
     : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
     : code === 'ENOTDIR' ? 'a parent of this path is not a directory'

@@ -66,7 +66,7 @@ describe('exray variants', () => {
     const err: Record<string, number> = {};
     for (const s of summary) {
       const file = await trace(s.outDir, s.dtype);
-      const r = await exray(['compare', file, original, '--json']);
+      const r = await exray(['compare', file, original, '--json', '--allow-different-models']);
       const c = JSON.parse(r.out) as Comparison;
       err[s.dtype] = Math.max(...c.outputs.tensors.map((t) => t.metrics!.nrmse));
       expect(c.sameModel).toBe(false);

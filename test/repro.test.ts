@@ -84,7 +84,8 @@ beforeAll(async () => {
   tf.edge = join(work, 'emotion-edge.exray');
   writeFileSync(tf.edge, encodeTrace(tfEdge));
   tf.bundle = join(work, 'tfjs-bundle');
-}, 120_000);
+  // Two wasm traces (ORT-web and TF.js): ~20-40 s quiet, 2-3x that beside another heavy file (issue #15 item 7).
+}, 240_000);
 
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -142,7 +143,8 @@ describe('exray repro: a bundle that reproduces a node\'s own error without exra
     expect(res.out).toContain(`REPRODUCED: ${tf.node} (_FusedConv2D)`);
   });
 
-  it('both pages reproduce their errors in Chromium, by themselves', async () => {
+  // Chromium and two pages that each load a runtime's wasm: up to a minute per page on a loaded machine.
+  it('both pages reproduce their errors in Chromium, by themselves', { timeout: 360_000 }, async () => {
     const browser = await chromium.launch(chromiumLaunchOptions());
     try {
       for (const dir of [bundle, tf.bundle]) {
@@ -167,7 +169,7 @@ describe('exray repro: a bundle that reproduces a node\'s own error without exra
           });
           await page.goto(`http://127.0.0.1:${port}/index.html`);
           const result = page.locator('#result[data-done="true"]');
-          await result.waitFor({ timeout: 60_000 });
+          await result.waitFor({ timeout: 150_000 });
           expect(await result.getAttribute('data-error'), dir).toBeNull();
           expect(await result.getAttribute('data-reproduced'), dir).toBe('true');
           expect(Number(await result.getAttribute('data-nrmse'))).toBeGreaterThan(0.01);

@@ -36,7 +36,6 @@ export function buildProgram(): Command {
   const program = new Command('exray')
     .description('Trace ML models layer by layer on edge backends and compare them with a desktop reference.')
     .version(exrayVersion(), '-V, --version', 'print the exray version')
-    .showHelpAfterError()
     .exitOverride();
 
   program
@@ -77,6 +76,7 @@ export function buildProgram(): Command {
     .argument('<ref>', 'reference trace (.exray)')
     .option('--json', 'print the comparison as JSON')
     .option('--fail-on-diverge', 'exit with code 1 when any node diverges')
+    .option('--allow-different-models', 'compare traces of different model files (sha256 differs), matching nodes by name')
     .option('--nrmse <x>', 'tolerance on normalised RMSE', positiveNumber)
     .addOption(
       new Option('--preset <name>', 'tolerance preset (default: the traces\' precision: float16 for half-float textures or fp16 tensors, int8 for quantized graphs, else float32)').choices([
@@ -121,6 +121,7 @@ export function buildProgram(): Command {
     .description('kernel latency guidance: slowest nodes, ratio to the fastest backend, CPU fall-backs and read-backs')
     .argument('<traces...>', 'traces of one model (several backends and/or runs)')
     .option('--top <n>', 'nodes listed', positiveInt, 15)
+    .option('--allow-different-models', 'report traces of different model files (sha256 differs), matching nodes by name')
     .option('--json', 'print the report as JSON')
     .action(async (files: string[], opts) => (await import('./commands/latency.ts')).latencyCommand(files, opts));
 
@@ -151,6 +152,7 @@ export function buildProgram(): Command {
       new Option('--metric <name>', 'per-node metric for --model-explorer').choices(['ms', 'mean', 'std', 'max', 'nrmse', 'maxAbs']).default('ms'),
     )
     .option('--ref <ref>', 'reference trace, for --metric nrmse / maxAbs')
+    .option('--allow-different-models', 'a --ref of another model file (sha256 differs), matching nodes by name')
     .action(async (file: string, opts) => (await import('./commands/export.ts')).exportCommand(file, opts));
 
   program
@@ -225,7 +227,20 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'where to write the traces', 'out')
     .action(async (opts) => (await import('./commands/demo.ts')).demoCommand(opts));
 
+  oneLineUsageErrors(program);
   return program;
+}
+
+/**
+ * A usage error (unknown option, missing argument, bad choice) is one line naming where help is, not the
+ * whole help: `exray: unknown option '--x' (see exray trace --help)`.
+ */
+function oneLineUsageErrors(cmd: Command, path = ''): void {
+  const where = path === '' ? 'exray --help' : `exray ${path} --help`;
+  cmd.configureOutput({
+    outputError: (str, write) => write(`exray: ${str.trim().replace(/^error:\s*/, '').replace(/\s*\n\s*/g, ' ')} (see ${where})\n`),
+  });
+  for (const sub of cmd.commands) oneLineUsageErrors(sub, path === '' ? sub.name() : `${path} ${sub.name()}`);
 }
 
 /** Runs the CLI; returns the exit code (0 ok, 1 divergence/assertion failure, 2 bad input or usage). */

@@ -268,7 +268,10 @@ export function latencyReport(traces: readonly Trace[], options: LatencyOptions 
   if (keys.length === 1) notes.push('one backend only: ratios need traces from several backends');
   const untimed = flags.filter((f) => f.kind === 'untimed').length;
   if (untimed > 0) notes.push(`${untimed} kernels without a time (clock unavailable)`);
-  return { model: model.name, backends, nodes, slowest, flags: flags.filter((f) => f.kind !== 'untimed'), notes };
+  // Different model files are never titled as one: `3 models (a 1234abcd…, b …)`.
+  const distinct = [...new Map(traces.map((t) => [t.header.model.sha256, t.header.model])).values()];
+  const title = distinct.length === 1 ? model.name : `${distinct.length} different models (${distinct.map((m) => `${m.name} ${m.sha256.slice(0, 8)}…`).join(', ')})`;
+  return { model: title, backends, nodes, slowest, flags: flags.filter((f) => f.kind !== 'untimed'), notes };
 }
 
 function ms(x: number | null | undefined): string {

@@ -8,6 +8,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import { ExrayInputError } from '../errors.ts';
+import { readInputBytes } from '../read-input.ts';
 import { checkShards, readTfjsModelJson, type TfjsModelKind } from './manifest.ts';
 
 export interface LoadedTfjsModel {
@@ -119,7 +120,7 @@ export async function loadTfjsModelFromDir(dirOrFile: string, tf: typeof tfjs): 
   const weightData = new Uint8Array(total);
   let offset = 0;
   for (const s of shards) {
-    const buf = await readFile(s.abs);
+    const buf = await readInputBytes(s.abs);
     if (buf.byteLength !== s.bytes) throw new ExrayInputError(s.abs, `changed size while reading (${s.bytes} -> ${buf.byteLength} bytes)`);
     weightData.set(buf, offset);
     offset += buf.byteLength;
@@ -141,8 +142,32 @@ export async function loadTfjsModelFromDir(dirOrFile: string, tf: typeof tfjs): 
 
   try {
     const model = parsed.kind === 'tfjs-graph' ? await tf.loadGraphModel(handler) : await tf.loadLayersModel(handler);
+    if (parsed.kind === 'tfjs-graph') checkGraphOps(model as tfjs.GraphModel, modelJsonPath, tf);
     return { model, format: parsed.kind, modelJson: json };
   } catch (e) {
+    if (e instanceof ExrayInputError) throw e;
+    const unknown = /^Unknown op '([^']*)'/.exec((e as Error).message);
+    if (unknown) throw new ExrayInputError(modelJsonPath, `op ${unknown[1]} is not supported by TF.js ${tf.version_core}`);
     throw new ExrayInputError(modelJsonPath, `TF.js could not build the ${parsed.kind} model: ${(e as Error).message}`);
   }
+}
+
+/**
+ * TF.js maps a graph's ops when it loads the model but only throws for an op it does not know when a
+ * run reaches it ("Unknown op 'X'. File an issue at …", naming no file or node): refuse such an op
+ * at load, naming the node.
+ */
+function checkGraphOps(model: tfjs.GraphModel, modelJsonPath: string, tf: typeof tfjs): void {
+  type MappedNode = { name: string; op: string; category?: string };
+  type MappedGraph = { nodes?: Record<string, MappedNode>; functions?: Record<string, MappedGraph> };
+  const graph = (model as unknown as { executor?: { graph?: MappedGraph } }).executor?.graph;
+  if (!graph) return;
+  const check = (g: MappedGraph, where: string): void => {
+    for (const n of Object.values(g.nodes ?? {})) {
+      // A registered custom op maps to category 'custom'; an op TF.js does not know maps to none.
+      if (n.category === undefined) throw new ExrayInputError(modelJsonPath, `op ${n.op} (node ${n.name}${where}) is not supported by TF.js ${tf.version_core}`);
+    }
+  };
+  check(graph, '');
+  for (const [name, f] of Object.entries(graph.functions ?? {})) check(f, ` of function ${name}`);
 }

@@ -5,7 +5,7 @@ import { ExrayInputError } from '../errors.ts';
 import { assertInsideModelFolder } from './contained.ts';
 import { parseTfjsModelJson, weightByteSize, type TfjsModelJson } from './manifest-parse.ts';
 import { checkTfjsGraph } from './graph-check.ts';
-import { limits } from '../limits.ts';
+import { limits, overLimit } from '../limits.ts';
 import { readInputBytes } from '../read-input.ts';
 
 export * from './manifest-parse.ts';
@@ -70,6 +70,9 @@ export async function checkShards(modelDir: string, model: TfjsModelJson, modelJ
       } catch {
         throw new ExrayInputError(abs, `weight shard listed in ${path.basename(modelJsonPath)} weightsManifest[${gi}] is missing`);
       }
+      // Before any byte is read (Node's readFile stops at 2 GiB with a message naming no file).
+      const cap = limits().fileBytes;
+      if (bytes > cap) throw new ExrayInputError(abs, `weight shard is ${bytes.toLocaleString('en-US')} bytes, ${overLimit('fileBytes', cap, true)}`);
       await assertInsideModelFolder(modelDir, abs);
       infos.push({ rel, abs, bytes });
     }

@@ -12,9 +12,10 @@
  * Weights already quantized in the source are dequantized first (as TF.js would load them) and
  * re-encoded. Integer and bool weights are copied unchanged. Node only (reads and writes files).
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { ExrayInputError } from '../errors.ts';
+import { readInputBytes } from '../read-input.ts';
 import { checkOutputDir, writeOutputFile } from '../io/outputs.ts';
 import { CARD_FILE_NAME, loadModelCard } from './card.ts';
 import { checkShards, readTfjsModelJson, type WeightEntry, type WeightQuantization } from './manifest.ts';
@@ -201,7 +202,7 @@ export async function writeVariant(modelDir: string, dtype: VariantDType, outDir
   for (const group of model.weightsManifest) {
     const groupShards = shards.slice(shardIndex, shardIndex + group.paths.length);
     shardIndex += group.paths.length;
-    const buffers = await Promise.all(groupShards.map((s) => readFile(s.abs)));
+    const buffers = await Promise.all(groupShards.map((s) => readInputBytes(s.abs)));
     const blob = new Uint8Array(buffers.reduce((a, b) => a + b.byteLength, 0));
     let at = 0;
     for (const b of buffers) {

@@ -11,7 +11,6 @@
  *
  * Lives in src/reference (not src/cli) so the server can run it without importing the CLI.
  */
-import { readFile } from 'node:fs/promises';
 import type { Comparison } from '../compare/index.ts';
 import {
   concludeDiagnosis,
@@ -35,6 +34,7 @@ import { modelCardPath, resolveModelJsonPath } from '../models/load-node.ts';
 import { decodeImageFile } from '../preprocess/decode-node.ts';
 import type { DecodedImage } from '../preprocess/image.ts';
 import { decodeTrace } from '../trace/file.ts';
+import { readInputBytes } from '../read-input.ts';
 import type { PreprocessSpec, Trace } from '../trace/types.ts';
 import { feedFromTrace, type FeedTensor } from './feed.ts';
 import { ReferenceSession } from './replay-node.ts';
@@ -43,15 +43,8 @@ import { modelIdentityHash, traceInNode } from './trace-node.ts';
 import type { NodeBackend } from './tfjs-backend.ts';
 
 async function readTraceFile(path: string): Promise<Trace> {
-  let bytes: Uint8Array;
-  try {
-    const buf = await readFile(path);
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ExrayInputError(path, code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, expected a file' : (e as Error).message);
-  }
-  return decodeTrace(bytes, path);
+  // Regular files within EXRAY_MAX_FILE_BYTES only (src/read-input.ts); problems name the file.
+  return decodeTrace(await readInputBytes(path), path);
 }
 
 export interface DiagnoseRunOptions {

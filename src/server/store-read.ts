@@ -3,7 +3,9 @@
  * copying it out. Functions of a directory path, so they need no store state; the store validates ids
  * before building the path.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { ExrayInputError } from '../errors.ts';
+import { FILE_NOT_FOUND, readInputBytes } from '../read-input.ts';
 import { join } from 'node:path';
 import { TraceFormatError } from '../trace/errors.ts';
 import { decodeTrace, encodeTrace } from '../trace/file.ts';
@@ -18,10 +20,10 @@ import { FILES, photoExportName } from './store-files.ts';
 /** A file's bytes (a plain Uint8Array, not a pooled Buffer view), or null when it does not exist. */
 export async function readOptional(path: string): Promise<Uint8Array | null> {
   try {
-    const buf = await readFile(path);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    // Regular files within EXRAY_MAX_FILE_BYTES only (src/read-input.ts).
+    return await readInputBytes(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (e instanceof ExrayInputError && e.problem === FILE_NOT_FOUND) return null;
     throw e;
   }
 }

@@ -6,6 +6,7 @@ import { loadModelCard } from '../../models/card.ts';
 import { findModelBySha256 } from '../../models/locate.ts';
 import type { Trace } from '../../trace/types.ts';
 import { readTrace } from '../io.ts';
+import { checkSameModel } from '../same-model.ts';
 
 export interface CompareCommandOptions {
   json?: boolean;
@@ -13,6 +14,7 @@ export interface CompareCommandOptions {
   nrmse?: number;
   preset?: PrecisionPreset;
   limit: number;
+  allowDifferentModels?: boolean;
 }
 
 /**
@@ -34,8 +36,9 @@ export async function outputOptionsFor(trace: Trace): Promise<CompareOptions> {
  * Compares two trace files as `exray compare` does: without `preset`, the tolerance preset matches the
  * traces' precision (CompareOptions.autoPreset).
  */
-export async function compareFiles(edgeFile: string, refFile: string, nrmse?: number, preset?: PrecisionPreset): Promise<Comparison> {
+export async function compareFiles(edgeFile: string, refFile: string, nrmse?: number, preset?: PrecisionPreset, allowDifferentModels = true): Promise<Comparison> {
   const [edge, ref] = [await readTrace(edgeFile), await readTrace(refFile)];
+  checkSameModel([{ file: edgeFile, header: edge.header }, { file: refFile, header: ref.header }], allowDifferentModels);
   const tolerance = { ...(nrmse !== undefined ? { nrmse } : {}), ...(preset ? { preset } : {}) };
   return compareTraces(edge, ref, {
     ...(await outputOptionsFor(edge)),
@@ -45,7 +48,7 @@ export async function compareFiles(edgeFile: string, refFile: string, nrmse?: nu
 }
 
 export async function compareCommand(edgeFile: string, refFile: string, opts: CompareCommandOptions): Promise<void> {
-  const c = await compareFiles(edgeFile, refFile, opts.nrmse, opts.preset);
+  const c = await compareFiles(edgeFile, refFile, opts.nrmse, opts.preset, opts.allowDifferentModels === true);
   if (opts.json) process.stdout.write(`${JSON.stringify(c, null, 2)}\n`);
   else process.stdout.write(`${formatComparisonTable(c, { limit: opts.limit })}\n`);
   if (opts.failOnDiverge && c.verdict !== 'ok') process.exitCode = 1;
