@@ -251,11 +251,13 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    // One line whatever the message holds (a runtime's multi-line text included).
+    const oneLine = (m: string): string => m.trim().replace(/\s*\n\s*/g, ' ');
     if (e instanceof ExrayInputError || e instanceof TraceFormatError) {
-      process.stderr.write(`exray: ${e.message}\n`);
+      process.stderr.write(`exray: ${oneLine(e.message)}\n`);
       return 2;
     }
-    process.stderr.write(`exray: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`exray: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
     if (process.env.EXRAY_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
   }
