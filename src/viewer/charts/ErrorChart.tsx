@@ -21,6 +21,8 @@ interface ChartData {
   top: number;
 }
 
+/** Short enough that the summary, this chart and the node table's first rows share a 1400×900 screen (issue 12 item 11). */
+const CHART_HEIGHT = 210;
 const decade = (x: number): number => 10 ** Math.floor(Math.log10(x));
 
 function build(runs: RunState[], ref: RunState | undefined): ChartData | null {
@@ -108,7 +110,7 @@ export function ErrorChart(): ReactNode {
     };
     const opts: uPlot.Options = {
       width: el.clientWidth || 600,
-      height: 280,
+      height: CHART_HEIGHT,
       plugins: [marks],
       scales: {
         x: { time: false },
@@ -178,7 +180,7 @@ export function ErrorChart(): ReactNode {
       setState({ selectedNode: key, selectedRun: run });
     };
     u.over.addEventListener('click', onClick);
-    const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: 280 }));
+    const ro = new ResizeObserver(() => u.setSize({ width: el.clientWidth, height: CHART_HEIGHT }));
     ro.observe(el);
     return () => {
       ro.disconnect();
@@ -200,7 +202,10 @@ export function ErrorChart(): ReactNode {
   const any = data && data.series.length > 0;
   return (
     <section className="panel" data-testid="error-chart" aria-labelledby="err-h">
-      <h2 id="err-h">Error per layer</h2>
+      <h2 id="err-h">
+        Error per layer{' '}
+        {any && hasNodes && <span className="small muted chart-hint">click a point to inspect that node · dashed line: first node beyond tolerance · 0 = bit-identical</span>}
+      </h2>
       {any && !hasNodes ? (
         <p className="muted" data-testid="error-chart-waiting">
           The error of each layer appears here as the {ref.stream} run reaches it{ref.status === 'queued' ? ' (it runs next)' : ''}.
@@ -208,7 +213,6 @@ export function ErrorChart(): ReactNode {
       ) : any ? (
         <>
           <div ref={host} className="chart" data-testid="error-chart-plot" />
-          <p className="small muted">Click a point to inspect that node. Dashed line: first node that leaves the tolerance. 0 = bit-identical.</p>
         </>
       ) : (
         <p className="muted">Run a backend other than cpu to compare it with the cpu reference.</p>

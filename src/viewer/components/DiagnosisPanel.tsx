@@ -16,6 +16,8 @@ import { LatencyGuidance } from './LatencyGuidance.tsx';
 import { PhotoCauses, PhotoPicker } from './PhotoDiagnosis.tsx';
 import { UserAssertionsEditor } from './UserAssertions.tsx';
 import { photoDiagnosisFor, photoDiagnosisResult } from '../state/photo-diagnosis.ts';
+import { largestOwnError } from '../util/finding.ts';
+import { fmtErr } from '../util/format.ts';
 import { ServerCause } from '../remote/ServerCause.tsx';
 
 const RANK = (a: AssertionResult): number => (a.ok === false ? 0 : a.ok === true ? 1 : 2);
@@ -76,6 +78,7 @@ function RunCauses({ r }: { r: RunState }): ReactNode {
     );
   }
   const dg = d.diagnosis;
+  const largest = largestOwnError(dg.nodes);
   const originNames = [...new Set(d.origins.map((k) => r.comparison?.nodes.find((n) => n.key === k)?.name ?? k.replace(/:\d+$/, '')))];
   return (
     <div data-testid="diagnosis-run" data-stream={r.stream} data-top-cause={dg.causes[0]?.code ?? 'none'}>
@@ -86,7 +89,14 @@ function RunCauses({ r }: { r: RunState }): ReactNode {
       <p className="small">
         {dg.firstDivergentNode && (
           <span data-testid="diagnosis-first-divergent">
-            error enters at <NodeButton r={r} name={dg.firstDivergentNode} />.{' '}
+            error enters at <NodeButton r={r} name={dg.firstDivergentNode} /> (first node beyond tolerance)
+            {largest ? '; ' : '. '}
+          </span>
+        )}
+        {largest && (
+          <span data-testid="diagnosis-largest-own" data-node={largest.node}>
+            {largest.node === dg.firstDivergentNode ? 'the same node has the largest own error' : <>largest own error at <NodeButton r={r} name={largest.node} /></>} (replayed alone, own nrmse{' '}
+            {fmtErr(largest.own)}).{' '}
           </span>
         )}
         {originNames.length > 0 && (

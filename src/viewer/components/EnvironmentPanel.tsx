@@ -3,12 +3,30 @@ import type { ReactNode } from 'react';
 import type { Environment, RuntimeInfo } from '../../trace/types.ts';
 import { useApp } from '../state/store.ts';
 
+/**
+ * Why TF.js wasm ran with this many threads (issue 12 item 10). tfjs-backend-wasm (src/cc/backend.cc)
+ * sizes its XNNPACK thread pool as min(4, max(1, floor(navigator.hardwareConcurrency / 2))): half the
+ * logical cores (x86 has two per core), 1 to 4; the single-threaded build (threads off, or the page not
+ * cross-origin isolated) runs on 1.
+ */
+export function threadsText(env: Environment, rt: RuntimeInfo | undefined): string {
+  if (env.threads === undefined) return '–';
+  const n = String(env.threads);
+  if (rt?.name !== 'tfjs' || rt.backend !== 'wasm') return n;
+  const multi = env.flags.WASM_HAS_MULTITHREAD_SUPPORT;
+  if (multi === false) return `${n} (single-threaded wasm build: ${env.crossOriginIsolated === false ? 'the page is not cross-origin isolated' : 'the wasm threads option is off'})`;
+  const cores = env.hardwareConcurrency;
+  if (!cores) return n;
+  const rule = Math.min(4, Math.max(1, Math.floor(cores / 2)));
+  return `${n} (TF.js wasm uses half the logical cores, 1 to 4: ${cores} cores → ${rule})`;
+}
+
 function rows(env: Environment, rt: RuntimeInfo | undefined): [string, string][] {
   const out: [string, string][] = [
     ['runtime', rt ? `${rt.name} ${rt.version} / ${rt.backend}` : '–'],
     ['browser', env.userAgent],
     ['platform', `${env.platform} · ${env.hardwareConcurrency} logical cores`],
-    ['threads', env.threads !== undefined ? String(env.threads) : '–'],
+    ['threads', threadsText(env, rt)],
     ['cross-origin isolated', env.crossOriginIsolated === undefined ? '–' : env.crossOriginIsolated ? 'yes' : 'no'],
     [
       'float precision',

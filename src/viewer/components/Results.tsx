@@ -1,4 +1,8 @@
-/** The results column: summary, error chart, latency, node table, inspector, environment. */
+/**
+ * The results column, under a sticky section index: summary, error chart and node table first (at
+ * 1400×900 they share the first screen), then the inspector, assertions, diagnosis, latency guidance,
+ * latency per node and environment.
+ */
 import type { ReactNode } from 'react';
 import { useApp } from '../state/store.ts';
 import { ErrorChart } from '../charts/ErrorChart.tsx';
@@ -8,6 +12,7 @@ import { NodeTable } from './NodeTable.tsx';
 import { TensorInspector } from './TensorInspector.tsx';
 import { EnvironmentPanel } from './EnvironmentPanel.tsx';
 import { DiagnosisPanel } from './DiagnosisPanel.tsx';
+import { ResultsIndex } from './ResultsIndex.tsx';
 
 export function Results(): ReactNode {
   const s = useApp();
@@ -31,12 +36,13 @@ export function Results(): ReactNode {
           Showing opened traces. {s.runs.some((r) => r.role === 'reference') ? 'The reference was chosen as the one that says so, else a cpu run, else the last file.' : 'One trace: no comparison.'}
         </p>
       )}
+      <ResultsIndex revision={s} />
       <Summary />
       <ErrorChart />
-      <LatencyPanel />
-      <DiagnosisPanel />
       <NodeTable />
       <TensorInspector />
+      <DiagnosisPanel />
+      <LatencyPanel />
       <EnvironmentPanel />
     </>
   );

@@ -9,6 +9,8 @@ import { nodeRows } from '../state/node-rows.ts';
 import { fmtErr, fmtMs, fmtPct, fmtVal } from '../util/format.ts';
 import { ctcOutput, decodeRunText } from '../state/ocr.ts';
 import { scoreOf, scoreOutputs } from '../state/card-scores.ts';
+import { diagnoseRun } from '../state/diagnosis.ts';
+import { largestOwnError, tensorOutputText, topKMeaningful } from '../util/finding.ts';
 
 /** OCR recognisers: the text this run read (CTC greedy decoding of its final output with the card's labels). */
 function DecodedText({ r }: { r: RunState }): ReactNode {
@@ -75,10 +77,18 @@ function Row({ r }: { r: RunState }): ReactNode {
   const ref = referenceRun();
   const c = r.comparison;
   const rows = r.role === 'edge' ? nodeRows(r, ref) : [];
+  const fd = c?.firstDivergent ?? null;
   let worst: number | null = null;
   for (const row of rows) if (row.nrmse !== null && Number.isFinite(row.nrmse)) worst = Math.max(worst ?? 0, row.nrmse);
-  const topK = c?.outputs.tensors.find((t) => t.topK)?.topK ?? null;
-  const fd = c?.firstDivergent ?? null;
+  // Top-k only for class scores (a card's classification output, or labels); else the output as a tensor (issue 12 item 9).
+  // Opened traces may come from another model than the page's: their outputs keep top-k as before.
+  const cardClass = s.source === 'files' || (s.model?.card?.outputs.some((o) => o.meaning === 'classification') ?? false);
+  const rawTopK = c?.outputs.tensors.find((t) => t.topK)?.topK ?? null;
+  const topK = rawTopK && topKMeaningful(rawTopK, cardClass) ? rawTopK : null;
+  const firstOut = c?.outputs.tensors.find((t) => t.metrics) ?? null;
+  // The largest own error from the single-node replays, beside where the error enters (issue 12 item 7).
+  const d = c && fd ? diagnoseRun(r, ref) : null;
+  const largest = d && !('error' in d) ? largestOwnError(d.diagnosis.nodes) : null;
   const liveFirst = !c ? rows.find((x) => x.firstDivergent) : undefined;
   const verdict = verdictOf(r);
   const t = r.timing ?? r.trace?.header.timing ?? null;
@@ -108,7 +118,18 @@ function Row({ r }: { r: RunState }): ReactNode {
         {fmtMs(t?.medianMs)}
         <div className="small muted">first {fmtMs(t?.firstRunMs)}</div>
       </td>
-      <td data-testid="agreement" data-label="output vs reference">{r.role === 'reference' ? <span className="muted">—</span> : topK ? <TopK t={topK} /> : c ? <span data-testid="outputs-verdict">outputs {c.outputs.verdict}</span> : '…'}</td>
+      <td data-testid="agreement" data-label="output vs reference">{r.role === 'reference' ? <span className="muted">—</span> : topK ? (
+          <TopK t={topK} />
+        ) : c ? (
+          <>
+            <span data-testid="outputs-verdict">outputs {c.outputs.verdict}</span>
+            <div className="small muted" data-testid="output-as-tensor">
+              {tensorOutputText(firstOut?.metrics ?? null, !cardClass)}
+            </div>
+          </>
+        ) : (
+          '…'
+        )}</td>
       <td data-testid="max-nrmse" data-value={worst ?? ''} data-label="worst nrmse">
         {fmtErr(worst)}
       </td>
@@ -124,6 +145,7 @@ function Row({ r }: { r: RunState }): ReactNode {
         onClick={r.role === 'reference' ? (e) => e.stopPropagation() : undefined}
       >
         {fd ? (
+          <>
           <button
             type="button"
             className="link"
@@ -136,6 +158,15 @@ function Row({ r }: { r: RunState }): ReactNode {
             {fd.name}
             <span className="small muted"> ({fd.op}, #{fd.edgeIndex ?? fd.position})</span>
           </button>
+          <div className="small muted" data-testid="finding-enters">
+            error enters here (first node beyond tolerance)
+          </div>
+          {largest && (
+            <div className="small muted" data-testid="finding-largest-own" data-node={largest.node}>
+              {largest.node === fd.name ? 'also the largest own error' : <>largest own error: {largest.node}</>} (replayed alone, nrmse {fmtErr(largest.own)})
+            </div>
+          )}
+          </>
         ) : liveFirst ? (
           <span>{liveFirst.name} …</span>
         ) : r.role === 'edge' && c ? (
