@@ -87,9 +87,17 @@ let state: AppState = {
 const listeners = new Set<() => void>();
 let scheduled: ReturnType<typeof setTimeout> | null = null;
 
+/** What one render of the page costs lately (ms, smoothed): streaming renders are spaced by it. */
+let renderCost = 0;
+
 function flush(): void {
   scheduled = null;
+  const t0 = performance.now();
   for (const l of [...listeners]) l();
+  // React renders a store change in a microtask of this same task: measure once that has run.
+  queueMicrotask(() => queueMicrotask(() => {
+    renderCost = 0.7 * renderCost + 0.3 * (performance.now() - t0);
+  }));
 }
 
 export function getState(): AppState {
@@ -103,10 +111,15 @@ export function setState(patch: Partial<AppState>): void {
   flush();
 }
 
-/** Something inside a RunState changed: render within ~30 ms (batched while events stream in). */
+/**
+ * Something inside a RunState changed: render within ~30 ms (batched while events stream in). When a
+ * render gets heavy (every row of a finished run re-rendered as the reference fills in its columns),
+ * renders are spaced by twice their cost, so streaming never takes more than about a third of the main
+ * thread and the page keeps answering.
+ */
 export function touch(): void {
   state = { ...state, version: state.version + 1 };
-  scheduled ??= setTimeout(flush, 30);
+  scheduled ??= setTimeout(flush, Math.max(30, Math.min(1000, 2 * renderCost)));
 }
 
 export function subscribe(listener: () => void): () => void {
