@@ -105,12 +105,12 @@ export function buildProgram(): Command {
 
   program
     .command('repro')
-    .description('write a folder that reproduces one ONNX node\'s own error without exray (for a runtime bug report)')
+    .description('write a folder that reproduces one node\'s own error without exray (for a runtime bug report)')
     .argument('<edge>', 'the edge trace (.exray, --capture tensors)')
     .requiredOption('--node <name>', 'the node whose own error breaks tolerance (exray diagnose names it)')
-    .option('--model <path>', 'the reference model (.onnx or its folder): the expected outputs')
+    .option('--model <path>', 'the reference model (its folder, a TF.js model JSON or an .onnx): the expected outputs')
     .option('--edge-model <path>', 'the model the deployment ran, when it is not the reference')
-    .addOption(new Option('--backend <name>', 'reference runtime: cpu (onnxruntime-node) or wasm (onnxruntime-web in Node)').choices(['cpu', 'wasm']).default('cpu'))
+    .addOption(new Option('--backend <name>', 'reference backend: cpu (TF.js cpu / onnxruntime-node) or wasm (TF.js wasm / onnxruntime-web in Node)').choices(['cpu', 'wasm']).default('cpu'))
     .requiredOption('--out <dir>', 'the bundle folder (new, empty, or an earlier bundle)')
     .option('--force', 'write the bundle even when the node\'s own error is within tolerance')
     .option('--json', 'print the result as JSON')
