@@ -70,6 +70,21 @@ export function limits(env: Record<string, string | undefined> = globalThis.proc
   return out;
 }
 
+/**
+ * `--max NAME=VALUE` (the CLI's global option): the environment variable a limit name sets, with the
+ * value checked. NAME is a Limits key (`imagePixels`) or its variable (`EXRAY_MAX_IMAGE_PIXELS`).
+ */
+export function parseLimitOverride(spec: string): { env: string; value: string } {
+  const m = /^([A-Za-z_]+)=(.+)$/.exec(spec.trim());
+  if (!m) throw new ExrayInputError('--max', `expected NAME=VALUE (e.g. imagePixels=400000000), got ${JSON.stringify(spec)}`);
+  const [, name, raw] = m as unknown as [string, string, string];
+  const key = (Object.keys(LIMIT_ENV) as (keyof Limits)[]).find((k) => k === name || LIMIT_ENV[k] === name);
+  if (!key) throw new ExrayInputError('--max', `unknown limit ${name} (one of ${Object.keys(LIMIT_ENV).join(', ')})`);
+  const v = Number(raw);
+  if (!Number.isSafeInteger(v) || v < 0) throw new ExrayInputError('--max', `${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return { env: LIMIT_ENV[key], value: String(v) };
+}
+
 /** A byte count for messages: 3.9 GiB, 12 MiB, 512 bytes. */
 export function formatBytes(n: number): string {
   if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2).replace(/\.?0+$/, '')} GiB`;

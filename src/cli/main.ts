@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExrayInputError } from '../errors.ts';
+import { parseLimitOverride } from '../limits.ts';
 import { TraceFormatError } from '../trace/errors.ts';
 
 function positiveInt(v: string): number {
@@ -36,6 +37,14 @@ export function buildProgram(): Command {
   const program = new Command('exray')
     .description('Trace ML models layer by layer on edge backends and compare them with a desktop reference.')
     .version(exrayVersion(), '-V, --version', 'print the exray version')
+    .option('--max <name=value>', 'set a resource limit for this run (docs/limits.md), e.g. --max imagePixels=400000000; repeatable; the same as its EXRAY_MAX_* variable', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .hook('preAction', (root) => {
+      // Applied before the command runs: limits are read from the environment where they are checked.
+      for (const spec of (root.opts() as { max?: string[] }).max ?? []) {
+        const { env, value } = parseLimitOverride(spec);
+        process.env[env] = value;
+      }
+    })
     .exitOverride();
 
   program
