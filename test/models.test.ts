@@ -209,7 +209,7 @@ describe('model cards', () => {
     expect(e.message).toContain(file);
     await writeFile(file, '{ "cardVersion": 1, ');
     await expectInputError(loadModelCard(file), file, /is not valid JSON/);
-    await expectInputError(loadModelCard(path.join(tmp, 'nope', 'exray.json')), path.join('nope', 'exray.json'), /cannot read/);
+    await expectInputError(loadModelCard(path.join(tmp, 'nope', 'exray.json')), path.join('nope', 'exray.json'), /file not found/);
   });
 });
 
