@@ -7,8 +7,10 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SessionIdError, SessionStore, TraceWorker, TraceWorkerError, UnknownSessionError } from '../src/server/store.ts';
+import { ExrayInputError } from '../src/errors.ts';
 import { TraceFormatError } from '../src/trace/errors.ts';
 import { traceToEvents } from '../src/trace/events.ts';
+import { errorInfo, rebuildError } from '../src/server/trace-protocol.ts';
 import { decodeTrace, encodeTrace } from '../src/trace/file.ts';
 import { makeTrace } from '../src/trace/test-fixtures.ts';
 import type { TraceEvent } from '../src/trace/types.ts';
@@ -112,15 +114,24 @@ describe('SessionStore: trace work in a worker thread', () => {
     expectSameTrace((await store.readReference(done.id))!, makeTrace(4));
   });
 
-  it('errors from the worker keep their class and fs code', async () => {
+  it('errors from the worker keep their class and name the file', async () => {
     const data = tmpDir();
     const store = await SessionStore.open(data, {}, quiet);
     const w = await store.create(sessionInfo());
     await send(w, wireItems(traceToEvents(makeTrace()).slice(0, 4)));
     await w.markIncomplete('gone');
     mkdirSync(sessionPath(data, w.id, 'edge.exray'));
-    await expect(store.readTrace(w.id)).rejects.toMatchObject({ code: 'EISDIR', syscall: 'read' });
-    await expect(store.readTrace(w.id)).rejects.toBeInstanceOf(Error);
+    const path = sessionPath(data, w.id, 'edge.exray');
+    await expect(store.readTrace(w.id)).rejects.toBeInstanceOf(ExrayInputError);
+    await expect(store.readTrace(w.id)).rejects.toMatchObject({ file: path, message: `${path}: is a directory, expected a regular file` });
+    // An fs error crosses the thread boundary with its code and syscall.
+    let fsError: unknown;
+    try {
+      readFileSync(join(data, 'no-such-file'));
+    } catch (e) {
+      fsError = e;
+    }
+    expect(rebuildError(structuredClone(errorInfo(fsError)))).toMatchObject({ code: 'ENOENT', syscall: 'open', path: join(data, 'no-such-file') });
   });
 
   it('a worker crash fails only the job in progress, with a clear error; the next job runs on a new worker', async () => {

@@ -91,16 +91,21 @@ function browserDevice(name: string, kind: FarmDevice['kind'], base: string, con
       const b = await get();
       const gone = (): FinalError => new FinalError((lostReason ??= 'device lost: the browser disconnected'));
       if (!b.isConnected()) throw gone();
+      // The `disconnected` event can come after a failed call: the message already says it.
+      const lostIn = (e: unknown): unknown => (!b.isConnected() || /(Browser|Target page, context or browser) (has been )?closed/i.test(messageOf(e)) ? gone() : e);
       let context: BrowserContext;
       try {
         context = await b.newContext(contextOptions);
       } catch (e) {
-        // The `disconnected` event can come after the failed call: the message already says it.
-        if (!b.isConnected() || /Browser (has been )?closed/i.test(messageOf(e))) throw gone();
-        throw e;
+        throw lostIn(e);
       }
-      const page = await context.newPage();
-      return { page, close: () => context.close().catch(() => {}) };
+      try {
+        const page = await context.newPage();
+        return { page, close: () => context.close().catch(() => {}) };
+      } catch (e) {
+        await context.close().catch(() => {});
+        throw lostIn(e);
+      }
     },
     async close() {
       if (!browser || !ownsBrowser) return;

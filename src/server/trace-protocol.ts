@@ -5,6 +5,7 @@
  * travel as plain records and are rebuilt on the main thread with their class (TraceFormatError,
  * JournalError …) and properties (an fs error's `code`), so callers catch what they caught before.
  */
+import { ExrayInputError } from '../errors.ts';
 import { TraceFormatError, TraceRunError } from '../trace/errors.ts';
 import type { Trace, TraceEvent } from '../trace/types.ts';
 import { WireError } from '../transport/wire.ts';
@@ -51,7 +52,7 @@ export interface ErrorInfo {
   errno?: number | undefined;
   syscall?: string | undefined;
   path?: string | undefined;
-  /** TraceFormatError. */
+  /** TraceFormatError, ExrayInputError. */
   file?: string | undefined;
   problem?: string | undefined;
   /** TraceRunError. */
@@ -85,6 +86,7 @@ export function rebuildError(info: ErrorInfo): Error {
   let e: Error;
   if (info.name === 'TraceFormatError' && info.file !== undefined && info.problem !== undefined) e = new TraceFormatError(info.file, info.problem);
   else if (info.name === 'TraceRunError' && info.source !== undefined && info.runMessage !== undefined) e = new TraceRunError(info.source, info.runMessage);
+  else if (info.name === 'ExrayInputError' && info.file !== undefined && info.problem !== undefined) e = new ExrayInputError(info.file, info.problem);
   else if (info.name === 'JournalError') e = new JournalError(info.message);
   else if (info.name === 'WireError') e = new WireError(info.message);
   else {
