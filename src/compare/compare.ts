@@ -19,7 +19,7 @@ import {
   validateToleranceSpec,
   type Verdict,
 } from './tolerance.ts';
-import { type TopKAgreement, topKAgreement } from './topk.ts';
+import { describeOutputs } from './outputs.ts';
 import { matchingPreset } from './precision.ts';
 import {
   COMPARISON_FORMAT,
@@ -228,12 +228,6 @@ function sideInfo(t: Trace): TraceSide {
   };
 }
 
-function isClassifierShape(shape: readonly number[]): boolean {
-  if (shape.length === 0) return false;
-  const last = shape[shape.length - 1] as number;
-  return last >= 2 && shape.slice(0, -1).every((d) => d === 1);
-}
-
 const VERDICT_SEVERITY: Record<Verdict, number> = { ok: 0, 'no-data': 1, missing: 2, 'shape-mismatch': 3, diverged: 4 };
 
 function worst(verdicts: Verdict[]): Verdict {
@@ -283,7 +277,6 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
   const auto = opts.autoPreset && opts.tolerance?.preset === undefined ? matchingPreset(edgeTrace.header, refTrace.header) : null;
   const spec: ToleranceSpec | undefined = auto ? { ...opts.tolerance, preset: auto.preset } : opts.tolerance;
   const strictShapes = opts.strictShapes ?? false;
-  const k = opts.topK ?? 5;
   const warnings: string[] = [];
   const edge: Side = { trace: edgeTrace, what: 'edge' };
   const ref: Side = { trace: refTrace, what: 'reference' };
@@ -430,20 +423,7 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
   };
   const out = compareNamed(eh.outputs, rh.outputs, '(output)', edge, ref, spec, strictShapes, warnings, aroundOutput);
   if (out.matchedBy === 'position') warnings.push('final outputs matched by position (names differ)');
-  const outputTensors: OutputComparison[] = out.tensors.map((t): OutputComparison => {
-    let topK: TopKAgreement | null = null;
-    const eRec = eh.outputs.find((x) => x.name === t.name);
-    const rRec = rh.outputs.find((x) => x.name === t.refName);
-    const wanted = opts.classifierOutputs
-      ? opts.classifierOutputs.includes(t.name)
-      : eRec !== undefined && rRec !== undefined && isClassifierShape(eRec.shape) && isClassifierShape(rRec.shape);
-    if (wanted && eRec && rRec && t.metrics !== null && t.verdict !== 'shape-mismatch') {
-      const eb = blobOf(edge, eRec, t.name, []);
-      const rb = blobOf(ref, rRec, t.name, []);
-      if (eb && rb && eb.length === rb.length) topK = topKAgreement(eb, rb, k, opts.labels);
-    }
-    return { ...t, topK };
-  });
+  const outputTensors: OutputComparison[] = describeOutputs(edgeTrace, refTrace, out.tensors, opts);
   const firstClassifier = outputTensors.find((t) => t.topK !== null);
   const outputs: OutputAgreement = {
     verdict: outputTensors.length === 0 ? 'no-data' : worst(outputTensors.map((t) => t.verdict)),
@@ -551,7 +531,10 @@ function summarize(
   outputs: OutputAgreement,
   basis: ComparisonBasis,
 ): string {
-  const top = outputs.top1Equal === null ? '' : outputs.top1Equal ? '; top-1 agrees' : '; top-1 DIFFERS';
+  // Class scores say top-1; otherwise the first output with a measure says what fits it (issue 12 item 9).
+  const measured = outputs.tensors.find((t) => t.measure !== null);
+  const top =
+    outputs.top1Equal !== null ? (outputs.top1Equal ? '; top-1 agrees' : '; top-1 DIFFERS') : measured ? `; ${measured.name}: ${measured.measureText}` : '';
   const divergent = counts.diverged + counts['shape-mismatch'];
   switch (verdict) {
     case 'input-mismatch': {

@@ -5,6 +5,7 @@
 import type { Comparison, NodeComparison } from './types.ts';
 import { fmt, type ResolvedTolerance } from './tolerance.ts';
 import type { TopKAgreement, TopKEntry } from './topk.ts';
+import { kindLabel } from './output-kind.ts';
 
 export interface FormatTableOptions {
   /** Maximum node rows; the window is placed so the first divergent node is visible. Default: all rows. */
@@ -151,9 +152,12 @@ export function formatComparisonTable(c: Comparison, opts: FormatTableOptions = 
   const inputText =
     c.inputs.verdict + (c.inputs.maxAbs !== null ? ` (max abs diff ${fmt(c.inputs.maxAbs)})` : '') + (c.inputs.matchedBy === 'position' ? ', matched by position' : '');
   const outParts: string[] = [c.outputs.verdict];
+  // Each output with the measure that fits its kind (top-k only for class scores, issue 14 item 4).
   for (const t of c.outputs.tensors) {
-    if (t.topK) outParts.push(`${t.name}: ${topKText(t.topK)}`);
-    else if (t.verdict !== 'ok') outParts.push(`${t.name}: ${t.verdict}${t.reasons[0] ? ` (${t.reasons[0]})` : ''}`);
+    const bad = t.verdict !== 'ok' ? ` [${t.verdict}${t.reasons[0] ? `: ${t.reasons[0]}` : ''}]` : '';
+    if (t.topK) outParts.push(`${t.name}: ${kindLabel(t.kind)}: ${topKText(t.topK)}${bad}`);
+    else if (t.measure || t.verdict === 'ok') outParts.push(`${t.name}: ${t.measureText}${bad}`);
+    else outParts.push(`${t.name}: ${t.verdict}${t.reasons[0] ? ` (${t.reasons[0]})` : ''}`);
   }
   const summary: [string, string][] = [
     ['verdict', c.verdict.toUpperCase()],

@@ -34,3 +34,30 @@ export {
 export { matchingPreset, tracePrecision, type TracePrecision } from './precision.ts';
 export { compareStats, judgeStats, type StatsDelta, type StatsSource } from './stats.ts';
 export { type TopKAgreement, topKAgreement, type TopKEntry, topKIndices } from './topk.ts';
+export {
+  ACTIVATIONS,
+  type Activation,
+  BOX_FORMATS,
+  type BoxFormat,
+  type BoxLayout,
+  boxAgreement,
+  COORDINATE_UNITS,
+  type CoordinateUnits,
+  cosineText,
+  guessOutputKind,
+  iou,
+  KEYPOINT_COMPONENTS,
+  type KeypointComponent,
+  type KeypointLayout,
+  keypointAgreement,
+  kindLabel,
+  maskIoU,
+  OUTPUT_KINDS,
+  type OutputKind,
+  type OutputKindInfo,
+  type OutputKindSpec,
+  type OutputMeasure,
+  outputMeasure,
+  outputMeasureText,
+} from './output-kind.ts';
+export { describeOutputs, outputKindOf } from './outputs.ts';

@@ -22,7 +22,7 @@ export interface TopKAgreement {
   /**
    * `probabilities` when every finite reference value is in [0, 1] (softmax / sigmoid outputs); `logits`
    * otherwise, in which case probabilities are a float64 softmax of each side. Decided on the reference
-   * and applied to both sides.
+   * and applied to both sides, unless the card says which (OutputKindSpec.activation).
    */
   valueKind: 'probabilities' | 'logits';
   edge: TopKEntry[];
@@ -110,12 +110,13 @@ function entries(data: BlobData, indices: number[], kind: 'probabilities' | 'log
 
 /**
  * Top-k agreement of an edge and a reference classifier output (flat class scores, equal lengths).
+ * `valueKind`, when the card says it (softmax / sigmoid applied or not), overrides the guess from the values.
  * @throws RangeError when the lengths differ.
  */
-export function topKAgreement(edge: BlobData, ref: BlobData, k = 5, labels?: readonly string[]): TopKAgreement {
+export function topKAgreement(edge: BlobData, ref: BlobData, k = 5, labels?: readonly string[], given?: TopKAgreement['valueKind']): TopKAgreement {
   if (edge.length !== ref.length) throw new RangeError(`topKAgreement: length mismatch (edge ${edge.length}, reference ${ref.length})`);
   const kk = Math.max(0, Math.min(k, ref.length));
-  const valueKind = isProbabilities(ref) ? 'probabilities' : 'logits';
+  const valueKind = given ?? (isProbabilities(ref) ? 'probabilities' : 'logits');
   const ei = topKIndices(edge, kk);
   const ri = topKIndices(ref, kk);
   const rset = new Set(ri);

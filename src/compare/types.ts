@@ -8,6 +8,7 @@ import type { TensorMetrics } from './metrics.ts';
 import type { StatsDelta } from './stats.ts';
 import type { PrecisionPreset, ResolvedTolerance, ToleranceSpec, Verdict } from './tolerance.ts';
 import type { TopKAgreement } from './topk.ts';
+import type { OutputKindInfo, OutputKindSpec, OutputMeasure } from './output-kind.ts';
 
 export const COMPARISON_FORMAT = 'exray-comparison' as const;
 export const COMPARISON_VERSION = 1 as const;
@@ -24,6 +25,12 @@ export interface CompareOptions {
    * shape has a last dim ≥ 2 and all other dims 1 (e.g. [1, 1000] or [1000]).
    */
   classifierOutputs?: string[];
+  /**
+   * What each final output is (by output name; `name` also matches `name:0`), from the model card
+   * (`cardOutputKinds`). Outputs not listed are guessed from their shape and values (labelled a guess),
+   * except that an output left out of a given `classifierOutputs` is never guessed to be class scores.
+   */
+  outputKinds?: Record<string, OutputKindSpec>;
   /** Treat `squeezable` shapes ([1,1000] vs [1000]) as a shape mismatch (default false). */
   strictShapes?: boolean;
   /**
@@ -130,6 +137,12 @@ export interface NamedTensorComparison extends TensorComparison {
 export interface OutputComparison extends NamedTensorComparison {
   /** Top-k agreement when this output is classifier scores; else null. */
   topK: TopKAgreement | null;
+  /** What the output is: from the card (`given`) or guessed from its shape and values (`guess`). */
+  kind: OutputKindInfo;
+  /** The measure that fits the kind (top-k, IoU, keypoint distance, cosine, PSNR, SNR); null for `other` or without values. */
+  measure: OutputMeasure | null;
+  /** One line: `embedding (guess): cosine 0.9998`. */
+  measureText: string;
 }
 
 export interface InputAgreement {

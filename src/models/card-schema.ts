@@ -6,13 +6,14 @@
 import { z } from 'zod';
 import { ExrayInputError } from '../errors.ts';
 import type { DType, ModelFormat, PreprocessSpec } from '../trace/types.ts';
+import { ACTIVATIONS, BOX_FORMATS, COORDINATE_UNITS, KEYPOINT_COMPONENTS, type OutputKind, type OutputKindSpec } from '../compare/output-kind.ts';
 
 export const CARD_FILE_NAME = 'exray.json';
 export const CARD_VERSION = 1 as const;
 
 const DTYPES = ['float32', 'float16', 'int32', 'int64', 'int8', 'uint8', 'bool', 'string'] as const satisfies readonly DType[];
 const FORMATS = ['tfjs-graph', 'tfjs-layers', 'onnx'] as const satisfies readonly ModelFormat[];
-export const OUTPUT_MEANINGS = ['classification', 'detection', 'keypoints', 'regression', 'embedding', 'other'] as const;
+export const OUTPUT_MEANINGS = ['classification', 'detection', 'keypoints', 'regression', 'embedding', 'mask', 'image', 'audio', 'other'] as const;
 
 const nonEmpty = z.string().min(1);
 const finite = z.number().refine(Number.isFinite, { message: 'must be a finite number' });
@@ -54,6 +55,8 @@ export const cardInputSchema = z.strictObject({
   fill: finite.optional(),
 });
 
+const positiveInt = z.number().int().positive();
+
 export const cardOutputSchema = z.strictObject({
   name: nonEmpty,
   shape: z.array(dim),
@@ -61,6 +64,26 @@ export const cardOutputSchema = z.strictObject({
   meaning: z.enum(OUTPUT_MEANINGS),
   labels: z.array(z.string()).optional(),
   decoding: z.string().optional(),
+  /** `classification` / `mask`: probabilities (`softmax`, `sigmoid`) or raw logits (`none`). */
+  activation: z.enum(ACTIVATIONS).optional(),
+  /** `detection`: where the boxes are, so they are compared by IoU. */
+  boxes: z
+    .strictObject({
+      format: z.enum(BOX_FORMATS),
+      units: z.enum(COORDINATE_UNITS),
+      stride: positiveInt.optional(),
+      offset: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  /** `keypoints`: what each point's values are, and their units (pixels of the input, or 0..1 of it). */
+  keypoints: z
+    .strictObject({
+      components: z.array(z.enum(KEYPOINT_COMPONENTS)).min(2),
+      units: z.enum(COORDINATE_UNITS),
+      width: positiveInt.optional(),
+      height: positiveInt.optional(),
+    })
+    .optional(),
 });
 
 export const modelCardSchema = z.strictObject({
@@ -239,6 +262,26 @@ export function cardProblems(card: ModelCard): string[] {
         add([...base, 'labels'], `has ${output.labels.length} entries but the last dimension of shape is ${last}`);
       }
     }
+    if (output.activation && output.meaning !== 'classification' && output.meaning !== 'mask') {
+      add([...base, 'activation'], `is only meaningful for meaning "classification" or "mask", not "${output.meaning}"`);
+    }
+    if (output.boxes) {
+      const b = output.boxes;
+      if (output.meaning !== 'detection') add([...base, 'boxes'], `is only meaningful for meaning "detection", not "${output.meaning}"`);
+      const last = output.shape[output.shape.length - 1];
+      const stride = b.stride ?? last;
+      if (stride !== null && stride !== undefined && (b.offset ?? 0) + 4 > stride) {
+        add([...base, 'boxes'], `needs 4 values from offset ${b.offset ?? 0} in rows of ${stride}`);
+      }
+    }
+    if (output.keypoints) {
+      const k = output.keypoints;
+      if (output.meaning !== 'keypoints') add([...base, 'keypoints'], `is only meaningful for meaning "keypoints", not "${output.meaning}"`);
+      for (const c of ['x', 'y'] as const) {
+        if (k.components.filter((x) => x === c).length !== 1) add([...base, 'keypoints', 'components'], `must name "${c}" exactly once`);
+      }
+      if ((k.width === undefined) !== (k.height === undefined)) add([...base, 'keypoints'], 'needs both width and height, or neither');
+    }
   });
   return problems;
 }
@@ -254,3 +297,37 @@ export function parseModelCard(json: unknown, fileName: string): ModelCard {
   return r.data;
 }
 
+
+const KIND_OF_MEANING: Record<OutputMeaning, OutputKind> = {
+  classification: 'scores',
+  detection: 'boxes',
+  keypoints: 'keypoints',
+  regression: 'regression',
+  embedding: 'embedding',
+  mask: 'mask',
+  image: 'image',
+  audio: 'audio',
+  other: 'other',
+};
+
+/**
+ * What the card says each output is, for the comparison (CompareOptions.outputKinds), by output name.
+ * Normalized keypoints without their own width/height take the card's image input size, so distances
+ * are also given in input pixels.
+ */
+export function cardOutputKinds(card: ModelCard): Record<string, OutputKindSpec> {
+  const pp = card.inputs.find((i) => i.kind === 'image' && i.preprocess)?.preprocess;
+  const kinds: Record<string, OutputKindSpec> = {};
+  for (const o of card.outputs) {
+    const spec: OutputKindSpec = { kind: KIND_OF_MEANING[o.meaning] };
+    if (o.activation) spec.activation = o.activation;
+    if (o.boxes) spec.boxes = { ...o.boxes };
+    if (o.keypoints) {
+      const k = o.keypoints;
+      const size = k.width !== undefined && k.height !== undefined ? { width: k.width, height: k.height } : k.units === 'normalized' && pp ? { width: pp.width, height: pp.height } : {};
+      spec.keypoints = { components: [...k.components], units: k.units, ...size };
+    }
+    kinds[o.name] = spec;
+  }
+  return kinds;
+}

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { compareTraces, formatComparisonTable, type Comparison, type CompareOptions } from '../../compare/index.ts';
 import type { PrecisionPreset } from '../../compare/tolerance.ts';
 import { loadModelCard } from '../../models/card.ts';
+import { cardOutputKinds } from '../../models/card-schema.ts';
 import { findModelBySha256 } from '../../models/locate.ts';
 import type { Trace } from '../../trace/types.ts';
 import { readTrace } from '../io.ts';
@@ -19,7 +20,8 @@ export interface CompareCommandOptions {
 
 /**
  * What the model card says about the outputs, when the trace's model is one of the sample models:
- * which outputs are classifier scores (so top-k is meaningful) and their labels.
+ * what each output is (so each gets the measure that fits it), which are classifier scores (top-k)
+ * and their labels. Without a card every output's kind is guessed (and labelled a guess).
  */
 export async function outputOptionsFor(trace: Trace): Promise<CompareOptions> {
   // Found by the trace's sha256: its model name is a label, never joined to a path.
@@ -29,7 +31,7 @@ export async function outputOptionsFor(trace: Trace): Promise<CompareOptions> {
   const c = await loadModelCard(card);
   const classifiers = c.outputs.filter((o) => o.meaning === 'classification');
   const labels = classifiers.find((o) => o.labels)?.labels;
-  return { classifierOutputs: classifiers.map((o) => o.name), ...(labels ? { labels } : {}) };
+  return { classifierOutputs: classifiers.map((o) => o.name), outputKinds: cardOutputKinds(c), ...(labels ? { labels } : {}) };
 }
 
 /**
