@@ -49,7 +49,7 @@ function impactOf(c: Comparison | null | undefined): OutputImpact {
   };
 }
 
-const ORDER = ['orientation', 'layout', 'channel-order', 'alpha', 'resize', 'camera-range', 'normalization', 'float16', 'quantization', 'kernel', 'none'];
+const ORDER = ['orientation', 'layout', 'channel-order', 'alpha', 'resize', 'colour-profile', 'camera-range', 'normalization', 'float16', 'quantization', 'kernel', 'none'];
 
 function sortCauses(causes: Cause[]): Cause[] {
   return causes

@@ -23,6 +23,8 @@ export interface InputSearchArgs {
   spec: PreprocessSpec;
   /** What the edge fed the model. */
   edge: EdgeInput;
+  /** Description of the photo's ICC profile (causes/colour-profile.ts); absent for untagged photos. */
+  iccProfile?: string | undefined;
 }
 
 export interface InputSearchOptions {

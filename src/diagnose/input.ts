@@ -5,6 +5,7 @@
 import { alphaCause } from './causes/alpha.ts';
 import { cameraRangeCause } from './causes/camera-range.ts';
 import { channelOrderCause } from './causes/channel-order.ts';
+import { colourProfileCause } from './causes/colour-profile.ts';
 import { layoutCause } from './causes/layout.ts';
 import { normalizationCause } from './causes/normalization.ts';
 import { orientationCause } from './causes/orientation.ts';
@@ -35,10 +36,14 @@ export function inputCauses(s: InputSearch): Cause[] {
 }
 
 export function fitInput(args: InputSearchArgs, options: InputSearchOptions = {}): InputFit {
-  const s = searchInput(args, options);
+  const searched = searchInput(args, options);
+  // A colour-profile conversion mixes the channels, which no per-channel candidate of the search can
+  // explain: when it explains the input, the explanation includes it and the other rules read that.
+  const colour = colourProfileCause(searched, args, args.iccProfile);
+  const s = colour ? { ...searched, best: colour.explanation } : searched;
   const explained = s.best.residualLevels <= EXPLAINED_LEVELS;
   // Without an explanation the fitted steps mean nothing: claim no cause, say so in the notes.
-  const causes = explained ? inputCauses(s) : [];
+  const causes = explained ? (colour ? [colour.cause, ...inputCauses(s)].sort((a, b) => b.confidence - a.confidence) : inputCauses(s)) : [];
   const matches = causes.length === 0 && s.canonicalResidualLevels !== null && s.canonicalResidualLevels <= MATCH_LEVELS;
   const notes: string[] = [];
   if (!explained) {

@@ -16,12 +16,13 @@ export type CauseCode =
   | 'resize'
   | 'alpha'
   | 'camera-range'
+  | 'colour-profile'
   | 'float16'
   | 'quantization'
   | 'kernel'
   | 'none';
 
-export const INPUT_CAUSES: readonly CauseCode[] = ['channel-order', 'layout', 'normalization', 'orientation', 'resize', 'alpha', 'camera-range'];
+export const INPUT_CAUSES: readonly CauseCode[] = ['channel-order', 'layout', 'normalization', 'orientation', 'resize', 'alpha', 'camera-range', 'colour-profile'];
 export const NODE_CAUSES: readonly CauseCode[] = ['float16', 'quantization', 'kernel'];
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];

@@ -16,6 +16,7 @@
  */
 import { ExrayInputError } from '../errors.ts';
 import { readImageHeader, withJpegExifOrientation } from './exif.ts';
+import { readIccProfileName } from './icc.ts';
 import type { DecodedImage, RgbaImage } from './image.ts';
 import { undoExifOrientation } from './orientation.ts';
 import { sha256Hex } from '../trace/sha256.ts';
@@ -135,6 +136,7 @@ export async function decodeImageBlob(blob: Blob, fileName: string): Promise<Dec
     if (applied) image = undoExifOrientation(image, orientation);
   }
 
+  const iccProfile = await readIccProfileName(bytes);
   return {
     image,
     source: {
@@ -144,6 +146,7 @@ export async function decodeImageBlob(blob: Blob, fileName: string): Promise<Dec
       height: image.height,
       exifOrientation: orientation,
       mimeType: header.mimeType,
+      ...(iccProfile ? { iccProfile } : {}),
     },
   };
 }

@@ -17,6 +17,7 @@ import { ExrayInputError } from '../errors.ts';
 import { checkLimit, limits } from '../limits.ts';
 import { readInputBytes } from '../read-input.ts';
 import { readImageHeader } from './exif.ts';
+import { readIccProfileName } from './icc.ts';
 import type { DecodedImage, RgbaImage } from './image.ts';
 
 const MIME_BY_SHARP_FORMAT: Record<string, string> = {
@@ -103,6 +104,7 @@ export async function decodeImageBytes(bytes: Uint8Array, fileName: string): Pro
   const data = toRgba(new Uint8Array(raw.data.buffer, raw.data.byteOffset, raw.data.length), width, height, channels);
   const image: RgbaImage = { width, height, data };
   const mimeType = header?.mimeType ?? (format !== undefined ? MIME_BY_SHARP_FORMAT[format] : undefined) ?? 'application/octet-stream';
+  const iccProfile = await readIccProfileName(bytes);
   return {
     image,
     source: {
@@ -112,6 +114,7 @@ export async function decodeImageBytes(bytes: Uint8Array, fileName: string): Pro
       height,
       exifOrientation: header?.orientation ?? 1,
       mimeType,
+      ...(iccProfile ? { iccProfile } : {}),
     },
   };
 }

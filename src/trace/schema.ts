@@ -226,6 +226,7 @@ const inputSourceSchema = z.looseObject({
     .min(1, { error: EXIF_ORIENTATION })
     .max(8, { error: EXIF_ORIENTATION }),
   mimeType: z.string(),
+  iccProfile: z.string().optional(),
 } satisfies Shape<InputSource>);
 
 export const inputSchema = z.looseObject({

@@ -201,6 +201,8 @@ export interface InputSource {
   /** EXIF orientation tag 1..8 (1 when absent). */
   exifOrientation: number;
   mimeType: string;
+  /** Description of the embedded ICC colour profile (e.g. "Display P3"); absent when the file has none. */
+  iccProfile?: string;
 }
 
 export interface InputRecord {
