@@ -1,8 +1,9 @@
 /** One row per run: latency, output agreement with the reference, verdict, first divergent node. */
-import type { ReactNode } from 'react';
-import type { TopKAgreement, TopKEntry } from '../../compare/index.ts';
+import { useMemo, type ReactNode } from 'react';
+import { describeOutputs, type OutputComparison, type TopKAgreement, type TopKEntry } from '../../compare/index.ts';
+import { cardOutputKinds } from '../../models/card-schema.ts';
 import type { RunState } from '../state/run-state.ts';
-import { referenceRun } from '../state/session.ts';
+import { currentCompareOptions, referenceRun } from '../state/session.ts';
 import { setState, useApp } from '../state/store.ts';
 import { exportModelExplorer, exportPerfetto, saveRun } from '../state/trace-files.ts';
 import { nodeRows } from '../state/node-rows.ts';
@@ -59,6 +60,35 @@ function TopK({ t }: { t: TopKAgreement }): ReactNode {
   );
 }
 
+/** At most this many outputs get a line in the summary cell; the rest are counted (all are in the title). */
+const OUTPUT_LINES = 3;
+
+/**
+ * Each output with the measure that fits its kind (issue 14 item 4): `embedding (guess): cosine 0.9998`,
+ * `keypoints: 17 points, mean distance …`. An output of no known kind is compared as a tensor.
+ */
+function OutputMeasures({ outs, cardClass }: { outs: readonly OutputComparison[]; cardClass: boolean }): ReactNode {
+  const shown = outs.slice(0, OUTPUT_LINES);
+  return (
+    <div className="small muted" title={outs.map((t) => `${t.name}: ${t.measureText}`).join('\n')}>
+      {shown.map((t) =>
+        t.kind.kind === 'other' ? (
+          <div key={t.name} data-testid="output-as-tensor">
+            {outs.length > 1 ? `${t.name}: ` : ''}
+            {tensorOutputText(t.metrics, !cardClass)}
+          </div>
+        ) : (
+          <div key={t.name} data-testid="output-measure" data-output={t.name} data-kind={t.kind.kind} data-source={t.kind.source}>
+            {outs.length > 1 ? `${t.name}: ` : ''}
+            {t.measureText}
+          </div>
+        ),
+      )}
+      {outs.length > shown.length && <div>+{outs.length - shown.length} more outputs</div>}
+    </div>
+  );
+}
+
 /** The runtime that ran `r` (`tfjs`, `onnxruntime-web`, …), once known. */
 function runtimeOf(r: RunState): string | undefined {
   return r.trace?.header.runtime.name ?? r.start?.runtime.name;
@@ -83,9 +113,20 @@ function Row({ r }: { r: RunState }): ReactNode {
   // Top-k only for class scores (a card's classification output, or labels); else the output as a tensor (issue 12 item 9).
   // Opened traces may come from another model than the page's: their outputs keep top-k as before.
   const cardClass = s.source === 'files' || (s.model?.card?.outputs.some((o) => o.meaning === 'classification') ?? false);
-  const rawTopK = c?.outputs.tensors.find((t) => t.topK)?.topK ?? null;
+  // The page's comparison knows the card's class-score outputs only: with a card, the outputs are
+  // described again with its output kinds, so they are not shown as guesses.
+  const card = s.model?.card ?? null;
+  const edgeTrace = r.trace;
+  const refTrace = ref?.trace;
+  const outs = useMemo(
+    () =>
+      c && card && s.source !== 'files' && edgeTrace && refTrace
+        ? describeOutputs(edgeTrace, refTrace, c.outputs.tensors, { ...currentCompareOptions(), outputKinds: cardOutputKinds(card) })
+        : (c?.outputs.tensors ?? []),
+    [c, card, s.source, edgeTrace, refTrace],
+  );
+  const rawTopK = outs.find((t) => t.topK)?.topK ?? null;
   const topK = rawTopK && topKMeaningful(rawTopK, cardClass) ? rawTopK : null;
-  const firstOut = c?.outputs.tensors.find((t) => t.metrics) ?? null;
   // The largest own error from the single-node replays, beside where the error enters (issue 12 item 7).
   const d = c && fd ? diagnoseRun(r, ref) : null;
   const largest = d && !('error' in d) ? largestOwnError(d.diagnosis.nodes) : null;
@@ -123,9 +164,7 @@ function Row({ r }: { r: RunState }): ReactNode {
         ) : c ? (
           <>
             <span data-testid="outputs-verdict">outputs {c.outputs.verdict}</span>
-            <div className="small muted" data-testid="output-as-tensor">
-              {tensorOutputText(firstOut?.metrics ?? null, !cardClass)}
-            </div>
+            <OutputMeasures outs={outs} cardClass={cardClass} />
           </>
         ) : (
           '…'
