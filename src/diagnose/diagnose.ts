@@ -4,6 +4,7 @@
  */
 import type { Comparison } from '../compare/index.ts';
 import type { Trace } from '../trace/types.ts';
+import { breaksTolerance, decoderCause, decoderShort } from './causes/decoder.ts';
 import { float16Cause } from './causes/float16.ts';
 import { kernelCauses } from './causes/kernel.ts';
 import { quantizationCause } from './causes/quantization.ts';
@@ -49,7 +50,7 @@ function impactOf(c: Comparison | null | undefined): OutputImpact {
   };
 }
 
-const ORDER = ['orientation', 'layout', 'channel-order', 'alpha', 'resize', 'colour-profile', 'camera-range', 'normalization', 'float16', 'quantization', 'kernel', 'none'];
+const ORDER = ['orientation', 'layout', 'channel-order', 'alpha', 'resize', 'colour-profile', 'camera-range', 'normalization', 'float16', 'quantization', 'kernel', 'decoder', 'none'];
 
 function sortCauses(causes: Cause[]): Cause[] {
   return causes
@@ -106,9 +107,21 @@ export function diagnose(d: DiagnoseInput): Diagnosis {
   }
 
   const impact = impactOf(c);
+  // A different JPEG decoder is the cause only when it changes the model's result (causes/decoder.ts)
+  // and nothing else explains it; otherwise it is information beside the verdict, never a false alarm.
+  const info: Cause[] = [];
+  const dec = input?.explained ? input.decoder : null;
+  if (dec) {
+    const breaks = causes.length === 0 && !!c && c.outputs.verdict !== 'ok' && breaksTolerance(impact.top1Equal, impact.outputNrmse);
+    const finding = decoderCause(dec, breaks, impact.outputNrmse);
+    if (breaks) {
+      causes.push(finding);
+      firstDivergentNode = c?.firstDivergent?.name ?? null;
+    } else info.push(finding);
+  }
   if (causes.length === 0 && (input === null || input.explained)) {
     const parts: string[] = [];
-    if (input) parts.push(`the input matches the canonical pipeline (${fmt(input.canonicalResidualLevels)} levels rms)`);
+    if (input) parts.push(`the input matches the canonical pipeline (${fmt(input.canonicalResidualLevels)} levels rms${dec ? `; ${decoderShort(dec)}, within tolerance` : ''})`);
     const owns = atts.filter((a) => a.own !== null);
     if (owns.length > 0) parts.push(`no node has an own error beyond float32 noise (largest own nrmse ${fmt(Math.max(...owns.map((a) => a.own ?? 0)))} over ${owns.length} replayed)`);
     else if (c?.verdict === 'ok') parts.push('every node within tolerance of the reference');
@@ -133,6 +146,7 @@ export function diagnose(d: DiagnoseInput): Diagnosis {
     format: DIAGNOSIS_FORMAT,
     version: DIAGNOSIS_VERSION,
     causes: sorted,
+    ...(info.length ? { info } : {}),
     firstDivergentNode,
     inputMatches,
     input,

@@ -12,8 +12,16 @@ export function formatDiagnosis(d: Diagnosis, options: FormatDiagnosisOptions = 
   lines.push('Causes (most likely first):');
   d.causes.forEach((c, i) => {
     lines.push(`  ${i + 1}. ${c.code.padEnd(14)} ${c.confidence.toFixed(2)}  ${c.detail}${c.node ? `  [node ${c.node}]` : ''}`);
+    // Explanations that fit as well, ranked below this one (docs/diagnose.md, competing explanations).
+    for (const a of c.alternatives ?? []) {
+      lines.push(`     runner-up (fits as well, ${fmt(a.residualLevels)} levels rms): ${a.detail}`);
+    }
   });
   if (d.causes.length === 0) lines.push('  (none found)');
+  if (d.info?.length) {
+    lines.push('Information (not a bug on its own):');
+    for (const c of d.info) lines.push(`  - ${c.code.padEnd(14)} ${c.detail}`);
+  }
   lines.push('');
   lines.push(`Input matches the canonical pipeline: ${d.inputMatches === null ? 'not checked (no photo)' : d.inputMatches ? 'yes' : 'no'}`);
   if (d.input) {

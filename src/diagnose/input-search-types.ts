@@ -25,6 +25,8 @@ export interface InputSearchArgs {
   edge: EdgeInput;
   /** Description of the photo's ICC profile (causes/colour-profile.ts); absent for untagged photos. */
   iccProfile?: string | undefined;
+  /** The photo's MIME type: a JPEG's decoder differences are measured (causes/decoder.ts). */
+  mimeType?: string;
 }
 
 export interface InputSearchOptions {

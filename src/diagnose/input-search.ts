@@ -119,7 +119,7 @@ function channelMaps(C: number): readonly (readonly number[])[] {
 }
 
 /** Model-channel planes of an RGB planar candidate under a channel map. */
-function modelPlanes(rgb: Planar, spec: PreprocessSpec, map: readonly number[]): Planar {
+export function modelPlanes(rgb: Planar, spec: PreprocessSpec, map: readonly number[]): Planar {
   return specChannels(spec) === 1 ? weightedGray(rgb, grayWeightsFor(spec, map)) : pickPlanes(rgb, map);
 }
 
@@ -134,7 +134,7 @@ function coarseMapScores(edge: Planar, rgb: Planar, spec: PreprocessSpec): { map
 }
 
 /** Per-channel fits of the edge against a model-channel candidate; combined residual in pixel levels. */
-function fineFit(edge: Planar, cand: Planar): { fits: AffineFit[]; levels: number } {
+export function fineFit(edge: Planar, cand: Planar): { fits: AffineFit[]; levels: number } {
   const fits: AffineFit[] = [];
   let sum = 0;
   for (let c = 0; c < edge.channels; c++) {

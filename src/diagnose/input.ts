@@ -6,10 +6,13 @@ import { alphaCause } from './causes/alpha.ts';
 import { cameraRangeCause } from './causes/camera-range.ts';
 import { channelOrderCause } from './causes/channel-order.ts';
 import { colourProfileCause } from './causes/colour-profile.ts';
+import { decoderEvidence } from './causes/decoder.ts';
 import { layoutCause } from './causes/layout.ts';
 import { normalizationCause } from './causes/normalization.ts';
 import { orientationCause } from './causes/orientation.ts';
 import { resizeCause } from './causes/resize.ts';
+import { rebuildBest } from './candidate.ts';
+import { rankCompeting } from './competing.ts';
 import { niceNumber } from './fit.ts';
 import { searchInput, type InputSearch, type InputSearchArgs, type InputSearchOptions } from './input-search.ts';
 import type { Cause, InputFit } from './types.ts';
@@ -43,7 +46,11 @@ export function fitInput(args: InputSearchArgs, options: InputSearchOptions = {}
   const s = colour ? { ...searched, best: colour.explanation } : searched;
   const explained = s.best.residualLevels <= EXPLAINED_LEVELS;
   // Without an explanation the fitted steps mean nothing: claim no cause, say so in the notes.
-  const causes = explained ? (colour ? [colour.cause, ...inputCauses(s)].sort((a, b) => b.confidence - a.confidence) : inputCauses(s)) : [];
+  const found = explained ? (colour ? [colour.cause, ...inputCauses(s)].sort((a, b) => b.confidence - a.confidence) : inputCauses(s)) : [];
+  // The best explanation as pixels, for the rules that look at where the edge differs (decoder) or
+  // weigh explanations the residuals cannot tell apart (competing.ts: two-tone images).
+  const rebuilt = explained && !colour ? rebuildBest(args, s) : null;
+  const { causes, best } = rebuilt ? rankCompeting(s, found, rebuilt) : { causes: found, best: s.best };
   const matches = causes.length === 0 && s.canonicalResidualLevels !== null && s.canonicalResidualLevels <= MATCH_LEVELS;
   const notes: string[] = [];
   if (!explained) {
@@ -59,8 +66,9 @@ export function fitInput(args: InputSearchArgs, options: InputSearchOptions = {}
     explained,
     canonicalResidualLevels: s.canonicalResidualLevels,
     canonical: s.canonical,
-    best: s.best,
+    best,
     causes,
+    decoder: rebuilt ? decoderEvidence(args, s, explained, rebuilt) : null,
     edgeSize: { width: s.geometry.width, height: s.geometry.height },
     notes,
     ms: Math.round(s.ms),

@@ -90,7 +90,7 @@ export function fitEdgeInput(edge: EdgeInputRecord, edgeFile: string, photo: { i
     // The ICC profile of the photo, else the one the edge recorded (the edge read a tagged original, the
     // photo given here is a converted copy).
     const iccProfile = photo.source.iccProfile ?? edge.header.input.source?.iccProfile;
-    input = fitInput({ image: photo.image, orientation: photo.source.exifOrientation, spec, edge: { data, shape: edgeInput.shape }, iccProfile });
+    input = fitInput({ image: photo.image, orientation: photo.source.exifOrientation, spec, edge: { data, shape: edgeInput.shape }, iccProfile, mimeType: photo.source.mimeType });
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
     warnings.push(`input search skipped: ${e.message}`);

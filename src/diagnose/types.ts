@@ -17,12 +17,13 @@ export type CauseCode =
   | 'alpha'
   | 'camera-range'
   | 'colour-profile'
+  | 'decoder'
   | 'float16'
   | 'quantization'
   | 'kernel'
   | 'none';
 
-export const INPUT_CAUSES: readonly CauseCode[] = ['channel-order', 'layout', 'normalization', 'orientation', 'resize', 'alpha', 'camera-range', 'colour-profile'];
+export const INPUT_CAUSES: readonly CauseCode[] = ['channel-order', 'layout', 'normalization', 'orientation', 'resize', 'alpha', 'camera-range', 'colour-profile', 'colour-profile', 'decoder'];
 export const NODE_CAUSES: readonly CauseCode[] = ['float16', 'quantization', 'kernel'];
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
@@ -37,6 +38,44 @@ export interface Cause {
   node?: string;
   /** The numbers the verdict rests on (residuals, fitted values, errors). */
   evidence?: Record<string, EvidenceValue>;
+  /**
+   * Other explanations that fit the edge input as well as this one (within decoder noise), ranked
+   * below it by the competing-explanations rule (docs/diagnose.md): the runner-up first.
+   */
+  alternatives?: AlternativeExplanation[];
+}
+
+/** An explanation of the edge input that fits as well as the reported one but ranks below it. */
+export interface AlternativeExplanation {
+  /** The causes it would name instead (empty: the card's own pipeline). */
+  codes: CauseCode[];
+  /** What it says happened, in the causes' own words. */
+  detail: string;
+  /** Source channel of each model channel under this explanation. */
+  channels: number[];
+  /** Its per-channel affine fit and the residual it leaves, pixel levels rms. */
+  affine: ChannelAffine;
+  residualLevels: number;
+}
+
+/**
+ * The edge's JPEG decoder against the reference's: what remains between the edge input and the best
+ * explanation of it when the photo is a JPEG (decoders differ in chroma upsampling and IDCT). Not a
+ * bug on its own: see the `decoder` rule in docs/diagnose.md.
+ */
+export interface DecoderEvidence {
+  /** rms of that remainder in pixel levels (0..255). */
+  levels: number;
+  /** Largest |remainder| in pixel levels. */
+  maxLevels: number;
+  /** Share of the remainder's energy in luma (Y of YCbCr); null for a grayscale model. Evenly spread noise: ≈0.35. */
+  lumaShare: number | null;
+  /** Share of its energy on the 10% of pixels with the strongest chroma edges (evenly spread: ≈0.1). */
+  chromaEdgeShare: number | null;
+  /** Energy per pixel on 8×8 block boundaries / elsewhere (1: no block pattern); null when resizing averaged blocks away. */
+  blockRatio: number | null;
+  /** Where it concentrates. */
+  where: 'chroma-edges' | 'block-boundaries' | 'spread';
 }
 
 /** A resize configuration: the spec's resize options plus its fit mode. */
@@ -87,6 +126,8 @@ export interface InputFit {
   best: InputExplanation;
   /** Input-level causes, most likely first. */
   causes: Cause[];
+  /** A JPEG photo decoded differently on the edge (null: not a JPEG, or no difference beyond rounding). */
+  decoder?: DecoderEvidence | null;
   /** Edge and card input size (they differ only for models with dynamic input sizes). */
   edgeSize: { width: number; height: number };
   notes: string[];
@@ -144,6 +185,11 @@ export interface Diagnosis {
   version: typeof DIAGNOSIS_VERSION;
   /** Most likely first; `[{ code: 'none' }]` for a clean run. */
   causes: Cause[];
+  /**
+   * Findings that are not a deployment bug on their own (a different JPEG decoder within the model's
+   * tolerance): named with their size, never counted as a cause.
+   */
+  info?: Cause[];
   /** Where the error enters the graph (own-error first), or the comparison's first divergent node. */
   firstDivergentNode: string | null;
   /** The edge input matches the canonical pipeline within noise (null: no photo to check against). */
