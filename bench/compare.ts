@@ -4,6 +4,10 @@
  * Throughput is reported two ways: GB/s counts the bytes read, 8 per element pair (a float32 from
  * each side); Mpairs/s counts element pairs. Each figure is the median of REPEATS timed runs after one
  * warm-up run.
+ *
+ * Anchors measured in the same run: a plain memory copy of both sides (the ceiling for any pass over
+ * the data) and numpy computing the same sums, extrema and argmax over the same layout (python3 with
+ * numpy, when installed; reported as unavailable otherwise).
  */
 
 import { compareTraces } from '../src/compare/compare.ts';
@@ -60,8 +64,21 @@ export async function benchCompare(): Promise<BenchResult[]> {
     results.push({ name: `${name} pairs`, value: round(pairs / (ms / 1000) / 1e6, 1), unit: 'Mpairs/s' });
   };
 
+  // Anchor: copying both sides once (read 8 bytes per pair, write 8).
+  {
+    const da = new Float32Array(PAIRS);
+    const db = new Float32Array(PAIRS);
+    const copyMs = await timeMs(() => {
+      da.set(a);
+      db.set(b);
+      sink += (da[PAIRS - 1] as number) + (db[0] as number);
+    });
+    throughput(`anchor: memory copy of both sides, ${PAIRS} float32`, PAIRS, copyMs);
+  }
+
   // 64 M pairs split across ~100 node outputs of a model.
   const per = Math.floor(PAIRS / NODES);
+  results.push(...(await numpyAnchor(NODES, per)));
   const views = Array.from({ length: NODES }, (_, i) => ({ a: a.subarray(i * per, (i + 1) * per), b: b.subarray(i * per, (i + 1) * per) }));
   const nodesMs = await timeMs(() => {
     for (const v of views) sink += tensorMetrics(v.a, v.b).rmse;
@@ -103,6 +120,57 @@ export async function benchCompare(): Promise<BenchResult[]> {
 
   if (sink === -1) results.push({ name: 'unreachable', value: sink, unit: '' });
   return results;
+}
+
+/**
+ * numpy over the same layout (NODES tensors of `per` float32 pairs, same value distribution): the finite
+ * mask, float64 Σ(a-b)², Σ|a-b|, Σab, Σa², Σb², argmax |a-b| and both sides' min / max per tensor, i.e.
+ * what tensorMetrics computes, the idiomatic numpy way (one vectorised call per quantity). The data is
+ * generated in Python (same distribution, not the same bits): throughput does not depend on the bits.
+ */
+async function numpyAnchor(nodes: number, per: number): Promise<BenchResult[]> {
+  const name = `anchor: numpy ${nodes} nodes x ${per} float32`;
+  const script = `
+import sys, time
+import numpy as np
+nodes, per, repeats = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+r = np.random.default_rng(42)
+b = (4 * r.random(nodes * per, dtype=np.float64) - 2).astype(np.float32)
+a = (b * (1 + 1e-6 * (r.random(nodes * per) - 0.5))).astype(np.float32)
+views = [(a[i * per:(i + 1) * per], b[i * per:(i + 1) * per]) for i in range(nodes)]
+def metrics(x, y):
+    fin = np.isfinite(x) & np.isfinite(y)
+    if not fin.all():
+        x, y = x[fin], y[fin]
+    x64 = x.astype(np.float64)
+    y64 = y.astype(np.float64)
+    d = x64 - y64
+    ad = np.abs(d)
+    i = int(ad.argmax())
+    return (d @ d, ad.sum(), x64 @ y64, x64 @ x64, y64 @ y64, ad[i], i, x.min(), x.max(), y.min(), y.max())
+def run():
+    for x, y in views:
+        metrics(x, y)
+run()
+times = []
+for _ in range(repeats):
+    t0 = time.perf_counter()
+    run()
+    times.append(time.perf_counter() - t0)
+times.sort()
+print(times[len(times) // 2] * 1000)
+`;
+  const { spawnSync } = await import('node:child_process');
+  const r = spawnSync('python3', ['-c', script, String(nodes), String(per), String(REPEATS)], { encoding: 'utf8' });
+  const ms = Number(r.stdout.trim());
+  if (r.status !== 0 || !(ms > 0)) {
+    const why = r.error ? 'python3 not found' : (r.stderr.trim().split('\n').pop() ?? 'failed');
+    return [{ name: `${name} throughput`, value: 0, unit: `unavailable (${why})` }];
+  }
+  return [
+    { name: `${name} throughput`, value: round((nodes * per * 8) / (ms / 1000) / 1e9, 3), unit: 'GB/s' },
+    { name: `${name} pairs`, value: round((nodes * per) / (ms / 1000) / 1e6, 1), unit: 'Mpairs/s' },
+  ];
 }
 
 function round(x: number, digits: number): number {

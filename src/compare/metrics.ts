@@ -6,6 +6,7 @@
  */
 
 import type { BlobData, TensorStats } from '../trace/types.ts';
+import { COMPARE_CHUNK, compareKernel, type CompareKernel } from './wasm/compare-simd.ts';
 
 /**
  * Error metrics of an edge tensor `a` against a reference tensor `b`.
@@ -60,6 +61,11 @@ export interface TensorMetrics {
  * Computes {@link TensorMetrics} of `a` (edge) against `b` (reference) in one pass, with float64
  * accumulators and no per-element allocation.
  *
+ * The sums run in two lanes (lane k takes the pairs i ≡ k mod 2, in index order), added at the end:
+ * the layout of the wasm SIMD kernel (wasm/compare.wat), which runs for float32 pairs of at least
+ * {@link SIMD_MIN_PAIRS}; the JS lane pass is the fallback and gives bit-identical metrics (the extrema
+ * and the first argmax are exact in any order; a −0 extremum is reported as 0 so that holds for zeros too).
+ *
  * @throws RangeError when the lengths differ (alignment decides what to do with shape mismatches).
  */
 export function tensorMetrics(a: BlobData, b: BlobData): TensorMetrics {
@@ -67,75 +73,176 @@ export function tensorMetrics(a: BlobData, b: BlobData): TensorMetrics {
   if (b.length !== n) {
     throw new RangeError(`tensorMetrics: length mismatch (edge ${n}, reference ${b.length})`);
   }
-  let sd2 = 0; // Σ (a-b)^2
-  let sad = 0; // Σ |a-b|
-  let sab = 0; // Σ a·b
-  let sa2 = 0; // Σ a^2
-  let sb2 = 0; // Σ b^2
-  let maxAd = -1; // so the first compared pair always sets maxI
-  let maxI = -1;
-  let minA = Infinity;
-  let maxA = -Infinity;
-  let minB = Infinity;
-  let maxB = -Infinity;
-  let nanMis = 0;
-  let infMis = 0;
-  let nfMatch = 0;
-  let firstMis = -1;
-  for (let i = 0; i < n; i++) {
-    const x = a[i] as number;
-    const y = b[i] as number;
-    // x - x is 0 for every finite x and NaN for NaN / ±Inf: one cheap, well-predicted branch.
-    if (x - x + (y - y) !== 0) {
-      const xn = x !== x;
-      const yn = y !== y;
-      if (xn && yn) nfMatch++;
-      else if (xn || yn) {
-        nanMis++;
-        if (firstMis < 0) firstMis = i;
-      } else if (x === y) nfMatch++;
-      else {
-        infMis++;
-        if (firstMis < 0) firstMis = i;
-      }
-      continue;
-    }
-    const d = x - y;
-    const ad = Math.abs(d);
-    sd2 += d * d;
-    sad += ad;
-    sab += x * y;
-    sa2 += x * x;
-    sb2 += y * y;
-    if (ad > maxAd) {
-      maxAd = ad;
-      maxI = i;
-    }
-    if (x < minA) minA = x;
-    if (x > maxA) maxA = x;
-    if (y < minB) minB = y;
-    if (y > maxB) maxB = y;
+  const st = state;
+  st.set(INITIAL_STATE);
+  const c: NonFinite = { nanMis: 0, infMis: 0, nfMatch: 0, firstMis: -1 };
+  const simd = n >= SIMD_MIN_PAIRS ? compareKernel() : null;
+  if (simd && a instanceof Float32Array && b instanceof Float32Array) {
+    simdPass(simd, a, b, st, c);
+  } else {
+    // Blocks small enough for L1, walked lane by lane: each lane is a plain sequential loop.
+    for (let s = 0; s < n; s += JS_BLOCK) lanePass(a, b, s, Math.min(n, s + JS_BLOCK), st, c);
   }
-  const compared = n - nanMis - infMis - nfMatch;
-  return finishMetrics({
+  return finishMetrics(combineLanes(n, st, c));
+}
+
+/** Below this many pairs the copy into wasm memory and the call cost more than they save. */
+export const SIMD_MIN_PAIRS = 128;
+/** Pairs per block of the JS lane pass (even: every block starts at lane 0). */
+const JS_BLOCK = 4096;
+
+/** Non-finite pairs: classified and counted, never part of the numeric metrics. */
+interface NonFinite {
+  nanMis: number;
+  infMis: number;
+  nfMatch: number;
+  firstMis: number;
+}
+
+/**
+ * The pass's state, lane k at offset + k: Σ(a-b)² 0, Σ|a-b| 2, Σab 4, Σa² 6, Σb² 8, max |a-b| 10, its
+ * index 12; then min a 14, max a 15, min b 16, max b 17 (one value each: order does not matter).
+ * max |a-b| starts at -1 so that the lane's first compared pair always sets its index.
+ */
+const INITIAL_STATE = Float64Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, -1, -1, -1, Infinity, -Infinity, Infinity, -Infinity);
+/** The kernel's float32 extrema lanes to start from: min a, max a, min b, max b × 4 lanes. */
+const INITIAL_EXTREMA = Float32Array.of(...[Infinity, -Infinity, Infinity, -Infinity].flatMap((x) => [x, x, x, x]));
+/** The one state of every call: tensorMetrics is synchronous, and a per-call typed array costs more than a small pass. */
+const state = new Float64Array(INITIAL_STATE.length);
+
+/** Folds pairs [from, to) into the state (from even), lane by lane, each lane in index order. */
+function lanePass(a: BlobData, b: BlobData, from: number, to: number, st: Float64Array, c: NonFinite): void {
+  let minA = st[14]!;
+  let maxA = st[15]!;
+  let minB = st[16]!;
+  let maxB = st[17]!;
+  for (let k = 0; k < 2; k++) {
+    let sd2 = st[k]!; // Σ (a-b)^2
+    let sad = st[2 + k]!; // Σ |a-b|
+    let sab = st[4 + k]!; // Σ a·b
+    let sa2 = st[6 + k]!; // Σ a^2
+    let sb2 = st[8 + k]!; // Σ b^2
+    let maxAd = st[10 + k]!;
+    let maxI = st[12 + k]!;
+    for (let i = from + k; i < to; i += 2) {
+      const x = a[i] as number;
+      const y = b[i] as number;
+      // x - x is 0 for every finite x and NaN for NaN / ±Inf: one cheap, well-predicted branch.
+      if (x - x + (y - y) !== 0) {
+        classify(x, y, i, c);
+        continue;
+      }
+      const d = x - y;
+      const ad = Math.abs(d);
+      sd2 += d * d;
+      sad += ad;
+      sab += x * y;
+      sa2 += x * x;
+      sb2 += y * y;
+      if (ad > maxAd) {
+        maxAd = ad;
+        maxI = i;
+      }
+      if (x < minA) minA = x;
+      if (x > maxA) maxA = x;
+      if (y < minB) minB = y;
+      if (y > maxB) maxB = y;
+    }
+    st[k] = sd2;
+    st[2 + k] = sad;
+    st[4 + k] = sab;
+    st[6 + k] = sa2;
+    st[8 + k] = sb2;
+    st[10 + k] = maxAd;
+    st[12 + k] = maxI;
+  }
+  st[14] = minA;
+  st[15] = maxA;
+  st[16] = minB;
+  st[17] = maxB;
+}
+
+/** Counts a pair with a NaN or ±Inf on either side (both paths classify the same pairs this way). */
+function classify(x: number, y: number, i: number, c: NonFinite): void {
+  const xn = x !== x;
+  const yn = y !== y;
+  if (xn && yn) c.nfMatch++;
+  else if (xn || yn) {
+    c.nanMis++;
+    if (c.firstMis < 0 || i < c.firstMis) c.firstMis = i;
+  } else if (x === y) c.nfMatch++;
+  else {
+    c.infMis++;
+    if (c.firstMis < 0 || i < c.firstMis) c.firstMis = i;
+  }
+}
+
+/**
+ * The kernel over float32 pairs: chunks copied into its memory, the state kept there between chunks
+ * (a chunk with a NaN or ±Inf is redone by the slower kernel that leaves those pairs out, then they
+ * are classified here), the last 0–3 pairs folded in by the JS lane pass (same lanes).
+ */
+function simdPass(k: CompareKernel, a: Float32Array, b: Float32Array, st: Float64Array, c: NonFinite): void {
+  const n = a.length;
+  const n4 = n & ~3;
+  const s64 = k.state64;
+  const s32 = k.state32;
+  for (let j = 0; j < 14; j++) s64[j] = st[j]!;
+  s32.set(INITIAL_EXTREMA);
+  for (let s = 0; s < n4; s += COMPARE_CHUNK) {
+    const len = Math.min(n4 - s, COMPARE_CHUNK);
+    k.edge.set(len === n ? a : a.subarray(s, s + len));
+    k.ref.set(len === n ? b : b.subarray(s, s + len));
+    if (k.chunk(len, s) < 0 && k.chunkSlow(len, s) > 0) {
+      for (let i = s; i < s + len; i++) {
+        const x = a[i]!;
+        const y = b[i]!;
+        if (x - x + (y - y) !== 0) classify(x, y, i, c);
+      }
+    }
+  }
+  for (let j = 0; j < 10; j++) st[j] = s64[j]!;
+  // Lane l's max |a-b| is in the group of four starting at g: at pair g + l or g + 2 + l, the first that matches.
+  for (let l = 0; l < 2; l++) {
+    const max = s64[10 + l]!;
+    st[10 + l] = max;
+    if (max < 0) continue;
+    const g = s64[12 + l]!;
+    st[12 + l] = Math.abs(a[g + l]! - b[g + l]!) === max ? g + l : g + 2 + l;
+  }
+  for (let j = 0; j < 4; j++) {
+    if (s32[j]! < st[14]!) st[14] = s32[j]!;
+    if (s32[4 + j]! > st[15]!) st[15] = s32[4 + j]!;
+    if (s32[8 + j]! < st[16]!) st[16] = s32[8 + j]!;
+    if (s32[12 + j]! > st[17]!) st[17] = s32[12 + j]!;
+  }
+  if (n4 < n) lanePass(a, b, n4, n, st, c);
+}
+
+/** The lanes combined (the same arithmetic whichever path filled them). */
+function combineLanes(n: number, st: Float64Array, c: NonFinite): Accumulators {
+  // The largest |a-b|, at its first index across the two lanes.
+  const pick = st[11]! > st[10]! || (st[11]! === st[10]! && st[13]! < st[12]!) ? 1 : 0;
+  return {
     count: n,
-    compared,
-    sd2,
-    sad,
-    sab,
-    sa2,
-    sb2,
-    maxAd,
-    maxI,
-    minA,
-    maxA,
-    minB,
-    maxB,
-    nanMis,
-    infMis,
-    nfMatch,
-    firstMis,
-  });
+    compared: n - c.nanMis - c.infMis - c.nfMatch,
+    sd2: st[0]! + st[1]!,
+    sad: st[2]! + st[3]!,
+    sab: st[4]! + st[5]!,
+    sa2: st[6]! + st[7]!,
+    sb2: st[8]! + st[9]!,
+    maxAd: st[10 + pick]!,
+    maxI: st[12 + pick]!,
+    // −0 and 0 compare equal, so which one a lane kept depends on the order: x + 0 reports 0 either way.
+    minA: st[14]! + 0,
+    maxA: st[15]! + 0,
+    minB: st[16]! + 0,
+    maxB: st[17]! + 0,
+    nanMis: c.nanMis,
+    infMis: c.infMis,
+    nfMatch: c.nfMatch,
+    firstMis: c.firstMis,
+  };
 }
 
 interface Accumulators {
