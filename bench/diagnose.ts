@@ -14,6 +14,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sharp from 'sharp';
 import { runDiagnosis } from '../src/cli/commands/diagnose.ts';
 import { fitInput, type CauseCode, type Diagnosis } from '../src/diagnose/index.ts';
 import { decoderNoise } from '../src/diagnose/test-images.ts';
@@ -315,10 +316,81 @@ export async function benchDiagnose(): Promise<BenchResult[]> {
   results.push({ name: `diagnosis false alarms, clean inputs with ±1 decoder noise (${input.clean} cases)`, value: input.falseAlarms, unit: 'count' });
   results.push({ name: `diagnosis detection rate, camera-range (YUV limited/full range mix-ups, ${input.camera.cases} cases)`, value: input.camera.cases ? (100 * input.camera.detected) / input.camera.cases : 0, unit: '%' });
   results.push({ name: 'input search time, median per case', value: input.medianMs, unit: 'ms' });
+  results.push(...(await benchColourProfile()));
   const nodes = await nodeSuite();
   results.push({ name: `diagnosis detection rate, injected kernel/quantization bugs end to end (${nodes.cases} cases)`, value: (100 * nodes.detected) / nodes.cases, unit: '%' });
   results.push({ name: `diagnosis false alarms, clean end-to-end runs, cpu reference (${nodes.clean} cases)`, value: nodes.falseAlarms, unit: 'count' });
   results.push(...(await timing()));
   for (const m of [...input.misses, ...nodes.misses]) process.stdout.write(`  miss: ${m}\n`);
   return results;
+}
+
+// ---- colour-profile (issue #13): ICC-tagged photos, one side converted to sRGB ------------------------
+// test/fixtures/icc: sample photos re-encoded in Display P3 / Adobe RGB (scripts/make-icc-photos.ts).
+// The edge side converted to sRGB is sharp's colour-managed decode (lcms2), the raw side exray's own
+// decoder (ignoreIcc); the detector rebuilds the conversion from its table of standard spaces.
+const ICC_PHOTOS = ['flower-p3', 'coffee-p3', 'rocket-p3', 'flower-adobergb', 'coffee-adobergb', 'rocket-adobergb'];
+/** Other causes on the tagged photos, both sides raw: the injected cause, never colour-profile. */
+const ICC_OTHERS: Injection[] = [
+  { name: 'channel order', parts: [BGR] },
+  { name: 'normalisation', parts: [RANGE] },
+  { name: 'nearest', parts: [NEAREST_PART] },
+];
+
+export async function colourProfileSuite(): Promise<{ cases: number; detected: number; clean: number; falseAlarms: number; others: number; othersRight: number; misses: string[] }> {
+  const out = { cases: 0, detected: 0, clean: 0, falseAlarms: 0, others: 0, othersRight: 0, misses: [] as string[] };
+  for (const photo of ICC_PHOTOS) {
+    const path = join('test/fixtures/icc', `${photo}.jpg`);
+    const raw = await decodeImageFile(path);
+    const iccProfile = raw.source.iccProfile;
+    const { data: px, info } = await sharp(path, { autoOrient: false }).toColourspace('srgb').ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const converted = { width: info.width, height: info.height, data: new Uint8ClampedArray(px) };
+    for (const name of CARDS) {
+      const spec = (await loadModelCard(join(MODELS, name, 'exray.json'))).inputs[0]!.preprocess!;
+      const codes = (image: DecodedImage['image'], edgeImage: DecodedImage['image'], s: PreprocessSpec = spec): { got: string[]; side: string | null } => {
+        const t = preprocess(edgeImage, 1, s);
+        const f = fitInput({ image, orientation: 1, spec, edge: { data: t.data, shape: t.shape }, iccProfile });
+        const side = f.causes.find((c) => c.code === 'colour-profile')?.evidence?.convertedSide;
+        return { got: f.causes.map((c) => c.code).sort(), side: typeof side === 'string' ? side : null };
+      };
+      for (const [side, image, edgeImage] of [['edge', raw.image, converted], ['reference', converted, raw.image]] as const) {
+        out.cases++;
+        const r = codes(image, edgeImage);
+        if (r.got.join() === 'colour-profile' && r.side === side) out.detected++;
+        else out.misses.push(`colour-profile ${photo} × ${name}, ${side} converted: got [${r.got.join(', ')}]${r.side ? ` (${r.side} side)` : ''}`);
+      }
+      out.clean++;
+      const clean = codes(raw.image, decoderNoise(raw.image));
+      if (clean.got.length > 0) {
+        out.falseAlarms++;
+        out.misses.push(`false alarm ${photo} × ${name} (both raw): ${clean.got.join(', ')}`);
+      }
+      for (const inj of ICC_OTHERS) {
+        const wrongs = inj.parts.map((p) => p.wrong(spec));
+        if (wrongs.some((w) => w === null)) continue;
+        const s = Object.assign({ ...spec }, ...(wrongs as Partial<PreprocessSpec>[])) as PreprocessSpec;
+        // A wrong step the card already has (BGR on a BGR card) changes nothing: not a case.
+        if (JSON.stringify(s) === JSON.stringify(spec)) continue;
+        const expected = [...new Set(inj.parts.map((p) => p.code))].sort();
+        out.others++;
+        const r = codes(raw.image, raw.image, s);
+        if (r.got.join() === expected.join()) out.othersRight++;
+        else out.misses.push(`${photo} × ${name} × ${inj.name} (both raw): expected [${expected.join(', ')}], got [${r.got.join(', ')}]`);
+      }
+    }
+  }
+  return out;
+}
+
+export async function benchColourProfile(): Promise<BenchResult[]> {
+  const t0 = performance.now();
+  const c = await colourProfileSuite();
+  const ms = performance.now() - t0;
+  for (const m of c.misses) process.stdout.write(`  miss: ${m}\n`);
+  return [
+    { name: `diagnosis detection rate, colour-profile (${ICC_PHOTOS.length} Display P3 / Adobe RGB photos × ${CARDS.length} cards × edge or reference converted to sRGB, ${c.cases} cases)`, value: (100 * c.detected) / c.cases, unit: '%' },
+    { name: `diagnosis false alarms, ICC-tagged photos with both sides raw (±1 decoder noise, ${c.clean} cases)`, value: c.falseAlarms, unit: 'count' },
+    { name: `diagnosis: other causes on ICC-tagged photos named exactly, no colour-profile (${c.others} cases)`, value: (100 * c.othersRight) / c.others, unit: '%' },
+    { name: 'colour-profile suite wall time', value: ms, unit: 'ms' },
+  ];
 }

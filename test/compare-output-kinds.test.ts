@@ -1,8 +1,10 @@
 /**
- * Issue 14 item 4 / issue 12 item 9 on a real model whose output is not class scores: MoveNet Lightning
+ * Issue 14 item 4 / issue 12 item 9 on real models whose outputs are not class scores: MoveNet Lightning
  * (17 body keypoints [y, x, score], 0..1 of the 192×192 input) traced on TF.js wasm and cpu on a photo
  * of a person, compared through the CLI (`exray compare`, the card found by the model's sha256) and
- * without a card (the kind guessed). The summary is keypoint distances, never "top-1".
+ * without a card (the kind guessed). The summary is keypoint distances, never "top-1". And the issue's
+ * own no-card case: human's faceres (an age softmax, a gender sigmoid and a 1024-value pooled embedding),
+ * from the pinned @vladmandic/human dev dependency.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +13,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareInput } from '../src/cli/commands/trace.ts';
 import { writeTrace } from '../src/cli/io.ts';
 import { compareTraces, type Comparison } from '../src/compare/index.ts';
+import { decodeImageFile } from '../src/preprocess/decode-node.ts';
+import { preprocess } from '../src/preprocess/pipeline.ts';
 import { traceInNode } from '../src/reference/trace-node.ts';
-import type { Trace } from '../src/trace/types.ts';
-import { MODELS, runCli, SAMPLES } from './helpers.ts';
+import type { PreprocessSpec, Trace } from '../src/trace/types.ts';
+import { MODELS, ROOT, runCli, SAMPLES } from './helpers.ts';
 
 const MODEL = join(MODELS, 'movenet-lightning');
 const tmp = mkdtempSync(join(tmpdir(), 'exray-kinds-'));
@@ -24,7 +28,8 @@ const files = { edge: join(tmp, 'wasm.exray'), ref: join(tmp, 'cpu.exray') };
 beforeAll(async () => {
   const prepared = await prepareInput(MODEL, { image: join(SAMPLES, 'astronaut.png') });
   edge = await traceInNode({ model: MODEL, backend: 'wasm', ...prepared, capture: 'stats', runs: 1, warmup: 0 });
-  ref = await traceInNode({ model: MODEL, backend: 'cpu', ...prepared, capture: 'stats', runs: 1, warmup: 0 });
+  // The reference records final outputs only (timing capture): TF.js cpu is slow per node.
+  ref = await traceInNode({ model: MODEL, backend: 'cpu', ...prepared, capture: 'timing', runs: 1, warmup: 0 });
   await writeTrace(files.edge, edge);
   await writeTrace(files.ref, ref);
 }, 60_000);
@@ -73,4 +78,53 @@ describe('movenet-lightning wasm vs cpu: keypoints, not class scores', () => {
     expect(out.measureText).toMatch(/^keypoints \(guess\): 17 points, mean distance /);
     expect(c.outputs.top1Equal).toBeNull();
   });
+});
+
+describe('faceres without a card (issue 12 item 9): the embedding is an embedding, the age softmax class scores', () => {
+  it('cosine for global_pooling/Mean, top-k only for age_pred, each labelled a guess', async () => {
+    const model = join(ROOT, 'node_modules', '@vladmandic', 'human', 'models', 'faceres.json');
+    const { image, source } = await decodeImageFile(join(SAMPLES, 'astronaut.png'));
+    // human's faceres pre-processing: the face crop resized to 224, RGB, x/255 (src/face/faceres.ts).
+    const spec: PreprocessSpec = {
+      width: 224,
+      height: 224,
+      resize: { method: 'bilinear', alignCorners: false, halfPixelCenters: false, antialias: false },
+      fit: 'stretch',
+      channels: 'rgb',
+      layout: 'nhwc',
+      scale: 1 / 255,
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+      dtype: 'float32',
+      exif: 'apply',
+      alpha: 'ignore',
+    };
+    const x = preprocess(image, source.exifOrientation, spec);
+    const feed = [{ name: 'input_1', shape: x.shape, dtype: x.dtype, data: x.data }];
+    const r = await traceInNode({ model, backend: 'wasm', feed, feedFile: 'astronaut.png', capture: 'stats', runs: 1, warmup: 0 });
+    // The edge: the same run with its outputs rounded to 4 significant digits, about what a half-float
+    // run keeps (one traced run: the model is too slow on TF.js cpu for a quick test).
+    const e = structuredClone(r);
+    for (const o of e.header.outputs) {
+      const d = e.blobs.get(o.blob!.id)!;
+      for (let i = 0; i < d.length; i++) d[i] = Number(d[i]!.toPrecision(4));
+    }
+    const c = compareTraces(e, r);
+    const by = (n: string) => c.outputs.tensors.find((t) => t.name.startsWith(n))!;
+    const emb = by('global_pooling/Mean');
+    expect(emb.refShape).toEqual([1, 1024]);
+    expect(emb.kind).toMatchObject({ kind: 'embedding', source: 'guess' });
+    expect(emb.topK).toBeNull();
+    expect(emb.measure).toEqual({ kind: 'embedding', cosine: emb.metrics!.cosine });
+    expect(emb.metrics!.cosine).toBeGreaterThan(0.9999);
+    expect(emb.metrics!.cosine).toBeLessThan(1);
+    expect(emb.measureText).toMatch(/^embedding \(guess\): cosine /);
+    const age = by('age_pred');
+    expect(age.kind).toMatchObject({ kind: 'scores', source: 'guess', activation: 'softmax' });
+    expect(age.topK?.classes).toBe(100);
+    expect(age.measure).toMatchObject({ kind: 'scores', classes: 100, k: 5, top1Equal: age.topK!.top1Equal });
+    // The farm's top-1 agreement is the age's, the only class scores.
+    expect(c.outputs.top1Equal).toBe(age.topK!.top1Equal);
+    expect(by('gender_pred').kind.kind).toBe('regression');
+  }, 60_000);
 });

@@ -34,7 +34,7 @@ export function formatTraceSummary(trace: Trace, opts: { limit?: number } = {}):
   if (flags.length) lines.push(`flags   ${flags.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   for (const t of h.input.tensors) lines.push(`input   ${t.name} [${t.shape}] ${t.dtype}  ${statsLine(t.stats)}`);
   const src = h.input.source;
-  if (src) lines.push(`source  ${src.fileName} ${src.width}x${src.height} EXIF orientation ${src.exifOrientation} sha256 ${src.sha256.slice(0, 12)}…`);
+  if (src) lines.push(`source  ${src.fileName} ${src.width}x${src.height} EXIF orientation ${src.exifOrientation}${src.iccProfile ? ` ICC profile "${src.iccProfile}"` : ''} sha256 ${src.sha256.slice(0, 12)}…`);
   if (h.timing) {
     lines.push(`timing  median ${ms(h.timing.medianMs)} ms over ${h.timing.runMs.length} runs (first run ${ms(h.timing.firstRunMs)} ms)`);
   }

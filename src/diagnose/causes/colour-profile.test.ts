@@ -7,10 +7,12 @@
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { runDiagnosis } from '../../cli/commands/diagnose.ts';
 import { loadModelCard } from '../../models/card.ts';
-import { decodeImageFile } from '../../preprocess/decode-node.ts';
+import { decodeImageBytes, decodeImageFile } from '../../preprocess/decode-node.ts';
 import type { DecodedImage, RgbaImage } from '../../preprocess/image.ts';
 import { preprocess } from '../../preprocess/pipeline.ts';
+import { traceInNode } from '../../reference/trace-node.ts';
 import { traceHeaderSchema } from '../../trace/schema.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
 import { fitInput } from '../input.ts';
@@ -48,7 +50,6 @@ describe('colour-profile', () => {
     // PNG (deflated iCCP) and WebP (ICCP chunk) carry it too.
     for (const fmt of ['png', 'webp'] as const) {
       const bytes = await sharp(join(FIXTURES, 'flower-p3.jpg')).withIccProfile('p3')[fmt]().toBuffer();
-      const { decodeImageBytes } = await import('../../preprocess/decode-node.ts');
       expect((await decodeImageBytes(new Uint8Array(bytes), `x.${fmt}`)).source.iccProfile).toBe('sP3C');
     }
     // The trace header schema keeps the field (optional: absent in traces without a profile).
@@ -118,5 +119,36 @@ describe('colour-profile', () => {
     const t = preprocess(d.image, 1, { ...spec, channels: 'bgr' });
     const f = fitInput({ image: d.image, orientation: 1, spec, edge: { data: t.data, shape: t.shape }, iccProfile: d.source.iccProfile });
     expect(f.causes.map((c) => c.code)).toEqual(['channel-order']);
+  });
+});
+
+describe('colour-profile end to end (blazeface, reference on wasm)', () => {
+  const model = join('models', 'blazeface');
+  async function edgeTrace(image: RgbaImage, source: DecodedImage['source']) {
+    const input = (await loadModelCard(join(model, 'exray.json'))).inputs[0]!;
+    const t = preprocess(image, 1, input.preprocess!);
+    return traceInNode({ model, backend: 'wasm', feed: [{ name: input.name, shape: t.shape, dtype: 'float32', data: t.data }], feedFile: source.fileName, runs: 1, warmup: 0, source, preprocess: input.preprocess!, label: 'edge' });
+  }
+
+  it('a phone that converted the P3 photo: named first, with its evidence in the JSON; the trace records the profile', async () => {
+    const path = join(FIXTURES, 'rocket-p3.jpg');
+    const raw = await decodeImageFile(path);
+    const edge = await edgeTrace(await convertedToSrgb(path), raw.source);
+    expect(edge.header.input.source?.iccProfile).toBe('sP3C');
+    const d = JSON.parse(JSON.stringify((await runDiagnosis({ edge, image: path, model, backend: 'wasm' })).diagnosis)) as { causes: { code: string; evidence?: Record<string, unknown> }[] };
+    expect(d.causes.map((c) => c.code)).toEqual(['colour-profile']);
+    expect(d.causes[0]!.evidence).toMatchObject({ profile: 'sP3C', colourSpace: 'Display P3', convertedSide: 'edge' });
+  });
+
+  it('the photo given is a converted copy: the profile the edge recorded names the reference side', async () => {
+    const path = join(FIXTURES, 'coffee-adobergb.jpg');
+    const raw = await decodeImageFile(path);
+    const edge = await edgeTrace(raw.image, raw.source);
+    // The copy the user kept: converted to sRGB, no profile (sharp strips it).
+    const copy = await decodeImageBytes(new Uint8Array(await sharp(path).toColourspace('srgb').png().toBuffer()), 'copy.png');
+    expect(copy.source.iccProfile).toBeUndefined();
+    const run = await runDiagnosis({ edge, image: copy, model, backend: 'wasm' });
+    expect(run.diagnosis.causes.map((c) => c.code)).toEqual(['colour-profile']);
+    expect(run.diagnosis.causes[0]!.evidence?.convertedSide).toBe('reference');
   });
 });

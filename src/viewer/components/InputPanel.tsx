@@ -32,6 +32,7 @@ function ModelView(): ReactNode {
         <br />
         from {src.fileName} {src.width}×{src.height}
         {src.exifOrientation !== 1 ? `, EXIF orientation ${src.exifOrientation}` : ''}
+        {src.iccProfile ? `, ICC profile ${src.iccProfile}` : ''}
       </figcaption>
     </figure>
   );
