@@ -70,7 +70,7 @@ describe('decoder: a JPEG decoded by jpeg-js, diagnosed against sharp (libjpeg-t
   it('end to end: a clean run on another decoder is `none` (outputs beyond float32 noise, result unchanged), the decoder named in `info`, the text and the JSON', async () => {
     const d = await decodeImageFile(join(SAMPLES, 'butterfly.jpg'));
     const edge = await edgeTrace('blazeface', decodeWithJpegJs(join(SAMPLES, 'butterfly.jpg')), d.source);
-    const { diagnosis, comparison } = await runDiagnosis({ edge, image: d, model: join(MODELS, 'blazeface'), backend: 'wasm', maxReplay: 4 });
+    const { diagnosis, comparison } = await runDiagnosis({ edge, image: d, model: join(MODELS, 'blazeface'), backend: 'wasm', maxReplay: 0 });
     // The float32 comparison flags any input difference; the model's result is what counts.
     expect(comparison.outputs.verdict).toBe('diverged');
     expect(diagnosis.impact.outputNrmse!).toBeLessThan(0.05);
@@ -118,7 +118,7 @@ describe('competing explanations: a two-tone text line (PaddleOCR sample, navy o
     const d = await decodeImageFile(join(SAMPLES, 'page_line1.png'));
     const image = twoTone(d.image);
     const edge = await edgeTrace('ppocr-mobile-v2-cls', image, d.source, { channels: 'rgb' });
-    const { diagnosis } = await runDiagnosis({ edge, image: { image, source: d.source }, model: join(MODELS, 'ppocr-mobile-v2-cls'), backend: 'cpu', maxReplay: 4 });
+    const { diagnosis } = await runDiagnosis({ edge, image: { image, source: d.source }, model: join(MODELS, 'ppocr-mobile-v2-cls'), backend: 'cpu', maxReplay: 0 });
     expect(diagnosis.causes[0]!.code, diagnosis.summary).toBe('channel-order');
     const json = JSON.parse(JSON.stringify(diagnosis));
     expect(json.causes[0].alternatives[0].codes).toEqual(['normalization']);
