@@ -23,7 +23,7 @@ export type CauseCode =
   | 'kernel'
   | 'none';
 
-export const INPUT_CAUSES: readonly CauseCode[] = ['channel-order', 'layout', 'normalization', 'orientation', 'resize', 'alpha', 'camera-range', 'colour-profile', 'colour-profile', 'colour-profile', 'decoder'];
+export const INPUT_CAUSES: readonly CauseCode[] = ['channel-order', 'layout', 'normalization', 'orientation', 'resize', 'alpha', 'camera-range', 'colour-profile', 'decoder'];
 export const NODE_CAUSES: readonly CauseCode[] = ['float16', 'quantization', 'kernel'];
 
 export type EvidenceValue = number | string | boolean | null | number[] | string[];
