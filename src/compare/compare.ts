@@ -20,6 +20,7 @@ import {
   type Verdict,
 } from './tolerance.ts';
 import { describeOutputs } from './outputs.ts';
+import { measureRank } from './output-kind.ts';
 import { matchingPreset } from './precision.ts';
 import {
   COMPARISON_FORMAT,
@@ -532,7 +533,8 @@ function summarize(
   basis: ComparisonBasis,
 ): string {
   // Class scores say top-1; otherwise the first output with a measure says what fits it (issue 12 item 9).
-  const measured = outputs.tensors.find((t) => t.measure !== null);
+  let measured: OutputComparison | undefined;
+  for (const t of outputs.tensors) if (t.measure !== null && (!measured || measureRank(t.kind, t.measure) < measureRank(measured.kind, measured.measure))) measured = t;
   const top =
     outputs.top1Equal !== null ? (outputs.top1Equal ? '; top-1 agrees' : '; top-1 DIFFERS') : measured ? `; ${measured.name}: ${measured.measureText}` : '';
   const divergent = counts.diverged + counts['shape-mismatch'];

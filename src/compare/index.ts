@@ -52,6 +52,7 @@ export {
   keypointAgreement,
   kindLabel,
   maskIoU,
+  measureRank,
   OUTPUT_KINDS,
   type OutputKind,
   type OutputKindInfo,

@@ -138,6 +138,6 @@ describe('measures', () => {
     const text = outputMeasureText(kind, outputMeasure(kind, [1, 256], edge, emb, m, null), m);
     expect(text).toBe(`embedding (guess): cosine ${m.cosine.toFixed(4)}`);
     const det: OutputKindInfo = { kind: 'boxes', source: 'given', why: 'card' };
-    expect(outputMeasureText(det, outputMeasure(det, [1, 256], edge, emb, m, null), m)).toMatch(/^detection: not decoded as boxes \(no box layout in the card\); compared as a tensor: cosine /);
+    expect(outputMeasureText(det, outputMeasure(det, [1, 256], edge, emb, m, null), m)).toMatch(/^detection, no box layout in the card: compared as a tensor: cosine /);
   });
 });

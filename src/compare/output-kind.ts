@@ -503,7 +503,7 @@ export function kindLabel(k: OutputKindInfo): string {
 
 /**
  * One line: `embedding (guess): cosine 0.9998`, `keypoints: mean 0.0012, max 0.0031 (0.23 / 0.6 px)`,
- * `detection: not decoded as boxes (no box layout); cosine 1-2e-7`. `metrics` fills in for kinds
+ * `detection, no box layout in the card: compared as a tensor: cosine 1-2e-7, …`. `metrics` fills in for kinds
  * without their own measure (other, undecoded boxes).
  */
 export function outputMeasureText(k: OutputKindInfo, m: OutputMeasure | null, metrics: TensorMetrics | null): string {
@@ -519,7 +519,7 @@ export function outputMeasureText(k: OutputKindInfo, m: OutputMeasure | null, me
       return `${head}: ${m.points} points, mean distance ${num(m.meanDistance)}, max ${num(m.maxDistance)} (#${m.worstPoint})${px}`;
     }
     case 'boxes':
-      if (!m.decoded) return `${head}: not decoded as boxes (no box layout in the card); ${asTensor}`;
+      if (!m.decoded) return `${head}, no box layout in the card: ${asTensor}`;
       if (m.meanIoU === null) return `${head}: no reference box with an area (${m.edgeBoxes} on the edge)`;
       return `${head}: mean IoU ${num(m.meanIoU)} (min ${num(m.minIoU ?? 0)}) over ${m.refBoxes} boxes, ${m.matched} matched`;
     case 'embedding':
@@ -535,4 +535,17 @@ export function outputMeasureText(k: OutputKindInfo, m: OutputMeasure | null, me
     case 'audio':
       return `${head}: SNR ${m.snrDb === null ? (metrics?.identical ? 'inf' : '-inf') : num(m.snrDb)} dB`;
   }
+}
+
+/**
+ * How much an output's measure says about the model's answer, for picking the one to summarise: decoded
+ * keypoints, boxes, embeddings, masks, images and audio first, then regressions, then outputs compared
+ * only as tensors (undecoded detections, other). Lower is more telling; scores are summarised by top-1.
+ */
+export function measureRank(k: OutputKindInfo, m: OutputMeasure | null): number {
+  if (!m) return 3;
+  if (m.kind === 'boxes' && !m.decoded) return 3;
+  if (m.kind === 'regression') return 2;
+  if (m.kind === 'scores') return 0;
+  return k.source === 'given' ? 0 : 1;
 }

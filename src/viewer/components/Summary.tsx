@@ -1,6 +1,6 @@
 /** One row per run: latency, output agreement with the reference, verdict, first divergent node. */
 import { useMemo, type ReactNode } from 'react';
-import { describeOutputs, type OutputComparison, type TopKAgreement, type TopKEntry } from '../../compare/index.ts';
+import { describeOutputs, measureRank, type OutputComparison, type TopKAgreement, type TopKEntry } from '../../compare/index.ts';
 import { cardOutputKinds } from '../../models/card-schema.ts';
 import type { RunState } from '../state/run-state.ts';
 import { currentCompareOptions, referenceRun } from '../state/session.ts';
@@ -68,7 +68,12 @@ const OUTPUT_LINES = 3;
  * `keypoints: 17 points, mean distance …`. An output of no known kind is compared as a tensor.
  */
 function OutputMeasures({ outs, cardClass }: { outs: readonly OutputComparison[]; cardClass: boolean }): ReactNode {
-  const shown = outs.slice(0, OUTPUT_LINES);
+  // The most telling measures first (decoded boxes before raw detection heads), then the model's order.
+  const shown = outs
+    .map((t, i) => ({ t, i }))
+    .sort((a, b) => measureRank(a.t.kind, a.t.measure) - measureRank(b.t.kind, b.t.measure) || a.i - b.i)
+    .slice(0, OUTPUT_LINES)
+    .map((x) => x.t);
   return (
     <div className="small muted" title={outs.map((t) => `${t.name}: ${t.measureText}`).join('\n')}>
       {shown.map((t) =>
