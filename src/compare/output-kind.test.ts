@@ -88,9 +88,10 @@ describe('measures', () => {
     expect(m.pixels?.meanDistance).toBeCloseTo(5, 4);
     expect(m.pixels?.maxDistance).toBeCloseTo(6, 4);
     expect(keypointAgreement(edge, ref, { components: ['y', 'x', 'score'] }).pixels).toBeNull();
-    // A NaN coordinate is the worst point, never hidden.
-    const nan = keypointAgreement(f32([NaN, 0, 0, 0]), f32([0, 0, 0, 0]), { components: ['x', 'y'] });
-    expect(nan).toMatchObject({ maxDistance: Infinity, worstPoint: 0 });
+    // A NaN coordinate is counted and named the worst point, never hidden; the distances stay finite (JSON).
+    const nan = keypointAgreement(f32([0, 0, NaN, 0, 3, 4]), f32([0, 0, 0, 0, 0, 0]), { components: ['x', 'y'] });
+    expect(nan).toMatchObject({ points: 3, nonFinite: 1, worstPoint: 1, meanDistance: 2.5, maxDistance: 5 });
+    expect(outputMeasureText({ kind: 'keypoints', source: 'given', why: 'card' }, nan, null)).toBe('keypoints: 3 points, mean distance 2.5, max 5, 1 with NaN/Inf (#1)');
   });
 
   it('mask: PSNR over a probability map (peak 1) and IoU at 0.5; image: PSNR with peak 255', () => {

@@ -79,8 +79,10 @@ export interface KeypointsMeasure {
   /** Euclidean (x, y) distance between edge and reference points, in the output's own units. */
   meanDistance: number;
   maxDistance: number;
-  /** Index of the point with the largest distance. */
+  /** Index of the point with the largest distance (the first with a NaN / Inf coordinate when there is one). */
   worstPoint: number;
+  /** Points with a NaN / Inf coordinate on either side: left out of the distances (which stay finite, as all comparison data). */
+  nonFinite: number;
   /** The same distances in input pixels when the scale is known (card: pixel units, or normalized with width/height); else null. */
   pixels: { meanDistance: number; maxDistance: number } | null;
 }
@@ -130,7 +132,7 @@ export type OutputMeasure = ScoresMeasure | KeypointsMeasure | BoxesMeasure | Em
 // The guess
 
 /** Up to this many rows per side, boxes are matched by IoU (O(n²)); beyond, slot by slot. */
-export const MATCH_BY_IOU_MAX = 1000;
+export const MATCH_BY_IOU_MAX = 300;
 /** A vector this long or longer that is not a distribution is an embedding (unless ImageNet-sized). */
 const EMBEDDING_MIN = 64;
 /** ImageNet classifiers' logits: long, but class scores. */
@@ -229,6 +231,7 @@ export function guessOutputKind(shape: readonly number[], ref: BlobData | null, 
   const s = shapeText(shape);
   const n = shape.reduce((a, b) => a * b, 1);
   const guess = (kind: OutputKind, why: string, extra: Partial<OutputKindSpec> = {}): OutputKindInfo => ({ kind, source: 'guess', why, ...extra });
+  if (n === 0) return guess('other', `${s}: no values`);
   if (n === 1) return guess('regression', `${s}: one value`);
   if (!ref || ref.length !== n) return guess('other', `${s}: no values to guess from`);
   const r = rangeOf(ref);
@@ -385,34 +388,41 @@ export function keypointAgreement(edge: BlobData, ref: BlobData, layout: Keypoin
   const px = layout.units === 'pixels' ? { w: 1, h: 1 } : layout.width !== undefined && layout.height !== undefined ? { w: layout.width, h: layout.height } : null;
   let sum = 0;
   let max = 0;
-  let worst = 0;
+  let worst = -1;
+  let firstBad = -1;
+  let bad = 0;
   let sumPx = 0;
   let maxPx = 0;
   for (let p = 0; p < points; p++) {
     const dx = (edge[p * d + xi] as number) - (ref[p * d + xi] as number);
     const dy = (edge[p * d + yi] as number) - (ref[p * d + yi] as number);
-    // A NaN distance must not hide: it becomes the worst point.
     const dist = Math.hypot(dx, dy);
-    const v = Number.isNaN(dist) ? Infinity : dist;
-    sum += v;
-    if (v > max || p === 0) {
-      max = v;
+    if (!Number.isFinite(dist)) {
+      // A NaN point must not hide: it is counted and named the worst.
+      bad++;
+      if (firstBad < 0) firstBad = p;
+      continue;
+    }
+    sum += dist;
+    if (dist > max || worst < 0) {
+      max = dist;
       worst = p;
     }
     if (px) {
       const dp = Math.hypot(dx * px.w, dy * px.h);
-      const vp = Number.isNaN(dp) ? Infinity : dp;
-      sumPx += vp;
-      maxPx = Math.max(maxPx, vp);
+      sumPx += dp;
+      maxPx = Math.max(maxPx, dp);
     }
   }
+  const good = points - bad;
   return {
     kind: 'keypoints',
     points,
-    meanDistance: points > 0 ? sum / points : 0,
+    meanDistance: good > 0 ? sum / good : 0,
     maxDistance: max,
-    worstPoint: worst,
-    pixels: px && points > 0 ? { meanDistance: sumPx / points, maxDistance: maxPx } : null,
+    worstPoint: firstBad >= 0 ? firstBad : Math.max(0, worst),
+    nonFinite: bad,
+    pixels: px && good > 0 ? { meanDistance: sumPx / good, maxDistance: maxPx } : null,
   };
 }
 
@@ -516,7 +526,8 @@ export function outputMeasureText(k: OutputKindInfo, m: OutputMeasure | null, me
       return `${head}: top-1 ${m.top1Equal ? 'agrees' : 'DIFFERS'}, top-${m.k} overlap ${m.overlap}/${m.k}`;
     case 'keypoints': {
       const px = m.pixels ? ` (${num(m.pixels.meanDistance)} / ${num(m.pixels.maxDistance)} px)` : '';
-      return `${head}: ${m.points} points, mean distance ${num(m.meanDistance)}, max ${num(m.maxDistance)} (#${m.worstPoint})${px}`;
+      const nan = m.nonFinite > 0 ? `, ${m.nonFinite} with NaN/Inf (#${m.worstPoint})` : '';
+      return `${head}: ${m.points} points, mean distance ${num(m.meanDistance)}, max ${num(m.maxDistance)}${m.nonFinite > 0 ? '' : ` (#${m.worstPoint})`}${px}${nan}`;
     }
     case 'boxes':
       if (!m.decoded) return `${head}, no box layout in the card: ${asTensor}`;
