@@ -11,6 +11,8 @@ interface Sample {
   phase: string;
   rows: number;
   lag: number;
+  /** The progress line: what was running when the timer fired late. */
+  now: string;
 }
 
 test('nsfw-mobilenet-v2 on cpu + wasm: streamed rows, wasm agrees with the cpu reference', async ({ page }, info) => {
@@ -23,8 +25,11 @@ test('nsfw-mobilenet-v2 on cpu + wasm: streamed rows, wasm agrees with the cpu r
   // Sample the page every 25 ms during the run: the wasm row's status and phase, the node rows
   // the table has received, and how late the timer fires (main-thread responsiveness).
   await page.evaluate(() => {
-    const w = window as unknown as { __samples: Sample[]; __sampler: number };
+    const w = window as unknown as { __samples: Sample[]; __sampler: number; __long: number[] };
     w.__samples = [];
+    // Main-thread tasks over 50 ms, for the report (the lag check below is the test).
+    w.__long = [];
+    new PerformanceObserver((l) => l.getEntries().forEach((e) => w.__long.push(e.duration))).observe({ type: 'longtask' });
     let last = performance.now();
     w.__sampler = window.setInterval(() => {
       const now = performance.now();
@@ -36,17 +41,21 @@ test('nsfw-mobilenet-v2 on cpu + wasm: streamed rows, wasm agrees with the cpu r
         phase: row?.querySelector('[data-testid=progress-phase]')?.textContent ?? '',
         rows: Number(/of (\d+)/.exec(count)?.[1] ?? 0),
         lag: now - last - 25,
+        now: document.querySelector('[data-testid=progress-now]')?.textContent ?? 'idle',
       });
       last = now;
     }, 25);
   });
   const ms = await runAndWait(page);
-  const samples = await page.evaluate(() => {
-    const w = window as unknown as { __samples: Sample[]; __sampler: number };
+  const { samples, long } = await page.evaluate(() => {
+    const w = window as unknown as { __samples: Sample[]; __sampler: number; __long: number[] };
     clearInterval(w.__sampler);
-    return w.__samples;
+    return { samples: w.__samples, long: w.__long };
   });
   info.annotations.push({ type: 'timing', description: `cpu + wasm run: ${ms} ms` });
+  info.annotations.push({ type: 'main thread', description: `timer lag max ${Math.round(Math.max(...samples.map((s) => s.lag)))} ms; long tasks: ${long.length}, longest ${Math.round(Math.max(0, ...long))} ms, total ${Math.round(long.reduce((a, b) => a + b, 0))} ms` });
+  const stalls = [...samples].sort((a, b) => b.lag - a.lag).slice(0, 3);
+  info.annotations.push({ type: 'main thread', description: `longest stalls: ${stalls.map((s) => `${Math.round(s.lag)} ms at "${s.now.slice(0, 60)}" (wasm ${s.status}: ${s.phase}, ${s.rows} rows)`).join('; ')}` });
 
   // Streaming: while wasm was still running, its capture pass had delivered some but not all nodes.
   const streaming = samples.filter((s) => s.status === 'running' && /capture pass · node (\d+) of 161/.test(s.phase));

@@ -2,9 +2,12 @@
 import { useMemo, useRef, useState, type ReactNode } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { nodeRows, type NodeRow } from '../state/node-rows.ts';
+import type { RunState } from '../state/run-state.ts';
 import { referenceRun } from '../state/session.ts';
 import { setState, useApp } from '../state/store.ts';
-import { fmtErr, fmtMs, fmtShape } from '../util/format.ts';
+import { withWaitingRows, type TableRows } from '../state/table-rows.ts';
+import type { TensorStats } from '../../trace/types.ts';
+import { fmtErr, fmtMs, fmtShape, fmtVal } from '../util/format.ts';
 
 type SortKey = 'index' | 'name' | 'op' | 'nrmse' | 'maxAbs' | 'cosine' | 'ms' | 'verdict';
 
@@ -30,10 +33,35 @@ function compare(a: NodeRow, b: NodeRow, key: SortKey): number {
 
 const ROW_HEIGHT = 32;
 
+/** A node output's statistics for the name cell's title: ` · min … max · mean …`. */
+function statsText(st: TensorStats | null): string {
+  if (!st) return '';
+  const bad = st.nanCount + st.infCount > 0 ? ` · ${st.nanCount} NaN, ${st.infCount} ±Inf` : '';
+  return ` · min ${fmtVal(st.min)} max ${fmtVal(st.max)} mean ${fmtVal(st.mean)} std ${fmtVal(st.std)}${bad}`;
+}
+
+/**
+ * The table's rows for `run`: its own, and while it streams (or waits its turn) a waiting row for each
+ * node the reference has reached and it has not, so rows appear from whichever run is first.
+ */
+function tableRows(run: RunState, ref: RunState | undefined): TableRows {
+  const own = nodeRows(run, ref);
+  const streaming = run.status === 'queued' || run.status === 'starting' || run.status === 'running';
+  if (!ref || run === ref || run.role !== 'edge' || run.comparison || !streaming) return { rows: own, own: own.length, waiting: 0 };
+  return withWaitingRows(own, nodeRows(ref, undefined), ref.stream);
+}
+
+/** What a run is doing before its first node arrives (`cpu (reference) is in its timed runs`). */
+function notYet(runs: RunState[]): string {
+  const active = runs.find((r) => r.status === 'starting' || r.status === 'running');
+  if (!active) return 'No node yet: rows appear as the run reaches each node.';
+  return `No node yet: rows appear node by node when ${active.stream} reaches its capture pass (now: ${active.phase}).`;
+}
+
 /** Why the table has no row, in words (a filter that matches nothing, or nothing received yet). */
-function EmptyRows(p: { rows: number; onlyDiverged: boolean; filtered: boolean; compared: boolean; streaming: boolean }): ReactNode {
+function EmptyRows(p: { rows: number; onlyDiverged: boolean; filtered: boolean; compared: boolean; streaming: string | null }): ReactNode {
   let text: string;
-  if (p.rows === 0) text = p.streaming ? 'No node yet: rows appear as the run reaches each node.' : 'This run recorded no node.';
+  if (p.rows === 0) text = p.streaming ?? 'This run recorded no node.';
   else if (p.onlyDiverged && !p.filtered) text = p.compared ? 'No node diverged: every node output is within the tolerance.' : 'No node has diverged so far (the comparison is not complete).';
   else text = `No node matches the filters (${p.rows} node outputs in this run).`;
   return (
@@ -52,7 +80,8 @@ export function NodeTable(): ReactNode {
   const [minErr, setMinErr] = useState('');
   const [minMs, setMinMs] = useState('');
   const [onlyDiverged, setOnlyDiverged] = useState(false);
-  const rows = run ? nodeRows(run, ref) : [];
+  const table = run ? tableRows(run, ref) : { rows: [], own: 0, waiting: 0 };
+  const rows = table.rows;
   const shown = useMemo(() => {
     const q = text.trim().toLowerCase();
     const e = Number(minErr);
@@ -62,11 +91,12 @@ export function NodeTable(): ReactNode {
         (q === '' || r.name.toLowerCase().includes(q) || r.op.toLowerCase().includes(q)) &&
         (minErr === '' || !Number.isFinite(e) || (r.nrmse ?? -1) >= e) &&
         (minMs === '' || !Number.isFinite(m) || (r.ms ?? -1) >= m) &&
-        (!onlyDiverged || (r.verdict !== 'ok' && r.verdict !== 'reference' && r.verdict !== 'pending')),
+        (!onlyDiverged || (r.verdict !== 'ok' && r.verdict !== 'reference' && r.verdict !== 'pending' && r.verdict !== 'waiting')),
     );
     out.sort((a, b) => (sort.desc ? -compare(a, b, sort.key) : compare(a, b, sort.key)));
     return out;
   }, [rows, text, minErr, minMs, onlyDiverged, sort]);
+  const shownOwn = table.waiting === 0 ? shown.length : shown.reduce((n, r) => n + (r.from === undefined ? 1 : 0), 0);
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({ count: shown.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
   if (!run) return null;
@@ -91,8 +121,10 @@ export function NodeTable(): ReactNode {
           <input type="checkbox" data-testid="node-filter-diverged" checked={onlyDiverged} onChange={(e) => setOnlyDiverged(e.target.checked)} />
           <span>diverged only</span>
         </label>
-        <span className="small muted" data-testid="node-count">
-          {shown.length} of {rows.length}
+        {/* "k of n": the run's own node outputs; waiting rows (the reference's, not reached yet) counted apart. */}
+        <span className="small muted" data-testid="node-count" data-own={table.own} data-waiting={table.waiting}>
+          {shownOwn} of {table.own}
+          {table.waiting > 0 && ` · ${shown.length - shownOwn} of ${table.waiting} waiting for ${run.stream}`}
         </span>
       </div>
       <div className="grid-table" role="table" aria-rowcount={shown.length}>
@@ -112,7 +144,7 @@ export function NodeTable(): ReactNode {
             </button>
           ))}
         </div>
-        {shown.length === 0 && <EmptyRows rows={rows.length} onlyDiverged={onlyDiverged} filtered={text.trim() !== '' || minErr !== '' || minMs !== ''} compared={run.comparison !== null} streaming={run.status === 'running' || run.status === 'starting' || run.status === 'queued'} />}
+        {shown.length === 0 && <EmptyRows rows={rows.length} onlyDiverged={onlyDiverged} filtered={text.trim() !== '' || minErr !== '' || minMs !== ''} compared={run.comparison !== null} streaming={run.status === 'running' || run.status === 'starting' || run.status === 'queued' ? notYet(s.runs) : null} />}
         <div className={`grid-body${shown.length === 0 ? ' empty' : ''}`} ref={scroller} data-testid="node-rows">
           <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
             {virtual.getVirtualItems().map((v) => {
@@ -125,12 +157,13 @@ export function NodeTable(): ReactNode {
                   data-testid="node-row"
                   data-key={r.key}
                   data-verdict={r.verdict}
+                  data-from={r.from}
                   className={`grid-row${selected ? ' selected' : ''}${r.firstDivergent ? ' first' : ''}`}
                   style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${v.start}px)` }}
                   onClick={() => setState({ selectedNode: r.key, selectedRun: run.stream })}
                 >
                   <span className="cell c-index">{r.index}</span>
-                  <span className="cell c-name" title={`${r.name}${r.outputIndex ? `:${r.outputIndex}` : ''} ${fmtShape(r.shape)}`}>
+                  <span className="cell c-name" title={`${r.name}${r.outputIndex ? `:${r.outputIndex}` : ''} ${fmtShape(r.shape)}${statsText(r.stats)}${r.from ? ` (${r.from})` : ''}`}>
                     <span className="name-long">{r.name}</span>
                     {/* Phones: the last two path segments (`block1_conv1_act/Relu`), the part that tells nodes apart. */}
                     <span className="name-short">
@@ -144,8 +177,17 @@ export function NodeTable(): ReactNode {
                   </span>
                   <span className="cell c-maxAbs num wide-only">{fmtErr(r.maxAbs)}</span>
                   <span className="cell c-cosine num wide-only">{r.cosine === null ? '–' : r.cosine.toFixed(6)}</span>
-                  <span className="cell c-ms num">{fmtMs(r.ms)}</span>
-                  <span className={`cell c-verdict v-${r.verdict}`} title={r.reasons.join('; ')}>
+                  {r.from ? (
+                    <span className="cell c-ms num muted" title={`time on ${r.from}; ${run.stream} has not reached this node yet`}>
+                      {fmtMs(r.otherMs)}
+                    </span>
+                  ) : (
+                    <span className="cell c-ms num">{fmtMs(r.ms)}</span>
+                  )}
+                  <span
+                    className={`cell c-verdict v-${r.verdict}${r.from ? ' muted' : ''}`}
+                    title={r.from ? `${run.stream} has not reached this node yet: shape, statistics and time are ${r.from}'s; the comparison fills in when it does` : r.reasons.join('; ')}
+                  >
                     {r.firstDivergent ? '▶ ' : ''}
                     {r.verdict}
                   </span>

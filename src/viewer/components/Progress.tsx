@@ -6,7 +6,10 @@ import { fmtMs } from '../util/format.ts';
 
 function phaseOf(r: RunState): string {
   const capturing = r.status === 'running' && r.phase === 'capture pass';
-  return capturing ? `capture pass · node ${r.nodes.length} of ${r.declaredNodes}` : r.phase;
+  if (capturing) return `capture pass · node ${r.nodes.length} of ${r.declaredNodes}`;
+  // Before its capture pass a run shows no row: say how far it is (`timed runs · pass 4 of 9`).
+  const p = r.progress;
+  return r.status === 'running' && p && p.phase === r.phase ? `${r.phase} · pass ${p.done + 1} of ${p.total}` : r.phase;
 }
 
 /** One line: the run in progress, what it is for, and what comes next. */
@@ -15,16 +18,19 @@ function Now({ runs }: { runs: RunState[] }): ReactNode {
   if (!active) return null;
   const next = runs.filter((r) => r.status === 'queued');
   const ref = runs.find((r) => r.role === 'reference');
+  const edges = runs.filter((r) => r.role === 'edge' && r.status !== 'failed');
   const role =
     active.role === 'reference'
-      ? runs.some((r) => r.role === 'edge' && r.nodes.length > 0)
+      ? edges.some((r) => r.nodes.length > 0)
         ? 'the reference: comparison columns fill in node by node'
-        : 'the reference'
+        : edges.length > 0
+          ? `the reference: rows appear as its nodes arrive; ${edges.map((r) => r.stream).join(', ')} fill${edges.length === 1 ? 's' : ''} in their comparison columns next`
+          : 'the reference'
       : ref && ref.status !== 'done'
         ? 'rows stream in now; they are compared once the reference runs'
         : 'compared with the reference node by node';
   return (
-    <p className="progress-now small" data-testid="progress-now" data-stream={active.stream} aria-live="polite">
+    <p className="progress-now small" data-testid="progress-now" data-stream={active.stream} data-role={active.role} data-nodes={active.nodes.length} aria-live="polite">
       Running <strong>{active.stream}</strong> · {phaseOf(active)} · {role}
       {next.length > 0 && <span className="muted"> · then {next.map((r) => r.stream).join(', ')}</span>}
     </p>

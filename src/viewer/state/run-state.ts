@@ -19,6 +19,36 @@ import type { Comparison } from '../../compare/index.ts';
 export type RunRole = 'reference' | 'edge';
 export type RunStatus = 'queued' | 'starting' | 'running' | 'done' | 'failed';
 
+/**
+ * `name:outputIndex` → live metrics, remembering which keys changed (in order) so that node rows
+ * update only those (state/node-rows.ts) instead of re-reading every row on each event. `clear`
+ * starts a new epoch: whoever follows the changes starts over.
+ */
+export class LiveMap extends Map<string, LiveMetric> {
+  /** Keys set since the last clear, in order (a key may repeat). */
+  readonly changes: string[] = [];
+  epoch = 0;
+
+  override set(key: string, value: LiveMetric): this {
+    super.set(key, value);
+    // Map's constructor calls set before this class's fields exist.
+    this.changes?.push(key);
+    return this;
+  }
+
+  override clear(): void {
+    super.clear();
+    this.changes.length = 0;
+    this.epoch++;
+  }
+
+  override delete(key: string): boolean {
+    const had = super.delete(key);
+    if (had) this.changes.push(key);
+    return had;
+  }
+}
+
 /** Per-node-output metrics against the reference, computed as the node arrives. */
 export interface LiveMetric {
   nrmse: number;
@@ -44,7 +74,7 @@ export class RunState {
   trace: Trace | null = null;
   comparison: Comparison | null = null;
   /** `name:outputIndex` → metrics vs the reference (before the full comparison exists). */
-  readonly live = new Map<string, LiveMetric>();
+  readonly live = new LiveMap();
   error: string | null = null;
   /**
    * A run streamed from `exray serve` (a phone's session or the server's reference for it), not made

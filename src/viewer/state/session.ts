@@ -46,7 +46,10 @@ function onMessage(m: StreamMessage): void {
     else if (run.role === 'reference') for (const e of getState().runs) if (e.role === 'edge' && !e.remote?.serverMetrics && !e.comparison) liveCompareOne(e, node);
   }
   if (m.event.type === 'run-end' || m.event.type === 'run-error') onRunEnded(run);
-  touch();
+  // A run's first node is shown at once (the table's first rows, the progress line's "node 1 of n"),
+  // not with the next batched render: a short capture pass could otherwise end before any render.
+  if (node && run.nodes.length === 1) setState({});
+  else touch();
 }
 
 /** Metrics of one arriving edge node against the reference's node of the same name (received so far). */
