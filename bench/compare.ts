@@ -12,6 +12,7 @@
 
 import { compareTraces } from '../src/compare/compare.ts';
 import { tensorMetrics } from '../src/compare/metrics.ts';
+import { compareKernel, setCompareKernelForTest } from '../src/compare/wasm/compare-simd.ts';
 import { makeTrace, rng, type SyntheticNode } from '../src/compare/synthetic.ts';
 import type { BenchResult } from './types.ts';
 
@@ -84,6 +85,17 @@ export async function benchCompare(): Promise<BenchResult[]> {
     for (const v of views) sink += tensorMetrics(v.a, v.b).rmse;
   });
   throughput(`tensorMetrics ${NODES} nodes x ${per} float32`, per * NODES, nodesMs);
+  // The same on the JS lane pass (the fallback where wasm SIMD is unavailable, and Int32 tensors).
+  if (compareKernel()) {
+    setCompareKernelForTest(false);
+    const jsMs = await timeMs(() => {
+      for (const v of views) sink += tensorMetrics(v.a, v.b).rmse;
+    });
+    setCompareKernelForTest(undefined);
+    throughput(`tensorMetrics JS lane pass ${NODES} nodes x ${per} float32`, per * NODES, jsMs);
+  } else {
+    results.push({ name: 'tensorMetrics wasm SIMD kernel', value: 0, unit: 'unavailable in this runtime' });
+  }
 
   // One big tensor.
   const bigMs = await timeMs(() => {
@@ -161,7 +173,10 @@ times.sort()
 print(times[len(times) // 2] * 1000)
 `;
   const { spawnSync } = await import('node:child_process');
-  const r = spawnSync('python3', ['-c', script, String(nodes), String(per), String(REPEATS)], { encoding: 'utf8' });
+  // One BLAS thread: exray's pass is single-threaded, and OpenBLAS threads spinning on 2 shared cores
+  // only slow numpy down.
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const r = spawnSync('python3', ['-c', script, String(nodes), String(per), String(REPEATS)], { encoding: 'utf8', env });
   const ms = Number(r.stdout.trim());
   if (r.status !== 0 || !(ms > 0)) {
     const why = r.error ? 'python3 not found' : (r.stderr.trim().split('\n').pop() ?? 'failed');

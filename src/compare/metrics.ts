@@ -180,17 +180,17 @@ function classify(x: number, y: number, i: number, c: NonFinite): void {
 /**
  * The kernel over float32 pairs: chunks copied into its memory, the state kept there between chunks
  * (a chunk with a NaN or ±Inf is redone by the slower kernel that leaves those pairs out, then they
- * are classified here), the last 0–3 pairs folded in by the JS lane pass (same lanes).
+ * are classified here), the last 0–7 pairs folded in by the JS lane pass (same lanes).
  */
 function simdPass(k: CompareKernel, a: Float32Array, b: Float32Array, st: Float64Array, c: NonFinite): void {
   const n = a.length;
-  const n4 = n & ~3;
+  const n8 = n & ~7; // the kernel takes eight pairs per step
   const s64 = k.state64;
   const s32 = k.state32;
   for (let j = 0; j < 14; j++) s64[j] = st[j]!;
   s32.set(INITIAL_EXTREMA);
-  for (let s = 0; s < n4; s += COMPARE_CHUNK) {
-    const len = Math.min(n4 - s, COMPARE_CHUNK);
+  for (let s = 0; s < n8; s += COMPARE_CHUNK) {
+    const len = Math.min(n8 - s, COMPARE_CHUNK);
     k.edge.set(len === n ? a : a.subarray(s, s + len));
     k.ref.set(len === n ? b : b.subarray(s, s + len));
     if (k.chunk(len, s) < 0 && k.chunkSlow(len, s) > 0) {
@@ -216,7 +216,7 @@ function simdPass(k: CompareKernel, a: Float32Array, b: Float32Array, st: Float6
     if (s32[8 + j]! < st[16]!) st[16] = s32[8 + j]!;
     if (s32[12 + j]! > st[17]!) st[17] = s32[12 + j]!;
   }
-  if (n4 < n) lanePass(a, b, n4, n, st, c);
+  if (n8 < n) lanePass(a, b, n8, n, st, c);
 }
 
 /** The lanes combined (the same arithmetic whichever path filled them). */

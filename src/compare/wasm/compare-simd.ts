@@ -8,17 +8,17 @@ import { COMPARE_WASM_BASE64 } from './compare-wasm.gen.ts';
 
 interface CompareExports {
   memory: WebAssembly.Memory;
-  chunk(n4: number, base: number): number;
+  chunk(n8: number, base: number): number;
   chunkSlow(n4: number, base: number): number;
 }
 
 /** The kernel with views of its memory (the memory never grows, so the views stay valid). */
 export interface CompareKernel {
   /**
-   * Folds the chunk's first n4 pairs (n4 a multiple of 4, first index `base`) into the state when
+   * Folds the chunk's first n8 pairs (n8 a multiple of 8, first index `base`) into the state when
    * every value is finite (returns 0); returns -1 and leaves the state as it was otherwise.
    */
-  chunk(n4: number, base: number): number;
+  chunk(n8: number, base: number): number;
   /** The same, leaving out the pairs with a NaN or ±Inf; returns how many there were. */
   chunkSlow(n4: number, base: number): number;
   /** The state's float64 part: [Σd², Σ|d|, Σab, Σa², Σb², max |d|, its group] × 2 lanes (14 values from byte 0). */
