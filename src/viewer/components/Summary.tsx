@@ -51,9 +51,11 @@ function entry(e: TopKEntry | undefined): string {
   return `${e.label ?? `#${e.index}`} ${e.probability === null ? '' : fmtPct(e.probability)}`;
 }
 
-function TopK({ t }: { t: TopKAgreement }): ReactNode {
+function TopK({ t, guess }: { t: TopKAgreement; guess: boolean }): ReactNode {
   return (
     <span data-testid="topk" data-top1={t.top1Equal ? 'agrees' : 'differs'}>
+      {/* Class scores only guessed from the values (opened traces of a model without a card) say so. */}
+      {guess && <span className="small muted" data-testid="topk-guess">scores (guess): </span>}
       top-1 <strong className={t.top1Equal ? 'ok' : 'bad'}>{t.top1Equal ? 'agrees' : 'differs'}</strong>: {entry(t.edge[0])}
       {!t.top1Equal && <> vs ref {entry(t.ref[0])}</>} · top-{t.k} overlap {t.overlap}/{t.k}
     </span>
@@ -130,7 +132,8 @@ function Row({ r }: { r: RunState }): ReactNode {
         : (c?.outputs.tensors ?? []),
     [c, card, s.source, edgeTrace, refTrace],
   );
-  const rawTopK = outs.find((t) => t.topK)?.topK ?? null;
+  const scoresOut = outs.find((t) => t.topK);
+  const rawTopK = scoresOut?.topK ?? null;
   const topK = rawTopK && topKMeaningful(rawTopK, cardClass) ? rawTopK : null;
   // The largest own error from the single-node replays, beside where the error enters (issue 12 item 7).
   const d = c && fd ? diagnoseRun(r, ref) : null;
@@ -165,7 +168,7 @@ function Row({ r }: { r: RunState }): ReactNode {
         <div className="small muted">first {fmtMs(t?.firstRunMs)}</div>
       </td>
       <td data-testid="agreement" data-label="output vs reference">{r.role === 'reference' ? <span className="muted">—</span> : topK ? (
-          <TopK t={topK} />
+          <TopK t={topK} guess={scoresOut?.kind.source === 'guess'} />
         ) : c ? (
           <>
             <span data-testid="outputs-verdict">outputs {c.outputs.verdict}</span>
