@@ -27,6 +27,7 @@ import { traceInNode } from '../src/reference/trace-node.ts';
 import type { PreprocessSpec, Trace } from '../src/trace/types.ts';
 import { editedOnnxEdge, perturbedConvEdge, setOnnxAttribute } from '../test/diagnose-helpers.ts';
 import type { BenchResult } from './types.ts';
+import { benchDecoderAndTwoTone } from './diagnose-decoder.ts';
 
 const MODELS = 'models';
 const SAMPLES = 'public/samples';
@@ -321,6 +322,7 @@ export async function benchDiagnose(): Promise<BenchResult[]> {
   results.push({ name: `diagnosis detection rate, injected kernel/quantization bugs end to end (${nodes.cases} cases)`, value: (100 * nodes.detected) / nodes.cases, unit: '%' });
   results.push({ name: `diagnosis false alarms, clean end-to-end runs, cpu reference (${nodes.clean} cases)`, value: nodes.falseAlarms, unit: 'count' });
   results.push(...(await timing()));
+  results.push(...(await benchDecoderAndTwoTone()));
   for (const m of [...input.misses, ...nodes.misses]) process.stdout.write(`  miss: ${m}\n`);
   return results;
 }
