@@ -79,7 +79,7 @@ export async function benchCompare(): Promise<BenchResult[]> {
 
   // 64 M pairs split across ~100 node outputs of a model.
   const per = Math.floor(PAIRS / NODES);
-  results.push(...(await numpyAnchor(NODES, per)));
+  results.push(...(await numpyAnchor(NODES, per, false)), ...(await numpyAnchor(NODES, per, true)));
   const views = Array.from({ length: NODES }, (_, i) => ({ a: a.subarray(i * per, (i + 1) * per), b: b.subarray(i * per, (i + 1) * per) }));
   const nodesMs = await timeMs(() => {
     for (const v of views) sink += tensorMetrics(v.a, v.b).rmse;
@@ -140,8 +140,8 @@ export async function benchCompare(): Promise<BenchResult[]> {
  * what tensorMetrics computes, the idiomatic numpy way (one vectorised call per quantity). The data is
  * generated in Python (same distribution, not the same bits): throughput does not depend on the bits.
  */
-async function numpyAnchor(nodes: number, per: number): Promise<BenchResult[]> {
-  const name = `anchor: numpy ${nodes} nodes x ${per} float32`;
+async function numpyAnchor(nodes: number, per: number, mapped: boolean): Promise<BenchResult[]> {
+  const name = `anchor: numpy ${nodes} nodes x ${per} float32${mapped ? ' (temporaries kept mapped)' : ''}`;
   const script = `
 import sys, time
 import numpy as np
@@ -175,7 +175,10 @@ print(times[len(times) // 2] * 1000)
   const { spawnSync } = await import('node:child_process');
   // One BLAS thread: exray's pass is single-threaded, and OpenBLAS threads spinning on 2 shared cores
   // only slow numpy down.
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  const env: Record<string, string | undefined> = { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  // numpy's few-MB temporaries are mmap'd and unmapped by glibc on every call; the page faults cost
+  // ~20× the arithmetic on this VM. `mapped` keeps them in the heap (numpy's compute speed alone).
+  if (mapped) Object.assign(env, { MALLOC_MMAP_THRESHOLD_: '1000000000', MALLOC_TRIM_THRESHOLD_: '1000000000' });
   const r = spawnSync('python3', ['-c', script, String(nodes), String(per), String(REPEATS)], { encoding: 'utf8', env });
   const ms = Number(r.stdout.trim());
   if (r.status !== 0 || !(ms > 0)) {
