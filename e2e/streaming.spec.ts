@@ -94,9 +94,14 @@ test('rows appear while the reference runs; the edge fills in their comparison c
     expect(Number(v)).toBeLessThan(1e-4);
   }
   await expect(page.locator('[data-testid=node-row][data-verdict=waiting]')).toHaveCount(0);
-  // Rows filled in while wasm ran: some state showed wasm's compared rows next to waiting ones, or
-  // (wasm's capture pass is short) the compared rows while wasm was still running.
-  const filling = shots.filter((s) => s.status.wasm === 'running' && s.rows.some((r) => r.verdict === 'ok' && r.nrmse !== ''));
+  // Rows filled in while wasm ran (a run's first node is rendered at once): wasm's compared rows next
+  // to the reference's rows still waiting for it.
+  const filling = shots.filter((s) => s.status.wasm === 'running' && s.own > 0 && s.waiting > 0);
   info.annotations.push({ type: 'streaming', description: `states with compared rows while wasm ran: ${filling.length}` });
+  expect(filling.length, 'wasm rows compared next to waiting rows while wasm ran').toBeGreaterThan(0);
+  const mid = filling[0]!;
+  expect(mid.rows.filter((r) => r.from === '').every((r) => r.verdict === 'ok' && r.nrmse !== ''), JSON.stringify(mid.rows.slice(0, 3))).toBe(true);
+  expect(mid.rows.some((r) => r.verdict === 'waiting' && r.from === REF)).toBe(true);
+  expect(mid.now).toMatch(/^Running wasm · capture pass · node [1-9]\d* of \d+ · compared with the reference node by node/);
   expect(errors).toEqual([]);
 });
