@@ -56,3 +56,11 @@ export async function edgeTrace(model: string, image: RgbaImage, source: InputSo
     label: 'edge',
   });
 }
+
+/** A w×h window of an image at (x, y): a part of a decoded photo, as an app that crops after decoding feeds it. */
+export function cropImage(img: RgbaImage, x: number, y: number, w: number, h: number): RgbaImage {
+  if (x < 0 || y < 0 || x + w > img.width || y + h > img.height) throw new RangeError(`crop ${w}x${h}+${x}+${y} outside ${img.width}x${img.height}`);
+  const data = new Uint8ClampedArray(w * h * 4);
+  for (let r = 0; r < h; r++) data.set(img.data.subarray(((y + r) * img.width + x) * 4, ((y + r) * img.width + x + w) * 4), r * w * 4);
+  return { width: w, height: h, data };
+}

@@ -12,7 +12,7 @@ import { preprocess } from '../src/preprocess/pipeline.ts';
 import type { RgbaImage } from '../src/preprocess/image.ts';
 import type { PreprocessSpec } from '../src/trace/types.ts';
 import { decoderNoise } from '../src/diagnose/test-images.ts';
-import { decodeWithJpegJs, edgeTrace, twoTone } from './decoder-helpers.ts';
+import { cropImage, decodeWithJpegJs, edgeTrace, twoTone } from './decoder-helpers.ts';
 import { card, MODELS, SAMPLES } from './helpers.ts';
 
 async function specOf(model: string): Promise<PreprocessSpec> {
@@ -82,6 +82,22 @@ describe('decoder: a JPEG decoded by jpeg-js, diagnosed against sharp (libjpeg-t
     const text = formatDiagnosis(diagnosis);
     expect(text).toMatch(/Information \(not a bug on its own\):\n {2}- decoder +the JPEG was decoded by another decoder than the reference's: [\d.]+ levels rms/);
     expect(diagnosis.summary).toMatch(/^No deployment bug found/);
+  });
+
+  it('named as the cause only when it changes the result: an uncertain orientation call flipped by the other decoder', async () => {
+    // A 256×64 window of apple.jpg given to the PaddleOCR orientation classifier: no text, so the
+    // 0°/180° call is near 50/50 and jpeg-js's colour edges tip it (0.52/0.48 with sharp, 0.44/0.56
+    // with jpeg-js, measured with onnxruntime-node).
+    const d = await decodeImageFile(join(SAMPLES, 'apple.jpg'));
+    const window = (img: RgbaImage): RgbaImage => cropImage(img, 128, 224, 256, 64);
+    const source = { ...d.source, width: 256, height: 64 };
+    const edge = await edgeTrace('ppocr-mobile-v2-cls', window(decodeWithJpegJs(join(SAMPLES, 'apple.jpg'))), source);
+    const { diagnosis } = await runDiagnosis({ edge, image: { image: window(d.image), source }, model: join(MODELS, 'ppocr-mobile-v2-cls'), backend: 'cpu', maxReplay: 0 });
+    expect(diagnosis.impact.top1Equal).toBe(false);
+    expect(diagnosis.causes.map((c) => c.code), diagnosis.summary).toEqual(['decoder']);
+    expect(diagnosis.causes[0]!.detail).toMatch(/levels rms .*enough to change the model's result/);
+    expect(diagnosis.info).toBeUndefined();
+    expect(diagnosis.inputMatches).toBe(true);
   });
 });
 
