@@ -44,6 +44,8 @@ import {
 interface Side {
   trace: Trace;
   what: 'edge' | 'reference';
+  /** magnitude() per blob id, for this comparison: each blob is scanned once, not once per use. */
+  magnitudes?: Map<string, number>;
 }
 
 function blobOf(side: Side, rec: TensorRecord, key: string, warnings: string[]): BlobData | null {
@@ -80,12 +82,15 @@ const NEAR_ZERO = 1e-3;
 /** Largest finite |value| of a recorded tensor (blob, else stats); null when nothing was recorded. */
 function magnitude(side: Side, rec: TensorRecord): number | null {
   const data = rec.blob ? side.trace.blobs.get(rec.blob.id) : undefined;
-  if (data) {
+  if (data && rec.blob) {
+    const known = side.magnitudes?.get(rec.blob.id);
+    if (known !== undefined) return known;
     let m = 0;
     for (let i = 0; i < data.length; i++) {
       const a = Math.abs(data[i] as number);
       if (a > m && a !== Infinity) m = a;
     }
+    side.magnitudes?.set(rec.blob.id, m);
     return m;
   }
   if (rec.stats && Number.isFinite(rec.stats.min) && Number.isFinite(rec.stats.max)) return Math.max(Math.abs(rec.stats.min), Math.abs(rec.stats.max));
@@ -280,7 +285,7 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
   const strictShapes = opts.strictShapes ?? false;
   const warnings: string[] = [];
   const edge: Side = { trace: edgeTrace, what: 'edge' };
-  const ref: Side = { trace: refTrace, what: 'reference' };
+  const ref: Side = { trace: refTrace, what: 'reference', magnitudes: new Map() };
   const eh = edgeTrace.header;
   const rh = refTrace.header;
 
