@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { compareTraces, judgeMetrics, resolveTolerance, tensorMetrics, type CompareOptions, type Comparison } from '../compare/index.ts';
 import type { Diagnosis } from '../diagnose/index.ts';
 import { ExrayInputError } from '../errors.ts';
+import { cardOutputKinds } from '../models/card-schema.ts';
 import { loadModelCard, type ModelCard } from '../models/card.ts';
 import { decodeImageBytes } from '../preprocess/decode-node.ts';
 import type { DecodedImage } from '../preprocess/image.ts';
@@ -49,7 +50,7 @@ const message = (e: unknown): string => (e instanceof Error ? e.message : String
 function cardCompareOptions(card: ModelCard | null): CompareOptions {
   const labels = card?.outputs.find((o) => o.meaning === 'classification' && o.labels)?.labels;
   const classifierOutputs = card?.outputs.filter((o) => o.meaning === 'classification').flatMap((o) => [o.name, `${o.name}:0`]);
-  return { tolerance: TOLERANCE, ...(labels ? { labels } : {}), ...(card ? { classifierOutputs } : {}) };
+  return { tolerance: TOLERANCE, ...(labels ? { labels } : {}), ...(card ? { classifierOutputs, outputKinds: cardOutputKinds(card) } : {}) };
 }
 
 export class ReferenceSessionWorker {

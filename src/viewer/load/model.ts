@@ -3,7 +3,8 @@
  * and the identity hash. Built from dropped / picked files (model-files.ts) or a bundled sample
  * (samples.ts).
  */
-import type { ModelCard } from '../../models/card-schema.ts';
+import type { CompareOptions } from '../../compare/types.ts';
+import { cardOutputKinds, type ModelCard } from '../../models/card-schema.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
 import type { TensorInputSpec } from './tensor-inputs.ts';
 
@@ -75,11 +76,11 @@ export function cardClassifierOutputs(card: ModelCard | null): string[] | undefi
   return card.outputs.filter((o) => o.meaning === 'classification').flatMap((o) => [o.name, `${o.name}:0`]);
 }
 
-/** Compare options that come from a model card: class labels and which outputs are classifiers. */
-export function cardCompareOptions(card: ModelCard | null): { labels?: string[]; classifierOutputs?: string[] } {
+/** Compare options that come from a model card: class labels, which outputs are classifiers, and every output's kind. */
+export function cardCompareOptions(card: ModelCard | null): Pick<CompareOptions, 'labels' | 'classifierOutputs' | 'outputKinds'> {
   const labels = cardLabels(card);
   const classifierOutputs = cardClassifierOutputs(card);
-  return { ...(labels ? { labels } : {}), ...(classifierOutputs ? { classifierOutputs } : {}) };
+  return { ...(labels ? { labels } : {}), ...(classifierOutputs ? { classifierOutputs } : {}), ...(card ? { outputKinds: cardOutputKinds(card) } : {}) };
 }
 
 /** A reasonable spec for a model without card: from its input shape and dtype. The user edits it. */
