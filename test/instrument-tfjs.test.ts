@@ -233,6 +233,9 @@ describe('cpu and wasm agree; timing mode records no values', () => {
     expect(t.header.nodes.length).toBeGreaterThan(50);
     expect(t.header.nodes.every((n) => n.outputs.every((o) => o.stats === undefined && o.blob === undefined && o.shape.length > 0))).toBe(true);
     expect(t.header.kernels.every((k) => typeof k.ms === 'number' && k.ms >= 0)).toBe(true);
+    // A small model's timing passes fit the budget: every kernel's time is the median of several, with its spread.
+    expect(t.header.kernels.every((k) => k.msRange !== undefined && k.msRange[0] <= k.ms! && k.ms! <= k.msRange[1])).toBe(true);
+    expect(t.header.kernels.some((k) => k.msRange![1] > k.msRange![0])).toBe(true);
     // Only the input and final outputs carry values.
     expect(t.blobs.size).toBe(t.header.input.tensors.length + t.header.outputs.length);
   });
@@ -252,6 +255,7 @@ describe('values only (runs: 0)', () => {
     model.dispose();
     expect(phases).toEqual(['timing pass', 'capture pass']);
     expect(values.header.timing).toBeUndefined();
+    expect(values.header.kernels.every((k) => k.msRange === undefined)).toBe(true); // one timing pass only
     expect(full.header.timing!.runMs.length).toBe(1);
     expect(values.header.nodes.length).toBe(full.header.nodes.length);
     const c = compareTraces(values, full);

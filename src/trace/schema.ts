@@ -136,6 +136,7 @@ export const kernelSchema = z.looseObject({
   name: z.string(),
   node: z.string().nullable(),
   ms: nonNegNumber.nullable(),
+  msRange: z.tuple([nonNegNumber, nonNegNumber]).optional(),
   clock: clockSchema,
   inputShapes: z.array(shapeSchema.nullable()),
   outputShapes: z.array(shapeSchema),

@@ -95,6 +95,11 @@ export interface KernelRecord {
   node: string | null;
   /** Duration in milliseconds, measured by `clock`; null when the clock is `unavailable`. */
   ms: number | null;
+  /**
+   * Fastest and slowest time over several timing passes when more than one ran (`ms` is then their
+   * median). Absent after a single pass.
+   */
+  msRange?: [number, number];
   clock: Clock;
   inputShapes: (number[] | null)[];
   outputShapes: number[][];

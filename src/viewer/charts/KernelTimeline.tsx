@@ -70,7 +70,7 @@ export function KernelTimeline(): ReactNode {
       </h3>
       <canvas ref={canvas} className="timeline-canvas" onMouseMove={onMove} onMouseLeave={() => setHover(null)} aria-label="kernel timeline" />
       <div className="small muted timeline-hover">
-        {hover ? `${hover.name} · ${fmtMs(hover.ms)} · node ${hover.node ?? '(none)'} · out ${hover.outputShapes.map((s) => `[${s.join(',')}]`).join(' ')}` : 'hover a kernel'}
+        {hover ? `${hover.name} · ${fmtMs(hover.ms)}${hover.msRange ? ` (median; ${fmtMs(hover.msRange[0])}–${fmtMs(hover.msRange[1])} over the timing passes)` : ''} · node ${hover.node ?? '(none)'} · out ${hover.outputShapes.map((s) => `[${s.join(',')}]`).join(' ')}` : 'hover a kernel'}
       </div>
     </div>
   );
