@@ -39,6 +39,7 @@ describe('decodeImageFile (sharp)', () => {
       height: 300,
       exifOrientation: 1,
       mimeType: 'image/png',
+      iccProfile: 'sRGB IEC61966-2.1', // the PNG's iCCP chunk, recorded as the colour-profile cause reads it
     });
     // RGB equals libvips' plain decode; alpha is 255.
     const rgb = await sharp(path).raw().toBuffer();
