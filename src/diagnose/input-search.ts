@@ -96,6 +96,8 @@ const FITS: readonly Fit[] = ['stretch', 'center-crop', 'letterbox'];
 export function resizeKey(r: ResizeOpts): string {
   if (r.method === 'area') return `area${r.alignCorners ? '+ac' : ''}`;
   if (r.method === 'bilinear' && r.antialias) return 'bilinear+aa';
+  // Pixel-centre sampling is implied: only antialias tells them apart.
+  if (r.method === 'bicubic' || r.method === 'lanczos3') return `${r.method}${r.antialias ? '+aa' : ''}`;
   return `${r.method}${r.alignCorners ? '+ac' : ''}${r.halfPixelCenters ? '+hpc' : ''}`;
 }
 

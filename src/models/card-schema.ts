@@ -23,7 +23,7 @@ export const preprocessSpecSchema = z.strictObject({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   resize: z.strictObject({
-    method: z.enum(['bilinear', 'nearest', 'area']),
+    method: z.enum(['bilinear', 'nearest', 'area', 'bicubic', 'lanczos3']),
     alignCorners: z.boolean(),
     halfPixelCenters: z.boolean(),
     antialias: z.boolean(),
@@ -225,6 +225,9 @@ export function cardProblems(card: ModelCard): string[] {
     if (pp.resize.alignCorners && pp.resize.halfPixelCenters) add(at('resize'), 'cannot have both alignCorners and halfPixelCenters true');
     if (pp.resize.method === 'area' && (pp.resize.alignCorners || pp.resize.halfPixelCenters)) {
       add(at('resize'), 'method "area" takes neither alignCorners nor halfPixelCenters');
+    }
+    if ((pp.resize.method === 'bicubic' || pp.resize.method === 'lanczos3') && pp.resize.alignCorners) {
+      add(at('resize'), `method "${pp.resize.method}" samples at pixel centres: alignCorners must be false`);
     }
     if (pp.dtype === 'float32' && input.dtype !== 'float32' && input.dtype !== 'float16') {
       add(at('dtype'), `"float32" cannot feed an input of dtype "${input.dtype}"`);

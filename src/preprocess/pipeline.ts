@@ -39,7 +39,8 @@ export function validatePreprocessSpec(spec: PreprocessSpec): void {
   if (!Number.isInteger(spec.width) || spec.width < 1) bad(`width must be a positive integer, got ${spec.width}`);
   if (!Number.isInteger(spec.height) || spec.height < 1) bad(`height must be a positive integer, got ${spec.height}`);
   const r = spec.resize;
-  if (!r || !['bilinear', 'nearest', 'area'].includes(r.method)) bad(`resize.method must be bilinear|nearest|area`);
+  if (!r || !['bilinear', 'nearest', 'area', 'bicubic', 'lanczos3'].includes(r.method)) bad(`resize.method must be bilinear|nearest|area|bicubic|lanczos3`);
+  if ((r.method === 'bicubic' || r.method === 'lanczos3') && r.alignCorners) bad(`resize: ${r.method} samples at pixel centres, alignCorners must be false`);
   if (r.method !== 'area' && r.alignCorners && r.halfPixelCenters) {
     bad('resize: halfPixelCenters and alignCorners cannot both be true (TF.js rejects it)');
   }

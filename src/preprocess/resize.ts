@@ -14,6 +14,11 @@
  *   the downscale factor (kernel_scale = max(in/out, 1)), weights are renormalised at the borders, pixel
  *   centres at +0.5. Upscaling with it equals half-pixel-centre bilinear.
  *
+ * - `bicubic` (Keys, a = −0.5) and `lanczos3` use the same ScaleAndTranslate machinery with their own
+ *   kernels, antialiased or not: TF's `tf.image.resize(..., 'bicubic' | 'lanczos3', antialias)`, and with
+ *   antialias PIL's BICUBIC / LANCZOS. libvips (sharp) `cubic` / `lanczos3` first box-shrinks by an integer
+ *   factor then applies the kernel: close to ours (resize.test.ts measures how close), not bit-equal.
+ *
  * All resizers accept any numeric typed array, interleaved (HWC) or planar (CHW), any channel count,
  * and return a Float32Array image with the same layout and channel count.
  */
@@ -200,14 +205,50 @@ export function areaSpans(inSize: number, outSize: number, alignCorners = false)
   });
 }
 
+/** A separable resampling kernel: its weight at distance x (in kernel units) and its support radius. */
+export interface Kernel {
+  radius: number;
+  weight: (x: number) => number;
+}
+
+/** Triangle (tent): bilinear. */
+export const TRIANGLE: Kernel = { radius: 1, weight: (x) => Math.max(0, 1 - Math.abs(x)) };
+
 /**
- * TF ScaleAndTranslate weights (translate 0) for the triangle kernel along one axis:
- * sample = (i + 0.5) · in/out; with `antialias` the kernel is widened by max(in/out, 1).
+ * Keys cubic convolution with a = −0.5 (Catmull-Rom): TF's KeysCubicKernel (scale_and_translate_op.cc),
+ * PIL's BICUBIC, libvips' `cubic`. OpenCV's INTER_CUBIC uses a = −0.75 (sharper); not modelled.
  */
-export function triangleSpans(inSize: number, outSize: number, antialias = true): Spans {
+export const KEYS_CUBIC: Kernel = {
+  radius: 2,
+  weight: (t) => {
+    const x = Math.abs(t);
+    if (x >= 2) return 0;
+    if (x >= 1) return ((-0.5 * x + 2.5) * x - 4) * x + 2;
+    return (1.5 * x - 2.5) * x * x + 1;
+  },
+};
+
+/** Lanczos, a = 3: sinc(x)·sinc(x/3) on |x| < 3 (TF's Lanczos3Kernel, PIL's LANCZOS, libvips' `lanczos3`). */
+export const LANCZOS3: Kernel = {
+  radius: 3,
+  weight: (t) => {
+    const x = Math.abs(t);
+    if (x >= 3) return 0;
+    if (x < 1e-6) return 1;
+    const px = Math.PI * x;
+    return (3 * Math.sin(px) * Math.sin(px / 3)) / (px * px);
+  },
+};
+
+/**
+ * TF ScaleAndTranslate weights (translate 0) for a kernel along one axis: sample = (i + 0.5) · in/out;
+ * with `antialias` the kernel is widened by max(in/out, 1) (PIL's and libvips' downscale rule too);
+ * weights renormalised to sum 1 (at the borders this is TF's and PIL's clamp-free rule).
+ */
+export function kernelSpans(inSize: number, outSize: number, kernel: Kernel, antialias = true): Spans {
   const invScale = inSize / outSize;
   const kernelScale = antialias ? Math.max(invScale, 1) : 1;
-  const radius = 1; // triangle kernel
+  const { radius } = kernel;
   return buildSpans(outSize, (o, push) => {
     const sample = (o + 0.5) * invScale;
     if (sample < 0 || sample > inSize) return;
@@ -216,13 +257,21 @@ export function triangleSpans(inSize: number, outSize: number, antialias = true)
     let total = 0;
     const ws: number[] = [];
     for (let s = start; s < end; s++) {
-      const w = Math.max(0, 1 - Math.abs((s + 0.5 - sample) / kernelScale));
+      const w = kernel.weight((s + 0.5 - sample) / kernelScale);
       ws.push(w);
       total += w;
     }
     if (Math.abs(total) < 1000 * 1.1754943508222875e-38) return; // TF: 1000 * FLT_MIN
     for (let k = 0; k < ws.length; k++) push(start + k, (ws[k] as number) / total);
   });
+}
+
+/**
+ * TF ScaleAndTranslate weights (translate 0) for the triangle kernel along one axis:
+ * sample = (i + 0.5) · in/out; with `antialias` the kernel is widened by max(in/out, 1).
+ */
+export function triangleSpans(inSize: number, outSize: number, antialias = true): Spans {
+  return kernelSpans(inSize, outSize, TRIANGLE, antialias);
 }
 
 /**
@@ -292,11 +341,35 @@ export function resizeBilinearAntialias(src: ImagePlanes, width: number, height:
 }
 
 /**
+ * Keys bicubic (a = −0.5) at pixel centres. `antialias`: the kernel widened by the downscale factor
+ * (PIL's `Image.resize(BICUBIC)`, `tf.image.resize(..., 'bicubic', antialias=True)`); without it the
+ * kernel keeps its 4-tap support (`tf.image.resize(..., 'bicubic')`, TF1 `resize_bicubic` with
+ * half_pixel_centers).
+ */
+export function resizeBicubic(src: ImagePlanes, width: number, height: number, antialias = true): FloatImage {
+  checkImage(src, 'resizeBicubic');
+  checkSize(width, height, 'resizeBicubic');
+  return resampleSeparable(src, width, height, kernelSpans(src.height, height, KEYS_CUBIC, antialias), kernelSpans(src.width, width, KEYS_CUBIC, antialias));
+}
+
+/**
+ * Lanczos3 at pixel centres. `antialias` (PIL's `LANCZOS` and sharp's default downscale): the kernel
+ * widened by the downscale factor; without it 6 taps (`tf.image.resize(..., 'lanczos3')`).
+ */
+export function resizeLanczos3(src: ImagePlanes, width: number, height: number, antialias = true): FloatImage {
+  checkImage(src, 'resizeLanczos3');
+  checkSize(width, height, 'resizeLanczos3');
+  return resampleSeparable(src, width, height, kernelSpans(src.height, height, LANCZOS3, antialias), kernelSpans(src.width, width, LANCZOS3, antialias));
+}
+
+/**
  * Resize with the options of a model card's spec.
  * - bilinear: TF.js resizeBilinear(alignCorners, halfPixelCenters); with `antialias` TF's antialiased
  *   resize instead (always pixel-centre sampling: halfPixelCenters is implied, alignCorners must be false).
  * - nearest: TF.js resizeNearestNeighbor(alignCorners, halfPixelCenters); `antialias` is ignored (as in TF).
  * - area: TF ResizeArea(alignCorners); `halfPixelCenters` and `antialias` are ignored (as in TF).
+ * - bicubic / lanczos3: pixel-centre sampling (halfPixelCenters implied, alignCorners must be false),
+ *   antialiased when `antialias`.
  */
 export function resize(src: ImagePlanes, width: number, height: number, opts: ResizeOptions): FloatImage {
   switch (opts.method) {
@@ -310,6 +383,10 @@ export function resize(src: ImagePlanes, width: number, height: number, opts: Re
       return resizeNearest(src, width, height, opts.alignCorners, opts.halfPixelCenters);
     case 'area':
       return resizeArea(src, width, height, opts.alignCorners);
+    case 'bicubic':
+    case 'lanczos3':
+      if (opts.alignCorners) throw new RangeError(`resize: ${opts.method} cannot be combined with alignCorners`);
+      return opts.method === 'bicubic' ? resizeBicubic(src, width, height, opts.antialias) : resizeLanczos3(src, width, height, opts.antialias);
     default:
       throw new RangeError(`resize: unknown method ${String((opts as { method: unknown }).method)}`);
   }

@@ -200,7 +200,7 @@ const preprocessSchema = z.looseObject({
   width: nonNegInt,
   height: nonNegInt,
   resize: z.looseObject({
-    method: z.enum(['bilinear', 'nearest', 'area']),
+    method: z.enum(['bilinear', 'nearest', 'area', 'bicubic', 'lanczos3']),
     alignCorners: z.boolean(),
     halfPixelCenters: z.boolean(),
     antialias: z.boolean(),

@@ -177,7 +177,8 @@ export interface PreprocessSpec {
   width: number;
   height: number;
   resize: {
-    method: 'bilinear' | 'nearest' | 'area';
+    /** bicubic: Keys a = −0.5, half-pixel centres; lanczos3: a = 3 windowed sinc, pixel centres (docs/model-card.md). */
+    method: 'bilinear' | 'nearest' | 'area' | 'bicubic' | 'lanczos3';
     alignCorners: boolean;
     halfPixelCenters: boolean;
     antialias: boolean;

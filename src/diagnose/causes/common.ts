@@ -31,6 +31,10 @@ export function describeResize(r: Omit<ResizeChoice, 'fit'>): string {
       return 'nearest';
     case 'area':
       return r.alignCorners ? 'area (align corners)' : 'area';
+    case 'bicubic':
+      return r.antialias ? 'bicubic (Keys a = −0.5, antialiased)' : 'bicubic (Keys a = −0.5, not antialiased)';
+    case 'lanczos3':
+      return r.antialias ? 'Lanczos3 (antialiased)' : 'Lanczos3 (not antialiased)';
   }
 }
 
