@@ -7,7 +7,7 @@
  * Playwright route, so nothing leaves the machine). A node that only inherited the error is refused.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join, normalize } from 'node:path';
@@ -24,6 +24,7 @@ import { traceInNode } from '../src/reference/trace-node.ts';
 import { editedOnnxEdge, setOnnxAttribute } from './diagnose-helpers.ts';
 import { MODELS, ROOT, SAMPLES, runCli } from './helpers.ts';
 import { CLS } from './ort-helpers.ts';
+import { editedEmotion } from './repro-helpers.ts';
 
 const run = promisify(execFile);
 const TARGET = 'p2o.HardSigmoid.4';
@@ -37,31 +38,6 @@ let editedFile: string;
 let consumer: string;
 /** The TF.js case: the deployed (edited) model folder, its edge trace and the target node. */
 const tf = { dir: '', edge: '', node: '', bundle: '' };
-
-/** emotion with the filter of its middle _FusedConv2D scaled by 1.2 (float32 weights in one shard). */
-function editedEmotion(dst: string): string {
-  const src = join(MODELS, 'emotion');
-  mkdirSync(dst, { recursive: true });
-  const json = JSON.parse(readFileSync(join(src, 'model.json'), 'utf8')) as { modelTopology: { node: { name: string; op: string; input: string[] }[] }; weightsManifest: { paths: string[]; weights: { name: string; shape: number[] }[] }[] };
-  copyFileSync(join(src, 'model.json'), join(dst, 'model.json'));
-  copyFileSync(join(src, 'exray.json'), join(dst, 'exray.json'));
-  const convs = json.modelTopology.node.filter((n) => n.op === '_FusedConv2D');
-  const target = convs[Math.floor(convs.length / 2)]!;
-  const group = json.weightsManifest[0]!;
-  const shard = readFileSync(join(src, group.paths[0]!));
-  let offset = 0;
-  for (const w of group.weights) {
-    const n = w.shape.reduce((a, b) => a * b, 1);
-    if (w.name === target.input[1]) {
-      const f = new Float32Array(shard.buffer, shard.byteOffset + offset, n);
-      for (let i = 0; i < n; i++) f[i]! *= 1.2;
-      break;
-    }
-    offset += n * 4;
-  }
-  writeFileSync(join(dst, group.paths[0]!), shard);
-  return target.name;
-}
 
 beforeAll(async () => {
   mkdirSync(work, { recursive: true });

@@ -1,11 +1,16 @@
 /**
  * The files of a repro bundle (`exray repro`), apart from the one-node model itself: the node's
  * recorded inputs, expected and edge outputs as `.npy`, `repro.json`, a Node script, a browser page,
- * `package.json` and a README. Pure (no DOM, no Node): the CLI writes these files, a page could zip
- * them. Runnable without exray: the script and the page need only the runtime the edge ran.
+ * `package.json` and a README. Pure (no DOM, no Node): the CLI writes these files, the page zips them
+ * (src/viewer/state/repro.ts). Runnable without exray: the script and the page need only the runtime
+ * the edge ran. The one-node model comes from repro-cut.ts, the expected outputs from a replay of the
+ * node alone on the reference (Node: src/reference/repro.ts; the page: its single-node replays).
  */
-import type { TensorMetrics } from '../compare/metrics.ts';
+import { ExrayInputError } from '../errors.ts';
+import { tensorMetrics, type TensorMetrics } from '../compare/metrics.ts';
+import { globalTolerance } from '../compare/tolerance.ts';
 import type { BlobData, Trace } from '../trace/types.ts';
+import type { ReproCut } from './repro-cut.ts';
 
 export type ReproRuntime = 'onnx' | 'tfjs';
 
@@ -253,4 +258,68 @@ export function reproFiles(d: ReproDescription, modelFiles: string): Map<string,
   files.set('package.json', `${JSON.stringify({ name: safeName(`repro-${d.node}`).toLowerCase().slice(0, 200), private: true, type: 'module', scripts: { start: 'node run.mjs' }, dependencies: deps }, null, 2)}\n`);
   files.set('README.md', readme(d, pkg, pageBackend, modelFiles));
   return files;
+}
+
+/** The own-error tolerance of a bundle: the float32 preset's nrmse, as the diagnosis's replay table marks it. */
+export function reproTolerance(): number {
+  return globalTolerance(undefined).nrmse ?? 1e-3;
+}
+
+export function metricsOf(got: ArrayLike<number> | null | undefined, exp: BlobData | null | undefined): TensorMetrics | null {
+  return got && exp && got.length === exp.length ? tensorMetrics(Float32Array.from(got) as BlobData, exp) : null;
+}
+
+/** The edge's recorded outputs of `node` vs the expected ones (the node replayed alone on the reference). */
+export interface RecordedError {
+  recorded: (TensorMetrics | null)[];
+  /** Largest nrmse over the outputs. */
+  worst: number;
+  tolerance: number;
+  /** The edge's recorded outputs, per output. */
+  edgeOutputs: (BlobData | null)[];
+}
+
+/**
+ * The node's own error as the edge recorded it. Throws (naming `edgeFile`) when it is within
+ * tolerance and not `force`d: a bundle of an inherited error reproduces nothing.
+ */
+export function recordedError(edge: Trace, edgeFile: string, node: string, expected: readonly (BlobData | null)[], force = false): RecordedError {
+  const record = edge.header.nodes.find((n) => n.name === node);
+  if (!record) throw new ExrayInputError(edgeFile, `no node "${node}" in the trace`);
+  const edgeOutputs = record.outputs.map((t) => (t.blob ? (edge.blobs.get(t.blob.id) ?? null) : null));
+  const recorded = record.outputs.map((_, k) => metricsOf(edgeOutputs[k], expected[k]));
+  const tolerance = reproTolerance();
+  const worst = Math.max(0, ...recorded.map((m) => m?.nrmse ?? 0));
+  if (!force && worst <= tolerance) {
+    throw new ExrayInputError(edgeFile, `node ${node}'s own error (nrmse ${worst.toPrecision(3)} on its recorded inputs) is within tolerance ${tolerance}: nothing to reproduce (its error is inherited; pass --force to write the bundle anyway)`);
+  }
+  return { recorded, worst, tolerance, edgeOutputs };
+}
+
+/** Every file of a bundle, the model included, by relative path. */
+export function reproBundleFiles(a: {
+  edge: Trace;
+  node: string;
+  cut: ReproCut & { runtime: ReproRuntime };
+  expected: readonly (BlobData | null)[];
+  expectedBy: string;
+  error: RecordedError;
+  rerun: ReproDescription['rerun'];
+}): Map<string, string | Uint8Array> {
+  const record = a.edge.header.nodes.find((n) => n.name === a.node);
+  const outputs: ReproOutput[] = a.cut.outputNames.map((name, k) => ({ name, shape: record?.outputs[k]?.shape ?? [], expected: a.expected[k] ?? null, edge: a.error.edgeOutputs[k] ?? null }));
+  const description: ReproDescription = {
+    runtime: a.cut.runtime,
+    edge: a.edge,
+    node: a.node,
+    op: a.cut.op,
+    attributes: a.cut.attributes,
+    inputs: a.cut.inputs,
+    outputs,
+    recorded: a.error.recorded,
+    rerun: a.rerun,
+    tolerance: a.error.tolerance,
+    expectedBy: a.expectedBy,
+  };
+  return new Map([...a.cut.modelFiles, ...reproFiles(description, a.cut.modelDescription)]);
 }
