@@ -1,4 +1,6 @@
 import { strFromU8, strToU8, unzipSync, zipSync, type Zippable } from 'fflate';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TraceFormatError } from './errors.ts';
 import {
@@ -100,12 +102,14 @@ describe('encodeTrace / decodeTrace', () => {
     expectSameTrace(decodeTrace(encodeTrace(extended), FILE), extended);
   });
 
-  it('writes header.json (NaN as null) and one stored tensors/<id>.bin per blob, little-endian', () => {
+  it('without compression writes header.json (NaN as null) and one stored tensors/<id>.bin per blob, little-endian (version 1)', () => {
     const listed: { name: string; compression: number }[] = [];
-    const files = unzipSync(bytes, { filter: (f) => (listed.push({ name: f.name, compression: f.compression }), true) });
+    const files = unzipSync(encodeTrace(trace, { compress: false }), { filter: (f) => (listed.push({ name: f.name, compression: f.compression }), true) });
     expect(listed.map((f) => f.name).sort()).toEqual(['header.json', ...[...trace.blobs.keys()].map((id) => `tensors/${id}.bin`)].sort());
     for (const f of listed) expect(f.compression, f.name).toBe(f.name === 'header.json' ? 8 : 0);
     const json: Json = JSON.parse(strFromU8(files['header.json']!));
+    expect(json.version).toBe(1);
+    expect(json.blobCodecs).toBeUndefined();
     expect(json.nodes[4].outputs[0].stats).toMatchObject({ min: null, max: null, mean: null, std: null, histogram: { min: null, max: null, counts: [] } });
     const conv = trace.blobs.get(trace.header.nodes[0]!.outputs[0]!.blob!.id) as Float32Array;
     const raw = files[`tensors/${trace.header.nodes[0]!.outputs[0]!.blob!.id}.bin`]!;
@@ -188,8 +192,8 @@ describe('decodeTrace rejects corrupt and hostile files with TraceFormatError', 
   });
 
   it('unsupported version, naming the supported ones', () => {
-    decodeError(editHeader(bytes, (h) => (h.version = 2)), /^unsupported version 2; this reader supports version 1$/);
-    decodeError(editHeader(bytes, (h) => (h.version = '1')), /^unsupported version the string "1"; this reader supports version 1$/);
+    decodeError(editHeader(bytes, (h) => (h.version = 3)), /^unsupported version 3; this reader supports version 1, 2$/);
+    decodeError(editHeader(bytes, (h) => (h.version = '1')), /^unsupported version the string "1"; this reader supports version 1, 2$/);
   });
 
   it('schema violations name the JSON path', () => {
@@ -328,5 +332,75 @@ describe('endianness and CRC helpers', () => {
   it('crc32 matches the standard check value', () => {
     expect(crc32(strToU8('123456789'))).toBe(0xcbf43926);
     expect(crc32(new Uint8Array(0))).toBe(0);
+  });
+});
+
+describe('encoded blobs (file version 2) and version-1 files', () => {
+  const trace = makeTrace();
+  const relu = trace.header.nodes[1]!.outputs[0]!.blob!.id;
+
+  it('reads a version-1 file written by the previous writer (stored, raw little-endian blobs)', () => {
+    const bytes = new Uint8Array(readFileSync(join(import.meta.dirname, '../../test/fixtures/v1-stored-raw.exray')));
+    const files = unzipSync(bytes);
+    expect(JSON.parse(strFromU8(files['header.json']!)).version).toBe(1);
+    const back = decodeTrace(bytes, FILE);
+    expect(back.header.version).toBe(1);
+    expect(back.blobs.size).toBe(6);
+    for (const [id, data] of back.blobs) {
+      const raw = files[`tensors/${id}.bin`]!;
+      expect(raw.length, id).toBe(data.length * 4);
+      for (let i = 0; i < data.length; i++) {
+        const v = data instanceof Int32Array ? DV(raw).getInt32(i * 4, true) : DV(raw).getFloat32(i * 4, true);
+        expect(Object.is(data[i], v) || (Number.isNaN(data[i]) && Number.isNaN(v)), `${id}[${i}]`).toBe(true);
+      }
+    }
+  });
+
+  it('by default writes version 2 with blobCodecs for the blobs whose byte planes deflate, and reads them back bit-exact', () => {
+    const bytes = encodeTrace(trace);
+    const json: Json = JSON.parse(strFromU8(unzipSync(bytes)['header.json']!));
+    expect(json.version).toBe(2);
+    expect(Object.values(json.blobCodecs).length).toBeGreaterThan(0);
+    for (const c of Object.values(json.blobCodecs)) expect(c).toBe('shuffle4');
+    const back = decodeTrace(bytes, FILE);
+    expectSameTrace(back, trace); // header.version 1 in memory, no blobCodecs
+    expect(back.header).not.toHaveProperty('blobCodecs');
+  });
+
+  it('--precision float16: storagePrecision in the header, node blobs within 2^-11, input blobs exact', () => {
+    const back = decodeTrace(encodeTrace(trace, { precision: 'float16' }), FILE);
+    expect(back.header.storagePrecision).toBe('float16');
+    const input = trace.header.input.tensors[0]!.blob!.id;
+    expect(back.blobs.get(input)).toEqual(trace.blobs.get(input));
+    const a = trace.blobs.get(relu) as Float32Array;
+    const b = back.blobs.get(relu) as Float32Array;
+    expect(b).not.toEqual(a);
+    for (let i = 0; i < a.length; i++) {
+      if (Number.isFinite(a[i])) expect(Math.abs(b[i]! - a[i]!)).toBeLessThanOrEqual(Math.abs(a[i]!) * 2 ** -11 + 2 ** -25);
+      else expect(b[i]).toBe(a[i]); // NaN, ±Infinity kept
+    }
+    // Written again losslessly, the trace still says its values went through float16.
+    expect(decodeTrace(encodeTrace(back), FILE).header.storagePrecision).toBe('float16');
+    expect(decodeTrace(encodeTrace(back, { precision: 'bfloat16' }), FILE).header.storagePrecision).toBe('bfloat16');
+  });
+
+  it('rejects a corrupt compressed blob, a lying declared size and bad blobCodecs with TraceFormatError', () => {
+    const bytes = encodeTrace(trace, { precision: 'float16' });
+    const at = centralEntries(bytes).find((p) => strFromU8(bytes.subarray(p + 46, p + 46 + DV(bytes).getUint16(p + 28, true))) === `tensors/${relu}.bin`)!;
+    // A lying declared size (central directory): the header's length is checked first.
+    const lying = bytes.slice();
+    DV(lying).setUint32(at + 20, 64, true);
+    DV(lying).setUint32(at + 24, 64, true);
+    decodeError(lying, new RegExp(`^blob tensors/${relu}\\.bin is 64 bytes but nodes\\[1\\]\\.outputs\\[0\\]\\.blob says 128 float32 values stored as float16 \\(256 bytes\\)$`));
+    // Damaged entry data.
+    const local = DV(bytes).getUint32(at + 42, true);
+    const dataStart = local + 30 + DV(bytes).getUint16(local + 26, true) + DV(bytes).getUint16(local + 28, true);
+    const damaged = bytes.slice();
+    for (let i = 0; i < 8; i++) damaged[dataStart + 2 + i]! ^= 0x5a;
+    decodeError(damaged, new RegExp(`^corrupt (zip|file): entry tensors/${relu}\\.bin `));
+    decodeError(editHeader(bytes, (h) => (h.blobCodecs[relu] = 'lzma')), /^blobCodecs\[".*"\] must be one of 'shuffle4', 'float16', 'bfloat16' \(got "lzma"\)$/);
+    decodeError(editHeader(bytes, (h) => (h.blobCodecs['ghost'] = 'shuffle4')), /^blobCodecs names blob "ghost", which no tensor in header\.json references$/);
+    decodeError(editHeader(bytes, (h) => delete h.blobCodecs), /^version 2 needs a "blobCodecs" object$/);
+    decodeError(editHeader(bytes, (h) => (h.version = 1)), /^"blobCodecs" needs version 2; this file says version 1$/);
   });
 });

@@ -8,7 +8,19 @@
  * fflate's streaming Inflate in 64 KiB steps aborting as soon as an entry exceeds its declared size,
  * and verifies every entry's CRC-32. Layout and rules: docs/trace-format.md.
  */
-import { Inflate, zipSync, type Zippable } from 'fflate';
+import { deflateSync, Zip, type ZipInputFile } from 'fflate';
+import {
+  BLOB_CODECS,
+  codecWidth,
+  crc32,
+  decodeBlob,
+  encodeBlob,
+  inflateEntry,
+  type BlobCodec,
+  type EncodeBlobOptions,
+  type EncodedBlob,
+  type StoragePrecision,
+} from './blob-codec.ts';
 import { TraceFormatError } from './errors.ts';
 import { BLOB_ID_PATTERN } from './ids.ts';
 import { blobUses, parseTraceHeader, validateTrace } from './schema.ts';
@@ -22,9 +34,11 @@ export const DEFAULT_MAX_UNCOMPRESSED_BYTES = 4 * 1024 ** 3;
 /** header.json larger than this is rejected (a JSON string this long cannot be parsed anyway). */
 export const MAX_HEADER_BYTES = 256 * 1024 ** 2;
 
-/** Deflate level of header.json. Blobs are stored uncompressed (see docs/trace-format.md). */
+/** Deflate level of header.json (small, very compressible). Blobs: blob-codec.ts. */
 const HEADER_LEVEL = 6;
-const INFLATE_STEP = 64 * 1024;
+/** The file version written when some blob is encoded (`blobCodecs`); all-raw files stay version 1. */
+export const ENCODED_BLOBS_VERSION = 2;
+export { crc32 };
 
 export interface DecodeOptions {
   /** Cap on the sum of the entries' uncompressed sizes. Default 4 GiB. */
@@ -109,20 +123,115 @@ function zipTime(createdAt: string): Date {
   return Number.isFinite(d.getTime()) && y >= 1980 && y < 2100 ? d : new Date(1980, 0, 1);
 }
 
+export interface EncodeOptions {
+  /**
+   * float32 (default): values exact. float16 / bfloat16: float32 blobs of nodes and outputs are
+   * narrowed (relative error ≤ 2^-11 / 2^-8, STORAGE_RELATIVE_ERROR) and the header records
+   * `storagePrecision`; input tensors stay exact (a reference replays them), int32 blobs too.
+   */
+  precision?: StoragePrecision;
+  /** false: blobs stored raw, as version-1 writers did. Default true (deflated byte planes where that saves ≥ 10 %). */
+  compress?: boolean;
+}
+
+/** The coarser of two storage precisions (a value rounded twice carries the larger error). */
+function coarser(a: StoragePrecision | undefined, b: StoragePrecision | undefined): 'float16' | 'bfloat16' | undefined {
+  if (a === 'bfloat16' || b === 'bfloat16') return 'bfloat16';
+  if (a === 'float16' || b === 'float16') return 'float16';
+  return undefined;
+}
+
+/** The precision each blob of a trace is stored at: `precision` except the input tensors' blobs (exact). */
+export function blobPrecisions(header: TraceHeader, precision: StoragePrecision): (id: string) => StoragePrecision {
+  if (precision === 'float32') return () => 'float32';
+  const exact = new Set<string>();
+  for (const t of header.input.tensors) if (t.blob) exact.add(t.blob.id);
+  return (id) => (exact.has(id) ? 'float32' : precision);
+}
+
+/**
+ * header.json as a writer stores it, given each blob's codec (`EncodedBlob.codec`, undefined = raw):
+ * version 2 with a `blobCodecs` map when some blob is encoded, else the header as is (version 1).
+ * `narrowed`: some blob was stored at `precision` (sets `storagePrecision`). For streaming writers too.
+ */
+export function fileHeaderJson(
+  header: TraceHeader,
+  codecs: ReadonlyMap<string, BlobCodec | undefined>,
+  precision: StoragePrecision = 'float32',
+  narrowed = false,
+): string {
+  const map: Record<string, BlobCodec> = {};
+  let any = false;
+  for (const [id, c] of codecs) {
+    if (c !== undefined) {
+      map[id] = c;
+      any = true;
+    }
+  }
+  const stored = narrowed ? coarser(header.storagePrecision, precision) : header.storagePrecision;
+  const out: Record<string, unknown> = { ...header, version: any ? ENCODED_BLOBS_VERSION : header.version };
+  if (stored !== undefined) out.storagePrecision = stored;
+  if (any) out.blobCodecs = map;
+  return JSON.stringify(out);
+}
+
+/** Adds one finished entry to a streaming fflate Zip (fflate's custom-entry interface). */
+function addEntry(zip: Zip, filename: string, e: EncodedBlob, mtime: Date): void {
+  const file: ZipInputFile = { filename, size: e.size, crc: e.crc, compression: e.method, mtime };
+  zip.add(file);
+  // fflate's types want an ArrayBuffer-backed chunk; a blob over a SharedArrayBuffer is only read from.
+  file.ondata!(null, e.data as Uint8Array<ArrayBuffer>, true);
+}
+
 /**
  * Serialises a trace to `.exray` bytes. The trace is validated first (same rules as the reader) so
  * that nothing unreadable is ever written; throws TraceFormatError(`trace <id>`, problem).
- * header.json is deflated; blobs are stored (see docs/trace-format.md "Compression").
+ * header.json is deflated; blobs go through encodeBlob (see docs/trace-format.md "Blob encodings").
  */
-export function encodeTrace(trace: Trace): Uint8Array {
+export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array {
   const label = `trace ${trace.header.id}`;
   validateTrace(trace, label);
-  const json = JSON.stringify(trace.header);
-  const files: Zippable = { [HEADER_ENTRY]: [new TextEncoder().encode(json), { level: HEADER_LEVEL }] };
+  const precision = opts.precision ?? 'float32';
+  const precisionOf = blobPrecisions(trace.header, precision);
+  const mtime = zipTime(trace.header.createdAt);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let failure: Error | null = null;
+  const zip = new Zip((err, chunk) => {
+    if (err) failure = err;
+    else {
+      chunks.push(chunk);
+      total += chunk.length;
+    }
+  });
+  const codecs = new Map<string, BlobCodec | undefined>();
+  const blobs: [string, EncodedBlob][] = [];
+  let narrowed = false;
   for (const [id, data] of trace.blobs) {
-    files[blobEntryName(id)] = [blobToLittleEndian(data), { level: 0 }];
+    const blobOpts: EncodeBlobOptions = { precision: precisionOf(id), compress: opts.compress ?? true };
+    const e = encodeBlob(data, blobOpts);
+    if (e.codec === 'float16' || e.codec === 'bfloat16') narrowed = true;
+    codecs.set(id, e.codec);
+    blobs.push([id, e]);
   }
-  return zipSync(files, { mtime: zipTime(trace.header.createdAt) });
+  const json = new TextEncoder().encode(fileHeaderJson(trace.header, codecs, precision, narrowed));
+  const header = encodeEntry(json, HEADER_LEVEL);
+  addEntry(zip, HEADER_ENTRY, header, mtime);
+  for (const [id, e] of blobs) addEntry(zip, blobEntryName(id), e, mtime);
+  zip.end();
+  if (failure) throw new TraceFormatError(label, `cannot be written (${(failure as Error).message})`);
+  const out = new Uint8Array(total);
+  let p = 0;
+  for (const c of chunks) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
+}
+
+/** Bytes deflated at `level` as a zip entry. */
+function encodeEntry(bytes: Uint8Array, level: 1 | 6): EncodedBlob {
+  return { codec: undefined, method: 8, data: deflateSync(bytes, { level }), size: bytes.length, crc: crc32(bytes) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,61 +332,37 @@ function readZipDirectory(src: ByteSource, file: string): ZipEntry[] {
   return entries;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Int32Array(256);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[i] = c;
-  }
-  return t;
-})();
-
-/** CRC-32 (ISO-HDLC, the zip checksum) of `data`, unsigned. */
-export function crc32(data: Uint8Array): number {
-  const t = CRC_TABLE;
-  let c = -1;
-  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
+/** The uncompressed bytes of an entry (bounded, CRC-checked: blob-codec.ts inflateEntry). */
+function extract(src: ByteSource, e: ZipEntry, file: string): Uint8Array {
+  return inflateEntry({ name: e.name, method: e.method, size: e.size, crc: e.crc, data: src.read(e.dataStart, e.compressedSize) }, file);
 }
 
-class EntryTooLarge extends Error {}
-
-/** The uncompressed bytes of an entry, in a fresh, 4-byte aligned buffer. */
-function extract(src: ByteSource, e: ZipEntry, file: string): Uint8Array {
-  const b = src.read(e.dataStart, e.compressedSize);
-  let out: Uint8Array;
-  if (e.method === 0) {
-    // A copy, never b.slice(): Node's Buffer.slice returns a view (unaligned, aliasing the file bytes).
-    out = new Uint8Array(e.size);
-    out.set(b.subarray(0, e.size));
-  } else {
-    out = new Uint8Array(e.size);
-    let written = 0;
-    const inflater = new Inflate((chunk: Uint8Array) => {
-      if (written + chunk.length > e.size) throw new EntryTooLarge();
-      out.set(chunk, written);
-      written += chunk.length;
-    });
-    try {
-      const end = e.compressedSize;
-      if (e.compressedSize === 0) inflater.push(new Uint8Array(0), true);
-      for (let p = 0; p < end; p += INFLATE_STEP) {
-        const q = Math.min(end, p + INFLATE_STEP);
-        inflater.push(b.subarray(p, q), q === end);
+/**
+ * Takes `blobCodecs` out of a parsed header.json and checks `version` against it: version 2 must
+ * say how its blobs are encoded, version 1 has none. Returns the codec of each blob id (untrusted
+ * keys checked against the header's blob references by the caller). Leaves `version` 1 in `json`:
+ * in memory a header is a version-1 header; the file version only tells the blob layout.
+ */
+function takeBlobCodecs(json: unknown, fail: (problem: string) => never): Map<string, BlobCodec> {
+  const codecs = new Map<string, BlobCodec>();
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return codecs;
+  const h = json as Record<string, unknown>;
+  if (h.format !== 'exray-trace') return codecs;
+  const raw = h.blobCodecs;
+  if (h.version === ENCODED_BLOBS_VERSION) {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`version ${ENCODED_BLOBS_VERSION} needs a "blobCodecs" object`);
+    for (const [id, c] of Object.entries(raw as Record<string, unknown>)) {
+      if (typeof c !== 'string' || !(BLOB_CODECS as readonly string[]).includes(c)) {
+        fail(`blobCodecs[${JSON.stringify(id)}] must be one of ${BLOB_CODECS.map((x) => `'${x}'`).join(', ')} (got ${JSON.stringify(c)})`);
       }
-    } catch (err) {
-      if (err instanceof EntryTooLarge) {
-        throw new TraceFormatError(file, `corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);
-      }
-      throw new TraceFormatError(file, `corrupt zip: entry ${e.name} cannot be inflated (${(err as Error).message})`);
+      codecs.set(id, c as BlobCodec);
     }
-    if (written !== e.size) {
-      throw new TraceFormatError(file, `corrupt zip: entry ${e.name} inflates to ${written} bytes, its declared size is ${e.size}`);
-    }
+    delete h.blobCodecs;
+    h.version = 1;
+  } else if (raw !== undefined && h.version === 1) {
+    fail(`"blobCodecs" needs version ${ENCODED_BLOBS_VERSION}; this file says version ${JSON.stringify(h.version)}`);
   }
-  if (crc32(out) !== e.crc) throw new TraceFormatError(file, `corrupt file: entry ${e.name} fails its CRC-32 check`);
-  return out;
+  return codecs;
 }
 
 const BLOB_ENTRY = /^tensors\/(.+)\.bin$/;
@@ -380,20 +465,34 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
   } catch (err) {
     return fail(`${HEADER_ENTRY} is not valid JSON (${(err as Error).message})`);
   }
+  const codecs = takeBlobCodecs(json, fail);
   const header = parseTraceHeader(json, file);
   if (options.maxNodes !== undefined && header.nodes.length > options.maxNodes) {
     fail(`the trace has ${header.nodes.length} nodes, over the limit of ${options.maxNodes}${hint(hints.nodes)}`);
   }
 
-  const refs = new Map<string, { entry: ZipEntry; encoding: 'float32' | 'int32' }>();
+  const refs = new Map<string, { entry: ZipEntry; encoding: 'float32' | 'int32'; length: number; codec: BlobCodec | undefined }>();
   for (const { path, ref } of blobUses(header)) {
     if (refs.has(ref.id)) continue;
     const name = blobEntryName(ref.id);
     const e = byName.get(name) ?? fail(`missing blob ${name} (referenced by ${path})`);
-    if (e.size !== ref.length * 4) {
-      fail(`blob ${name} is ${e.size} bytes but ${path} says ${ref.length} ${ref.encoding} values (${ref.length * 4} bytes)`);
+    const codec = codecs.get(ref.id);
+    const width = codecWidth(codec);
+    if (e.size !== ref.length * width) {
+      const as = codec === undefined ? '' : ` stored as ${codec}`;
+      fail(`blob ${name} is ${e.size} bytes but ${path} says ${ref.length} ${ref.encoding} values${as} (${ref.length * width} bytes)`);
     }
-    refs.set(ref.id, { entry: e, encoding: ref.encoding });
+    if (codec !== undefined && codec !== 'shuffle4' && ref.encoding !== 'float32') {
+      fail(`blob ${name} is stored as ${codec} but ${path} says ${ref.encoding}; only float32 blobs may be narrowed`);
+    }
+    // Narrowed blobs widen to 4 bytes a value in memory: the per-blob cap applies to that.
+    if (eager && ref.length * 4 > maxBlob) {
+      fail(`blob ${name} inflates to ${fmtBytes(ref.length * 4)}, over the limit of ${fmtBytes(maxBlob)} per blob${hint(hints.blob)}`);
+    }
+    refs.set(ref.id, { entry: e, encoding: ref.encoding, length: ref.length, codec });
+  }
+  for (const id of codecs.keys()) {
+    if (!refs.has(id)) fail(`blobCodecs names blob ${JSON.stringify(id)}, which no tensor in ${HEADER_ENTRY} references`);
   }
   for (const name of byName.keys()) {
     const m = BLOB_ENTRY.exec(name);
@@ -405,7 +504,11 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
     readBlob: (id) => {
       const r = refs.get(id) ?? fail(`no blob '${id}' in this trace`);
       checkBlob(r.entry);
-      return blobFromLittleEndian(extract(src, r.entry, file), r.encoding);
+      if (r.length * 4 > maxBlob) {
+        fail(`blob ${r.entry.name} inflates to ${fmtBytes(r.length * 4)}, over the limit of ${fmtBytes(maxBlob)} per blob${hint(hints.blob)}`);
+      }
+      const e = r.entry;
+      return decodeBlob({ name: e.name, method: e.method, size: e.size, crc: e.crc, data: src.read(e.dataStart, e.compressedSize) }, r.codec, r.encoding, r.length, file);
     },
   };
 }

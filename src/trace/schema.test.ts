@@ -54,8 +54,8 @@ describe('schema', () => {
     expect(formatPath([])).toBe('the header');
   });
 
-  it('supports exactly version 1, and the schema pins format and version', () => {
-    expect(SUPPORTED_VERSIONS).toEqual([1]);
+  it('supports file versions 1 and 2 (2: encoded blobs), and the in-memory schema pins format and version 1', () => {
+    expect(SUPPORTED_VERSIONS).toEqual([1, 2]);
     expect(traceHeaderSchema.safeParse({ ...json(makeTrace().header) as object, version: 2 }).success).toBe(false);
   });
 

@@ -42,8 +42,11 @@ import type {
 export { blobUses, headerProblems, type BlobUse } from './rules.ts';
 export { formatPath } from './schema-messages.ts';
 
-/** Header versions this reader accepts. */
-export const SUPPORTED_VERSIONS: readonly number[] = [TRACE_VERSION];
+/**
+ * File versions this reader accepts. Version 2 differs from 1 only in the blob layout (`blobCodecs`,
+ * file.ts); its header fields are version 1's, so a parsed header is a version-1 TraceHeader.
+ */
+export const SUPPORTED_VERSIONS: readonly number[] = [TRACE_VERSION, 2];
 
 // ---------------------------------------------------------------------------------------------
 // Schema
@@ -250,6 +253,7 @@ export const traceHeaderSchema = z.looseObject({
   id: nonEmptyString,
   createdAt: z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time such as 2025-01-31T12:00:00.000Z' }),
   label: z.string().optional(),
+  storagePrecision: z.enum(['float16', 'bfloat16']).optional(),
   capture: z.enum(['timing', 'stats', 'tensors']),
   model: modelSchema,
   runtime: runtimeSchema,
@@ -304,6 +308,11 @@ export function formatVersionProblem(json: unknown): string | undefined {
 export function parseTraceHeader(json: unknown, file: string): TraceHeader {
   const fv = formatVersionProblem(json);
   if (fv !== undefined) throw new TraceFormatError(file, fv);
+  if ((json as { version: number }).version !== TRACE_VERSION) {
+    // A version-2 header read on its own: the blob layout it describes does not matter here.
+    const { blobCodecs: _layout, ...rest } = json as Record<string, unknown>;
+    json = { ...rest, version: TRACE_VERSION };
+  }
   const result = traceHeaderSchema.safeParse(json, { error: errorMap });
   if (!result.success) {
     throw new TraceFormatError(

@@ -234,6 +234,12 @@ export interface TraceHeader {
   createdAt: string;
   /** Free-form label (e.g. device name in a farm run, `reference`). */
   label?: string;
+  /**
+   * Set when float blobs were stored narrowed (`exray trace --precision`): every value of a node or
+   * output blob is within 2^-11 (float16) / 2^-8 (bfloat16) relative of what the run computed
+   * (docs/trace-format.md "Blob encodings"); input blobs and statistics are exact.
+   */
+  storagePrecision?: 'float16' | 'bfloat16';
   capture: CaptureMode;
   model: ModelIdentity;
   runtime: RuntimeInfo;

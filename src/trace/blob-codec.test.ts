@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { crc32, decodeBlob, encodeBlob, STORAGE_RELATIVE_ERROR, type EncodedBlob } from './blob-codec.ts';
+import { TraceFormatError } from './errors.ts';
+import { randn, rng } from './random.ts';
+
+const FILE = 'pixel-7.exray';
+const entry = (e: EncodedBlob, name = 'tensors/x.bin') => ({ name, method: e.method, size: e.size, crc: e.crc, data: e.data });
+const bits = (f: Float32Array): Uint32Array => new Uint32Array(f.buffer, f.byteOffset, f.length);
+
+/** Post-ReLU6 activations: about half zeros, a few clipped at 6, the rest gaussian. */
+function relu6(n: number, seed: number): Float32Array {
+  return randn(n, seed, 2).map((v) => Math.min(6, Math.max(0, v)));
+}
+
+function problemOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(TraceFormatError);
+    expect((e as TraceFormatError).file).toBe(FILE);
+    return (e as TraceFormatError).problem;
+  }
+  throw new Error('expected a TraceFormatError');
+}
+
+describe('encodeBlob / decodeBlob', () => {
+  it('lossless: byte planes deflated when that saves ≥ 10 %, bit-exact back (NaN payloads, ±0, ±Inf, int32)', () => {
+    const f = relu6(10_000, 1);
+    f[3] = NaN;
+    f[4] = -0;
+    f[5] = Infinity;
+    f[6] = -Infinity;
+    bits(f)[7] = 0x7fc01234; // a NaN with a payload
+    const e = encodeBlob(f);
+    expect(e.codec).toBe('shuffle4');
+    expect(e.method).toBe(8);
+    expect(e.data.length).toBeLessThan(0.9 * f.byteLength);
+    const back = decodeBlob(entry(e), e.codec, 'float32', f.length, FILE) as Float32Array;
+    expect(back).toBeInstanceOf(Float32Array);
+    expect(bits(back)).toEqual(bits(f));
+    const ints = Int32Array.from({ length: 4096 }, (_, i) => (i % 17) - 8);
+    const ei = encodeBlob(ints);
+    expect(ei.codec).toBe('shuffle4');
+    expect(decodeBlob(entry(ei), ei.codec, 'int32', ints.length, FILE)).toEqual(ints);
+  });
+
+  it('keeps incompressible blobs raw and stored (no codec), and compress: false always does', () => {
+    const r = rng(2);
+    const noise = new Uint32Array(4096).map(() => Math.floor(r() * 2 ** 32));
+    const f = new Float32Array(noise.buffer);
+    const e = encodeBlob(f);
+    expect(e.codec).toBeUndefined();
+    expect(e.method).toBe(0);
+    expect(e.data).toEqual(new Uint8Array(f.buffer));
+    const raw = encodeBlob(relu6(1000, 3), { compress: false });
+    expect([raw.codec, raw.method, raw.size]).toEqual([undefined, 0, 4000]);
+  });
+
+  it('float16 / bfloat16: every value within the stated relative bound, NaN/Inf/±0 kept, int32 exact', () => {
+    const f = randn(20_000, 4).map((v, i) => v * 10 ** ((i % 9) - 4));
+    f[0] = NaN;
+    f[1] = -Infinity;
+    f[2] = -0;
+    f[3] = 65504; // float16 max
+    for (const p of ['float16', 'bfloat16'] as const) {
+      const e = encodeBlob(f, { precision: p });
+      expect(e.codec).toBe(p);
+      expect(e.size).toBe(f.length * 2);
+      const back = decodeBlob(entry(e), e.codec, 'float32', f.length, FILE) as Float32Array;
+      expect(back[0]).toBeNaN();
+      expect(back[1]).toBe(-Infinity);
+      expect(Object.is(back[2], -0)).toBe(true);
+      let worst = 0;
+      for (let i = 3; i < f.length; i++) {
+        const x = f[i]!;
+        const err = Math.abs(back[i]! - x);
+        // float16 subnormals (|x| < 2^-14) are within 2^-25 absolute instead.
+        if (p === 'float16' && Math.abs(x) < 2 ** -14) expect(err).toBeLessThanOrEqual(2 ** -25);
+        else worst = Math.max(worst, err / Math.abs(x));
+      }
+      expect(worst).toBeLessThanOrEqual(STORAGE_RELATIVE_ERROR[p]);
+      // The bound is tight, not loose: some value is rounded by more than a quarter of it.
+      expect(worst).toBeGreaterThan(STORAGE_RELATIVE_ERROR[p] / 4);
+    }
+    const ints = Int32Array.from({ length: 1000 }, (_, i) => i * 1000);
+    const ei = encodeBlob(ints, { precision: 'float16' });
+    expect(ei.codec === 'shuffle4' || ei.codec === undefined).toBe(true);
+    expect(decodeBlob(entry(ei), ei.codec, 'int32', ints.length, FILE)).toEqual(ints);
+  });
+
+  it('float16 keeps a blob exact rather than turn a finite value beyond 65504 into Infinity', () => {
+    const f = relu6(1000, 5);
+    f[10] = 70_000;
+    const e = encodeBlob(f, { precision: 'float16' });
+    expect(e.codec === 'shuffle4' || e.codec === undefined).toBe(true);
+    expect(decodeBlob(entry(e), e.codec, 'float32', f.length, FILE)).toEqual(f);
+    expect(encodeBlob(f, { precision: 'bfloat16' }).codec).toBe('bfloat16');
+  });
+
+  it('a corrupt deflate stream, a lying declared size or a wrong CRC is a TraceFormatError naming file and entry', () => {
+    const f = relu6(20_000, 6);
+    const e = encodeBlob(f);
+    expect(e.method).toBe(8);
+    const broken = e.data.slice();
+    broken.fill(0xff, 10, 60);
+    expect(problemOf(() => decodeBlob({ ...entry(e), data: broken }, e.codec, 'float32', f.length, FILE))).toMatch(
+      /^corrupt (zip: entry tensors\/x\.bin cannot be inflated|zip: entry tensors\/x\.bin inflates to|file: entry tensors\/x\.bin fails its CRC-32 check)/,
+    );
+    // Declared smaller than the data: inflation stops at the declared size.
+    expect(problemOf(() => decodeBlob({ ...entry(e), size: 4000 }, e.codec, 'float32', 1000, FILE))).toBe(
+      'corrupt zip: entry tensors/x.bin inflates to more than its declared 4000 bytes',
+    );
+    // Declared size disagrees with the header's length: refused before anything is allocated.
+    expect(problemOf(() => decodeBlob({ ...entry(e), size: 2 ** 31 }, e.codec, 'float32', f.length, FILE))).toMatch(
+      /^blob tensors\/x\.bin is 2147483648 bytes but header\.json says 20000 float32 values stored as shuffle4 \(80000 bytes\)$/,
+    );
+    expect(problemOf(() => decodeBlob({ ...entry(e), crc: (e.crc ^ 1) >>> 0 }, e.codec, 'float32', f.length, FILE))).toBe(
+      'corrupt file: entry tensors/x.bin fails its CRC-32 check',
+    );
+    const h = encodeBlob(f, { precision: 'float16' });
+    expect(problemOf(() => decodeBlob(entry(h), h.codec, 'int32', f.length, FILE))).toMatch(/only float32 blobs may be narrowed/);
+  });
+
+  it('crc32 (slicing by 4) matches the standard check value at every alignment', () => {
+    const s = new TextEncoder().encode('123456789');
+    expect(crc32(s)).toBe(0xcbf43926);
+    const padded = new Uint8Array(12);
+    for (let k = 0; k < 3; k++) {
+      padded.set(s, k);
+      expect(crc32(padded.subarray(k, k + 9))).toBe(0xcbf43926);
+    }
+  });
+});

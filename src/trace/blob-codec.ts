@@ -1,0 +1,370 @@
+/**
+ * How one tensor blob is stored in an `.exray` zip entry, both ways. Pure: no DOM, no Node.
+ *
+ * encodeBlob turns a Float32Array / Int32Array into the bytes of its zip entry: raw little-endian
+ * values (codec absent), or byte planes (`shuffle4`: every value's byte 0, then every byte 1, …; the
+ * high bytes of activations — sign and exponent — repeat a lot, so deflate finds them), optionally
+ * narrowed to float16 / bfloat16 first. The planes are deflated (zip method 8, fflate level 1) only
+ * when that saves at least MIN_SAVING of the entry; else the blob is stored raw (method 0), so dense
+ * tensors cost no read time. decodeBlob inverts it with the reader's hardening: inflation bounded by
+ * the declared size, CRC-32 checked, every problem a TraceFormatError naming the file and the entry.
+ * Layout and measurements: docs/trace-format.md "Blob encodings". A streaming writer calls
+ * encodeBlob per blob and records `codec` in header.json's `blobCodecs` (see withBlobCodecs in file.ts).
+ */
+import { Deflate, Inflate } from 'fflate';
+import { TraceFormatError } from './errors.ts';
+import type { BlobData } from './types.ts';
+
+/** How values were stored: lossless, or narrowed (float32 blobs only; int32 blobs are always exact). */
+export type StoragePrecision = 'float32' | 'float16' | 'bfloat16';
+export const STORAGE_PRECISIONS: readonly StoragePrecision[] = ['float32', 'float16', 'bfloat16'];
+
+/**
+ * The layout of an entry's (uncompressed) bytes; absent = raw little-endian 4-byte values.
+ * `shuffle4`: 4 byte planes of the 4-byte values. `float16` / `bfloat16`: 2 byte planes of the values
+ * narrowed to IEEE binary16 / bfloat16 (round to nearest even).
+ */
+export type BlobCodec = 'shuffle4' | 'float16' | 'bfloat16';
+export const BLOB_CODECS: readonly BlobCodec[] = ['shuffle4', 'float16', 'bfloat16'];
+
+/** Largest relative error of a value stored at a precision (normal range; float16 subnormals: absolute 2^-25). */
+export const STORAGE_RELATIVE_ERROR: Readonly<Record<StoragePrecision, number>> = {
+  float32: 0,
+  float16: 2 ** -11,
+  bfloat16: 2 ** -8,
+};
+
+/** Bytes per value in an entry of this codec. */
+export function codecWidth(codec: BlobCodec | undefined): 2 | 4 {
+  return codec === 'float16' || codec === 'bfloat16' ? 2 : 4;
+}
+
+/** A blob is deflated only when that saves at least this fraction of its entry (else stored raw). */
+export const MIN_SAVING = 0.1;
+/** fflate level: 1 measured ≥ 3× faster than 6 at < 1 % larger on activations (docs/trace-format.md). */
+const DEFLATE_LEVEL = 1;
+const STEP = 64 * 1024;
+
+export interface EncodeBlobOptions {
+  /** float32 (default) keeps values exact; float16 / bfloat16 narrow float32 blobs (int32 blobs stay exact). */
+  precision?: StoragePrecision;
+  /** false: store raw, as version-1 writers did. Default true. */
+  compress?: boolean;
+}
+
+/** One blob as a zip entry: what a zip writer (fflate Zip, ZipInputFile) needs. */
+export interface EncodedBlob {
+  /** Layout of the uncompressed entry bytes; undefined = raw little-endian values. */
+  codec: BlobCodec | undefined;
+  /** Zip compression method of `data`: 0 stored, 8 deflate. */
+  method: 0 | 8;
+  /** The entry's data as it goes into the zip (deflated when method is 8). */
+  data: Uint8Array;
+  /** Uncompressed entry size in bytes (the zip directory's size). */
+  size: number;
+  /** CRC-32 of the uncompressed entry bytes (the zip directory's crc). */
+  crc: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Byte planes. Values are read as numbers (not bytes), so the planes are little-endian on any platform.
+// ---------------------------------------------------------------------------------------------
+
+function words(data: BlobData): Uint32Array {
+  return new Uint32Array(data.buffer, data.byteOffset, data.length);
+}
+
+function shuffle32(w: Uint32Array): Uint8Array {
+  const n = w.length;
+  const out = new Uint8Array(n * 4);
+  for (let i = 0; i < n; i++) {
+    const v = w[i]!;
+    out[i] = v & 0xff;
+    out[n + i] = (v >>> 8) & 0xff;
+    out[2 * n + i] = (v >>> 16) & 0xff;
+    out[3 * n + i] = v >>> 24;
+  }
+  return out;
+}
+
+function unshuffle32(b: Uint8Array, out: Uint32Array): void {
+  const n = out.length;
+  for (let i = 0; i < n; i++) out[i] = (b[i]! | (b[n + i]! << 8) | (b[2 * n + i]! << 16) | (b[3 * n + i]! << 24)) >>> 0;
+}
+
+/** float32 bits → float16 bits, round to nearest even (numpy's npy_floatbits_to_halfbits). Overflow → ±Inf. */
+function halfBits(f: number): number {
+  const sign = (f >>> 16) & 0x8000;
+  const exp = f & 0x7f800000;
+  let sig = f & 0x007fffff;
+  if (exp >= 0x47800000) {
+    if (exp === 0x7f800000 && sig !== 0) return sign | 0x7e00 | (sig >>> 13); // NaN stays NaN (quiet)
+    return sign | 0x7c00;
+  }
+  if (exp <= 0x38000000) {
+    if (exp < 0x33000000) return sign; // below half the smallest subnormal
+    const e = exp >>> 23;
+    sig = 0x00800000 + sig;
+    sig >>>= 113 - e;
+    if ((sig & 0x3fff) !== 0x1000 || (f & 0x7ff) !== 0) sig += 0x1000;
+    return sign | (sig >>> 13);
+  }
+  if ((sig & 0x3fff) !== 0x1000) sig += 0x1000;
+  return (sign | (((exp - 0x38000000) >>> 13) + (sig >>> 13))) & 0xffff;
+}
+
+let HALF_TABLE: Float32Array | undefined;
+/** float16 bits → float32 value, all 65536 of them (built once, 256 KiB). */
+function halfTable(): Float32Array {
+  if (HALF_TABLE) return HALF_TABLE;
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >>> 10) & 0x1f;
+    const m = h & 0x3ff;
+    t[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+  }
+  // NaN payloads: keep the bits (quiet NaN with the stored payload), as a float16 widening does.
+  const u = new Uint32Array(t.buffer);
+  for (let h = 0; h < 65536; h++) if (((h >>> 10) & 0x1f) === 31 && (h & 0x3ff) !== 0) u[h] = (((h & 0x8000) << 16) | 0x7f800000 | ((h & 0x3ff) << 13)) >>> 0;
+  HALF_TABLE = t;
+  return t;
+}
+
+/** float32 bits → bfloat16 bits, round to nearest even; NaN stays NaN. */
+function bfloatBits(f: number): number {
+  if ((f & 0x7f800000) === 0x7f800000 && (f & 0x7fffff) !== 0) return ((f >>> 16) | 0x40) & 0xffff;
+  return ((f + 0x7fff + ((f >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/**
+ * The 2-byte planes of `w` narrowed to float16 / bfloat16, or null when a finite value would become
+ * infinite (|x| > 65504 for float16): such a blob is kept exact rather than break the stated bound.
+ */
+function narrow(w: Uint32Array, codec: 'float16' | 'bfloat16'): Uint8Array | null {
+  const n = w.length;
+  const out = new Uint8Array(n * 2);
+  const half = codec === 'float16';
+  for (let i = 0; i < n; i++) {
+    const f = w[i]!;
+    const h = half ? halfBits(f) : bfloatBits(f);
+    if ((half ? (h & 0x7fff) === 0x7c00 : (h & 0x7fff) === 0x7f80) && (f & 0x7f800000) !== 0x7f800000) return null;
+    out[i] = h & 0xff;
+    out[n + i] = h >>> 8;
+  }
+  return out;
+}
+
+function widen(b: Uint8Array, codec: 'float16' | 'bfloat16', length: number): Float32Array {
+  const out = new Float32Array(length);
+  const n = length;
+  if (codec === 'float16') {
+    const t = halfTable();
+    for (let i = 0; i < n; i++) out[i] = t[b[i]! | (b[n + i]! << 8)]!;
+  } else {
+    const u = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) u[i] = ((b[i]! | (b[n + i]! << 8)) << 16) >>> 0;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// CRC-32 (the zip checksum), slicing by 4
+// ---------------------------------------------------------------------------------------------
+
+const CRC_TABLES = (() => {
+  const t = new Int32Array(256 * 4);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[i] = c;
+  }
+  for (let i = 0; i < 256; i++) {
+    for (let k = 1; k < 4; k++) t[k * 256 + i] = t[(k - 1) * 256 + i]! >>> 8 ^ t[t[(k - 1) * 256 + i]! & 0xff]!;
+  }
+  return t;
+})();
+
+/** CRC-32 (ISO-HDLC, the zip checksum) of `data`, unsigned. */
+export function crc32(data: Uint8Array): number {
+  const t = CRC_TABLES;
+  let c = -1;
+  let i = 0;
+  const end4 = data.length - (data.length % 4);
+  for (; i < end4; i += 4) {
+    c ^= data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24);
+    c = t[768 + (c & 0xff)]! ^ t[512 + ((c >>> 8) & 0xff)]! ^ t[256 + ((c >>> 16) & 0xff)]! ^ t[c >>> 24]!;
+  }
+  for (; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+// ---------------------------------------------------------------------------------------------
+
+function deflate(b: Uint8Array): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const d = new Deflate({ level: DEFLATE_LEVEL }, (chunk) => {
+    parts.push(chunk);
+    total += chunk.length;
+  });
+  d.push(b, true);
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(total);
+  let p = 0;
+  for (const c of parts) {
+    out.set(c, p);
+    p += c.length;
+  }
+  return out;
+}
+
+function rawLittleEndian(data: BlobData): Uint8Array {
+  const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (new Uint8Array(new Uint32Array([1]).buffer)[0] === 1) return view;
+  return shuffleInverseForBigEndian(words(data));
+}
+
+/** Little-endian bytes of values read as numbers (big-endian platforms only). */
+function shuffleInverseForBigEndian(w: Uint32Array): Uint8Array {
+  const out = new Uint8Array(w.length * 4);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < w.length; i++) dv.setUint32(i * 4, w[i]!, true);
+  return out;
+}
+
+/**
+ * One blob as a zip entry. Lossless unless `precision` narrows a float32 blob; then every finite
+ * value is within STORAGE_RELATIVE_ERROR[precision] of the original (float16: values below 2^-14 in
+ * magnitude within 2^-25 absolute), NaN stays NaN, ±Inf and ±0 stay, and a blob with a finite value
+ * beyond float16's range (|x| > 65504) is kept exact instead.
+ */
+export function encodeBlob(data: BlobData, opts: EncodeBlobOptions = {}): EncodedBlob {
+  const precision = opts.precision ?? 'float32';
+  const compress = opts.compress ?? true;
+  let planes: Uint8Array | null = null;
+  let codec: BlobCodec | undefined;
+  if (precision !== 'float32' && data instanceof Float32Array) {
+    planes = narrow(words(data), precision);
+    if (planes) codec = precision;
+  }
+  if (!planes && compress && data.length > 0) {
+    planes = shuffle32(words(data));
+    codec = 'shuffle4';
+  }
+  if (!planes) {
+    const raw = rawLittleEndian(data);
+    return { codec: undefined, method: 0, data: raw, size: raw.length, crc: crc32(raw) };
+  }
+  if (compress) {
+    const packed = deflate(planes);
+    if (packed.length <= planes.length * (1 - MIN_SAVING)) {
+      return { codec, method: 8, data: packed, size: planes.length, crc: crc32(planes) };
+    }
+  }
+  if (codec === 'shuffle4') {
+    // Planes that do not deflate are no better than raw values: store those (readable by version-1 readers' layout).
+    const raw = rawLittleEndian(data);
+    return { codec: undefined, method: 0, data: raw, size: raw.length, crc: crc32(raw) };
+  }
+  return { codec, method: 0, data: planes, size: planes.length, crc: crc32(planes) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+// ---------------------------------------------------------------------------------------------
+
+/** An entry as the zip directory describes it, with its data bytes (still compressed when method is 8). */
+export interface StoredEntry {
+  /** The entry's name, for messages (`tensors/x.bin`). */
+  name: string;
+  method: number;
+  /** Declared uncompressed size (from the directory; untrusted). */
+  size: number;
+  /** Declared CRC-32 of the uncompressed bytes. */
+  crc: number;
+  data: Uint8Array;
+}
+
+class EntryTooLarge extends Error {}
+
+/**
+ * The uncompressed bytes of an entry, in a fresh 4-byte aligned buffer of the declared size. Work is
+ * bounded by that size (deflate is inflated in 64 KiB steps and abandoned as soon as it overshoots),
+ * and the CRC-32 is checked. Throws TraceFormatError(file, …) naming the entry.
+ */
+export function inflateEntry(e: StoredEntry, file: string): Uint8Array {
+  const fail = (problem: string): never => {
+    throw new TraceFormatError(file, problem);
+  };
+  const out = new Uint8Array(e.size);
+  if (e.method === 0) {
+    if (e.data.length !== e.size) fail(`corrupt zip: stored entry ${e.name} has ${e.data.length} bytes but size ${e.size}`);
+    // A copy, never data.slice(): Node's Buffer.slice returns a view (unaligned, aliasing the file bytes).
+    out.set(e.data);
+  } else if (e.method === 8) {
+    let written = 0;
+    const inflater = new Inflate((chunk: Uint8Array) => {
+      if (written + chunk.length > e.size) throw new EntryTooLarge();
+      out.set(chunk, written);
+      written += chunk.length;
+    });
+    try {
+      const end = e.data.length;
+      if (end === 0) inflater.push(new Uint8Array(0), true);
+      for (let p = 0; p < end; p += STEP) {
+        const q = Math.min(end, p + STEP);
+        inflater.push(e.data.subarray(p, q), q === end);
+      }
+    } catch (err) {
+      if (err instanceof EntryTooLarge) fail(`corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);
+      fail(`corrupt zip: entry ${e.name} cannot be inflated (${(err as Error).message})`);
+    }
+    if (written !== e.size) fail(`corrupt zip: entry ${e.name} inflates to ${written} bytes, its declared size is ${e.size}`);
+  } else {
+    fail(`entry ${e.name} uses compression method ${e.method}; only stored (0) and deflate (8) are supported`);
+  }
+  if (crc32(out) !== e.crc) fail(`corrupt file: entry ${e.name} fails its CRC-32 check`);
+  return out;
+}
+
+/**
+ * A blob from its entry: inflated (bounded, CRC-checked), then un-shuffled / widened back to
+ * float32. `length` and `encoding` come from header.json; the entry must hold exactly
+ * length × codecWidth(codec) bytes (checked before anything is allocated). Fresh arrays, never views
+ * of the file bytes.
+ */
+export function decodeBlob(
+  e: StoredEntry,
+  codec: BlobCodec | undefined,
+  encoding: 'float32' | 'int32',
+  length: number,
+  file: string,
+): BlobData {
+  const width = codecWidth(codec);
+  if (e.size !== length * width) {
+    throw new TraceFormatError(
+      file,
+      `blob ${e.name} is ${e.size} bytes but header.json says ${length} ${encoding} values stored as ${codec ?? 'raw'} (${length * width} bytes)`,
+    );
+  }
+  if ((codec === 'float16' || codec === 'bfloat16') && encoding !== 'float32') {
+    throw new TraceFormatError(file, `blob ${e.name} is ${encoding} but stored as ${codec}; only float32 blobs may be narrowed`);
+  }
+  const bytes = inflateEntry(e, file);
+  if (codec === 'float16' || codec === 'bfloat16') return widen(bytes, codec, length);
+  if (codec === 'shuffle4') {
+    const out = encoding === 'float32' ? new Float32Array(length) : new Int32Array(length);
+    unshuffle32(bytes, words(out));
+    return out;
+  }
+  if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const w = new Uint32Array(length);
+    for (let i = 0; i < length; i++) w[i] = dv.getUint32(i * 4, true);
+    return encoding === 'float32' ? new Float32Array(w.buffer) : new Int32Array(w.buffer);
+  }
+  return encoding === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, length) : new Int32Array(bytes.buffer, bytes.byteOffset, length);
+}
