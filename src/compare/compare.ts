@@ -21,7 +21,7 @@ import {
 } from './tolerance.ts';
 import { describeOutputs } from './outputs.ts';
 import { measureRank } from './output-kind.ts';
-import { matchingPreset } from './precision.ts';
+import { matchingPreset, storageWhy } from './precision.ts';
 import {
   COMPARISON_FORMAT,
   COMPARISON_VERSION,
@@ -300,6 +300,7 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
   ] as const) {
     if (h.capture === 'timing') warnings.push(`${what} trace was captured in timing mode: node values not recorded, the verdict is on final outputs only`);
     else if (h.capture === 'stats') warnings.push(`${what} trace was captured in stats mode: node verdicts are from summary statistics only`);
+    if (h.storagePrecision && !auto) warnings.push(`${what} trace: ${storageWhy(h.storagePrecision)}; differences that small are storage rounding`);
   }
   if (auto) warnings.push(`tolerance preset ${auto.preset} chosen from the traces' precision (${auto.reason}); pass a preset to override`);
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Trace } from '../trace/types.ts';
 import { compareTraces } from './compare.ts';
 import { formatComparisonTable } from './format.ts';
-import { matchingPreset, tracePrecision } from './precision.ts';
+import { decodeTrace, encodeTrace } from '../trace/file.ts';
+import { matchingPreset, storageWhy, tracePrecision } from './precision.ts';
 import { makeTrace, randn } from './synthetic.ts';
 
 const withEnv = (t: Trace, env: Partial<Trace['header']['environment']>, backend?: string): Trace => {
@@ -158,5 +159,50 @@ describe('one-element and near-zero tensors: atol scaled to the tensors around t
     const c2 = compareTraces(mk('e', x.map((v) => v * 1.5)), mk('r', x));
     expect(c2.nodes[1]?.verdict).toBe('diverged');
     expect(c2.nodes[1]?.tolerance?.atol).toBe(1e-6);
+  });
+});
+
+describe('traces stored narrowed (exray trace --precision)', () => {
+  const pair = (): [Trace, Trace] => {
+    const conv = randn(4096, 11, 3);
+    const relu = conv.map((v) => Math.min(6, Math.max(0, v)));
+    const nodes = [
+      { name: 'conv', op: 'Conv2D', outputs: [{ shape: [1, 16, 16, 16], data: conv }] },
+      { name: 'relu', op: 'Relu6', outputs: [{ shape: [1, 16, 16, 16], data: relu }], inputs: ['conv'] },
+    ];
+    const outputs = [{ name: 'prob', shape: [1, 2], data: new Float32Array([0.9, 0.1]) }];
+    return [makeTrace({ id: 'e', nodes, outputs }), makeTrace({ id: 'r', nodes, outputs })];
+  };
+
+  it('a float16 / bfloat16 stored edge trace: preset float16 chosen, the storage bound stated, verdict ok', () => {
+    for (const p of ['float16', 'bfloat16'] as const) {
+      const [e, r] = pair();
+      const stored = decodeTrace(encodeTrace(e, { precision: p }), 'edge.exray');
+      expect(stored.header.storagePrecision).toBe(p);
+      expect(tracePrecision(stored.header)).toEqual({ preset: 'float16', why: [storageWhy(p)] });
+      const c = compareTraces(stored, r, { autoPreset: true });
+      expect(c.tolerance.preset).toBe('float16');
+      expect(c.tolerance.presetReason).toBe(`edge: values stored as ${p} (relative error ≤ 2^${p === 'float16' ? -11 : -8} = ${p === 'float16' ? '4.9e-4' : '3.9e-3'} per value)`);
+      expect(c.verdict).toBe('ok');
+      // The stored values really differ from the reference (by no more than the bound).
+      const got = stored.blobs.get(stored.header.nodes[0]!.outputs[0]!.blob!.id) as Float32Array;
+      const want = r.blobs.get(r.header.nodes[0]!.outputs[0]!.blob!.id) as Float32Array;
+      let worst = 0;
+      for (let i = 0; i < got.length; i++) if (Math.abs(want[i]!) >= 2 ** -14) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / Math.abs(want[i]!));
+      expect(worst).toBeGreaterThan(0);
+      expect(worst).toBeLessThanOrEqual(p === 'float16' ? 2 ** -11 : 2 ** -8);
+    }
+  });
+
+  it('bfloat16 storage diverges under float32 thresholds, so without the widening it would be a false alarm; a chosen preset keeps the bound in the warnings', () => {
+    const [e, r] = pair();
+    const stored = decodeTrace(encodeTrace(e, { precision: 'bfloat16' }), 'edge.exray');
+    const strict = compareTraces(stored, r, { tolerance: { preset: 'float32' } });
+    expect(strict.verdict).toBe('diverged');
+    expect(strict.warnings).toContain(`edge trace: ${storageWhy('bfloat16')}; differences that small are storage rounding`);
+    // Stored losslessly, the same comparison is exact.
+    const exact = compareTraces(decodeTrace(encodeTrace(e), 'edge.exray'), r, { tolerance: { preset: 'float32' } });
+    expect(exact.verdict).toBe('ok');
+    expect(exact.nodes.every((n) => n.metrics === null || n.metrics.maxAbs === 0)).toBe(true);
   });
 });

@@ -3,11 +3,12 @@
  * tolerance preset that matches it. Used by `compareTraces` when `autoPreset` is on (the `compare`
  * command and the viewer); the farm and the diagnosis judge against float32 unless configured.
  */
+import { STORAGE_RELATIVE_ERROR } from '../trace/blob-codec.ts';
 import type { TraceHeader } from '../trace/types.ts';
 import type { PrecisionPreset } from './tolerance.ts';
 
 export interface TracePrecision {
-  /** float32 unless the trace shows half-float arithmetic or fp16 / int8 tensors. */
+  /** float32 unless the trace shows half-float arithmetic, fp16 / int8 tensors or values stored narrowed. */
   preset: 'float32' | 'float16' | 'int8';
   /** Why, in words (`half-float textures (floatPrecision 16)`); empty for float32. */
   why: string[];
@@ -49,10 +50,18 @@ export function tracePrecision(h: TraceHeader): TracePrecision {
   }
   for (const io of [...h.model.inputs, ...h.model.outputs]) if (io.dtype === 'float16') fp16++;
   if (fp16 > 0) why16.push(`fp16 tensors (${fp16} float16 ${fp16 === 1 ? 'tensor' : 'tensors'})`);
+  // Values stored narrowed (`exray trace --precision`) carry the storage rounding on top of the run's.
+  if (h.storagePrecision) why16.push(storageWhy(h.storagePrecision));
   if (quantOps.size > 0) why8.push(`int8 quantization (${[...quantOps].slice(0, 3).join(', ')})`);
   if (why8.length > 0) return { preset: 'int8', why: [...why8, ...why16] };
   if (why16.length > 0) return { preset: 'float16', why: why16 };
   return { preset: 'float32', why: [] };
+}
+
+/** `values stored as float16 (relative error ≤ 2^-11 = 4.9e-4 per value)`. */
+export function storageWhy(p: 'float16' | 'bfloat16'): string {
+  const e = STORAGE_RELATIVE_ERROR[p];
+  return `values stored as ${p} (relative error ≤ 2^${Math.log2(e)} = ${e.toExponential(1)} per value)`;
 }
 
 const RANK: Record<TracePrecision['preset'], number> = { float32: 0, float16: 1, int8: 2 };
