@@ -117,6 +117,32 @@ function tfAttr(name: string, v: unknown): string {
   return name;
 }
 
+/** Where one weight is stored in the concatenated shards (offset -1: unknown, after a string weight). */
+export interface WeightSlice {
+  spec: WeightEntry;
+  offset: number;
+  bytes: number;
+}
+
+/**
+ * Each weight's place in the shards, concatenated in manifest order (how TF.js slices them): the
+ * manifest's entries in order, each its stored size (quantized: 1 or 2 bytes per value).
+ */
+export function weightSlices(weights: readonly WeightEntry[], total: number, modelFile: string): Map<string, WeightSlice> {
+  const out = new Map<string, WeightSlice>();
+  let offset = 0;
+  let lost = false;
+  for (const spec of weights) {
+    const bytes = lost ? null : weightByteSize(spec);
+    // A string weight has no fixed size: it and every weight after it cannot be sliced out.
+    if (bytes === null) lost = true;
+    out.set(spec.name, { spec, offset: lost ? -1 : offset, bytes: bytes ?? 0 });
+    if (bytes !== null) offset += bytes;
+  }
+  if (offset > total) throw new ExrayInputError(modelFile, `its weights manifest needs at least ${offset} bytes, the shards hold ${total}`);
+  return out;
+}
+
 /**
  * Cut `node` out of a TF.js graph model: `modelJson` as parsed from model.json, `weightData` every
  * shard concatenated in manifest order (as TF.js loads them).
@@ -132,17 +158,7 @@ export function cutTfjsNode(modelJson: unknown, weightData: Uint8Array, edge: Tr
   if (!record) throw new ExrayInputError(where.edgeFile, `no node "${node}" in the trace`);
   const byName = new Map(nodes.map((n) => [n.name, n]));
 
-  // Each weight's bytes: the manifest's entries in order over the concatenated shards.
-  const stored = new Map<string, { spec: WeightEntry; offset: number; bytes: number }>();
-  let offset = 0;
-  for (const spec of parsed.weightsManifest.flatMap((g) => g.weights)) {
-    const bytes = offset < 0 ? null : weightByteSize(spec);
-    // A string weight has no fixed size: it and every weight after it cannot be sliced out.
-    if (bytes === null) offset = -1;
-    stored.set(spec.name, { spec, offset, bytes: bytes ?? 0 });
-    if (bytes !== null) offset += bytes;
-  }
-  if (offset > weightData.length) throw new ExrayInputError(where.modelFile, `its weights manifest needs ${offset} bytes, the shards hold ${weightData.length}`);
+  const stored = weightSlices(parsed.weightsManifest.flatMap((g) => g.weights), weightData.length, where.modelFile);
 
   const cutNodes: GraphNodeJson[] = [];
   const specs: WeightEntry[] = [];
@@ -158,7 +174,6 @@ export function cutTfjsNode(modelJson: unknown, weightData: Uint8Array, edge: Tr
       const w = stored.get(name);
       if (!w) throw new ExrayInputError(where.modelFile, `weight ${name} of ${node} is not in the model's weights`);
       if (w.offset < 0) throw new ExrayInputError(where.modelFile, `weight ${name} of ${node} comes after a string weight in the manifest: not bundled`);
-      if (w.offset + w.bytes > weightData.length) throw new ExrayInputError(where.modelFile, `weight ${name} of ${node} lies past the end of the shards (${weightData.length} bytes)`);
       if (!specs.some((s) => s.name === name)) {
         specs.push(structuredClone(w.spec));
         chunks.push(weightData.subarray(w.offset, w.offset + w.bytes));
