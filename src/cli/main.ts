@@ -7,6 +7,7 @@ import { Argument, Command, CommanderError, InvalidArgumentError, Option } from 
 import { ExrayInputError } from '../errors.ts';
 import { parseLimitOverride } from '../limits.ts';
 import { TraceFormatError } from '../trace/errors.ts';
+import { parseByteSize } from './memory.ts';
 
 function positiveInt(v: string): number {
   const n = Number(v);
@@ -23,6 +24,19 @@ function positiveNumber(v: string): number {
   if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
   return n;
 }
+
+/** `--nodes`, repeatable: which nodes a capture exposes and records (src/instrument/node-select.ts). */
+const NODES_OPTION = [
+  '--nodes <pattern>',
+  'capture only these nodes: a glob over the node name (* any characters, / included) or /regex/; repeatable',
+  (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+] as const;
+/** `--max-memory`: the budget for the outputs one capture run exposes (more runs when they do not fit). */
+const MAX_MEMORY_OPTION = [
+  '--max-memory <size>',
+  'memory for the node outputs one capture run exposes (bytes, or 512MiB, 2GiB); over it, ONNX captures run in several passes (default: 1/8 of RAM or 1/4 of free memory, 256 MiB…4 GiB)',
+  (v: string) => parseByteSize(v),
+] as const;
 
 /** exray's version, from its package.json (src/cli/ → ../../; the bundle in dist-cli/ rewrites import.meta.url to this file's). */
 export function exrayVersion(): string {
@@ -60,6 +74,8 @@ export function buildProgram(): Command {
     .option('--no-pack', 'webgl: turn WEBGL_PACK off')
     .option('--device <name>', 'with --browser: emulate a Playwright device, e.g. "Pixel 7"')
     .addOption(new Option('--capture <mode>', 'what to record per node').choices(['timing', 'stats', 'tensors']).default('tensors'))
+    .option(...NODES_OPTION)
+    .option(...MAX_MEMORY_OPTION)
     .option('--runs <n>', 'timed runs for the median', positiveInt, 5)
     .option('--warmup <n>', 'warm-up runs', nonNegativeInt, 1)
     .option('--out <file>', 'write the trace here', 'run.exray')
@@ -72,6 +88,9 @@ export function buildProgram(): Command {
     .argument('<edge>', 'the edge trace (.exray)')
     .addOption(new Option('--backend <name>', 'desktop backend (ONNX: cpu = onnxruntime-node, wasm = onnxruntime-web)').choices(['cpu', 'wasm']).default('cpu'))
     .option('--model <dir>', 'model to run (default: models/<name> when its hash matches the trace)')
+    .addOption(new Option('--capture <mode>', 'what to record per node').choices(['timing', 'stats', 'tensors']).default('tensors'))
+    .option(...NODES_OPTION)
+    .option(...MAX_MEMORY_OPTION)
     .option('--runs <n>', 'timed runs for the median', positiveInt, 5)
     .option('--warmup <n>', 'warm-up runs', nonNegativeInt, 1)
     .option('--out <file>', 'write the reference trace here', 'ref.exray')

@@ -3,10 +3,16 @@
  * device part of the environment, and the median of the timed runs. Pure: runs in page, worker, Node.
  */
 import type { BlobData, CaptureMode, Environment, InputSource, PreprocessSpec, TraceEventSink } from '../trace/types.ts';
+import type { NodeSelection } from './node-select.ts';
 
 export interface TraceRunOptions {
   /** What to record per node. Default `stats`. */
   capture?: CaptureMode;
+  /**
+   * The nodes whose values a `stats` / `tensors` capture reads (`--nodes`, node-select.ts); the others
+   * are not exposed or read at all and keep their shape only. Default: every node.
+   */
+  nodes?: NodeSelection;
   /**
    * Timed plain runs for the whole-inference median. Default 5. TF.js: 0 = values only (no cold,
    * warm-up or timed plain runs and no timing summary), for a reference that only needs node values.

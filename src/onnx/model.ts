@@ -380,7 +380,7 @@ function listNames(names: string[]): string {
  * - Values whose type is known not to be a tensor (sequence, map, optional), or produced by an op that
  *   returns one, are skipped (onnxruntime-web returns tensors only).
  */
-export function exposeAllOutputs(model: ModelProto, info: OnnxGraphInfo = describeOnnx(model)): ExposedOutputs {
+export function exposeAllOutputs(model: ModelProto, info: OnnxGraphInfo = describeOnnx(model), only?: ReadonlySet<string>): ExposedOutputs {
   const out = clone(ModelProtoSchema, model);
   const g = out.graph!;
   const existing = new Set(g.output.map((o) => o.name));
@@ -390,6 +390,8 @@ export function exposeAllOutputs(model: ModelProto, info: OnnxGraphInfo = descri
   const valueInfo = new Map(g.valueInfo.map((vi) => [vi.name, vi]));
 
   for (const n of info.nodes) {
+    // `only`: the nodes one capture pass exposes (--nodes, or a memory budget's subset); the others stay internal.
+    if (only && !only.has(n.name)) continue;
     for (const v of n.outputs) {
       if (existing.has(v)) continue;
       const t = info.valueTypes.get(v);

@@ -21,10 +21,12 @@ import {
   ortTypeOfOnnx,
   OrtLoadError,
   profileFromLines,
+  streamOnnx,
   traceOnnx,
   type KernelProfiler,
   type OrtModule,
   type OrtRuntimeName,
+  type TraceOnnxOptions,
 } from '../instrument/ort/index.ts';
 import { decodeOnnx, describeOnnx, inputElemType } from '../onnx/model.ts';
 import { limits } from '../limits.ts';
@@ -32,6 +34,9 @@ import { readInputBytes } from '../read-input.ts';
 import { loadModelCard } from '../models/card.ts';
 import { assertInsideModelFolder } from '../models/contained.ts';
 import { checkFeed, type FeedTensor } from './feed.ts';
+import { defaultMaxMemory } from './memory.ts';
+import type { NodeSelection } from '../instrument/node-select.ts';
+import { CaptureBudgetError } from '../instrument/ort/capture-plan.ts';
 
 export type OrtNodeBackend = 'cpu' | 'wasm';
 
@@ -53,6 +58,15 @@ export interface OnnxNodeTraceOptions {
   referenceFor?: string;
   modelName?: string;
   onEvent?: TraceEventSink;
+  /** `--nodes`: the nodes a capture exposes (default every node). */
+  nodes?: NodeSelection;
+  /** `--max-memory`: budget for the outputs one capture run exposes, bytes (default: memory.ts). */
+  maxMemoryBytes?: number;
+  /**
+   * Events only, nothing kept (the caller writes them as they come: src/cli/trace-writer.ts); the
+   * returned promise resolves to null then.
+   */
+  streamOnly?: boolean;
 }
 
 /** Whether `p` names an ONNX model: a `.onnx` file, or a directory whose card says onnx or that holds a `.onnx` and no model.json. */
@@ -162,7 +176,9 @@ export async function loadOrt(backend: OrtNodeBackend): Promise<{ ort: OrtModule
  * Trace an ONNX model in Node. Input problems are ExrayInputErrors naming the feed's file; a model the
  * runtime cannot read or load, one naming the model file.
  */
-export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace> {
+export async function traceOnnxInNode(opts: OnnxNodeTraceOptions & { streamOnly: true }): Promise<null>;
+export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace>;
+export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace | null> {
   const { file, name } = await resolveOnnxFile(opts.model);
   // A regular file within EXRAY_MAX_FILE_BYTES, at most EXRAY_MAX_NODES nodes (docs/limits.md).
   const bytes = await readInputBytes(file);
@@ -197,7 +213,7 @@ export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace
   }
   const profiler = opts.backend === 'cpu' ? await fileProfiler() : stdoutProfiler();
   try {
-    return await traceOnnx(ort, bytes, feed, {
+    const options: TraceOnnxOptions = {
       runtime,
       executionProvider: opts.backend,
       profiler,
@@ -214,9 +230,16 @@ export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace
       ...(opts.label ? { label: opts.label } : {}),
       ...(opts.referenceFor ? { referenceFor: opts.referenceFor } : {}),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
-    });
+      ...(opts.nodes ? { nodes: opts.nodes } : {}),
+      maxMemoryBytes: opts.maxMemoryBytes ?? defaultMaxMemory(),
+    };
+    if (!opts.streamOnly) return await traceOnnx(ort, bytes, feed, options);
+    await streamOnnx(ort, bytes, feed, options);
+    return null;
   } catch (e) {
     if (e instanceof OrtLoadError) throw new ExrayInputError(file, `${runtime} cannot load this model: ${e.message}`);
+    // A node over the memory budget, or --nodes matching nothing: the user's choice, named with the model.
+    if (e instanceof CaptureBudgetError || (e instanceof RangeError && e.message.startsWith('--nodes '))) throw new ExrayInputError(file, e.message);
     throw e;
   } finally {
     await profiler.dispose?.();

@@ -7,7 +7,8 @@
 import { dirname } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { CaptureMode, InputSource, PreprocessSpec, Trace, TraceEventSink } from '../trace/types.ts';
-import { traceModel } from '../instrument/tfjs/index.ts';
+import { streamModel, traceModel } from '../instrument/tfjs/index.ts';
+import type { NodeSelection } from '../instrument/node-select.ts';
 import { loadTfjsModelFromDir, modelNameOf } from '../models/load-node.ts';
 import { modelHash } from '../models/hash.ts';
 import { tf, useBackend, type NodeBackend } from './tfjs-backend.ts';
@@ -31,6 +32,12 @@ export interface NodeTraceOptions {
   referenceFor?: string;
   modelName?: string;
   onEvent?: TraceEventSink;
+  /** `--nodes`: the nodes a capture reads (default every node). */
+  nodes?: NodeSelection;
+  /** `--max-memory`, bytes (ONNX: the outputs one capture run exposes; see ort-node.ts). */
+  maxMemoryBytes?: number;
+  /** Emit events only (to `onEvent`), keep nothing: resolves to null. */
+  streamOnly?: boolean;
 }
 
 /** The model identity hash a trace records: sha256 of the `.onnx` file, or of model.json + shards (TF.js). */
@@ -62,7 +69,9 @@ function declaredInputs(model: { inputs: { name: string; shape?: number[]; dtype
   }));
 }
 
-export async function traceInNode(opts: NodeTraceOptions): Promise<Trace> {
+export async function traceInNode(opts: NodeTraceOptions & { streamOnly: true }): Promise<null>;
+export async function traceInNode(opts: NodeTraceOptions): Promise<Trace>;
+export async function traceInNode(opts: NodeTraceOptions): Promise<Trace | null> {
   if (await isOnnxModelPath(opts.model)) return traceOnnxInNode(opts);
   const envExtra = await useBackend(opts.backend);
   const { model, modelJson } = await loadTfjsModelFromDir(opts.model, tf);
@@ -77,7 +86,7 @@ export async function traceInNode(opts: NodeTraceOptions): Promise<Trace> {
     }
     const named: tf.NamedTensorMap = {};
     feed.forEach((f, k) => (named[f.name] = tensors[k]!));
-    return await traceModel(model, isLayers ? tensors : named, {
+    const options = {
       ...(inputNames ? { inputNames } : {}),
       capture: opts.capture ?? 'tensors',
       runs: opts.runs ?? 5,
@@ -90,7 +99,11 @@ export async function traceInNode(opts: NodeTraceOptions): Promise<Trace> {
       ...(opts.label ? { label: opts.label } : {}),
       ...(opts.referenceFor ? { referenceFor: opts.referenceFor } : {}),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
-    });
+      ...(opts.nodes ? { nodes: opts.nodes } : {}),
+    };
+    if (!opts.streamOnly) return await traceModel(model, isLayers ? tensors : named, options);
+    await streamModel(model, isLayers ? tensors : named, options);
+    return null;
   } finally {
     tf.dispose(tensors);
     model.dispose();

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { TraceFormatError } from './errors.ts';
-import { environmentSchema, formatPath, inputSchema, kernelSchema, modelSchema, namedTensorSchema, nodeSchema, runtimeSchema, timingSchema } from './schema.ts';
+import { capturePlanSchema, environmentSchema, formatPath, inputSchema, kernelSchema, modelSchema, namedTensorSchema, nodeSchema, runtimeSchema, timingSchema } from './schema.ts';
 import { errorMap } from './schema-messages.ts';
 import type { TraceEvent } from './types.ts';
 
@@ -28,7 +28,7 @@ const jsonEventSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('kernel'), kernel: kernelSchema }),
   z.looseObject({ type: z.literal('timing'), timing: timingSchema }),
   z.looseObject({ type: z.literal('progress'), phase: z.string().max(200), done: z.number(), total: z.number() }),
-  z.looseObject({ type: z.literal('run-end'), outputs: z.array(namedTensorSchema), warnings: z.array(z.string()) }),
+  z.looseObject({ type: z.literal('run-end'), outputs: z.array(namedTensorSchema), warnings: z.array(z.string()), capturePlan: capturePlanSchema.optional() }),
   z.looseObject({ type: z.literal('run-error'), message: z.string().max(10_000) }),
 ]);
 

@@ -10,6 +10,7 @@ import { blobUses, validateTrace } from './schema.ts';
 import { TRACE_FORMAT, TRACE_VERSION } from './types.ts';
 import type {
   BlobData,
+  CapturePlan,
   KernelRecord,
   NamedTensor,
   NodeRecord,
@@ -49,7 +50,7 @@ export class TraceBuilder {
   private readonly nodes: NodeRecord[] = [];
   private readonly kernels: KernelRecord[] = [];
   private timing: TimingSummary | undefined;
-  private end: { outputs: NamedTensor[]; warnings: string[] } | undefined;
+  private end: { outputs: NamedTensor[]; warnings: string[]; capturePlan?: CapturePlan } | undefined;
   private failure: string | undefined;
   private progress: ProgressEvent | undefined;
   private result: Trace | undefined;
@@ -111,7 +112,7 @@ export class TraceBuilder {
         this.progress = event;
         return;
       case 'run-end':
-        this.end = { outputs: event.outputs, warnings: event.warnings };
+        this.end = { outputs: event.outputs, warnings: event.warnings, ...(event.capturePlan ? { capturePlan: event.capturePlan } : {}) };
         return;
       case 'run-error':
         this.failure = event.message;
@@ -151,6 +152,7 @@ export class TraceBuilder {
       kernels: stableSortByIndex(this.kernels),
       outputs: this.end.outputs,
       warnings,
+      ...(this.end.capturePlan ? { capturePlan: this.end.capturePlan } : {}),
     };
     const referenced = new Set(blobUses(header).map((u) => u.ref.id));
     const blobs = new Map<string, BlobData>();
@@ -206,6 +208,7 @@ export function traceToEvents(trace: Trace): TraceEvent[] {
     kernels: _kernels,
     outputs: _outputs,
     warnings: _warnings,
+    capturePlan,
     ...startFields
   } = h;
   events.push({ type: 'run-start', ...startFields });
@@ -222,7 +225,7 @@ export function traceToEvents(trace: Trace): TraceEvent[] {
   for (; nextKernel < h.kernels.length; nextKernel++) events.push({ type: 'kernel', kernel: h.kernels[nextKernel]! });
   if (h.timing !== undefined) events.push({ type: 'timing', timing: h.timing });
   for (const t of h.outputs) blob(t.blob?.id);
-  events.push({ type: 'run-end', outputs: h.outputs, warnings: h.warnings });
+  events.push({ type: 'run-end', outputs: h.outputs, warnings: h.warnings, ...(capturePlan ? { capturePlan } : {}) });
   return events;
 }
 

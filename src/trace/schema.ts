@@ -19,6 +19,7 @@ import { describe, errorMap, formatPath } from './schema-messages.ts';
 import { TRACE_FORMAT, TRACE_VERSION } from './types.ts';
 import type {
   BlobRef,
+  CapturePlan,
   Environment,
   Histogram,
   InputRecord,
@@ -246,6 +247,16 @@ export const timingSchema = z.looseObject({
   firstRunMs: nonNegNumber,
 } satisfies Shape<TimingSummary>);
 
+export const capturePlanSchema = z.looseObject({
+  passes: z.int().min(1),
+  maxMemoryBytes: nonNegNumber,
+  largestPassBytes: nonNegNumber,
+  sizesFrom: z.record(z.string(), nonNegInt),
+  nodes: z.string().optional(),
+  capturedNodes: nonNegInt,
+  reason: z.string(),
+} satisfies Shape<CapturePlan>);
+
 /** The zod schema of header.json (TraceHeader). Output: a TraceHeader, with `null` stats numbers as NaN. */
 export const traceHeaderSchema = z.looseObject({
   format: z.literal(TRACE_FORMAT),
@@ -265,6 +276,7 @@ export const traceHeaderSchema = z.looseObject({
   outputs: z.array(namedTensorSchema),
   warnings: z.array(z.string()),
   referenceFor: z.string().optional(),
+  capturePlan: capturePlanSchema.optional(),
 } satisfies Shape<TraceHeader>);
 
 // The parsed header is a TraceHeader (compile-time check).
@@ -332,6 +344,31 @@ export function parseTraceHeader(json: unknown, file: string): TraceHeader {
  * encoding (Float32Array for float32, Int32Array for int32) and length, no unreferenced blob.
  * Throws TraceFormatError(file, first problem).
  */
+/**
+ * validateTrace for a trace whose blobs were written as they came (src/trace/file-writer.ts): the same
+ * rules, each blob known by its encoding and length only.
+ */
+export function validateStreamedTrace(header: TraceHeader, blobs: ReadonlyMap<string, { encoding: 'float32' | 'int32'; length: number }>, file: string): void {
+  const result = traceHeaderSchema.safeParse(header, { error: errorMap });
+  if (!result.success) {
+    throw new TraceFormatError(file, summarize(result.error.issues.map((i) => `${formatPath(i.path)} ${i.message}`)));
+  }
+  const problems = headerProblems(header);
+  const referenced = new Set<string>();
+  for (const { path, ref } of blobUses(header)) {
+    if (referenced.has(ref.id)) continue;
+    referenced.add(ref.id);
+    const b = blobs.get(ref.id);
+    if (b === undefined) problems.push(`blob '${ref.id}' referenced by ${path} is missing`);
+    else if (b.encoding !== ref.encoding) problems.push(`blob '${ref.id}' is ${b.encoding} but ${path}.encoding is '${ref.encoding}'`);
+    else if (b.length !== ref.length) problems.push(`blob '${ref.id}' has ${b.length} elements but ${path}.length is ${ref.length}`);
+  }
+  for (const id of blobs.keys()) {
+    if (!referenced.has(id)) problems.push(`blob '${id}' is not referenced by the header`);
+  }
+  if (problems.length > 0) throw new TraceFormatError(file, summarize(problems));
+}
+
 export function validateTrace(trace: Trace, file: string): void {
   const result = traceHeaderSchema.safeParse(trace.header, { error: errorMap });
   if (!result.success) {

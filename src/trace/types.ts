@@ -254,6 +254,29 @@ export interface TraceHeader {
   warnings: string[];
   /** When this trace is a reference replay: the id of the trace whose input it replayed. */
   referenceFor?: string;
+  /** How node values were captured under a memory budget (ONNX `stats` / `tensors` captures). */
+  capturePlan?: CapturePlan;
+}
+
+/**
+ * How the node values of a trace were captured: in one run, or in several runs of the same input, each
+ * exposing a subset of the nodes, stitched into this one trace (docs/trace-format.md).
+ */
+export interface CapturePlan {
+  /** Capture runs whose node values this trace holds (1: one run exposed every selected node). */
+  passes: number;
+  /** The budget for exposed outputs, bytes (`--max-memory`). */
+  maxMemoryBytes: number;
+  /** The largest cost of one pass, bytes, as planned from the sizes below. */
+  largestPassBytes: number;
+  /** Output sizes the plan used, counted by where they came from (`value_info`, `profiler`, `inputs`, `measured`). */
+  sizesFrom: Record<string, number>;
+  /** `--nodes` patterns, when only some nodes were captured. */
+  nodes?: string;
+  /** Nodes whose values were captured. */
+  capturedNodes: number;
+  /** Why this many passes, said plainly. */
+  reason: string;
 }
 
 export type BlobData = Float32Array | Int32Array;
@@ -316,6 +339,8 @@ export interface RunEndEvent {
   type: 'run-end';
   outputs: NamedTensor[];
   warnings: string[];
+  /** Known once the capture has run: goes to the header's `capturePlan`. */
+  capturePlan?: CapturePlan;
 }
 
 export interface RunErrorEvent {

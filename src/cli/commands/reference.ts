@@ -3,12 +3,17 @@ import { checkRunCounts } from '../../limits.ts';
 import { locateTraceModel } from '../../models/locate.ts';
 import { feedFromTrace } from '../../reference/feed.ts';
 import type { NodeBackend } from '../../reference/tfjs-backend.ts';
-import { readTrace, writeTrace } from '../io.ts';
+import { readTrace } from '../io.ts';
+import { selectionOf, traceInNodeToFile } from '../trace-writer.ts';
+import type { CaptureMode } from '../../trace/types.ts';
 import { formatTraceSummary } from '../format.ts';
 
 export interface ReferenceCommandOptions {
   backend: NodeBackend;
   model?: string;
+  capture: CaptureMode;
+  nodes?: string[];
+  maxMemory?: number;
   runs: number;
   warmup: number;
   out: string;
@@ -17,6 +22,7 @@ export interface ReferenceCommandOptions {
 
 export async function referenceCommand(edgeFile: string, opts: ReferenceCommandOptions): Promise<void> {
   checkRunCounts(opts);
+  const nodes = selectionOf(edgeFile, opts.nodes);
   await checkOutputFile(opts.out, [edgeFile, ...(opts.model ? await modelInputFiles(opts.model) : [])]);
   const edge = await readTrace(edgeFile);
   const { name } = edge.header.model;
@@ -24,12 +30,13 @@ export async function referenceCommand(edgeFile: string, opts: ReferenceCommandO
   // folder (models/*) whose identity hash is the trace's sha256.
   const model = opts.model ?? (await locateTraceModel(edge, edgeFile));
   if (!opts.model) await checkOutputFile(opts.out, await modelInputFiles(model));
-  // Imported here: TF.js loads only once the checks above have passed.
-  const { traceInNode } = await import('../../reference/trace-node.ts');
-  const trace = await traceInNode({
+  // TF.js loads only once the checks above have passed; the trace is written as it runs.
+  const trace = await traceInNodeToFile(opts.out, {
     model,
     backend: opts.backend,
-    capture: 'tensors',
+    capture: opts.capture ?? 'tensors',
+    ...(nodes ? { nodes } : {}),
+    ...(opts.maxMemory !== undefined ? { maxMemoryBytes: opts.maxMemory } : {}),
     runs: opts.runs,
     warmup: opts.warmup,
     feed: feedFromTrace(edge, edgeFile),
@@ -40,7 +47,6 @@ export async function referenceCommand(edgeFile: string, opts: ReferenceCommandO
     ...(edge.header.input.source ? { source: edge.header.input.source } : {}),
     ...(edge.header.input.preprocess ? { preprocess: edge.header.input.preprocess } : {}),
   });
-  await writeTrace(opts.out, trace);
   if (opts.json) process.stdout.write(`${JSON.stringify(trace.header, null, 2)}\n`);
   else process.stdout.write(`${formatTraceSummary(trace, { limit: 5 })}\nwrote ${opts.out}\n`);
 }

@@ -13,6 +13,7 @@ import { modelCardPath, resolveModelJsonPath } from '../../models/load-node.ts';
 import { decodeImageFile } from '../../preprocess/decode-node.ts';
 import { preprocess } from '../../preprocess/pipeline.ts';
 import { readTrace, writeTrace } from '../io.ts';
+import { selectionOf, traceInNodeToFile } from '../trace-writer.ts';
 import { formatTraceSummary } from '../format.ts';
 
 export interface TraceCommandOptions {
@@ -24,6 +25,10 @@ export interface TraceCommandOptions {
   pack: boolean;
   device?: string;
   capture: CaptureMode;
+  /** `--nodes` patterns (src/instrument/node-select.ts). */
+  nodes?: string[];
+  /** `--max-memory`, bytes. */
+  maxMemory?: number;
   runs: number;
   warmup: number;
   out: string;
@@ -113,6 +118,7 @@ export function inputFiles(specs: readonly string[] | undefined): string[] {
 
 export async function traceCommand(model: string, opts: TraceCommandOptions): Promise<void> {
   checkRunCounts(opts);
+  const nodes = selectionOf(model, opts.nodes);
   // Before any work: --out must be writable and must not be one of the inputs.
   await checkOutputFile(opts.out, [...(await modelInputFiles(model)), ...(opts.image ? [opts.image] : []), ...inputFiles(opts.input)]);
   const input = await prepareInput(model, opts);
@@ -134,11 +140,15 @@ export async function traceCommand(model: string, opts: TraceCommandOptions): Pr
       throw new ExrayInputError(model, `backend ${opts.backend} runs in a browser: add --browser`);
     }
     if (opts.f16 || opts.device) throw new ExrayInputError(model, '--f16 and --device apply to browser runs: add --browser');
-    // Imported here: TF.js loads only once the checks above have passed.
-    const { traceInNode } = await import('../../reference/trace-node.ts');
-    trace = await traceInNode({ ...common, backend: opts.backend });
+    // TF.js loads only once the checks above have passed (trace-node.ts is imported in there).
+    trace = await traceInNodeToFile(opts.out, {
+      ...common,
+      backend: opts.backend,
+      ...(nodes ? { nodes } : {}),
+      ...(opts.maxMemory !== undefined ? { maxMemoryBytes: opts.maxMemory } : {}),
+    });
   }
-  await writeTrace(opts.out, trace);
+  if (opts.browser) await writeTrace(opts.out, trace);
   if (opts.json) process.stdout.write(`${JSON.stringify(trace.header, null, 2)}\n`);
   else process.stdout.write(`${formatTraceSummary(trace, { limit: 10 })}\nwrote ${opts.out}\n`);
 }

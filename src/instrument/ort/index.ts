@@ -1,5 +1,6 @@
 /** Public API of the onnxruntime instrumenter (onnxruntime-web in a page or in Node, onnxruntime-node). */
-export { traceOnnx, type TraceOnnxOptions } from './trace-model.ts';
+export { streamOnnx, traceOnnx, type TraceOnnxOptions } from './trace-model.ts';
+export { CaptureBudgetError } from './capture-plan.ts';
 export { OrtRunner, OrtLoadError, createSession, disposeAll, timingPass } from './passes.ts';
 export {
   chromeTraceProfiler,

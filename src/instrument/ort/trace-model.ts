@@ -6,8 +6,11 @@
  *   1. cold run, warm-up and N timed plain runs of the **unmodified** model → whole-inference median;
  *   2. timing pass: one run of the unmodified model under a kernel profiler (ORT session profiler, or
  *      WebGPU timestamps) → every kernel with its time, mapped back to model nodes;
- *   3. capture pass (`stats` / `tensors`): one run of the **rewritten** model whose every node output
- *      is a graph output → every node's values.
+ *   3. capture pass(es) (`stats` / `tensors`): runs of a **rewritten** model whose selected node outputs
+ *      are graph outputs → those nodes' values. One run when every selected output fits the memory
+ *      budget (`maxMemoryBytes`), else several runs over consecutive subsets of the nodes (same input,
+ *      same session options), stitched into one trace whose `capturePlan` says so (capture-plan.ts).
+ *      Each output is recorded (and its blob emitted) as it is read, then dropped.
  * Exposing outputs changes what onnxruntime fuses, so timing uses the unmodified model, and the
  * rewritten model's final outputs are checked against the unmodified one's (a warning when they differ).
  * When the execution provider cannot create or run the rewritten model, the trace says so and keeps
@@ -36,6 +39,8 @@ import { attributeKernels, subgraphOwners, type RawKernel } from './profile.ts';
 import { createSession, disposeAll, OrtLoadError, OrtRunner, timingPass } from './passes.ts';
 import { maxAbsDiff, ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
 import { median, type TraceRunOptions } from '../common.ts';
+import { CaptureBudgetError, defaultPageBudget, estimateSizes, formatBytes, nextPass, onnxElementBytes, valueCost, type ValueSize } from './capture-plan.ts';
+import type { CapturePlan } from '../../trace/types.ts';
 
 export interface TraceOnnxOptions extends TraceRunOptions {
   runtime: OrtRuntimeName;
@@ -49,6 +54,11 @@ export interface TraceOnnxOptions extends TraceRunOptions {
   sessionOptions?: OrtSessionOptions;
   /** Names the model in error messages (a path or a file name). */
   modelFile?: string;
+  /**
+   * Memory budget for the outputs one capture run exposes, bytes (see capture-plan.ts for what is
+   * counted). Default: a quarter of `navigator.deviceMemory`, else 1 GiB (Node callers pass their own).
+   */
+  maxMemoryBytes?: number;
 }
 
 function defaultProfiler(ort: OrtModule, opts: TraceOnnxOptions): KernelProfiler | null {
@@ -72,9 +82,23 @@ function inputTypes(info: OnnxGraphInfo, inputs: OrtInput[]): Map<string, string
 /**
  * Trace one ONNX model. `modelBytes` is the `.onnx` file; `inputs` name every model input. The
  * caller owns `ort` (and has set `env` up: wasm paths, threads); every session exray creates is
- * released before this returns.
+ * released before this returns. The whole trace is held in memory: `streamOnnx` only emits events.
  */
 export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: OrtInput[], options: TraceOnnxOptions): Promise<Trace> {
+  const builder = new TraceBuilder();
+  await streamOnnx(ort, modelBytes, inputs, { ...options, onEvent: (e) => {
+    builder.push(e);
+    options.onEvent?.(e);
+  } });
+  return builder.finish();
+}
+
+/**
+ * Trace one ONNX model as events only (`options.onEvent`): nothing is kept here beyond one pass's
+ * outputs, so a consumer that writes blobs as they come (src/trace/file-writer.ts) holds one tensor at
+ * a time. A failure after run-start emits `run-error`, then throws.
+ */
+export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: OrtInput[], options: TraceOnnxOptions): Promise<void> {
   const modelFile = options.modelFile ?? options.modelName ?? 'model.onnx';
   const requested = options.capture ?? 'stats';
   const runs = Math.max(1, options.runs ?? 5);
@@ -83,6 +107,11 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
   const ep = options.executionProvider;
   const profiler = defaultProfiler(ort, options);
   const baseOptions: OrtSessionOptions = { ...options.sessionOptions, executionProviders: [ep] };
+  // Capture runs see the graph as written: onnxruntime's fusions depend on which values are graph
+  // outputs, so with them on, a node's value would depend on what else its pass exposes (a Conv fused
+  // with its BatchNormalization in one pass, not in another) and stitched passes would not agree.
+  const captureOptions: OrtSessionOptions = { ...baseOptions, graphOptimizationLevel: 'disabled' };
+  const budget = options.maxMemoryBytes ?? defaultPageBudget();
   const warnings: string[] = [];
 
   const model = decodeOnnx(modelBytes, modelFile);
@@ -91,26 +120,43 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
     if (!inputs.some((i) => i.name === spec.name)) throw new RangeError(`no tensor given for model input "${spec.name}" (got ${inputs.map((i) => i.name).join(', ') || 'none'})`);
   }
   const types = inputTypes(info, inputs);
+  const selection = options.nodes;
+  const selected = selection ? info.nodes.filter((n) => selection.test(n.name)) : info.nodes;
+  if (selection && requested !== 'timing' && selected.length === 0) {
+    throw new RangeError(`--nodes ${selection.text} matches none of the model's ${info.nodes.length} nodes (e.g. ${info.nodes.slice(0, 3).map((n) => n.name).join(', ')})`);
+  }
+  const selectedNames = new Set(selected.map((n) => n.name));
+  const graphOutputs = new Set(info.outputs.map((o) => o.name));
+  const inputElements = new Map(inputs.map((i) => [i.name, i.data.length]));
 
   // Sessions first: a model the runtime cannot load fails before anything is emitted; a rewritten model
-  // it cannot load makes this a timing-only trace, which run-start must already say.
+  // it cannot load makes this a timing-only trace, which run-start must already say. The session that
+  // exposes every selected output is kept for a one-pass capture, released when the budget needs more.
   const plainSession = await createSession(ort, modelBytes, baseOptions);
   const sessions: OrtSession[] = [plainSession];
   let captureSession: OrtSession | undefined;
   let exposedWarnings: string[] = [];
+  let exposedValues = new Set<string>();
   let capture: CaptureMode = requested;
-  const builder = new TraceBuilder();
+  let started = false;
+  let ended = false;
   const emit = (e: TraceEvent): void => {
-    builder.push(e);
+    if (e.type === 'run-end' || e.type === 'run-error') ended = true;
     options.onEvent?.(e);
   };
-  let started = false;
   try {
     if (requested !== 'timing') {
-      const exposed = exposeAllOutputs(model, info);
+      const exposed = exposeAllOutputs(model, info, selection ? selectedNames : undefined);
       exposedWarnings = exposed.warnings;
+      exposedValues = new Set(exposed.outputNames.filter((v) => !graphOutputs.has(v)));
+      // Sizes the model states need no run: a node over the budget alone is refused before any run.
+      const declared = estimateSizes(info, [], [], inputElements, new Map());
+      const base = graphOutputCost(info, declared);
+      for (const n of selected) {
+        if (n.outputs.every((v) => declared.get(v)?.from === 'value_info')) nextPass([n], 0, declared, exposedValues, base, budget);
+      }
       try {
-        captureSession = await createSession(ort, encodeOnnx(exposed.model), baseOptions);
+        captureSession = await createSession(ort, encodeOnnx(exposed.model), captureOptions);
         sessions.push(captureSession);
       } catch (e) {
         capture = 'timing';
@@ -159,7 +205,7 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
     started = true;
     for (const b of inputBlobs) emit(b);
 
-    const total = 1 + warmup + runs + (profiler ? 1 : 0) + (capture === 'timing' ? 0 : 1);
+    let total = 1 + warmup + runs + (profiler ? 1 : 0) + (capture === 'timing' ? 0 : 1);
     let done = 0;
     const progress = (phase: string): void => emit({ type: 'progress', phase, done: done++, total });
 
@@ -244,46 +290,9 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
     }
     for (const k of kernels) emit({ type: 'kernel', kernel: k });
 
-    // ---- 3: capture pass on the rewritten model -----------------------------------------------------
-    let captured: Map<string, TensorValues> | undefined;
-    if (captureSession) {
-      progress('capture pass');
-      try {
-        const runner = new OrtRunner(ort, captureSession, inputs, types);
-        const outs = await runner.run();
-        captured = new Map();
-        for (const [name, t] of Object.entries(outs)) captured.set(name, tensorValues(t));
-        disposeAll(outs);
-        warnings.push(...exposedWarnings);
-      } catch (e) {
-        warnings.push(`${options.runtime} (${ep}) cannot run the rewritten model that exposes every node output (${(e as Error).message}); nodes have no values, the timing pass is kept`);
-      }
-      await captureSession.release();
-      sessions.splice(sessions.indexOf(captureSession), 1);
-    }
-
-    if (captured) {
-      const differing: string[] = [];
-      for (const [name, v] of plainValues) {
-        const c = captured.get(name);
-        if (!c?.data || !v.data) continue;
-        if (c.data.length !== v.data.length) differing.push(`${name} (shape [${c.shape}] vs [${v.shape}])`);
-        else {
-          const d = maxAbsDiff(c.data, v.data);
-          if (!(d === 0)) differing.push(`${name} (max |Δ| ${d.toPrecision(3)})`);
-        }
-      }
-      if (differing.length > 0) {
-        warnings.push(
-          `the rewritten model (every node output exposed) gives different final outputs than the unmodified model: ${differing.join(', ')}; onnxruntime optimises the two graphs differently (fusions), node values come from the rewritten one, the trace's outputs from the unmodified one`,
-        );
-      }
-    }
-
-    // ---- nodes, in topological order ------------------------------------------------------------------
+    // ---- 3: capture pass(es) on rewritten models ---------------------------------------------------
     const keep = capture === 'tensors';
     const approximate: string[] = [];
-    let shapeless = 0;
     const record = (node: string, k: number, v: TensorValues, withValues: boolean, forceBlob: boolean): TensorRecord => {
       const rec: TensorRecord = { shape: v.shape, dtype: v.dtype };
       if (!withValues || !v.data) return rec;
@@ -291,20 +300,162 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
       rec.stats = computeStats(v.data, bins);
       if (keep || forceBlob) {
         const id = blobIdFor(node, k);
-        emit({ type: 'blob', id, data: v.data });
         rec.blob = { id, encoding: v.data instanceof Int32Array ? 'int32' : 'float32', length: v.data.length };
+        emit({ type: 'blob', id, data: v.data });
       }
       return rec;
     };
+    /** Node name → its outputs' records (values read), filled pass by pass; small (no values). */
+    const captured = new Map<string, (TensorRecord | undefined)[]>();
+    let capturePlan: CapturePlan | undefined;
+    if (captureSession) {
+      const measured = new Map<string, ValueSize>();
+      const sizesFrom = new Map<string, number>();
+      let sizes = estimateSizes(info, raw, owners, inputElements, measured);
+      const base = graphOutputCost(info, sizes);
+      let plan = nextPass(selected, 0, sizes, exposedValues, base, budget);
+      const onePass = plan.end === selected.length;
+      if (!onePass) {
+        // The all-outputs session would not fit: each pass gets a session of its own.
+        await captureSession.release();
+        sessions.splice(sessions.indexOf(captureSession), 1);
+        captureSession = undefined;
+      }
+      let from = 0;
+      let pass = 0;
+      let largestPassBytes = 0;
+      const overBudget: string[] = [];
+      const firstFinals = new Map<string, number>();
+      const nondeterministic = new Set<string>();
+      const differing: string[] = [];
+      let failed: string | undefined;
+      while (from < selected.length) {
+        if (pass > 0) {
+          sizes = estimateSizes(info, raw, owners, inputElements, measured);
+          plan = nextPass(selected, from, sizes, exposedValues, base, budget);
+        }
+        const passNodes = selected.slice(from, plan.end);
+        for (const n of passNodes) {
+          for (const v of n.outputs) if (exposedValues.has(v) || graphOutputs.has(v)) sizesFrom.set(sizes.get(v)?.from ?? 'inputs', (sizesFrom.get(sizes.get(v)?.from ?? 'inputs') ?? 0) + 1);
+        }
+        largestPassBytes = Math.max(largestPassBytes, plan.bytes);
+        pass++;
+        if (!onePass) total++;
+        progress(onePass ? 'capture pass' : `capture pass ${pass} (nodes ${from + 1}–${plan.end} of ${selected.length})`);
+        let session = captureSession;
+        try {
+          if (!session) {
+            const names = new Set(passNodes.map((n) => n.name));
+            session = await createSession(ort, encodeOnnx(exposeAllOutputs(model, info, names).model), captureOptions);
+            sessions.push(session);
+          }
+          const outs: Record<string, OrtTensor | undefined> = await new OrtRunner(ort, session, inputs, types).run();
+          // The model's own outputs: against the unmodified model's (first pass), then against the first
+          // pass's (later passes: the runtime must give the same values for the stitching to hold).
+          for (const o of info.outputs) {
+            const t = outs[o.name];
+            if (!t) continue;
+            const v = tensorValues(t);
+            if (!v.data) continue;
+            const sum = checksum(v.data);
+            if (pass === 1) {
+              firstFinals.set(o.name, sum);
+              const p = plainValues.get(o.name);
+              if (p?.data) {
+                if (p.data.length !== v.data.length) differing.push(`${o.name} (shape [${v.shape}] vs [${p.shape}])`);
+                else {
+                  const d = maxAbsDiff(v.data, p.data);
+                  if (!(d === 0)) differing.push(`${o.name} (max |Δ| ${d.toPrecision(3)})`);
+                }
+              }
+            } else if (firstFinals.get(o.name) !== sum) nondeterministic.add(o.name);
+          }
+          let actual = 0;
+          let largest = 0;
+          for (const n of passNodes) {
+            const recs = n.outputs.map((v, k): TensorRecord | undefined => {
+              const t = outs[v];
+              if (!t) return undefined;
+              const values = tensorValues(t);
+              const elements = values.data?.length ?? 0;
+              const m: ValueSize = { elements, elementBytes: onnxElementBytes(info.valueTypes.get(v)?.elemType ?? elementTypeOf(t.type)), from: 'measured' };
+              measured.set(v, m);
+              if (!graphOutputs.has(v)) {
+                actual += valueCost(m);
+                largest = Math.max(largest, elements * 4);
+                // Dropped as soon as it is recorded: a pass holds the runtime's outputs, not two copies of them.
+                try {
+                  t.dispose();
+                } catch {
+                  // onnxruntime-node's CPU tensors have nothing to free.
+                }
+                outs[v] = undefined;
+              }
+              return record(n.name, k, values, true, false);
+            });
+            captured.set(n.name, recs);
+          }
+          disposeAll(outs as Record<string, OrtTensor>);
+          actual += base.bytes + Math.max(largest, base.largest);
+          if (actual > budget) overBudget.push(`pass ${pass}: ${formatBytes(actual)}`);
+        } catch (e) {
+          if (e instanceof CaptureBudgetError) throw e;
+          failed = (e as Error).message;
+          break;
+        } finally {
+          if (session) {
+            await session.release();
+            sessions.splice(sessions.indexOf(session), 1);
+          }
+          captureSession = undefined;
+        }
+        from = plan.end;
+      }
+      if (failed !== undefined) {
+        warnings.push(
+          `${options.runtime} (${ep}) cannot run the rewritten model that exposes ${pass > 1 ? `the nodes of capture pass ${pass}` : 'every node output'} (${failed}); ${captured.size > 0 ? `${captured.size} node(s) from earlier passes have values, the others none` : 'nodes have no values'}, the timing pass is kept`,
+        );
+      } else {
+        warnings.push(...exposedWarnings);
+      }
+      if (differing.length > 0) {
+        warnings.push(
+          `the rewritten model (node outputs exposed, graph optimisations off) gives different final outputs than the unmodified model: ${differing.join(', ')}; onnxruntime optimises the unmodified graph (fusions, layouts), node values come from the rewritten one, the trace's outputs from the unmodified one`,
+        );
+      }
+      if (nondeterministic.size > 0) {
+        warnings.push(`the capture passes gave different final outputs (${[...nondeterministic].join(', ')}): the runtime is not deterministic on this input, so node values from different passes may not belong to one run`);
+      }
+      if (overBudget.length > 0) {
+        warnings.push(`capture pass(es) used more than the memory budget of ${formatBytes(budget)} (${overBudget.join(', ')}): output sizes were estimated below what the runtime returned`);
+      }
+      const fromText = [...sizesFrom].map(([k, c]) => `${k} ${c}`).join(', ');
+      capturePlan = {
+        passes: pass,
+        maxMemoryBytes: budget,
+        largestPassBytes,
+        sizesFrom: Object.fromEntries(sizesFrom),
+        ...(selection ? { nodes: selection.text } : {}),
+        capturedNodes: captured.size,
+        reason:
+          pass === 1
+            ? `every selected output fits the budget of ${formatBytes(budget)} in one run (${formatBytes(largestPassBytes)}; sizes from ${fromText})`
+            : `exposing every selected output at once needs more than the budget of ${formatBytes(budget)}: ${pass} runs of the same input, each exposing a consecutive subset of the nodes (largest ${formatBytes(largestPassBytes)}; sizes from ${fromText})`,
+      };
+    }
+
+    // ---- nodes, in topological order ------------------------------------------------------------------
+    let shapeless = 0;
     const kernelList = (name: string): number[] => kernelsOf.get(name) ?? [];
     // onnxruntime-node's CPU EP may run parts of the graph in a blocked layout (NCHWc: 5-D tensors between
     // ReorderInput and ReorderOutput kernels); the profiler then reports blocked shapes, not the model's.
     const relaidOut = raw.some((r) => r.op === 'ReorderInput' || r.op === 'ReorderOutput');
     info.nodes.forEach((n, index) => {
       const ks = kernelList(n.name);
+      const got = captured.get(n.name);
       const outputs = n.outputs.map((v, k): TensorRecord => {
-        const got = captured?.get(v);
-        if (got) return record(n.name, k, got, true, false);
+        const rec = got?.[k];
+        if (rec) return rec;
         const t = info.valueTypes.get(v);
         // No values: the shape the profiler saw when this node ran as itself (a kernel named after it, of
         // its op: a fused or re-laid-out kernel's shapes are not the node's), else a static declared one.
@@ -323,6 +474,9 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
         `${shapeless} node output(s) have no recorded shape (no values, and neither the model nor the profiler gives one${relaidOut ? ': onnxruntime ran parts of the graph in a blocked layout (NCHWc), so profiler shapes are not the model\'s' : ''}): recorded as []`,
       );
     }
+    if (selection && capture !== 'timing') {
+      warnings.push(`--nodes ${selection.text}: ${selected.length} of ${info.nodes.length} nodes captured; the others were not exposed and have no values`);
+    }
     if (approximate.length > 0) {
       warnings.push(`int64 values outside the int32 range are stored as float32 (approximate) for: ${[...new Set(approximate)].slice(0, 20).join(', ')}`);
     }
@@ -335,12 +489,38 @@ export async function traceOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs: 
       if (v?.data) outputs.push({ name: o.name, ...record(`output:${o.name}`, k, v, true, true) });
       else warnings.push(`model output ${o.name} has no numeric values (${v ? v.dtype : 'not returned'}): not in the trace's outputs`);
     });
-    emit({ type: 'run-end', outputs, warnings });
-    return builder.finish();
+    emit({ type: 'run-end', outputs, warnings, ...(capturePlan ? { capturePlan } : {}) });
   } catch (e) {
-    if (started && builder.state === 'running') emit({ type: 'run-error', message: (e as Error).message });
+    if (started && !ended) emit({ type: 'run-error', message: (e as Error).message });
     throw e;
   } finally {
     for (const s of sessions) await s.release().catch(() => undefined);
   }
+}
+
+/** What the model's own outputs cost in every pass (they come back from each run). */
+function graphOutputCost(info: OnnxGraphInfo, sizes: ReadonlyMap<string, ValueSize>): { bytes: number; largest: number } {
+  let bytes = 0;
+  let largest = 0;
+  for (const o of info.outputs) {
+    const s = sizes.get(o.name);
+    if (!s) continue;
+    bytes += valueCost(s);
+    largest = Math.max(largest, s.elements * 4);
+  }
+  return { bytes, largest };
+}
+
+/** ONNX element type of an ORT tensor type string (for sizes measured from a tensor). */
+function elementTypeOf(type: string): number {
+  const map: Record<string, number> = { float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13 };
+  return map[type] ?? 1;
+}
+
+/** FNV-1a over the 32-bit words of a blob: equal values give equal sums (passes are compared by it). */
+function checksum(data: Float32Array | Int32Array): number {
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+  return h >>> 0;
 }

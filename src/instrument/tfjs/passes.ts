@@ -154,9 +154,11 @@ export async function capturePass(
   runner: Runner,
   backend: string,
   onNode: (n: CapturedNode) => void,
-  opts: { borrow?: boolean } = {},
+  opts: { borrow?: boolean; select?: (name: string) => boolean } = {},
 ): Promise<{ outputs: Tensor[]; visited: number }> {
   const borrow = opts.borrow ?? false;
+  // Nodes not selected (--nodes) are neither read back nor cloned: their outputs stay where they are.
+  const select = opts.select ?? ((): boolean => true);
   const syncRead = SYNC_READ_BACKENDS.has(backend);
   const readable = (t: Tensor | null): t is Tensor => t !== null && t.dtype !== 'string' && t.dtype !== 'complex64';
   const describe = (ts: (Tensor | null)[]): { shape: number[]; dtype: string }[] =>
@@ -166,7 +168,9 @@ export async function capturePass(
   const hook = installHook(runner.model, {
     onNodeEnd(v) {
       visited++;
-      if (syncRead) {
+      if (!select(v.name)) {
+        onNode({ name: v.name, values: v.outputs.map(() => null), outputs: describe(v.outputs) });
+      } else if (syncRead) {
         onNode({ name: v.name, values: v.outputs.map((t) => (readable(t) ? readSync(t, backend, borrow) : null)), outputs: describe(v.outputs) });
       } else {
         pending.push({ name: v.name, tensors: v.outputs.map((t) => (readable(t) ? tf.keep(t.clone()) : null)) });

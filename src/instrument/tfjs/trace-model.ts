@@ -279,9 +279,13 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
       }
       const outputs = c.outputs.map((o, k) => tensorRecord(c.name, k, o, c.values[k] ?? null, keepValues));
       emit({ type: 'node', node: nodeRecord(i, outputs) });
-    }, { borrow: !keepValues });
+    }, { borrow: !keepValues, ...(options.nodes ? { select: (name: string) => options.nodes!.test(name) } : {}) });
     lastOutputs = captured.outputs;
     if (captured.visited !== skeleton.length) warnings.push(`capture pass saw ${captured.visited} nodes, timing pass ${skeleton.length}`);
+    if (options.nodes) {
+      const n = skeleton.filter((s) => options.nodes!.test(s.name)).length;
+      warnings.push(`--nodes ${options.nodes.text}: ${n} of ${skeleton.length} nodes captured; the others were not read back and have no values`);
+    }
   }
 
   // ---- run end: final outputs, from the last pass -------------------------------------------------

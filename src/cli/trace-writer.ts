@@ -1,0 +1,122 @@
+/**
+ * Writes a trace to disk while it runs (Node): every event goes to a TraceStreamWriter whose zip bytes
+ * go straight to a temp file beside the output, so a trace's tensors are never all in memory; at the
+ * end the file is fsynced and renamed over the output (atomic, as src/io/atomic.ts writes). A failure
+ * or an interrupt removes the temp file and leaves the previous output as it was.
+ */
+import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdir, realpath, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { fsyncDir, registerTemp, tempPathFor } from '../io/atomic.ts';
+import { OutputWriteError } from '../io/outputs.ts';
+import { TraceStreamWriter } from '../trace/file-writer.ts';
+import type { Trace, TraceEvent, TraceHeader } from '../trace/types.ts';
+import { ExrayInputError } from '../errors.ts';
+import { nodeSelection, NodePatternError, type NodeSelection } from '../instrument/node-select.ts';
+import type { NodeTraceOptions } from '../reference/trace-node.ts';
+
+export interface StreamedTraceFile {
+  /** Give it every event of the run, in order. */
+  onEvent(event: TraceEvent): void;
+  /** After the run: validate, write header.json, fsync, rename. Returns the header. */
+  commit(): Promise<TraceHeader>;
+  /** After a failure: remove the temp file (the output is untouched). */
+  abort(): void;
+}
+
+export async function openStreamedTrace(path: string): Promise<StreamedTraceFile> {
+  await mkdir(dirname(path), { recursive: true });
+  const target = await realpath(path).catch(() => path);
+  const temp = tempPathFor(target);
+  const release = registerTemp(temp);
+  let fd: number | undefined;
+  const fail = (e: unknown): never => {
+    const err = e as NodeJS.ErrnoException;
+    throw new OutputWriteError(path, err.code ?? 'EIO', err.message);
+  };
+  try {
+    fd = openSync(temp, 'wx', 0o644);
+  } catch (e) {
+    release();
+    fail(e);
+  }
+  const out = fd!;
+  const writer = new TraceStreamWriter(
+    (chunk) => {
+      let done = 0;
+      while (done < chunk.length) done += writeSync(out, chunk, done, chunk.length - done);
+    },
+    { file: path },
+  );
+  let closed = false;
+  const cleanup = (): void => {
+    if (!closed) {
+      closed = true;
+      try {
+        closeSync(out);
+      } catch {
+        // already closed
+      }
+    }
+    try {
+      unlinkSync(temp);
+    } catch {
+      // renamed or gone
+    }
+    release();
+  };
+  return {
+    onEvent(event) {
+      try {
+        writer.push(event);
+      } catch (e) {
+        cleanup();
+        if ((e as NodeJS.ErrnoException).code !== undefined) fail(e);
+        throw e;
+      }
+    },
+    async commit() {
+      try {
+        const header = writer.finish();
+        fsyncSync(out);
+        closeSync(out);
+        closed = true;
+        await rename(temp, target);
+        release();
+        await fsyncDir(dirname(target));
+        return header;
+      } catch (e) {
+        cleanup();
+        if ((e as NodeJS.ErrnoException).code !== undefined) fail(e);
+        throw e;
+      }
+    },
+    abort: cleanup,
+  };
+}
+
+/** `--nodes` → a selection; an invalid /regex/ is a usage error naming the pattern. */
+export function selectionOf(model: string, patterns: string[] | undefined): NodeSelection | undefined {
+  try {
+    return nodeSelection(patterns);
+  } catch (e) {
+    if (e instanceof NodePatternError) throw new ExrayInputError(model, e.message);
+    throw e;
+  }
+}
+
+/**
+ * Run a model in Node and write its trace as it runs (blobs go to the file as they are read: see
+ * src/cli/trace-writer.ts); returns the trace without blobs (header only), for the summary.
+ */
+export async function traceInNodeToFile(out: string, opts: Omit<NodeTraceOptions, 'onEvent' | 'streamOnly'>): Promise<Trace> {
+  const { traceInNode } = await import('../reference/trace-node.ts');
+  const file = await openStreamedTrace(out);
+  try {
+    await traceInNode({ ...opts, streamOnly: true, onEvent: (e) => file.onEvent(e) });
+  } catch (e) {
+    file.abort();
+    throw e;
+  }
+  return { header: await file.commit(), blobs: new Map() };
+}

@@ -1,0 +1,156 @@
+/**
+ * A streaming `.exray` writer: trace events in, zip bytes out as they come. Each blob is written to the
+ * sink when its event arrives and is not kept, so writing a trace holds one tensor at a time, not the
+ * whole trace; `header.json` is folded from the other events and written last. Pure (no DOM, no Node):
+ * the caller's sink puts the bytes somewhere (src/cli/trace-writer.ts: a temp file renamed at the end).
+ *
+ * fflate's streaming `Zip` with one `ZipPassThrough` per blob (stored, as encodeTrace stores blobs;
+ * sizes and CRC-32 go to a data descriptor and the central directory, which the reader uses) and a
+ * `ZipDeflate` for header.json. The result reads back with decodeTrace / decodeTraceHeader.
+ */
+import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
+import { TraceFormatError, TraceRunError } from './errors.ts';
+import { blobEntryName, blobToLittleEndian, HEADER_ENTRY } from './file.ts';
+import { validateStreamedTrace } from './schema.ts';
+import { TRACE_FORMAT, TRACE_VERSION } from './types.ts';
+import type { CapturePlan, KernelRecord, NamedTensor, NodeRecord, RunStartEvent, TimingSummary, TraceEvent, TraceHeader } from './types.ts';
+
+/** Zip offsets are 32-bit without zip64 (which .exray does not use): the writer stops short of 4 GiB. */
+const ZIP32_LIMIT = 0xffffffff;
+
+export interface TraceStreamWriterOptions {
+  /** Names the trace in errors (the output path). */
+  file: string;
+  /** Refuse a trace over this many bytes (default and upper bound: the zip format's 4 GiB). */
+  maxBytes?: number;
+}
+
+/** Writes one trace, event by event, to `sink` (called synchronously with each zip chunk, in order). */
+export class TraceStreamWriter {
+  private readonly zip: Zip;
+  private readonly file: string;
+  private readonly maxBytes: number;
+  private start: RunStartEvent | undefined;
+  private readonly nodes: NodeRecord[] = [];
+  private readonly kernels: KernelRecord[] = [];
+  private timing: TimingSummary | undefined;
+  private end: { outputs: NamedTensor[]; warnings: string[]; capturePlan?: CapturePlan } | undefined;
+  private failure: string | undefined;
+  private readonly blobs = new Map<string, { encoding: 'float32' | 'int32'; length: number }>();
+  private written = 0;
+  private mtime: Date = new Date(1980, 0, 1);
+  private zipError: Error | undefined;
+
+  constructor(sink: (chunk: Uint8Array) => void, options: TraceStreamWriterOptions) {
+    this.file = options.file;
+    this.maxBytes = Math.min(options.maxBytes ?? ZIP32_LIMIT, ZIP32_LIMIT);
+    this.zip = new Zip((err, chunk) => {
+      if (err) {
+        this.zipError = err;
+        return;
+      }
+      this.written += chunk.length;
+      sink(chunk);
+    });
+  }
+
+  /** Bytes handed to the sink so far. */
+  get bytesWritten(): number {
+    return this.written;
+  }
+
+  private fail(problem: string): never {
+    throw new TraceFormatError(this.file, problem);
+  }
+
+  push(event: TraceEvent): void {
+    if (this.end !== undefined || this.failure !== undefined) this.fail(`'${event.type}' event after the run ended`);
+    if (this.start === undefined && event.type !== 'run-start' && event.type !== 'run-error') this.fail(`'${event.type}' event before 'run-start'`);
+    switch (event.type) {
+      case 'run-start': {
+        if (this.start !== undefined) this.fail(`second 'run-start' event; one stream carries one run`);
+        this.start = event;
+        const d = new Date(event.createdAt);
+        if (Number.isFinite(d.getTime()) && d.getFullYear() >= 1980 && d.getFullYear() < 2100) this.mtime = d;
+        return;
+      }
+      case 'blob':
+        return this.writeBlob(event.id, event.data);
+      case 'node':
+        this.nodes.push(event.node);
+        return;
+      case 'kernel':
+        this.kernels.push(event.kernel);
+        return;
+      case 'timing':
+        this.timing = event.timing;
+        return;
+      case 'progress':
+        return;
+      case 'run-end':
+        this.end = { outputs: event.outputs, warnings: event.warnings, ...(event.capturePlan ? { capturePlan: event.capturePlan } : {}) };
+        return;
+      case 'run-error':
+        this.failure = event.message;
+        return;
+    }
+  }
+
+  private writeBlob(id: string, data: Float32Array | Int32Array): void {
+    if (this.blobs.has(id)) this.fail(`blob '${id}' pushed twice; blob ids must be unique in a trace`);
+    const encoding = data instanceof Int32Array ? 'int32' : 'float32';
+    // Entry header, data descriptor and its central directory record: ~150 bytes on top of the values.
+    if (this.blobs.size >= 65_000) this.fail(`more than 65,000 blobs: an .exray file is a zip without zip64 (capture fewer nodes with --nodes)`);
+    if (this.written + data.byteLength + 256 * (this.blobs.size + 2) > this.maxBytes) {
+      this.fail(
+        `the trace would exceed ${(this.maxBytes / 1024 ** 3).toFixed(2)} GiB at blob '${id}' (an .exray file is a zip without zip64): capture fewer nodes (--nodes) or --capture stats`,
+      );
+    }
+    const entry = new ZipPassThrough(blobEntryName(id));
+    entry.mtime = this.mtime;
+    this.zip.add(entry);
+    entry.push(blobToLittleEndian(data), true);
+    if (this.zipError) this.fail(`zip stream: ${this.zipError.message}`);
+    this.blobs.set(id, { encoding, length: data.length });
+  }
+
+  /**
+   * The header (validated as the reader would), then header.json and the zip directory to the sink.
+   * Throws TraceRunError after a `run-error` event, TraceFormatError when the trace breaks a rule; the
+   * caller then discards what was written.
+   */
+  finish(): TraceHeader {
+    if (this.failure !== undefined) throw new TraceRunError(this.file, this.failure);
+    if (this.start === undefined) this.fail(`no 'run-start' event: the run did not start`);
+    if (this.end === undefined) this.fail(`no 'run-end' event: the run did not finish`);
+    const { type: _type, ...startFields } = this.start;
+    const header: TraceHeader = {
+      format: TRACE_FORMAT,
+      version: TRACE_VERSION,
+      ...startFields,
+      ...(this.timing !== undefined ? { timing: this.timing } : {}),
+      nodes: byIndex(this.nodes),
+      kernels: byIndex(this.kernels),
+      outputs: this.end.outputs,
+      warnings: [...this.end.warnings],
+      ...(this.end.capturePlan ? { capturePlan: this.end.capturePlan } : {}),
+    };
+    validateStreamedTrace(header, this.blobs, this.file);
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    if (this.written + 2 * json.length + 256 * (this.blobs.size + 2) > this.maxBytes) this.fail(`the trace would exceed the zip format's 4 GiB with its header`);
+    const entry = new ZipDeflate(HEADER_ENTRY, { level: 6 });
+    entry.mtime = this.mtime;
+    this.zip.add(entry);
+    entry.push(json, true);
+    this.zip.end();
+    if (this.zipError) this.fail(`zip stream: ${this.zipError.message}`);
+    return header;
+  }
+}
+
+function byIndex<T extends { index: number }>(items: readonly T[]): T[] {
+  return items
+    .map((item, pos) => ({ item, pos }))
+    .sort((a, b) => a.item.index - b.item.index || a.pos - b.pos)
+    .map((x) => x.item);
+}
