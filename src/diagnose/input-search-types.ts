@@ -34,6 +34,12 @@ export interface InputSearchOptions {
   coarseSize?: number;
   /** Long side the photo is reduced to before the coarse candidates are built (default 160). */
   coarseSource?: number;
+  /**
+   * Which resize variants the fine stage scores: 'screened' (default) computes the antialiased
+   * bicubic/Lanczos3 only when the others leave room for them; 'all' always; 'classic' is the set
+   * before bicubic/Lanczos3 existed (the benchmark's anchor).
+   */
+  resizeSearch?: 'screened' | 'all' | 'classic';
 }
 
 /** One axis of the search: the value that explains best vs the value the card expects, with scores. */

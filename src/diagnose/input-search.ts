@@ -9,7 +9,8 @@
  *     memory order (NHWC/NCHW) × fit (stretch / center-crop / letterbox) × alpha × channel permutation;
  *     score = mean over channels of 1 − r² of the affine fit.
  *  2. fine (model resolution, best geometry fixed): fit mode, resize method (nearest / bilinear ±
- *     align-corners / half-pixel / antialias / area), alpha; the channel permutation re-checked;
+ *     align-corners / half-pixel / antialias / area / bicubic / Lanczos3; the antialiased cubic kernels
+ *     only when the others leave room for them), alpha; the channel permutation re-checked;
  *     score = residual in pixel levels (0..255). The final affine fit is the normalisation evidence.
  *
  * Pure: no DOM, no Node. Returns evidence only; the rules in ./causes turn it into causes.
@@ -89,7 +90,32 @@ const RESIZE_VARIANTS: readonly ResizeOpts[] = [
   { method: 'nearest', alignCorners: true, halfPixelCenters: false, antialias: false },
   { method: 'nearest', alignCorners: false, halfPixelCenters: true, antialias: false },
   { method: 'area', alignCorners: false, halfPixelCenters: false, antialias: false },
+  // Fixed-support cubic kernels (tf.image.resize 'bicubic' / 'lanczos3' without antialias): 4 / 6 taps, cheap.
+  { method: 'bicubic', alignCorners: false, halfPixelCenters: true, antialias: false },
+  { method: 'lanczos3', alignCorners: false, halfPixelCenters: true, antialias: false },
 ];
+
+/**
+ * Antialiased cubic kernels (PIL, sharp/libvips, canvas 'high'): their support grows with the
+ * downscale factor (4 or 6 input pixels per output pixel per axis), so they cost 2–3× an antialiased
+ * bilinear. Computed only when the other variants leave room for them (see `wantSmooth`).
+ */
+const SMOOTH_VARIANTS: readonly ResizeOpts[] = [
+  { method: 'bicubic', alignCorners: false, halfPixelCenters: true, antialias: true },
+  { method: 'lanczos3', alignCorners: false, halfPixelCenters: true, antialias: true },
+];
+
+/**
+ * An antialiased cubic kernel is worth computing when the best of the others is itself a smoothing
+ * filter (area, antialiased bilinear: the cubic ones sit between them and the sharp ones), or when the
+ * best leaves more than decoder noise unexplained. A clean input matched by the card's sharp bilinear
+ * at noise level skips them.
+ */
+function wantSmooth(best: ResizeOpts, levels: number): boolean {
+  return best.method === 'area' || (best.method === 'bilinear' && best.antialias) || levels > SMOOTH_TRIGGER_LEVELS;
+}
+/** Residual (levels rms) above which the antialiased cubic kernels are tried whatever won. */
+export const SMOOTH_TRIGGER_LEVELS = 1;
 
 const FITS: readonly Fit[] = ['stretch', 'center-crop', 'letterbox'];
 
@@ -254,8 +280,11 @@ export function searchInput(args: InputSearchArgs, options: InputSearchOptions =
   const specRs = spec.resize;
   const specChoice = specResize(spec);
   const score = (rgb: Planar, m: readonly number[]): { fits: AffineFit[]; levels: number } => fineFit(edgeP, modelPlanes(rgb, spec, m));
-  const variants = [...RESIZE_VARIANTS];
+  const mode = options.resizeSearch ?? 'screened';
+  const variants = mode === 'classic' ? RESIZE_VARIANTS.filter((v) => v.method !== 'bicubic' && v.method !== 'lanczos3') : [...RESIZE_VARIANTS];
+  if (mode === 'all') variants.push(...SMOOTH_VARIANTS);
   if (!variants.some((v) => resizeKey(v) === resizeKey(specRs))) variants.unshift(specRs);
+  let smoothAdded = mode !== 'screened';
 
   // Coordinate descent: fit mode → resize method → alpha → channel map, again while the map changes
   // (a wrong channel map can hide a resize difference, and the reverse).
@@ -275,6 +304,23 @@ export function searchInput(args: InputSearchArgs, options: InputSearchOptions =
 
     // Resize method with that fit (the card's own variant always among them).
     resizeScores = variants.map((rs) => ({ resize: { ...rs, fit } as ResizeChoice, levels: score(rgbAt(fit, rs, alpha), map).levels }));
+    const first = resizeScores.reduce((a, b) => (b.levels < a.levels ? b : a));
+    if (!smoothAdded && wantSmooth(first.resize, first.levels)) {
+      smoothAdded = true;
+      // Bicubic first; Lanczos3 (the costliest) only when bicubic beats everything else: the Lanczos3
+      // lobes make it the sharper neighbour of bicubic, never of area or antialiased bilinear.
+      const [cubic, lanczos] = SMOOTH_VARIANTS as [ResizeOpts, ResizeOpts];
+      const has = (rs: ResizeOpts): boolean => variants.some((v) => resizeKey(v) === resizeKey(rs));
+      if (!has(cubic)) {
+        variants.push(cubic);
+        resizeScores.push({ resize: { ...cubic, fit }, levels: score(rgbAt(fit, cubic, alpha), map).levels });
+      }
+      const winner = resizeScores.reduce((a, b) => (b.levels < a.levels ? b : a));
+      if (!has(lanczos) && resizeKey(winner.resize) === resizeKey(cubic)) {
+        variants.push(lanczos);
+        resizeScores.push({ resize: { ...lanczos, fit }, levels: score(rgbAt(fit, lanczos, alpha), map).levels });
+      }
+    }
     // The expected value of this axis is the card's method *and* fit; ties go to it.
     const resizeEntries = [
       { value: specChoice, score: fitScores.find((f) => f.value === spec.fit)!.score },

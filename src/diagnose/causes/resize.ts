@@ -6,7 +6,7 @@
  */
 import { fineSignificant, resizeKey, type InputSearch } from '../input-search.ts';
 import { sig } from '../fit.ts';
-import type { Cause } from '../types.ts';
+import type { Cause, ResizeChoice } from '../types.ts';
 import { describeFit, describeResize, ratioConfidence } from './common.ts';
 
 export function resizeCause(s: InputSearch): Cause | null {
@@ -27,11 +27,16 @@ export function resizeCause(s: InputSearch): Cause | null {
   const parts: string[] = [];
   if (!sameFit) parts.push(`${describeFit(got.fit)} instead of ${describeFit(want.fit)}`);
   if (!sameMethod) parts.push(`${describeResize(got)} instead of ${describeResize(want)}`);
+  const close = sameMethod ? [] : closeRunnersUp(s);
+  const also = close.length ? `; ${close.map((r) => `${describeResize(r.resize)} fits almost as well (${sig(r.levels)} vs ${sig(a.bestScore)} levels rms)`).join(', ')}` : '';
+  const hint = sameMethod ? undefined : softwareHint(got);
   return {
     code: 'resize',
     confidence: ratioConfidence(a.bestScore, a.expectedScore, 0.3),
-    detail: `resized with ${parts.join(', ')}`,
+    detail: `resized with ${parts.join(', ')}${hint ? ` (${hint})` : ''}${also}`,
     evidence: {
+      ...(close.length ? { alsoFits: close.map((r) => `${resizeKey(r.resize)}: ${sig(r.levels)}`).join(', ') } : {}),
+      ...(hint ? { consistentWith: hint } : {}),
       method: resizeKey(got),
       fit: got.fit,
       expectedMethod: resizeKey(want),
@@ -40,4 +45,40 @@ export function resizeCause(s: InputSearch): Cause | null {
       residualLevelsAsExpected: sig(a.expectedScore),
     },
   };
+}
+
+/**
+ * Other resize methods (same fit) whose residual is within 10% + 0.05 levels of the best: at large
+ * downscale factors the antialiased kernels (bicubic, Lanczos3, area, antialiased bilinear) differ by
+ * fractions of a level, and the call between them is then named as uncertain.
+ */
+function closeRunnersUp(s: InputSearch): { resize: ResizeChoice; levels: number }[] {
+  const best = s.best.resize;
+  const bestLevels = s.fine.resize.bestScore;
+  return s.fine.resizeScores
+    .filter((r) => r.resize.fit === best.fit && resizeKey(r.resize) !== resizeKey(best) && r.levels <= bestLevels * 1.1 + 0.05)
+    .sort((x, y) => x.levels - y.levels)
+    .slice(0, 2);
+}
+
+/**
+ * Who resizes this way by default: a hint for finding the step in the edge's code, not evidence.
+ * Canvas entries were measured in Chromium (test/fixtures/canvas-resize, docs/diagnose.md).
+ */
+const SOFTWARE: Record<string, string> = {
+  bilinear: 'as tf.image.resizeBilinear does by default',
+  'bilinear+hpc': 'as tf.image.resize (TF2), OpenCV INTER_LINEAR and PyTorch align_corners=False do',
+  'bilinear+ac': 'as tf.image.resizeBilinear(…, alignCorners=true) does',
+  'bilinear+aa': 'as PIL BILINEAR and tf.image.resize(…, antialias=True) do; sharp mitchell is close',
+  nearest: 'as tf.image.resizeNearestNeighbor does by default',
+  'nearest+hpc': 'as canvas drawImage with imageSmoothingEnabled = false does',
+  area: 'as OpenCV INTER_AREA and tf.image.resize(…, "area") do',
+  bicubic: 'as tf.image.resize(…, "bicubic") does; OpenCV INTER_CUBIC is close (a = −0.75)',
+  'bicubic+aa': "as PIL BICUBIC and sharp kernel 'cubic' do",
+  lanczos3: 'as tf.image.resize(…, "lanczos3") does',
+  'lanczos3+aa': "as sharp's default (kernel 'lanczos3') and PIL LANCZOS do",
+};
+
+function softwareHint(r: ResizeChoice): string | undefined {
+  return SOFTWARE[resizeKey(r)];
 }
