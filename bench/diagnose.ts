@@ -18,6 +18,7 @@ import sharp from 'sharp';
 import { runDiagnosis } from '../src/cli/commands/diagnose.ts';
 import { fitInput, type CauseCode, type Diagnosis } from '../src/diagnose/index.ts';
 import { decoderNoise } from '../src/diagnose/test-images.ts';
+import type { InputSearchOptions } from '../src/diagnose/input-search-types.ts';
 import { loadModelCard } from '../src/models/card.ts';
 import { writeVariant } from '../src/models/variants.ts';
 import { decodeImageFile } from '../src/preprocess/decode-node.ts';
@@ -165,7 +166,7 @@ function maxLevels(a: Float32Array | Int32Array, b: Float32Array | Int32Array, s
   return m / Math.abs(k);
 }
 
-export async function inputSuite(): Promise<{ cases: number; detected: number; clean: number; falseAlarms: number; misses: string[]; medianMs: number; camera: { cases: number; detected: number } }> {
+export async function inputSuite(options: InputSearchOptions = {}): Promise<{ cases: number; detected: number; clean: number; falseAlarms: number; misses: string[]; medianMs: number; camera: { cases: number; detected: number } }> {
   const camera = { cases: 0, detected: 0 };
   const photos = new Map<string, DecodedImage>();
   for (const p of PHOTOS) photos.set(p, await decodeImageFile(join(SAMPLES, p)));
@@ -182,7 +183,7 @@ export async function inputSuite(): Promise<{ cases: number; detected: number; c
       const canonical = preprocess(d.image, o, spec);
       // Clean, with decoder noise.
       const noisy = preprocess(decoderNoise(d.image), o, spec);
-      const f0 = fitInput({ image: d.image, orientation: o, spec, edge: { data: noisy.data, shape: noisy.shape } });
+      const f0 = fitInput({ image: d.image, orientation: o, spec, edge: { data: noisy.data, shape: noisy.shape } }, options);
       clean++;
       if (f0.causes.length > 0) {
         falseAlarms++;
@@ -207,7 +208,7 @@ export async function inputSuite(): Promise<{ cases: number; detected: number; c
         if (expected.length === 0) continue;
         cases++;
         const t0 = performance.now();
-        const f = fitInput({ image: d.image, orientation: o, spec, edge });
+        const f = fitInput({ image: d.image, orientation: o, spec, edge }, options);
         times.push(performance.now() - t0);
         const got = f.causes.map((c) => c.code).sort();
         const hit = JSON.stringify(got) === JSON.stringify(expected);

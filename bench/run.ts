@@ -9,16 +9,18 @@ import { benchCompare } from './compare.ts';
 import { benchBrowserTracing, benchViewer } from './browser.ts';
 import { benchOrt } from './ort.ts';
 import { benchDiagnose } from './diagnose.ts';
+import { benchDiagnoseResize } from './diagnose-resize.ts';
 import { benchStats } from './stats.ts';
 import { benchServe } from './serve.ts';
 import { benchAgent } from './agent.ts';
 import { benchFarm } from './farm.ts';
 import { benchCli } from './cli.ts';
+import { benchTraceSize } from './trace-size.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
 const results: BenchResult[] = [];
-// EXRAY_BENCH_ONLY=cli,stats,tracing,ort,compare,diagnose,viewer,browser,serve,agent,farm runs only those sections.
+// EXRAY_BENCH_ONLY=cli,stats,tracing,ort,compare,tracesize,diagnose,diagnose-resize,viewer,browser,serve,agent,farm runs only those sections.
 const only = process.env.EXRAY_BENCH_ONLY?.split(',').map((s) => s.trim());
 const section = async (title: string, f: () => Promise<BenchResult[]>, key: string): Promise<void> => {
   if (only && !only.includes(key)) return;
@@ -41,7 +43,9 @@ await section('tracing overhead, MobileNetV2 graph model, cpu', () =>
 'tracing');
 await section('ONNX Runtime tracing overhead, PaddleOCR recogniser (onnxruntime-node, onnxruntime-web wasm)', () => benchOrt(), 'ort');
 await section('comparison throughput', () => benchCompare(), 'compare');
+await section('trace size: blob encodings vs raw float32, write/read speed, float16/bfloat16 error', () => benchTraceSize(), 'tracesize');
 await section('diagnosis: detection rate, false alarms, time', () => benchDiagnose(), 'diagnose');
+await section('diagnosis: resize methods (sharp, bicubic/Lanczos3, canvas drawImage), before/after cost', () => benchDiagnoseResize(), 'diagnose-resize');
 await section('viewer with a 1,000-node trace (Chromium)', () => benchViewer(), 'viewer');
 await section('tracing overhead in Chromium, MobileNetV2 graph model, wasm and webgl (SwiftShader)', () =>
   benchBrowserTracing('nsfw-mobilenet-v2-mid', ['wasm', 'webgl'], Math.max(3, Math.round(rounds / 3)), 'public/samples/chelsea.png'),

@@ -29,7 +29,7 @@ export function resizeCause(s: InputSearch): Cause | null {
   if (!sameMethod) parts.push(`${describeResize(got)} instead of ${describeResize(want)}`);
   const close = sameMethod ? [] : closeRunnersUp(s);
   const also = close.length ? `; ${close.map((r) => `${describeResize(r.resize)} fits almost as well (${sig(r.levels)} vs ${sig(a.bestScore)} levels rms)`).join(', ')}` : '';
-  const hint = sameMethod ? undefined : softwareHint(got);
+  const hint = sameMethod ? undefined : softwareHint(got, a.bestScore);
   return {
     code: 'resize',
     confidence: ratioConfidence(a.bestScore, a.expectedScore, 0.3),
@@ -67,7 +67,7 @@ function closeRunnersUp(s: InputSearch): { resize: ResizeChoice; levels: number 
  */
 const SOFTWARE: Record<string, string> = {
   bilinear: 'as tf.image.resizeBilinear does by default',
-  'bilinear+hpc': 'as tf.image.resize (TF2), OpenCV INTER_LINEAR and PyTorch align_corners=False do',
+  'bilinear+hpc': "as tf.image.resize (TF2), OpenCV INTER_LINEAR, PyTorch align_corners=False and canvas drawImage with imageSmoothingQuality 'low' do",
   'bilinear+ac': 'as tf.image.resizeBilinear(…, alignCorners=true) does',
   'bilinear+aa': 'as PIL BILINEAR and tf.image.resize(…, antialias=True) do; sharp mitchell is close',
   nearest: 'as tf.image.resizeNearestNeighbor does by default',
@@ -79,6 +79,20 @@ const SOFTWARE: Record<string, string> = {
   'lanczos3+aa': "as sharp's default (kernel 'lanczos3') and PIL LANCZOS do",
 };
 
-function softwareHint(r: ResizeChoice): string | undefined {
-  return SOFTWARE[resizeKey(r)];
+/**
+ * Chromium's canvas drawImage with imageSmoothingQuality 'medium' or 'high' (the same pixels in
+ * Chromium 156) downscales through mipmaps (a 2× box pyramid, then bilinear), which no method here
+ * reproduces: the nearest smoothing filter is found with 1–4 levels rms left
+ * (test/fixtures/canvas-resize). Our own resamplers leave less than this against each other's exact
+ * output plus decoder noise, so a smoothing filter with more left is named with the canvas.
+ */
+const SMOOTH_KEYS = new Set(['bilinear+aa', 'area', 'bicubic+aa']);
+export const CANVAS_MIPMAP_MIN_LEVELS = 0.8;
+
+function softwareHint(r: ResizeChoice, levels: number): string | undefined {
+  const key = resizeKey(r);
+  const base = SOFTWARE[key];
+  if (!SMOOTH_KEYS.has(key) || levels < CANVAS_MIPMAP_MIN_LEVELS) return base;
+  const canvas = `consistent with canvas drawImage with imageSmoothingQuality 'medium' or 'high' (Chromium's mipmaps, not modelled: ${sig(levels)} levels rms remain)`;
+  return base ? `${base}; ${canvas}` : canvas;
 }
