@@ -15,12 +15,11 @@ import { benchServe } from './serve.ts';
 import { benchAgent } from './agent.ts';
 import { benchFarm } from './farm.ts';
 import { benchCli } from './cli.ts';
-import { benchTraceSize } from './trace-size.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
 const results: BenchResult[] = [];
-// EXRAY_BENCH_ONLY=cli,stats,tracing,ort,compare,tracesize,diagnose,diagnose-resize,viewer,browser,serve,agent,farm runs only those sections.
+// EXRAY_BENCH_ONLY=cli,stats,tracing,ort,compare,diagnose,diagnose-resize,viewer,browser,serve,agent,farm runs only those sections.
 const only = process.env.EXRAY_BENCH_ONLY?.split(',').map((s) => s.trim());
 const section = async (title: string, f: () => Promise<BenchResult[]>, key: string): Promise<void> => {
   if (only && !only.includes(key)) return;
@@ -43,7 +42,6 @@ await section('tracing overhead, MobileNetV2 graph model, cpu', () =>
 'tracing');
 await section('ONNX Runtime tracing overhead, PaddleOCR recogniser (onnxruntime-node, onnxruntime-web wasm)', () => benchOrt(), 'ort');
 await section('comparison throughput', () => benchCompare(), 'compare');
-await section('trace size: blob encodings vs raw float32, write/read speed, float16/bfloat16 error', () => benchTraceSize(), 'tracesize');
 await section('diagnosis: detection rate, false alarms, time', () => benchDiagnose(), 'diagnose');
 await section('diagnosis: resize methods (sharp, bicubic/Lanczos3, canvas drawImage), before/after cost', () => benchDiagnoseResize(), 'diagnose-resize');
 await section('viewer with a 1,000-node trace (Chromium)', () => benchViewer(), 'viewer');
