@@ -110,7 +110,9 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
   // Capture runs see the graph as written: onnxruntime's fusions depend on which values are graph
   // outputs, so with them on, a node's value would depend on what else its pass exposes (a Conv fused
   // with its BatchNormalization in one pass, not in another) and stitched passes would not agree.
-  const captureOptions: OrtSessionOptions = { ...baseOptions, graphOptimizationLevel: 'disabled' };
+  // Each capture session runs once: no arena or memory pattern kept for later runs (on a 1024² model
+  // they cost about the size of all activations again, and would sit beside the exposed outputs).
+  const captureOptions: OrtSessionOptions = { ...baseOptions, graphOptimizationLevel: 'disabled', enableCpuMemArena: false, enableMemPattern: false };
   const budget = options.maxMemoryBytes ?? defaultPageBudget();
   const warnings: string[] = [];
 
@@ -234,6 +236,12 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
 
     // ---- 2: timing pass: kernel times from the profiler, mapped to nodes ---------------------------
     let raw: RawKernel[] = [];
+    if (profiler?.ownSession) {
+      // The profiler runs its own session: the plain one (and its arena) goes first, so the two never
+      // hold their working memory at once.
+      await plainSession.release();
+      sessions.splice(sessions.indexOf(plainSession), 1);
+    }
     if (profiler) {
       progress('timing pass');
       try {
@@ -248,8 +256,10 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
     } else {
       warnings.push(`${options.runtime} (${ep}): exray has no kernel timer for this execution provider; the trace has whole-run times only`);
     }
-    await plainSession.release();
-    sessions.splice(sessions.indexOf(plainSession), 1);
+    if (sessions.includes(plainSession)) {
+      await plainSession.release();
+      sessions.splice(sessions.indexOf(plainSession), 1);
+    }
 
     const owners = attributeKernels(raw, info.nodes);
     const kernelsOf = new Map<string, number[]>();
