@@ -121,6 +121,32 @@ describe('encodeBlob / decodeBlob', () => {
     expect(problemOf(() => decodeBlob(entry(h), h.codec, 'int32', f.length, FILE))).toMatch(/only float32 blobs may be narrowed/);
   });
 
+  it('masked4: a ReLU output stored against its input costs about a bit a value and comes back bit-exact; a bad mask is refused', () => {
+    const pre = randn(10_001, 8, 2);
+    const relu = pre.map((v) => Math.min(6, Math.max(0, v)));
+    const e = encodeBlob(relu, { base: pre });
+    expect(e.codec).toBe('masked4');
+    expect(e.data.length).toBeLessThan(relu.byteLength / 16);
+    const back = decodeBlob(entry(e), e.codec, 'float32', relu.length, FILE, pre) as Float32Array;
+    expect(bits(back)).toEqual(bits(relu));
+    expect(problemOf(() => decodeBlob(entry(e), e.codec, 'float32', relu.length, FILE))).toMatch(/stored as masked4 but its base blob of 10001 values is missing$/);
+    // A base that shares too few values is not used; nor is one of another length.
+    expect(encodeBlob(randn(10_001, 9), { base: pre }).codec).not.toBe('masked4');
+    expect(encodeBlob(relu, { base: pre.subarray(1) }).codec).toBe('shuffle4');
+    // Entry bytes whose mask disagrees with their size (a CRC-valid but inconsistent entry).
+    const plain = encodeBlob(relu, { base: pre, compress: false });
+    expect(plain.codec).toBeUndefined(); // compress: false never encodes
+    const stored = { name: 'tensors/x.bin', method: 0, size: 0, crc: 0, data: new Uint8Array(0) };
+    const mask = Math.ceil(relu.length / 8);
+    const bytes = new Uint8Array(mask + 8); // says 2 differing values; the mask (all zero) says 10001
+    expect(problemOf(() => decodeBlob({ ...stored, size: bytes.length, crc: crc32(bytes), data: bytes }, 'masked4', 'float32', relu.length, FILE, pre))).toBe(
+      'corrupt file: blob tensors/x.bin (masked4): its mask marks 10001 differing values but it holds 2',
+    );
+    expect(problemOf(() => decodeBlob({ ...stored, size: mask + 3, crc: 0, data: new Uint8Array(mask + 3) }, 'masked4', 'float32', relu.length, FILE, pre))).toMatch(
+      /^blob tensors\/x\.bin is 1254 bytes but header\.json says 10001 float32 values stored as masked4 \(1251 \+ 4 × \(0…10001\) bytes\)$/,
+    );
+  });
+
   it('crc32 (slicing by 4) matches the standard check value at every alignment', () => {
     const s = new TextEncoder().encode('123456789');
     expect(crc32(s)).toBe(0xcbf43926);

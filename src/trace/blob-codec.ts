@@ -8,10 +8,13 @@
  * when that saves at least MIN_SAVING of the entry; else the blob is stored raw (method 0), so dense
  * tensors cost no read time. decodeBlob inverts it with the reader's hardening: inflation bounded by
  * the declared size, CRC-32 checked, every problem a TraceFormatError naming the file and the entry.
- * Layout and measurements: docs/trace-format.md "Blob encodings". A streaming writer calls
- * encodeBlob per blob and records `codec` in header.json's `blobCodecs` (see withBlobCodecs in file.ts).
+ * `masked4` stores a blob against an earlier one of the same length (its `base`): a bit mask of the
+ * values equal bit for bit, then the byte planes of the others — a ReLU's output is mostly its input
+ * or zero, so it costs about a bit a value. Layout and measurements: docs/trace-format.md "Blob
+ * encodings". A streaming writer calls encodeBlob per blob and records `codec` (and the base's id)
+ * in header.json (fileHeaderJson in file.ts).
  */
-import { Deflate, Inflate } from 'fflate';
+import { deflateSync, Inflate } from 'fflate';
 import { TraceFormatError } from './errors.ts';
 import type { BlobData } from './types.ts';
 
@@ -24,8 +27,8 @@ export const STORAGE_PRECISIONS: readonly StoragePrecision[] = ['float32', 'floa
  * `shuffle4`: 4 byte planes of the 4-byte values. `float16` / `bfloat16`: 2 byte planes of the values
  * narrowed to IEEE binary16 / bfloat16 (round to nearest even).
  */
-export type BlobCodec = 'shuffle4' | 'float16' | 'bfloat16';
-export const BLOB_CODECS: readonly BlobCodec[] = ['shuffle4', 'float16', 'bfloat16'];
+export type BlobCodec = 'shuffle4' | 'float16' | 'bfloat16' | 'masked4';
+export const BLOB_CODECS: readonly BlobCodec[] = ['shuffle4', 'float16', 'bfloat16', 'masked4'];
 
 /** Largest relative error of a value stored at a precision (normal range; float16 subnormals: absolute 2^-25). */
 export const STORAGE_RELATIVE_ERROR: Readonly<Record<StoragePrecision, number>> = {
@@ -34,10 +37,30 @@ export const STORAGE_RELATIVE_ERROR: Readonly<Record<StoragePrecision, number>> 
   bfloat16: 2 ** -8,
 };
 
-/** Bytes per value in an entry of this codec. */
+/** Bytes per value in an entry of this codec (masked4: of each value that differs from its base). */
 export function codecWidth(codec: BlobCodec | undefined): 2 | 4 {
   return codec === 'float16' || codec === 'bfloat16' ? 2 : 4;
 }
+
+/**
+ * Whether `size` bytes can be an entry of `length` values stored as `codec`; the problem (the size it
+ * should have) or null. masked4 entries hold a ceil(length / 8) byte mask and 4 bytes per differing value.
+ */
+export function entrySizeProblem(codec: BlobCodec | undefined, length: number, size: number): string | null {
+  if (codec === 'masked4') {
+    const mask = Math.ceil(length / 8);
+    if (size >= mask && size <= mask + 4 * length && (size - mask) % 4 === 0) return null;
+    return `${mask} + 4 × (0…${length}) bytes`;
+  }
+  const want = length * codecWidth(codec);
+  return size === want ? null : `${want} bytes`;
+}
+
+/**
+ * A blob is stored as masked4 against a base (an earlier blob of the same length) only when at least
+ * this fraction of its values equal the base's bit for bit: a ReLU's output against its input.
+ */
+export const MIN_EQUAL = 0.2;
 
 /** A blob is deflated only when that saves at least this fraction of its entry (else stored raw). */
 export const MIN_SAVING = 0.1;
@@ -50,6 +73,12 @@ export interface EncodeBlobOptions {
   precision?: StoragePrecision;
   /** false: store raw, as version-1 writers did. Default true. */
   compress?: boolean;
+  /**
+   * An earlier blob of the same length (the writer passes the last one not itself masked): when enough
+   * values equal it bit for bit, the blob is stored as masked4 (a mask + the values that differ). The
+   * caller records the base's id (header.json `blobBases`). Lossless precision only.
+   */
+  base?: BlobData;
 }
 
 /** One blob as a zip entry: what a zip writer (fflate Zip, ZipInputFile) needs. */
@@ -85,6 +114,56 @@ function shuffle32(w: Uint32Array): Uint8Array {
     out[3 * n + i] = v >>> 24;
   }
   return out;
+}
+
+/** A mask of the values equal to `base` (bit i of byte i/8) and the 4 byte planes of the others, or null when too few are equal. */
+function masked32(w: Uint32Array, base: Uint32Array): Uint8Array | null {
+  const n = w.length;
+  let equal = 0;
+  for (let i = 0; i < n; i++) if (w[i] === base[i]) equal++;
+  if (equal < n * MIN_EQUAL) return null;
+  const mask = (n + 7) >>> 3;
+  const m = n - equal;
+  const out = new Uint8Array(mask + 4 * m);
+  let j = mask;
+  for (let i = 0; i < n; i++) {
+    const v = w[i]!;
+    if (v === base[i]) out[i >>> 3]! |= 1 << (i & 7);
+    else {
+      out[j] = v & 0xff;
+      out[j + m] = (v >>> 8) & 0xff;
+      out[j + 2 * m] = (v >>> 16) & 0xff;
+      out[j + 3 * m] = v >>> 24;
+      j++;
+    }
+  }
+  return out;
+}
+
+/** Inverse of masked32; the problem when the mask does not match the entry's size. */
+function unmask32(b: Uint8Array, base: Uint32Array, out: Uint32Array): string | null {
+  const n = out.length;
+  const mask = (n + 7) >>> 3;
+  const m = (b.length - mask) / 4;
+  let set = 0;
+  for (let k = 0; k < mask; k++) {
+    let x = b[k]!;
+    while (x) {
+      x &= x - 1;
+      set++;
+    }
+  }
+  if (n % 8 !== 0 && b[mask - 1]! >>> (n % 8) !== 0) return 'its mask has bits set past the last value';
+  if (n - set !== m) return `its mask marks ${n - set} differing values but it holds ${m}`;
+  let j = mask;
+  for (let i = 0; i < n; i++) {
+    if ((b[i >>> 3]! >>> (i & 7)) & 1) out[i] = base[i]!;
+    else {
+      out[i] = (b[j]! | (b[j + m]! << 8) | (b[j + 2 * m]! << 16) | (b[j + 3 * m]! << 24)) >>> 0;
+      j++;
+    }
+  }
+  return null;
 }
 
 function unshuffle32(b: Uint8Array, out: Uint32Array): void {
@@ -203,22 +282,9 @@ export function crc32(data: Uint8Array): number {
 // Encoding
 // ---------------------------------------------------------------------------------------------
 
+/** One-shot deflate: fflate's streaming Deflate, fed a whole large buffer at once, produced streams that do not inflate (invalid distance). */
 function deflate(b: Uint8Array): Uint8Array {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const d = new Deflate({ level: DEFLATE_LEVEL }, (chunk) => {
-    parts.push(chunk);
-    total += chunk.length;
-  });
-  d.push(b, true);
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(total);
-  let p = 0;
-  for (const c of parts) {
-    out.set(c, p);
-    p += c.length;
-  }
-  return out;
+  return deflateSync(b, { level: DEFLATE_LEVEL });
 }
 
 function rawLittleEndian(data: BlobData): Uint8Array {
@@ -250,6 +316,10 @@ export function encodeBlob(data: BlobData, opts: EncodeBlobOptions = {}): Encode
     planes = narrow(words(data), precision);
     if (planes) codec = precision;
   }
+  if (!planes && compress && opts.base && opts.base.length === data.length && data.length > 0) {
+    planes = masked32(words(data), words(opts.base));
+    if (planes) codec = 'masked4';
+  }
   if (!planes && compress && data.length > 0) {
     planes = shuffle32(words(data));
     codec = 'shuffle4';
@@ -264,7 +334,10 @@ export function encodeBlob(data: BlobData, opts: EncodeBlobOptions = {}): Encode
       return { codec, method: 8, data: packed, size: planes.length, crc: crc32(planes) };
     }
   }
-  if (codec === 'shuffle4') {
+  if (codec === 'masked4' && planes.length <= data.byteLength * (1 - MIN_SAVING)) {
+    return { codec, method: 0, data: planes, size: planes.length, crc: crc32(planes) };
+  }
+  if (codec === 'shuffle4' || codec === 'masked4') {
     // Planes that do not deflate are no better than raw values: store those (readable by version-1 readers' layout).
     const raw = rawLittleEndian(data);
     return { codec: undefined, method: 0, data: raw, size: raw.length, crc: crc32(raw) };
@@ -342,22 +415,27 @@ export function decodeBlob(
   encoding: 'float32' | 'int32',
   length: number,
   file: string,
+  base?: BlobData,
 ): BlobData {
-  const width = codecWidth(codec);
-  if (e.size !== length * width) {
-    throw new TraceFormatError(
-      file,
-      `blob ${e.name} is ${e.size} bytes but header.json says ${length} ${encoding} values stored as ${codec ?? 'raw'} (${length * width} bytes)`,
-    );
+  const sizeProblem = entrySizeProblem(codec, length, e.size);
+  if (sizeProblem !== null) {
+    throw new TraceFormatError(file, `blob ${e.name} is ${e.size} bytes but header.json says ${length} ${encoding} values stored as ${codec ?? 'raw'} (${sizeProblem})`);
+  }
+  if (codec === 'masked4' && (base === undefined || base.length !== length)) {
+    throw new TraceFormatError(file, `blob ${e.name} is stored as masked4 but its base blob of ${length} values is missing`);
   }
   if ((codec === 'float16' || codec === 'bfloat16') && encoding !== 'float32') {
     throw new TraceFormatError(file, `blob ${e.name} is ${encoding} but stored as ${codec}; only float32 blobs may be narrowed`);
   }
   const bytes = inflateEntry(e, file);
   if (codec === 'float16' || codec === 'bfloat16') return widen(bytes, codec, length);
-  if (codec === 'shuffle4') {
+  if (codec === 'shuffle4' || codec === 'masked4') {
     const out = encoding === 'float32' ? new Float32Array(length) : new Int32Array(length);
-    unshuffle32(bytes, words(out));
+    if (codec === 'shuffle4') unshuffle32(bytes, words(out));
+    else {
+      const problem = unmask32(bytes, words(base!), words(out));
+      if (problem !== null) throw new TraceFormatError(file, `corrupt file: blob ${e.name} (masked4): ${problem}`);
+    }
     return out;
   }
   if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {

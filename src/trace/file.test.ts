@@ -12,6 +12,7 @@ import {
   encodeTrace,
   swap32InPlace,
 } from './file.ts';
+import { computeStats } from './stats.ts';
 import { makeTrace, rng } from './test-fixtures.ts';
 import type { BlobData, Trace } from './types.ts';
 
@@ -398,9 +399,26 @@ describe('encoded blobs (file version 2) and version-1 files', () => {
     const damaged = bytes.slice();
     for (let i = 0; i < 8; i++) damaged[dataStart + 2 + i]! ^= 0x5a;
     decodeError(damaged, new RegExp(`^corrupt (zip|file): entry tensors/${relu}\\.bin `));
-    decodeError(editHeader(bytes, (h) => (h.blobCodecs[relu] = 'lzma')), /^blobCodecs\[".*"\] must be one of 'shuffle4', 'float16', 'bfloat16' \(got "lzma"\)$/);
+    decodeError(editHeader(bytes, (h) => (h.blobCodecs[relu] = 'lzma')), /^blobCodecs\[".*"\] must be one of 'shuffle4', 'float16', 'bfloat16', 'masked4' \(got "lzma"\)$/);
     decodeError(editHeader(bytes, (h) => (h.blobCodecs['ghost'] = 'shuffle4')), /^blobCodecs names blob "ghost", which no tensor in header\.json references$/);
     decodeError(editHeader(bytes, (h) => delete h.blobCodecs), /^version 2 needs a "blobCodecs" object$/);
     decodeError(editHeader(bytes, (h) => (h.version = 1)), /^"blobCodecs" needs version 2; this file says version 1$/);
+  });
+
+  it('masked4 (the ReLU6 output stored against the conv output): bases named in blobBases, checked', () => {
+    const t = makeTrace();
+    const conv = t.header.nodes[0]!.outputs[0]!.blob!.id;
+    const values = (t.blobs.get(conv) as Float32Array).map((v) => Math.min(6, Math.max(0, v)));
+    t.blobs.set(relu, values);
+    t.header.nodes[1]!.outputs[0]!.stats = computeStats(values);
+    const bytes = encodeTrace(t);
+    const json: Json = JSON.parse(strFromU8(unzipSync(bytes)['header.json']!));
+    expect(json.blobCodecs[relu]).toBe('masked4');
+    expect(json.blobBases).toEqual({ [relu]: conv });
+    expectSameTrace(decodeTrace(bytes, FILE), t);
+    decodeError(editHeader(bytes, (h) => delete h.blobBases), new RegExp(`^blob tensors/${relu}\\.bin is stored as masked4 but blobBases names no base for it$`));
+    decodeError(editHeader(bytes, (h) => (h.blobBases[relu] = 'ghost')), /^blobBases\[".*"\] is "ghost", which no tensor in header\.json references$/);
+    decodeError(editHeader(bytes, (h) => (h.blobBases[relu] = relu)), /is itself masked4$/);
+    decodeError(editHeader(bytes, (h) => (h.blobBases[conv] = relu)), /^blobBases names blob ".*", which is not stored as masked4$/);
   });
 });

@@ -11,10 +11,10 @@
 import { deflateSync, Zip, type ZipInputFile } from 'fflate';
 import {
   BLOB_CODECS,
-  codecWidth,
   crc32,
   decodeBlob,
   encodeBlob,
+  entrySizeProblem,
   inflateEntry,
   type BlobCodec,
   type EncodeBlobOptions,
@@ -149,29 +149,35 @@ export function blobPrecisions(header: TraceHeader, precision: StoragePrecision)
   return (id) => (exact.has(id) ? 'float32' : precision);
 }
 
+/** What a writer learnt while encoding the blobs, for header.json (fileHeaderJson). */
+export interface WrittenBlobs {
+  /** Each blob's EncodedBlob.codec (undefined = raw). */
+  codecs: ReadonlyMap<string, BlobCodec | undefined>;
+  /** The base blob id of each masked4 blob. */
+  bases: ReadonlyMap<string, string>;
+  /** The precision asked for, and whether some blob was stored at it (sets `storagePrecision`). */
+  precision: StoragePrecision;
+  narrowed: boolean;
+}
+
 /**
- * header.json as a writer stores it, given each blob's codec (`EncodedBlob.codec`, undefined = raw):
- * version 2 with a `blobCodecs` map when some blob is encoded, else the header as is (version 1).
- * `narrowed`: some blob was stored at `precision` (sets `storagePrecision`). For streaming writers too.
+ * header.json as a writer stores it: version 2 with `blobCodecs` (and `blobBases` for masked4 blobs)
+ * when some blob is encoded, else the header as is (version 1). For streaming writers too.
  */
-export function fileHeaderJson(
-  header: TraceHeader,
-  codecs: ReadonlyMap<string, BlobCodec | undefined>,
-  precision: StoragePrecision = 'float32',
-  narrowed = false,
-): string {
-  const map: Record<string, BlobCodec> = {};
+export function fileHeaderJson(header: TraceHeader, w: WrittenBlobs): string {
+  const codecs: Record<string, BlobCodec> = {};
   let any = false;
-  for (const [id, c] of codecs) {
+  for (const [id, c] of w.codecs) {
     if (c !== undefined) {
-      map[id] = c;
+      codecs[id] = c;
       any = true;
     }
   }
-  const stored = narrowed ? coarser(header.storagePrecision, precision) : header.storagePrecision;
+  const stored = w.narrowed ? coarser(header.storagePrecision, w.precision) : header.storagePrecision;
   const out: Record<string, unknown> = { ...header, version: any ? ENCODED_BLOBS_VERSION : header.version };
   if (stored !== undefined) out.storagePrecision = stored;
-  if (any) out.blobCodecs = map;
+  if (any) out.blobCodecs = codecs;
+  if (w.bases.size > 0) out.blobBases = Object.fromEntries(w.bases);
   return JSON.stringify(out);
 }
 
@@ -188,7 +194,7 @@ function addEntry(zip: Zip, filename: string, e: EncodedBlob, mtime: Date): void
  * that nothing unreadable is ever written; throws TraceFormatError(`trace <id>`, problem).
  * header.json is deflated; blobs go through encodeBlob (see docs/trace-format.md "Blob encodings").
  */
-export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array {
+export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array<ArrayBuffer> {
   const label = `trace ${trace.header.id}`;
   validateTrace(trace, label);
   const precision = opts.precision ?? 'float32';
@@ -205,16 +211,23 @@ export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array 
     }
   });
   const codecs = new Map<string, BlobCodec | undefined>();
+  const bases = new Map<string, string>();
   const blobs: [string, EncodedBlob][] = [];
   let narrowed = false;
+  // The last blob of each length not itself masked: the base a masked4 blob is stored against.
+  const lastOfLength = new Map<number, { id: string; data: BlobData }>();
   for (const [id, data] of trace.blobs) {
-    const blobOpts: EncodeBlobOptions = { precision: precisionOf(id), compress: opts.compress ?? true };
+    const blobPrecision = precisionOf(id);
+    const base = blobPrecision === 'float32' || data instanceof Int32Array ? lastOfLength.get(data.length) : undefined;
+    const blobOpts: EncodeBlobOptions = { precision: blobPrecision, compress: opts.compress ?? true, ...(base ? { base: base.data } : {}) };
     const e = encodeBlob(data, blobOpts);
     if (e.codec === 'float16' || e.codec === 'bfloat16') narrowed = true;
+    if (e.codec === 'masked4') bases.set(id, base!.id);
+    else lastOfLength.set(data.length, { id, data });
     codecs.set(id, e.codec);
     blobs.push([id, e]);
   }
-  const json = new TextEncoder().encode(fileHeaderJson(trace.header, codecs, precision, narrowed));
+  const json = new TextEncoder().encode(fileHeaderJson(trace.header, { codecs, bases, precision, narrowed }));
   const header = encodeEntry(json, HEADER_LEVEL);
   addEntry(zip, HEADER_ENTRY, header, mtime);
   for (const [id, e] of blobs) addEntry(zip, blobEntryName(id), e, mtime);
@@ -343,11 +356,12 @@ function extract(src: ByteSource, e: ZipEntry, file: string): Uint8Array {
  * keys checked against the header's blob references by the caller). Leaves `version` 1 in `json`:
  * in memory a header is a version-1 header; the file version only tells the blob layout.
  */
-function takeBlobCodecs(json: unknown, fail: (problem: string) => never): Map<string, BlobCodec> {
+function takeBlobCodecs(json: unknown, fail: (problem: string) => never): { codecs: Map<string, BlobCodec>; bases: Map<string, string> } {
   const codecs = new Map<string, BlobCodec>();
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return codecs;
+  const bases = new Map<string, string>();
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return { codecs, bases };
   const h = json as Record<string, unknown>;
-  if (h.format !== 'exray-trace') return codecs;
+  if (h.format !== 'exray-trace') return { codecs, bases };
   const raw = h.blobCodecs;
   if (h.version === ENCODED_BLOBS_VERSION) {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail(`version ${ENCODED_BLOBS_VERSION} needs a "blobCodecs" object`);
@@ -357,12 +371,20 @@ function takeBlobCodecs(json: unknown, fail: (problem: string) => never): Map<st
       }
       codecs.set(id, c as BlobCodec);
     }
+    const rawBases = h.blobBases ?? {};
+    if (typeof rawBases !== 'object' || rawBases === null || Array.isArray(rawBases)) fail(`"blobBases" must be an object`);
+    for (const [id, b] of Object.entries(rawBases as Record<string, unknown>)) {
+      if (typeof b !== 'string') fail(`blobBases[${JSON.stringify(id)}] must be a blob id (got ${JSON.stringify(b)})`);
+      if (codecs.get(id) !== 'masked4') fail(`blobBases names blob ${JSON.stringify(id)}, which is not stored as masked4`);
+      bases.set(id, b as string);
+    }
     delete h.blobCodecs;
+    delete h.blobBases;
     h.version = 1;
-  } else if (raw !== undefined && h.version === 1) {
+  } else if ((raw !== undefined || h.blobBases !== undefined) && h.version === 1) {
     fail(`"blobCodecs" needs version ${ENCODED_BLOBS_VERSION}; this file says version ${JSON.stringify(h.version)}`);
   }
-  return codecs;
+  return { codecs, bases };
 }
 
 const BLOB_ENTRY = /^tensors\/(.+)\.bin$/;
@@ -377,7 +399,7 @@ export function decodeTrace(bytes: Uint8Array, fileName: string, options: Decode
   return guarded(fileName, () => {
     const lazy = decodeLazy(bytesSource(bytes), fileName, options, true);
     const blobs = new Map<string, BlobData>();
-    for (const id of lazy.blobIds) blobs.set(id, lazy.readBlob(id));
+    for (const id of lazy.blobIds) blobs.set(id, lazy.readBlob(id, blobs));
     return { header: lazy.header, blobs };
   });
 }
@@ -387,8 +409,11 @@ export interface LazyTrace {
   header: TraceHeader;
   /** Every blob id the header references (each checked present, of the right size and within the caps). */
   blobIds: string[];
-  /** Inflates (and CRC-checks) one blob; throws TraceFormatError. */
-  readBlob(id: string): BlobData;
+  /**
+   * Inflates (and CRC-checks) one blob; throws TraceFormatError. A masked4 blob reads its base too,
+   * from `decoded` when given (blobs already read; decodeTrace passes its own).
+   */
+  readBlob(id: string, decoded?: ReadonlyMap<string, BlobData>): BlobData;
 }
 
 /**
@@ -399,7 +424,7 @@ export interface LazyTrace {
  */
 export function decodeTraceHeader(src: ByteSource, fileName: string, options: DecodeOptions = {}): LazyTrace {
   const lazy = guarded(fileName, () => decodeLazy(src, fileName, options, false));
-  return { ...lazy, readBlob: (id) => guarded(fileName, () => lazy.readBlob(id)) };
+  return { ...lazy, readBlob: (id, decoded) => guarded(fileName, () => lazy.readBlob(id, decoded)) };
 }
 
 function guarded<T>(fileName: string, f: () => T): T {
@@ -465,7 +490,7 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
   } catch (err) {
     return fail(`${HEADER_ENTRY} is not valid JSON (${(err as Error).message})`);
   }
-  const codecs = takeBlobCodecs(json, fail);
+  const { codecs, bases } = takeBlobCodecs(json, fail);
   const header = parseTraceHeader(json, file);
   if (options.maxNodes !== undefined && header.nodes.length > options.maxNodes) {
     fail(`the trace has ${header.nodes.length} nodes, over the limit of ${options.maxNodes}${hint(hints.nodes)}`);
@@ -477,12 +502,12 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
     const name = blobEntryName(ref.id);
     const e = byName.get(name) ?? fail(`missing blob ${name} (referenced by ${path})`);
     const codec = codecs.get(ref.id);
-    const width = codecWidth(codec);
-    if (e.size !== ref.length * width) {
+    const sizeProblem = entrySizeProblem(codec, ref.length, e.size);
+    if (sizeProblem !== null) {
       const as = codec === undefined ? '' : ` stored as ${codec}`;
-      fail(`blob ${name} is ${e.size} bytes but ${path} says ${ref.length} ${ref.encoding} values${as} (${ref.length * width} bytes)`);
+      fail(`blob ${name} is ${e.size} bytes but ${path} says ${ref.length} ${ref.encoding} values${as} (${sizeProblem})`);
     }
-    if (codec !== undefined && codec !== 'shuffle4' && ref.encoding !== 'float32') {
+    if ((codec === 'float16' || codec === 'bfloat16') && ref.encoding !== 'float32') {
       fail(`blob ${name} is stored as ${codec} but ${path} says ${ref.encoding}; only float32 blobs may be narrowed`);
     }
     // Narrowed blobs widen to 4 bytes a value in memory: the per-blob cap applies to that.
@@ -494,21 +519,33 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
   for (const id of codecs.keys()) {
     if (!refs.has(id)) fail(`blobCodecs names blob ${JSON.stringify(id)}, which no tensor in ${HEADER_ENTRY} references`);
   }
+  for (const [id, r] of refs) {
+    if (r.codec !== 'masked4') continue;
+    // One level only: a base is never itself masked, so reading a blob reads at most one other.
+    const baseId = bases.get(id) ?? fail(`blob ${r.entry.name} is stored as masked4 but blobBases names no base for it`);
+    const base = refs.get(baseId) ?? fail(`blobBases[${JSON.stringify(id)}] is ${JSON.stringify(baseId)}, which no tensor in ${HEADER_ENTRY} references`);
+    if (base.codec === 'masked4' || base.length !== r.length) {
+      fail(`blobBases[${JSON.stringify(id)}] is blob '${baseId}', which ${base.codec === 'masked4' ? 'is itself masked4' : `holds ${base.length} values, not ${r.length}`}`);
+    }
+  }
   for (const name of byName.keys()) {
     const m = BLOB_ENTRY.exec(name);
     if (m !== null && !refs.has(m[1]!)) fail(`unexpected entry ${name}: no tensor in ${HEADER_ENTRY} references blob '${m[1]}'`);
   }
-  return {
-    header,
-    blobIds: [...refs.keys()],
-    readBlob: (id) => {
-      const r = refs.get(id) ?? fail(`no blob '${id}' in this trace`);
-      checkBlob(r.entry);
-      if (r.length * 4 > maxBlob) {
-        fail(`blob ${r.entry.name} inflates to ${fmtBytes(r.length * 4)}, over the limit of ${fmtBytes(maxBlob)} per blob${hint(hints.blob)}`);
-      }
-      const e = r.entry;
-      return decodeBlob({ name: e.name, method: e.method, size: e.size, crc: e.crc, data: src.read(e.dataStart, e.compressedSize) }, r.codec, r.encoding, r.length, file);
-    },
+  const readBlob = (id: string, decoded?: ReadonlyMap<string, BlobData>): BlobData => {
+    const r = refs.get(id) ?? fail(`no blob '${id}' in this trace`);
+    checkBlob(r.entry);
+    if (r.length * 4 > maxBlob) {
+      fail(`blob ${r.entry.name} inflates to ${fmtBytes(r.length * 4)}, over the limit of ${fmtBytes(maxBlob)} per blob${hint(hints.blob)}`);
+    }
+    let base: BlobData | undefined;
+    if (r.codec === 'masked4') {
+      const baseId = bases.get(id)!;
+      base = decoded?.get(baseId) ?? readBlob(baseId);
+    }
+    const e = r.entry;
+    const stored = { name: e.name, method: e.method, size: e.size, crc: e.crc, data: src.read(e.dataStart, e.compressedSize) };
+    return decodeBlob(stored, r.codec, r.encoding, r.length, file, base);
   };
+  return { header, blobIds: [...refs.keys()], readBlob };
 }

@@ -1,0 +1,88 @@
+/**
+ * Blob encodings on real captured tensors: the emotion CNN (TF.js graph model, ReLU activations) on
+ * the astronaut photo, cpu backend — small enough to trace in a second.
+ */
+import { strFromU8, unzipSync } from 'fflate';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { traceModel } from '../src/instrument/tfjs/index.ts';
+import { compareTraces } from '../src/compare/index.ts';
+import { decodeTrace, encodeTrace } from '../src/trace/file.ts';
+import type { Trace } from '../src/trace/types.ts';
+import { loadSample, photoFeed, toTensor, useBackend } from './helpers.ts';
+
+const FILE = 'emotion.exray';
+const bits = (a: Float32Array | Int32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
+/** Values whose bits differ (a loop: toEqual on large typed arrays is slow). */
+function bitDiffs(a: Float32Array | Int32Array, b: Float32Array | Int32Array): number {
+  const x = bits(a);
+  const y = bits(b);
+  let n = Math.abs(x.length - y.length);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) n++;
+  return n;
+}
+
+describe('trace blobs of a real model (emotion CNN, cpu)', () => {
+  let trace: Trace;
+  let raw = 0;
+
+  beforeAll(async () => {
+    await useBackend('cpu');
+    const { model } = await loadSample('emotion');
+    const feed = await photoFeed('emotion', 'astronaut.png');
+    const x = toTensor(feed);
+    trace = await traceModel(model, { [feed.name]: x }, { capture: 'tensors', runs: 1, warmup: 0, modelName: 'emotion' });
+    x.dispose();
+    for (const b of trace.blobs.values()) raw += b.byteLength;
+  });
+
+  it('lossless by default: smaller than the raw values, ReLU outputs stored against their inputs, every blob bit-exact back', () => {
+    const bytes = encodeTrace(trace);
+    expect(bytes.length).toBeLessThan(0.8 * raw);
+    const json = JSON.parse(strFromU8(unzipSync(bytes, { filter: (f) => f.name === 'header.json' })['header.json']!)) as {
+      version: number;
+      blobCodecs: Record<string, string>;
+      blobBases?: Record<string, string>;
+    };
+    expect(json.version).toBe(2);
+    const codecs = Object.values(json.blobCodecs);
+    expect(codecs).toContain('masked4');
+    expect(Object.keys(json.blobBases ?? {}).length).toBe(codecs.filter((c) => c === 'masked4').length);
+    const back = decodeTrace(bytes, FILE);
+    expect(back.header).toEqual(trace.header);
+    for (const [id, data] of trace.blobs) {
+      const got = back.blobs.get(id)!;
+      expect(got.constructor, id).toBe(data.constructor);
+      expect(bitDiffs(got, data), id).toBe(0);
+    }
+    // Stored without compression, the file is the raw values plus the zip's and header's bytes.
+    expect(encodeTrace(trace, { compress: false }).length).toBeGreaterThan(raw);
+  });
+
+  it('--precision float16: half the raw size or less, each value within 2^-11, input exact; compare widens to the float16 preset and passes', () => {
+    const bytes = encodeTrace(trace, { precision: 'float16' });
+    expect(bytes.length).toBeLessThanOrEqual(0.5 * raw);
+    const back = decodeTrace(bytes, FILE);
+    expect(back.header.storagePrecision).toBe('float16');
+    const inputId = trace.header.input.tensors[0]!.blob!.id;
+    expect(bitDiffs(back.blobs.get(inputId)!, trace.blobs.get(inputId)!)).toBe(0);
+    let worst = 0;
+    let worstTiny = 0;
+    let changed = 0;
+    for (const [id, a] of trace.blobs) {
+      const b = back.blobs.get(id)!;
+      for (let i = 0; i < a.length; i++) {
+        const x = a[i]!;
+        if (b[i] !== x) changed++;
+        if (Math.abs(x) >= 2 ** -14) worst = Math.max(worst, Math.abs(b[i]! - x) / Math.abs(x));
+        else worstTiny = Math.max(worstTiny, Math.abs(b[i]! - x));
+      }
+    }
+    expect(changed).toBeGreaterThan(0);
+    expect(worstTiny).toBeLessThanOrEqual(2 ** -25);
+    expect(worst).toBeLessThanOrEqual(2 ** -11);
+    const c = compareTraces(back, trace, { autoPreset: true });
+    expect(c.tolerance.preset).toBe('float16');
+    expect(c.tolerance.presetReason).toMatch(/^edge: values stored as float16 \(relative error ≤ 2\^-11 = 4\.9e-4 per value\)$/);
+    expect(c.verdict).toBe('ok');
+  });
+});
