@@ -1,8 +1,9 @@
 /**
  * `resize`: another resize method or fit than the card's (nearest vs bilinear, align-corners vs
- * half-pixel centres, area, antialias; center crop vs stretch vs letterbox), or another input size.
- * Evidence: at model resolution, with geometry and channels fixed, the variant that leaves the
- * smallest residual, clearly below the card's.
+ * half-pixel centres, area, bicubic, Lanczos3, antialias; center crop vs stretch vs letterbox), or
+ * another input size. Evidence: at model resolution, with geometry and channels fixed, the variant
+ * that leaves the smallest residual, clearly below the card's; methods almost as good are named with
+ * it, and so is the software known to resize that way (sharp, PIL, OpenCV, TF, canvas drawImage).
  */
 import { fineSignificant, resizeKey, type InputSearch } from '../input-search.ts';
 import { sig } from '../fit.ts';
