@@ -12,7 +12,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeOnnx, describeOnnx } from '../src/onnx/model.ts';
 import { parseByteSize } from '../src/cli/memory.ts';
 import { nodeSelection } from '../src/instrument/node-select.ts';
-import { decodeTrace } from '../src/trace/file.ts';
+import { bytesSource, decodeTrace, decodeTraceHeader, encodeTrace } from '../src/trace/file.ts';
+import { TraceStreamWriter } from '../src/trace/file-writer.ts';
+import { traceToEvents } from '../src/trace/events.ts';
 import type { Trace } from '../src/trace/types.ts';
 import { CLS, SAMPLES } from './ort-helpers.ts';
 import { runCli } from './helpers.ts';
@@ -117,6 +119,35 @@ describe('--nodes', () => {
     expect(sel.test('DEC3')).toBe(true);
     expect(sel.test('dec33')).toBe(false);
     expect(nodeSelection([])).toBeUndefined();
+  });
+});
+
+describe('the streamed trace file (src/trace/file-writer.ts)', () => {
+  function stream(events: ReturnType<typeof traceToEvents>): Uint8Array {
+    const chunks: Uint8Array[] = [];
+    const w = new TraceStreamWriter((c) => chunks.push(c.slice()), { file: 'streamed.exray' });
+    for (const e of events) w.push(e);
+    w.finish();
+    return new Uint8Array(Buffer.concat(chunks));
+  }
+
+  it('reads back header-only and whole, equal to encodeTrace of the same trace', () => {
+    const bytes = stream(traceToEvents(one));
+    const lazy = decodeTraceHeader(bytesSource(bytes), 'streamed.exray');
+    expect(lazy.header.nodes.length).toBe(one.header.nodes.length);
+    const a = decodeTrace(bytes, 'streamed.exray');
+    const b = decodeTrace(encodeTrace(one), 'encoded.exray');
+    expect(a.header).toEqual(b.header);
+    expect([...a.blobs.keys()].sort()).toEqual([...b.blobs.keys()].sort());
+    for (const [id, d] of a.blobs) expect(firstDifference(d, b.blobs.get(id)!), id).toBe(-1);
+  });
+
+  it('refuses a blob no node references, and a run that failed', () => {
+    const events = traceToEvents(one);
+    const extra = [...events.slice(0, -1), { type: 'blob' as const, id: 'stray', data: new Float32Array([1, 2]) }, events.at(-1)!];
+    expect(() => stream(extra)).toThrow(/blob 'stray' is not referenced by the header/);
+    const failed = [...events.slice(0, 5), { type: 'run-error' as const, message: 'std::bad_alloc' }];
+    expect(() => stream(failed)).toThrow(/std::bad_alloc/);
   });
 });
 

@@ -4,13 +4,18 @@
  * whole trace; `header.json` is folded from the other events and written last. Pure (no DOM, no Node):
  * the caller's sink puts the bytes somewhere (src/cli/trace-writer.ts: a temp file renamed at the end).
  *
- * fflate's streaming `Zip` with one `ZipPassThrough` per blob (stored, as encodeTrace stores blobs;
- * sizes and CRC-32 go to a data descriptor and the central directory, which the reader uses) and a
- * `ZipDeflate` for header.json. The result reads back with decodeTrace / decodeTraceHeader.
+ * fflate's streaming `Zip`; each blob is encoded as encodeTrace encodes it (blob-codec.ts encodeBlob:
+ * byte planes deflated when that pays, masked4 against the previous blob when it is mostly equal to it,
+ * else raw) and added as one finished entry (its size and CRC-32 known, fflate's custom-entry
+ * interface); header.json is written by fileHeaderJson (version 2 with `blobCodecs` when some blob is
+ * encoded). The result reads back with decodeTrace / decodeTraceHeader. Only the previous blob is kept
+ * (a masked4 base), where encodeTrace may use any earlier blob of the same length: the writer holds two
+ * tensors at most.
  */
-import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
+import { deflateSync, Zip, type ZipInputFile } from 'fflate';
+import { crc32, encodeBlob, type BlobCodec, type EncodedBlob } from './blob-codec.ts';
 import { TraceFormatError, TraceRunError } from './errors.ts';
-import { blobEntryName, blobToLittleEndian, HEADER_ENTRY } from './file.ts';
+import { blobEntryName, fileHeaderJson, HEADER_ENTRY } from './file.ts';
 import { validateStreamedTrace } from './schema.ts';
 import { TRACE_FORMAT, TRACE_VERSION } from './types.ts';
 import type { CapturePlan, KernelRecord, NamedTensor, NodeRecord, RunStartEvent, TimingSummary, TraceEvent, TraceHeader } from './types.ts';
@@ -37,6 +42,10 @@ export class TraceStreamWriter {
   private end: { outputs: NamedTensor[]; warnings: string[]; capturePlan?: CapturePlan } | undefined;
   private failure: string | undefined;
   private readonly blobs = new Map<string, { encoding: 'float32' | 'int32'; length: number }>();
+  private readonly codecs = new Map<string, BlobCodec | undefined>();
+  private readonly bases = new Map<string, string>();
+  /** The previous blob not itself masked: the base a masked4 blob may be stored against. */
+  private previous: { id: string; data: Float32Array | Int32Array } | undefined;
   private written = 0;
   private mtime: Date = new Date(1980, 0, 1);
   private zipError: Error | undefined;
@@ -106,12 +115,20 @@ export class TraceStreamWriter {
         `the trace would exceed ${(this.maxBytes / 1024 ** 3).toFixed(2)} GiB at blob '${id}' (an .exray file is a zip without zip64): capture fewer nodes (--nodes) or --capture stats`,
       );
     }
-    const entry = new ZipPassThrough(blobEntryName(id));
-    entry.mtime = this.mtime;
-    this.zip.add(entry);
-    entry.push(blobToLittleEndian(data), true);
-    if (this.zipError) this.fail(`zip stream: ${this.zipError.message}`);
+    const base = this.previous && this.previous.data.length === data.length ? this.previous : undefined;
+    const e = encodeBlob(data, { compress: true, ...(base ? { base: base.data } : {}) });
+    this.add(blobEntryName(id), e);
     this.blobs.set(id, { encoding, length: data.length });
+    this.codecs.set(id, e.codec);
+    if (e.codec === 'masked4') this.bases.set(id, base!.id);
+    else this.previous = { id, data };
+  }
+
+  private add(filename: string, e: EncodedBlob): void {
+    const file: ZipInputFile = { filename, size: e.size, crc: e.crc, compression: e.method, mtime: this.mtime };
+    this.zip.add(file);
+    file.ondata!(null, e.data as Uint8Array<ArrayBuffer>, true);
+    if (this.zipError) this.fail(`zip stream: ${this.zipError.message}`);
   }
 
   /**
@@ -136,12 +153,10 @@ export class TraceStreamWriter {
       ...(this.end.capturePlan ? { capturePlan: this.end.capturePlan } : {}),
     };
     validateStreamedTrace(header, this.blobs, this.file);
-    const json = new TextEncoder().encode(JSON.stringify(header));
+    this.previous = undefined;
+    const json = new TextEncoder().encode(fileHeaderJson(header, { codecs: this.codecs, bases: this.bases, precision: 'float32', narrowed: false }));
     if (this.written + 2 * json.length + 256 * (this.blobs.size + 2) > this.maxBytes) this.fail(`the trace would exceed the zip format's 4 GiB with its header`);
-    const entry = new ZipDeflate(HEADER_ENTRY, { level: 6 });
-    entry.mtime = this.mtime;
-    this.zip.add(entry);
-    entry.push(json, true);
+    this.add(HEADER_ENTRY, { codec: undefined, method: 8, data: deflateSync(json, { level: 6 }), size: json.length, crc: crc32(json) });
     this.zip.end();
     if (this.zipError) this.fail(`zip stream: ${this.zipError.message}`);
     return header;
