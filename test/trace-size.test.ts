@@ -2,13 +2,16 @@
  * Blob encodings on real captured tensors: the emotion CNN (TF.js graph model, ReLU activations) on
  * the astronaut photo, cpu backend — small enough to trace in a second.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { traceModel } from '../src/instrument/tfjs/index.ts';
 import { compareTraces } from '../src/compare/index.ts';
 import { decodeTrace, encodeTrace } from '../src/trace/file.ts';
 import type { Trace } from '../src/trace/types.ts';
-import { loadSample, photoFeed, toTensor, useBackend } from './helpers.ts';
+import { loadSample, MODELS, photoFeed, runCli, SAMPLES, toTensor, useBackend } from './helpers.ts';
 
 const FILE = 'emotion.exray';
 const bits = (a: Float32Array | Int32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -84,5 +87,29 @@ describe('trace blobs of a real model (emotion CNN, cpu)', () => {
     expect(c.tolerance.preset).toBe('float16');
     expect(c.tolerance.presetReason).toMatch(/^edge: values stored as float16 \(relative error ≤ 2\^-11 = 4\.9e-4 per value\)$/);
     expect(c.verdict).toBe('ok');
+  });
+});
+
+describe('exray trace / reference --precision', () => {
+  it('writes storagePrecision and narrowed node values; the reference too; compare names the bound', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exray-precision-'));
+    try {
+      const edge = join(dir, 'edge.exray');
+      const ref = join(dir, 'ref.exray');
+      const t = await runCli(['trace', join(MODELS, 'emotion'), '--image', join(SAMPLES, 'astronaut.png'), '--backend', 'cpu', '--runs', '1', '--warmup', '0', '--precision', 'bfloat16', '--out', edge]);
+      expect(t.err).toBe('');
+      expect(t.code).toBe(0);
+      const back = decodeTrace(new Uint8Array(readFileSync(edge)), edge);
+      expect(back.header.storagePrecision).toBe('bfloat16');
+      const r = await runCli(['reference', edge, '--model', join(MODELS, 'emotion'), '--runs', '1', '--warmup', '0', '--precision', 'float16', '--out', ref]);
+      expect(r.code).toBe(0);
+      expect(decodeTrace(new Uint8Array(readFileSync(ref)), ref).header.storagePrecision).toBe('float16');
+      const c = await runCli(['compare', edge, ref]);
+      expect(c.out).toMatch(/values stored as bfloat16 \(relative error ≤ 2\^-8 = 3\.9e-3 per value\)/);
+      expect(c.out).toMatch(/values stored as float16 \(relative error ≤ 2\^-11 = 4\.9e-4 per value\)/);
+      expect((await runCli(['trace', join(MODELS, 'emotion'), '--precision', 'float8', '--out', edge])).err).toMatch(/--precision <type>' argument 'float8' is invalid/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

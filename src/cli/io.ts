@@ -4,7 +4,8 @@ import { ExrayInputError } from '../errors.ts';
 import { writeOutputFile } from '../io/outputs.ts';
 import { LIMIT_ENV, checkLimit, limits } from '../limits.ts';
 import { kindOf, readInputBytes } from '../read-input.ts';
-import { decodeTrace, decodeTraceHeader, encodeTrace, type ByteSource, type DecodeOptions, type LazyTrace } from '../trace/file.ts';
+import { decodeTrace, decodeTraceHeader, encodeTrace, type ByteSource, type DecodeOptions, type EncodeOptions, type LazyTrace } from '../trace/file.ts';
+import type { StoragePrecision } from '../trace/blob-codec.ts';
 import type { Trace } from '../trace/types.ts';
 
 /** A regular file within EXRAY_MAX_FILE_BYTES, whole (see src/read-input.ts). */
@@ -79,6 +80,18 @@ export async function writeOutput(path: string, data: Uint8Array | string): Prom
   await writeOutputFile(path, data);
 }
 
-export async function writeTrace(path: string, trace: Trace): Promise<void> {
-  await writeOutput(path, encodeTrace(trace));
+export async function writeTrace(path: string, trace: Trace, opts: EncodeOptions = {}): Promise<void> {
+  await writeOutput(path, encodeTrace(trace, opts));
+}
+
+/**
+ * `--precision float16|bfloat16` for a trace the streaming writer has already written (it stores
+ * values exact): read back, written again narrowed, atomically. Returns the trace as stored. The whole
+ * trace is in memory meanwhile, until the streaming writer narrows blobs itself (encodeBlob).
+ */
+export async function rewriteNarrowed(path: string, precision: StoragePrecision): Promise<Trace> {
+  const stored = await readTrace(path);
+  if (precision === 'float32') return stored;
+  await writeTrace(path, stored, { precision });
+  return readTrace(path);
 }

@@ -61,6 +61,12 @@ export function buildProgram(): Command {
     })
     .exitOverride();
 
+  /** `--precision`: how tensor values are stored in the written trace (src/trace/blob-codec.ts). */
+  const precisionOption = (): Option =>
+    new Option('--precision <type>', 'store node and output values as float32 (exact), float16 (relative error ≤ 2^-11) or bfloat16 (≤ 2^-8); inputs stay exact')
+      .choices(['float32', 'float16', 'bfloat16'])
+      .default('float32');
+
   program
     .command('trace')
     .description('run a model under instrumentation and write a trace')
@@ -79,6 +85,7 @@ export function buildProgram(): Command {
     .option('--runs <n>', 'timed runs for the median', positiveInt, 5)
     .option('--warmup <n>', 'warm-up runs', nonNegativeInt, 1)
     .option('--out <file>', 'write the trace here', 'run.exray')
+    .addOption(precisionOption())
     .option('--json', 'print the trace header as JSON instead of a summary')
     .action(async (model: string, opts) => (await import('./commands/trace.ts')).traceCommand(model, opts));
 
@@ -94,6 +101,7 @@ export function buildProgram(): Command {
     .option('--runs <n>', 'timed runs for the median', positiveInt, 5)
     .option('--warmup <n>', 'warm-up runs', nonNegativeInt, 1)
     .option('--out <file>', 'write the reference trace here', 'ref.exray')
+    .addOption(precisionOption())
     .option('--json', 'print the trace header as JSON')
     .action(async (edge: string, opts) => (await import('./commands/reference.ts')).referenceCommand(edge, opts));
 

@@ -3,7 +3,8 @@ import { checkRunCounts } from '../../limits.ts';
 import { locateTraceModel } from '../../models/locate.ts';
 import { feedFromTrace } from '../../reference/feed.ts';
 import type { NodeBackend } from '../../reference/tfjs-backend.ts';
-import { readTrace } from '../io.ts';
+import { readTrace, rewriteNarrowed } from '../io.ts';
+import type { StoragePrecision } from '../../trace/blob-codec.ts';
 import { selectionOf, traceInNodeToFile } from '../trace-writer.ts';
 import type { CaptureMode } from '../../trace/types.ts';
 import { formatTraceSummary } from '../format.ts';
@@ -17,6 +18,8 @@ export interface ReferenceCommandOptions {
   runs: number;
   warmup: number;
   out: string;
+  /** `--precision`: how values are stored (default float32, exact). */
+  precision?: StoragePrecision;
   json?: boolean;
 }
 
@@ -31,7 +34,7 @@ export async function referenceCommand(edgeFile: string, opts: ReferenceCommandO
   const model = opts.model ?? (await locateTraceModel(edge, edgeFile));
   if (!opts.model) await checkOutputFile(opts.out, await modelInputFiles(model));
   // TF.js loads only once the checks above have passed; the trace is written as it runs.
-  const trace = await traceInNodeToFile(opts.out, {
+  let trace = await traceInNodeToFile(opts.out, {
     model,
     backend: opts.backend,
     capture: opts.capture ?? 'tensors',
@@ -47,6 +50,7 @@ export async function referenceCommand(edgeFile: string, opts: ReferenceCommandO
     ...(edge.header.input.source ? { source: edge.header.input.source } : {}),
     ...(edge.header.input.preprocess ? { preprocess: edge.header.input.preprocess } : {}),
   });
+  if (opts.precision && opts.precision !== 'float32') trace = await rewriteNarrowed(opts.out, opts.precision);
   if (opts.json) process.stdout.write(`${JSON.stringify(trace.header, null, 2)}\n`);
   else process.stdout.write(`${formatTraceSummary(trace, { limit: 5 })}\nwrote ${opts.out}\n`);
 }

@@ -12,7 +12,8 @@ import { loadModelCard, type ModelCard } from '../../models/card.ts';
 import { modelCardPath, resolveModelJsonPath } from '../../models/load-node.ts';
 import { decodeImageFile } from '../../preprocess/decode-node.ts';
 import { preprocess } from '../../preprocess/pipeline.ts';
-import { readTrace, writeTrace } from '../io.ts';
+import { readTrace, rewriteNarrowed, writeTrace } from '../io.ts';
+import type { StoragePrecision } from '../../trace/blob-codec.ts';
 import { selectionOf, traceInNodeToFile } from '../trace-writer.ts';
 import { formatTraceSummary } from '../format.ts';
 
@@ -32,6 +33,8 @@ export interface TraceCommandOptions {
   runs: number;
   warmup: number;
   out: string;
+  /** `--precision`: how values are stored (default float32, exact). */
+  precision?: StoragePrecision;
   json?: boolean;
   /** The model card, when not beside the model (`<stem>.exray.json` / exray.json). */
   card?: string;
@@ -148,7 +151,8 @@ export async function traceCommand(model: string, opts: TraceCommandOptions): Pr
       ...(opts.maxMemory !== undefined ? { maxMemoryBytes: opts.maxMemory } : {}),
     });
   }
-  if (opts.browser) await writeTrace(opts.out, trace);
+  if (opts.browser) await writeTrace(opts.out, trace, { precision: opts.precision ?? 'float32' });
+  else if (opts.precision && opts.precision !== 'float32') trace = await rewriteNarrowed(opts.out, opts.precision);
   if (opts.json) process.stdout.write(`${JSON.stringify(trace.header, null, 2)}\n`);
   else process.stdout.write(`${formatTraceSummary(trace, { limit: 10 })}\nwrote ${opts.out}\n`);
 }
