@@ -1,21 +1,53 @@
 /**
- * Diagnosis in the viewer (issue 5): built-in assertions per run, ranked causes per edge run vs the
- * cpu reference (float16 for WebGL with half-float textures, none for plain WebGL; after single-node
- * replays on cpu in a worker), latency guidance.
+ * The phone-GPU effect and its diagnosis in the viewer, on one pair of runs (plain WebGL, then WebGL
+ * with half-float textures, against the cpu reference): f16 diverges (nrmse ≥ 100× plain WebGL's) and
+ * the first divergent node is named and inspectable; built-in assertions per run; ranked causes per
+ * edge run (float16 for half-float, none for plain WebGL; after single-node replays on cpu in a
+ * worker); latency guidance. One test because the two runs dominate its time (~1.5 min here).
  */
 import { expect, test } from '@playwright/test';
-import { chooseSample, expectRunOk, keepScreenshot, openApp, runAndWait, selectBackends, setOptions } from './helpers.ts';
+import { chooseSample, expectRunOk, keepScreenshot, openApp, runAndWait, selectBackends, setOptions, summaryRow, worstNrmse } from './helpers.ts';
 
-test('assertions, causes and latency guidance for webgl and webgl f16', async ({ page }, info) => {
-  test.setTimeout(300_000);
+test('webgl f16 diverges ≥ 100× more than plain webgl, its first divergent node is named; assertions, causes and latency guidance', async ({ page }, info) => {
+  test.setTimeout(360_000);
   await openApp(page);
   await chooseSample(page, 'nsfw-mobilenet-v2', 'chelsea.png');
   await setOptions(page, { runs: 1, f16: false });
   await selectBackends(page, ['webgl']);
-  await runAndWait(page, 200_000);
+  const plainMs = await runAndWait(page, 200_000);
   await expectRunOk(page, 'webgl');
+  const plainErr = await worstNrmse(page, 'webgl');
+  expect(plainErr).toBeLessThan(1e-4);
   await setOptions(page, { f16: true });
-  await runAndWait(page, 200_000);
+  const f16Ms = await runAndWait(page, 200_000);
+  info.annotations.push({ type: 'timing', description: `cpu + webgl: ${plainMs} ms; webgl f16 (reference reused): ${f16Ms} ms` });
+
+  // Half-float diverges; plain webgl is still there, still ok, next to it.
+  const row = summaryRow(page, 'webgl f16');
+  await expect(row.getByTestId('verdict')).toHaveText('diverged');
+  expect((await worstNrmse(page, 'webgl f16')) / plainErr).toBeGreaterThanOrEqual(100);
+  await expect(summaryRow(page, 'webgl').getByTestId('verdict')).toHaveText('ok');
+
+  // The viewer names the first divergent node; clicking it opens the inspector on that node.
+  const first = row.getByTestId('first-divergent').locator('button');
+  await expect(first).toBeVisible();
+  const firstName = (await first.innerText()).split('(')[0]!.trim();
+  expect(firstName.length).toBeGreaterThan(0);
+  await first.click();
+  await expect(page.getByTestId('inspected-node')).toHaveText(firstName);
+  await expect(page.getByTestId('heatmap-diff')).toBeVisible();
+  // Clicking a point of the error chart inspects that node.
+  const plot = page.getByTestId('error-chart-plot').locator('.u-over');
+  const box = (await plot.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5);
+  await page.mouse.click(box.x + box.width * 0.5, box.y + box.height * 0.5);
+  await expect(page.getByTestId('inspected-node')).not.toHaveText(firstName);
+  // The first divergent node is marked in the table.
+  await expect(page.locator('[data-testid=node-row].first')).toHaveCount(1);
+  // Half-float textures are visible in the environment panel; webgl kernels timed by the GPU timer.
+  await expect(page.locator('[data-testid=environment][data-stream="webgl f16"]')).toContainText('half-float textures');
+  await expect(page.locator('[data-testid=latency-clock][data-stream="webgl f16"]')).toHaveAttribute('data-clock', 'gpu-timer-query');
+  await keepScreenshot(page, info, 'viewer-webgl-f16');
 
   // Assertions: every built-in ok (or not applicable without the photo search) for the webgl run.
   const panel = page.getByTestId('assertions-panel');
