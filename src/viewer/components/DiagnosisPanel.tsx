@@ -11,7 +11,7 @@ import { diagnoseRun, runAssertionsFor } from '../state/diagnosis.ts';
 import { referenceRun } from '../state/session.ts';
 import { useApp } from '../state/store.ts';
 import { fmtPct } from '../util/format.ts';
-import { CauseItem, NodeButton, ReplaySplit } from './Causes.tsx';
+import { CauseItem, InfoFindings, NodeButton, ReplaySplit } from './Causes.tsx';
 import { LatencyGuidance } from './LatencyGuidance.tsx';
 import { PhotoCauses, PhotoPicker } from './PhotoDiagnosis.tsx';
 import { UserAssertionsEditor } from './UserAssertions.tsx';
@@ -86,6 +86,7 @@ function RunCauses({ r }: { r: RunState }): ReactNode {
         <strong>{r.stream}</strong> <span className="small muted">vs {referenceRun()?.stream ?? 'reference'}: {dg.summary}</span>
       </p>
       <ol data-testid="causes">{dg.causes.map((c, i) => <CauseItem key={`${c.code}-${i}`} r={r} c={c} />)}</ol>
+      <InfoFindings info={dg.info} />
       <p className="small">
         {dg.firstDivergentNode && (
           <span data-testid="diagnosis-first-divergent">
@@ -116,7 +117,12 @@ function RunCauses({ r }: { r: RunState }): ReactNode {
           {!d.half.likely && d.half.representable !== null && ` (${fmtPct(d.half.representable)} of sampled values are float16 values)`}.
         </span>
       </p>
-      <ReplaySplit r={r} nodes={dg.nodes} s={{ status: d.replays.status, backend: d.replays.backend, requested: d.replays.nodes.length, ms: d.replays.ms, note: d.replays.note }} />
+      <ReplaySplit
+        r={r}
+        nodes={dg.nodes}
+        s={{ status: d.replays.status, backend: d.replays.backend, requested: d.replays.nodes.length, ms: d.replays.ms, note: d.replays.note }}
+        {...(r.trace ? { repro: { edge: r.trace, edgeFile: r.where, results: d.replays.results, backend: d.replays.backend } } : {})}
+      />
       {dg.warnings.map((w) => (
         <p key={w} className="small muted" data-testid="diagnosis-warning">
           {w}

@@ -9,7 +9,7 @@ import { filesFromInput, kindOf, type PickedFile } from '../load/dropped-files.t
 import { diagnoseAgainstPhoto, photoDiagnosisResult, type PhotoDiagnosis } from '../state/photo-diagnosis.ts';
 import type { RunState } from '../state/run-state.ts';
 import { setState } from '../state/store.ts';
-import { CauseItem, NodeButton, ReplaySplit } from './Causes.tsx';
+import { CauseItem, InfoFindings, NodeButton, ReplaySplit } from './Causes.tsx';
 import { DropZone } from './DropZone.tsx';
 
 function onPhotos(files: PickedFile[]): void {
@@ -139,6 +139,7 @@ export function PhotoCauses({ r, d }: { r: RunState; d: PhotoDiagnosis }): React
             {result.summary}
           </p>
           <ol data-testid="causes">{result.causes.map((c, i) => <CauseItem key={`${c.code}-${i}`} r={r} c={c} />)}</ol>
+          <InfoFindings info={result.info} />
           {result.firstDivergentNode && (
             <p className="small" data-testid="diagnosis-first-divergent">
               error enters at <NodeButton r={r} name={result.firstDivergentNode} />.
@@ -148,6 +149,7 @@ export function PhotoCauses({ r, d }: { r: RunState; d: PhotoDiagnosis }): React
             r={r}
             nodes={result.nodes}
             s={{ status: d.replays ? 'done' : 'none', backend: d.referenceBackend, requested: d.replays?.length ?? 0, ms: d.timings['replay'] ?? null, note: d.edge.header.capture === 'tensors' ? null : `a \`${d.edge.header.capture}\` trace records no node inputs to replay` }}
+            {...(d.replays ? { repro: { edge: d.edge, edgeFile: r.where, results: d.replays, backend: d.referenceBackend } } : {})}
           />
           {result.warnings.map((w) => (
             <p key={w} className="small muted" data-testid="diagnosis-warning">

@@ -5,17 +5,18 @@
  */
 import type { ReactNode } from 'react';
 import type { Cause } from '../../diagnose/index.ts';
+import { InfoFindings } from '../components/Causes.tsx';
 import type { RunState } from '../state/run-state.ts';
 import { fmtPct } from '../util/format.ts';
 import { resultOf, useRemote } from './remote-state.ts';
 
 /** The causes and summary of a Diagnosis received as JSON, when it has that shape. */
-function causesOf(d: unknown): { causes: Cause[]; summary: string | null } | null {
+function causesOf(d: unknown): { causes: Cause[]; info: Cause[]; summary: string | null } | null {
   if (typeof d !== 'object' || d === null) return null;
-  const o = d as { causes?: unknown; summary?: unknown };
+  const o = d as { causes?: unknown; info?: unknown; summary?: unknown };
   if (!Array.isArray(o.causes)) return null;
-  const causes = o.causes.filter((c): c is Cause => typeof c === 'object' && c !== null && typeof (c as Cause).code === 'string' && typeof (c as Cause).detail === 'string');
-  return { causes, summary: typeof o.summary === 'string' ? o.summary : null };
+  const isCause = (c: unknown): c is Cause => typeof c === 'object' && c !== null && typeof (c as Cause).code === 'string' && typeof (c as Cause).detail === 'string';
+  return { causes: o.causes.filter(isCause), info: Array.isArray(o.info) ? o.info.filter(isCause) : [], summary: typeof o.summary === 'string' ? o.summary : null };
 }
 
 export function ServerCause({ r }: { r: RunState }): ReactNode {
@@ -47,6 +48,7 @@ export function ServerCause({ r }: { r: RunState }): ReactNode {
           ))}
         </ol>
       )}
+      {d && <InfoFindings info={d.info} />}
     </div>
   );
 }

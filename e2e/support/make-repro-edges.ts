@@ -1,0 +1,79 @@
+/**
+ * Set-up of e2e/repro-page.spec.ts, run with tsx (TF.js stays out of the Playwright process):
+ *
+ * - kernel: emotion with one convolution's filter scaled by 1.2 (test/repro-helpers.ts, the CLI repro
+ *   test's case), written as the deployed model folder; its edge trace on TF.js wasm and the original
+ *   emotion's reference trace on cpu, both `tensors`, on chelsea.png;
+ * - decoder: blazeface fed butterfly.jpg decoded by jpeg-js (the reference decodes it with another
+ *   decoder): a clean run whose decoder difference is information, not a cause;
+ * - two-tone: the PaddleOCR classifier (BGR) fed RGB on a navy-on-cream text line (page_line1.png made
+ *   two-tone, written as a PNG): channel-order, with the per-channel normalisation as runner-up.
+ *
+ *   npx tsx e2e/support/make-repro-edges.ts <out dir>   → writes cases.json
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { writeTrace } from '../../src/cli/io.ts';
+import { prepareInput } from '../../src/cli/commands/trace.ts';
+import { decodeImageFile } from '../../src/preprocess/decode-node.ts';
+import type { RgbaImage } from '../../src/preprocess/image.ts';
+import { preprocess } from '../../src/preprocess/pipeline.ts';
+import { traceInNode } from '../../src/reference/trace-node.ts';
+import type { InputSource, PreprocessSpec } from '../../src/trace/types.ts';
+import { decodeWithJpegJs, twoTone } from '../../test/decoder-helpers.ts';
+import { card, MODELS, SAMPLES } from '../../test/helpers.ts';
+import { editedEmotion } from '../../test/repro-helpers.ts';
+
+const out = process.argv[2];
+if (!out) throw new Error('usage: make-repro-edges.ts <out dir>');
+
+// ---- kernel: the deployed (edited) emotion on wasm vs the original on cpu
+const deployed = join(out, 'emotion-deployed');
+const node = editedEmotion(deployed);
+const photo = join(SAMPLES, 'chelsea.png');
+const feed = await prepareInput(deployed, { image: photo });
+const common = { feed: feed.feed, feedFile: feed.feedFile, capture: 'tensors' as const, runs: 1, warmup: 0, ...(feed.source ? { source: feed.source } : {}), ...(feed.preprocess ? { preprocess: feed.preprocess } : {}) };
+const edgeFile = join(out, 'edge.exray');
+await writeTrace(edgeFile, await traceInNode({ ...common, model: deployed, backend: 'wasm', label: 'edge' }));
+const refFile = join(out, 'reference.exray');
+await writeTrace(refFile, await traceInNode({ ...common, model: join(MODELS, 'emotion'), backend: 'cpu', label: 'reference' }));
+
+/** A `stats` edge trace (no replays needed) of a sample model fed `image` through its card's pipeline with `wrong` steps. */
+async function statsEdge(model: string, image: RgbaImage, source: InputSource, file: string, wrong: Partial<PreprocessSpec> = {}): Promise<void> {
+  const input = (await card(model)).inputs[0]!;
+  const spec = input.preprocess!;
+  const t = preprocess(image, source.exifOrientation, { ...spec, ...wrong });
+  const trace = await traceInNode({
+    model: join(MODELS, model),
+    backend: 'wasm',
+    feed: [{ name: input.name, shape: t.shape, dtype: spec.dtype === 'float32' ? 'float32' : 'int32', data: t.data }],
+    feedFile: source.fileName,
+    capture: 'stats',
+    runs: 1,
+    warmup: 0,
+    source,
+    preprocess: spec,
+    label: 'edge',
+  });
+  await writeTrace(file, trace);
+}
+
+// ---- decoder: jpeg-js on the edge
+const butterfly = join(SAMPLES, 'butterfly.jpg');
+const decoderFile = join(out, 'decoder.exray');
+await statsEdge('blazeface', decodeWithJpegJs(butterfly), (await decodeImageFile(butterfly)).source, decoderFile);
+
+// ---- two-tone text line, RGB fed to a BGR model
+const line = await decodeImageFile(join(SAMPLES, 'page_line1.png'));
+const tone = twoTone(line.image);
+const tonePhoto = join(out, 'two-tone.png');
+await sharp(Buffer.from(tone.data.buffer, tone.data.byteOffset, tone.data.byteLength), { raw: { width: tone.width, height: tone.height, channels: 4 } }).png().toFile(tonePhoto);
+const toneDecoded = await decodeImageFile(tonePhoto);
+const toneFile = join(out, 'two-tone.exray');
+await statsEdge('ppocr-mobile-v2-cls', toneDecoded.image, toneDecoded.source, toneFile, { channels: 'rgb' });
+
+writeFileSync(
+  join(out, 'cases.json'),
+  JSON.stringify({ kernel: { edge: edgeFile, reference: refFile, deployed, node }, decoder: { edge: decoderFile, photo: butterfly }, twoTone: { edge: toneFile, photo: tonePhoto } }, null, 2),
+);
