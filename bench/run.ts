@@ -15,12 +15,12 @@ import { benchServe } from './serve.ts';
 import { benchAgent } from './agent.ts';
 import { benchFarm } from './farm.ts';
 import { benchCli } from './cli.ts';
-import { benchWildIsnet } from './wild-isnet.ts';
+import { benchTraceSize } from './trace-size.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
 const results: BenchResult[] = [];
-// EXRAY_BENCH_ONLY=cli,stats,tracing,ort,compare,diagnose,diagnose-resize,viewer,browser,serve,agent,farm runs only those sections.
+// EXRAY_BENCH_ONLY=cli,stats,tracing,ort,compare,tracesize,diagnose,diagnose-resize,viewer,browser,serve,agent,farm runs only those sections.
 const only = process.env.EXRAY_BENCH_ONLY?.split(',').map((s) => s.trim());
 const section = async (title: string, f: () => Promise<BenchResult[]>, key: string): Promise<void> => {
   if (only && !only.includes(key)) return;
@@ -43,6 +43,7 @@ await section('tracing overhead, MobileNetV2 graph model, cpu', () =>
 'tracing');
 await section('ONNX Runtime tracing overhead, PaddleOCR recogniser (onnxruntime-node, onnxruntime-web wasm)', () => benchOrt(), 'ort');
 await section('comparison throughput', () => benchCompare(), 'compare');
+await section('trace size: blob encodings vs raw float32, write/read speed, float16/bfloat16 error', () => benchTraceSize(), 'tracesize');
 await section('diagnosis: detection rate, false alarms, time', () => benchDiagnose(), 'diagnose');
 await section('diagnosis: resize methods (sharp, bicubic/Lanczos3, canvas drawImage), before/after cost', () => benchDiagnoseResize(), 'diagnose-resize');
 await section('viewer with a 1,000-node trace (Chromium)', () => benchViewer(), 'viewer');
@@ -55,11 +56,6 @@ await section('phone link: exray serve on loopback (throughput, forwarding laten
 await section('the agent inside an app: timing-only and captured inferences, MobileNetV2 graph model, wasm', () => benchAgent(rounds), 'agent');
 
 await section('exray farm: 2 models × 3 emulated devices × 2 backends (wasm, webgl), --jobs 1 and 2', () => benchFarm(), 'farm');
-
-// Only when asked for (EXRAY_BENCH_ONLY=wild, `npm run bench:wild`): it installs a 136 MB package on first use and runs for many minutes.
-if (only?.includes('wild')) {
-  await section('models in the wild: ISNet 1024² int8 and fp16, every node\'s values on onnxruntime-node under --max-memory (issue #14)', () => benchWildIsnet(), 'wild');
-}
 
 await mkdir('bench', { recursive: true });
 if (only) {

@@ -1,0 +1,139 @@
+/**
+ * Trace size (issue 16 item 4): bytes of one `.exray` trace against its raw float32 tensors (the
+ * anchor: what version-1 files stored), for every blob encoding, with write and read speed next to
+ * stored, and the largest error of float16 / bfloat16 storage measured on the real values.
+ * Models: MobileNetV2 layers + graph models (TF.js, wasm), PaddleOCR recogniser (onnxruntime-node).
+ * `EXRAY_BENCH_ONLY=tracesize npm run bench` runs only this.
+ */
+import { join } from 'node:path';
+import { decodeImageFile } from '../src/preprocess/decode-node.ts';
+import { preprocess } from '../src/preprocess/pipeline.ts';
+import { cropPlanes } from '../src/preprocess/geometry.ts';
+import { loadModelCard } from '../src/models/card.ts';
+import type { RgbaImage } from '../src/preprocess/image.ts';
+import type { FeedTensor } from '../src/reference/feed.ts';
+import { traceInNode } from '../src/reference/trace-node.ts';
+import { decodeTrace, encodeTrace, type EncodeOptions } from '../src/trace/file.ts';
+import type { CaptureMode, Trace } from '../src/trace/types.ts';
+import type { BenchResult } from './types.ts';
+
+const MB = 1e6;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function imageFeed(model: string, photo: string, crop?: { x: number; y: number; width: number; height: number }): Promise<FeedTensor> {
+  const card = await loadModelCard(join('models', model, 'exray.json'));
+  const input = card.inputs[0]!;
+  const { image, source } = await decodeImageFile(join('public', 'samples', photo));
+  let rgba: RgbaImage = image;
+  if (crop) {
+    const c = cropPlanes({ width: image.width, height: image.height, channels: 4, layout: 'interleaved', data: image.data }, crop);
+    rgba = { width: c.width, height: c.height, data: c.data } as RgbaImage;
+  }
+  const t = preprocess(rgba, crop ? 1 : source.exifOrientation, input.preprocess!);
+  return { name: input.name, shape: t.shape, dtype: t.dtype, data: t.data };
+}
+
+async function traceOf(model: string, backend: 'wasm' | 'cpu', feed: FeedTensor, capture: CaptureMode): Promise<Trace> {
+  const t = await traceInNode({ model: join('models', model), backend, feed: [feed], feedFile: 'bench', capture, runs: 1, warmup: 0 });
+  if (!t) throw new Error(`${model}: no trace`);
+  return t;
+}
+
+/** Largest |stored − original| / |original| over the float values of normal magnitude (float16: ≥ 2^-14). */
+function maxRelativeError(orig: Trace, stored: Trace): number {
+  let worst = 0;
+  for (const [id, a] of orig.blobs) {
+    const b = stored.blobs.get(id)!;
+    if (!(a instanceof Float32Array)) continue;
+    for (let i = 0; i < a.length; i++) {
+      const x = a[i]!;
+      if (!Number.isFinite(x) || Math.abs(x) < 2 ** -14) continue;
+      const e = Math.abs(b[i]! - x) / Math.abs(x);
+      if (e > worst) worst = e;
+    }
+  }
+  return worst;
+}
+
+function rawBytes(t: Trace): number {
+  let n = 0;
+  for (const b of t.blobs.values()) n += b.byteLength;
+  return n;
+}
+
+async function sizes(label: string, trace: Trace, rounds: number): Promise<BenchResult[]> {
+  const raw = rawBytes(trace);
+  const out: BenchResult[] = [{ name: `trace size ${label}: raw float32 tensors (anchor, what version 1 stored)`, value: raw / MB, unit: 'MB' }];
+  const variants: [string, EncodeOptions][] = [
+    ['stored (version 1 layout)', { compress: false }],
+    ['lossless (deflated byte planes)', {}],
+    ['--precision float16', { precision: 'float16' }],
+    ['--precision bfloat16', { precision: 'bfloat16' }],
+  ];
+  for (const [name, opts] of variants) {
+    let bytes = new Uint8Array(0);
+    const w: number[] = [];
+    const r: number[] = [];
+    let back: Trace | undefined;
+    for (let i = 0; i < rounds; i++) {
+      const t0 = performance.now();
+      bytes = encodeTrace(trace, opts);
+      w.push(performance.now() - t0);
+      const t1 = performance.now();
+      back = decodeTrace(bytes, 'bench.exray');
+      r.push(performance.now() - t1);
+    }
+    out.push({ name: `trace size ${label}: ${name}, file / raw`, value: bytes.length / raw, unit: '×' });
+    out.push({ name: `trace size ${label}: ${name}, file`, value: bytes.length / MB, unit: 'MB' });
+    out.push({ name: `trace size ${label}: ${name}, write`, value: raw / MB / (median(w) / 1000), unit: 'MB/s' });
+    out.push({ name: `trace size ${label}: ${name}, read (decodeTrace)`, value: raw / MB / (median(r) / 1000), unit: 'MB/s' });
+    if (opts.precision) out.push({ name: `trace size ${label}: ${name}, max relative error measured`, value: maxRelativeError(trace, back!), unit: '' });
+  }
+  return out;
+}
+
+/** A stats-only trace: its bytes, and what they are (header.json, the input and output blobs). */
+function statsSizes(label: string, trace: Trace): BenchResult[] {
+  const bytes = encodeTrace(trace);
+  const header = new TextEncoder().encode(JSON.stringify(trace.header)).length;
+  const input = new Set(trace.header.input.tensors.map((t) => t.blob!.id));
+  let inputBytes = 0;
+  let otherBytes = 0;
+  for (const [id, b] of trace.blobs) {
+    if (input.has(id)) inputBytes += b.byteLength;
+    else otherBytes += b.byteLength;
+  }
+  return [
+    { name: `trace size ${label} --capture stats: file, stored (version 1 layout)`, value: encodeTrace(trace, { compress: false }).length / MB, unit: 'MB' },
+    { name: `trace size ${label} --capture stats: file`, value: bytes.length / MB, unit: 'MB' },
+    { name: `trace size ${label} --capture stats: header.json uncompressed`, value: header / MB, unit: 'MB' },
+    { name: `trace size ${label} --capture stats: input blobs raw`, value: inputBytes / MB, unit: 'MB' },
+    { name: `trace size ${label} --capture stats: output blobs raw`, value: otherBytes / MB, unit: 'MB' },
+  ];
+}
+
+export async function benchTraceSize(rounds = 3): Promise<BenchResult[]> {
+  const out: BenchResult[] = [];
+  const models: { label: string; model: string; backend: 'wasm' | 'cpu'; feed: () => Promise<FeedTensor> }[] = [
+    { label: 'MobileNetV2 layers model', model: 'nsfw-mobilenet-v2', backend: 'wasm', feed: () => imageFeed('nsfw-mobilenet-v2', 'chelsea.png') },
+    { label: 'MobileNetV2 graph model', model: 'nsfw-mobilenet-v2-mid', backend: 'wasm', feed: () => imageFeed('nsfw-mobilenet-v2-mid', 'chelsea.png') },
+    // The first text line of page.png (as bench/ort.ts and test/ort-helpers.ts crop it).
+    { label: 'PaddleOCR rec (ONNX)', model: 'ppocr-v4-rec', backend: 'cpu', feed: () => imageFeed('ppocr-v4-rec', 'page.png', { x: 3, y: 9, width: 292, height: 29 }) },
+  ];
+  for (const m of models) {
+    const feed = await m.feed();
+    out.push(...(await sizes(m.label, await traceOf(m.model, m.backend, feed, 'tensors'), rounds)));
+    out.push(...statsSizes(m.label, await traceOf(m.model, m.backend, feed, 'stats')));
+  }
+  return out;
+}
+
+// Run on its own: `npx tsx bench/trace-size.ts`.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const r of await benchTraceSize()) process.stdout.write(`${r.name}: ${r.value.toPrecision(4)} ${r.unit}\n`);
+}
