@@ -16,6 +16,7 @@ import { benchAgent } from './agent.ts';
 import { benchFarm } from './farm.ts';
 import { benchCli } from './cli.ts';
 import { benchTraceSize } from './trace-size.ts';
+import { benchWildIsnet } from './wild-isnet.ts';
 import type { BenchResult } from './types.ts';
 
 const rounds = Number(process.env.EXRAY_BENCH_ROUNDS ?? 15);
@@ -56,6 +57,11 @@ await section('phone link: exray serve on loopback (throughput, forwarding laten
 await section('the agent inside an app: timing-only and captured inferences, MobileNetV2 graph model, wasm', () => benchAgent(rounds), 'agent');
 
 await section('exray farm: 2 models × 3 emulated devices × 2 backends (wasm, webgl), --jobs 1 and 2', () => benchFarm(), 'farm');
+
+// Only when asked for (EXRAY_BENCH_ONLY=wild, `npm run bench:wild`): it installs a 136 MB package on first use and runs for many minutes.
+if (only?.includes('wild')) {
+  await section('models in the wild: ISNet 1024² int8 and fp16, every node\'s values on onnxruntime-node under --max-memory (issue #14)', () => benchWildIsnet(), 'wild');
+}
 
 await mkdir('bench', { recursive: true });
 if (only) {
