@@ -30,36 +30,34 @@ async function exray(args: string[]): Promise<number> {
 // Each case starts Chromium (SwiftShader) once or more, ~40-100 s on a quiet machine and 2-3x that
 // while another heavy file runs beside it on the 2 cores: timeouts of ~3x the loaded time.
 describe('trace --browser', { timeout: 400_000 }, () => {
-  it('wasm and webgl in Chromium agree with the Node cpu reference; half-float webgl diverges and is located', async () => {
+  // Plain float32 WebGL agreeing with the reference is checked in the page (e2e/diagnosis.spec.ts);
+  // here one Chromium launch fewer: float32 wasm is the noise floor half-float is measured against.
+  it('wasm in Chromium agrees with the Node cpu reference; half-float webgl diverges and is located', async () => {
     const out = (n: string): string => join(tmp, `${n}.exray`);
     const common = ['--image', photo, '--runs', '1', '--warmup', '0', '--browser'];
     expect(await exray(['trace', model, ...common, '--backend', 'wasm', '--out', out('wasm')])).toBe(0);
-    expect(await exray(['trace', model, ...common, '--backend', 'webgl', '--out', out('webgl')])).toBe(0);
     expect(await exray(['trace', model, ...common, '--backend', 'webgl', '--f16', '--out', out('f16')])).toBe(0);
     expect(await exray(['reference', out('wasm'), '--backend', 'cpu', '--runs', '1', '--warmup', '0', '--out', out('ref')])).toBe(0);
-    const [wasm, webgl, f16, ref] = await Promise.all(['wasm', 'webgl', 'f16', 'ref'].map((n) => readTrace(out(n))));
+    const [wasm, f16, ref] = await Promise.all(['wasm', 'f16', 'ref'].map((n) => readTrace(out(n))));
 
     expect(wasm!.header.environment.kind).toBe('browser');
     expect(wasm!.header.environment.userAgent).toMatch(/Chrome/);
     expect(wasm!.header.environment.crossOriginIsolated).toBe(true);
-    expect(webgl!.header.environment.webgl?.renderer).toMatch(/SwiftShader/);
-    expect(webgl!.header.environment.floatPrecision).toBe(32);
-    expect(webgl!.header.environment.webgl?.floatTextures).toBe(true);
+    expect(wasm!.header.environment.floatPrecision).toBe(32);
+    expect(f16!.header.environment.webgl?.renderer).toMatch(/SwiftShader/);
     expect(f16!.header.environment.floatPrecision).toBe(16);
     expect(f16!.header.environment.webgl?.floatTextures).toBe(false);
     expect(f16!.header.environment.flags.WEBGL_FORCE_F16_TEXTURES).toBe(true);
 
-    for (const t of [wasm!, webgl!]) {
-      const c = compareTraces(t, ref!);
-      expect(c.inputs.verdict).toBe('identical');
-      expect(c.verdict, `${t.header.runtime.backend}: ${c.summary}`).toBe('ok');
-      expect(c.outputs.top1Equal).toBe(true);
-    }
-    const plain = compareTraces(webgl!, ref!);
+    const plain = compareTraces(wasm!, ref!);
+    expect(plain.inputs.verdict).toBe('identical');
+    expect(plain.verdict, plain.summary).toBe('ok');
+    expect(plain.outputs.top1Equal).toBe(true);
     const half = compareTraces(f16!, ref!);
+    expect(half.inputs.verdict).toBe('identical');
     expect(half.verdict).toBe('diverged');
     expect(half.firstDivergent).not.toBeNull();
-    // Half-float error is orders of magnitude above float32 WebGL noise, layer for layer.
+    // Half-float error is orders of magnitude above float32 noise, layer for layer.
     const worst = (c: typeof plain): number => Math.max(...c.nodes.map((n) => n.metrics?.nrmse ?? 0));
     expect(worst(half)).toBeGreaterThan(100 * worst(plain));
   });
