@@ -7,11 +7,11 @@
 import { dirname } from 'node:path';
 import { stat } from 'node:fs/promises';
 import type { CaptureMode, InputSource, PreprocessSpec, Trace, TraceEventSink } from '../trace/types.ts';
-import { streamModel, traceModel } from '../instrument/tfjs/index.ts';
 import type { NodeSelection } from '../instrument/node-select.ts';
 import { loadTfjsModelFromDir, modelNameOf } from '../models/load-node.ts';
 import { modelHash } from '../models/hash.ts';
-import { tf, useBackend, type NodeBackend } from './tfjs-backend.ts';
+import type { NodeBackend } from './tfjs-backend.ts';
+import type * as tfjs from '@tensorflow/tfjs';
 import { checkFeed, type FeedTensor } from './feed.ts';
 import type { IOSpec } from '../trace/types.ts';
 import { isOnnxModelPath, onnxModelHash, traceOnnxInNode } from './ort-node.ts';
@@ -73,18 +73,20 @@ export async function traceInNode(opts: NodeTraceOptions & { streamOnly: true })
 export async function traceInNode(opts: NodeTraceOptions): Promise<Trace>;
 export async function traceInNode(opts: NodeTraceOptions): Promise<Trace | null> {
   if (await isOnnxModelPath(opts.model)) return traceOnnxInNode(opts);
+  // TF.js is imported only for TF.js models (~100 MB of RSS an ONNX run need not carry).
+  const [{ tf, useBackend }, { streamModel, traceModel }] = await Promise.all([import('./tfjs-backend.ts'), import('../instrument/tfjs/index.ts')]);
   const envExtra = await useBackend(opts.backend);
   const { model, modelJson } = await loadTfjsModelFromDir(opts.model, tf);
   const isLayers = !('executeAsync' in model);
   const inputNames = isLayers ? fileInputNames(modelJson) : undefined;
-  const tensors: tf.Tensor[] = [];
+  const tensors: tfjs.Tensor[] = [];
   try {
     const feed = checkFeed(declaredInputs(model as unknown as { inputs: { name: string; shape?: number[]; dtype?: string }[] }, inputNames), opts.feed, opts.feedFile);
     for (const f of feed) {
       const dtype = f.dtype === 'float32' || f.dtype === 'float16' ? 'float32' : f.dtype === 'bool' ? 'bool' : 'int32';
       tensors.push(tf.tensor(f.data, f.shape, dtype));
     }
-    const named: tf.NamedTensorMap = {};
+    const named: tfjs.NamedTensorMap = {};
     feed.forEach((f, k) => (named[f.name] = tensors[k]!));
     const options = {
       ...(inputNames ? { inputNames } : {}),

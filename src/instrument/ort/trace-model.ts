@@ -315,6 +315,21 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
       }
       return rec;
     };
+    // The unmodified model's outputs (a trace's outputs always carry values: one without numeric values,
+    // strings, is left out). Recorded (blobs emitted) once the first capture pass has been checked
+    // against them, so later passes do not hold them.
+    let outputs: NamedTensor[] | undefined;
+    const recordOutputs = (): NamedTensor[] => {
+      if (outputs) return outputs;
+      outputs = [];
+      for (const [k, o] of info.outputs.entries()) {
+        const v = plainValues.get(o.name);
+        if (v?.data) outputs.push({ name: o.name, ...record(`output:${o.name}`, k, v, true, true) });
+        else warnings.push(`model output ${o.name} has no numeric values (${v ? v.dtype : 'not returned'}): not in the trace's outputs`);
+      }
+      plainValues.clear();
+      return outputs;
+    };
     /** Node name → its outputs' records (values read), filled pass by pass; small (no values). */
     const captured = new Map<string, (TensorRecord | undefined)[]>();
     let capturePlan: CapturePlan | undefined;
@@ -380,6 +395,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
               }
             } else if (firstFinals.get(o.name) !== sum) nondeterministic.add(o.name);
           }
+          if (pass === 1) recordOutputs();
           let actual = 0;
           let largest = 0;
           for (const n of passNodes) {
@@ -492,14 +508,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
     }
 
     // ---- run end: the unmodified model's outputs ------------------------------------------------------
-    // A trace's outputs always carry values: an output without numeric values (strings) is left out.
-    const outputs: NamedTensor[] = [];
-    info.outputs.forEach((o, k) => {
-      const v = plainValues.get(o.name);
-      if (v?.data) outputs.push({ name: o.name, ...record(`output:${o.name}`, k, v, true, true) });
-      else warnings.push(`model output ${o.name} has no numeric values (${v ? v.dtype : 'not returned'}): not in the trace's outputs`);
-    });
-    emit({ type: 'run-end', outputs, warnings, ...(capturePlan ? { capturePlan } : {}) });
+    emit({ type: 'run-end', outputs: recordOutputs(), warnings, ...(capturePlan ? { capturePlan } : {}) });
   } catch (e) {
     if (started && !ended) emit({ type: 'run-error', message: (e as Error).message });
     throw e;
