@@ -6,7 +6,8 @@
  *   model loaded. The page's single-node replays on the original model find the node's own error; its
  *   "repro bundle" button (pressed from the keyboard) downloads a .zip built in the page; the zip holds
  *   the one-node model, the recorded inputs, the reference's output, run.mjs and index.html, and its
- *   run.mjs, run by Node from the unzipped folder with no exray, reproduces the error.
+ *   run.mjs, run by Node from the unzipped folder with no exray, reproduces the error. The same for the
+ *   PaddleOCR classifier (ONNX) with one HardSigmoid's alpha edited, on onnxruntime-web.
  * - Info and runner-up: blazeface fed a jpeg-js decode of butterfly.jpg (a clean run: the decoder is
  *   information, not a cause), and the PaddleOCR classifier fed RGB on a two-tone text line
  *   (channel-order, the per-channel normalisation shown as runner-up with its fit); at 360 px nothing
@@ -25,6 +26,7 @@ import { openApp } from './helpers.ts';
 
 interface Cases {
   kernel: { edge: string; reference: string; deployed: string; node: string };
+  onnx: { edge: string; reference: string; deployed: string; node: string };
   decoder: { edge: string; photo: string };
   twoTone: { edge: string; photo: string };
 }
@@ -80,6 +82,33 @@ async function diagnoseInPage(page: Page, edge: string, photo: string): Promise<
   return block;
 }
 
+/** The bundle's files by path inside its one folder. */
+function unzipBundle(bytes: Uint8Array): { top: string; files: Map<string, Uint8Array>; text(f: string): string } {
+  const zip = unzipSync(bytes);
+  const names = Object.keys(zip);
+  const top = names[0]!.split('/')[0]!;
+  expect(names.every((n) => n.startsWith(`${top}/`))).toBe(true);
+  const files = new Map(names.map((n) => [n.slice(top.length + 1), zip[n]!]));
+  return { top, files, text: (f) => new TextDecoder().decode(files.get(f)) };
+}
+
+/** Unzipped under the repo (its node_modules hold the runtime, as `npm install` would), `node run.mjs`. */
+async function runBundle(b: ReturnType<typeof unzipBundle>): Promise<{ code: number; out: string }> {
+  const out = join(process.cwd(), 'test-artifacts', `repro-page-${process.pid}`, b.top);
+  try {
+    for (const [n, body] of b.files) {
+      mkdirSync(dirname(join(out, n)), { recursive: true });
+      writeFileSync(join(out, n), body);
+    }
+    return await run(process.execPath, ['run.mjs'], { cwd: out, timeout: 60_000 }).then(
+      (x) => ({ code: 0, out: x.stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
+    );
+  } finally {
+    rmSync(dirname(out), { recursive: true, force: true });
+  }
+}
+
 test('repro bundle: the edited convolution\'s button downloads a zip built in the page; its run.mjs reproduces the error in Node without exray', async ({ page }, info) => {
   test.setTimeout(120_000);
   const k = cases.kernel;
@@ -117,51 +146,61 @@ test('repro bundle: the edited convolution\'s button downloads a zip built in th
   const [download] = await Promise.all([page.waitForEvent('download'), page.keyboard.press('Enter')]);
   await expect(block.getByTestId('repro-status')).toHaveAttribute('data-status', 'done');
   expect(download.suggestedFilename()).toMatch(/^repro-.+\.zip$/);
-  const zip = unzipSync(new Uint8Array(readFileSync(await download.path())));
-  const names = Object.keys(zip);
-  const top = names[0]!.split('/')[0]!;
-  expect(names.every((n) => n.startsWith(`${top}/`))).toBe(true);
-  const rel = names.map((n) => n.slice(top.length + 1)).sort();
+  const bundle = unzipBundle(new Uint8Array(readFileSync(await download.path())));
+  const rel = [...bundle.files.keys()];
   expect(rel).toEqual(expect.arrayContaining(['model.json', 'weights.bin', 'run.mjs', 'index.html', 'package.json', 'README.md', 'repro.json']));
   expect(rel.filter((n) => n.startsWith('inputs/') && n.endsWith('.npy'))).toHaveLength(1);
   expect(rel.filter((n) => n.startsWith('expected/') && n.endsWith('.npy'))).toHaveLength(1);
-  const text = (f: string): string => new TextDecoder().decode(zip[`${top}/${f}`]);
   // The one-node model: a Placeholder, the convolution's weights as Const nodes, the node.
-  const model = JSON.parse(text('model.json')) as { modelTopology: { node: { op: string; name: string }[] } };
+  const model = JSON.parse(bundle.text('model.json')) as { modelTopology: { node: { op: string; name: string }[] } };
   expect(model.modelTopology.node.map((n) => n.op)).toEqual(['Placeholder', 'Const', 'Const', '_FusedConv2D']);
   expect(model.modelTopology.node.at(-1)!.name).toBe(k.node);
   // No exray anywhere in what runs: the script imports node:fs and TF.js only.
-  const script = text('run.mjs');
+  const script = bundle.text('run.mjs');
   expect([...script.matchAll(/import (?:.* from )?'([^']+)'/g)].map((m) => m[1])).toEqual(['node:fs', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm']);
   expect(script).not.toMatch(/exray/i);
-  expect(JSON.parse(text('package.json')).dependencies).toEqual({ '@tensorflow/tfjs': '4.22.0', '@tensorflow/tfjs-backend-wasm': '4.22.0' });
-  expect(text('README.md')).toContain('TF.js cpu in the browser');
+  expect(JSON.parse(bundle.text('package.json')).dependencies).toEqual({ '@tensorflow/tfjs': '4.22.0', '@tensorflow/tfjs-backend-wasm': '4.22.0' });
+  expect(bundle.text('README.md')).toContain('TF.js cpu in the browser');
 
-  // Unzipped under the repo (its node_modules hold the runtime, as `npm install` would), run by Node.
-  const out = join(process.cwd(), 'test-artifacts', `repro-page-${process.pid}`);
-  try {
-    for (const [n, body] of Object.entries(zip)) {
-      mkdirSync(dirname(join(out, n)), { recursive: true });
-      writeFileSync(join(out, n), body);
-    }
-    const res = await run(process.execPath, ['run.mjs'], { cwd: join(out, top), timeout: 60_000 }).then(
-      (x) => ({ code: 0, out: x.stdout }),
-      (e: { code: number; stdout: string }) => ({ code: e.code, out: e.stdout }),
-    );
-    expect(res.code, res.out).toBe(1);
-    expect(res.out).toContain(`REPRODUCED: ${k.node} (_FusedConv2D)`);
-    const nrmse = Number(/nrmse ([\d.e-]+)/.exec(res.out)?.[1]);
-    expect(nrmse).toBeGreaterThan(1e-3);
-    // The same error the page measured as the node's own.
-    expect(nrmse).toBeCloseTo(own, 4);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  const res = await runBundle(bundle);
+  expect(res.code, res.out).toBe(1);
+  expect(res.out).toContain(`REPRODUCED: ${k.node} (_FusedConv2D)`);
+  const nrmse = Number(/nrmse ([\d.e-]+)/.exec(res.out)?.[1]);
+  expect(nrmse).toBeGreaterThan(1e-3);
+  // The same error the page measured as the node's own.
+  expect(nrmse).toBeCloseTo(own, 4);
 
   await page.setViewportSize({ width: 360, height: 780 });
   await button.scrollIntoViewIfNeeded();
   expect(await sideways(page)).toEqual([]);
   await split.screenshot({ path: info.outputPath('repro-page-360.png') });
+});
+
+test('repro bundle, ONNX: the edited HardSigmoid\'s zip holds model.onnx and reproduces the error with onnxruntime-web in Node', async ({ page }) => {
+  test.setTimeout(120_000);
+  const k = cases.onnx;
+  await openApp(page);
+  await page.getByTestId('model-file-input').setInputFiles(readdirSync(k.deployed).map((f) => join(k.deployed, f)));
+  await expect(page.getByTestId('model-name')).not.toHaveText('');
+  await page.getByTestId('open-exray-input').setInputFiles([k.edge, k.reference]);
+  const block = page.locator('[data-testid=diagnosis-run][data-stream*="cls-edge.exray"]');
+  const split = block.getByTestId('replay-split');
+  await expect(split).toHaveAttribute('data-status', /done|failed/, { timeout: 90_000 });
+  await expect(split).toHaveAttribute('data-status', 'done');
+  const button = block.locator(`[data-testid=repro-button][data-node="${k.node}"]`);
+  await expect(button).toBeEnabled();
+  const [download] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  const bundle = unzipBundle(new Uint8Array(readFileSync(await download.path())));
+  const rel = [...bundle.files.keys()];
+  expect(rel).toEqual(expect.arrayContaining(['model.onnx', 'run.mjs', 'index.html', 'package.json', 'README.md', 'repro.json']));
+  expect(rel.filter((n) => n.startsWith('inputs/') && n.endsWith('.npy'))).toHaveLength(1);
+  expect(rel.filter((n) => n.startsWith('expected/') && n.endsWith('.npy'))).toHaveLength(1);
+  const script = bundle.text('run.mjs');
+  expect([...script.matchAll(/import (?:.* from )?'([^']+)'/g)].map((m) => m[1])).toEqual(['node:fs', 'onnxruntime-web']);
+  expect(bundle.text('README.md')).toContain('alpha=0.3');
+  const res = await runBundle(bundle);
+  expect(res.code, res.out).toBe(1);
+  expect(res.out).toContain(`REPRODUCED: ${k.node} (HardSigmoid)`);
 });
 
 test('an info finding apart from the causes: a JPEG decoded by another decoder, within tolerance', async ({ page }, info) => {

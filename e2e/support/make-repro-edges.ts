@@ -3,7 +3,8 @@
  *
  * - kernel: emotion with one convolution's filter scaled by 1.2 (test/repro-helpers.ts, the CLI repro
  *   test's case), written as the deployed model folder; its edge trace on TF.js wasm and the original
- *   emotion's reference trace on cpu, both `tensors`, on chelsea.png;
+ *   emotion's reference trace on cpu, both `tensors`, on chelsea.png; and the same for the PaddleOCR
+ *   classifier with one HardSigmoid's alpha 0.2 → 0.3 (onnxruntime-web wasm vs onnxruntime-node);
  * - decoder: blazeface fed butterfly.jpg decoded by jpeg-js (the reference decodes it with another
  *   decoder): a clean run whose decoder difference is information, not a cause;
  * - two-tone: the PaddleOCR classifier (BGR) fed RGB on a navy-on-cream text line (page_line1.png made
@@ -11,17 +12,19 @@
  *
  *   npx tsx e2e/support/make-repro-edges.ts <out dir>   → writes cases.json
  */
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeTrace } from '../../src/cli/io.ts';
 import { prepareInput } from '../../src/cli/commands/trace.ts';
+import { decodeOnnx, encodeOnnx } from '../../src/onnx/model.ts';
 import { decodeImageFile } from '../../src/preprocess/decode-node.ts';
 import type { RgbaImage } from '../../src/preprocess/image.ts';
 import { preprocess } from '../../src/preprocess/pipeline.ts';
 import { traceInNode } from '../../src/reference/trace-node.ts';
 import type { InputSource, PreprocessSpec } from '../../src/trace/types.ts';
 import { decodeWithJpegJs, twoTone } from '../../test/decoder-helpers.ts';
+import { setOnnxAttribute } from '../../test/diagnose-helpers.ts';
 import { card, MODELS, SAMPLES } from '../../test/helpers.ts';
 import { editedEmotion } from '../../test/repro-helpers.ts';
 
@@ -38,6 +41,21 @@ const edgeFile = join(out, 'edge.exray');
 await writeTrace(edgeFile, await traceInNode({ ...common, model: deployed, backend: 'wasm', label: 'edge' }));
 const refFile = join(out, 'reference.exray');
 await writeTrace(refFile, await traceInNode({ ...common, model: join(MODELS, 'emotion'), backend: 'cpu', label: 'reference' }));
+
+// ---- kernel, ONNX: the PaddleOCR classifier with one HardSigmoid's alpha 0.2 → 0.3 (the CLI repro
+// test's case), deployed as a folder of its own, on onnxruntime-web wasm vs the original on onnxruntime-node
+const ONNX_NODE = 'p2o.HardSigmoid.4';
+const onnxDeployed = join(out, 'cls-deployed');
+mkdirSync(onnxDeployed, { recursive: true });
+const clsFile = join(MODELS, 'ppocr-mobile-v2-cls', 'model.onnx');
+writeFileSync(join(onnxDeployed, 'model.onnx'), encodeOnnx(setOnnxAttribute(decodeOnnx(new Uint8Array(readFileSync(clsFile)), clsFile), ONNX_NODE, 'alpha', 0.3)));
+copyFileSync(join(MODELS, 'ppocr-mobile-v2-cls', 'exray.json'), join(onnxDeployed, 'exray.json'));
+const clsFeed = await prepareInput(onnxDeployed, { image: photo });
+const clsCommon = { feed: clsFeed.feed, feedFile: clsFeed.feedFile, capture: 'tensors' as const, runs: 1, warmup: 0, ...(clsFeed.source ? { source: clsFeed.source } : {}), ...(clsFeed.preprocess ? { preprocess: clsFeed.preprocess } : {}) };
+const onnxEdge = join(out, 'cls-edge.exray');
+await writeTrace(onnxEdge, await traceInNode({ ...clsCommon, model: onnxDeployed, backend: 'wasm', label: 'edge' }));
+const onnxRef = join(out, 'cls-reference.exray');
+await writeTrace(onnxRef, await traceInNode({ ...clsCommon, model: join(MODELS, 'ppocr-mobile-v2-cls'), backend: 'cpu', label: 'reference' }));
 
 /** A `stats` edge trace (no replays needed) of a sample model fed `image` through its card's pipeline with `wrong` steps. */
 async function statsEdge(model: string, image: RgbaImage, source: InputSource, file: string, wrong: Partial<PreprocessSpec> = {}): Promise<void> {
@@ -75,5 +93,5 @@ await statsEdge('ppocr-mobile-v2-cls', toneDecoded.image, toneDecoded.source, to
 
 writeFileSync(
   join(out, 'cases.json'),
-  JSON.stringify({ kernel: { edge: edgeFile, reference: refFile, deployed, node }, decoder: { edge: decoderFile, photo: butterfly }, twoTone: { edge: toneFile, photo: tonePhoto } }, null, 2),
+  JSON.stringify({ kernel: { edge: edgeFile, reference: refFile, deployed, node }, onnx: { edge: onnxEdge, reference: onnxRef, deployed: onnxDeployed, node: ONNX_NODE }, decoder: { edge: decoderFile, photo: butterfly }, twoTone: { edge: toneFile, photo: tonePhoto } }, null, 2),
 );
