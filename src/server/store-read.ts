@@ -80,7 +80,7 @@ export async function exportSessionDir(dir: string, id: string, info: SessionInf
   if (edge !== null) await put(FILES.edge, edge);
   else {
     try {
-      await put(FILES.edge, encodeTrace(await sessionTrace(dir, id)));
+      await put(FILES.edge, encodeTrace(await sessionTrace(dir, id), { compress: false })); // as trace-jobs.ts stores it
     } catch (e) {
       if (!(e instanceof TraceFormatError)) throw e; // nothing usable arrived: there is no trace to export
     }

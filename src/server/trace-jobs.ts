@@ -8,6 +8,12 @@
  */
 import { join } from 'node:path';
 import { decodeTrace, encodeTrace } from '../trace/file.ts';
+
+/**
+ * The store keeps blobs raw (version-1 layout): deflating a phone's 88 MB MobileNetV2 trace costs
+ * seconds (docs/trace-format.md "Blob encodings") on the path the phone's last ack waits for.
+ */
+const STORE_ENCODING = { compress: false } as const;
 import { writeFileAtomic } from './atomic.ts';
 import { traceFromEvents } from './partial.ts';
 import { readOptional, sessionEvents, sessionTrace } from './store-read.ts';
@@ -30,7 +36,7 @@ async function finalize({ dir, id }: TraceJobs['finalize']['args']): Promise<Job
   if (!folded.complete) {
     return { result: { outcome: 'failed', trace: folded.trace, reason: folded.runError ?? `the trace is invalid: ${folded.problem ?? 'unknown problem'}` }, transfer };
   }
-  const bytes = encodeTrace(folded.trace);
+  const bytes = encodeTrace(folded.trace, STORE_ENCODING);
   await writeFileAtomic(join(dir, FILES.edge), bytes);
   return { result: { outcome: 'done', trace: folded.trace, edgeBytes: bytes.byteLength }, transfer };
 }
@@ -38,7 +44,7 @@ async function finalize({ dir, id }: TraceJobs['finalize']['args']): Promise<Job
 async function encoded({ dir, id }: TraceJobs['encoded']['args']): Promise<JobDone<Uint8Array>> {
   // edge.exray may have appeared since the store looked (a finalize that ran before this job).
   const edge = await readOptional(join(dir, FILES.edge));
-  const bytes = ownBytes(edge ?? encodeTrace(traceFromEvents(await sessionEvents(dir, id), `session ${id}`).trace));
+  const bytes = ownBytes(edge ?? encodeTrace(traceFromEvents(await sessionEvents(dir, id), `session ${id}`).trace, STORE_ENCODING));
   return { result: bytes, transfer: [bytes.buffer as ArrayBuffer] };
 }
 
@@ -63,7 +69,7 @@ export async function runTraceJob(m: ToTraceWorker): Promise<JobDone<TraceJobs[T
       return { result: trace, transfer: trace === null ? [] : traceBuffers(trace) };
     }
     case 'writeTraceFile': {
-      const bytes = encodeTrace(m.args.trace);
+      const bytes = encodeTrace(m.args.trace, STORE_ENCODING);
       await writeFileAtomic(m.args.path, bytes);
       return { result: bytes.byteLength, transfer: [] };
     }

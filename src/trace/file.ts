@@ -181,8 +181,8 @@ export function fileHeaderJson(header: TraceHeader, w: WrittenBlobs): string {
   return JSON.stringify(out);
 }
 
-/** Adds one finished entry to a streaming fflate Zip (fflate's custom-entry interface). */
-function addEntry(zip: Zip, filename: string, e: EncodedBlob, mtime: Date): void {
+/** Adds one finished entry (an encodeBlob result) to a streaming fflate Zip (fflate's custom-entry interface). */
+export function addZipEntry(zip: Zip, filename: string, e: EncodedBlob, mtime: Date): void {
   const file: ZipInputFile = { filename, size: e.size, crc: e.crc, compression: e.method, mtime };
   zip.add(file);
   // fflate's types want an ArrayBuffer-backed chunk; a blob over a SharedArrayBuffer is only read from.
@@ -229,8 +229,8 @@ export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array<
   }
   const json = new TextEncoder().encode(fileHeaderJson(trace.header, { codecs, bases, precision, narrowed }));
   const header = encodeEntry(json, HEADER_LEVEL);
-  addEntry(zip, HEADER_ENTRY, header, mtime);
-  for (const [id, e] of blobs) addEntry(zip, blobEntryName(id), e, mtime);
+  addZipEntry(zip, HEADER_ENTRY, header, mtime);
+  for (const [id, e] of blobs) addZipEntry(zip, blobEntryName(id), e, mtime);
   zip.end();
   if (failure) throw new TraceFormatError(label, `cannot be written (${(failure as Error).message})`);
   const out = new Uint8Array(total);
