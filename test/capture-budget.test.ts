@@ -16,7 +16,7 @@ import { bytesSource, decodeTrace, decodeTraceHeader, encodeTrace } from '../src
 import { TraceStreamWriter } from '../src/trace/file-writer.ts';
 import { traceToEvents } from '../src/trace/events.ts';
 import type { Trace } from '../src/trace/types.ts';
-import { CLS, SAMPLES } from './ort-helpers.ts';
+import { CLS, MODELS, SAMPLES } from './ort-helpers.ts';
 import { runCli } from './helpers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'exray-capture-budget-'));
@@ -101,6 +101,17 @@ describe('--nodes', () => {
     expect(trace.header.capturePlan?.nodes).toBe('p2o.Conv.* /^p2o\\.Relu\\.1$/');
     expect(trace.header.capturePlan?.capturedNodes).toBe(expected.length);
     expect(trace.header.warnings).toContain(`--nodes p2o.Conv.* /^p2o\\.Relu\\.1$/: ${expected.length} of ${model.nodes.length} nodes captured; the others were not exposed and have no values`);
+  });
+
+  it('on a TF.js model too: only the matching nodes are read back', async () => {
+    const out = join(tmp, 'emotion-nodes.exray');
+    const r = await runCli(['trace', join(MODELS, 'emotion'), '--image', join(SAMPLES, 'chelsea.png'), '--backend', 'cpu', '--runs', '1', '--warmup', '0', '--capture', 'stats', '--nodes', '*conv1*', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    const t = decodeTrace(await readFile(out), out);
+    const withValues = t.header.nodes.filter((n) => n.outputs.some((o) => o.stats)).map((n) => n.name);
+    expect(withValues.length).toBeGreaterThan(0);
+    expect(withValues).toEqual(t.header.nodes.map((n) => n.name).filter((n) => n.includes('conv1')));
+    expect(withValues.length).toBeLessThan(t.header.nodes.length);
   });
 
   it('matching no node, or an invalid /regex/, is a usage error', async () => {
