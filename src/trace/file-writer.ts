@@ -12,10 +12,10 @@
  * (a masked4 base), where encodeTrace may use any earlier blob of the same length: the writer holds two
  * tensors at most.
  */
-import { deflateSync, Zip, type ZipInputFile } from 'fflate';
+import { deflateSync, Zip } from 'fflate';
 import { crc32, encodeBlob, type BlobCodec, type EncodedBlob } from './blob-codec.ts';
 import { TraceFormatError, TraceRunError } from './errors.ts';
-import { blobEntryName, fileHeaderJson, HEADER_ENTRY } from './file.ts';
+import { addZipEntry, blobEntryName, fileHeaderJson, HEADER_ENTRY } from './file.ts';
 import { validateStreamedTrace } from './schema.ts';
 import { TRACE_FORMAT, TRACE_VERSION } from './types.ts';
 import type { CapturePlan, KernelRecord, NamedTensor, NodeRecord, RunStartEvent, TimingSummary, TraceEvent, TraceHeader } from './types.ts';
@@ -125,9 +125,7 @@ export class TraceStreamWriter {
   }
 
   private add(filename: string, e: EncodedBlob): void {
-    const file: ZipInputFile = { filename, size: e.size, crc: e.crc, compression: e.method, mtime: this.mtime };
-    this.zip.add(file);
-    file.ondata!(null, e.data as Uint8Array<ArrayBuffer>, true);
+    addZipEntry(this.zip, filename, e, this.mtime);
     if (this.zipError) this.fail(`zip stream: ${this.zipError.message}`);
   }
 
