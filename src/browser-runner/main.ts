@@ -25,7 +25,9 @@ async function run(req: RunnerRequest): Promise<RunnerResult> {
     await handle.done;
     // Let the last queued events drain from the worker.
     await new Promise((r) => setTimeout(r, 50));
-    const bytes = encodeTrace(builder.finish());
+    // Stored, not compressed: these bytes only cross loopback to the CLI, which writes the file
+    // (deflating ~200 MB of activations in the page would cost more than the copy it saves).
+    const bytes = encodeTrace(builder.finish(), { compress: false });
     const up = await fetch(`${RUNNER_PREFIX}result`, { method: 'POST', body: new Blob([bytes as Uint8Array<ArrayBuffer>]) });
     if (!up.ok) throw new Error(`upload failed: HTTP ${up.status}`);
     say(`done: ${bytes.length} bytes`);
