@@ -8,7 +8,7 @@ import { closeSync, fsyncSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import { mkdir, realpath, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fsyncDir, registerTemp, tempPathFor } from '../io/atomic.ts';
-import { OutputWriteError } from '../io/outputs.ts';
+import { outputWriteError } from '../io/outputs.ts';
 import { TraceStreamWriter } from '../trace/file-writer.ts';
 import type { Trace, TraceEvent, TraceHeader } from '../trace/types.ts';
 import { ExrayInputError } from '../errors.ts';
@@ -31,8 +31,7 @@ export async function openStreamedTrace(path: string): Promise<StreamedTraceFile
   const release = registerTemp(temp);
   let fd: number | undefined;
   const fail = (e: unknown): never => {
-    const err = e as NodeJS.ErrnoException;
-    throw new OutputWriteError(path, err.code ?? 'EIO', err.message);
+    throw outputWriteError(path, e);
   };
   try {
     fd = openSync(temp, 'wx', 0o644);
@@ -81,6 +80,11 @@ export async function openStreamedTrace(path: string): Promise<StreamedTraceFile
         fsyncSync(out);
         closeSync(out);
         closed = true;
+        // The writes above are synchronous: an interrupt that arrived meanwhile is handled (the temp
+        // removed, the process ends: src/io/atomic.ts) only in an event-loop poll phase that starts
+        // after it. Two check-phase hops guarantee one such poll before the rename, so an interrupted
+        // write never replaces the previous file.
+        for (let hop = 0; hop < 2; hop++) await new Promise((r) => setImmediate(r));
         await rename(temp, target);
         release();
         await fsyncDir(dirname(target));

@@ -43,6 +43,12 @@ function errnoText(e: unknown): { code: string | undefined; text: string } {
   return { code, text };
 }
 
+/** The error for a failed write of `file` (ENOSPC and kin worded as every other output write words them). */
+export function outputWriteError(file: string, e: unknown): OutputWriteError {
+  const { code, text } = errnoText(e);
+  return new OutputWriteError(file, code, text);
+}
+
 async function statOrNull(p: string): Promise<import('node:fs').Stats | null> {
   try {
     return await stat(p);

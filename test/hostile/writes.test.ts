@@ -263,7 +263,9 @@ describe.concurrent('CLI runs', () => {
       const x = join(dir, 'run.exray');
       writeFileSync(x, good);
       let tempsAtSignal: string[] = [];
-      const r = await run(['trace', MODEL, '--image', PHOTO, '--capture', 'stats', ...FAST, '--out', x], {
+      // tensors: the trace streams to its temp file while the model runs (src/cli/trace-writer.ts), so
+      // the pause after its first chunk is mid-run, with the rest of the run still to come.
+      const r = await run(['trace', MODEL, '--image', PHOTO, '--capture', 'tensors', ...FAST, '--out', x], {
         nodeArgs: ['--import', join(import.meta.dirname, 'slow-write.mjs')],
         signal: {
           signal: 'SIGINT',
