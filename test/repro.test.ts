@@ -119,6 +119,17 @@ describe('exray repro: a bundle that reproduces a node\'s own error without exra
     expect(res.out).toContain(`REPRODUCED: ${tf.node} (_FusedConv2D)`);
   });
 
+  it('diagnose names the one edited layer of a deployed model that differs from the reference (kernel, not "none")', async () => {
+    // Its own error (~0.011) is below the quantized-model kernel threshold, and it is the only
+    // layer that loses precision: one changed weight, not a quantization spread.
+    const r = await runCli(['diagnose', tf.edge, '--model', join(MODELS, 'emotion'), '--edge-model', tf.dir, '--backend', 'cpu', '--json']);
+    expect(r.code, r.err).toBe(0);
+    const d = JSON.parse(r.out) as { causes: { code: string; node?: string; detail: string }[] };
+    expect(d.causes[0]!.code, r.out.slice(0, 2000)).toBe('kernel');
+    expect(d.causes[0]!.node).toBe(tf.node);
+    expect(d.causes[0]!.detail).toMatch(/only layer that loses precision/);
+  });
+
   // Chromium and two pages that each load a runtime's wasm: up to a minute per page on a loaded machine.
   it('both pages reproduce their errors in Chromium, by themselves', { timeout: 360_000 }, async () => {
     const browser = await chromium.launch(chromiumLaunchOptions());

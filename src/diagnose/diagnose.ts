@@ -128,7 +128,7 @@ export function diagnose(d: DiagnoseInput): Diagnosis {
     else if (c) parts.push(`nodes differ from the reference by up to nrmse ${fmt(Math.max(0, ...atts.map((a) => a.total)))}; no replay split own from inherited error`);
     if (impact.outputNrmse !== null) parts.push(`output nrmse ${fmt(impact.outputNrmse)}`);
     if (d.ref && d.edge.header.model.sha256 && d.ref.header.model.sha256 && d.edge.header.model.sha256 !== d.ref.header.model.sha256) {
-      parts.push("the edge model's weights differ from the reference's, within tolerance");
+      parts.push(c && c.verdict !== 'ok' ? "the edge model's weights differ from the reference's" : "the edge model's weights differ from the reference's, within tolerance");
     }
     const solid = (input?.matches ?? true) && (c?.verdict === 'ok' || owns.length > 0 || !c);
     causes.push({ code: 'none', confidence: conf(solid ? 0.9 : 0.6), detail: parts.join('; ') || 'nothing to explain' });

@@ -18,6 +18,7 @@ import {
   type NodeEvidence,
 } from '../node-evidence.ts';
 import type { Cause } from '../types.ts';
+import { QUANT_OWN_NRMSE } from './quantization.ts';
 
 /** How far above the typical own error an outlier must be when errors are spread everywhere (half floats). */
 export const KERNEL_OUTLIER_FACTOR = 10;
@@ -54,10 +55,20 @@ export function kernelCauses(ev: NodeEvidence): Cause[] {
       },
     ];
   }
-  const typical = typicalOwn(owns.filter((a) => !isExactOp(a.op)));
+  const computing = owns.filter((a) => !isExactOp(a.op));
+  const typical = typicalOwn(computing);
+  // Models that differ but only one computing layer loses precision on its own inputs: not a
+  // quantization spread (that is many layers: causes/quantization.ts) but one changed or corrupted
+  // weight — named here even below the quantized threshold, or the run is left unexplained.
+  // Only when the deployed model is known to store full-precision weights (--edge-model): with
+  // uint8/uint16/float16 storage one layer can lose alone just from its weight range.
+  const stored = ev.edgeWeights;
+  const fullPrecision = !!stored && stored.total > 0 && !Object.keys(stored.dtypes).some((d) => d === 'uint8' || d === 'uint16' || d === 'float16');
+  const losing = quantized && !half && fullPrecision ? computing.filter((a) => (a.own ?? 0) > QUANT_OWN_NRMSE) : [];
+  const lone = losing.length === 1 && (losing[0]!.own ?? 0) > factor * typical ? losing[0] : undefined;
   const cands = owns
-    .filter((a) => (a.own ?? 0) > threshold || (a.ownNonFinite ?? 0) > 0)
-    .filter((a) => !spread || (a.own ?? 0) > factor * typical || (!half && (a.ownNonFinite ?? 0) > 0))
+    .filter((a) => (a.own ?? 0) > threshold || (a.ownNonFinite ?? 0) > 0 || a === lone)
+    .filter((a) => !spread || a === lone || (a.own ?? 0) > factor * typical || (!half && (a.ownNonFinite ?? 0) > 0))
     .sort((a, b) => (b.own ?? 0) - (a.own ?? 0))
     .slice(0, MAX_KERNEL_CAUSES);
   return cands.map((a) => {
@@ -71,7 +82,7 @@ export function kernelCauses(ev: NodeEvidence): Cause[] {
     return {
       code: 'kernel' as const,
       confidence: conf(Math.min(0.97, c)),
-      detail: `${a.node} (${a.op}) is wrong on its own inputs: replayed alone on ${backend} with the edge's recorded inputs it differs from the edge's output by nrmse ${fmt(own)}${nf} (inherited from its inputs: ${fmt(a.inherited)}, total ${fmt(a.total)})`,
+      detail: `${a.node} (${a.op}) is wrong on its own inputs: replayed alone on ${backend} with the edge's recorded inputs it differs from the edge's output by nrmse ${fmt(own)}${nf} (inherited from its inputs: ${fmt(a.inherited)}, total ${fmt(a.total)})${a === lone ? "; the edge model's weights differ from the reference's and this is the only layer that loses precision on its own inputs: a changed weight, not quantization" : ''}`,
       node: a.node,
       evidence: { own, inherited: a.inherited, total: a.total, ownShare: a.ownShare, threshold, typicalOwn: typical },
     };
