@@ -140,20 +140,8 @@ export class TraceBuilder {
         `no 'run-end' event: the run did not finish (${this.nodes.length} nodes, ${this.kernels.length} kernels, ${this.blobs.size} blobs received)`,
       );
     }
-    // Every run-start field except `type` goes to the header (fields unknown to this version too).
-    const { type: _type, ...startFields } = this.start;
-    const warnings = [...this.end.warnings];
-    const header: TraceHeader = {
-      format: TRACE_FORMAT,
-      version: TRACE_VERSION,
-      ...startFields,
-      ...(this.timing !== undefined ? { timing: this.timing } : {}),
-      nodes: stableSortByIndex(this.nodes),
-      kernels: stableSortByIndex(this.kernels),
-      outputs: this.end.outputs,
-      warnings,
-      ...(this.end.capturePlan ? { capturePlan: this.end.capturePlan } : {}),
-    };
+    const header = foldHeader(this.start, this.timing, this.nodes, this.kernels, this.end);
+    const warnings = header.warnings;
     const referenced = new Set(blobUses(header).map((u) => u.ref.id));
     const blobs = new Map<string, BlobData>();
     const dropped: string[] = [];
@@ -170,6 +158,32 @@ export class TraceBuilder {
     this.result = trace;
     return trace;
   }
+}
+
+/**
+ * The header a run's events fold into (TraceBuilder here, TraceStreamWriter in file-writer.ts): every
+ * run-start field except `type` (fields unknown to this version too), nodes and kernels in index order
+ * (stable), run-end's outputs, a fresh copy of its warnings and its capture plan.
+ */
+export function foldHeader(
+  start: RunStartEvent,
+  timing: TimingSummary | undefined,
+  nodes: readonly NodeRecord[],
+  kernels: readonly KernelRecord[],
+  end: { outputs: NamedTensor[]; warnings: readonly string[]; capturePlan?: CapturePlan },
+): TraceHeader {
+  const { type: _type, ...startFields } = start;
+  return {
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    ...startFields,
+    ...(timing !== undefined ? { timing } : {}),
+    nodes: stableSortByIndex(nodes),
+    kernels: stableSortByIndex(kernels),
+    outputs: end.outputs,
+    warnings: [...end.warnings],
+    ...(end.capturePlan ? { capturePlan: end.capturePlan } : {}),
+  };
 }
 
 function stableSortByIndex<T extends { index: number }>(items: readonly T[]): T[] {

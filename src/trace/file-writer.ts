@@ -15,9 +15,9 @@
 import { deflateSync, Zip } from 'fflate';
 import { crc32, encodeBlob, type BlobCodec, type EncodedBlob } from './blob-codec.ts';
 import { TraceFormatError, TraceRunError } from './errors.ts';
+import { foldHeader } from './events.ts';
 import { addZipEntry, blobEntryName, fileHeaderJson, HEADER_ENTRY } from './file.ts';
 import { validateStreamedTrace } from './schema.ts';
-import { TRACE_FORMAT, TRACE_VERSION } from './types.ts';
 import type { CapturePlan, KernelRecord, NamedTensor, NodeRecord, RunStartEvent, TimingSummary, TraceEvent, TraceHeader } from './types.ts';
 
 /** Zip offsets are 32-bit without zip64 (which .exray does not use): the writer stops short of 4 GiB. */
@@ -138,18 +138,7 @@ export class TraceStreamWriter {
     if (this.failure !== undefined) throw new TraceRunError(this.file, this.failure);
     if (this.start === undefined) this.fail(`no 'run-start' event: the run did not start`);
     if (this.end === undefined) this.fail(`no 'run-end' event: the run did not finish`);
-    const { type: _type, ...startFields } = this.start;
-    const header: TraceHeader = {
-      format: TRACE_FORMAT,
-      version: TRACE_VERSION,
-      ...startFields,
-      ...(this.timing !== undefined ? { timing: this.timing } : {}),
-      nodes: byIndex(this.nodes),
-      kernels: byIndex(this.kernels),
-      outputs: this.end.outputs,
-      warnings: [...this.end.warnings],
-      ...(this.end.capturePlan ? { capturePlan: this.end.capturePlan } : {}),
-    };
+    const header = foldHeader(this.start, this.timing, this.nodes, this.kernels, this.end);
     validateStreamedTrace(header, this.blobs, this.file);
     this.previous = undefined;
     const json = new TextEncoder().encode(fileHeaderJson(header, { codecs: this.codecs, bases: this.bases, precision: 'float32', narrowed: false }));
@@ -159,11 +148,4 @@ export class TraceStreamWriter {
     if (this.zipError) this.fail(`zip stream: ${this.zipError.message}`);
     return header;
   }
-}
-
-function byIndex<T extends { index: number }>(items: readonly T[]): T[] {
-  return items
-    .map((item, pos) => ({ item, pos }))
-    .sort((a, b) => a.item.index - b.item.index || a.pos - b.pos)
-    .map((x) => x.item);
 }
