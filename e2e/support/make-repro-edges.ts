@@ -31,16 +31,25 @@ import { editedEmotion } from '../../test/repro-helpers.ts';
 const out = process.argv[2];
 if (!out) throw new Error('usage: make-repro-edges.ts <out dir>');
 
+/**
+ * The deployed model's edge trace on wasm and the original's reference trace on cpu, both fed `photo`
+ * through the deployed model's card, written as `<prefix>edge.exray` and `<prefix>reference.exray`.
+ */
+async function edgeAndReference(deployedDir: string, originalDir: string, prefix: string): Promise<{ edge: string; reference: string }> {
+  const feed = await prepareInput(deployedDir, { image: photo });
+  const common = { feed: feed.feed, feedFile: feed.feedFile, capture: 'tensors' as const, runs: 1, warmup: 0, ...(feed.source ? { source: feed.source } : {}), ...(feed.preprocess ? { preprocess: feed.preprocess } : {}) };
+  const edge = join(out!, `${prefix}edge.exray`);
+  await writeTrace(edge, await traceInNode({ ...common, model: deployedDir, backend: 'wasm', label: 'edge' }));
+  const reference = join(out!, `${prefix}reference.exray`);
+  await writeTrace(reference, await traceInNode({ ...common, model: originalDir, backend: 'cpu', label: 'reference' }));
+  return { edge, reference };
+}
+
 // ---- kernel: the deployed (edited) emotion on wasm vs the original on cpu
+const photo = join(SAMPLES, 'chelsea.png');
 const deployed = join(out, 'emotion-deployed');
 const node = editedEmotion(deployed);
-const photo = join(SAMPLES, 'chelsea.png');
-const feed = await prepareInput(deployed, { image: photo });
-const common = { feed: feed.feed, feedFile: feed.feedFile, capture: 'tensors' as const, runs: 1, warmup: 0, ...(feed.source ? { source: feed.source } : {}), ...(feed.preprocess ? { preprocess: feed.preprocess } : {}) };
-const edgeFile = join(out, 'edge.exray');
-await writeTrace(edgeFile, await traceInNode({ ...common, model: deployed, backend: 'wasm', label: 'edge' }));
-const refFile = join(out, 'reference.exray');
-await writeTrace(refFile, await traceInNode({ ...common, model: join(MODELS, 'emotion'), backend: 'cpu', label: 'reference' }));
+const { edge: edgeFile, reference: refFile } = await edgeAndReference(deployed, join(MODELS, 'emotion'), '');
 
 // ---- kernel, ONNX: the PaddleOCR classifier with one HardSigmoid's alpha 0.2 → 0.3 (the CLI repro
 // test's case), deployed as a folder of its own, on onnxruntime-web wasm vs the original on onnxruntime-node
@@ -50,12 +59,7 @@ mkdirSync(onnxDeployed, { recursive: true });
 const clsFile = join(MODELS, 'ppocr-mobile-v2-cls', 'model.onnx');
 writeFileSync(join(onnxDeployed, 'model.onnx'), encodeOnnx(setOnnxAttribute(decodeOnnx(new Uint8Array(readFileSync(clsFile)), clsFile), ONNX_NODE, 'alpha', 0.3)));
 copyFileSync(join(MODELS, 'ppocr-mobile-v2-cls', 'exray.json'), join(onnxDeployed, 'exray.json'));
-const clsFeed = await prepareInput(onnxDeployed, { image: photo });
-const clsCommon = { feed: clsFeed.feed, feedFile: clsFeed.feedFile, capture: 'tensors' as const, runs: 1, warmup: 0, ...(clsFeed.source ? { source: clsFeed.source } : {}), ...(clsFeed.preprocess ? { preprocess: clsFeed.preprocess } : {}) };
-const onnxEdge = join(out, 'cls-edge.exray');
-await writeTrace(onnxEdge, await traceInNode({ ...clsCommon, model: onnxDeployed, backend: 'wasm', label: 'edge' }));
-const onnxRef = join(out, 'cls-reference.exray');
-await writeTrace(onnxRef, await traceInNode({ ...clsCommon, model: join(MODELS, 'ppocr-mobile-v2-cls'), backend: 'cpu', label: 'reference' }));
+const { edge: onnxEdge, reference: onnxRef } = await edgeAndReference(onnxDeployed, join(MODELS, 'ppocr-mobile-v2-cls'), 'cls-');
 
 /** A `stats` edge trace (no replays needed) of a sample model fed `image` through its card's pipeline with `wrong` steps. */
 async function statsEdge(model: string, image: RgbaImage, source: InputSource, file: string, wrong: Partial<PreprocessSpec> = {}): Promise<void> {
