@@ -107,17 +107,15 @@ export async function modelCardPath(model: string, explicit?: string): Promise<s
 }
 
 /**
- * Read model.json and its weight shards from `dirOrFile` (a directory holding model.json, or the
- * model.json path) and load it with the given TF.js namespace as a GraphModel or LayersModel.
- * Every input problem is an ExrayInputError naming the file.
+ * model.json and its weight shards, concatenated in manifest order, from `dirOrFile` (a directory
+ * holding model.json, or the model.json path). Shard sizes are checked against the manifest before
+ * reading; a shard that changes size while read is an ExrayInputError naming it.
  */
-export async function loadTfjsModelFromDir(dirOrFile: string, tf: typeof tfjs): Promise<LoadedTfjsModel> {
+export async function readTfjsModelBytes(dirOrFile: string): Promise<{ modelJsonPath: string; parsed: Awaited<ReturnType<typeof readTfjsModelJson>>["model"]; weightData: Uint8Array<ArrayBuffer> }> {
   const { dir, modelJsonPath } = await resolveModelJsonPath(dirOrFile);
   const { model: parsed } = await readTfjsModelJson(modelJsonPath);
   const shards = await checkShards(dir, parsed, modelJsonPath);
-
-  const total = shards.reduce((a, s) => a + s.bytes, 0);
-  const weightData = new Uint8Array(total);
+  const weightData = new Uint8Array(shards.reduce((a, s) => a + s.bytes, 0));
   let offset = 0;
   for (const s of shards) {
     const buf = await readInputBytes(s.abs);
@@ -125,6 +123,16 @@ export async function loadTfjsModelFromDir(dirOrFile: string, tf: typeof tfjs): 
     weightData.set(buf, offset);
     offset += buf.byteLength;
   }
+  return { modelJsonPath, parsed, weightData };
+}
+
+/**
+ * Read model.json and its weight shards from `dirOrFile` (a directory holding model.json, or the
+ * model.json path) and load it with the given TF.js namespace as a GraphModel or LayersModel.
+ * Every input problem is an ExrayInputError naming the file.
+ */
+export async function loadTfjsModelFromDir(dirOrFile: string, tf: typeof tfjs): Promise<LoadedTfjsModel> {
+  const { modelJsonPath, parsed, weightData } = await readTfjsModelBytes(dirOrFile);
 
   const json = parsed.json;
   const weightSpecs = parsed.weightsManifest.flatMap((g) => g.weights) as tfjs.io.WeightsManifestEntry[];

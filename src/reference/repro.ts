@@ -14,8 +14,7 @@ import type { TensorMetrics } from '../compare/metrics.ts';
 import { metricsOf, recordedError, reproBundleFiles, type ReproDescription } from '../diagnose/repro-bundle.ts';
 import { cutOnnxNode, cutTfjsNode, type OnnxCut, type TfjsCut } from '../diagnose/repro-cut.ts';
 import { ortTypeOfOnnx, toOrtTensor } from '../instrument/ort/tensors.ts';
-import { checkShards, readTfjsModelJson } from '../models/manifest.ts';
-import { resolveModelJsonPath } from '../models/load-node.ts';
+import { readTfjsModelBytes } from '../models/load-node.ts';
 import { decodeOnnx } from '../onnx/model.ts';
 import { readInputBytes } from '../read-input.ts';
 import type { Trace } from '../trace/types.ts';
@@ -93,18 +92,8 @@ async function makeOnnx(o: ReproOptions): Promise<Made> {
 
 /** model.json and every shard, concatenated in manifest order (as TF.js loads them). */
 async function readTfjsBytes(source: string): Promise<{ modelJsonPath: string; json: unknown; weightData: Uint8Array }> {
-  const { dir, modelJsonPath } = await resolveModelJsonPath(source);
-  const { model } = await readTfjsModelJson(modelJsonPath);
-  const shards = await checkShards(dir, model, modelJsonPath);
-  const weightData = new Uint8Array(shards.reduce((a, x) => a + x.bytes, 0));
-  let offset = 0;
-  for (const x of shards) {
-    const buf = await readInputBytes(x.abs);
-    if (buf.byteLength !== x.bytes) throw new ExrayInputError(x.abs, `changed size while reading (${x.bytes} -> ${buf.byteLength} bytes)`);
-    weightData.set(buf, offset);
-    offset += buf.byteLength;
-  }
-  return { modelJsonPath, json: model.json, weightData };
+  const { modelJsonPath, parsed, weightData } = await readTfjsModelBytes(source);
+  return { modelJsonPath, json: parsed.json, weightData };
 }
 
 async function makeTfjs(o: ReproOptions): Promise<Made> {
