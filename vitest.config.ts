@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // Load suites run with `npm run test:load` and in the benchmark, not in `npm test`.
-    exclude: ['test/load/**', 'node_modules/**'],
+    // Load suites (`npm run test:load`, the benchmark) and wild models (`npm run test:wild`) are not in `npm test`.
+    exclude: ['test/load/**', 'test/wild/**', 'node_modules/**'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // Two cores: keep real-model tests from fighting over them.
