@@ -133,6 +133,7 @@ export const nodeSchema = z.looseObject({
   kernels: z.array(nonNegInt),
   outputs: z.array(tensorRecordSchema),
   inputs: z.array(z.string()),
+  note: z.string().optional(),
 } satisfies Shape<NodeRecord>);
 
 export const kernelSchema = z.looseObject({

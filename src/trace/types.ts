@@ -85,6 +85,12 @@ export interface NodeRecord {
   outputs: TensorRecord[];
   /** Names of the nodes whose outputs this node consumed (empty when unknown). */
   inputs: string[];
+  /**
+   * How this node's values were recorded when that is not plainly, or why it has none: a node inside
+   * an ONNX control-flow body (`If_25/then/Conv_73`) whose branch did not run, whose values are
+   * stacked per Loop iteration, or that exray cannot expose.
+   */
+  note?: string;
 }
 
 export interface KernelRecord {
