@@ -122,6 +122,16 @@ describe('any model file', () => {
     expect(cmp.sameModel).toBe(true);
     expect(cmp.basis.nodes).toBe('values');
     expect(cmp.tolerance).toMatchObject({ preset: 'float32', presetSource: 'default' });
+    // The outputs' kinds come from the card given to compare (the model is not a sample, found by hash).
+    expect(cmp.outputs.tensors.map((o) => o.kind.source)).toEqual(['guess']);
+    const given = JSON.parse((await runCli(['compare', edge, ref, '--json', '--card', join(tmp, 'cards', 'spoof.json')])).out) as Comparison;
+    expect(given.outputs.tensors.map((o) => [o.name, o.kind.kind, o.kind.source])).toEqual([['activation_4', 'regression', 'given']]);
+    const beside = await runCli(['compare', edge, ref, '--model', spoof]);
+    expect(beside.code).toBe(2);
+    expect(beside.err).toContain(`${spoof}: no model card beside it`);
+    const wrong = await runCli(['compare', edge, ref, '--card', join(folder, 'handlandmark-lite.exray.json')]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toContain('outputs Identity, Identity_1, Identity_2, Identity_3 are not outputs of the traced model (activation_4)');
   }, 30_000);
 });
 

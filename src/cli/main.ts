@@ -123,6 +123,8 @@ export function buildProgram(): Command {
       ]),
     )
     .option('--limit <n>', 'rows in the table (0 = all)', nonNegativeInt, 40)
+    .option('--model <path>', 'the traced model file or folder: its card (<stem>.exray.json) says what each output is')
+    .option('--card <file>', 'the model card saying what each output is (default: the card beside --model, or the sample model\'s)')
     .action(async (edge: string, ref: string, opts) => (await import('./commands/compare.ts')).compareCommand(edge, ref, opts));
 
   program
