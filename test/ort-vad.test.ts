@@ -47,21 +47,29 @@ describe('Silero VAD v5 traced from tensor files', () => {
     expect(stateN.shape).toEqual([2, 1, 128]);
   });
 
-  it('records the main graph, and says which values live in the If subgraphs and where their kernels went', () => {
+  it('records the main graph and the nodes inside the If subgraphs (three levels deep), with their kernels', () => {
     const h = speechNode.header;
-    expect(h.model.nodeCount).toBe(4);
-    expect(h.nodes.map((n) => `${n.name}:${n.op}`)).toEqual(['Equal_0:Equal', 'If_0:If', 'Introduce_0_id0:Identity', 'Introduce_0_id1:Identity']);
+    expect(h.model.nodeCount).toBe(348);
+    expect(h.nodes).toHaveLength(348);
+    expect(h.nodes.filter((n) => !n.name.includes('/')).map((n) => `${n.name}:${n.op}`)).toEqual(['Equal_0:Equal', 'If_0:If', 'Introduce_0_id0:Identity', 'Introduce_0_id1:Identity']);
     expect(h.nodes[0]!.inputs).toEqual(['sr']);
-    expect(h.nodes[1]!.inputs).toEqual(['Equal_0']);
-    const sub = h.warnings.find((w) => w.startsWith('node If_0 (If) runs'));
-    expect(sub).toMatch(/their \d+ value\(s\) cannot be graph outputs and are not recorded: If_0_/);
-    expect(h.warnings.some((w) => /kernel\(s\) ran inside the subgraphs of If_0/.test(w))).toBe(true);
-    const ifNode = h.nodes[1]!;
+    const ifNode = h.nodes.find((n) => n.name === 'If_0')!;
+    expect(ifNode.inputs).toEqual(['Equal_0']);
+    expect(h.warnings.some((w) => /cannot be graph outputs/.test(w))).toBe(false);
     expect(ifNode.kernels).toHaveLength(1);
     expect(h.kernels[ifNode.kernels[0]!]!.name).toBe('If');
-    expect(h.kernels.filter((k) => k.node === null).length).toBeGreaterThan(20);
+    expect(h.kernels.filter((k) => k.node === null)).toEqual([]);
     // The If's captured outputs are the model's outputs before the Identity nodes.
     expect(ifNode.outputs.map((o) => o.shape)).toEqual([[1, 1], [2, 1, 128]]);
+    // sr = 16000 takes the then branch; the LSTM sits in an If inside an If inside it.
+    const lstm = h.nodes.find((n) => n.name === 'If_0/then/If_0_then_branch__Inline_0__/decoder/If_1/then/If_0_then_branch__Inline_0__/decoder/rnn/LSTM')!;
+    expect(lstm.op).toBe('LSTM');
+    expect(lstm.kernels).toHaveLength(1);
+    expect(lstm.outputs.map((o) => o.shape)).toEqual([[1, 1, 1, 128], [1, 1, 128], [1, 1, 128]]);
+    expect(lstm.outputs[2]!.stats!.std).toBeGreaterThan(0);
+    const other = h.nodes.find((n) => n.name === 'If_0/else/If_0_else_branch__Inline_0__/stft/Conv')!;
+    expect(other.outputs[0]!.stats).toBeUndefined();
+    expect(other.note).toBe('did not run on this input: If_0 took its then branch');
   });
 
   it('says "not speech" for silence with a zero state given as JSON (and sr as JSON)', async () => {

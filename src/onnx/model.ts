@@ -376,11 +376,12 @@ function listNames(names: string[]): string {
  *   left unset and onnxruntime infers it (ORT accepts untyped graph outputs).
  * - `Constant` nodes (weights stored as nodes) are not exposed: they are not recorded as trace nodes,
  *   as TF.js `Const` nodes are not.
- * - Values inside subgraphs (`If` / `Loop` / `Scan` bodies) cannot be graph outputs: the warnings name them.
+ * - Values inside subgraphs (`If` / `Loop` / `Scan` bodies) cannot be graph outputs directly: the
+ *   warnings name them, unless `bodiesExposed` (expose-subgraphs.ts brings them out through their node).
  * - Values whose type is known not to be a tensor (sequence, map, optional), or produced by an op that
  *   returns one, are skipped (onnxruntime-web returns tensors only).
  */
-export function exposeAllOutputs(model: ModelProto, info: OnnxGraphInfo = describeOnnx(model), only?: ReadonlySet<string>): ExposedOutputs {
+export function exposeAllOutputs(model: ModelProto, info: OnnxGraphInfo = describeOnnx(model), only?: ReadonlySet<string>, bodiesExposed = false): ExposedOutputs {
   const out = clone(ModelProtoSchema, model);
   const g = out.graph!;
   const existing = new Set(g.output.map((o) => o.name));
@@ -408,7 +409,8 @@ export function exposeAllOutputs(model: ModelProto, info: OnnxGraphInfo = descri
       existing.add(v);
       outputNames.push(v);
     }
-    if (n.subgraphValues.length > 0) {
+    // `bodiesExposed`: the caller climbs body values out too (expose-subgraphs.ts), which says what it cannot.
+    if (n.subgraphValues.length > 0 && !bodiesExposed) {
       warnings.push(
         `node ${n.name} (${n.op}) runs ${n.subgraphNodes} node(s) in its subgraph(s); their ${n.subgraphValues.length} value(s) cannot be graph outputs and are not recorded: ${listNames(n.subgraphValues)}`,
       );

@@ -183,7 +183,8 @@ export function singleNodeModel(
   if (!g) return { reason: 'the model has no graph' };
   const node = info.nodes.find((n) => n.name === nodeName);
   if (!node) {
-    const inside = info.nodes.find((n) => n.subgraphNodeNames.includes(nodeName));
+    // Trace names of body nodes are `<control-flow node>/<body>/<node>` (subgraphs.ts); older traces used the bare name.
+    const inside = info.nodes.find((n) => n.subgraphNodes > 0 && (nodeName.startsWith(`${n.name}/`) || n.subgraphNodeNames.includes(nodeName)));
     return { reason: inside ? `inside the subgraph of ${inside.name} (${inside.op}): cannot run alone` : 'not a node of the reference model\'s main graph' };
   }
   if (node.subgraphNodes > 0 || g.node[node.position]!.attribute.some((a) => a.g || a.graphs.length > 0)) {

@@ -60,6 +60,8 @@ export function estimateSizes(
   owners: readonly (string | null)[],
   inputElements: ReadonlyMap<string, number>,
   measured: ReadonlyMap<string, ValueSize>,
+  /** The nodes whose outputs are sized (default the main graph's; a capture of bodies passes them too). */
+  nodes: readonly OnnxNode[] = info.nodes,
 ): Map<string, ValueSize> {
   const sizes = new Map<string, ValueSize>();
   for (const [name, elements] of inputElements) {
@@ -72,7 +74,7 @@ export function estimateSizes(
     if (o && !kernelOf.has(o)) kernelOf.set(o, k);
   });
   const largestInput = Math.max(0, ...inputElements.values());
-  for (const n of info.nodes) {
+  for (const n of nodes) {
     n.outputs.forEach((v, k) => {
       const m = measured.get(v);
       if (m) return sizes.set(v, m);
@@ -154,4 +156,17 @@ export function nextPass(
 export function defaultPageBudget(): number {
   const gib = (globalThis as { navigator?: { deviceMemory?: number } }).navigator?.deviceMemory;
   return typeof gib === 'number' && gib > 0 ? Math.max(256 * 1024 ** 2, (Math.min(gib, 8) * 1024 ** 3) / 4) : 1024 ** 3;
+}
+
+/** What the model's own outputs cost in every pass (they come back from each run). */
+export function graphOutputCost(info: OnnxGraphInfo, sizes: ReadonlyMap<string, ValueSize>): { bytes: number; largest: number } {
+  let bytes = 0;
+  let largest = 0;
+  for (const o of info.outputs) {
+    const s = sizes.get(o.name);
+    if (!s) continue;
+    bytes += valueCost(s);
+    largest = Math.max(largest, s.elements * 4);
+  }
+  return { bytes, largest };
 }

@@ -219,3 +219,17 @@ export function maxAbsDiff(a: BlobData, b: BlobData): number {
   }
   return m;
 }
+
+/** ONNX element type of an ORT tensor type string (for sizes measured from a tensor). */
+export function elementTypeOf(type: string): number {
+  const map: Record<string, number> = { float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13 };
+  return map[type] ?? 1;
+}
+
+/** FNV-1a over the 32-bit words of a blob: equal values give equal sums (passes are compared by it). */
+export function checksum(data: Float32Array | Int32Array): number {
+  const words = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+  return h >>> 0;
+}

@@ -19,7 +19,6 @@
 import type {
   CaptureMode,
   DType,
-  KernelRecord,
   NamedTensor,
   NodeRecord,
   TensorRecord,
@@ -29,17 +28,20 @@ import type {
 import { TraceBuilder } from '../../trace/events.ts';
 import { computeStats } from '../../trace/stats.ts';
 import { blobIdFor, newTraceId } from '../../trace/ids.ts';
-import { decodeOnnx, describeOnnx, encodeOnnx, exposeAllOutputs, inputElemType, type OnnxGraphInfo } from '../../onnx/model.ts';
+import { decodeOnnx, describeOnnx, encodeOnnx, inputElemType, type OnnxGraphInfo } from '../../onnx/model.ts';
+import { describeBodies, isBodyNode, withBodies } from '../../onnx/subgraphs.ts';
 import { dtypeOfOnnx } from '../../onnx/dtypes.ts';
 import type { OrtExecutionProvider, OrtModule, OrtRuntimeName, OrtSession, OrtSessionOptions, OrtTensor } from './ort-api.ts';
 import { ortVersion } from './ort-api.ts';
 import { collectOrtEnvironment } from './environment.ts';
 import { consoleProfiler, webgpuProfiler, type KernelProfiler } from './profilers.ts';
-import { attributeKernels, subgraphOwners, type RawKernel } from './profile.ts';
+import type { RawKernel } from './profile.ts';
+import { kernelRecords } from './kernel-records.ts';
+import { bodyOutputs, exposeForCapture, type CaptureModel } from './subgraph-capture.ts';
 import { createSession, disposeAll, OrtLoadError, OrtRunner, timingPass } from './passes.ts';
-import { maxAbsDiff, ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
+import { checksum, elementTypeOf, maxAbsDiff, ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
 import { median, type TraceRunOptions } from '../common.ts';
-import { CaptureBudgetError, defaultPageBudget, estimateSizes, formatBytes, nextPass, onnxElementBytes, valueCost, type ValueSize } from './capture-plan.ts';
+import { CaptureBudgetError, defaultPageBudget, estimateSizes, formatBytes, graphOutputCost, nextPass, onnxElementBytes, valueCost, type ValueSize } from './capture-plan.ts';
 import type { CapturePlan } from '../../trace/types.ts';
 
 export interface TraceOnnxOptions extends TraceRunOptions {
@@ -122,10 +124,13 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
     if (!inputs.some((i) => i.name === spec.name)) throw new RangeError(`no tensor given for model input "${spec.name}" (got ${inputs.map((i) => i.name).join(', ') || 'none'})`);
   }
   const types = inputTypes(info, inputs);
+  // Nodes inside If / Loop / Scan bodies are recorded too, named where they sit (`If_0/then/Conv_3`).
+  const bodies = describeBodies(model.graph!, info);
+  const allNodes = withBodies(info, bodies);
   const selection = options.nodes;
-  const selected = selection ? info.nodes.filter((n) => selection.test(n.name)) : info.nodes;
+  const selected = selection ? allNodes.filter((n) => selection.test(n.name)) : allNodes;
   if (selection && requested !== 'timing' && selected.length === 0) {
-    throw new RangeError(`--nodes ${selection.text} matches none of the model's ${info.nodes.length} nodes (e.g. ${info.nodes.slice(0, 3).map((n) => n.name).join(', ')})`);
+    throw new RangeError(`--nodes ${selection.text} matches none of the model's ${allNodes.length} nodes (e.g. ${allNodes.slice(0, 3).map((n) => n.name).join(', ')})`);
   }
   const selectedNames = new Set(selected.map((n) => n.name));
   const graphOutputs = new Set(info.outputs.map((o) => o.name));
@@ -139,6 +144,10 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
   let captureSession: OrtSession | undefined;
   let exposedWarnings: string[] = [];
   let exposedValues = new Set<string>();
+  let exposed: CaptureModel | undefined;
+  // Body values climb out through their control-flow nodes; when the runtime refuses that rewrite,
+  // the capture falls back to the main graph's outputs (the trace says so).
+  let climbBodies = bodies.length > 0;
   let capture: CaptureMode = requested;
   let started = false;
   let ended = false;
@@ -148,22 +157,30 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
   };
   try {
     if (requested !== 'timing') {
-      const exposed = exposeAllOutputs(model, info, selection ? selectedNames : undefined);
-      exposedWarnings = exposed.warnings;
-      exposedValues = new Set(exposed.outputNames.filter((v) => !graphOutputs.has(v)));
+      exposed = exposeForCapture(model, info, bodies, selection ? selectedNames : undefined, climbBodies);
       // Sizes the model states need no run: a node over the budget alone is refused before any run.
-      const declared = estimateSizes(info, [], [], inputElements, new Map());
+      const declared = estimateSizes(info, [], [], inputElements, new Map(), allNodes);
       const base = graphOutputCost(info, declared);
       for (const n of selected) {
-        if (n.outputs.every((v) => declared.get(v)?.from === 'value_info')) nextPass([n], 0, declared, exposedValues, base, budget);
+        if (n.outputs.every((v) => declared.get(v)?.from === 'value_info')) nextPass([n], 0, declared, exposed.exposedValues, base, budget);
       }
       try {
-        captureSession = await createSession(ort, encodeOnnx(exposed.model), captureOptions);
+        try {
+          captureSession = await createSession(ort, encodeOnnx(exposed.model), captureOptions);
+        } catch (e) {
+          if (!climbBodies) throw e;
+          climbBodies = false;
+          warnings.push(`${options.runtime} (${ep}) cannot load the model rewritten to expose values inside subgraphs (${(e as Error).message}): nodes inside subgraphs have no values`);
+          exposed = exposeForCapture(model, info, bodies, selection ? selectedNames : undefined, false);
+          captureSession = await createSession(ort, encodeOnnx(exposed.model), captureOptions);
+        }
         sessions.push(captureSession);
       } catch (e) {
         capture = 'timing';
         warnings.push(`${options.runtime} (${ep}) cannot load the rewritten model that exposes every node output (${(e as Error).message}); this trace has the timing pass only`);
       }
+      exposedWarnings = exposed.warnings;
+      exposedValues = exposed.exposedValues;
     }
 
     // ---- run start: identity, environment and the exact input ------------------------------------
@@ -193,7 +210,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
         sha256: options.modelSha256 ?? '',
         inputs: info.inputs,
         outputs: info.outputs,
-        nodeCount: info.nodes.length,
+        nodeCount: allNodes.length,
       },
       runtime: { name: options.runtime, version: ortVersion(ort, options.runtime), backend: ep },
       environment: collectOrtEnvironment(ort, options.runtime, ep, baseOptions, options.environment),
@@ -261,44 +278,10 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
       sessions.splice(sessions.indexOf(plainSession), 1);
     }
 
-    const owners = attributeKernels(raw, info.nodes);
-    const kernelsOf = new Map<string, number[]>();
-    const kernels: KernelRecord[] = raw.map((k, i) => {
-      const node = owners[i] ?? null;
-      if (node !== null) kernelsOf.set(node, [...(kernelsOf.get(node) ?? []), i]);
-      return {
-        index: i,
-        name: k.op,
-        node,
-        ms: k.ms,
-        clock: k.clock ?? profiler?.clock ?? 'unavailable',
-        inputShapes: k.inputShapes,
-        outputShapes: k.outputShapes,
-      };
-    });
-    const inSubgraph = subgraphOwners(raw, info.nodes);
-    const bySubgraph = new Map<string, Map<string, number>>();
-    raw.forEach((k, i) => {
-      const o = owners[i] === null ? inSubgraph[i] : null;
-      if (!o) return;
-      const ops = bySubgraph.get(o) ?? new Map<string, number>();
-      ops.set(k.op, (ops.get(k.op) ?? 0) + 1);
-      bySubgraph.set(o, ops);
-    });
-    for (const [o, ops] of bySubgraph) {
-      const count = [...ops.values()].reduce((a, b) => a + b, 0);
-      warnings.push(
-        `${count} kernel(s) ran inside the subgraphs of ${o}; they are recorded with node null, their time is part of ${o}'s own kernel: ${[...ops].map(([op, c]) => `${op} ×${c}`).join(', ')}`,
-      );
-    }
-    const unattributed = raw.filter((_, i) => owners[i] === null && !inSubgraph[i]);
-    if (unattributed.length > 0) {
-      const byOp = new Map<string, string[]>();
-      for (const k of unattributed) byOp.set(k.op, [...(byOp.get(k.op) ?? []), k.ortName || '(unnamed)']);
-      const parts = [...byOp].map(([op, names]) => `${op} ×${names.length} (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''})`);
-      warnings.push(`${unattributed.length} kernel(s) belong to no model node: onnxruntime inserted them (layout reorders, copies) or exray could not map their names back: ${parts.join('; ')}`);
-    }
-    for (const k of kernels) emit({ type: 'kernel', kernel: k });
+    const mapped = kernelRecords(raw, allNodes, info.nodes, profiler?.clock ?? 'unavailable');
+    const { owners, kernelsOf } = mapped;
+    warnings.push(...mapped.warnings);
+    for (const k of mapped.kernels) emit({ type: 'kernel', kernel: k });
 
     // ---- 3: capture pass(es) on rewritten models ---------------------------------------------------
     const keep = capture === 'tensors';
@@ -332,11 +315,13 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
     };
     /** Node name → its outputs' records (values read), filled pass by pass; small (no values). */
     const captured = new Map<string, (TensorRecord | undefined)[]>();
+    /** Body node name → its NodeRecord.note (not run on this input, stacked per iteration, not exposed). */
+    const notes = new Map<string, string>();
     let capturePlan: CapturePlan | undefined;
     if (captureSession) {
       const measured = new Map<string, ValueSize>();
       const sizesFrom = new Map<string, number>();
-      let sizes = estimateSizes(info, raw, owners, inputElements, measured);
+      let sizes = estimateSizes(info, raw, owners, inputElements, measured, allNodes);
       const base = graphOutputCost(info, sizes);
       let plan = nextPass(selected, 0, sizes, exposedValues, base, budget);
       const onePass = plan.end === selected.length;
@@ -356,7 +341,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
       let failed: string | undefined;
       while (from < selected.length) {
         if (pass > 0) {
-          sizes = estimateSizes(info, raw, owners, inputElements, measured);
+          sizes = estimateSizes(info, raw, owners, inputElements, measured, allNodes);
           plan = nextPass(selected, from, sizes, exposedValues, base, budget);
         }
         const passNodes = selected.slice(from, plan.end);
@@ -368,10 +353,12 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
         if (!onePass) total++;
         progress(onePass ? 'capture pass' : `capture pass ${pass} (nodes ${from + 1}–${plan.end} of ${selected.length})`);
         let session = captureSession;
+        let passExposure = exposed!;
         try {
           if (!session) {
             const names = new Set(passNodes.map((n) => n.name));
-            session = await createSession(ort, encodeOnnx(exposeAllOutputs(model, info, names).model), captureOptions);
+            passExposure = exposeForCapture(model, info, bodies, names, climbBodies);
+            session = await createSession(ort, encodeOnnx(passExposure.model), captureOptions);
             sessions.push(session);
           }
           const outs: Record<string, OrtTensor | undefined> = await new OrtRunner(ort, session, inputs, types).run();
@@ -399,9 +386,17 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
           let actual = 0;
           let largest = 0;
           for (const n of passNodes) {
+            // A body node's values come back under the names expose-subgraphs.ts gave them, when real on this input.
+            let keys: (string | undefined)[] = n.outputs;
+            if (isBodyNode(n)) {
+              const read = passExposure.bodies ? bodyOutputs(n, outs, passExposure.bodies) : { tensors: [], note: 'not captured: the runtime cannot load the model rewritten to expose subgraph values' };
+              keys = read.tensors.length > 0 ? n.outputs.map((_, k) => passExposure.bodies!.values.get(n.name)?.[k]?.output) : [];
+              if (read.note) notes.set(n.name, read.note);
+            }
             const recs = n.outputs.map((v, k): TensorRecord | undefined => {
-              const t = outs[v];
-              if (!t) return undefined;
+              const key = keys[k];
+              const t = key === undefined ? undefined : outs[key];
+              if (!t || key === undefined) return undefined;
               const values = tensorValues(t);
               const elements = values.data?.length ?? 0;
               const m: ValueSize = { elements, elementBytes: onnxElementBytes(info.valueTypes.get(v)?.elemType ?? elementTypeOf(t.type)), from: 'measured' };
@@ -415,11 +410,11 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
                 } catch {
                   // onnxruntime-node's CPU tensors have nothing to free.
                 }
-                outs[v] = undefined;
+                outs[key] = undefined;
               }
               return record(n.name, k, values, true, false);
             });
-            captured.set(n.name, recs);
+            if (recs.some((r) => r !== undefined) || !isBodyNode(n)) captured.set(n.name, recs);
           }
           disposeAll(outs as Record<string, OrtTensor>);
           actual += base.bytes + Math.max(largest, base.largest);
@@ -476,7 +471,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
     // onnxruntime-node's CPU EP may run parts of the graph in a blocked layout (NCHWc: 5-D tensors between
     // ReorderInput and ReorderOutput kernels); the profiler then reports blocked shapes, not the model's.
     const relaidOut = raw.some((r) => r.op === 'ReorderInput' || r.op === 'ReorderOutput');
-    info.nodes.forEach((n, index) => {
+    allNodes.forEach((n, index) => {
       const ks = kernelList(n.name);
       const got = captured.get(n.name);
       const outputs = n.outputs.map((v, k): TensorRecord => {
@@ -489,10 +484,12 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
         const fromKernel = own?.outputShapes[k];
         const declared = t?.shape && t.shape.every((d) => d !== null) ? (t.shape as number[]) : undefined;
         const shape = fromKernel ?? declared;
-        if (!shape) shapeless++;
+        // A body node that did not run (or was not exposed) says why in its note: not counted here.
+        if (!shape && !notes.has(n.name)) shapeless++;
         return { shape: shape ?? [], dtype: t && t.kind === 'tensor' ? dtypeOfOnnx(t.elemType) : ('float32' as DType) };
       });
-      const rec: NodeRecord = { index, name: n.name, op: n.op, kernels: ks, outputs, inputs: n.producers };
+      const note = notes.get(n.name);
+      const rec: NodeRecord = { index, name: n.name, op: n.op, kernels: ks, outputs, inputs: n.producers, ...(note ? { note } : {}) };
       emit({ type: 'node', node: rec });
     });
     if (shapeless > 0) {
@@ -501,7 +498,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
       );
     }
     if (selection && capture !== 'timing') {
-      warnings.push(`--nodes ${selection.text}: ${selected.length} of ${info.nodes.length} nodes captured; the others were not exposed and have no values`);
+      warnings.push(`--nodes ${selection.text}: ${selected.length} of ${allNodes.length} nodes captured; the others were not exposed and have no values`);
     }
     if (approximate.length > 0) {
       warnings.push(`int64 values outside the int32 range are stored as float32 (approximate) for: ${[...new Set(approximate)].slice(0, 20).join(', ')}`);
@@ -515,31 +512,4 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
   } finally {
     for (const s of sessions) await s.release().catch(() => undefined);
   }
-}
-
-/** What the model's own outputs cost in every pass (they come back from each run). */
-function graphOutputCost(info: OnnxGraphInfo, sizes: ReadonlyMap<string, ValueSize>): { bytes: number; largest: number } {
-  let bytes = 0;
-  let largest = 0;
-  for (const o of info.outputs) {
-    const s = sizes.get(o.name);
-    if (!s) continue;
-    bytes += valueCost(s);
-    largest = Math.max(largest, s.elements * 4);
-  }
-  return { bytes, largest };
-}
-
-/** ONNX element type of an ORT tensor type string (for sizes measured from a tensor). */
-function elementTypeOf(type: string): number {
-  const map: Record<string, number> = { float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13 };
-  return map[type] ?? 1;
-}
-
-/** FNV-1a over the 32-bit words of a blob: equal values give equal sums (passes are compared by it). */
-function checksum(data: Float32Array | Int32Array): number {
-  const words = new Uint32Array(data.buffer, data.byteOffset, data.length);
-  let h = 0x811c9dc5;
-  for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
-  return h >>> 0;
 }
