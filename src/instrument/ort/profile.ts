@@ -16,7 +16,11 @@
  *      the node (onnxruntime-node's NCHWc layout transformer: `<value>_nchwc`). The transformer also fuses
  *      a Conv with the BatchNormalization / activation after it and names the result after the *last*
  *      value: the kernel goes to the nearest node up that chain (first inputs, at most 4 steps) whose op
- *      is the kernel's op (the Conv, as rule 2 gives a fusion to its first node), else to the value's node;
+ *      is the kernel's op (the Conv, as rule 2 gives a fusion to its first node), else to the value's node.
+ *      On float16 models the CPU EP runs unsupported ops in float32 between Casts it inserts, named
+ *      `InsertedPrecisionFreeCast_<value>` (`FusedBack_<value>` once merged back): the prefix is dropped,
+ *      so a Conv named `InsertedPrecisionFreeCast_relu_0.tmp_0_nchwc` is the Conv behind `relu_0.tmp_0`,
+ *      and an inserted Cast goes to the node whose output (or, on a graph input, nothing) it converts;
  *   4. its `node_index` is the ORT index of a model node of the same op (unnamed model nodes);
  *   5. otherwise it belongs to no model node (layout reorders, copies ORT inserted): node null.
  */
@@ -132,6 +136,8 @@ export function parseOrtProfile(text: string, which: 'node' | 'gpu' = 'node'): R
 /** `<first node>/<Transformer>/` (optionally `_token_<n>`), or `<first node>/<Something>Fusion`. */
 const FUSED_NAME = /^(.+)\/(?:[A-Za-z0-9_]+\/|[A-Za-z0-9_]*Fusion)(?:_token_\d+)?$/;
 const REWRITTEN_SUFFIX = /_nchwc(?:_token_\d+)?$/;
+/** Node and value names onnxruntime's float16 → float32 cast insertion gives (insert_cast_transformer.cc). */
+const INSERTED_PREFIX = /^(?:InsertedPrecisionFreeCast_|FusedBack_)/;
 /** ORT's GenerateNodeName suffix for a node it re-created (layout transforms: `p2o.Conv.0_token_1`). */
 const TOKEN_SUFFIX = /_token_\d+$/;
 
@@ -156,7 +162,8 @@ export function attributeKernels(kernels: readonly { ortName: string; op: string
       const base = byName.get(fused[1]!);
       if (base) return base.name;
     }
-    const value = byValue.get(k.ortName) ?? byValue.get(k.ortName.replace(REWRITTEN_SUFFIX, ''));
+    const bare = k.ortName.replace(INSERTED_PREFIX, '');
+    const value = byValue.get(bare) ?? byValue.get(bare.replace(REWRITTEN_SUFFIX, '')) ?? byValue.get(bare.replace(TOKEN_SUFFIX, ''));
     if (value) {
       let at: OnnxNode | undefined = value;
       for (let step = 0; at && at.op !== k.op && step < 4; step++) at = byValue.get(at.inputs[0] ?? '');
