@@ -329,10 +329,10 @@ export async function benchDiagnose(): Promise<BenchResult[]> {
 }
 
 // ---- colour-profile (issue #13): ICC-tagged photos, one side converted to sRGB ------------------------
-// test/fixtures/icc: sample photos re-encoded in Display P3 / Adobe RGB (scripts/make-icc-photos.ts).
+// test/fixtures/icc: sample photos re-encoded in Display P3 / Adobe RGB / ProPhoto RGB (scripts/make-icc-photos.ts).
 // The edge side converted to sRGB is sharp's colour-managed decode (lcms2), the raw side exray's own
 // decoder (ignoreIcc); the detector rebuilds the conversion from its table of standard spaces.
-const ICC_PHOTOS = ['flower-p3', 'coffee-p3', 'rocket-p3', 'flower-adobergb', 'coffee-adobergb', 'rocket-adobergb'];
+const ICC_PHOTOS = ['flower-p3', 'coffee-p3', 'rocket-p3', 'flower-adobergb', 'coffee-adobergb', 'rocket-adobergb', 'flower-prophoto', 'coffee-prophoto', 'rocket-prophoto'];
 /** Other causes on the tagged photos, both sides raw: the injected cause, never colour-profile. */
 const ICC_OTHERS: Injection[] = [
   { name: 'channel order', parts: [BGR] },
@@ -391,7 +391,7 @@ export async function benchColourProfile(): Promise<BenchResult[]> {
   const ms = performance.now() - t0;
   for (const m of c.misses) process.stdout.write(`  miss: ${m}\n`);
   return [
-    { name: `diagnosis detection rate, colour-profile (${ICC_PHOTOS.length} Display P3 / Adobe RGB photos × ${CARDS.length} cards × edge or reference converted to sRGB, ${c.cases} cases)`, value: (100 * c.detected) / c.cases, unit: '%' },
+    { name: `diagnosis detection rate, colour-profile (${ICC_PHOTOS.length} Display P3 / Adobe RGB / ProPhoto photos × ${CARDS.length} cards × edge or reference converted to sRGB, ${c.cases} cases)`, value: (100 * c.detected) / c.cases, unit: '%' },
     { name: `diagnosis false alarms, ICC-tagged photos with both sides raw (±1 decoder noise, ${c.clean} cases)`, value: c.falseAlarms, unit: 'count' },
     { name: `diagnosis: other causes on ICC-tagged photos named exactly, no colour-profile (${c.others} cases)`, value: (100 * c.othersRight) / c.others, unit: '%' },
     { name: 'colour-profile suite wall time', value: ms, unit: 'ms' },

@@ -4,6 +4,8 @@
  * directions against sharp's (lcms2) own conversion — edge converted & reference raw, edge raw &
  * reference converted — with no alarm when both sides used the raw values or the photo is untagged.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,7 +20,7 @@ import type { PreprocessSpec } from '../../trace/types.ts';
 import { fitInput } from '../input.ts';
 import { decoderNoise } from '../test-images.ts';
 import type { InputFit } from '../types.ts';
-import { ADOBE_RGB, colourSpaceOfProfile, convertRgb, DISPLAY_P3, SRGB } from './colour-profile.ts';
+import { ADOBE_RGB, colourSpaceOfProfile, convertRgb, DISPLAY_P3, PROPHOTO_RGB, REC2020, SRGB } from './colour-profile.ts';
 
 const FIXTURES = 'test/fixtures/icc';
 
@@ -76,7 +78,28 @@ describe('colour-profile', () => {
     expect(adobeGreen[1]).toBe(255);
   });
 
-  for (const name of ['flower-p3', 'coffee-adobergb']) {
+  it('ProPhoto RGB (D50 white): the Bradford-adapted conversion agrees with lcms2 (sharp) on saturated and grey pixels; Rec. 2020 by name', async () => {
+    expect(colourSpaceOfProfile('ProPhoto RGB')).toBe(PROPHOTO_RGB);
+    expect(colourSpaceOfProfile('ROMM RGB: ISO 22028-2:2013')).toBe(PROPHOTO_RGB);
+    expect(colourSpaceOfProfile('ITU-R BT.2020')).toBe(REC2020);
+    expect(colourSpaceOfProfile('Rec. 2020 PQ')).toBeNull();
+    expect((await decodeImageFile(join(FIXTURES, 'rocket-prophoto.jpg'))).source.iccProfile).toBe('ProPhoto RGB');
+    // sRGB pixels written into the fixture's own ProPhoto profile (colord's) by lcms2, next to exray's conversion.
+    const icc = (await sharp(join(FIXTURES, 'rocket-prophoto.jpg')).metadata()).icc!;
+    const iccFile = join(mkdtempSync(join(tmpdir(), 'exray-icc-')), 'prophoto.icc');
+    writeFileSync(iccFile, icc);
+    const px = [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 128, 128, 128, 200, 120, 40];
+    const n = px.length / 3;
+    const raw = { raw: { width: n, height: 1, channels: 3 as const } };
+    const lcms = await sharp(Buffer.from(px), raw).withIccProfile(iccFile).png().toBuffer();
+    const converted = new Uint8Array(await sharp(lcms, { autoOrient: false }).keepIccProfile().raw().toBuffer());
+    const ours = convertRgb({ width: n, height: 1, channels: 3, layout: 'interleaved', data: Float32Array.from(px) }, SRGB, PROPHOTO_RGB).data;
+    for (let i = 0; i < px.length; i++) expect(Math.abs(ours[i]! - converted[i]!), `value ${i}: exray ${ours[i]}, lcms2 ${converted[i]}`).toBeLessThanOrEqual(1.5);
+    // Grey stays grey through the white adaptation.
+    expect(Math.abs(ours[12]! - ours[13]!)).toBeLessThan(0.01);
+  });
+
+  for (const name of ['flower-p3', 'coffee-adobergb', 'rocket-prophoto']) {
     describe(name, () => {
       let raw: DecodedImage;
       let converted: RgbaImage;

@@ -1,6 +1,6 @@
 /**
  * `colour-profile`: the photo carries an ICC profile of a wider colour space than sRGB (Display P3 from
- * iPhones and wide-gamut Androids, Adobe RGB from cameras) and one side converted its pixels to sRGB
+ * iPhones and wide-gamut Androids, Adobe RGB from cameras, ProPhoto from raw converters, Rec. 2020) and one side converted its pixels to sRGB
  * while the other fed the raw values. A colour-managed decoder (canvas / `createImageBitmap` with the
  * default `colorSpaceConversion`, sharp's default output) converts; `colorSpaceConversion: 'none'`,
  * PIL's default and exray's own decoders (`ignoreIcc`) do not. The raw values of a P3 photo are duller
@@ -15,8 +15,9 @@
  *
  * The conversion is rebuilt from a table of the standard spaces keyed by the profile's description
  * (ExifReader reads the name, not the colorants and curves): linearise with the space's transfer
- * curve, 3×3 primaries matrix to sRGB's (both D65), re-encode, clip (relative colorimetric, what
- * lcms2 and the browsers do for matrix profiles). A profile not in the table is not diagnosed.
+ * curve, 3×3 primaries matrix to sRGB's (with a Bradford adaptation when the whites differ: ProPhoto's
+ * D50 to sRGB's D65, as an ICC profile's PCS does), re-encode, clip (relative colorimetric, what lcms2
+ * and the browsers do for matrix profiles). A profile not in the table is not diagnosed.
  */
 import { ITU_R_601_WEIGHTS } from '../../preprocess/normalize.ts';
 import { preprocessToRgb } from '../../preprocess/pipeline.ts';
@@ -41,6 +42,7 @@ export interface ColourSpace {
 }
 
 const D65: Xy = [0.3127, 0.329];
+const D50: Xy = [0.3457, 0.3585];
 const srgbToLinear = (v: number): number => (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
 const srgbFromLinear = (v: number): number => (v <= 0.0031308 ? v * 12.92 : 1.055 * v ** (1 / 2.4) - 0.055);
 /** Adobe RGB (1998) §4.3.4.2: gamma 563/256 (≈ 2.2), no linear toe. */
@@ -60,6 +62,33 @@ export const ADOBE_RGB: ColourSpace = {
 };
 
 /**
+ * ProPhoto RGB (ROMM RGB, ISO 22028-2): very wide primaries, D50 white, gamma 1.8 — what Lightroom
+ * exports and DSLR raw converters default to. ICC profiles of it (colord's ProPhotoRGB.icc, Adobe's,
+ * Kodak's) encode a pure 1.8 gamma (`para` type 0); ROMM's 1/512 linear toe is ignored, as they do.
+ */
+export const PROPHOTO_RGB: ColourSpace = {
+  name: 'ProPhoto RGB',
+  red: [0.7347, 0.2653],
+  green: [0.1596, 0.8404],
+  blue: [0.0366, 0.0001],
+  white: D50,
+  toLinear: (v) => Math.max(0, v) ** 1.8,
+  fromLinear: (v) => Math.max(0, v) ** (1 / 1.8),
+};
+/** ITU-R BT.2020 primaries, D65, with the BT.709/BT.2020 camera curve (Android's `BT2020` colour space and "Rec. 2020" ICC profiles). */
+const BT709_A = 1.09929682680944;
+const BT709_B = 0.018053968510807;
+export const REC2020: ColourSpace = {
+  name: 'Rec. 2020',
+  red: [0.708, 0.292],
+  green: [0.17, 0.797],
+  blue: [0.131, 0.046],
+  white: D65,
+  toLinear: (v) => (v < 4.5 * BT709_B ? v / 4.5 : ((v + BT709_A - 1) / BT709_A) ** (1 / 0.45)),
+  fromLinear: (v) => (v < BT709_B ? 4.5 * v : BT709_A * Math.max(0, v) ** 0.45 - (BT709_A - 1)),
+};
+
+/**
  * The standard space a profile description names, or null (unknown, or sRGB itself: nothing to
  * convert). Names seen in the wild: "Display P3" (iPhone, Android), "sP3C" (the compact P3 profile
  * sharp and libvips embed), "Adobe RGB (1998)", "Compatible with Adobe RGB (1998)" (colord, GIMP),
@@ -71,6 +100,9 @@ export function colourSpaceOfProfile(description: string): ColourSpace | null {
   if (/dci/.test(d)) return null;
   if (/display\s*p3|\bp3\b|^sp3c$|p3 d65/.test(d)) return DISPLAY_P3;
   if (/adobe\s*rgb|adobergb/.test(d)) return ADOBE_RGB;
+  if (/pro\s*photo|romm/.test(d)) return PROPHOTO_RGB;
+  // "Rec. 2020", "ITU-R BT.2020", "Rec2020"; not the PQ / HLG HDR variants (other curves).
+  if (/(rec\.?\s*|bt\.?\s*)2020/.test(d) && !/pq|hlg|2100/.test(d)) return REC2020;
   return null;
 }
 
@@ -113,12 +145,27 @@ export function rgbToXyz(s: ColourSpace): Mat3 {
   return [p[0] * k[0]!, p[1] * k[1]!, p[2] * k[2]!, p[3] * k[0]!, p[4] * k[1]!, p[5] * k[2]!, p[6] * k[0]!, p[7] * k[1]!, p[8] * k[2]!];
 }
 
+/** Bradford's cone response matrix (ICC.1 Annex E, what lcms2 uses for the PCS's chromatic adaptation). */
+const BRADFORD: Mat3 = [0.8951, 0.2664, -0.1614, -0.7502, 1.7135, 0.0367, 0.0389, -0.0685, 1.0296];
+
+/** XYZ under white `from` → XYZ under white `to` (Bradford); the identity when the whites are equal. */
+export function adaptWhite(from: Xy, to: Xy): Mat3 {
+  if (from[0] === to[0] && from[1] === to[1]) return [1, 0, 0, 0, 1, 0, 0, 0, 1];
+  const cone = (w: Xy): number[] => {
+    const x = xyz(w);
+    return [0, 1, 2].map((r) => BRADFORD[3 * r]! * x[0] + BRADFORD[3 * r + 1]! * x[1] + BRADFORD[3 * r + 2]! * x[2]);
+  };
+  const [s, d] = [cone(from), cone(to)];
+  const scale: Mat3 = [d[0]! / s[0]!, 0, 0, 0, d[1]! / s[1]!, 0, 0, 0, d[2]! / s[2]!];
+  return mul3(inv3(BRADFORD), mul3(scale, BRADFORD));
+}
+
 /**
  * Convert an RGB image (values 0..255, either layout) from one space to another, clipping out-of-gamut
- * colours. Both spaces here have a D65 white, so no chromatic adaptation is needed.
+ * colours; whites that differ are adapted (Bradford).
  */
 export function convertRgb(img: FloatImage, from: ColourSpace, to: ColourSpace): FloatImage {
-  const m = mul3(inv3(rgbToXyz(to)), rgbToXyz(from));
+  const m = mul3(inv3(rgbToXyz(to)), mul3(adaptWhite(from.white, to.white), rgbToXyz(from)));
   const n = img.width * img.height;
   const out = new Float32Array(img.data.length);
   const [ps, cs] = img.layout === 'interleaved' ? [3, 1] : [1, n];
