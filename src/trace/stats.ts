@@ -12,7 +12,7 @@
  *   `counts` is empty and min/max are NaN.
  */
 import type { TensorStats } from './types.ts';
-import { loadValues, SIMD_HIST, SIMD_MAX_BINS, SIMD_RESULTS, statsKernels, type StatsKernels } from './wasm/stats-simd.ts';
+import { heapOf, loadValues, SIMD_DATA, SIMD_HIST, SIMD_MAX_BINS, SIMD_RESULT_BYTES, SIMD_RESULTS, statsKernels, type StatsKernels } from './wasm/stats-simd.ts';
 
 export const DEFAULT_HISTOGRAM_BINS = 32;
 
@@ -55,9 +55,10 @@ function statsOf32(v: Float32Array, bins: number): TensorStats | null {
   const n = v.length;
   if (n === 0) return null;
   const n4 = n - (n % 4);
-  // Pass 1 over whole groups of four: lane-wise min, max, sum (float64) and zero count.
-  const simd = n >= SIMD_MIN_LENGTH && bins <= SIMD_MAX_BINS ? statsKernels() : null;
-  const p1 = simd ? pass1Simd(simd, v, n4) : pass1Js(v, n4);
+  // Pass 1 over whole groups of four: lane-wise min, max, sum (float64) and zero count. Values that
+  // lie in a registered heap (TF.js's wasm backend) are read in place; others are copied to the kernel.
+  const simd = n >= SIMD_MIN_LENGTH && bins <= SIMD_MAX_BINS ? simdPlace(v, n4, bins) : null;
+  const p1 = simd ? pass1Simd(simd, n4) : pass1Js(v, n4);
   let min0 = p1[0]!;
   let max0 = p1[4]!;
   let s0 = p1[8]!;
@@ -139,14 +140,33 @@ function pass1Js(v: Float32Array, n4: number): Float64Array {
   return Float64Array.of(min0, min1, min2, min3, max0, max1, max2, max3, s0, s1, s2, s3, zeroCount);
 }
 
-/** pass1Js on the wasm SIMD kernel (same lanes, same float64 order: bit-identical results). */
-function pass1Simd(k: StatsKernels, v: Float32Array, n4: number): Float64Array {
+/** Where the kernels find the values (`p`) and may write results (`out`) and histograms (`hist`). */
+interface SimdPlace {
+  k: StatsKernels;
+  p: number;
+  out: number;
+  hist: number;
+}
+
+/** The values in place in a registered heap, or copied into the kernels' own memory; null: JS loops. */
+function simdPlace(v: Float32Array, n4: number, bins: number): SimdPlace | null {
+  const heap = heapOf(v);
+  if (heap && SIMD_RESULT_BYTES + 16 * bins <= heap.scratchBytes) {
+    return { k: heap.kernels, p: v.byteOffset, out: heap.scratch, hist: heap.scratch + SIMD_RESULT_BYTES };
+  }
+  const k = statsKernels();
+  if (!k) return null;
   loadValues(k, v, n4);
-  k.pass1(n4);
-  const buf = k.memory.buffer;
-  const f32 = new Float32Array(buf, SIMD_RESULTS, 8);
-  const f64 = new Float64Array(buf, SIMD_RESULTS + 32, 4);
-  const z = new Int32Array(buf, SIMD_RESULTS + 64, 4);
+  return { k, p: SIMD_DATA, out: SIMD_RESULTS, hist: SIMD_HIST };
+}
+
+/** pass1Js on the wasm SIMD kernel (same lanes, same float64 order: bit-identical results). */
+function pass1Simd(s: SimdPlace, n4: number): Float64Array {
+  s.k.pass1(s.p, n4, s.out);
+  const buf = s.k.memory.buffer;
+  const f32 = new Float32Array(buf, s.out, 8);
+  const f64 = new Float64Array(buf, s.out + 32, 4);
+  const z = new Int32Array(buf, s.out + 64, 4);
   return Float64Array.of(...f32, ...f64, z[0]! + z[1]! + z[2]! + z[3]!);
 }
 
@@ -187,13 +207,13 @@ function pass2Js(v: Float32Array, n4: number, mean: number, min: number, k: numb
   return Float64Array.of(ds0, ds1, ds2, ds3, q0, q1, q2, q3);
 }
 
-/** pass2Js on the wasm SIMD kernel (the values are still in its memory from pass 1). */
-function pass2Simd(kn: StatsKernels, n4: number, mean: number, min: number, k: number, last: number, h: Int32Array): Float64Array {
-  new Int32Array(kn.memory.buffer, SIMD_HIST, h.length).fill(0);
-  kn.pass2(n4, mean, min, k, last);
-  const buf = kn.memory.buffer;
-  h.set(new Int32Array(buf, SIMD_HIST, h.length));
-  return new Float64Array(buf.slice(SIMD_RESULTS, SIMD_RESULTS + 64));
+/** pass2Js on the wasm SIMD kernel (the values are where pass 1 read them). */
+function pass2Simd(s: SimdPlace, n4: number, mean: number, min: number, k: number, last: number, h: Int32Array): Float64Array {
+  new Int32Array(s.k.memory.buffer, s.hist, h.length).fill(0);
+  s.k.pass2(s.p, n4, mean, min, k, last, s.out, s.hist);
+  const buf = s.k.memory.buffer;
+  h.set(new Int32Array(buf, s.hist, h.length));
+  return Float64Array.from(new Float64Array(buf, s.out, 8));
 }
 
 function generalStats(values: ArrayLike<number>, bins: number): TensorStats {

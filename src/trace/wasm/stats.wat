@@ -1,22 +1,24 @@
 ;; SIMD kernels of computeStats (src/trace/stats.ts) for float32 tensors: the two passes of the JS
 ;; hot path, four lanes at a time, with the same float64 accumulation order (lane k of the sums and
 ;; squares = the JS path's accumulator k), so both paths give bit-identical statistics.
-;; Assembled by scripts/build-wasm.mjs into stats-wasm.gen.ts (checked by src/trace/stats.test.ts).
+;; Assembled by scripts/build-wasm.mjs into stats-wasm.gen.ts (checked by src/trace/stats.test.ts), once
+;; as is and once with the memory import declared shared (a threaded TF.js wasm heap).
 ;;
-;; Memory: [0, 80) results, [1024, 1024 + 16·bins) four interleaved sub-histograms (i32), the values
-;; at DATA = 65536 (the caller grows the memory and copies the values there).
+;; The memory is imported: either the kernel's own (stats-simd.ts: results at 0, histograms at 1024, the
+;; values copied to 65536), or another module's heap, such as TF.js's wasm backend, where the values
+;; already lie: then nothing is copied. Every pass takes the address of its values ($p), of its 80
+;; bytes of results ($out) and of the four interleaved sub-histograms ($hist, 16·bins bytes of i32).
 (module
-  (memory (export "memory") 2)
+  (import "env" "memory" (memory 1))
 
-  ;; Pass 1 over the first n4 values (n4 a multiple of 4): lane-wise min, max (f32), sums (f64: lanes
-  ;; 0,1 at 32; lanes 2,3 at 48) and zero counts (i32 at 64). min at 0, max at 16.
-  (func (export "pass1") (param $n4 i32)
-    (local $p i32) (local $end i32) (local $v v128)
+  ;; Pass 1 over the n4 values at $p (n4 a multiple of 4): lane-wise min, max (f32), sums (f64: lanes
+  ;; 0,1 at $out+32; lanes 2,3 at $out+48) and zero counts (i32 at $out+64). min at $out, max at $out+16.
+  (func (export "pass1") (param $p i32) (param $n4 i32) (param $out i32)
+    (local $end i32) (local $v v128)
     (local $mn v128) (local $mx v128) (local $s01 v128) (local $s23 v128) (local $z v128)
     (local.set $mn (f32x4.splat (f32.const inf)))
     (local.set $mx (f32x4.splat (f32.const -inf)))
-    (local.set $p (i32.const 65536))
-    (local.set $end (i32.add (i32.const 65536) (i32.shl (local.get $n4) (i32.const 2))))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n4) (i32.const 2))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
@@ -29,26 +31,26 @@
         (local.set $z (i32x4.sub (local.get $z) (f32x4.eq (local.get $v) (f32x4.splat (f32.const 0)))))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br $next)))
-    (v128.store (i32.const 0) (local.get $mn))
-    (v128.store (i32.const 16) (local.get $mx))
-    (v128.store (i32.const 32) (local.get $s01))
-    (v128.store (i32.const 48) (local.get $s23))
-    (v128.store (i32.const 64) (local.get $z)))
+    (v128.store offset=0 (local.get $out) (local.get $mn))
+    (v128.store offset=16 (local.get $out) (local.get $mx))
+    (v128.store offset=32 (local.get $out) (local.get $s01))
+    (v128.store offset=48 (local.get $out) (local.get $s23))
+    (v128.store offset=64 (local.get $out) (local.get $z)))
 
-  ;; Pass 2 over the first n4 values: deviation sums (f64 lanes 0,1 at 0; 2,3 at 16), squared
-  ;; deviation sums (at 32 and 48), and the histogram: bin = trunc((x − min)·k), at most $last,
-  ;; counted into sub-histogram (index mod 4) at 1024 + 16·bin + 4·lane (zeroed by the caller).
-  (func (export "pass2") (param $n4 i32) (param $mean f64) (param $min f64) (param $k f64) (param $last i32)
-    (local $p i32) (local $end i32) (local $v v128) (local $lo v128) (local $hi v128) (local $dlo v128) (local $dhi v128)
+  ;; Pass 2 over the n4 values at $p: deviation sums (f64 lanes 0,1 at $out; 2,3 at $out+16), squared
+  ;; deviation sums (at $out+32 and $out+48), and the histogram: bin = trunc((x − min)·k), at most
+  ;; $last, counted into sub-histogram (index mod 4) at $hist + 16·bin + 4·lane (zeroed by the caller).
+  (func (export "pass2") (param $p i32) (param $n4 i32) (param $mean f64) (param $min f64) (param $k f64) (param $last i32)
+    (param $out i32) (param $hist i32)
+    (local $end i32) (local $v v128) (local $lo v128) (local $hi v128) (local $dlo v128) (local $dhi v128)
     (local $ds01 v128) (local $ds23 v128) (local $q01 v128) (local $q23 v128) (local $b v128) (local $a i32)
     (local $meanv v128) (local $minv v128) (local $kv v128) (local $lastv v128) (local $lane v128)
     (local.set $meanv (f64x2.splat (local.get $mean)))
     (local.set $minv (f64x2.splat (local.get $min)))
     (local.set $kv (f64x2.splat (local.get $k)))
     (local.set $lastv (i32x4.splat (local.get $last)))
-    (local.set $lane (v128.const i32x4 1024 1028 1032 1036))
-    (local.set $p (i32.const 65536))
-    (local.set $end (i32.add (i32.const 65536) (i32.shl (local.get $n4) (i32.const 2))))
+    (local.set $lane (i32x4.add (i32x4.splat (local.get $hist)) (v128.const i32x4 0 4 8 12)))
+    (local.set $end (i32.add (local.get $p) (i32.shl (local.get $n4) (i32.const 2))))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
@@ -76,8 +78,8 @@
         (i32.store (local.get $a) (i32.add (i32.load (local.get $a)) (i32.const 1)))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br $next)))
-    (v128.store (i32.const 0) (local.get $ds01))
-    (v128.store (i32.const 16) (local.get $ds23))
-    (v128.store (i32.const 32) (local.get $q01))
-    (v128.store (i32.const 48) (local.get $q23)))
+    (v128.store offset=0 (local.get $out) (local.get $ds01))
+    (v128.store offset=16 (local.get $out) (local.get $ds23))
+    (v128.store offset=32 (local.get $out) (local.get $q01))
+    (v128.store offset=48 (local.get $out) (local.get $q23)))
 )
