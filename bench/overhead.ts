@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import { capturePass, isGraphModel, Runner, timingPass } from '../src/instrument/tfjs/index.ts';
-import { computeStats } from '../src/trace/stats.ts';
+import { BlobPool, capturePass, isGraphModel, Runner, timingPass } from '../src/instrument/tfjs/index.ts';
+import { computeStats, DEFAULT_HISTOGRAM_BINS } from '../src/trace/stats.ts';
+import type { BlobData } from '../src/trace/types.ts';
 import type { BenchResult } from './types.ts';
 
 export function median(xs: number[]): number {
@@ -20,6 +21,7 @@ export async function measureOverhead(runner: Runner, backend: string, rounds: n
     await Promise.all(outs.map((o) => o.data()));
     tf.dispose(outs);
   };
+  const pool = new BlobPool();
   const variants: Record<string, () => Promise<void>> = {
     plain: async () => readOut(await runner.run()),
     'tf.profile': async () => {
@@ -40,16 +42,32 @@ export async function measureOverhead(runner: Runner, backend: string, rounds: n
       }, { borrow: true });
       await readOut(r.outputs);
     },
+    // As streamModel captures `tensors`: statistics where the values lie (the pass computes them on
+    // cpu/wasm; GPU values are read after the run), one copy of every node's values kept.
     'tensors capture': async () => {
       const kept: ArrayLike<number>[] = [];
       const r = await capturePass(runner, backend, (n) => {
-        for (const v of n.values) {
-          if (!v) continue;
-          computeStats(v);
+        n.values.forEach((v, k) => {
+          if (!v) return;
+          if (!n.stats?.[k]) computeStats(v);
           kept.push(v);
-        }
-      });
+        });
+      }, { stats: DEFAULT_HISTOGRAM_BINS });
       await readOut(r.outputs);
+    },
+    // The same, for a consumer that gives each blob back once it is written or sent (BlobPool): the
+    // copies go into the previous capture's buffers instead of fresh memory.
+    'tensors capture, buffers recycled': async () => {
+      const kept: ArrayLike<number>[] = [];
+      const r = await capturePass(runner, backend, (n) => {
+        n.values.forEach((v, k) => {
+          if (!v) return;
+          if (!n.stats?.[k]) computeStats(v);
+          kept.push(v);
+        });
+      }, { stats: DEFAULT_HISTOGRAM_BINS, pool });
+      await readOut(r.outputs);
+      pool.release(...kept.filter((v): v is BlobData => v instanceof Float32Array || v instanceof Int32Array));
     },
   };
   if (isGraphModel(runner.model)) {

@@ -3,3 +3,4 @@ export { traceModel, streamModel, kernelClock, type TraceModelOptions } from './
 export { Runner, timingPass, capturePass, type ModelInputs } from './passes.ts';
 export { installHook, declaredNodeCount, isGraphModel, type NodeVisit, type NodeListener, type TfjsModel } from './hooks.ts';
 export { collectEnvironment } from './environment.ts';
+export { BlobPool } from './blob-pool.ts';

@@ -7,6 +7,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { installHook, isGraphModel, type TfjsModel } from './hooks.ts';
 import { profilingKernels, type ProfileKernelInternal } from './internals.ts';
+import { bindStatsToWasmHeap, type WasmBackendLike } from './wasm-heap.ts';
+import type { BlobPool } from './blob-pool.ts';
+import { computeStats, DEFAULT_HISTOGRAM_BINS } from '../../trace/stats.ts';
+import type { TensorStats } from '../../trace/types.ts';
 
 export type ModelInputs = Tensor | Tensor[] | NamedTensorMap;
 
@@ -122,25 +126,35 @@ export interface CapturedNode {
   /** Values per output (null: unreadable dtype such as string). */
   values: (ArrayLike<number> | null)[];
   outputs: { shape: number[]; dtype: string }[];
+  /**
+   * With the `stats` option: each output's statistics, computed where its values lie (on wasm, in the
+   * heap, before the copy), exactly as computeStats(values[k]) would give them; null where the caller
+   * computes them itself (values not in a Float32Array / Int32Array of their dtype, GPU backends).
+   */
+  stats?: (TensorStats | null)[];
 }
 
 const SYNC_READ_BACKENDS = new Set(['cpu', 'wasm']);
 
-interface WasmBackendLike {
-  typedArrayFromHeap(t: Tensor): Float32Array | Int32Array | Uint8Array;
+/** Values whose statistics computeStats gives the same on them as on the blob made of them (toBlobData). */
+function blobShaped(values: ArrayLike<number>, dtype: string): values is Float32Array | Int32Array {
+  return dtype === 'int32' ? values instanceof Int32Array : values instanceof Float32Array;
 }
 
 /**
- * A node output's values, read synchronously. `borrow`: the caller only looks at them inside the
- * callback, so on wasm a view of the heap is enough (no copy); otherwise the values are a fresh copy
- * (wasm) or the cpu backend's own immutable array.
+ * A node output's values, read synchronously, and (bins given) their statistics. `borrow`: the caller
+ * only looks at them inside the callback, so on wasm a view of the heap is enough (no copy); otherwise
+ * the values are one copy of the heap (wasm) or the cpu backend's own immutable array.
  */
-function readSync(t: Tensor, backend: string, borrow: boolean): ArrayLike<number> {
+function readSync(t: Tensor, backend: string, borrow: boolean, bins: number | undefined, pool: BlobPool | undefined): { values: ArrayLike<number>; stats: TensorStats | null } {
   if (backend === 'wasm' && (t.dtype === 'float32' || t.dtype === 'int32')) {
-    const view = (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t);
-    return borrow ? view : view.slice();
+    const view = (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t) as Float32Array | Int32Array;
+    // Statistics from the heap view (read in place by the kernel), then the one copy a caller keeps.
+    const stats = bins !== undefined ? computeStats(view, bins) : null;
+    return { values: borrow ? view : pool ? pool.copyOf(view) : view.slice(), stats };
   }
-  return t.dataSync() as ArrayLike<number>;
+  const values = t.dataSync() as ArrayLike<number>;
+  return { values, stats: bins !== undefined && blobShaped(values, t.dtype) ? computeStats(values, bins) : null };
 }
 
 /**
@@ -154,9 +168,19 @@ export async function capturePass(
   runner: Runner,
   backend: string,
   onNode: (n: CapturedNode) => void,
-  opts: { borrow?: boolean; select?: (name: string) => boolean } = {},
+  opts: {
+    borrow?: boolean;
+    select?: (name: string) => boolean;
+    /** Histogram bins: compute each output's statistics in the pass (CapturedNode.stats). */
+    stats?: number;
+    /** wasm: copies are made into this pool's buffers (the caller releases them when done). */
+    pool?: BlobPool;
+  } = {},
 ): Promise<{ outputs: Tensor[]; visited: number }> {
   const borrow = opts.borrow ?? false;
+  const bins = opts.stats;
+  // On wasm, statistics (the caller's or ours) read the heap in place from here on.
+  if (backend === 'wasm') bindStatsToWasmHeap(tf.backend(), bins ?? DEFAULT_HISTOGRAM_BINS);
   // Nodes not selected (--nodes) are neither read back nor cloned: their outputs stay where they are.
   const select = opts.select ?? ((): boolean => true);
   const syncRead = SYNC_READ_BACKENDS.has(backend);
@@ -171,7 +195,13 @@ export async function capturePass(
       if (!select(v.name)) {
         onNode({ name: v.name, values: v.outputs.map(() => null), outputs: describe(v.outputs) });
       } else if (syncRead) {
-        onNode({ name: v.name, values: v.outputs.map((t) => (readable(t) ? readSync(t, backend, borrow) : null)), outputs: describe(v.outputs) });
+        const read = v.outputs.map((t) => (readable(t) ? readSync(t, backend, borrow, bins, opts.pool) : null));
+        onNode({
+          name: v.name,
+          values: read.map((r) => r?.values ?? null),
+          outputs: describe(v.outputs),
+          ...(bins !== undefined ? { stats: read.map((r) => r?.stats ?? null) } : {}),
+        });
       } else {
         pending.push({ name: v.name, tensors: v.outputs.map((t) => (readable(t) ? tf.keep(t.clone()) : null)) });
       }

@@ -21,6 +21,7 @@ import type {
   Trace,
   TraceEvent,
   TensorRecord,
+  TensorStats,
 } from '../../trace/types.ts';
 import { TraceBuilder } from '../../trace/events.ts';
 import { computeStats } from '../../trace/stats.ts';
@@ -30,6 +31,7 @@ import { median, type TraceRunOptions } from '../common.ts';
 import { declaredNodeCount, isGraphModel, type TfjsModel } from './hooks.ts';
 import { capturePass, Runner, timingPass, type ModelInputs } from './passes.ts';
 import { tfjsVersion } from './version.ts';
+import type { BlobPool } from './blob-pool.ts';
 
 export interface TraceModelOptions extends TraceRunOptions {
   /**
@@ -38,6 +40,12 @@ export interface TraceModelOptions extends TraceRunOptions {
    * between two traces made in one process.
    */
   inputNames?: string[];
+  /**
+   * streamModel: node values are copied into this pool's buffers, and a consumer done with a blob
+   * (written, sent) may `release` it for the next capture to reuse. Blobs still referenced must not
+   * be released (traceModel keeps them all in the trace).
+   */
+  blobPool?: BlobPool;
 }
 
 /** The clock behind `tf.profile`'s kernelTimeMs on each TF.js backend. */
@@ -75,9 +83,10 @@ function toDType(d: string): DType {
  * still owns are copied: a blob may later be transferred to another thread, which would detach the
  * tensor's memory under the backend (or another blob sharing it).
  */
-function toBlobData(values: ArrayLike<number>, dtype: string, backendOwned: boolean): BlobData {
-  if (dtype === 'int32') return values instanceof Int32Array ? (backendOwned ? values.slice() : values) : Int32Array.from(values);
-  return values instanceof Float32Array ? (backendOwned ? values.slice() : values) : Float32Array.from(values);
+function toBlobData(values: ArrayLike<number>, dtype: string, backendOwned: boolean, pool?: BlobPool): BlobData {
+  const copy = (v: Float32Array | Int32Array): BlobData => (pool ? pool.copyOf(v) : v.slice());
+  if (dtype === 'int32') return values instanceof Int32Array ? (backendOwned ? copy(values) : values) : Int32Array.from(values);
+  return values instanceof Float32Array ? (backendOwned ? copy(values) : values) : Float32Array.from(values);
 }
 
 interface IOInfo {
@@ -277,9 +286,9 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
         warnings.push(`node ${c.name} ran in the capture pass but not in the timing pass; not recorded`);
         return;
       }
-      const outputs = c.outputs.map((o, k) => tensorRecord(c.name, k, o, c.values[k] ?? null, keepValues));
+      const outputs = c.outputs.map((o, k) => tensorRecord(c.name, k, o, c.values[k] ?? null, keepValues, c.stats?.[k] ?? null));
       emit({ type: 'node', node: nodeRecord(i, outputs) });
-    }, { borrow: !keepValues, ...(options.nodes ? { select: (name: string) => options.nodes!.test(name) } : {}) });
+    }, { borrow: !keepValues, stats: bins, ...(options.blobPool ? { pool: options.blobPool } : {}), ...(options.nodes ? { select: (name: string) => options.nodes!.test(name) } : {}) });
     lastOutputs = captured.outputs;
     if (captured.visited !== skeleton.length) warnings.push(`capture pass saw ${captured.visited} nodes, timing pass ${skeleton.length}`);
     if (options.nodes) {
@@ -301,11 +310,16 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
   }
   emit({ type: 'run-end', outputs, warnings });
 
-  function tensorRecord(node: string, k: number, t: { shape: readonly number[]; dtype: string }, values: ArrayLike<number> | null, keep: boolean): TensorRecord {
+  /** `stats`: already computed by the capture pass where the values lay (the same as of `data`). */
+  function tensorRecord(node: string, k: number, t: { shape: readonly number[]; dtype: string }, values: ArrayLike<number> | null, keep: boolean, stats: TensorStats | null = null): TensorRecord {
     const rec: TensorRecord = { shape: [...t.shape], dtype: toDType(t.dtype) };
     if (!values) return rec;
-    const data = toBlobData(values, t.dtype, backendOwned);
-    rec.stats = computeStats(data, bins);
+    if (!keep && stats) {
+      rec.stats = stats;
+      return rec;
+    }
+    const data = toBlobData(values, t.dtype, backendOwned, options.blobPool);
+    rec.stats = stats ?? computeStats(data, bins);
     if (keep) {
       const id = blobIdFor(node, k);
       // Describe the blob before emitting it: the consumer may transfer (detach) its buffer.
