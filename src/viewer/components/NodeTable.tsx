@@ -1,13 +1,11 @@
 /** Every node output of a run: virtualised (thousands of rows), sortable, filterable. Click to inspect. */
-import { useMemo, useRef, useState, type ReactNode } from 'react';
-import { useVirtualizer } from '@tanstack/react-virtual';
+import { useMemo, useState, type ReactNode } from 'react';
 import { nodeRows, type NodeRow } from '../state/node-rows.ts';
 import type { RunState } from '../state/run-state.ts';
 import { referenceRun } from '../state/session.ts';
 import { setState, useApp } from '../state/store.ts';
 import { withWaitingRows, type TableRows } from '../state/table-rows.ts';
-import type { TensorStats } from '../../trace/types.ts';
-import { fmtErr, fmtMs, fmtShape, fmtVal } from '../util/format.ts';
+import { NodeRows } from './NodeRows.tsx';
 
 type SortKey = 'index' | 'name' | 'op' | 'nrmse' | 'maxAbs' | 'cosine' | 'ms' | 'verdict';
 
@@ -29,15 +27,6 @@ function compare(a: NodeRow, b: NodeRow, key: SortKey): number {
   const na = va ?? -Infinity;
   const nb = vb ?? -Infinity;
   return na === nb ? a.index - b.index || a.outputIndex - b.outputIndex : na - nb;
-}
-
-const ROW_HEIGHT = 32;
-
-/** A node output's statistics for the name cell's title: ` · min … max · mean …`. */
-function statsText(st: TensorStats | null): string {
-  if (!st) return '';
-  const bad = st.nanCount + st.infCount > 0 ? ` · ${st.nanCount} NaN, ${st.infCount} ±Inf` : '';
-  return ` · min ${fmtVal(st.min)} max ${fmtVal(st.max)} mean ${fmtVal(st.mean)} std ${fmtVal(st.std)}${bad}`;
 }
 
 /**
@@ -97,8 +86,6 @@ export function NodeTable(): ReactNode {
     return out;
   }, [rows, text, minErr, minMs, onlyDiverged, sort]);
   const shownOwn = table.waiting === 0 ? shown.length : shown.reduce((n, r) => n + (r.from === undefined ? 1 : 0), 0);
-  const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({ count: shown.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 12 });
   if (!run) return null;
   return (
     <section className="panel" data-testid="node-table" aria-labelledby="table-h">
@@ -145,57 +132,7 @@ export function NodeTable(): ReactNode {
           ))}
         </div>
         {shown.length === 0 && <EmptyRows rows={rows.length} onlyDiverged={onlyDiverged} filtered={text.trim() !== '' || minErr !== '' || minMs !== ''} compared={run.comparison !== null} streaming={run.status === 'running' || run.status === 'starting' || run.status === 'queued' ? notYet(s.runs) : null} />}
-        <div className={`grid-body${shown.length === 0 ? ' empty' : ''}`} ref={scroller} data-testid="node-rows">
-          <div style={{ height: virtual.getTotalSize(), position: 'relative' }}>
-            {virtual.getVirtualItems().map((v) => {
-              const r = shown[v.index]!;
-              const selected = s.selectedNode === r.key;
-              return (
-                <div
-                  key={r.key}
-                  role="row"
-                  data-testid="node-row"
-                  data-key={r.key}
-                  data-verdict={r.verdict}
-                  data-from={r.from}
-                  className={`grid-row${selected ? ' selected' : ''}${r.firstDivergent ? ' first' : ''}`}
-                  style={{ position: 'absolute', top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${v.start}px)` }}
-                  onClick={() => setState({ selectedNode: r.key, selectedRun: run.stream })}
-                >
-                  <span className="cell c-index">{r.index}</span>
-                  <span className="cell c-name" title={`${r.name}${r.outputIndex ? `:${r.outputIndex}` : ''} ${fmtShape(r.shape)}${statsText(r.stats)}${r.from ? ` (${r.from})` : ''}`}>
-                    <span className="name-long">{r.name}</span>
-                    {/* Phones: the last two path segments (`block1_conv1_act/Relu`), the part that tells nodes apart. */}
-                    <span className="name-short">
-                      {r.name.split('/').slice(-2).join('/')}
-                    </span>
-                    {r.outputIndex ? `:${r.outputIndex}` : ''}
-                  </span>
-                  <span className="cell c-op">{r.op}</span>
-                  <span className="cell c-nrmse num" data-testid="cell-nrmse" data-value={r.nrmse ?? ''}>
-                    {fmtErr(r.nrmse)}
-                  </span>
-                  <span className="cell c-maxAbs num wide-only">{fmtErr(r.maxAbs)}</span>
-                  <span className="cell c-cosine num wide-only">{r.cosine === null ? '–' : r.cosine.toFixed(6)}</span>
-                  {r.from ? (
-                    <span className="cell c-ms num muted" title={`time on ${r.from}; ${run.stream} has not reached this node yet`}>
-                      {fmtMs(r.otherMs)}
-                    </span>
-                  ) : (
-                    <span className="cell c-ms num">{fmtMs(r.ms)}</span>
-                  )}
-                  <span
-                    className={`cell c-verdict v-${r.verdict}${r.from ? ' muted' : ''}`}
-                    title={r.from ? `${run.stream} has not reached this node yet: shape, statistics and time are ${r.from}'s; the comparison fills in when it does` : r.reasons.join('; ')}
-                  >
-                    {r.firstDivergent ? '▶ ' : ''}
-                    {r.verdict}
-                  </span>
-                </div>
-              );
-            })}
-          </div>
-        </div>
+        <NodeRows shown={shown} selectedNode={s.selectedNode} stream={run.stream} empty={shown.length === 0} />
       </div>
     </section>
   );

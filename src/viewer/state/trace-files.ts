@@ -3,7 +3,7 @@
  * export Perfetto JSON and Model Explorer node data. An opened trace is replayed as an event stream
  * through an in-page transport: the viewer consumes files and live runs through one code path.
  */
-import { decodeTrace, encodeTrace } from '../../trace/file.ts';
+import { encodeTrace } from '../../trace/file.ts';
 import { traceToEvents } from '../../trace/events.ts';
 import { toPerfetto } from '../../trace/export/perfetto.ts';
 import { GREEN_TO_RED, toModelExplorerNodeData } from '../../trace/export/model-explorer.ts';
@@ -14,6 +14,7 @@ import { download, safeName } from '../util/download.ts';
 import { RunState } from './run-state.ts';
 import { follow, setCompareOptions } from './session.ts';
 import { getState, setState } from './store.ts';
+import { decodeTraceInWorker } from '../worker/client.ts';
 
 /** Which of several traces is the reference: one that says so, else a cpu run, else the last one. */
 export function pickReference(traces: Trace[]): number {
@@ -37,13 +38,17 @@ function uniqueName(base: string, taken: Set<string>): string {
 export async function openTraceFiles(files: File[]): Promise<void> {
   const traces: { trace: Trace; file: string }[] = [];
   const problems: string[] = [];
-  for (const f of files) {
-    try {
-      traces.push({ trace: decodeTrace(new Uint8Array(await f.arrayBuffer()), f.name), file: f.name });
-    } catch (e) {
-      problems.push(e instanceof Error ? e.message : `${f.name}: ${String(e)}`);
+  // Each file in its own worker: the page stays free while blobs are inflated and checked, files in parallel.
+  const decoded = await Promise.allSettled(files.map((f) => decodeTraceInWorker(f)));
+  decoded.forEach((d, i) => {
+    const f = files[i]!;
+    if (d.status === 'fulfilled') traces.push({ trace: d.value, file: f.name });
+    else {
+      const why = d.reason instanceof Error ? d.reason.message : String(d.reason);
+      // The reader's messages name the file; a worker that crashed on it does not.
+      problems.push(why.startsWith(f.name) ? why : `${f.name}: ${why}`);
     }
-  }
+  });
   if (traces.length === 0) {
     setState({ notice: problems.join('\n') || 'no trace could be opened' });
     return;

@@ -91,6 +91,20 @@ export class UtilityWorker {
   }
 }
 
+/**
+ * Decode an `.exray` file in a fresh trace-reader worker (trace-reader.ts), terminated once it
+ * answered: off the page's thread, and files opened together are read in parallel. A bad file
+ * rejects with the reader's message (`<file>: <problem>`).
+ */
+export async function decodeTraceInWorker(file: File): Promise<Trace> {
+  const worker = new Worker(new URL('./trace-reader.ts', import.meta.url), { type: 'module', name: 'exray-trace-reader' });
+  try {
+    return (await new RequestChannel(worker).request({ type: 'decode-trace', file }, 'trace-decoded')).trace;
+  } finally {
+    worker.terminate();
+  }
+}
+
 export interface JobHandle {
   /** Where the job's trace events arrive (stream = job.stream). */
   transport: TraceTransport;

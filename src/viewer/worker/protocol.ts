@@ -117,6 +117,8 @@ export type WorkerRequest =
   | { type: 'probe'; id: number }
   | { type: 'prepare'; id: number; blob: Blob; fileName: string; spec: PreprocessSpec }
   | { type: 'fit-input'; id: number; blob: Blob; fileName: string; spec: PreprocessSpec; edge: FitEdgeInput }
+  /** An opened `.exray` file, decoded (inflated, checked) in the utility worker, not on the page. */
+  | { type: 'decode-trace'; id: number; file: File }
   | { type: 'run'; id: number; model: ModelPayload; input: InputPayload; job: RunJob }
   | { type: 'replay'; id: number; model: ModelPayload; edge: Trace; job: ReplayJob };
 
@@ -193,6 +195,8 @@ export type WorkerResponse =
   | { type: 'probed'; id: number; backends: BackendProbe[] }
   | { type: 'prepared'; id: number; input: PreparedInput }
   | { type: 'input-fitted'; id: number; fitted: FittedInput }
+  /** Its blobs' buffers are transferred, not copied. */
+  | { type: 'trace-decoded'; id: number; trace: Trace }
   | { type: 'status'; id: number; phase: string }
   | { type: 'ran'; id: number; stream: string }
   | { type: 'replayed'; id: number; answer: ReplayAnswer }
