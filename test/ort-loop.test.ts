@@ -155,4 +155,39 @@ describe('Loop and Scan bodies', () => {
     expect(h.nodes.find((n) => n.name === 'loop/body/double')!.kernels).toHaveLength(4);
     expect(h.nodes.find((n) => n.name === 'scan/body/accumulate')!.kernels).toHaveLength(4);
   });
+
+  it('falls back to the main graph when a body value changes shape between iterations (a scan output cannot stack it)', async () => {
+    // s' = Concat(s, s): the carried value doubles every iteration.
+    const body = create(GraphProtoSchema, {
+      name: 'grow_body',
+      input: [info('iter', INT64, []), info('cond_in', BOOL, []), info('s', FLOAT)],
+      node: [node('Concat', 'grow', ['s', 's'], ['s_next'], [{ name: 'axis', i: 0n }]), node('Identity', 'keep_going', ['cond_in'], ['cond_out'])],
+      output: [info('cond_out', BOOL, []), info('s_next', FLOAT)],
+    });
+    const g = create(GraphProtoSchema, {
+      name: 'grow',
+      input: [info('x', FLOAT, [2])],
+      initializer: [scalar('trips', INT64, 3), scalar('go', BOOL, 1)],
+      node: [node('Loop', 'loop', ['trips', 'go', 'x'], ['s_final'], [{ name: 'body', g: body }]), node('Neg', 'negate', ['s_final'], ['y'])],
+      output: [info('y', FLOAT)],
+    });
+    const bytes = encodeOnnx(create(ModelProtoSchema, { irVersion: 8n, opsetImport: [{ domain: '', version: 16n }], graph: g }));
+    const t = await traceOnnx(ort as unknown as OrtModule, bytes, [{ name: 'x', shape: [2], dtype: 'float32', data: Float32Array.from([1, 2]) }], {
+      runtime: 'onnxruntime-node',
+      executionProvider: 'cpu',
+      profiler: null,
+      capture: 'tensors',
+      runs: 1,
+      warmup: 0,
+    });
+    const h = t.header;
+    expect(h.warnings.some((w) => /cannot run the model rewritten to expose values inside subgraphs .*: nodes inside subgraphs have no values/.test(w)), h.warnings.join('\n')).toBe(true);
+    const grow = h.nodes.find((n) => n.name === 'loop/body/grow')!;
+    expect(grow.outputs[0]!.stats).toBeUndefined();
+    expect(grow.note).toMatch(/^not captured: the runtime could not load or run/);
+    // The main graph is still captured: 2 → 4 → 8 → 16 values.
+    const loop = h.nodes.find((n) => n.name === 'loop')!;
+    expect(loop.outputs[0]!.shape).toEqual([16]);
+    expect(h.nodes.find((n) => n.name === 'negate')!.outputs[0]!.stats!.min).toBe(-2);
+  });
 });

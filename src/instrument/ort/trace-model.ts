@@ -339,6 +339,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
       const nondeterministic = new Set<string>();
       const differing: string[] = [];
       let failed: string | undefined;
+      let retry = false;
       while (from < selected.length) {
         if (pass > 0) {
           sizes = estimateSizes(info, raw, owners, inputElements, measured, allNodes);
@@ -389,7 +390,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
             // A body node's values come back under the names expose-subgraphs.ts gave them, when real on this input.
             let keys: (string | undefined)[] = n.outputs;
             if (isBodyNode(n)) {
-              const read = passExposure.bodies ? bodyOutputs(n, outs, passExposure.bodies) : { tensors: [], note: 'not captured: the runtime cannot load the model rewritten to expose subgraph values' };
+              const read = passExposure.bodies ? bodyOutputs(n, outs, passExposure.bodies) : { tensors: [], note: 'not captured: the runtime could not load or run the model rewritten to expose subgraph values (see the warnings)' };
               keys = read.tensors.length > 0 ? n.outputs.map((_, k) => passExposure.bodies!.values.get(n.name)?.[k]?.output) : [];
               if (read.note) notes.set(n.name, read.note);
             }
@@ -421,14 +422,27 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
           if (actual > budget) overBudget.push(`pass ${pass}: ${formatBytes(actual)}`);
         } catch (e) {
           if (e instanceof CaptureBudgetError) throw e;
-          failed = (e as Error).message;
-          break;
+          // A Loop body value whose shape changes between iterations cannot be stacked: onnxruntime fails
+          // the run. The pass runs again with the main graph's outputs only (nothing was read from this run).
+          if (climbBodies && passExposure.bodies) {
+            climbBodies = false;
+            retry = true;
+            warnings.push(`${options.runtime} (${ep}) cannot run the model rewritten to expose values inside subgraphs (${(e as Error).message}): nodes inside subgraphs have no values`);
+          } else {
+            failed = (e as Error).message;
+          }
         } finally {
           if (session) {
             await session.release();
             sessions.splice(sessions.indexOf(session), 1);
           }
           captureSession = undefined;
+        }
+        if (failed !== undefined) break;
+        if (retry) {
+          retry = false;
+          pass--;
+          continue;
         }
         from = plan.end;
       }
