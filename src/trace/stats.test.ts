@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { computeStats } from './stats.ts';
-import { setStatsKernelsForTest, SIMD_MAX_BINS, statsKernels } from './wasm/stats-simd.ts';
+import { heapOf, registerStatsHeap, setStatsKernelsForTest, SIMD_MAX_BINS, statsKernels } from './wasm/stats-simd.ts';
 import { randn, rng } from './test-fixtures.ts';
 import type { TensorStats } from './types.ts';
 
@@ -227,5 +227,23 @@ describe('computeStats: wasm SIMD kernel (wasm/stats.wat) vs the JS loops', () =
     setStatsKernelsForTest(false);
     expect(b).toEqual(computeStats(big));
     expect(s).toEqual(computeStats(small));
+  });
+
+  it('reads values in place in a registered heap, plain or shared (a threaded wasm heap), bit-identical', () => {
+    setStatsKernelsForTest(true);
+    const memories = [new WebAssembly.Memory({ initial: 8 }), new WebAssembly.Memory({ initial: 8, maximum: 64, shared: true })];
+    for (const memory of memories) {
+      let top = 1000; // a bump allocator standing in for the heap's malloc (deliberately unaligned)
+      expect(registerStatsHeap(memory, (bytes) => ((top += bytes), top - bytes), 32)).toBe(true);
+      const data = randn(50_001, 21, 2, -1);
+      const view = new Float32Array(memory.buffer, 64 * 1024 + 4, data.length); // not 16-byte aligned
+      view.set(data);
+      expect(heapOf(view)).not.toBeNull();
+      const inPlace = computeStats(view);
+      expect(Array.from(view)).toEqual(Array.from(data)); // the heap's values are left as they were
+      setStatsKernelsForTest(false);
+      expect(inPlace).toEqual(computeStats(data));
+      setStatsKernelsForTest(true);
+    }
   });
 });
