@@ -113,6 +113,11 @@ describe('measures', () => {
     expect(im).toMatchObject({ kind: 'image', peak: 255, iou: null });
     expect(im?.kind === 'image' && im.psnrDb).toBeCloseTo(20 * Math.log10(255 / 0.5), 6);
     expect(outputMeasure({ kind: 'image' }, [4], img, img, tensorMetrics(img, img), null)).toMatchObject({ psnrDb: null });
+    // A super-resolution output overshoots 0..255 before it is clipped: still peak 255; far outside, the range.
+    const over = f32([-23, 128, 288, 64]);
+    expect(outputMeasure({ kind: 'image' }, [4], over, over, tensorMetrics(over, over), null)).toMatchObject({ peak: 255 });
+    const wide = f32([-200, 0, 400, 1]);
+    expect(outputMeasure({ kind: 'image' }, [4], wide, wide, tensorMetrics(wide, wide), null)).toMatchObject({ peak: 600 });
   });
 
   it('embedding: cosine; regression: max / mean |diff|; audio: SNR; scores: top-k', () => {

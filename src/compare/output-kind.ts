@@ -426,12 +426,15 @@ export function keypointAgreement(edge: BlobData, ref: BlobData, layout: Keypoin
   };
 }
 
-/** The PSNR peak: 1 for values in [0, 1], 255 for [0, 255], else the reference's range. */
+/**
+ * The PSNR peak: 1 for values in [0, 1], 255 for [0, 255], else the reference's range. Up to a quarter
+ * of the peak over either end still counts as that range: an image network's raw output overshoots
+ * before the caller clips it (ESRGAN slim ×2 on a photo: −23 … 288), and its peak is still 255.
+ */
 function peakOf(m: TensorMetrics): number {
   const lo = m.refMin ?? 0;
   const hi = m.refMax ?? 0;
-  if (lo >= 0 && hi <= 1) return 1;
-  if (lo >= 0 && hi <= 255) return 255;
+  for (const peak of [1, 255]) if (lo >= -peak / 4 && hi <= peak * 1.25) return peak;
   return hi - lo > 0 ? hi - lo : 1;
 }
 
