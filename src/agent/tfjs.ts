@@ -19,6 +19,7 @@ import type { BlobData, DType, IOSpec, NamedTensor, NodeRecord, TensorRecord } f
 import { computeStats } from '../trace/stats.ts';
 import { blobIdFor } from '../trace/ids.ts';
 import { declaredNodeCount, installHook, isGraphModel, type TfjsModel } from '../instrument/tfjs/hooks.ts';
+import { bindStatsToWasmHeap } from '../instrument/tfjs/wasm-heap.ts';
 import { collectEnvironmentOf } from '../instrument/tfjs/environment-of.ts';
 import type { AgentHost, CapturedRun } from './types.ts';
 
@@ -199,6 +200,14 @@ export class TfjsPatch {
     const settings = this.host.settings();
     const keepNodes = settings.capture === 'tensors';
     const bins = settings.histogramBins;
+    // wasm: node statistics read the heap in place (no copy into the kernel's memory). Never throws.
+    if (backend === 'wasm' && !keepNodes) {
+      try {
+        bindStatsToWasmHeap(this.tf.backend(), bins);
+      } catch (e) {
+        this.host.problem('node statistics', e);
+      }
+    }
     const t0 = this.host.now();
     const warnings: string[] = [];
     const feed = args[0];
