@@ -16,24 +16,14 @@
  * When the execution provider cannot create or run the rewritten model, the trace says so and keeps
  * the timing pass only.
  */
-import type {
-  CaptureMode,
-  DType,
-  NamedTensor,
-  NodeRecord,
-  TensorRecord,
-  Trace,
-  TraceEvent,
-} from '../../trace/types.ts';
+import type { CaptureMode, NamedTensor, TensorRecord, Trace, TraceEvent } from '../../trace/types.ts';
 import { TraceBuilder } from '../../trace/events.ts';
 import { computeStats } from '../../trace/stats.ts';
-import { blobIdFor, newTraceId } from '../../trace/ids.ts';
+import { blobIdFor } from '../../trace/ids.ts';
 import { decodeOnnx, describeOnnx, encodeOnnx, inputElemType, type OnnxGraphInfo } from '../../onnx/model.ts';
 import { describeBodies, isBodyNode, withBodies } from '../../onnx/subgraphs.ts';
-import { dtypeOfOnnx } from '../../onnx/dtypes.ts';
+import { nodeRecords, runStartEvents } from './records.ts';
 import type { OrtExecutionProvider, OrtModule, OrtRuntimeName, OrtSession, OrtSessionOptions, OrtTensor } from './ort-api.ts';
-import { ortVersion } from './ort-api.ts';
-import { collectOrtEnvironment } from './environment.ts';
 import { consoleProfiler, webgpuProfiler, type KernelProfiler } from './profilers.ts';
 import type { RawKernel } from './profile.ts';
 import { kernelRecords } from './kernel-records.ts';
@@ -184,43 +174,8 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
     }
 
     // ---- run start: identity, environment and the exact input ------------------------------------
-    const inputTensors: NamedTensor[] = [];
-    const inputBlobs: TraceEvent[] = [];
-    for (const spec of info.inputs) {
-      const given = inputs.find((i) => i.name === spec.name)!;
-      const id = blobIdFor(`input:${spec.name}`, 0);
-      inputBlobs.push({ type: 'blob', id, data: given.data });
-      inputTensors.push({
-        name: spec.name,
-        shape: [...given.shape],
-        dtype: spec.dtype,
-        stats: computeStats(given.data, bins),
-        blob: { id, encoding: given.data instanceof Int32Array ? 'int32' : 'float32', length: given.data.length },
-      });
-    }
-    emit({
-      type: 'run-start',
-      id: newTraceId(),
-      createdAt: new Date().toISOString(),
-      ...(options.label ? { label: options.label } : {}),
-      capture,
-      model: {
-        name: options.modelName ?? 'model',
-        format: 'onnx',
-        sha256: options.modelSha256 ?? '',
-        inputs: info.inputs,
-        outputs: info.outputs,
-        nodeCount: allNodes.length,
-      },
-      runtime: { name: options.runtime, version: ortVersion(ort, options.runtime), backend: ep },
-      environment: collectOrtEnvironment(ort, options.runtime, ep, baseOptions, options.environment),
-      input: {
-        tensors: inputTensors,
-        ...(options.source ? { source: options.source } : {}),
-        ...(options.preprocess ? { preprocess: options.preprocess } : {}),
-      },
-      ...(options.referenceFor ? { referenceFor: options.referenceFor } : {}),
-    });
+    const [start, ...inputBlobs] = runStartEvents(ort, info, inputs, options, { capture, nodeCount: allNodes.length, sessionOptions: baseOptions, bins });
+    emit(start!);
     started = true;
     for (const b of inputBlobs) emit(b);
 
@@ -479,38 +434,10 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
       };
     }
 
-    // ---- nodes, in topological order ------------------------------------------------------------------
-    let shapeless = 0;
-    const kernelList = (name: string): number[] => kernelsOf.get(name) ?? [];
-    // onnxruntime-node's CPU EP may run parts of the graph in a blocked layout (NCHWc: 5-D tensors between
-    // ReorderInput and ReorderOutput kernels); the profiler then reports blocked shapes, not the model's.
-    const relaidOut = raw.some((r) => r.op === 'ReorderInput' || r.op === 'ReorderOutput');
-    allNodes.forEach((n, index) => {
-      const ks = kernelList(n.name);
-      const got = captured.get(n.name);
-      const outputs = n.outputs.map((v, k): TensorRecord => {
-        const rec = got?.[k];
-        if (rec) return rec;
-        const t = info.valueTypes.get(v);
-        // No values: the shape the profiler saw when this node ran as itself (a kernel named after it, of
-        // its op: a fused or re-laid-out kernel's shapes are not the node's), else a static declared one.
-        const own = relaidOut ? undefined : ks.map((i) => raw[i]!).find((r) => r.ortName === n.protoName && r.op === n.op);
-        const fromKernel = own?.outputShapes[k];
-        const declared = t?.shape && t.shape.every((d) => d !== null) ? (t.shape as number[]) : undefined;
-        const shape = fromKernel ?? declared;
-        // A body node that did not run (or was not exposed) says why in its note: not counted here.
-        if (!shape && !notes.has(n.name)) shapeless++;
-        return { shape: shape ?? [], dtype: t && t.kind === 'tensor' ? dtypeOfOnnx(t.elemType) : ('float32' as DType) };
-      });
-      const note = notes.get(n.name);
-      const rec: NodeRecord = { index, name: n.name, op: n.op, kernels: ks, outputs, inputs: n.producers, ...(note ? { note } : {}) };
-      emit({ type: 'node', node: rec });
-    });
-    if (shapeless > 0) {
-      warnings.push(
-        `${shapeless} node output(s) have no recorded shape (no values, and neither the model nor the profiler gives one${relaidOut ? ': onnxruntime ran parts of the graph in a blocked layout (NCHWc), so profiler shapes are not the model\'s' : ''}): recorded as []`,
-      );
-    }
+    // ---- nodes, in execution order (body nodes before their control-flow node) ------------------------
+    const nodeRecs = nodeRecords(allNodes, info, raw, kernelsOf, captured, notes);
+    for (const node of nodeRecs.records) emit({ type: 'node', node });
+    if (nodeRecs.warning) warnings.push(nodeRecs.warning);
     if (selection && capture !== 'timing') {
       warnings.push(`--nodes ${selection.text}: ${selected.length} of ${allNodes.length} nodes captured; the others were not exposed and have no values`);
     }
