@@ -1,5 +1,5 @@
 /** The page: set-up on the left (a model, a photo, backends), results on the right; one column on a phone. */
-import { useEffect, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { filesFromDataTransfer } from './load/dropped-files.ts';
 import { handleFiles } from './state/controller.ts';
 import { useApp } from './state/store.ts';
@@ -9,8 +9,10 @@ import { BackendPanel } from './components/BackendPanel.tsx';
 import { Results } from './components/Results.tsx';
 import { FilesBar } from './components/FilesBar.tsx';
 import { useRemote } from './remote/remote-state.ts';
-import { PhonePage } from './remote/PhonePage.tsx';
-import { PhonesPanel } from './remote/PhonesPanel.tsx';
+
+// Only under exray serve (a phone's page, the desktop's Phones panel): their own chunks.
+const PhonePage = lazy(() => import('./remote/PhonePage.tsx').then((m) => ({ default: m.PhonePage })));
+const PhonesPanel = lazy(() => import('./remote/PhonesPanel.tsx').then((m) => ({ default: m.PhonesPanel })));
 
 /** Files dropped anywhere outside a drop zone: classified by kind (trace, photo, model). */
 function usePageDrop(): boolean {
@@ -47,7 +49,13 @@ export function App(): ReactNode {
   const remote = useRemote();
   const over = usePageDrop();
   // Served by exray serve (remote/): a phone gets its own small page, the desktop a Phones panel.
-  if (remote.phone) return <PhonePage />;
+  if (remote.phone) {
+    return (
+      <Suspense fallback={null}>
+        <PhonePage />
+      </Suspense>
+    );
+  }
   const desktop = remote.detection === 'remote' && remote.identity?.role === 'desktop';
   return (
     <div className={`app${over ? ' page-drop' : ''}`}>
@@ -75,7 +83,11 @@ export function App(): ReactNode {
           <BackendPanel />
         </aside>
         <section className="results" aria-label="results">
-          {desktop && <PhonesPanel />}
+          {desktop && (
+            <Suspense fallback={null}>
+              <PhonesPanel />
+            </Suspense>
+          )}
           <Results />
         </section>
       </main>

@@ -1,6 +1,6 @@
 /** Step 3: backends (several in one run) and their options, then Run. */
 import type { ReactNode } from 'react';
-import { PRECISION_PRESETS, type PrecisionPreset } from '../../compare/index.ts';
+import { PRECISION_PRESETS, type PrecisionPreset } from '../../compare/tolerance.ts';
 import type { CaptureMode } from '../../trace/types.ts';
 import { BACKENDS, backendUnsupported, type BackendName, type BackendOptions } from '../worker/protocol.ts';
 import { canRun, cancelRuns, startRuns } from '../state/runs.ts';

@@ -1,12 +1,16 @@
 /** Open `.exray` traces (one to view, two or more to compare). Saving and exports are per run (Summary). */
 import type { ReactNode } from 'react';
 import { filesFromInput } from '../load/dropped-files.ts';
-import { openTraceFiles } from '../state/trace-files.ts';
 import { DropZone } from './DropZone.tsx';
+
+/** The trace reader (zip, schema, blob codecs) loads when a trace is opened, not with the page. */
+function openTraceFiles(files: File[]): void {
+  void import('../state/trace-files.ts').then((m) => m.openTraceFiles(files));
+}
 
 export function FilesBar(): ReactNode {
   return (
-    <DropZone testId="trace-drop" label="drop .exray files here" onFiles={(files) => void openTraceFiles(files.map((f) => f.file))}>
+    <DropZone testId="trace-drop" label="drop .exray files here" onFiles={(files) => openTraceFiles(files.map((f) => f.file))}>
       <label className="button small">
         Open .exray
         <input
@@ -16,7 +20,7 @@ export function FilesBar(): ReactNode {
           accept=".exray"
           data-testid="open-exray-input"
           onChange={(e) => {
-            void openTraceFiles(filesFromInput(e.target.files).map((f) => f.file));
+            openTraceFiles(filesFromInput(e.target.files).map((f) => f.file));
             e.target.value = '';
           }}
         />

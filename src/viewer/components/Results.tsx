@@ -1,21 +1,21 @@
 /**
- * The results column, under a sticky section index: summary, error chart and node table first (at
- * 1400×900 they share the first screen), then the inspector, assertions, diagnosis, latency guidance,
- * latency per node and environment.
+ * The results column: how the page works until there is a run, then the runs' results
+ * (RunResults.tsx). Those load as their own chunk, fetched once the page has painted: the app shell
+ * does not wait for the comparison, diagnosis and chart code (issue #16 item 5).
  */
-import type { ReactNode } from 'react';
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { useApp } from '../state/store.ts';
-import { ErrorChart } from '../charts/ErrorChart.tsx';
-import { LatencyPanel } from '../charts/LatencyPanel.tsx';
-import { Summary } from './Summary.tsx';
-import { NodeTable } from './NodeTable.tsx';
-import { TensorInspector } from './TensorInspector.tsx';
-import { EnvironmentPanel } from './EnvironmentPanel.tsx';
-import { DiagnosisPanel } from './DiagnosisPanel.tsx';
-import { ResultsIndex } from './ResultsIndex.tsx';
+
+const loadRunResults = (): Promise<{ default: () => ReactNode }> => import('./RunResults.tsx').then((m) => ({ default: m.RunResults }));
+const RunResults = lazy(loadRunResults);
 
 export function Results(): ReactNode {
   const s = useApp();
+  // Fetched after the first paint, before anyone asks: results show without a wait when a run starts.
+  useEffect(() => {
+    const t = setTimeout(() => void loadRunResults(), 0);
+    return () => clearTimeout(t);
+  }, []);
   if (s.runs.length === 0) {
     return (
       <section className="panel intro" data-testid="intro">
@@ -30,20 +30,8 @@ export function Results(): ReactNode {
     );
   }
   return (
-    <>
-      {s.source === 'files' && (
-        <p className="small muted" data-testid="opened-note">
-          Showing opened traces. {s.runs.some((r) => r.role === 'reference') ? 'The reference was chosen as the one that says so, else a cpu run, else the last file.' : 'One trace: no comparison.'}
-        </p>
-      )}
-      <ResultsIndex revision={s} />
-      <Summary />
-      <ErrorChart />
-      <NodeTable />
-      <TensorInspector />
-      <DiagnosisPanel />
-      <LatencyPanel />
-      <EnvironmentPanel />
-    </>
+    <Suspense fallback={<p className="muted" role="status">Loading the results view…</p>}>
+      <RunResults />
+    </Suspense>
   );
 }

@@ -2,7 +2,6 @@
 import type { ModelCard } from '../../models/card-schema.ts';
 import { parseTfjsModelJson } from '../../models/manifest-parse.ts';
 import { firstInputOf, ModelLoadError, sha256Hex, type LoadedModel } from './model.ts';
-import { onnxLoadedModel } from './onnx-model.ts';
 import { SAMPLE_INDEX_URL, type SampleIndex, type SampleModelEntry } from './sample-index.ts';
 
 export async function fetchSampleIndex(): Promise<SampleIndex> {
@@ -41,6 +40,8 @@ export async function loadListedModel(entry: ListedModel, fetchFile: FetchModelF
   if (entry.format === 'onnx') {
     const bytes = await fetchFile(base + modelFile, base + modelFile);
     onProgress?.(bytes.byteLength, entry.bytes);
+    // The ONNX reader (protobuf) loads with the first ONNX sample, not with the page.
+    const { onnxLoadedModel } = await import('./onnx-model.ts');
     return onnxLoadedModel(bytes, { name: entry.name, origin: entry.origin, card: entry.card, file: base + modelFile });
   }
   const jsonBytes = await fetchFile(base + modelFile, base + modelFile);

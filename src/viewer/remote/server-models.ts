@@ -12,7 +12,6 @@ import { loadListedModel, type FetchModelFile } from '../load/samples.ts';
 import { selectModelFrom } from '../state/controller.ts';
 import { fmtBytes } from '../util/format.ts';
 import { api, ApiError, apiJson } from './connection.ts';
-import { zipModel } from './upload-zip.ts';
 
 export interface ModelUpload {
   sha256: string;
@@ -115,6 +114,7 @@ export async function ensureOnServer(m: LoadedModel, force = false): Promise<boo
       status(m, 'stored', 'the server has this model');
       return true;
     }
+    const { zipModel } = await import('./upload-zip.ts');
     const zip = zipModel(m);
     status(m, 'uploading', `uploading model… (${fmtBytes(zip.byteLength)})`);
     const res = await api(`/api/models/${m.sha256}?name=${encodeURIComponent(m.name.slice(0, 100))}`, {

@@ -4,15 +4,12 @@
  */
 import { cardCompareOptions, cardPreprocess, guessPreprocess, hasImageInput, ModelLoadError, type LoadedModel } from '../load/model.ts';
 import { initialSlots } from '../load/tensor-inputs.ts';
-import { modelFromFiles } from '../load/model-files.ts';
 import { kindOf, type PickedFile } from '../load/dropped-files.ts';
 import { fetchSampleIndex, loadSampleModel, samplePhotoUrl } from '../load/samples.ts';
 import { probeBackends } from '../worker/probe.ts';
 import { UtilityWorker, WorkerRequestError } from '../worker/client.ts';
 import { BACKENDS, backendUnsupported, type BackendName, type BackendProbe } from '../worker/protocol.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
-import { openTraceFiles } from './trace-files.ts';
-import { diagnoseAgainstPhoto } from './photo-diagnosis.ts';
 import { giveTensorFiles, tensorFilesOf } from './tensor-inputs.ts';
 import { getState, setState } from './store.ts';
 import { setCompareOptions } from './session.ts';
@@ -196,6 +193,8 @@ export async function loadModelFiles(files: PickedFile[]): Promise<void> {
   const seq = ++modelSeq;
   setState({ modelLoading: files.map((f) => f.path).join(', '), modelProblems: [] });
   try {
+    // The file readers (ONNX protobuf, TF.js manifests) load with the first model dropped, not with the page.
+    const { modelFromFiles } = await import('../load/model-files.ts');
     const model = await modelFromFiles(files);
     if (seq === modelSeq) adoptModel(model);
   } catch (e) {
@@ -267,8 +266,9 @@ export function handleFiles(files: PickedFile[]): void {
   // Traces with one photo: the photo is their original, diagnosed against (state/photo-diagnosis.ts).
   const original = traces.length > 0 && images.length === 1 && rest.length === 0 ? photo : undefined;
   if (traces.length > 0) {
-    const opened = openTraceFiles(traces.map((t) => t.file));
-    if (original) void opened.then(() => diagnoseAgainstPhoto(original.file, original.path));
+    // The trace reader and the diagnosis load when traces are opened, not with the page.
+    const opened = import('./trace-files.ts').then(({ openTraceFiles }) => openTraceFiles(traces.map((t) => t.file)));
+    if (original) void opened.then(() => import('./photo-diagnosis.ts')).then(({ diagnoseAgainstPhoto }) => diagnoseAgainstPhoto(original.file, original.path));
   }
   if (rest.length > 0) void loadModelFiles(rest);
   if (photo && !original) choosePhoto(photo.file, photo.path);

@@ -8,7 +8,10 @@ import type { NodeRecord } from '../../trace/types.ts';
 import type { StreamMessage, TraceTransport } from '../../transport/types.ts';
 import { getState, setState, touch } from './store.ts';
 import type { RunState } from './run-state.ts';
-import { startReplays } from './diagnosis.ts';
+
+// The diagnosis (replays, attribution: src/diagnose) is fetched as the page starts but does not hold
+// up its first paint; comparisons are made only after a run or an opened trace, long after it arrived.
+const diagnosis = import('./diagnosis.ts');
 
 export function findRun(stream: string): RunState | undefined {
   return getState().runs.find((r) => r.stream === stream);
@@ -87,7 +90,7 @@ function compareRun(run: RunState, ref: RunState): void {
   if (!run.trace || !ref.trace || run === ref) return;
   try {
     run.comparison = compareTraces(run.trace, ref.trace, compareOptions);
-    startReplays(run, ref);
+    void diagnosis.then((d) => d.startReplays(run, ref));
   } catch (e) {
     run.error = `comparison failed: ${e instanceof Error ? e.message : String(e)}`;
   }
