@@ -21,17 +21,18 @@ import { TraceBuilder } from '../../trace/events.ts';
 import { computeStats } from '../../trace/stats.ts';
 import { blobIdFor } from '../../trace/ids.ts';
 import { decodeOnnx, describeOnnx, encodeOnnx, inputElemType, type OnnxGraphInfo } from '../../onnx/model.ts';
-import { describeBodies, isBodyNode, withBodies } from '../../onnx/subgraphs.ts';
+import { describeBodies, withBodies } from '../../onnx/subgraphs.ts';
 import { nodeRecords, runStartEvents } from './records.ts';
 import type { OrtExecutionProvider, OrtModule, OrtRuntimeName, OrtSession, OrtSessionOptions, OrtTensor } from './ort-api.ts';
 import { consoleProfiler, webgpuProfiler, type KernelProfiler } from './profilers.ts';
 import type { RawKernel } from './profile.ts';
 import { kernelRecords } from './kernel-records.ts';
-import { bodyOutputs, exposeForCapture, type CaptureModel } from './subgraph-capture.ts';
+import { exposeForCapture, type CaptureModel } from './subgraph-capture.ts';
+import { FinalOutputsCheck, readPassNodes } from './capture-read.ts';
 import { createSession, disposeAll, OrtLoadError, OrtRunner, timingPass } from './passes.ts';
-import { checksum, elementTypeOf, maxAbsDiff, ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
+import { ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
 import { median, type TraceRunOptions } from '../common.ts';
-import { CaptureBudgetError, defaultPageBudget, estimateSizes, formatBytes, graphOutputCost, nextPass, onnxElementBytes, valueCost, type ValueSize } from './capture-plan.ts';
+import { CaptureBudgetError, defaultPageBudget, estimateSizes, formatBytes, graphOutputCost, nextPass, type ValueSize } from './capture-plan.ts';
 import type { CapturePlan } from '../../trace/types.ts';
 
 export interface TraceOnnxOptions extends TraceRunOptions {
@@ -290,9 +291,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
       let pass = 0;
       let largestPassBytes = 0;
       const overBudget: string[] = [];
-      const firstFinals = new Map<string, number>();
-      const nondeterministic = new Set<string>();
-      const differing: string[] = [];
+      const finals = new FinalOutputsCheck(info);
       let failed: string | undefined;
       let retry = false;
       while (from < selected.length) {
@@ -318,62 +317,11 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
             sessions.push(session);
           }
           const outs: Record<string, OrtTensor | undefined> = await new OrtRunner(ort, session, inputs, types).run();
-          // The model's own outputs: against the unmodified model's (first pass), then against the first
-          // pass's (later passes: the runtime must give the same values for the stitching to hold).
-          for (const o of info.outputs) {
-            const t = outs[o.name];
-            if (!t) continue;
-            const v = tensorValues(t);
-            if (!v.data) continue;
-            const sum = checksum(v.data);
-            if (pass === 1) {
-              firstFinals.set(o.name, sum);
-              const p = plainValues.get(o.name);
-              if (p?.data) {
-                if (p.data.length !== v.data.length) differing.push(`${o.name} (shape [${v.shape}] vs [${p.shape}])`);
-                else {
-                  const d = maxAbsDiff(v.data, p.data);
-                  if (!(d === 0)) differing.push(`${o.name} (max |Δ| ${d.toPrecision(3)})`);
-                }
-              }
-            } else if (firstFinals.get(o.name) !== sum) nondeterministic.add(o.name);
-          }
+          finals.check(pass, outs, plainValues);
           if (pass === 1) recordOutputs();
-          let actual = 0;
-          let largest = 0;
-          for (const n of passNodes) {
-            // A body node's values come back under the names expose-subgraphs.ts gave them, when real on this input.
-            let keys: (string | undefined)[] = n.outputs;
-            if (isBodyNode(n)) {
-              const read = passExposure.bodies ? bodyOutputs(n, outs, passExposure.bodies) : { tensors: [], note: 'not captured: the runtime could not load or run the model rewritten to expose subgraph values (see the warnings)' };
-              keys = read.tensors.length > 0 ? n.outputs.map((_, k) => passExposure.bodies!.values.get(n.name)?.[k]?.output) : [];
-              if (read.note) notes.set(n.name, read.note);
-            }
-            const recs = n.outputs.map((v, k): TensorRecord | undefined => {
-              const key = keys[k];
-              const t = key === undefined ? undefined : outs[key];
-              if (!t || key === undefined) return undefined;
-              const values = tensorValues(t);
-              const elements = values.data?.length ?? 0;
-              const m: ValueSize = { elements, elementBytes: onnxElementBytes(info.valueTypes.get(v)?.elemType ?? elementTypeOf(t.type)), from: 'measured' };
-              measured.set(v, m);
-              if (!graphOutputs.has(v)) {
-                actual += valueCost(m);
-                largest = Math.max(largest, elements * 4);
-                // Dropped as soon as it is recorded: a pass holds the runtime's outputs, not two copies of them.
-                try {
-                  t.dispose();
-                } catch {
-                  // onnxruntime-node's CPU tensors have nothing to free.
-                }
-                outs[key] = undefined;
-              }
-              return record(n.name, k, values, true, false);
-            });
-            if (recs.some((r) => r !== undefined) || !isBodyNode(n)) captured.set(n.name, recs);
-          }
+          const read = readPassNodes(passNodes, outs, passExposure.bodies, { info, graphOutputs, measured, captured, notes, record });
           disposeAll(outs as Record<string, OrtTensor>);
-          actual += base.bytes + Math.max(largest, base.largest);
+          const actual = read.bytes + base.bytes + Math.max(read.largest, base.largest);
           if (actual > budget) overBudget.push(`pass ${pass}: ${formatBytes(actual)}`);
         } catch (e) {
           if (e instanceof CaptureBudgetError) throw e;
@@ -408,14 +356,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
       } else {
         warnings.push(...exposedWarnings);
       }
-      if (differing.length > 0) {
-        warnings.push(
-          `the rewritten model (node outputs exposed, graph optimisations off) gives different final outputs than the unmodified model: ${differing.join(', ')}; onnxruntime optimises the unmodified graph (fusions, layouts), node values come from the rewritten one, the trace's outputs from the unmodified one`,
-        );
-      }
-      if (nondeterministic.size > 0) {
-        warnings.push(`the capture passes gave different final outputs (${[...nondeterministic].join(', ')}): the runtime is not deterministic on this input, so node values from different passes may not belong to one run`);
-      }
+      warnings.push(...finals.warnings());
       if (overBudget.length > 0) {
         warnings.push(`capture pass(es) used more than the memory budget of ${formatBytes(budget)} (${overBudget.join(', ')}): output sizes were estimated below what the runtime returned`);
       }
