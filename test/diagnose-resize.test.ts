@@ -55,13 +55,23 @@ describe('resize methods named', () => {
     }
   });
 
-  it("canvas drawImage (Chromium fixtures): 'low' is named half-pixel bilinear, 'high' a smoothing filter consistent with canvas 'medium'/'high'", async () => {
-    const edge = async (q: 'low' | 'high') => finishTensor((await canvasFixture('flower.jpg', q, 224, 224)).resized, spec);
+  it("canvas drawImage (Chromium fixtures): 'low' is named half-pixel bilinear below 2×, canvas-low (mip-level pre-scale) above; 'high' a smoothing filter consistent with canvas 'medium'/'high'", async () => {
+    const edge = async (q: 'low' | 'high', size = 224) => finishTensor((await canvasFixture('flower.jpg', q, size, size)).resized, { ...spec, width: size, height: size });
     const low = fitInput({ image: flower.image, orientation: 1, spec, edge: await edge('low') });
     expect(low.causes.map((c) => c.code)).toEqual(['resize']);
     expect(resizeOf(low)!.evidence!.method).toBe('bilinear+hpc');
     expect(resizeOf(low)!.detail).toMatch(/imageSmoothingQuality 'low'/);
     expect(low.best.residualLevels).toBeLessThan(0.8);
+    // 64²: a 4–10× downscale, where Chromium pre-scales to a mip level first. Plain bilinear leaves
+    // levels; the model of it leaves rounding only.
+    const spec64 = { ...spec, width: 64, height: 64 };
+    const low64 = fitInput({ image: flower.image, orientation: 1, spec: spec64, edge: await edge('low', 64) });
+    expect(low64.causes.map((c) => c.code)).toEqual(['resize']);
+    expect(resizeOf(low64)!.evidence!.method).toBe('canvas-low');
+    expect(resizeOf(low64)!.detail).toMatch(/Chromium's canvas drawImage with imageSmoothingQuality 'low'/);
+    expect(low64.best.residualLevels).toBeLessThan(0.5);
+    const plain = searchInput({ image: flower.image, orientation: 1, spec: spec64, edge: await edge('low', 64) }).fine.resizeScores.find((r) => resizeKey(r.resize) === 'bilinear+hpc')!;
+    expect(plain.levels).toBeGreaterThan(2);
     const high = fitInput({ image: flower.image, orientation: 1, spec, edge: await edge('high') });
     expect(high.causes.map((c) => c.code)).toEqual(['resize']);
     expect(['bilinear+aa', 'area', 'bicubic+aa']).toContain(resizeOf(high)!.evidence!.method);
@@ -84,5 +94,8 @@ describe('resize methods named', () => {
     };
     expect(parse({ method: 'lanczos3', alignCorners: false, halfPixelCenters: true, antialias: true })().inputs[0]!.preprocess!.resize.method).toBe('lanczos3');
     expect(parse({ method: 'bicubic', alignCorners: true, halfPixelCenters: false, antialias: false })).toThrow(/bicubic.*alignCorners must be false/);
+    // The canvas pre-scale: with half-pixel bilinear only.
+    expect(parse({ method: 'bilinear', alignCorners: false, halfPixelCenters: true, antialias: false, prescale: 'mip-level' })().inputs[0]!.preprocess!.resize.prescale).toBe('mip-level');
+    expect(parse({ method: 'area', alignCorners: false, halfPixelCenters: false, antialias: false, prescale: 'mip-level' })).toThrow(/exray\.json.*prescale "mip-level"/s);
   });
 });

@@ -9,7 +9,7 @@
  *     memory order (NHWC/NCHW) × fit (stretch / center-crop / letterbox) × alpha × channel permutation;
  *     score = mean over channels of 1 − r² of the affine fit.
  *  2. fine (model resolution, best geometry fixed): fit mode, resize method (nearest / bilinear ±
- *     align-corners / half-pixel / antialias / area / bicubic / Lanczos3; the antialiased cubic kernels
+ *     align-corners / half-pixel / antialias / area / bicubic / Lanczos3 / canvas 'low'; the antialiased cubic kernels
  *     only when the others leave room for them), alpha; the channel permutation re-checked;
  *     score = residual in pixel levels (0..255). The final affine fit is the normalisation evidence.
  *
@@ -85,6 +85,8 @@ const RESIZE_VARIANTS: readonly ResizeOpts[] = [
   { method: 'bilinear', alignCorners: false, halfPixelCenters: false, antialias: false },
   { method: 'bilinear', alignCorners: true, halfPixelCenters: false, antialias: false },
   { method: 'bilinear', alignCorners: false, halfPixelCenters: true, antialias: false },
+  // Chromium's canvas drawImage, 'low' quality: the same as the one above below a 2× downscale (ties go to it).
+  { method: 'bilinear', alignCorners: false, halfPixelCenters: true, antialias: false, prescale: 'mip-level' },
   { method: 'bilinear', alignCorners: false, halfPixelCenters: false, antialias: true },
   { method: 'nearest', alignCorners: false, halfPixelCenters: false, antialias: false },
   { method: 'nearest', alignCorners: true, halfPixelCenters: false, antialias: false },
@@ -120,6 +122,7 @@ export const SMOOTH_TRIGGER_LEVELS = 1;
 const FITS: readonly Fit[] = ['stretch', 'center-crop', 'letterbox'];
 
 export function resizeKey(r: ResizeOpts): string {
+  if (r.prescale === 'mip-level') return 'canvas-low';
   if (r.method === 'area') return `area${r.alignCorners ? '+ac' : ''}`;
   if (r.method === 'bilinear' && r.antialias) return 'bilinear+aa';
   // Pixel-centre sampling is implied: only antialias tells them apart.
@@ -281,7 +284,7 @@ export function searchInput(args: InputSearchArgs, options: InputSearchOptions =
   const specChoice = specResize(spec);
   const score = (rgb: Planar, m: readonly number[]): { fits: AffineFit[]; levels: number } => fineFit(edgeP, modelPlanes(rgb, spec, m));
   const mode = options.resizeSearch ?? 'screened';
-  const variants = mode === 'classic' ? RESIZE_VARIANTS.filter((v) => v.method !== 'bicubic' && v.method !== 'lanczos3') : [...RESIZE_VARIANTS];
+  const variants = mode === 'classic' ? RESIZE_VARIANTS.filter((v) => v.method !== 'bicubic' && v.method !== 'lanczos3' && !v.prescale) : [...RESIZE_VARIANTS];
   if (mode === 'all') variants.push(...SMOOTH_VARIANTS);
   if (!variants.some((v) => resizeKey(v) === resizeKey(specRs))) variants.unshift(specRs);
   let smoothAdded = mode !== 'screened';

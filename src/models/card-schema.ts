@@ -27,6 +27,7 @@ export const preprocessSpecSchema = z.strictObject({
     alignCorners: z.boolean(),
     halfPixelCenters: z.boolean(),
     antialias: z.boolean(),
+    prescale: z.enum(['mip-level']).optional(),
   }),
   fit: z.enum(['stretch', 'center-crop', 'letterbox']),
   channels: z.enum(['rgb', 'bgr', 'grayscale']),
@@ -225,6 +226,9 @@ export function cardProblems(card: ModelCard): string[] {
     if (pp.resize.alignCorners && pp.resize.halfPixelCenters) add(at('resize'), 'cannot have both alignCorners and halfPixelCenters true');
     if (pp.resize.method === 'area' && (pp.resize.alignCorners || pp.resize.halfPixelCenters)) {
       add(at('resize'), 'method "area" takes neither alignCorners nor halfPixelCenters');
+    }
+    if (pp.resize.prescale === 'mip-level' && (pp.resize.method !== 'bilinear' || !pp.resize.halfPixelCenters || pp.resize.antialias)) {
+      add(at('resize'), 'prescale "mip-level" (canvas drawImage) goes with method "bilinear", halfPixelCenters true and antialias false');
     }
     if ((pp.resize.method === 'bicubic' || pp.resize.method === 'lanczos3') && pp.resize.alignCorners) {
       add(at('resize'), `method "${pp.resize.method}" samples at pixel centres: alignCorners must be false`);

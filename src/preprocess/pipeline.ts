@@ -45,6 +45,9 @@ export function validatePreprocessSpec(spec: PreprocessSpec): void {
     bad('resize: halfPixelCenters and alignCorners cannot both be true (TF.js rejects it)');
   }
   if (r.method === 'bilinear' && r.antialias && r.alignCorners) bad('resize: antialias bilinear cannot use alignCorners');
+  if (r.prescale !== undefined && (r.prescale !== 'mip-level' || r.method !== 'bilinear' || !r.halfPixelCenters || r.antialias)) {
+    bad(`resize: prescale ${String(r.prescale)} needs 'mip-level' with bilinear, halfPixelCenters and no antialias`);
+  }
   if (!['stretch', 'center-crop', 'letterbox'].includes(spec.fit)) bad(`fit must be stretch|center-crop|letterbox, got ${spec.fit}`);
   if (!['rgb', 'bgr', 'grayscale'].includes(spec.channels)) bad(`channels must be rgb|bgr|grayscale, got ${spec.channels}`);
   if (!['nhwc', 'nchw'].includes(spec.layout)) bad(`layout must be nhwc|nchw, got ${spec.layout}`);

@@ -26,6 +26,7 @@ import type { PreprocessSpec } from '../trace/types.ts';
 import type { FloatImage, ImagePlanes } from './image.ts';
 import { checkImage, stridesOf } from './image.ts';
 import { centerCropRect, cropPlanes, letterboxPadding, letterboxRect, padInto, padPlanes } from './geometry.ts';
+import { resizeCanvasLow } from './resize-canvas.ts';
 
 export type ResizeMethod = PreprocessSpec['resize']['method'];
 export type ResizeOptions = PreprocessSpec['resize'];
@@ -370,8 +371,13 @@ export function resizeLanczos3(src: ImagePlanes, width: number, height: number, 
  * - area: TF ResizeArea(alignCorners); `halfPixelCenters` and `antialias` are ignored (as in TF).
  * - bicubic / lanczos3: pixel-centre sampling (halfPixelCenters implied, alignCorners must be false),
  *   antialiased when `antialias`.
+ * - prescale 'mip-level': Chromium's canvas drawImage, 'low' quality (resize-canvas.ts).
  */
 export function resize(src: ImagePlanes, width: number, height: number, opts: ResizeOptions): FloatImage {
+  if (opts.prescale === 'mip-level') {
+    if (opts.method !== 'bilinear' || !opts.halfPixelCenters || opts.antialias) throw new RangeError(`resize: prescale 'mip-level' (canvas drawImage) needs bilinear with halfPixelCenters and no antialias, got ${opts.method}`);
+    return resizeCanvasLow(src, width, height);
+  }
   switch (opts.method) {
     case 'bilinear':
       if (opts.antialias) {

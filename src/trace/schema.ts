@@ -209,6 +209,7 @@ const preprocessSchema = z.looseObject({
     alignCorners: z.boolean(),
     halfPixelCenters: z.boolean(),
     antialias: z.boolean(),
+    prescale: z.enum(['mip-level']).optional(),
   } satisfies Shape<PreprocessSpec['resize']>),
   fit: z.enum(['stretch', 'center-crop', 'letterbox']),
   channels: z.enum(['rgb', 'bgr', 'grayscale']),

@@ -188,6 +188,12 @@ export interface PreprocessSpec {
     alignCorners: boolean;
     halfPixelCenters: boolean;
     antialias: boolean;
+    /**
+     * 'mip-level': Chromium's canvas drawImage (imageSmoothingQuality 'low'): first a half-pixel
+     * bilinear pre-scale to 2^-L of the size (rounded up, 8-bit), L = ⌊log2⌋ of the smaller downscale
+     * factor, then the method. Only with bilinear + halfPixelCenters. Absent: none.
+     */
+    prescale?: 'mip-level';
   };
   /** stretch: resize whole image; center-crop: crop to aspect then resize; letterbox: pad to aspect. */
   fit: 'stretch' | 'center-crop' | 'letterbox';

@@ -68,7 +68,8 @@ function closeRunnersUp(s: InputSearch): { resize: ResizeChoice; levels: number 
  */
 const SOFTWARE: Record<string, string> = {
   bilinear: 'as tf.image.resizeBilinear does by default',
-  'bilinear+hpc': "as tf.image.resize (TF2), OpenCV INTER_LINEAR, PyTorch align_corners=False and canvas drawImage with imageSmoothingQuality 'low' do",
+  'bilinear+hpc': "as tf.image.resize (TF2), OpenCV INTER_LINEAR, PyTorch align_corners=False and canvas drawImage with imageSmoothingQuality 'low' (below a 2× downscale) do",
+  'canvas-low': "as Chromium's canvas drawImage with imageSmoothingQuality 'low' (the default) does: a bilinear pre-scale to the mip level at or above the target, then bilinear ('medium'/'high' come close at small factors)",
   'bilinear+ac': 'as tf.image.resizeBilinear(…, alignCorners=true) does',
   'bilinear+aa': 'as PIL BILINEAR and tf.image.resize(…, antialias=True) do; sharp mitchell is close',
   nearest: 'as tf.image.resizeNearestNeighbor does by default',
