@@ -87,8 +87,12 @@ describe('exray on ONNX models', () => {
     const t = await inProcess(['trace', join(VAD, 'model.onnx'), '--input', `input=${fx('speech_input.npy')}`, `state=${fx('speech_state.npy')}`, `sr=${fx('sr.npy')}`, '--backend', 'cpu', '--capture', 'stats', '--runs', '1', '--out', out]);
     expect(t.code, t.err).toBe(0);
     expect(t.out).toMatch(/input {3}sr \[\] int64/);
-    expect(t.out).toMatch(/warning node If_0 \(If\) runs/);
-    expect(decodeTrace(readFileSync(out), out).header.model.name).toBe('silero-vad-v5');
+    expect(t.out).toMatch(/warning \d+ control-flow kernel\(s\) \(If \/ Loop \/ Scan\) are recorded with their own time/);
+    const h = decodeTrace(readFileSync(out), out).header;
+    expect(h.model.name).toBe('silero-vad-v5');
+    // The nodes inside the If's branches are recorded too, the taken branch's with statistics.
+    expect(h.nodes).toHaveLength(348);
+    expect(h.nodes.filter((n) => n.name.startsWith('If_0/then/') && n.outputs.some((o) => o.stats)).length).toBeGreaterThan(50);
   });
 
   it('--browser on a backend onnxruntime-web cannot run ONNX on says why', async () => {
