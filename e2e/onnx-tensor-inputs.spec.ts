@@ -70,14 +70,16 @@ test('silero-vad-v5: tensor inputs (sample set, .npy, .json, card defaults) on o
   await expect(edge.getByTestId('verdict')).toHaveText('ok');
   await expect(edge).toContainText('onnxruntime-web');
   // Main graph: Equal, If (the 16 kHz / 8 kHz networks are its subgraphs; two outputs), two Identity
-  // nodes: one table row per node output.
-  await expect(page.locator('[data-testid=progress-row][data-stream="wasm"]')).toContainText('4 nodes');
-  await expect(page.getByTestId('node-count')).toHaveText('5 of 5');
+  // nodes, and the 344 nodes inside the If's branches (If_0/then/…, nested Ifs included): one table
+  // row per node output.
+  await expect(page.locator('[data-testid=progress-row][data-stream="wasm"]')).toContainText('348 nodes');
+  await expect(page.getByTestId('node-count')).toHaveText('365 of 365');
   const rows = page.getByTestId('node-row');
-  await expect(rows).toHaveCount(5);
-  for (const [name, op] of [['Equal_0', 'Equal'], ['If_0', 'If'], ['Introduce_0_id0', 'Identity']] as const) {
+  for (const [name, op] of [['Equal_0', 'Equal'], ['Introduce_0_id0', 'Identity'], ['If_0/then/If_0_then_branch__Inline_0__/decoder/If_1/then/If_0_then_branch__Inline_0__/decoder/rnn/LSTM', 'LSTM']] as const) {
+    await page.getByTestId('node-filter').fill(name);
     await expect(rows.filter({ hasText: name }).first()).toContainText(op);
   }
+  await page.getByTestId('node-filter').fill('');
   const speechRef = await speechProbability(page, 'wasm (reference)');
   const speechEdge = await speechProbability(page, 'wasm');
   expect(speechEdge).toBeGreaterThan(0.9);
