@@ -5,7 +5,7 @@
 import type { Comparison } from '../compare/index.ts';
 import type { Trace } from '../trace/types.ts';
 import { breaksTolerance, decoderCause, decoderShort } from './causes/decoder.ts';
-import { float16Cause } from './causes/float16.ts';
+import { float16Cause, float16Info } from './causes/float16.ts';
 import { kernelCauses } from './causes/kernel.ts';
 import { quantizationCause } from './causes/quantization.ts';
 import { conf } from './fit.ts';
@@ -135,6 +135,8 @@ export function diagnose(d: DiagnoseInput): Diagnosis {
   }
   const sorted = sortCauses(causes);
   const half = halfFloatEvidence(d.edge, d.ref ?? undefined);
+  const f16Info = c && !sorted.some((x) => x.code === 'float16') ? float16Info(d.edge, d.ref ?? undefined, c) : null;
+  if (f16Info) info.push(f16Info);
   if (half.likely && !sorted.some((x) => x.code === 'float16') && c && c.verdict !== 'ok') {
     warnings.push(`the edge ran in half precision (${half.reasons.join(', ')}), but the divergence is explained otherwise`);
   }
@@ -154,7 +156,7 @@ export function diagnose(d: DiagnoseInput): Diagnosis {
     assertions: [...(d.assertions ?? [])],
     impact,
     comparison: c ? { verdict: c.verdict, summary: c.summary } : null,
-    summary: summarize(sorted, impact),
+    summary: `${summarize(sorted, impact)}${f16Info ? ` Reduced precision named: float16 (half-float backend), within tolerance on this input.` : ''}`,
     warnings,
   };
 }

@@ -9,6 +9,8 @@
 import { conf, median } from '../fit.ts';
 import { isExactOp } from '../attribution.ts';
 import { fmt, FLOAT32_OWN_NOISE, HALF_MAX, halfFloatEvidence, replayed, type NodeEvidence } from '../node-evidence.ts';
+import type { Comparison } from '../../compare/index.ts';
+import type { Trace } from '../../trace/types.ts';
 import type { Cause } from '../types.ts';
 
 export function float16Cause(ev: NodeEvidence): Cause | null {
@@ -55,5 +57,23 @@ export function float16Cause(ev: NodeEvidence): Cause | null {
       overflowNode: overflow?.node ?? null,
       outputNrmse: outNrmse,
     },
+  };
+}
+
+/**
+ * A half-float run whose comparison stays within tolerance: not a cause, but named (issue 14 item 5) with
+ * its measured error, so a reader knows the edge computed in float16 and by how much that moved it.
+ */
+export function float16Info(edge: Trace, ref: Trace | undefined, c: Comparison): Cause | null {
+  const half = halfFloatEvidence(edge, ref);
+  if (!half.likely || c.verdict !== 'ok') return null;
+  const outNrmse = Math.max(0, ...c.outputs.tensors.map((t) => t.metrics?.nrmse ?? 0));
+  const worst = c.nodes.reduce<(typeof c.nodes)[number] | null>((w, n) => ((n.metrics?.nrmse ?? -1) > (w?.metrics?.nrmse ?? -1) ? n : w), null);
+  const node = worst?.metrics ? `; largest node nrmse ${fmt(worst.metrics.nrmse)} at ${worst.name}` : '';
+  return {
+    code: 'float16',
+    confidence: conf(half.fromEnvironment ? 0.75 : 0.55),
+    detail: `reduced precision: half-float backend (${half.reasons.join(', ')}), within the ${c.tolerance.preset} tolerance on this input: output nrmse ${fmt(outNrmse)}${node}`,
+    ...(worst?.metrics ? { node: worst.name } : {}),
   };
 }
