@@ -30,6 +30,17 @@ test('wasm without SIMD and threads runs next to plain wasm; editing the pre-pro
   await expect(page.getByTestId('preprocess-summary')).toContainText('÷ [0.25]');
   await expect(page.getByTestId('summary-row')).toHaveCount(0);
   await expect(page.getByTestId('intro')).toBeVisible();
+
+  // Every resize a card can say is offered; the antialiased kernels and the canvas imply their sampling.
+  const resize = page.getByTestId('pp-resize');
+  expect(await resize.locator('option').evaluateAll((o) => o.map((x) => (x as HTMLOptionElement).value))).toEqual(['bilinear', 'bilinear+aa', 'canvas-low', 'nearest', 'area', 'bicubic', 'bicubic+aa', 'lanczos3', 'lanczos3+aa']);
+  await resize.selectOption('lanczos3+aa');
+  await expect(page.getByTestId('pp-corners')).toBeDisabled();
+  await page.getByTestId('pp-apply').click();
+  await expect(page.getByTestId('preprocess-summary')).toContainText('lanczos3+aa');
+  await resize.selectOption('nearest');
+  await expect(page.getByTestId('pp-corners')).toBeEnabled();
+  await expect(page.getByTestId('pp-corners')).toHaveValue('half');
 });
 
 test('a run can be cancelled; the page is usable again', async ({ page }) => {

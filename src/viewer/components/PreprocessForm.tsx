@@ -10,8 +10,43 @@ function numbers(text: string): number[] {
     .map(Number);
 }
 
+type Resize = PreprocessSpec['resize'];
+
+/**
+ * The resize choices, one per software behaviour (docs/model-card.md): the method with what it
+ * implies — antialiasing (PIL, sharp), pixel-centre sampling, Chromium's canvas pre-scale.
+ */
+const RESIZES: { value: string; label: string; resize: Resize | null }[] = [
+  { value: 'bilinear', label: 'bilinear (tf.image.resizeBilinear, OpenCV)', resize: null },
+  { value: 'bilinear+aa', label: 'bilinear, antialiased (PIL BILINEAR)', resize: { method: 'bilinear', alignCorners: false, halfPixelCenters: true, antialias: true } },
+  { value: 'canvas-low', label: 'canvas drawImage (Chromium, default quality)', resize: { method: 'bilinear', alignCorners: false, halfPixelCenters: true, antialias: false, prescale: 'mip-level' } },
+  { value: 'nearest', label: 'nearest', resize: null },
+  { value: 'area', label: 'area (OpenCV INTER_AREA)', resize: { method: 'area', alignCorners: false, halfPixelCenters: false, antialias: false } },
+  { value: 'bicubic', label: 'bicubic (tf.image.resize)', resize: { method: 'bicubic', alignCorners: false, halfPixelCenters: true, antialias: false } },
+  { value: 'bicubic+aa', label: "bicubic, antialiased (PIL BICUBIC, sharp 'cubic')", resize: { method: 'bicubic', alignCorners: false, halfPixelCenters: true, antialias: true } },
+  { value: 'lanczos3', label: 'Lanczos3 (tf.image.resize)', resize: { method: 'lanczos3', alignCorners: false, halfPixelCenters: true, antialias: false } },
+  { value: 'lanczos3+aa', label: "Lanczos3, antialiased (sharp's default, PIL LANCZOS)", resize: { method: 'lanczos3', alignCorners: false, halfPixelCenters: true, antialias: true } },
+];
+
+function resizeValue(r: Resize): string {
+  if (r.prescale === 'mip-level') return 'canvas-low';
+  if (r.method === 'bilinear' || r.method === 'bicubic' || r.method === 'lanczos3') return r.antialias ? `${r.method}+aa` : r.method;
+  return r.method;
+}
+
+/** bilinear and nearest (not antialiased, no pre-scale) take the corner convention; the others imply theirs. */
+const hasCorners = (r: Resize): boolean => (r.method === 'bilinear' || r.method === 'nearest') && !r.antialias && !r.prescale;
+
+function chooseResize(current: Resize, value: string): Resize {
+  const fixed = RESIZES.find((x) => x.value === value)?.resize;
+  if (fixed) return fixed;
+  // bilinear / nearest: keep the corner convention chosen, half-pixel when coming from one that implied it.
+  const method = value as Resize['method'];
+  return hasCorners(current) ? { method, alignCorners: current.alignCorners, halfPixelCenters: current.halfPixelCenters, antialias: false } : { method, alignCorners: false, halfPixelCenters: true, antialias: false };
+}
+
 function describe(s: PreprocessSpec): string {
-  return `${s.width}×${s.height} ${s.resize.method}${s.resize.alignCorners ? ' (align corners)' : ''}, ${s.fit}, ${s.channels}, ${s.layout}, ×${Number(s.scale.toPrecision(4))} − [${s.mean.join(', ')}] ÷ [${s.std.join(', ')}], ${s.dtype}`;
+  return `${s.width}×${s.height} ${resizeValue(s.resize)}${s.resize.alignCorners ? ' (align corners)' : ''}, ${s.fit}, ${s.channels}, ${s.layout}, ×${Number(s.scale.toPrecision(4))} − [${s.mean.join(', ')}] ÷ [${s.std.join(', ')}], ${s.dtype}`;
 }
 
 export function PreprocessForm(props: { spec: PreprocessSpec; fromCard: boolean; hasCard: boolean }): ReactNode {
@@ -61,16 +96,20 @@ export function PreprocessForm(props: { spec: PreprocessSpec; fromCard: boolean;
         </label>
         <label className="field">
           <span>Resize</span>
-          <select data-testid="pp-resize" value={draft.resize.method} onChange={(e) => set('resize', { ...draft.resize, method: e.target.value as PreprocessSpec['resize']['method'], ...(e.target.value === 'area' ? { alignCorners: false, halfPixelCenters: false } : {}) })}>
-            <option value="bilinear">bilinear</option>
-            <option value="nearest">nearest</option>
-            <option value="area">area</option>
+          <select data-testid="pp-resize" value={resizeValue(draft.resize)} onChange={(e) => set('resize', chooseResize(draft.resize, e.target.value))}>
+            {RESIZES.map((r) => (
+              <option key={r.value} value={r.value}>
+                {r.label}
+              </option>
+            ))}
           </select>
         </label>
         <label className="field">
           <span>Corners</span>
           <select
             data-testid="pp-corners"
+            disabled={!hasCorners(draft.resize)}
+            title={hasCorners(draft.resize) ? undefined : 'implied by the resize method'}
             value={draft.resize.alignCorners ? 'align' : draft.resize.halfPixelCenters ? 'half' : 'none'}
             onChange={(e) => set('resize', { ...draft.resize, alignCorners: e.target.value === 'align', halfPixelCenters: e.target.value === 'half' })}
           >
