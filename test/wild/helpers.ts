@@ -4,7 +4,7 @@
  * wall time and peak RSS (of the whole process tree, a browser included). `recordRun` keeps them and
  * `printRuns` prints the table at the end of a file (docs/limits.md quotes it).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -15,8 +15,13 @@ export { ROOT } from '../hostile/harness.ts';
 
 export const SHARED_IMAGES = join(import.meta.dirname, '..', '..', '..', 'shared', 'data', 'images');
 
+const tmpDirs: string[] = [];
+
+/** A scratch folder for one file's models and traces (ISNet's stats traces are ~40 MB each); removed by printRuns. */
 export function wildTmp(name: string): string {
-  return mkdtempSync(join(tmpdir(), `exray-wild-${name}-`));
+  const dir = mkdtempSync(join(tmpdir(), `exray-wild-${name}-`));
+  tmpDirs.push(dir);
+  return dir;
 }
 
 interface Row {
@@ -43,10 +48,11 @@ export async function compare(what: string, edge: string, ref: string, extra: st
   return JSON.parse(r.stdout) as Comparison;
 }
 
-/** The wall time and peak RSS of every command run so far in this file, one line each. */
+/** The wall time and peak RSS of every command run so far in this file, one line each; then the scratch folders go. */
 export function printRuns(title: string): void {
   const lines = rows.map((r) => `  ${r.what.padEnd(58)} ${r.seconds.toFixed(1).padStart(7)} s ${r.peakRssMB.toFixed(0).padStart(6)} MB`);
   process.stdout.write(`\n${title}: wall time, peak RSS\n${lines.join('\n')}\n`);
+  for (const d of tmpDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }
 
 /** A final output's values from a trace file (float32 as recorded). */
