@@ -79,6 +79,10 @@ test('silero-vad-v5: tensor inputs (sample set, .npy, .json, card defaults) on o
     await page.getByTestId('node-filter').fill(name);
     await expect(rows.filter({ hasText: name }).first()).toContainText(op);
   }
+  // A node of the branch that did not run (the 8 kHz network): its row opens with the trace's note.
+  await page.getByTestId('node-filter').fill('If_0/else/');
+  await rows.first().click();
+  await expect(page.getByTestId('node-note')).toContainText(/did not run on this input: If_0 took its then branch/);
   await page.getByTestId('node-filter').fill('');
   const speechRef = await speechProbability(page, 'wasm (reference)');
   const speechEdge = await speechProbability(page, 'wasm');

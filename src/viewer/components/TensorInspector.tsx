@@ -76,6 +76,8 @@ export function TensorInspector(): ReactNode {
   const edge = key ? findOutput(run, name, k) : null;
   const other = key && ref && run !== ref ? findOutput(ref, name, k) : null;
   const cmp = run?.comparison?.nodes.find((n) => n.key === key) ?? run?.comparison?.nodes.find((n) => n.name === name && n.outputIndex === k) ?? null;
+  // How this node's values were recorded, when not plainly (an ONNX control-flow body's node).
+  const note = run?.nodes.find((n) => n.name === name.replace(/#\d+$/, ''))?.note;
   const planes = useMemo(() => (edge ? planesOf(edge.rec.shape) : null), [edge?.rec]);
   const e = edge?.data ?? null;
   const r = other?.data && e && other.data.length === e.length ? other.data : null;
@@ -116,6 +118,11 @@ export function TensorInspector(): ReactNode {
         )}
       </p>
       {cmp?.reasons.length ? <p className="small muted">{cmp.reasons.join('; ')}</p> : null}
+      {note && (
+        <p className="small muted" data-testid="node-note">
+          {note}
+        </p>
+      )}
       {!edge && <p className="muted">This run has no output {key}.</p>}
       {edge && !e && <p className="muted">No tensor values in this trace (capture mode “{run?.trace?.header.capture ?? run?.start?.capture}”): statistics only.</p>}
       {planes && views && (
