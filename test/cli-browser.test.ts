@@ -101,6 +101,24 @@ describe('trace --browser on an ONNX model', () => {
     expect(c.verdict, c.summary).toBe('ok');
   });
 
+  it('--nodes and --max-memory reach the page: only the Conv nodes are captured, in several passes, with the plan in the trace', async () => {
+    const out = join(tmp, 'cls-convs.exray');
+    const cls = join(MODELS, 'ppocr-mobile-v2-cls');
+    const args = ['trace', cls, '--image', join(SAMPLES, 'page_line1.png'), '--browser', '--backend', 'wasm', '--capture', 'tensors', '--nodes', 'p2o.Conv.*', '--max-memory', '2MiB', '--runs', '1', '--warmup', '0', '--out', out];
+    expect(await exray(args)).toBe(0);
+    const t = await readTrace(out);
+    expect(t.header.environment.kind).toBe('browser');
+    const withValues = t.header.nodes.filter((n) => n.outputs.some((o) => o.blob));
+    expect(withValues.length).toBeGreaterThan(10);
+    expect(withValues.every((n) => n.name.startsWith('p2o.Conv.'))).toBe(true);
+    expect(t.header.nodes.some((n) => !n.name.startsWith('p2o.Conv.'))).toBe(true);
+    const plan = t.header.capturePlan!;
+    expect(plan.nodes).toBe('p2o.Conv.*');
+    expect(plan.maxMemoryBytes).toBe(2 * 1024 * 1024);
+    expect(plan.capturedNodes).toBe(withValues.length);
+    expect(plan.passes).toBeGreaterThan(1);
+  });
+
   it('Silero VAD from three tensor files (.npy, int64 sr) in Chromium: all inputs recorded, "speech", same as onnxruntime-node', async () => {
     const fx = (f: string): string => join(ROOT, 'test', 'fixtures', 'silero', f);
     const vad = join(MODELS, 'silero-vad-v5');

@@ -18,7 +18,7 @@ async function run(req: RunnerRequest): Promise<RunnerResult> {
   try {
     const model = await fetchAnyModel(req.model);
     const input = inputPayload(req.input);
-    const job: RunJob = { stream: req.backend, backend: req.backend, options: req.options, label: req.label, capture: req.capture, runs: req.runs, warmup: req.warmup };
+    const job: RunJob = { stream: req.backend, backend: req.backend, options: req.options, label: req.label, capture: req.capture, runs: req.runs, warmup: req.warmup, ...(req.nodes ? { nodes: req.nodes } : {}), ...(req.maxMemoryBytes !== undefined ? { maxMemoryBytes: req.maxMemoryBytes } : {}) };
     const builder = new TraceBuilder({ source: `browser ${req.backend}` });
     const start = req.where === 'worker' ? runJobInWorker : runJobOnMainThread;
     const handle = start(model, input, job, (t) => t.subscribe((m) => builder.push(m.event)), say);

@@ -27,6 +27,10 @@ export interface RunnerRequest {
   label: string;
   /** Run in a worker (cpu, wasm) or on the page's main thread. */
   where: 'worker' | 'main';
+  /** `--nodes` patterns. */
+  nodes?: string[];
+  /** `--max-memory`, bytes (ONNX). */
+  maxMemoryBytes?: number;
 }
 
 export interface RunnerResult {

@@ -83,12 +83,19 @@ export interface BrowserTraceOptions {
   device?: string;
   /** The model card when not beside the model (`--card`). */
   card?: string;
+  /** `--nodes` patterns (checked by the caller). */
+  nodes?: string[];
+  /** `--max-memory`, bytes (ONNX: multi-pass capture in the page as in Node). */
+  maxMemoryBytes?: number;
   log?: (line: string) => void;
 }
 
 /** The runner page's request for a model (TF.js or ONNX) and the directory its files are served from. */
 export async function runnerRequestFor(opts: BrowserTraceOptions): Promise<{ dir: string; request: RunnerRequest }> {
-  return (await isOnnxModelPath(opts.model)) ? onnxRequest(opts) : tfjsRequest(opts);
+  const r = (await isOnnxModelPath(opts.model)) ? await onnxRequest(opts) : await tfjsRequest(opts);
+  if (opts.nodes?.length) r.request.nodes = [...opts.nodes];
+  if (opts.maxMemoryBytes !== undefined) r.request.maxMemoryBytes = opts.maxMemoryBytes;
+  return r;
 }
 
 /**

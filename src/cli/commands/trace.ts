@@ -127,10 +127,6 @@ export async function traceCommand(model: string, opts: TraceCommandOptions): Pr
   const input = await prepareInput(model, opts);
   const common = { model, capture: opts.capture, runs: opts.runs, warmup: opts.warmup, ...input };
   let trace: Trace;
-  if (opts.browser && (nodes || opts.maxMemory !== undefined)) {
-    // The page's runner takes neither yet: refused rather than silently ignored.
-    throw new ExrayInputError(model, '--nodes and --max-memory apply to runs in Node (drop --browser)');
-  }
   if (opts.browser) {
     const { traceInBrowser } = await import('../browser.ts');
     trace = await traceInBrowser({
@@ -140,6 +136,8 @@ export async function traceCommand(model: string, opts: TraceCommandOptions): Pr
       pack: opts.pack,
       ...(opts.device ? { device: opts.device } : {}),
       ...(opts.card ? { card: opts.card } : {}),
+      ...(nodes && opts.nodes ? { nodes: opts.nodes } : {}),
+      ...(opts.maxMemory !== undefined ? { maxMemoryBytes: opts.maxMemory } : {}),
       log: (l) => process.stderr.write(`${l}\n`),
     });
   } else {

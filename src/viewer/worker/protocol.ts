@@ -6,6 +6,7 @@ import type { BlobData, CaptureMode, DType, InputRecord, InputSource, Preprocess
 import type { InputFit } from '../../diagnose/types.ts';
 import type { ModelCard } from '../../models/card-schema.ts';
 import type { ReplayResult, TraceRunOptions } from '../../instrument/common.ts';
+import { nodeSelection } from '../../instrument/node-select.ts';
 
 export const BACKENDS = ['cpu', 'wasm', 'webgl', 'webgpu', 'webnn'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -110,6 +111,10 @@ export interface RunJob {
   runs: number;
   warmup: number;
   referenceFor?: string;
+  /** `--nodes` patterns (node-select.ts): the nodes a stats / tensors capture reads; absent: every node. */
+  nodes?: string[];
+  /** ONNX: the bytes of node outputs one capture run may expose (`--max-memory`); over it, several passes. */
+  maxMemoryBytes?: number;
 }
 
 /** Requests to the utility worker (util-worker.ts: no TF.js) and to a trace worker (trace-worker.ts). */
@@ -214,5 +219,6 @@ export function traceRunOptions(model: { name: string; sha256: string }, input: 
     ...(input.preprocess ? { preprocess: input.preprocess } : {}),
     label: job.label,
     ...(job.referenceFor ? { referenceFor: job.referenceFor } : {}),
+    ...(job.nodes?.length ? { nodes: nodeSelection(job.nodes) } : {}),
   };
 }

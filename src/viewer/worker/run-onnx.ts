@@ -55,6 +55,7 @@ export async function executeOnnxJob(
       runtime: 'onnxruntime-web',
       executionProvider: job.backend === 'webgpu' || job.backend === 'webnn' ? job.backend : 'wasm',
       ...traceRunOptions(model, input, job),
+      ...(job.maxMemoryBytes !== undefined ? { maxMemoryBytes: job.maxMemoryBytes } : {}),
       modelFile: model.name,
       onEvent: (e) => {
         // A worker transport moves blob buffers; traceOnnx keeps using some arrays after emitting them
