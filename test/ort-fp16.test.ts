@@ -14,6 +14,8 @@ import { prepareInput } from '../src/cli/commands/trace.ts';
 import { attributeKernels, parseOrtProfile } from '../src/instrument/ort/index.ts';
 import { decodeOnnx, describeOnnx } from '../src/onnx/model.ts';
 import { traceInNode } from '../src/reference/trace-node.ts';
+import { compareTraces } from '../src/compare/index.ts';
+import { diagnose } from '../src/diagnose/diagnose.ts';
 import { float16Bytes } from './fixtures/fp16-model.ts';
 import { CLS, PAGE } from './ort-helpers.ts';
 
@@ -59,4 +61,22 @@ describe('float16 model on the CPU EP: renamed kernels map back to their model n
     const unmapped = new Set(h.kernels.filter((k) => k.node === null).map((k) => k.name));
     for (const op of unmapped) expect(['Cast', 'ReorderInput', 'ReorderOutput', 'Reshape']).toContain(op);
   }, 60_000);
+
+  it('diagnose names the reduced precision when the comparison is ok, and says the same model on both sides does not measure its cost', async () => {
+    const run = () => traceInNode({ model: MODEL, backend: 'cpu', ...prepared, capture: 'stats', runs: 1, warmup: 0 });
+    const [edge, ref] = [await run(), await run()];
+    const c = compareTraces(edge, ref);
+    expect(c.verdict, c.summary).toBe('ok');
+    const d = diagnose({ edge, ref, comparison: c });
+    expect(d.causes.map((x) => x.code)).toEqual(['none']);
+    const info = (d.info ?? []).find((x) => x.code === 'quantization');
+    const half = edge.header.nodes.filter((n) => n.outputs.some((o) => o.dtype === 'float16')).length;
+    expect(half).toBeGreaterThan(100);
+    expect(info?.detail).toContain(`computes ${half} of ${edge.header.nodes.length} nodes in float16`);
+    expect(info?.detail).toMatch(/the reference ran the same model, so this does not measure/);
+    expect(d.summary).toMatch(/Reduced precision named: the model computes \d+ of \d+ nodes in float16/);
+    // The float original has nothing at reduced precision: no such finding.
+    const f32 = await traceInNode({ model: join(CLS, 'model.onnx'), backend: 'cpu', ...prepared, capture: 'stats', runs: 1, warmup: 0 });
+    expect((diagnose({ edge: f32, ref: f32, comparison: compareTraces(f32, f32) }).info ?? []).filter((x) => x.code === 'quantization')).toEqual([]);
+  }, 120_000);
 });

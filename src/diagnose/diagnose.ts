@@ -8,6 +8,7 @@ import { breaksTolerance, decoderCause, decoderShort } from './causes/decoder.ts
 import { float16Cause, float16Info } from './causes/float16.ts';
 import { kernelCauses } from './causes/kernel.ts';
 import { quantizationCause } from './causes/quantization.ts';
+import { reducedPrecisionInfo } from './causes/precision.ts';
 import { conf } from './fit.ts';
 import { fmt, halfFloatEvidence, KERNEL_OWN_NRMSE, type NodeEvidence, type WeightStorage } from './node-evidence.ts';
 import {
@@ -137,6 +138,8 @@ export function diagnose(d: DiagnoseInput): Diagnosis {
   const half = halfFloatEvidence(d.edge, d.ref ?? undefined);
   const f16Info = c && !sorted.some((x) => x.code === 'float16') ? float16Info(d.edge, d.ref ?? undefined, c) : null;
   if (f16Info) info.push(f16Info);
+  const lowInfo = c && !sorted.some((x) => x.code === 'quantization') ? reducedPrecisionInfo(d.edge, d.ref ?? undefined, c, d.edgeWeights) : null;
+  if (lowInfo) info.push(lowInfo);
   if (half.likely && !sorted.some((x) => x.code === 'float16') && c && c.verdict !== 'ok') {
     warnings.push(`the edge ran in half precision (${half.reasons.join(', ')}), but the divergence is explained otherwise`);
   }
@@ -156,7 +159,7 @@ export function diagnose(d: DiagnoseInput): Diagnosis {
     assertions: [...(d.assertions ?? [])],
     impact,
     comparison: c ? { verdict: c.verdict, summary: c.summary } : null,
-    summary: `${summarize(sorted, impact)}${f16Info ? ` Reduced precision named: float16 (half-float backend), within tolerance on this input.` : ''}`,
+    summary: `${summarize(sorted, impact)}${f16Info ? ` Reduced precision named: float16 (half-float backend), within tolerance on this input.` : ''}${lowInfo ? ` Reduced precision named: ${lowInfo.detail.split(';')[0]!.replace(/^reduced precision: /, '')}, within tolerance on this input.` : ''}`,
     warnings,
   };
 }
