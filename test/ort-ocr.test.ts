@@ -169,3 +169,38 @@ describe('PaddleOCR orientation classifier', () => {
     expect(h.nodes.find((n) => n.op === 'Conv')!.outputs[0]!.shape).toEqual([1, 8, 24, 96]);
   });
 });
+
+describe('node records stream', () => {
+  it('each node event comes right after its own values are read, not all nodes after the last one', async () => {
+    const card = await loadModelCard(join(CLS, 'exray.json'));
+    const events: { type: string; blob?: string; blobs?: string[] }[] = [];
+    await traceInNode({
+      model: CLS,
+      backend: 'cpu',
+      feed: [imageFeed('x', await cropRgba(PAGE, rect), card.inputs[0]!.preprocess!)],
+      feedFile: 'line',
+      capture: 'tensors',
+      runs: 1,
+      warmup: 0,
+      streamOnly: true,
+      onEvent: (e) =>
+        events.push(
+          e.type === 'blob' ? { type: 'blob', blob: e.id } : e.type === 'node' ? { type: 'node', blobs: e.node.outputs.flatMap((o) => (o.blob ? [o.blob.id] : [])) } : { type: e.type },
+        ),
+    });
+    const at = new Map(events.flatMap((e, i) => (e.blob ? [[e.blob, i] as const] : [])));
+    const nodes = events.map((e, i) => ({ ...e, i })).filter((e) => e.type === 'node');
+    const withValues = nodes.filter((n) => n.blobs!.length > 0);
+    expect(withValues.length).toBeGreaterThan(50);
+    // The first node's row is out before the last node's values are read: rows stream in the page.
+    const lastNodeBlob = Math.max(...withValues.flatMap((n) => n.blobs!.map((b) => at.get(b)!)));
+    expect(nodes[0]!.i).toBeLessThan(lastNodeBlob);
+    // A node's row follows its own blobs and precedes the next node's.
+    for (const [k, n] of withValues.entries()) {
+      for (const b of n.blobs!) expect(at.get(b)!).toBeLessThan(n.i);
+      const next = withValues[k + 1];
+      if (next) for (const b of next.blobs!) expect(at.get(b)!).toBeGreaterThan(n.i);
+    }
+    expect(events.at(-1)!.type).toBe('run-end');
+  });
+});

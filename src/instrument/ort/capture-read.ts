@@ -23,6 +23,8 @@ export interface PassReadContext {
   notes: Map<string, string>;
   /** Records one output (stats, and its blob when the capture keeps tensors). */
   record: (node: string, k: number, v: TensorValues, withValues: boolean, forceBlob: boolean) => TensorRecord;
+  /** Called once a node's outputs are recorded (its record is then final). */
+  onRead?: (node: OnnxNode) => void;
 }
 
 /**
@@ -62,6 +64,7 @@ export function readPassNodes(nodes: readonly OnnxNode[], outs: Record<string, O
     });
     // A body node with nothing read (branch not taken, not exposed) keeps no entry: its note says why.
     if (recs.some((r) => r !== undefined) || !isBodyNode(n)) ctx.captured.set(n.name, recs);
+    ctx.onRead?.(n);
   }
   return { bytes, largest };
 }

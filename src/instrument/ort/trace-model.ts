@@ -22,7 +22,7 @@ import { computeStats } from '../../trace/stats.ts';
 import { blobIdFor } from '../../trace/ids.ts';
 import { decodeOnnx, describeOnnx, encodeOnnx, inputElemType, type OnnxGraphInfo } from '../../onnx/model.ts';
 import { describeBodies, withBodies } from '../../onnx/subgraphs.ts';
-import { nodeRecords, runStartEvents } from './records.ts';
+import { NodeRecordStream, runStartEvents } from './records.ts';
 import type { OrtExecutionProvider, OrtModule, OrtRuntimeName, OrtSession, OrtSessionOptions, OrtTensor } from './ort-api.ts';
 import { consoleProfiler, webgpuProfiler, type KernelProfiler } from './profilers.ts';
 import type { RawKernel } from './profile.ts';
@@ -273,6 +273,8 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
     const captured = new Map<string, (TensorRecord | undefined)[]>();
     /** Body node name → its NodeRecord.note (not run on this input, stacked per iteration, not exposed). */
     const notes = new Map<string, string>();
+    // Node rows in execution order (body nodes before their control-flow node), each emitted once final.
+    const nodeRecs = new NodeRecordStream(allNodes, info, raw, kernelsOf, captured, notes, (node) => emit({ type: 'node', node }));
     let capturePlan: CapturePlan | undefined;
     if (captureSession) {
       const measured = new Map<string, ValueSize>();
@@ -319,7 +321,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
           const outs: Record<string, OrtTensor | undefined> = await new OrtRunner(ort, session, inputs, types).run();
           finals.check(pass, outs, plainValues);
           if (pass === 1) recordOutputs();
-          const read = readPassNodes(passNodes, outs, passExposure.bodies, { info, graphOutputs, measured, captured, notes, record });
+          const read = readPassNodes(passNodes, outs, passExposure.bodies, { info, graphOutputs, measured, captured, notes, record, onRead: (n) => nodeRecs.through(n.name) });
           disposeAll(outs as Record<string, OrtTensor>);
           const actual = read.bytes + base.bytes + Math.max(read.largest, base.largest);
           if (actual > budget) overBudget.push(`pass ${pass}: ${formatBytes(actual)}`);
@@ -375,10 +377,10 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
       };
     }
 
-    // ---- nodes, in execution order (body nodes before their control-flow node) ------------------------
-    const nodeRecs = nodeRecords(allNodes, info, raw, kernelsOf, captured, notes);
-    for (const node of nodeRecs.records) emit({ type: 'node', node });
-    if (nodeRecs.warning) warnings.push(nodeRecs.warning);
+    // ---- the nodes no pass read (not selected, a failed pass, a timing-only trace) ---------------------
+    nodeRecs.rest();
+    const shapeless = nodeRecs.warning();
+    if (shapeless) warnings.push(shapeless);
     if (selection && capture !== 'timing') {
       warnings.push(`--nodes ${selection.text}: ${selected.length} of ${allNodes.length} nodes captured; the others were not exposed and have no values`);
     }
