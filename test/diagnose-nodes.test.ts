@@ -114,13 +114,13 @@ describe('quantization: variants of a float model against the float original', (
 });
 
 describe('float16: a real half-float WebGL trace', () => {
-  it('exray trace --browser --backend webgl --f16, then diagnose: float16, input matches', async () => {
+  it('exray trace --browser --backend webgl --f16 (the emotion CNN), then diagnose: float16, input matches', async () => {
     const out = join(tmp, 'f16.exray');
     const quiet = process.stdout.write.bind(process.stdout);
     process.stdout.write = (() => true) as typeof process.stdout.write;
     let code: number;
     try {
-      code = await main(['node', 'exray', 'trace', join(MODELS, 'nsfw-mobilenet-v2'), '--image', join(SAMPLES, 'chelsea.png'), '--browser', '--backend', 'webgl', '--f16', '--runs', '1', '--warmup', '0', '--out', out]);
+      code = await main(['node', 'exray', 'trace', join(MODELS, 'emotion'), '--image', join(SAMPLES, 'chelsea.png'), '--browser', '--backend', 'webgl', '--f16', '--runs', '1', '--warmup', '0', '--out', out]);
     } finally {
       process.stdout.write = quiet;
       process.exitCode = undefined;
