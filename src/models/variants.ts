@@ -20,6 +20,7 @@ import { checkOutputDir, writeOutputFile } from '../io/outputs.ts';
 import { CARD_FILE_NAME, loadModelCard } from './card.ts';
 import { checkShards, readTfjsModelJson, type WeightEntry, type WeightQuantization } from './manifest.ts';
 import { modelCardPath, resolveModelJsonPath } from './load-node.ts';
+import { fromHalfBits, toHalfBits } from '../trace/half.ts';
 
 export const VARIANT_DTYPES = ['float16', 'uint8', 'uint16'] as const;
 export type VariantDType = (typeof VARIANT_DTYPES)[number];
@@ -29,46 +30,8 @@ const SHARD_BYTES = 4 * 1024 * 1024;
 
 // ---- half floats ------------------------------------------------------------------------------------
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float32 → IEEE 754 half bits, round to nearest even (overflow → ±Inf, NaN kept). */
-export function toHalfBits(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // Inf / NaN
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // overflow
-  if (e <= 0) {
-    // Subnormal half (or zero).
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    return sign | (rem > mid || (rem === mid && (half & 1)) ? half + 1 : half);
-  }
-  const half = mant >>> 13;
-  const rem = mant & 0x1fff;
-  let out = (e << 10) | half;
-  if (rem > 0x1000 || (rem === 0x1000 && (half & 1))) out += 1; // may carry into the exponent: still correct
-  if ((out & 0x7c00) === 0x7c00) return sign | 0x7c00;
-  return sign | out;
-}
-
-/** IEEE half bits → number. */
-export function fromHalfBits(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 0x1f) return m ? Number.NaN : s * Number.POSITIVE_INFINITY;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
+// One implementation for the project (round to nearest even, subnormals, ±Infinity, NaN): src/trace/half.ts.
+export { fromHalfBits, toHalfBits } from '../trace/half.ts';
 
 // ---- affine quantization (tensorflowjs/quantization.py) ---------------------------------------------
 

@@ -16,6 +16,7 @@
  */
 import { deflateSync, Inflate, inflateSync } from 'fflate';
 import { TraceFormatError } from './errors.ts';
+import { bfloatBits, halfBits, halfToFloatTable } from './half.ts';
 import type { BlobData } from './types.ts';
 
 /** How values were stored: lossless, or narrowed (float32 blobs only; int32 blobs are always exact). */
@@ -171,51 +172,6 @@ function unshuffle32(b: Uint8Array, out: Uint32Array): void {
   for (let i = 0; i < n; i++) out[i] = (b[i]! | (b[n + i]! << 8) | (b[2 * n + i]! << 16) | (b[3 * n + i]! << 24)) >>> 0;
 }
 
-/** float32 bits → float16 bits, round to nearest even (numpy's npy_floatbits_to_halfbits). Overflow → ±Inf. */
-function halfBits(f: number): number {
-  const sign = (f >>> 16) & 0x8000;
-  const exp = f & 0x7f800000;
-  let sig = f & 0x007fffff;
-  if (exp >= 0x47800000) {
-    if (exp === 0x7f800000 && sig !== 0) return sign | 0x7e00 | (sig >>> 13); // NaN stays NaN (quiet)
-    return sign | 0x7c00;
-  }
-  if (exp <= 0x38000000) {
-    if (exp < 0x33000000) return sign; // below half the smallest subnormal
-    const e = exp >>> 23;
-    sig = 0x00800000 + sig;
-    sig >>>= 113 - e;
-    if ((sig & 0x3fff) !== 0x1000 || (f & 0x7ff) !== 0) sig += 0x1000;
-    return sign | (sig >>> 13);
-  }
-  if ((sig & 0x3fff) !== 0x1000) sig += 0x1000;
-  return (sign | (((exp - 0x38000000) >>> 13) + (sig >>> 13))) & 0xffff;
-}
-
-let HALF_TABLE: Float32Array | undefined;
-/** float16 bits → float32 value, all 65536 of them (built once, 256 KiB). */
-function halfTable(): Float32Array {
-  if (HALF_TABLE) return HALF_TABLE;
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >>> 10) & 0x1f;
-    const m = h & 0x3ff;
-    t[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-  }
-  // NaN payloads: keep the bits (quiet NaN with the stored payload), as a float16 widening does.
-  const u = new Uint32Array(t.buffer);
-  for (let h = 0; h < 65536; h++) if (((h >>> 10) & 0x1f) === 31 && (h & 0x3ff) !== 0) u[h] = (((h & 0x8000) << 16) | 0x7f800000 | ((h & 0x3ff) << 13)) >>> 0;
-  HALF_TABLE = t;
-  return t;
-}
-
-/** float32 bits → bfloat16 bits, round to nearest even; NaN stays NaN. */
-function bfloatBits(f: number): number {
-  if ((f & 0x7f800000) === 0x7f800000 && (f & 0x7fffff) !== 0) return ((f >>> 16) | 0x40) & 0xffff;
-  return ((f + 0x7fff + ((f >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
 /**
  * The 2-byte planes of `w` narrowed to float16 / bfloat16, or null when a finite value would become
  * infinite (|x| > 65504 for float16): such a blob is kept exact rather than break the stated bound.
@@ -238,7 +194,7 @@ function widen(b: Uint8Array, codec: 'float16' | 'bfloat16', length: number): Fl
   const out = new Float32Array(length);
   const n = length;
   if (codec === 'float16') {
-    const t = halfTable();
+    const t = halfToFloatTable();
     for (let i = 0; i < n; i++) out[i] = t[b[i]! | (b[n + i]! << 8)]!;
   } else {
     const u = new Uint32Array(out.buffer);
