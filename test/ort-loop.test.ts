@@ -8,50 +8,9 @@ import { create } from '@bufbuild/protobuf';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { traceOnnx, type OrtModule } from '../src/instrument/ort/index.ts';
-import { encodeOnnx } from '../src/onnx/model.ts';
-import {
-  AttributeProto_AttributeType,
-  AttributeProtoSchema,
-  GraphProtoSchema,
-  ModelProtoSchema,
-  NodeProtoSchema,
-  TensorProtoSchema,
-  TypeProtoSchema,
-  ValueInfoProtoSchema,
-  type GraphProto,
-  type NodeProto,
-} from '../src/onnx/proto/onnx-ml_pb.ts';
+import { GraphProtoSchema, TensorProtoSchema } from '../src/onnx/proto/onnx-ml_pb.ts';
 import { fileProfiler } from '../src/reference/ort-node.ts';
-
-const FLOAT = 1;
-const INT64 = 7;
-const BOOL = 9;
-
-function info(name: string, elemType: number, dims?: number[]): ReturnType<typeof create<typeof ValueInfoProtoSchema>> {
-  return create(ValueInfoProtoSchema, {
-    name,
-    type: create(TypeProtoSchema, { value: { case: 'tensorType', value: { elemType, ...(dims ? { shape: { dim: dims.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })) } } : {}) } } }),
-  });
-}
-
-function node(op: string, name: string, input: string[], output: string[], attrs: { name: string; g?: GraphProto; ints?: bigint[]; i?: bigint }[] = []): NodeProto {
-  return create(NodeProtoSchema, {
-    opType: op,
-    name,
-    input,
-    output,
-    attribute: attrs.map((a) =>
-      create(AttributeProtoSchema, {
-        name: a.name,
-        ...(a.g ? { type: AttributeProto_AttributeType.GRAPH, g: a.g } : a.ints ? { type: AttributeProto_AttributeType.INTS, ints: a.ints } : { type: AttributeProto_AttributeType.INT, i: a.i ?? 0n }),
-      }),
-    ),
-  });
-}
-
-function scalar(name: string, dataType: number, value: number): ReturnType<typeof create<typeof TensorProtoSchema>> {
-  return create(TensorProtoSchema, { name, dataType, dims: [], ...(dataType === INT64 ? { int64Data: [BigInt(value)] } : dataType === BOOL ? { int32Data: [value] } : { floatData: [value] }) });
-}
+import { BOOL, FLOAT, info, INT64, modelBytes, node, scalar } from './onnx-build.ts';
 
 /**
  * x [3] → Loop 4 times: m = s·2 (Mul), s' = m + 1 (Add), and an If on iter > 1 (then k = s' + 10,
@@ -88,7 +47,7 @@ function model(): Uint8Array {
     ],
     output: [info('s_final', FLOAT, [3]), info('y', FLOAT, [4, 3])],
   });
-  return encodeOnnx(create(ModelProtoSchema, { irVersion: 8n, opsetImport: [{ domain: '', version: 16n }], graph: g }));
+  return modelBytes(g);
 }
 
 describe('Loop and Scan bodies', () => {
@@ -171,7 +130,7 @@ describe('Loop and Scan bodies', () => {
       node: [node('Loop', 'loop', ['trips', 'go', 'x'], ['s_final'], [{ name: 'body', g: body }]), node('Neg', 'negate', ['s_final'], ['y'])],
       output: [info('y', FLOAT)],
     });
-    const bytes = encodeOnnx(create(ModelProtoSchema, { irVersion: 8n, opsetImport: [{ domain: '', version: 16n }], graph: g }));
+    const bytes = modelBytes(g);
     const t = await traceOnnx(ort as unknown as OrtModule, bytes, [{ name: 'x', shape: [2], dtype: 'float32', data: Float32Array.from([1, 2]) }], {
       runtime: 'onnxruntime-node',
       executionProvider: 'cpu',

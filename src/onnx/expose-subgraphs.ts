@@ -18,7 +18,7 @@ import { create } from '@bufbuild/protobuf';
 import type { GraphProto, ModelProto, NodeProto } from './proto/onnx-ml_pb.ts';
 import { AttributeProto_AttributeType, AttributeProtoSchema, NodeProtoSchema, TensorProtoSchema, ValueInfoProtoSchema } from './proto/onnx-ml_pb.ts';
 import { inferElemTypes } from './elem-types.ts';
-import { localNodes, subgraphsOf } from './subgraphs.ts';
+import { bodyNodeNames, localNodes, subgraphsOf } from './subgraphs.ts';
 import type { OnnxGraphInfo } from './model.ts';
 
 const FLOAT = 1;
@@ -108,6 +108,9 @@ function addOutput(g: GraphProto, name: string): void {
  */
 export function exposeSubgraphValues(model: ModelProto, info: OnnxGraphInfo, want: (node: string) => boolean): SubgraphExposure {
   const main = model.graph!;
+  // Trace names of body nodes, read before anything is added (the nodes added below are not named).
+  const traceNames = bodyNodeNames(main, info);
+  const nameOf = (n: NodeProto): string => traceNames.get(n)!;
   const names = new Names(allValueNames(main, new Set()));
   const values = new Map<string, (ExposedBodyValue | undefined)[]>();
   const notExposed = new Map<string, string>();
@@ -115,20 +118,20 @@ export function exposeSubgraphValues(model: ModelProto, info: OnnxGraphInfo, wan
   const markers = new Map<string, string>();
   const mainTypes = inferElemTypes(main);
 
-  const refuse = (g: GraphProto, prefix: string, reason: string): void => {
-    for (const { proto, local } of localNodes(g)) {
-      const name = prefix + local;
+  const refuse = (g: GraphProto, reason: string): void => {
+    for (const { proto } of localNodes(g)) {
+      const name = nameOf(proto);
       if (want(name)) notExposed.set(name, reason);
-      for (const s of subgraphsOf(proto)) refuse(s.graph, `${name}/${s.body}/`, reason);
+      for (const s of subgraphsOf(proto)) refuse(s.graph, reason);
     }
   };
 
-  /** Values of `g` (a body, prefix `<owner>/<body>/`) to hand to its owner, after rewriting its own control flow. */
-  const exposeIn = (g: GraphProto, prefix: string, outerTypes: ReadonlyMap<string, number>, loop: string | null): Pending[] => {
+  /** Values of `g` (a body) to hand to its owner, after rewriting its own control flow. */
+  const exposeIn = (g: GraphProto, outerTypes: ReadonlyMap<string, number>, loop: string | null): Pending[] => {
     const types = inferElemTypes(g, outerTypes);
     const out: Pending[] = [];
-    for (const { proto: n, local } of localNodes(g)) {
-      const name = prefix + local;
+    for (const { proto: n } of localNodes(g)) {
+      const name = nameOf(n);
       if (want(name)) {
         n.output.forEach((v, k) => {
           if (!v) return;
@@ -154,12 +157,12 @@ export function exposeSubgraphValues(model: ModelProto, info: OnnxGraphInfo, wan
       const elseG = subs.find((s) => s.body === 'else')?.graph;
       if (!thenG || !elseG) return [];
       if (loop !== null) {
-        refuse(thenG, `${name}/then/`, `inside If ${name} within the body of ${loop}: a branch's value exists only on the iterations that take it, and a scan output stacks one shape per iteration`);
-        refuse(elseG, `${name}/else/`, `inside If ${name} within the body of ${loop}: a branch's value exists only on the iterations that take it, and a scan output stacks one shape per iteration`);
+        refuse(thenG, `inside If ${name} within the body of ${loop}: a branch's value exists only on the iterations that take it, and a scan output stacks one shape per iteration`);
+        refuse(elseG, `inside If ${name} within the body of ${loop}: a branch's value exists only on the iterations that take it, and a scan output stacks one shape per iteration`);
         return [];
       }
-      const fromThen = exposeIn(thenG, `${name}/then/`, types, null);
-      const fromElse = exposeIn(elseG, `${name}/else/`, types, null);
+      const fromThen = exposeIn(thenG, types, null);
+      const fromElse = exposeIn(elseG, types, null);
       if (fromThen.length === 0 && fromElse.length === 0) return [];
       const marker = names.fresh(`${name}/branch`);
       const thenMarker = names.fresh('then');
@@ -201,7 +204,7 @@ export function exposeSubgraphValues(model: ModelProto, info: OnnxGraphInfo, wan
     }
     if ((n.opType === 'Loop' || n.opType === 'Scan') && subs.length === 1 && subs[0]!.body === 'body') {
       const body = subs[0]!.graph;
-      const inner = exposeIn(body, `${name}/body/`, types, loop ?? name);
+      const inner = exposeIn(body, types, loop ?? name);
       const out: Pending[] = [];
       let added = 0;
       for (const p of inner) {
@@ -218,7 +221,7 @@ export function exposeSubgraphValues(model: ModelProto, info: OnnxGraphInfo, wan
       }
       return out;
     }
-    for (const s of subs) refuse(s.graph, `${name}/${s.body}/`, `inside a subgraph of ${n.opType} ${name}: exray exposes the bodies of If, Loop and Scan only`);
+    for (const s of subs) refuse(s.graph, `inside a subgraph of ${n.opType} ${name}: exray exposes the bodies of If, Loop and Scan only`);
     return [];
   };
 

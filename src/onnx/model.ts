@@ -182,6 +182,29 @@ function collectSubgraph(g: GraphProto, acc: { nodes: number; values: string[]; 
 }
 
 /**
+ * The record of one computing node, where it sits given by the caller (main graph: describeOnnx; a
+ * body: subgraphs.ts): its proto's op, inputs, named outputs and what its own subgraphs hold.
+ */
+export function onnxNodeOf(n: NodeProto, at: { position: number; name: string; producers: string[]; ortIndex: number }): OnnxNode {
+  const acc = { nodes: 0, values: [] as string[], names: [] as string[] };
+  for (const sg of subgraphsOf(n)) collectSubgraph(sg, acc);
+  return {
+    position: at.position,
+    name: at.name,
+    protoName: n.name,
+    op: n.opType,
+    domain: n.domain,
+    inputs: [...n.input],
+    outputs: n.output.filter((o) => o !== ''),
+    producers: at.producers,
+    subgraphNodes: acc.nodes,
+    subgraphValues: acc.values,
+    subgraphNodeNames: acc.names,
+    ortIndex: at.ortIndex,
+  };
+}
+
+/**
  * Kahn's algorithm, taking the lowest file position among ready nodes: the file order when it is
  * already topological (as the ONNX spec requires), a valid order otherwise. Values produced by no
  * node of the list (graph inputs, initializers, Constant outputs, outer-scope values) are ready.
@@ -302,27 +325,12 @@ export function describeOnnx(model: ModelProto): OnnxGraphInfo {
   const order = topologicalOrder(computing, positions);
   const nodes: OnnxNode[] = order.map((i) => {
     const n = computing[i]!;
-    const acc = { nodes: 0, values: [] as string[], names: [] as string[] };
-    for (const sg of subgraphsOf(n)) collectSubgraph(sg, acc);
     const producers: string[] = [];
     for (const v of n.input) {
       const p = producerName.get(v) ?? (graphInputNames.has(v) ? v : undefined);
       if (p !== undefined && !producers.includes(p)) producers.push(p);
     }
-    return {
-      position: positions[i]!,
-      name: names[i]!,
-      protoName: n.name,
-      op: n.opType,
-      domain: n.domain,
-      inputs: [...n.input],
-      outputs: n.output.filter((o) => o !== ''),
-      producers,
-      subgraphNodes: acc.nodes,
-      subgraphValues: acc.values,
-      subgraphNodeNames: acc.names,
-      ortIndex: ortIndex[i]!,
-    };
+    return onnxNodeOf(n, { position: positions[i]!, name: names[i]!, producers, ortIndex: ortIndex[i]! });
   });
 
   return {

@@ -4,10 +4,11 @@
  *
  * A body node's name is its owner's trace name, the body (`then`, `else`, `body`, or the attribute's
  * name), and its own name made unique within its body as describeOnnx does for the main graph
- * (`<name or op>_<position>` when empty or shared). Constant nodes are weights, not recorded.
+ * (`<name or op>_<position>` when empty or shared); a name some other node already has gets `_`
+ * appended (bodyNodeNames). Constant nodes are weights, not recorded.
  */
 import type { GraphProto, NodeProto } from './proto/onnx-ml_pb.ts';
-import { isConstantNode, type OnnxGraphInfo, type OnnxNode } from './model.ts';
+import { isConstantNode, onnxNodeOf, type OnnxGraphInfo, type OnnxNode } from './model.ts';
 
 /** One step from the main graph down to a body: the control-flow node and which of its bodies. */
 export interface Scope {
@@ -49,28 +50,45 @@ export function localNodes(g: GraphProto): { proto: NodeProto; position: number;
   return out;
 }
 
-function nested(n: NodeProto): { count: number; values: string[]; names: string[] } {
-  const acc = { count: 0, values: [] as string[], names: [] as string[] };
-  const stack = subgraphsOf(n).map((s) => s.graph);
-  while (stack.length > 0) {
-    const g = stack.pop()!;
-    for (const m of g.node) {
-      if (isConstantNode(m)) continue;
-      acc.count++;
-      if (m.name) acc.names.push(m.name);
-      for (const o of m.output) if (o) acc.values.push(o);
-      stack.push(...subgraphsOf(m).map((s) => s.graph));
+/**
+ * The trace name of every node inside a body (by its proto), unique across the model. Names are
+ * claimed level by level: the main graph's (describeOnnx), then the nodes directly inside the main
+ * graph's control-flow nodes, then one level deeper, and so on, each level in its owners' order and
+ * each body in file order. A body node is named `<owner's trace name>/<body>/<local name>`; when that
+ * is already taken (a node elsewhere whose own name contains `/`, e.g. a main-graph node literally
+ * named `If_0/then/Add_1`), `_` is appended until it is not, as for names shared in one graph. So a
+ * main-graph node always keeps its own name, and no two trace nodes share one.
+ */
+export function bodyNodeNames(main: GraphProto, info: OnnxGraphInfo): Map<NodeProto, string> {
+  const names = new Map<NodeProto, string>();
+  const taken = new Set(info.nodes.map((n) => n.name));
+  let level = info.nodes.filter((n) => n.subgraphNodes > 0).map((n) => ({ proto: main.node[n.position]!, name: n.name }));
+  while (level.length > 0) {
+    const next: { proto: NodeProto; name: string }[] = [];
+    for (const owner of level) {
+      for (const { body, graph } of subgraphsOf(owner.proto)) {
+        for (const { proto, local } of localNodes(graph)) {
+          let name = `${owner.name}/${body}/${local}`;
+          while (taken.has(name)) name = `${name}_`;
+          taken.add(name);
+          names.set(proto, name);
+          if (subgraphsOf(proto).length > 0) next.push({ proto, name });
+        }
+      }
     }
+    level = next;
   }
-  return acc;
+  return names;
 }
 
 /**
- * Every node inside the bodies of the main graph's control-flow nodes, recursively. `producers` name
- * the recorded node (in this body or an enclosing graph) or graph input whose value each node reads.
+ * Every node inside the bodies of the main graph's control-flow nodes, recursively, named by
+ * bodyNodeNames. `producers` name the recorded node (in this body or an enclosing graph) or graph
+ * input whose value each node reads.
  */
 export function describeBodies(main: GraphProto, info: OnnxGraphInfo): BodyNode[] {
   const out: BodyNode[] = [];
+  const names = bodyNodeNames(main, info);
   const mainProducer = new Map<string, string>();
   for (const n of info.nodes) for (const v of n.outputs) mainProducer.set(v, n.name);
   for (const i of info.inputs) mainProducer.set(i.name, i.name);
@@ -78,32 +96,15 @@ export function describeBodies(main: GraphProto, info: OnnxGraphInfo): BodyNode[
     for (const { body, graph } of subgraphsOf(proto)) {
       const inner = [...scope, { node: name, op: proto.opType, body }];
       const producer = new Map(outer);
-      const nodes = localNodes(graph);
-      const prefix = `${name}/${body}/`;
-      for (const { proto: n, position, local } of nodes) {
-        const qualified = prefix + local;
+      for (const { proto: n, position } of localNodes(graph)) {
+        const qualified = names.get(n)!;
         const producers: string[] = [];
         for (const v of n.input) {
           const p = producer.get(v);
           if (p !== undefined && !producers.includes(p)) producers.push(p);
         }
-        const sub = nested(n);
-        out.push({
-          position,
-          name: qualified,
-          protoName: n.name,
-          op: n.opType,
-          domain: n.domain,
-          inputs: [...n.input],
-          outputs: n.output.filter((o) => o !== ''),
-          producers,
-          subgraphNodes: sub.count,
-          subgraphValues: sub.values,
-          subgraphNodeNames: sub.names,
-          // ORT numbers each body's nodes on their own: a body node's index says nothing across bodies.
-          ortIndex: -1,
-          scope: inner,
-        });
+        // ORT numbers each body's nodes on their own: a body node's index says nothing across bodies.
+        out.push({ ...onnxNodeOf(n, { position, name: qualified, producers, ortIndex: -1 }), scope: inner });
         for (const o of n.output) if (o) producer.set(o, qualified);
         walk(n, qualified, inner, producer);
       }
