@@ -6,9 +6,23 @@
  *
  * Per run:  plain                          the unmodified model (what the timed runs of a trace measure)
  *           timing pass run                the same model in a session created with the profiler on
- *           capture run                    the rewritten model (every node output a graph output),
- *                                          outputs copied out
- *           capture run + stats            + stats of every output (what `stats` capture does)
+ *           rewritten model, final outputs fetched only
+ *                                          the capture session without reading the 440 exposed outputs
+ *           capture run                    the rewritten model (every node output a graph output) in a
+ *                                          session with traceOnnx's capture options (graph optimisation
+ *                                          off, no arena, no memory pattern), every value taken as
+ *                                          readPassNodes takes it (no second copy), no statistics
+ *           capture run + stats            what traceOnnx's `stats` capture does: readPassNodes with the
+ *                                          statistics on a pool of worker threads (src/reference/stats-pool-node.ts)
+ *           … before (…)                   the path before issue 16 on the same session: every value
+ *                                          copied again (tensorValues), statistics on this thread
+ *           … as benchmarked before …      that old path on a session with onnxruntime's default options
+ *                                          (optimised, arena): what this benchmark measured until the
+ *                                          capture variants were made to use traceOnnx's session options
+ *           (cpu) … pre-allocated outputs reused, arena on
+ *                                          not what traceOnnx does: onnxruntime-node writing into output
+ *                                          buffers kept across runs (`run(feeds, fetches)`) in a session
+ *                                          with the arena, statistics on the pool (what the goal would take)
  * One-off:  session creation (unmodified, profiling, rewritten), and the whole timing pass as
  *           traceOnnx runs it (own session, one warm-up run, the profiled run, endProfiling, parse).
  * Rounds: EXRAY_BENCH_ROUNDS (default 15).
@@ -19,11 +33,17 @@ import { loadModelCard } from '../src/models/card.ts';
 import { decodeImageFile } from '../src/preprocess/decode-node.ts';
 import { preprocess } from '../src/preprocess/pipeline.ts';
 import { cropPlanes } from '../src/preprocess/geometry.ts';
-import { decodeOnnx, encodeOnnx, exposeAllOutputs } from '../src/onnx/model.ts';
+import { decodeOnnx, describeOnnx, encodeOnnx, exposeAllOutputs } from '../src/onnx/model.ts';
 import { computeStats } from '../src/trace/stats.ts';
-import { createSession, disposeAll, OrtRunner, tensorValues, timingPass, type KernelProfiler, type OrtModule, type OrtSession } from '../src/instrument/ort/index.ts';
+import { inThreadStats } from '../src/trace/stats-pool.ts';
+import { createSession, disposeAll, OrtRunner, tensorValues, timingPass, type KernelProfiler, type OrtModule, type OrtSession, type TensorValues } from '../src/instrument/ort/index.ts';
 import { fileProfiler, loadOrt, stdoutProfiler, type OrtNodeBackend } from '../src/reference/ort-node.ts';
 import type { RgbaImage } from '../src/preprocess/image.ts';
+import { readPassNodes } from '../src/instrument/ort/capture-read.ts';
+import { NodeStatsPool } from '../src/reference/stats-pool-node.ts';
+import type { StatsPool } from '../src/trace/stats-pool.ts';
+import type { OrtTensor } from '../src/instrument/ort/ort-api.ts';
+import type { TensorRecord, TensorStats } from '../src/trace/types.ts';
 import type { BenchResult } from './types.ts';
 
 function median(xs: number[]): number {
@@ -70,22 +90,50 @@ async function benchRuntime(backend: OrtNodeBackend, rounds: number): Promise<Be
   const profiler = await makeProfiler();
   const plain = await timedCreate(bytes, {});
   const profiled = await timedCreate(bytes, profiler.sessionOptions());
-  const capture = await timedCreate(rewritten, {});
+  // traceOnnx's capture session options (trace-model.ts `captureOptions`).
+  const capture = await timedCreate(rewritten, { graphOptimizationLevel: 'disabled', enableCpuMemArena: false, enableMemPattern: false });
+  const optimised = await timedCreate(rewritten, {});
+  const arena = backend === 'cpu' ? await timedCreate(rewritten, { graphOptimizationLevel: 'disabled' }) : undefined;
   const runner = (s: OrtSession): OrtRunner => new OrtRunner(ort, s, [input], types);
-  const [rPlain, rProfiled, rCapture] = [runner(plain.s), runner(profiled.s), runner(capture.s)];
+  const [rPlain, rProfiled, rCapture, rOptimised] = [runner(plain.s), runner(profiled.s), runner(capture.s), runner(optimised.s)];
   const finalOutputs = [...plain.s.outputNames];
+
+  // readPassNodes as traceOnnx calls it, on every node of the model, records kept only as long as a run.
+  const info = describeOnnx(decodeOnnx(bytes, 'ppocr-v4-rec'));
+  const graphOutputs = new Set(info.outputs.map((o) => o.name));
+  const pool = new NodeStatsPool();
+  pool.warm();
+  const readAll = async (outs: Record<string, OrtTensor | undefined>, statsPool: StatsPool | undefined, withStats: boolean): Promise<void> => {
+    const record = (_node: string, _k: number, v: TensorValues, stats: TensorStats | undefined): TensorRecord => ({ shape: v.shape, dtype: v.dtype, ...(stats ? { stats } : {}) });
+    const noStats: StatsPool = { stats: (data) => Promise.resolve({ stats: undefined as unknown as TensorStats, data }), warm: () => undefined, close: async () => undefined };
+    await readPassNodes(info.nodes, outs, null, {
+      info, graphOutputs, measured: new Map(), captured: new Map(), notes: new Map(), bins: 32, record,
+      pool: withStats ? statsPool ?? inThreadStats : noStats,
+    });
+    disposeAll(outs as Record<string, OrtTensor>);
+  };
+  // Pre-allocated outputs (cpu only: onnxruntime-web's wasm EP copies a pre-allocated CPU output into its
+  // heap and never back, so it is no use there): the buffers come back from the pool and are reused.
+  let fetches: Record<string, OrtTensor> | undefined;
+  if (arena) {
+    const probe = await arena.s.run(rCapture.feeds());
+    fetches = {};
+    for (const [k, t] of Object.entries(probe)) fetches[k] = new ort.Tensor(t.type as 'float32', (t.data as Float32Array).slice(), t.dims);
+  }
 
   const variants: Record<string, () => Promise<void>> = {
     plain: async () => disposeAll((await rPlain.timedRun()).outputs),
     'timing pass run (profiler on)': async () => disposeAll((await rProfiled.timedRun()).outputs),
     // The rewritten graph (fusions lost where a value is exposed) without copying 440 outputs out.
     'rewritten model, final outputs fetched only': async () => disposeAll(await capture.s.run(rCapture.feeds(), finalOutputs)),
-    'capture run': async () => {
+    'capture run': async () => readAll(await rCapture.run(), undefined, false),
+    'capture run + stats': async () => readAll(await rCapture.run(), pool, true),
+    'capture run, before (values copied twice)': async () => {
       const outs = await rCapture.run();
       for (const t of Object.values(outs)) tensorValues(t);
       disposeAll(outs);
     },
-    'capture run + stats': async () => {
+    'capture run + stats, before (values copied twice, stats on this thread)': async () => {
       const outs = await rCapture.run();
       for (const t of Object.values(outs)) {
         const v = tensorValues(t);
@@ -93,6 +141,28 @@ async function benchRuntime(backend: OrtNodeBackend, rounds: number): Promise<Be
       }
       disposeAll(outs);
     },
+    'capture run + stats, as benchmarked before (optimised session with arena, old path)': async () => {
+      const outs = await rOptimised.run();
+      for (const t of Object.values(outs)) {
+        const v = tensorValues(t);
+        if (v.data) computeStats(v.data);
+      }
+      disposeAll(outs);
+    },
+    ...(arena && fetches
+      ? {
+          'capture run + stats, pre-allocated outputs reused, arena on (not what traceOnnx does)': async () => {
+            const f = fetches!;
+            await arena.s.run(rCapture.feeds(), f);
+            const back = await Promise.all(Object.values(f).map((t) => (t.type === 'float32' ? pool.stats(t.data as Float32Array, 32) : null)));
+            let i = 0;
+            for (const [k, t] of Object.entries(f)) {
+              const r = back[i++];
+              if (r) f[k] = new ort.Tensor('float32', r.data as Float32Array, t.dims);
+            }
+          },
+        }
+      : {}),
   };
   const names = Object.keys(variants);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
@@ -110,6 +180,7 @@ async function benchRuntime(backend: OrtNodeBackend, rounds: number): Promise<Be
   await profiler.profile(profiled.s, async () => {});
   for (const s of created) await s.release();
   await profiler.dispose?.();
+  await pool.close();
 
   // The whole timing pass as traceOnnx runs it, a few times (each creates its own session).
   const again = await createSession(ort, bytes, base);
@@ -130,7 +201,7 @@ async function benchRuntime(backend: OrtNodeBackend, rounds: number): Promise<Be
   out.push(
     { name: `${tag} session create, unmodified`, value: plain.ms, unit: 'ms' },
     { name: `${tag} session create, profiling`, value: profiled.ms, unit: 'ms' },
-    { name: `${tag} session create, rewritten (440 outputs)`, value: capture.ms, unit: 'ms' },
+    { name: `${tag} session create, rewritten (440 outputs), traceOnnx's capture options`, value: capture.ms, unit: 'ms' },
     { name: `${tag} capture run: values copied out per run`, value: (elements * 4) / 2 ** 20, unit: 'MiB' },
     { name: `${tag} whole timing pass (create + 2 runs + endProfiling + parse)`, value: median(passes), unit: 'ms' },
   );

@@ -37,6 +37,7 @@ import { checkFeed, type FeedTensor } from './feed.ts';
 import { defaultMaxMemory } from './memory.ts';
 import type { NodeSelection } from '../instrument/node-select.ts';
 import { CaptureBudgetError } from '../instrument/ort/capture-plan.ts';
+import { NodeStatsPool } from './stats-pool-node.ts';
 
 export type OrtNodeBackend = 'cpu' | 'wasm';
 
@@ -212,6 +213,8 @@ export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace
     ort.env.wasm.numThreads = threads;
   }
   const profiler = opts.backend === 'cpu' ? await fileProfiler() : stdoutProfiler();
+  // Statistics of captured values on worker threads (started when the capture run begins).
+  const statsPool = new NodeStatsPool();
   try {
     const options: TraceOnnxOptions = {
       runtime,
@@ -232,6 +235,7 @@ export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
       ...(opts.nodes ? { nodes: opts.nodes } : {}),
       maxMemoryBytes: opts.maxMemoryBytes ?? defaultMaxMemory(),
+      statsPool,
     };
     if (!opts.streamOnly) return await traceOnnx(ort, bytes, feed, options);
     await streamOnnx(ort, bytes, feed, options);
@@ -243,5 +247,6 @@ export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace
     throw e;
   } finally {
     await profiler.dispose?.();
+    await statsPool.close();
   }
 }

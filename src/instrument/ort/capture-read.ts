@@ -1,9 +1,11 @@
 /**
- * Reading one capture run: each node's exposed outputs recorded and dropped one at a time (main-graph
- * values by their own names, body values under the names expose-subgraphs.ts gave them, when real on
- * this input), and the model's own outputs checked against the unmodified model's and across passes.
+ * Reading one capture run: each node's exposed outputs taken, summarised (on a StatsPool) and recorded
+ * in node order (main-graph values by their own names, body values under the names
+ * expose-subgraphs.ts gave them, when real on this input), and the model's own outputs checked against
+ * the unmodified model's and across passes.
  */
-import type { TensorRecord } from '../../trace/types.ts';
+import type { TensorRecord, TensorStats } from '../../trace/types.ts';
+import { inThreadStats, type StatsPool, type StatsResult } from '../../trace/stats-pool.ts';
 import type { OnnxGraphInfo, OnnxNode } from '../../onnx/model.ts';
 import type { SubgraphExposure } from '../../onnx/expose-subgraphs.ts';
 import { isBodyNode } from '../../onnx/subgraphs.ts';
@@ -21,38 +23,60 @@ export interface PassReadContext {
   captured: Map<string, (TensorRecord | undefined)[]>;
   /** Body node name → its note (updated). */
   notes: Map<string, string>;
-  /** Records one output (stats, and its blob when the capture keeps tensors). */
-  record: (node: string, k: number, v: TensorValues, withValues: boolean, forceBlob: boolean) => TensorRecord;
+  /** Histogram bins of the statistics. */
+  bins: number;
+  /** Where statistics are computed (default: on this thread). */
+  pool?: StatsPool;
+  /** Records one output with its statistics (and emits its blob when the capture keeps tensors). */
+  record: (node: string, k: number, v: TensorValues, stats: TensorStats | undefined, forceBlob: boolean) => TensorRecord;
   /** Called once a node's outputs are recorded (its record is then final). */
   onRead?: (node: OnnxNode) => void;
+}
+
+/** Reading a run's values failed (not the run itself): the capture stops with this error. */
+export class CaptureReadError extends Error {
+  override name = 'CaptureReadError';
+}
+
+/** One exposed output taken from the run, its statistics on their way. */
+interface Taken {
+  values: TensorValues;
+  stats?: Promise<StatsResult>;
 }
 
 /**
  * Record the outputs of `nodes` from one run's `outs`, disposing each exposed tensor once read.
  * Returns what the exposed outputs cost (capture-plan.ts's measure) and the largest one as float32.
+ *
+ * Every exposed value is taken first, without a copy where the runtime handed it over in an array of
+ * its own, and its statistics started (on the pool's threads, in parallel); then the nodes are recorded
+ * in order as their statistics come back, so node records still stream one by one while the rest are
+ * being computed. The model's own outputs are copied (the run's check and the trace's outputs read them).
  */
-export function readPassNodes(nodes: readonly OnnxNode[], outs: Record<string, OrtTensor | undefined>, bodies: SubgraphExposure | null, ctx: PassReadContext): { bytes: number; largest: number } {
+export async function readPassNodes(nodes: readonly OnnxNode[], outs: Record<string, OrtTensor | undefined>, bodies: SubgraphExposure | null, ctx: PassReadContext): Promise<{ bytes: number; largest: number }> {
   let bytes = 0;
   let largest = 0;
-  for (const n of nodes) {
+  const pool = ctx.pool ?? inThreadStats;
+  const taken = nodes.map((n) => {
     let keys: (string | undefined)[] = n.outputs;
     if (isBodyNode(n)) {
       const read = bodies ? bodyOutputs(n, outs, bodies) : { tensors: [], note: 'not captured: the runtime could not load or run the model rewritten to expose subgraph values (see the warnings)' };
       keys = read.tensors.length > 0 ? n.outputs.map((_, k) => bodies!.values.get(n.name)?.[k]?.output) : [];
       if (read.note) ctx.notes.set(n.name, read.note);
     }
-    const recs = n.outputs.map((v, k): TensorRecord | undefined => {
+    return n.outputs.map((v, k): Taken | undefined => {
       const key = keys[k];
       const t = key === undefined ? undefined : outs[key];
       if (!t || key === undefined) return undefined;
-      const values = tensorValues(t);
+      const own = !ctx.graphOutputs.has(v);
+      const values = tensorValues(t, own);
       const elements = values.data?.length ?? 0;
       const m: ValueSize = { elements, elementBytes: onnxElementBytes(ctx.info.valueTypes.get(v)?.elemType ?? elementTypeOf(t.type)), from: 'measured' };
       ctx.measured.set(v, m);
-      if (!ctx.graphOutputs.has(v)) {
+      if (own) {
         bytes += valueCost(m);
         largest = Math.max(largest, elements * 4);
-        // Dropped as soon as it is recorded: a pass holds the runtime's outputs, not two copies of them.
+        // Dropped as soon as its values are taken: a pass holds the runtime's outputs, not two copies of them.
         try {
           t.dispose();
         } catch {
@@ -60,8 +84,27 @@ export function readPassNodes(nodes: readonly OnnxNode[], outs: Record<string, O
         }
         outs[key] = undefined;
       }
-      return ctx.record(n.name, k, values, true, false);
+      return { values, ...(values.data ? { stats: pool.stats(values.data, ctx.bins) } : {}) };
     });
+  });
+  // Every promise gets a handler now: one that fails while an earlier node is awaited is not "unhandled".
+  for (const outs of taken) for (const x of outs) x?.stats?.catch(() => undefined);
+  for (const [i, n] of nodes.entries()) {
+    const recs: (TensorRecord | undefined)[] = [];
+    for (const [k, x] of taken[i]!.entries()) {
+      if (!x) {
+        recs.push(undefined);
+        continue;
+      }
+      let got: StatsResult | undefined;
+      try {
+        got = x.stats ? await x.stats : undefined;
+      } catch (e) {
+        throw new CaptureReadError(`statistics of ${n.name} output ${k}: ${(e as Error).message}`);
+      }
+      recs.push(ctx.record(n.name, k, got ? { ...x.values, data: got.data } : x.values, got?.stats, false));
+    }
+    taken[i] = [];
     // A body node with nothing read (branch not taken, not exposed) keeps no entry: its note says why.
     if (recs.some((r) => r !== undefined) || !isBodyNode(n)) ctx.captured.set(n.name, recs);
     ctx.onRead?.(n);

@@ -164,14 +164,20 @@ export interface TensorValues {
 /**
  * Read an output tensor's values as trace blob data (a fresh array, never a view of runtime memory:
  * blobs may be transferred to another thread later).
+ *
+ * `take`: the caller drops the tensor right after and the runtime handed its values over in an array
+ * of their own (onnxruntime-node and onnxruntime-web's wasm EP copy every CPU output into a fresh
+ * ArrayBuffer before `run()` resolves): a float32 / int32 array that spans its whole, unshared buffer
+ * is then used as is instead of being copied a second time. Anything else (a view into a larger
+ * buffer, e.g. a wasm heap; a SharedArrayBuffer; a pre-allocated output the caller reuses) is copied.
  */
-export function tensorValues(t: OrtTensor): TensorValues {
+export function tensorValues(t: OrtTensor, take = false): TensorValues {
   const shape = [...t.dims].map(Number);
   const dtype = dtypeOfOrt(t.type);
   if (t.location !== undefined && t.location !== 'cpu' && t.location !== 'cpu-pinned') return { shape, dtype, data: null, approximate: false };
   const d = t.data as unknown;
-  if (d instanceof Float32Array) return { shape, dtype, data: d.slice(), approximate: false };
-  if (d instanceof Int32Array) return { shape, dtype, data: d.slice(), approximate: false };
+  if (d instanceof Float32Array) return { shape, dtype, data: take && ownsBuffer(d) ? d : d.slice(), approximate: false };
+  if (d instanceof Int32Array) return { shape, dtype, data: take && ownsBuffer(d) ? d : d.slice(), approximate: false };
   if (d instanceof BigInt64Array || d instanceof BigUint64Array) {
     const n = d.length;
     let fits = true;
@@ -203,6 +209,11 @@ export function tensorValues(t: OrtTensor): TensorValues {
     return { shape, dtype, data: Float32Array.from(d as unknown as ArrayLike<number>), approximate: false };
   }
   return { shape, dtype, data: null, approximate: false };
+}
+
+/** Whether `d` is the whole of an ordinary (transferable, not shared) ArrayBuffer. */
+function ownsBuffer(d: Float32Array | Int32Array): boolean {
+  return d.buffer instanceof ArrayBuffer && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength;
 }
 
 /**

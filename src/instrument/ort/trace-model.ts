@@ -16,7 +16,7 @@
  * When the execution provider cannot create or run the rewritten model, the trace says so and keeps
  * the timing pass only.
  */
-import type { CaptureMode, NamedTensor, TensorRecord, Trace, TraceEvent } from '../../trace/types.ts';
+import type { CaptureMode, NamedTensor, TensorRecord, TensorStats, Trace, TraceEvent } from '../../trace/types.ts';
 import { TraceBuilder } from '../../trace/events.ts';
 import { computeStats } from '../../trace/stats.ts';
 import { blobIdFor } from '../../trace/ids.ts';
@@ -28,7 +28,8 @@ import { consoleProfiler, webgpuProfiler, type KernelProfiler } from './profiler
 import type { RawKernel } from './profile.ts';
 import { kernelRecords } from './kernel-records.ts';
 import { exposeForCapture, type CaptureModel } from './subgraph-capture.ts';
-import { FinalOutputsCheck, readPassNodes } from './capture-read.ts';
+import { CaptureReadError, FinalOutputsCheck, readPassNodes } from './capture-read.ts';
+import type { StatsPool } from '../../trace/stats-pool.ts';
 import { createSession, disposeAll, OrtLoadError, OrtRunner, timingPass } from './passes.ts';
 import { ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
 import { median, type TraceRunOptions } from '../common.ts';
@@ -52,6 +53,12 @@ export interface TraceOnnxOptions extends TraceRunOptions {
    * counted). Default: a quarter of `navigator.deviceMemory`, else 1 GiB (Node callers pass their own).
    */
   maxMemoryBytes?: number;
+  /**
+   * Where the statistics of captured values are computed (default: this thread). A pool of worker
+   * threads (src/reference/stats-pool-node.ts) takes them off the thread that reads the run; the caller
+   * owns it (warmed here just before the capture run, never closed here).
+   */
+  statsPool?: StatsPool;
 }
 
 function defaultProfiler(ort: OrtModule, opts: TraceOnnxOptions): KernelProfiler | null {
@@ -242,11 +249,11 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
     // ---- 3: capture pass(es) on rewritten models ---------------------------------------------------
     const keep = capture === 'tensors';
     const approximate: string[] = [];
-    const record = (node: string, k: number, v: TensorValues, withValues: boolean, forceBlob: boolean): TensorRecord => {
+    const record = (node: string, k: number, v: TensorValues, stats: TensorStats | undefined, forceBlob: boolean): TensorRecord => {
       const rec: TensorRecord = { shape: v.shape, dtype: v.dtype };
-      if (!withValues || !v.data) return rec;
+      if (!v.data) return rec;
       if (v.approximate) approximate.push(node);
-      rec.stats = computeStats(v.data, bins);
+      rec.stats = stats ?? computeStats(v.data, bins);
       if (keep || forceBlob) {
         const id = blobIdFor(node, k);
         rec.blob = { id, encoding: v.data instanceof Int32Array ? 'int32' : 'float32', length: v.data.length };
@@ -263,7 +270,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
       outputs = [];
       for (const [k, o] of info.outputs.entries()) {
         const v = plainValues.get(o.name);
-        if (v?.data) outputs.push({ name: o.name, ...record(`output:${o.name}`, k, v, true, true) });
+        if (v?.data) outputs.push({ name: o.name, ...record(`output:${o.name}`, k, v, undefined, true) });
         else warnings.push(`model output ${o.name} has no numeric values (${v ? v.dtype : 'not returned'}): not in the trace's outputs`);
       }
       plainValues.clear();
@@ -318,15 +325,21 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
             session = await createSession(ort, encodeOnnx(passExposure.model), captureOptions);
             sessions.push(session);
           }
+          // The statistics threads start while the run is under way (the capture run is not timed).
+          options.statsPool?.warm();
           const outs: Record<string, OrtTensor | undefined> = await new OrtRunner(ort, session, inputs, types).run();
           finals.check(pass, outs, plainValues);
           if (pass === 1) recordOutputs();
-          const read = readPassNodes(passNodes, outs, passExposure.bodies, { info, graphOutputs, measured, captured, notes, record, onRead: (n) => nodeRecs.through(n.name) });
+          const read = await readPassNodes(passNodes, outs, passExposure.bodies, {
+            info, graphOutputs, measured, captured, notes, record, bins,
+            ...(options.statsPool ? { pool: options.statsPool } : {}),
+            onRead: (n) => nodeRecs.through(n.name),
+          });
           disposeAll(outs as Record<string, OrtTensor>);
           const actual = read.bytes + base.bytes + Math.max(read.largest, base.largest);
           if (actual > budget) overBudget.push(`pass ${pass}: ${formatBytes(actual)}`);
         } catch (e) {
-          if (e instanceof CaptureBudgetError) throw e;
+          if (e instanceof CaptureBudgetError || e instanceof CaptureReadError) throw e;
           // A Loop body value whose shape changes between iterations cannot be stacked: onnxruntime fails
           // the run. The pass runs again with the main graph's outputs only (nothing was read from this run).
           if (climbBodies && passExposure.bodies) {

@@ -1,0 +1,33 @@
+/**
+ * Where tensor statistics are computed: a capture hands each value to a StatsPool and records the
+ * node when its statistics come back. `inThreadStats` computes them at once on the calling thread
+ * (the page, tests, any caller without workers); stats-pool-node.ts spreads them over worker threads
+ * fed transferred buffers. Both run computeStats, so the numbers are the same bit for bit. Pure.
+ */
+import type { BlobData, TensorStats } from './types.ts';
+import { computeStats } from './stats.ts';
+
+export interface StatsResult {
+  stats: TensorStats;
+  /** The values again: a pool may have moved them to another thread and back; use this, not the array given. */
+  data: BlobData;
+}
+
+export interface StatsPool {
+  /**
+   * Statistics of `data` (its buffer may be transferred away until the promise settles: the caller
+   * gives up the array it passes and takes `data` back from the result).
+   */
+  stats(data: BlobData, bins: number): Promise<StatsResult>;
+  /** Start the threads now (e.g. while a run is under way) rather than on the first job. */
+  warm(): void;
+  /** Stop the threads; jobs still queued are computed on the calling thread. */
+  close(): Promise<void>;
+}
+
+/** computeStats on the calling thread. */
+export const inThreadStats: StatsPool = {
+  stats: (data, bins) => Promise.resolve({ stats: computeStats(data, bins), data }),
+  warm: () => undefined,
+  close: () => Promise.resolve(),
+};
