@@ -7,42 +7,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create } from '@bufbuild/protobuf';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { traceOnnx, type OrtModule } from '../src/instrument/ort/index.ts';
 import { decodeOnnx, describeOnnx } from '../src/onnx/model.ts';
 import { describeBodies, localNodes, subgraphsOf, withBodies } from '../src/onnx/subgraphs.ts';
-import { GraphProtoSchema, TensorProtoSchema } from '../src/onnx/proto/onnx-ml_pb.ts';
+import type { NodeProto } from '../src/onnx/proto/onnx-ml_pb.ts';
 import type { Trace } from '../src/trace/types.ts';
-import { BOOL, FLOAT, info, modelBytes, node, scalar } from './onnx-build.ts';
-
-/**
- * x [2], c → If `pick` (then: plus = x + 1; If `inner` (then: x = plus·2, else: y = plus);
- * `inner/then/x` = inner + 10 · else: minus = x − 1) → p; main `pick/then/plus` = p·2 → z.
- */
-export function clashModel(): Uint8Array {
-  const innerThen = create(GraphProtoSchema, { name: 'inner_then', node: [node('Mul', 'x', ['t1', 'two'], ['t2'])], output: [info('t2', FLOAT, [2])] });
-  const innerElse = create(GraphProtoSchema, { name: 'inner_else', node: [node('Identity', 'y', ['t1'], ['t3'])], output: [info('t3', FLOAT, [2])] });
-  const then = create(GraphProtoSchema, {
-    name: 'pick_then',
-    node: [
-      node('Add', 'plus', ['x', 'one'], ['t1']),
-      node('If', 'inner', ['c'], ['tin'], [{ name: 'then_branch', g: innerThen }, { name: 'else_branch', g: innerElse }]),
-      node('Add', 'inner/then/x', ['tin', 'ten'], ['t4']),
-    ],
-    output: [info('t4', FLOAT, [2])],
-  });
-  const otherwise = create(GraphProtoSchema, { name: 'pick_else', node: [node('Sub', 'minus', ['x', 'one'], ['e1'])], output: [info('e1', FLOAT, [2])] });
-  const g = create(GraphProtoSchema, {
-    name: 'clash',
-    input: [info('x', FLOAT, [2]), info('c', BOOL, [])],
-    initializer: [scalar('one', FLOAT, 1), scalar('two', FLOAT, 2), scalar('ten', FLOAT, 10), create(TensorProtoSchema, { name: 'unused', dataType: FLOAT, dims: [1n], floatData: [0] })],
-    node: [node('If', 'pick', ['c'], ['p'], [{ name: 'then_branch', g: then }, { name: 'else_branch', g: otherwise }]), node('Mul', 'pick/then/plus', ['p', 'two'], ['z'])],
-    output: [info('z', FLOAT, [2])],
-  });
-  return modelBytes(g);
-}
+import { clashModel } from './onnx-build.ts';
 
 const EXPECTED_NAMES = [
   'pick/then/plus_', // the branch's `plus`: its plain name is the main graph's node
@@ -104,7 +76,7 @@ describe('names of nodes inside subgraphs never collide', () => {
     expect(bodies.length).toBeGreaterThan(300);
     // The plain qualified names, rebuilt from the protos walked afresh.
     const plain: string[] = [];
-    const walk = (owner: string, proto: (typeof m.graph)['node'][number]): void => {
+    const walk = (owner: string, proto: NodeProto): void => {
       for (const { body, graph } of subgraphsOf(proto)) {
         for (const { proto: n, local } of localNodes(graph)) {
           plain.push(`${owner}/${body}/${local}`);

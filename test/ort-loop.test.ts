@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { traceOnnx, type OrtModule } from '../src/instrument/ort/index.ts';
 import { GraphProtoSchema, TensorProtoSchema } from '../src/onnx/proto/onnx-ml_pb.ts';
 import { fileProfiler } from '../src/reference/ort-node.ts';
-import { BOOL, FLOAT, info, INT64, modelBytes, node, scalar } from './onnx-build.ts';
+import { BOOL, FLOAT, growModel, info, INT64, modelBytes, node, scalar } from './onnx-build.ts';
 
 /**
  * x [3] → Loop 4 times: m = s·2 (Mul), s' = m + 1 (Add), and an If on iter > 1 (then k = s' + 10,
@@ -117,20 +117,7 @@ describe('Loop and Scan bodies', () => {
 
   it('falls back to the main graph when a body value changes shape between iterations (a scan output cannot stack it)', async () => {
     // s' = Concat(s, s): the carried value doubles every iteration.
-    const body = create(GraphProtoSchema, {
-      name: 'grow_body',
-      input: [info('iter', INT64, []), info('cond_in', BOOL, []), info('s', FLOAT)],
-      node: [node('Concat', 'grow', ['s', 's'], ['s_next'], [{ name: 'axis', i: 0n }]), node('Identity', 'keep_going', ['cond_in'], ['cond_out'])],
-      output: [info('cond_out', BOOL, []), info('s_next', FLOAT)],
-    });
-    const g = create(GraphProtoSchema, {
-      name: 'grow',
-      input: [info('x', FLOAT, [2])],
-      initializer: [scalar('trips', INT64, 3), scalar('go', BOOL, 1)],
-      node: [node('Loop', 'loop', ['trips', 'go', 'x'], ['s_final'], [{ name: 'body', g: body }]), node('Neg', 'negate', ['s_final'], ['y'])],
-      output: [info('y', FLOAT)],
-    });
-    const bytes = modelBytes(g);
+    const bytes = growModel();
     const t = await traceOnnx(ort as unknown as OrtModule, bytes, [{ name: 'x', shape: [2], dtype: 'float32', data: Float32Array.from([1, 2]) }], {
       runtime: 'onnxruntime-node',
       executionProvider: 'cpu',

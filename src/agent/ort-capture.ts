@@ -4,9 +4,9 @@
  * - The app's feeds are copied when `run` is called (before onnxruntime-web's proxy mode transfers
  *   their buffers, before the app can dispose them); its results when its run resolves.
  * - Node values come from a second session exray creates from the same model bytes, rewritten so that
- *   every node output is a graph output (src/onnx/model.ts `exposeAllOutputs`, as `traceOnnx` does),
- *   with the app's execution providers and session options, run on the copied feeds after the app's
- *   own run. Its final outputs are checked against the app's.
+ *   every node output comes back from a run, those inside control-flow bodies too (ort-capture-model.ts,
+ *   as `traceOnnx` does), with the app's execution providers and session options, run on the copied
+ *   feeds after the app's own run. Its final outputs are checked against the app's.
  *
  * Nothing here imports onnxruntime: the session factory and the tensor class come from the caller.
  */
@@ -14,7 +14,9 @@ import type { BlobData, DType, IOSpec, NamedTensor, NodeRecord, TensorRecord } f
 import { computeStats } from '../trace/stats.ts';
 import { blobIdFor } from '../trace/ids.ts';
 import { dtypeOfOnnx, dtypeOfOrt } from '../onnx/dtypes.ts';
-import { decodeOnnx, describeOnnx, encodeOnnx, exposeAllOutputs, type OnnxGraphInfo } from '../onnx/model.ts';
+import { isBodyNode } from '../onnx/subgraphs.ts';
+import { bodyOutputs } from '../instrument/ort/subgraph-capture.ts';
+import type { CaptureModel } from './ort-capture-model.ts';
 import { maxAbsDiff, tensorValues, type TensorValues } from '../instrument/ort/tensors.ts';
 import type { OrtTensor } from '../instrument/ort/ort-api.ts';
 
@@ -81,41 +83,18 @@ export function copyResult(result: unknown): Map<string, TensorValues> {
 }
 
 
-/** The model as exray's capture session runs it. */
-export interface CaptureModel {
-  info: OnnxGraphInfo;
-  /** null: the execution provider refused the rewritten model (`failure` says why). */
-  session: unknown;
-  failure: string | null;
-  /** What exposing every node output could not do (subgraph values, non-tensors). */
-  exposedWarnings: string[];
-}
-
-/**
- * Parse the model, rewrite it so every node output is a graph output, and create a session of it with
- * `create` (the app's original `InferenceSession.create`, the app's options). A session that cannot be
- * created is a `failure`, not an error: the capture keeps the inputs and outputs.
- */
-export async function prepareCaptureModel(bytes: Uint8Array, fileName: string, create: (model: Uint8Array) => Promise<unknown>): Promise<CaptureModel> {
-  const model = decodeOnnx(bytes, fileName);
-  const info = describeOnnx(model);
-  const exposed = exposeAllOutputs(model, info);
-  try {
-    return { info, session: await create(encodeOnnx(exposed.model)), failure: null, exposedWarnings: exposed.warnings };
-  } catch (e) {
-    return { info, session: null, failure: e instanceof Error ? e.message : String(e), exposedWarnings: exposed.warnings };
-  }
-}
-
 /** Everything known about one captured inference when its trace is assembled. */
 export interface CaptureParts {
   feeds: FeedCopy[];
   /** The app's own results, read when its run resolved. */
   results: Map<string, TensorValues>;
-  /** The model's graph, when exray has the model bytes. */
-  info: OnnxGraphInfo | null;
-  /** The capture session's outputs by value name, when it ran. */
-  captured: Map<string, TensorValues> | null;
+  /** The model's graph and capture rewrite (ort-capture-model.ts), when exray has the model bytes. */
+  model: Pick<CaptureModel, 'info' | 'nodes' | 'bodies'> | null;
+  /**
+   * The capture session's outputs, when it ran (by graph output name: main-graph values under their
+   * own names, body values under the rewrite's). Read and disposed here, but for the model's outputs.
+   */
+  captured: Record<string, OrtTensor | undefined> | null;
   keepNodeValues: boolean;
   bins: number;
 }
@@ -138,8 +117,50 @@ function ordered(names: string[], declared: IOSpec[] | undefined): string[] {
   return [...d, ...names.filter((n) => !d.includes(n))];
 }
 
+/**
+ * Every node's outputs from the capture run: main-graph values by their own names, body values where
+ * the rewrite brought them out and their branch ran (bodyOutputs: else the node's note says why).
+ * Each exposed tensor is disposed once read; the model's outputs are left for the caller.
+ */
+function readNodes(
+  model: Pick<CaptureModel, 'info' | 'nodes' | 'bodies'>,
+  outs: Record<string, OrtTensor | undefined>,
+  record: (node: string, k: number, v: TensorValues) => TensorRecord,
+  captured: Map<string, (TensorRecord | undefined)[]>,
+  notes: Map<string, string>,
+): void {
+  const graphOutputs = new Set(model.info.outputs.map((o) => o.name));
+  for (const n of model.nodes) {
+    let keys: (string | undefined)[] = n.outputs;
+    if (isBodyNode(n)) {
+      const read = model.bodies
+        ? bodyOutputs(n, outs, model.bodies)
+        : { tensors: [], note: 'not captured: the runtime could not load or run the model rewritten to expose subgraph values (see the warnings)' };
+      keys = read.tensors.length > 0 ? n.outputs.map((_, k) => model.bodies?.values.get(n.name)?.[k]?.output) : [];
+      if (read.note) notes.set(n.name, read.note);
+    }
+    const recs = n.outputs.map((v, k): TensorRecord | undefined => {
+      const key = keys[k];
+      const t = key === undefined ? undefined : outs[key];
+      if (!t || key === undefined) return undefined;
+      const rec = record(n.name, k, tensorValues(t));
+      if (!graphOutputs.has(v)) {
+        try {
+          t.dispose();
+        } catch {
+          // onnxruntime-node's CPU tensors have nothing to free.
+        }
+        outs[key] = undefined;
+      }
+      return rec;
+    });
+    if (recs.some((r) => r !== undefined)) captured.set(n.name, recs);
+  }
+}
+
 /** Inputs, nodes and outputs of a captured inference, with their blobs. */
 export function assembleRun(p: CaptureParts): AssembledRun {
+  const info = p.model?.info ?? null;
   const blobs = new Map<string, BlobData>();
   const warnings: string[] = [];
   const approximate: string[] = [];
@@ -159,49 +180,54 @@ export function assembleRun(p: CaptureParts): AssembledRun {
   // ---- inputs: the app's feeds, always with their values -------------------------------------------
   const inputs: NamedTensor[] = [];
   const feedByName = new Map(p.feeds.map((f) => [f.name, f]));
-  for (const name of ordered([...feedByName.keys()], p.info?.inputs)) {
+  for (const name of ordered([...feedByName.keys()], info?.inputs)) {
     const f = feedByName.get(name)!;
     const v = feedValues(f);
     if (!v.data) {
       warnings.push(`input ${name} has no numeric values (${f.type}): not in the trace's inputs`);
       continue;
     }
-    const declared = p.info?.inputs.find((s) => s.name === name)?.dtype;
+    const declared = info?.inputs.find((s) => s.name === name)?.dtype;
     inputs.push({ name, ...record(`input:${name}`, 0, v, true, declared) });
   }
 
-  // ---- nodes: values from the capture session --------------------------------------------------------
+  // ---- nodes: values from the capture session, body nodes' where their branch ran ---------------------
   const nodes: NodeRecord[] = [];
-  if (p.info) {
-    p.info.nodes.forEach((n, index) => {
-      const outputs = n.outputs.map((value, k): TensorRecord => {
-        const got = p.captured?.get(value);
-        if (got?.data) return record(n.name, k, got, p.keepNodeValues);
-        const t = p.info!.valueTypes.get(value);
-        const shape = got?.shape ?? (t?.shape && t.shape.every((d) => d !== null) ? (t.shape as number[]) : []);
-        return { shape, dtype: got?.dtype ?? (t && t.kind === 'tensor' ? dtypeOfOnnx(t.elemType) : 'float32') };
-      });
-      nodes.push({ index, name: n.name, op: n.op, kernels: [], outputs, inputs: n.producers });
-    });
-  }
-
-  // ---- the capture session's final outputs against the app's -----------------------------------------
   const differing: string[] = [];
-  if (p.captured) {
-    for (const [name, v] of p.results) {
-      const c = p.captured.get(name);
-      if (!c?.data || !v.data) continue;
-      if (c.data.length !== v.data.length) differing.push(`${name} (shape [${c.shape}] vs [${v.shape}])`);
-      else {
-        const d = maxAbsDiff(c.data, v.data);
-        if (d !== 0) differing.push(`${name} (max |Δ| ${Number.isNaN(d) ? 'NaN' : d.toPrecision(3)})`);
+  if (p.model && info) {
+    const captured = new Map<string, (TensorRecord | undefined)[]>();
+    const notes = new Map<string, string>();
+    if (p.captured) {
+      // The model's outputs first (readPassNodes keeps them): the capture session's against the app's.
+      for (const [name, v] of p.results) {
+        const t = p.captured[name];
+        const c = t ? tensorValues(t) : undefined;
+        if (!c?.data || !v.data) continue;
+        if (c.data.length !== v.data.length) differing.push(`${name} (shape [${c.shape}] vs [${v.shape}])`);
+        else {
+          const d = maxAbsDiff(c.data, v.data);
+          if (d !== 0) differing.push(`${name} (max |Δ| ${Number.isNaN(d) ? 'NaN' : d.toPrecision(3)})`);
+        }
       }
+      readNodes(p.model, p.captured, (node, k, v) => record(node, k, v, p.keepNodeValues), captured, notes);
     }
+    p.model.nodes.forEach((n, index) => {
+      const got = captured.get(n.name);
+      const outputs = n.outputs.map((value, k): TensorRecord => {
+        const rec = got?.[k];
+        if (rec) return rec;
+        const t = info.valueTypes.get(value);
+        const shape = t?.shape && t.shape.every((d) => d !== null) ? (t.shape as number[]) : [];
+        return { shape, dtype: t && t.kind === 'tensor' ? dtypeOfOnnx(t.elemType) : 'float32' };
+      });
+      const note = notes.get(n.name);
+      nodes.push({ index, name: n.name, op: n.op, kernels: [], outputs, inputs: n.producers, ...(note ? { note } : {}) });
+    });
   }
 
   // ---- outputs: the app's own results, always with their values --------------------------------------
   const outputs: NamedTensor[] = [];
-  ordered([...p.results.keys()], p.info?.outputs).forEach((name, k) => {
+  ordered([...p.results.keys()], info?.outputs).forEach((name, k) => {
     const v = p.results.get(name)!;
     if (v.data) outputs.push({ name, ...record(`output:${name}`, k, v, true) });
     else warnings.push(`model output ${name} has no values exray could read (${v.dtype}, or not on the CPU): not in the trace's outputs`);
@@ -213,8 +239,8 @@ export function assembleRun(p: CaptureParts): AssembledRun {
   const fromValues = (list: NamedTensor[]): IOSpec[] => list.map((t) => ({ name: t.name, shape: [...t.shape], dtype: t.dtype }));
   return {
     inputs,
-    declaredInputs: p.info ? p.info.inputs : fromValues(inputs),
-    declaredOutputs: p.info ? p.info.outputs : fromValues(outputs),
+    declaredInputs: info ? info.inputs : fromValues(inputs),
+    declaredOutputs: info ? info.outputs : fromValues(outputs),
     nodes,
     outputs,
     blobs,

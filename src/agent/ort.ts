@@ -22,13 +22,14 @@
  * (create / run rejections) reach it unchanged. Nothing here imports onnxruntime: it works on the
  * namespace the app passed (a second copy would be a second runtime, with its own env and backends).
  */
-import type { OrtModule, OrtRuntimeName, OrtSessionOptions } from '../instrument/ort/ort-api.ts';
+import type { OrtModule, OrtRuntimeName, OrtSessionOptions, OrtTensor } from '../instrument/ort/ort-api.ts';
 import { ortVersion } from '../instrument/ort/ort-api.ts';
 import { collectOrtEnvironment } from '../instrument/ort/environment.ts';
 import type { TensorValues } from '../instrument/ort/tensors.ts';
 import type { ModelFiles } from './model-files.ts';
 import type { AgentHost, CapturedRun } from './types.ts';
-import { assembleRun, copyFeeds, copyResult, prepareCaptureModel, type CaptureModel, type FeedCopy } from './ort-capture.ts';
+import { assembleRun, copyFeeds, copyResult, type FeedCopy } from './ort-capture.ts';
+import { prepareCaptureModel, runCaptureModel, type CaptureModel } from './ort-capture-model.ts';
 import {
   captureSessionOptions,
   executionProviderOf,
@@ -311,16 +312,24 @@ export class OrtPatch {
     return info.files;
   }
 
-  private captureModelOf(info: SessionInfo, model: Promise<ModelBytes>): Promise<CaptureModel> {
+  /** The capture model of `info`'s session, made once; `plain` remakes it without body values (`why` says why). */
+  private captureModelOf(info: SessionInfo, model: Promise<ModelBytes>, plain?: { why: string }): Promise<CaptureModel> {
+    if (plain) info.capture = null;
     info.capture ??= (async () => {
       const { bytes } = await model;
       const options = captureSessionOptions(info.options);
       const origCreate = this.origCreate ?? (this.ort.InferenceSession.create as unknown as Fn);
-      const m = await prepareCaptureModel(bytes, `${info.name}.onnx`, async (rewritten) => {
-        const s = (await origCreate.call(this.ort.InferenceSession, rewritten, options)) as object;
-        this.own.add(s);
-        return s;
-      });
+      const ep = executionProviderOf(info.options, this.runtime === 'onnxruntime-node' ? 'cpu' : 'wasm');
+      const m = await prepareCaptureModel(
+        bytes,
+        `${info.name}.onnx`,
+        async (rewritten) => {
+          const s = (await origCreate.call(this.ort.InferenceSession, rewritten, options)) as object;
+          this.own.add(s);
+          return s;
+        },
+        { runtime: `${this.runtime} (${ep})`, ...(plain ? { withBodyValues: false, why: plain.why } : {}) },
+      );
       this.live.add(info);
       return m;
     })().catch((e: unknown) => {
@@ -344,7 +353,7 @@ export class OrtPatch {
     const ep = executionProviderOf(info?.options ?? {}, this.runtime === 'onnxruntime-node' ? 'cpu' : 'wasm');
     let files: Promise<ModelFiles> | null = null;
     let model: CaptureModel | null = null;
-    let captured: Map<string, TensorValues> | null = null;
+    let captured: Record<string, OrtTensor | undefined> | null = null;
 
     if (!info) {
       warnings.push(
@@ -366,30 +375,52 @@ export class OrtPatch {
       warnings.push(
         `${this.runtime} (${ep}) cannot create the rewritten model that exposes every node output (${model.failure}): nodes have no values, the trace has the app's inputs and outputs only`,
       );
-    } else if (model?.session) {
-      try {
-        const ortFeeds: Record<string, unknown> = {};
-        for (const f of feeds) ortFeeds[f.name] = new this.ort.Tensor(f.type as 'float32', (f.data as Float32Array).slice(), f.dims);
-        const origRun = this.origRun ?? ((this.ort.InferenceSession as unknown as { prototype: { run: Fn } }).prototype.run);
-        const outs = (await origRun.call(model.session, ortFeeds)) as Record<string, { dispose?: () => void }>;
-        captured = copyResult(outs);
-        for (const t of Object.values(outs)) {
-          try {
-            t.dispose?.();
-          } catch {
-            // onnxruntime-node's CPU tensors have nothing to free.
-          }
-        }
+    } else if (model?.session && info) {
+      const origRun = this.origRun ?? (this.ort.InferenceSession as unknown as { prototype: { run: Fn } }).prototype.run;
+      const bytes = this.bytesOf(info);
+      const ran = await runCaptureModel(
+        model,
+        {
+          run: async (s) => {
+            const ortFeeds: Record<string, unknown> = {};
+            for (const f of feeds) ortFeeds[f.name] = new this.ort.Tensor(f.type as 'float32', (f.data as Float32Array).slice(), f.dims);
+            return (await origRun.call(s, ortFeeds)) as Record<string, OrtTensor>;
+          },
+          // A run of the model with body values failed: this session's captures go on without them.
+          withoutBodyValues: async (m, why) => {
+            // Another capture of this session may have replaced it already.
+            const current = await this.captureModelOf(info, bytes).catch(() => null);
+            if (current && current !== m) return current;
+            if (m.session) await Promise.resolve(this.origRelease?.call(m.session)).catch(() => undefined);
+            return this.captureModelOf(info, bytes, { why });
+          },
+        },
+        `${this.runtime} (${ep})`,
+      );
+      model = ran.model;
+      if (ran.outs) {
+        captured = ran.outs;
         warnings.push(...model.exposedWarnings);
-      } catch (e) {
-        warnings.push(`${this.runtime} (${ep}) cannot run the rewritten model that exposes every node output (${message(e)}): nodes have no values, the trace has the app's inputs and outputs only`);
+      } else {
+        warnings.push(`${this.runtime} (${ep}) cannot run the rewritten model that exposes every node output (${ran.error}): nodes have no values, the trace has the app's inputs and outputs only`);
       }
     }
 
-    const parts = assembleRun({ feeds, results, info: model?.info ?? null, captured, keepNodeValues: settings.capture === 'tensors', bins: settings.histogramBins });
+    let parts: ReturnType<typeof assembleRun>;
+    try {
+      parts = assembleRun({ feeds, results, model, captured, keepNodeValues: settings.capture === 'tensors', bins: settings.histogramBins });
+    } finally {
+      for (const t of Object.values(captured ?? {})) {
+        try {
+          t?.dispose();
+        } catch {
+          // onnxruntime-node's CPU tensors have nothing to free.
+        }
+      }
+    }
     if (captured) {
       warnings.unshift(
-        `node values come from a second onnxruntime session exray created from the same model bytes with every node output exposed as a graph output, on the same execution provider (${ep}) and session options, run on a copy of this inference's inputs after the app's own run; the inputs and outputs are the app's own. ${
+        `node values come from a second onnxruntime session exray created from the same model bytes with every node output exposed as a graph output (values inside If / Loop / Scan bodies brought out through their node), on the same execution provider (${ep}) and session options, run on a copy of this inference's inputs after the app's own run; the inputs and outputs are the app's own. ${
           parts.differing.length === 0
             ? 'That session\'s final outputs equal the app\'s exactly.'
             : `That session's final outputs differ from the app's: ${parts.differing.join(', ')} (onnxruntime optimises the rewritten graph differently: fewer fusions).`
@@ -407,7 +438,7 @@ export class OrtPatch {
       inputs: parts.inputs,
       declaredInputs: parts.declaredInputs,
       declaredOutputs: parts.declaredOutputs,
-      nodeCount: model?.info.nodes.length ?? 0,
+      nodeCount: model?.nodes.length ?? 0,
       nodes: parts.nodes,
       outputs: parts.outputs,
       blobs: parts.blobs,

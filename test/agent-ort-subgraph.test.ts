@@ -1,0 +1,91 @@
+/**
+ * The agent (src/agent/ort.ts) on ONNX models with control flow, in a Node app on onnxruntime-node:
+ * nodes inside If bodies named and valued as `exray trace` does (a built model whose names would
+ * clash, test/onnx-build.ts), and a Loop whose body values cannot be stacked: the capture falls back to
+ * the main graph for that session, and every later trace of it says why. Silero VAD v5 (three levels of
+ * If) is in test/agent-ort.test.ts.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { afterAll, describe, expect, it } from 'vitest';
+import { attach } from '../src/agent/attach.ts';
+import { traceOnnx, type OrtModule } from '../src/instrument/ort/index.ts';
+import { decodeTrace } from '../src/trace/file.ts';
+import type { Trace } from '../src/trace/types.ts';
+import { clashModel, growModel } from './onnx-build.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'exray-agent-ort-sub-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function traces(files: readonly string[]): Trace[] {
+  return files.map((f) => decodeTrace(new Uint8Array(readFileSync(f)), f));
+}
+
+function values(t: Trace, node: string): number[] {
+  const n = t.header.nodes.find((m) => m.name === node);
+  if (!n) throw new Error(`no node ${node}`);
+  const b = n.outputs[0]!.blob;
+  return b ? [...t.blobs.get(b.id)!] : [];
+}
+
+describe('agent: nodes inside ONNX control flow', () => {
+  it('a built If model whose names would clash: the same nodes, names, notes and values as exray trace, on both branches', async () => {
+    const bytes = clashModel();
+    const agent = await attach({ ort, out: join(tmp, 'clash'), capture: 'tensors', sample: { first: 1, every: 1 } });
+    const session = await ort.InferenceSession.create(bytes);
+    const x = (): ort.Tensor => new ort.Tensor('float32', Float32Array.from([1, 2]), [2]);
+    const thenOut = await session.run({ x: x(), c: new ort.Tensor('bool', Uint8Array.from([1]), []) });
+    const elseOut = await session.run({ x: x(), c: new ort.Tensor('bool', Uint8Array.from([0]), []) });
+    await agent.idle();
+    await agent.detach();
+    await session.release();
+    expect([...(thenOut['z']!.data as Float32Array)]).toEqual([28, 32]);
+    expect([...(elseOut['z']!.data as Float32Array)]).toEqual([0, 2]);
+    expect(agent.counters).toMatchObject({ captured: 2, shipped: 2, failed: 0 });
+    const [onThen, onElse] = traces(agent.shipped);
+    for (const [t, c] of [[onThen!, 1], [onElse!, 0]] as const) {
+      const ref = await traceOnnx(
+        ort as unknown as OrtModule,
+        bytes,
+        [
+          { name: 'x', shape: [2], dtype: 'float32', data: Float32Array.from([1, 2]) },
+          { name: 'c', shape: [], dtype: 'bool', data: Int32Array.from([c]) },
+        ],
+        { runtime: 'onnxruntime-node', executionProvider: 'cpu', profiler: null, capture: 'tensors', runs: 1, warmup: 0 },
+      );
+      expect(t.header.model.nodeCount).toBe(8);
+      expect(t.header.nodes.map((n) => [n.name, n.op, n.note])).toEqual(ref.header.nodes.map((n) => [n.name, n.op, n.note]));
+      for (const n of ref.header.nodes) expect(values(t, n.name), n.name).toEqual(values(ref, n.name));
+    }
+    // The main graph's `pick/then/plus` and the branch's (`pick/then/plus_`) each keep their own values.
+    expect(values(onThen!, 'pick/then/plus')).toEqual([28, 32]);
+    expect(values(onThen!, 'pick/then/plus_')).toEqual([2, 3]);
+    expect(values(onThen!, 'pick/then/inner/then/x_')).toEqual([4, 6]);
+    expect(values(onElse!, 'pick/else/minus')).toEqual([0, 1]);
+    expect(onElse!.header.nodes.find((n) => n.name === 'pick/then/plus_')!.note).toBe('did not run on this input: pick took its else branch');
+  });
+
+  it('a Loop body value that changes shape: the run with body values fails, the main graph is captured, and every trace of the session says why', async () => {
+    const agent = await attach({ ort, out: join(tmp, 'grow'), capture: 'tensors', sample: { first: 1, every: 1 } });
+    const session = await ort.InferenceSession.create(growModel());
+    const outs: number[][] = [];
+    for (let i = 0; i < 2; i++) outs.push([...((await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2]), [2]) }))['y']!.data as Float32Array)]);
+    await agent.idle();
+    await agent.detach();
+    await session.release();
+    expect(outs[0]).toEqual([-1, -2, -1, -2, -1, -2, -1, -2, -1, -2, -1, -2, -1, -2, -1, -2]);
+    expect(outs[1]).toEqual(outs[0]);
+    expect(agent.counters).toMatchObject({ captured: 2, shipped: 2, failed: 0 });
+    for (const t of traces(agent.shipped)) {
+      const h = t.header;
+      expect(h.nodes.map((n) => n.name)).toEqual(['loop/body/grow', 'loop/body/keep_going', 'loop', 'negate']);
+      expect(h.warnings.filter((w) => /cannot run the model rewritten to expose values inside subgraphs/.test(w))).toHaveLength(1);
+      expect(values(t, 'negate')).toEqual(outs[0]);
+      expect(values(t, 'loop')).toEqual(outs[0]!.map((v) => -v));
+      expect(h.nodes[0]!.note).toMatch(/^not captured: the runtime could not load or run the model rewritten/);
+      expect(h.nodes[0]!.outputs[0]!.blob).toBeUndefined();
+    }
+  });
+});
