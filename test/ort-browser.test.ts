@@ -70,7 +70,7 @@ describe.skipIf(!existsSync(CHROMIUM))('onnxruntime-web in Chromium', () => {
   });
 
   it('wasm EP: reads "Region-based segmentation" with kernel times, and agrees with onnxruntime-node', async () => {
-    const wasm = await traceInPage('jsep', 'wasm');
+    const wasm = await traceInPage('jsep', 'wasm', 'ppocr-v4-rec', input, { runs: 1, warmup: 0 });
     const h = wasm.header;
     expect(text(wasm)).toBe('Region-based segmentation');
     expect(h.environment.kind).toBe('browser');
@@ -115,7 +115,7 @@ describe.skipIf(!existsSync(CHROMIUM))('onnxruntime-web in Chromium', () => {
     if (!(await hasGpu())) ctx.skip('this Chromium offers no WebGPU adapter');
     const card = await loadModelCard(join(CLS, 'exray.json'));
     const t = preprocess(await cropRgba(PAGE, await firstTextLine(PAGE)), 1, card.inputs[0]!.preprocess!);
-    const gpu = await traceInPage('native', 'webgpu', 'ppocr-mobile-v2-cls', { name: 'x', shape: t.shape, data: Array.from(t.data) });
+    const gpu = await traceInPage('native', 'webgpu', 'ppocr-mobile-v2-cls', { name: 'x', shape: t.shape, data: Array.from(t.data) }, { runs: 1, warmup: 0 });
     const h = gpu.header;
     const p = gpu.blobs.get(h.outputs[0]!.blob!.id)!;
     expect(p[0]!).toBeGreaterThan(p[1]!);
