@@ -111,13 +111,22 @@ export function selectionOf(model: string, patterns: string[] | undefined): Node
 
 /**
  * Run a model in Node and write its trace as it runs (blobs go to the file as they are read: see
- * src/cli/trace-writer.ts); returns the trace without blobs (header only), for the summary.
+ * src/cli/trace-writer.ts); returns the trace without blobs (header only), for the summary. `check`
+ * sees each event first; when it throws, the run stops and nothing is written.
  */
-export async function traceInNodeToFile(out: string, opts: Omit<NodeTraceOptions, 'onEvent' | 'streamOnly'>): Promise<Trace> {
+export async function traceInNodeToFile(out: string, opts: Omit<NodeTraceOptions, 'onEvent' | 'streamOnly'>, check?: (event: TraceEvent) => void): Promise<Trace> {
   const { traceInNode } = await import('../reference/trace-node.ts');
   const file = await openStreamedTrace(out);
   try {
-    await traceInNode({ ...opts, streamOnly: true, onEvent: (e) => file.onEvent(e) });
+    await traceInNode({
+      ...opts,
+      streamOnly: true,
+      onEvent: (e) => {
+        // `check` throws to stop the run (e.g. at run-start: a card that is not this model's).
+        check?.(e);
+        file.onEvent(e);
+      },
+    });
   } catch (e) {
     file.abort();
     throw e;

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { ExrayInputError } from '../../errors.ts';
 import { checkRunCounts } from '../../limits.ts';
 import { checkOutputFile, modelInputFiles } from '../../io/outputs.ts';
-import type { CaptureMode, InputSource, PreprocessSpec, Trace } from '../../trace/types.ts';
+import type { CaptureMode, InputSource, ModelIdentity, PreprocessSpec, Trace } from '../../trace/types.ts';
 import type { FeedTensor } from '../../reference/feed.ts';
 import { feedFromTrace } from '../../reference/feed.ts';
 import { readTensorFile } from '../../reference/tensor-file.ts';
@@ -16,6 +16,7 @@ import { readTrace, rewriteNarrowed, writeTrace } from '../io.ts';
 import type { StoragePrecision } from '../../trace/blob-codec.ts';
 import { selectionOf, traceInNodeToFile } from '../trace-writer.ts';
 import { formatTraceSummary } from '../format.ts';
+import { checkCardAgainstModel } from '../card-check.ts';
 
 export interface TraceCommandOptions {
   image?: string;
@@ -125,6 +126,12 @@ export async function traceCommand(model: string, opts: TraceCommandOptions): Pr
   // Before any work: --out must be writable and must not be one of the inputs.
   await checkOutputFile(opts.out, [...(await modelInputFiles(model)), ...(opts.image ? [opts.image] : []), ...inputFiles(opts.input)]);
   const input = await prepareInput(model, opts);
+  // The card (given, or beside the model) must describe this model: checked once the model is loaded.
+  const cardPath = await modelCardPath(model, opts.card);
+  const card = cardPath ? await loadModelCard(cardPath) : null;
+  const checkCard = (m: Pick<ModelIdentity, 'format' | 'inputs' | 'outputs'>): void => {
+    if (card && cardPath) checkCardAgainstModel(card, cardPath, m, model);
+  };
   const common = { model, capture: opts.capture, runs: opts.runs, warmup: opts.warmup, ...input };
   let trace: Trace;
   if (opts.browser) {
@@ -140,6 +147,7 @@ export async function traceCommand(model: string, opts: TraceCommandOptions): Pr
       ...(opts.maxMemory !== undefined ? { maxMemoryBytes: opts.maxMemory } : {}),
       log: (l) => process.stderr.write(`${l}\n`),
     });
+    checkCard(trace.header.model);
   } else {
     if (opts.backend === 'webgl' || opts.backend === 'webgpu') {
       throw new ExrayInputError(model, `backend ${opts.backend} runs in a browser: add --browser`);
@@ -151,6 +159,8 @@ export async function traceCommand(model: string, opts: TraceCommandOptions): Pr
       backend: opts.backend,
       ...(nodes ? { nodes } : {}),
       ...(opts.maxMemory !== undefined ? { maxMemoryBytes: opts.maxMemory } : {}),
+    }, (e) => {
+      if (e.type === 'run-start') checkCard(e.model);
     });
   }
   if (opts.browser) await writeTrace(opts.out, trace, { precision: opts.precision ?? 'float32' });
