@@ -20,7 +20,7 @@ import {
   type Verdict,
 } from './tolerance.ts';
 import { describeOutputs } from './outputs.ts';
-import { measureRank } from './output-kind.ts';
+import { measureRank } from './output-text.ts';
 import { matchingPreset, storageWhy } from './precision.ts';
 import {
   COMPARISON_FORMAT,

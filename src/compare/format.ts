@@ -5,7 +5,7 @@
 import type { Comparison, NodeComparison } from './types.ts';
 import { fmt, type ResolvedTolerance } from './tolerance.ts';
 import type { TopKAgreement, TopKEntry } from './topk.ts';
-import { kindLabel } from './output-kind.ts';
+import { kindLabel } from './output-text.ts';
 
 export interface FormatTableOptions {
   /** Maximum node rows; the window is placed so the first divergent node is visible. Default: all rows. */

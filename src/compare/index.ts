@@ -40,25 +40,18 @@ export {
   BOX_FORMATS,
   type BoxFormat,
   type BoxLayout,
-  boxAgreement,
   COORDINATE_UNITS,
   type CoordinateUnits,
-  cosineText,
   guessOutputKind,
-  iou,
   KEYPOINT_COMPONENTS,
   type KeypointComponent,
   type KeypointLayout,
-  keypointAgreement,
-  kindLabel,
-  maskIoU,
-  measureRank,
   OUTPUT_KINDS,
   type OutputKind,
   type OutputKindInfo,
   type OutputKindSpec,
   type OutputMeasure,
-  outputMeasure,
-  outputMeasureText,
 } from './output-kind.ts';
+export { boxAgreement, iou, keypointAgreement, maskIoU, outputMeasure } from './output-measure.ts';
+export { cosineText, kindLabel, measureRank, outputMeasureText } from './output-text.ts';
 export { describeOutputs, outputKindOf } from './outputs.ts';

@@ -1,15 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { tensorMetrics } from './metrics.ts';
-import {
-  boxAgreement,
-  guessOutputKind,
-  iou,
-  keypointAgreement,
-  maskIoU,
-  outputMeasure,
-  outputMeasureText,
-  type OutputKindInfo,
-} from './output-kind.ts';
+import { guessOutputKind, type OutputKindInfo } from './output-kind.ts';
+import { boxAgreement, iou, keypointAgreement, maskIoU, outputMeasure } from './output-measure.ts';
+import { outputMeasureText } from './output-text.ts';
 import { rng } from './synthetic.ts';
 import { topKAgreement } from './topk.ts';
 

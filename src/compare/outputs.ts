@@ -5,7 +5,9 @@
  */
 
 import type { BlobData, TensorRecord, Trace } from '../trace/types.ts';
-import { guessOutputKind, type OutputKindInfo, type OutputKindSpec, outputMeasure, outputMeasureText } from './output-kind.ts';
+import { guessOutputKind, type OutputKindInfo, type OutputKindSpec } from './output-kind.ts';
+import { outputMeasure } from './output-measure.ts';
+import { outputMeasureText } from './output-text.ts';
 import { type TopKAgreement, topKAgreement } from './topk.ts';
 import type { CompareOptions, NamedTensorComparison, OutputComparison } from './types.ts';
 
