@@ -6,7 +6,8 @@
  * A pass's cost is, per exposed output, twice its size in its own element type (the runtime's buffer
  * and the copy the JS binding hands back: onnxruntime-node and onnxruntime-web both copy every output
  * out of native / wasm memory before `run()` resolves), plus the largest output once more as float32
- * (the trace's copy, made one output at a time). The model's own outputs come back from every pass
+ * (a copy made one output at a time: an int64 / float16 value widened for the trace, or the statistics
+ * kernel's copy of a float32 one; float32 and int32 values are no longer copied for the trace itself). The model's own outputs come back from every pass
  * and are counted in each.
  */
 import type { OnnxGraphInfo, OnnxNode } from '../../onnx/model.ts';
