@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadModelCard } from '../src/models/card.ts';
 import { preprocess } from '../src/preprocess/pipeline.ts';
 import { traceOnnx, tensorValues, type OrtModule, type OrtTensor } from '../src/instrument/ort/index.ts';
@@ -22,6 +22,8 @@ const pool = new NodeStatsPool({ threads: 2 });
 function sameBits(a: BlobData, b: BlobData): boolean {
   return a.constructor === b.constructor && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
+// Threads up before the first trace: until then the pool computes on the calling thread (by design).
+beforeAll(async () => expect(await pool.whenReady()).toBe(true), 60_000);
 afterAll(() => pool.close());
 
 async function traceCls(statsPool?: NodeStatsPool): Promise<Trace> {
@@ -87,6 +89,7 @@ describe('a pool whose threads cannot start', () => {
     expect(got.map((g) => g.data)).toStrictEqual(copies);
     expect(got.map((g) => g.stats)).toStrictEqual(copies.map((c) => computeStats(c, 32)));
     expect(broken.sent).toBe(0);
+    expect(await broken.whenReady()).toBe(false);
     await broken.close();
   });
 });

@@ -4,7 +4,8 @@
  * outputs are summarised in parallel and off the thread that reads them. Arrays too small to be worth
  * a message are done on the calling thread. Until a thread says it is ready nothing is transferred to
  * it; a thread that cannot start (no tsx, a bundle without the worker file) leaves its jobs to the
- * calling thread, so the pool never loses values it was given before a thread was up.
+ * calling thread, so the pool never loses values it was given before a thread was up; until one is
+ * up, the calling thread works through the queue itself.
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -56,6 +57,8 @@ export class NodeStatsPool implements StatsPool {
   private readonly url: URL;
   private started = false;
   private closed = false;
+  private helping = false;
+  private readyWaiters: ((up: boolean) => void)[] = [];
   private nextId = 0;
   /** Arrays sent to a thread so far. */
   sent = 0;
@@ -72,6 +75,14 @@ export class NodeStatsPool implements StatsPool {
     for (let i = 0; i < this.size; i++) this.spawn();
   }
 
+  /** Resolves true once a thread is up, false when none can start (the pool then computes here). */
+  whenReady(): Promise<boolean> {
+    this.warm();
+    if (this.threads.some((t) => t.ready)) return Promise.resolve(true);
+    if (this.threads.length === 0) return Promise.resolve(false);
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
   stats(data: BlobData, bins: number): Promise<StatsResult> {
     if (this.closed || data.length < this.minElements) return Promise.resolve({ stats: computeStats(data, bins), data });
     this.warm();
@@ -85,6 +96,7 @@ export class NodeStatsPool implements StatsPool {
   async close(): Promise<void> {
     this.closed = true;
     this.drainHere();
+    for (const w of this.readyWaiters.splice(0)) w(false);
     const threads = this.threads.splice(0);
     for (const t of threads) this.fail(t, 'the statistics pool was closed');
     await Promise.all(threads.map((t) => t.worker.terminate().catch(() => undefined)));
@@ -108,6 +120,7 @@ export class NodeStatsPool implements StatsPool {
   private onMessage(t: Thread, m: StatsFromWorker): void {
     if ('ready' in m) {
       t.ready = true;
+      for (const w of this.readyWaiters.splice(0)) w(true);
       this.pump();
       return;
     }
@@ -125,6 +138,7 @@ export class NodeStatsPool implements StatsPool {
     const ready = this.threads.filter((t) => t.ready);
     if (ready.length === 0) {
       if (this.threads.length === 0) this.drainHere();
+      else this.help();
       return;
     }
     for (let job = this.waiting.shift(); job; job = this.waiting.shift()) {
@@ -138,14 +152,33 @@ export class NodeStatsPool implements StatsPool {
     }
   }
 
-  private drainHere(): void {
-    for (let job = this.waiting.shift(); job; job = this.waiting.shift()) {
-      try {
-        job.resolve({ stats: computeStats(job.data, job.bins), data: job.data });
-      } catch (e) {
-        job.reject(e instanceof Error ? e : new Error(String(e)));
-      }
+  /**
+   * While no thread is up yet (a thread loads tsx and the kernel first: seconds on a busy machine), the
+   * calling thread takes the oldest waiting job, one per turn of the event loop, so the capture is not
+   * held up by the threads' start and a thread that becomes ready takes the rest.
+   */
+  private help(): void {
+    if (this.helping) return;
+    this.helping = true;
+    setImmediate(() => {
+      this.helping = false;
+      if (this.threads.some((t) => t.ready)) return this.pump();
+      const job = this.waiting.shift();
+      if (job) this.here(job);
+      if (this.waiting.length > 0) this.help();
+    });
+  }
+
+  private here(job: Job): void {
+    try {
+      job.resolve({ stats: computeStats(job.data, job.bins), data: job.data });
+    } catch (e) {
+      job.reject(e instanceof Error ? e : new Error(String(e)));
     }
+  }
+
+  private drainHere(): void {
+    for (let job = this.waiting.shift(); job; job = this.waiting.shift()) this.here(job);
   }
 
   /** A thread ended: its answered-never jobs fail (their arrays went with it); the others go on. */
@@ -153,6 +186,7 @@ export class NodeStatsPool implements StatsPool {
     const i = this.threads.indexOf(t);
     if (i < 0) return;
     this.threads.splice(i, 1);
+    if (this.threads.length === 0) for (const w of this.readyWaiters.splice(0)) w(false);
     this.fail(t, `a statistics worker ended (${why})`);
     this.pump();
   }
