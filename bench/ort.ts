@@ -102,7 +102,7 @@ async function benchRuntime(backend: OrtNodeBackend, rounds: number): Promise<Be
   const info = describeOnnx(decodeOnnx(bytes, 'ppocr-v4-rec'));
   const graphOutputs = new Set(info.outputs.map((o) => o.name));
   const pool = new NodeStatsPool();
-  pool.warm();
+  await pool.whenReady();
   const readAll = async (outs: Record<string, OrtTensor | undefined>, statsPool: StatsPool | undefined, withStats: boolean): Promise<void> => {
     const record = (_node: string, _k: number, v: TensorValues, stats: TensorStats | undefined): TensorRecord => ({ shape: v.shape, dtype: v.dtype, ...(stats ? { stats } : {}) });
     const noStats: StatsPool = { stats: (data) => Promise.resolve({ stats: undefined as unknown as TensorStats, data }), warm: () => undefined, close: async () => undefined };
