@@ -2,8 +2,9 @@
  * The agent (src/agent/ort.ts) on ONNX models with control flow, in a Node app on onnxruntime-node:
  * nodes inside If bodies named and valued as `exray trace` does (a built model whose names would
  * clash, test/onnx-build.ts), and a Loop whose body values cannot be stacked: the capture falls back to
- * the main graph for that session, and every later trace of it says why. Silero VAD v5 (three levels of
- * If) is in test/agent-ort.test.ts.
+ * the main graph for that session, and every later trace of it says why; Silero VAD legacy (248 of 250
+ * nodes inside one If) on onnxruntime-web (wasm) in Node. Silero VAD v5 (three levels of If) on
+ * onnxruntime-node is in test/agent-ort.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { traceOnnx, type OrtModule } from '../src/instrument/ort/index.ts';
 import { decodeTrace } from '../src/trace/file.ts';
 import type { Trace } from '../src/trace/types.ts';
 import { clashModel, growModel } from './onnx-build.ts';
+import { SILERO_LEGACY } from './silero-legacy.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'exray-agent-ort-sub-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -88,4 +90,50 @@ describe('agent: nodes inside ONNX control flow', () => {
       expect(h.nodes[0]!.outputs[0]!.blob).toBeUndefined();
     }
   });
+
+  it('Silero VAD legacy on onnxruntime-web (wasm): the 248 body nodes, the taken branch with the values exray trace records', async () => {
+    const ortWeb = (await import('onnxruntime-web')) as unknown as typeof ort;
+    ortWeb.env.wasm.numThreads = 1;
+    const bytes = new Uint8Array(readFileSync(SILERO_LEGACY));
+    const frame = Float32Array.from({ length: 512 }, (_, i) => 0.2 * Math.sin(i / 5) * Math.sin(i / 61));
+    const agent = await attach({ ort: ortWeb, out: join(tmp, 'legacy'), capture: 'tensors' });
+    const session = await ortWeb.InferenceSession.create(bytes, { executionProviders: ['wasm'] });
+    const zeros = (): ort.Tensor => new ortWeb.Tensor('float32', new Float32Array(128), [2, 1, 64]);
+    await session.run({ input: new ortWeb.Tensor('float32', frame.slice(), [1, 512]), sr: new ortWeb.Tensor('int64', BigInt64Array.from([16000n]), []), h: zeros(), c: zeros() });
+    await agent.idle();
+    await agent.detach();
+    await session.release();
+    expect(agent.counters).toMatchObject({ captured: 1, shipped: 1, failed: 0 });
+    const [t] = traces(agent.shipped);
+    const ref = await traceOnnx(
+      ortWeb as unknown as OrtModule,
+      bytes,
+      [
+        { name: 'input', shape: [1, 512], dtype: 'float32', data: frame },
+        { name: 'sr', shape: [], dtype: 'int64', data: Int32Array.from([16000]) },
+        { name: 'h', shape: [2, 1, 64], dtype: 'float32', data: new Float32Array(128) },
+        { name: 'c', shape: [2, 1, 64], dtype: 'float32', data: new Float32Array(128) },
+      ],
+      { runtime: 'onnxruntime-web', executionProvider: 'wasm', profiler: null, capture: 'tensors', runs: 1, warmup: 0 },
+    );
+    const h = t!.header;
+    expect(h.runtime).toMatchObject({ name: 'onnxruntime-web', backend: 'wasm' });
+    expect(h.model.nodeCount).toBe(250);
+    expect(h.nodes.map((n) => [n.name, n.note])).toEqual(ref.header.nodes.map((n) => [n.name, n.note]));
+    const taken = h.nodes.filter((n) => n.name.startsWith('If_25/then/') && n.outputs.every((o) => o.blob));
+    expect(taken.length).toBeGreaterThan(100);
+    let worst = 0;
+    for (const n of taken) {
+      const r = ref.header.nodes.find((m) => m.name === n.name)!;
+      n.outputs.forEach((o, k) => {
+        const a = t!.blobs.get(o.blob!.id)!;
+        const b = ref.blobs.get(r.outputs[k]!.blob!.id)!;
+        expect(a.length, n.name).toBe(b.length);
+        for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j]! - b[j]!) / (1 + Math.abs(b[j]!)));
+      });
+    }
+    // The app's session options keep onnxruntime's graph optimisations; exray trace's capture turns them off.
+    expect(worst).toBeLessThan(1e-5);
+    expect(h.nodes.find((n) => n.name === 'If_25/then/If_177/else/LSTM_407')!.note).toBe('did not run on this input: If_25/then/If_177 took its then branch');
+  }, 60_000);
 });

@@ -73,25 +73,32 @@ export interface CaptureSessionOps {
 }
 
 /**
- * One run of the capture session. When a model exposing body values fails to run, the model without
- * them replaces it (returned) and runs instead. `outs` is null when no run succeeded (`error` says why).
+ * One run of the capture session, with the warnings its trace carries (what the rewrite could not
+ * expose; why nodes have no values). When a model exposing body values fails to run, the model
+ * without them replaces it (returned) and runs instead. `outs` is null when no run succeeded.
  */
 export async function runCaptureModel(
   model: CaptureModel,
   ops: CaptureSessionOps,
   runtime: string,
-): Promise<{ model: CaptureModel; outs: Record<string, OrtTensor> | null; error: string | null }> {
+): Promise<{ model: CaptureModel; outs: Record<string, OrtTensor> | null; warnings: string[] }> {
+  const cannot = (m: CaptureModel, what: string, error: string | null): { model: CaptureModel; outs: null; warnings: string[] } => ({
+    model: m,
+    outs: null,
+    warnings: [`${runtime} cannot ${what} the rewritten model that exposes every node output (${error}): nodes have no values, the trace has the app's inputs and outputs only`],
+  });
+  if (!model.session) return cannot(model, 'create', model.failure);
   try {
-    return { model, outs: await ops.run(model.session), error: null };
+    return { model, outs: await ops.run(model.session), warnings: model.exposedWarnings };
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
-    if (!model.bodies) return { model, outs: null, error: m };
+    if (!model.bodies) return cannot(model, 'run', m);
     const plain = await ops.withoutBodyValues(model, `${runtime} cannot run the model rewritten to expose values inside subgraphs (${m}): nodes inside subgraphs have no values`);
-    if (!plain.session) return { model: plain, outs: null, error: plain.failure };
+    if (!plain.session) return cannot(plain, 'create', plain.failure);
     try {
-      return { model: plain, outs: await ops.run(plain.session), error: null };
+      return { model: plain, outs: await ops.run(plain.session), warnings: plain.exposedWarnings };
     } catch (e2) {
-      return { model: plain, outs: null, error: e2 instanceof Error ? e2.message : String(e2) };
+      return cannot(plain, 'run', e2 instanceof Error ? e2.message : String(e2));
     }
   }
 }

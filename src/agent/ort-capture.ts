@@ -62,6 +62,13 @@ export function copyFeeds(feeds: unknown): { copies: FeedCopy[] } | { reason: st
   return { copies };
 }
 
+/** Fresh onnxruntime tensors of the copied feeds, for one run of exray's capture session. */
+export function ortFeeds(ort: { Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => unknown }, feeds: readonly FeedCopy[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of feeds) out[f.name] = new ort.Tensor(f.type as 'float32', (f.data as Float32Array).slice(), f.dims);
+  return out;
+}
+
 /** Trace values of a copied feed (int64 → int32 when every value fits; strings → no values). */
 export function feedValues(f: FeedCopy): TensorValues {
   return tensorValues({ type: f.type, dims: f.dims, location: 'cpu', data: f.data } as unknown as OrtTensor);
@@ -97,6 +104,8 @@ export interface CaptureParts {
   captured: Record<string, OrtTensor | undefined> | null;
   keepNodeValues: boolean;
   bins: number;
+  /** The execution provider the capture session ran on (for the trace's warning). */
+  ep: string;
 }
 
 export interface AssembledRun {
@@ -109,6 +118,8 @@ export interface AssembledRun {
   warnings: string[];
   /** The capture session's final outputs against the app's: names with their max |Δ| (empty: identical). */
   differing: string[];
+  /** Where node values come from, and whether that session's outputs equal the app's (when it ran). */
+  source: string | null;
 }
 
 /** Names in the model's declared order first, then any others in their own order. */
@@ -158,8 +169,33 @@ function readNodes(
   }
 }
 
-/** Inputs, nodes and outputs of a captured inference, with their blobs. */
+/**
+ * Inputs, nodes and outputs of a captured inference, with their blobs. The capture session's outputs
+ * are all disposed when this returns.
+ */
 export function assembleRun(p: CaptureParts): AssembledRun {
+  try {
+    const parts = assembleParts(p);
+    const source = p.captured
+      ? `node values come from a second onnxruntime session exray created from the same model bytes with every node output exposed as a graph output (values inside If / Loop / Scan bodies brought out through their node), on the same execution provider (${p.ep}) and session options, run on a copy of this inference's inputs after the app's own run; the inputs and outputs are the app's own. ${
+          parts.differing.length === 0
+            ? "That session's final outputs equal the app's exactly."
+            : `That session's final outputs differ from the app's: ${parts.differing.join(', ')} (onnxruntime optimises the rewritten graph differently: fewer fusions).`
+        }`
+      : null;
+    return { ...parts, source };
+  } finally {
+    for (const t of Object.values(p.captured ?? {})) {
+      try {
+        t?.dispose();
+      } catch {
+        // onnxruntime-node's CPU tensors have nothing to free.
+      }
+    }
+  }
+}
+
+function assembleParts(p: CaptureParts): Omit<AssembledRun, 'source'> {
   const info = p.model?.info ?? null;
   const blobs = new Map<string, BlobData>();
   const warnings: string[] = [];

@@ -1,5 +1,5 @@
 /**
- * The agent's onnxruntime side, part 1: what model a session was created from, as
+ * The agent's onnxruntime side, part 1: which onnxruntime the app passed, and what model a session was created from, as
  * `InferenceSession.create` was given it (bytes, or a URL / file path), and the model's identity
  * (the sha256 of the `.onnx` bytes) and upload files.
  *
@@ -13,7 +13,22 @@
  * Pure of onnxruntime: nothing here imports it.
  */
 import { sha256Hex } from '../trace/sha256.ts';
+import type { OrtModule, OrtRuntimeName } from '../instrument/ort/ort-api.ts';
 import { MAX_AGENT_UPLOAD_BYTES, type ModelFiles } from './model-files.ts';
+
+/** An onnxruntime namespace (`import * as ort from 'onnxruntime-web'` / `-node`, or the `ort` global). */
+export function isOrtApi(x: unknown): x is OrtModule {
+  if ((typeof x !== 'object' && typeof x !== 'function') || x === null) return false;
+  const o = x as { InferenceSession?: unknown; Tensor?: unknown };
+  return typeof o.InferenceSession === 'function' && typeof (o.InferenceSession as { create?: unknown }).create === 'function' && typeof o.Tensor === 'function';
+}
+
+/** Which package the namespace is: onnxruntime-node exports `listSupportedBackends` and sets `env.versions.node`. */
+export function runtimeOf(ort: OrtModule): OrtRuntimeName {
+  if (typeof (ort as { listSupportedBackends?: unknown }).listSupportedBackends === 'function') return 'onnxruntime-node';
+  const v = (ort.env?.versions ?? {}) as Record<string, string | undefined>;
+  return v['node'] !== undefined && v['web'] === undefined ? 'onnxruntime-node' : 'onnxruntime-web';
+}
 
 /** What `InferenceSession.create` was given. */
 export type ModelSource =

@@ -28,7 +28,7 @@ import { collectOrtEnvironment } from '../instrument/ort/environment.ts';
 import type { TensorValues } from '../instrument/ort/tensors.ts';
 import type { ModelFiles } from './model-files.ts';
 import type { AgentHost, CapturedRun } from './types.ts';
-import { assembleRun, copyFeeds, copyResult, type FeedCopy } from './ort-capture.ts';
+import { assembleRun, copyFeeds, copyResult, ortFeeds, type FeedCopy } from './ort-capture.ts';
 import { prepareCaptureModel, runCaptureModel, type CaptureModel } from './ort-capture-model.ts';
 import {
   captureSessionOptions,
@@ -37,18 +37,13 @@ import {
   modelNameOf,
   modelSourceOf,
   onnxModelFiles,
+  runtimeOf,
   sessionOptionsOf,
   type ModelSource,
 } from './ort-model.ts';
 
 export type { OrtModule } from '../instrument/ort/ort-api.ts';
-
-/** An onnxruntime namespace (`import * as ort from 'onnxruntime-web'` / `-node`, or the `ort` global). */
-export function isOrtApi(x: unknown): x is OrtModule {
-  if ((typeof x !== 'object' && typeof x !== 'function') || x === null) return false;
-  const o = x as { InferenceSession?: unknown; Tensor?: unknown };
-  return typeof o.InferenceSession === 'function' && typeof (o.InferenceSession as { create?: unknown }).create === 'function' && typeof o.Tensor === 'function';
-}
+export { isOrtApi } from './ort-model.ts';
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 
@@ -87,12 +82,6 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Which package the namespace is: onnxruntime-node exports `listSupportedBackends` and sets `env.versions.node`. */
-function runtimeOf(ort: OrtModule): OrtRuntimeName {
-  if (typeof (ort as { listSupportedBackends?: unknown }).listSupportedBackends === 'function') return 'onnxruntime-node';
-  const v = (ort.env?.versions ?? {}) as Record<string, string | undefined>;
-  return v['node'] !== undefined && v['web'] === undefined ? 'onnxruntime-node' : 'onnxruntime-web';
-}
 
 /** Patches the app's onnxruntime; `restore()` puts every method back. */
 export class OrtPatch {
@@ -371,21 +360,13 @@ export class OrtPatch {
       }
     }
 
-    if (model && !model.session) {
-      warnings.push(
-        `${this.runtime} (${ep}) cannot create the rewritten model that exposes every node output (${model.failure}): nodes have no values, the trace has the app's inputs and outputs only`,
-      );
-    } else if (model?.session && info) {
+    if (model && info) {
       const origRun = this.origRun ?? (this.ort.InferenceSession as unknown as { prototype: { run: Fn } }).prototype.run;
       const bytes = this.bytesOf(info);
       const ran = await runCaptureModel(
         model,
         {
-          run: async (s) => {
-            const ortFeeds: Record<string, unknown> = {};
-            for (const f of feeds) ortFeeds[f.name] = new this.ort.Tensor(f.type as 'float32', (f.data as Float32Array).slice(), f.dims);
-            return (await origRun.call(s, ortFeeds)) as Record<string, OrtTensor>;
-          },
+          run: async (s) => (await origRun.call(s, ortFeeds(this.ort, feeds))) as Record<string, OrtTensor>,
           // A run of the model with body values failed: this session's captures go on without them.
           withoutBodyValues: async (m, why) => {
             // Another capture of this session may have replaced it already.
@@ -398,35 +379,12 @@ export class OrtPatch {
         `${this.runtime} (${ep})`,
       );
       model = ran.model;
-      if (ran.outs) {
-        captured = ran.outs;
-        warnings.push(...model.exposedWarnings);
-      } else {
-        warnings.push(`${this.runtime} (${ep}) cannot run the rewritten model that exposes every node output (${ran.error}): nodes have no values, the trace has the app's inputs and outputs only`);
-      }
+      captured = ran.outs;
+      warnings.push(...ran.warnings);
     }
 
-    let parts: ReturnType<typeof assembleRun>;
-    try {
-      parts = assembleRun({ feeds, results, model, captured, keepNodeValues: settings.capture === 'tensors', bins: settings.histogramBins });
-    } finally {
-      for (const t of Object.values(captured ?? {})) {
-        try {
-          t?.dispose();
-        } catch {
-          // onnxruntime-node's CPU tensors have nothing to free.
-        }
-      }
-    }
-    if (captured) {
-      warnings.unshift(
-        `node values come from a second onnxruntime session exray created from the same model bytes with every node output exposed as a graph output (values inside If / Loop / Scan bodies brought out through their node), on the same execution provider (${ep}) and session options, run on a copy of this inference's inputs after the app's own run; the inputs and outputs are the app's own. ${
-          parts.differing.length === 0
-            ? 'That session\'s final outputs equal the app\'s exactly.'
-            : `That session's final outputs differ from the app's: ${parts.differing.join(', ')} (onnxruntime optimises the rewritten graph differently: fewer fusions).`
-        }`,
-      );
-    }
+    const parts = assembleRun({ feeds, results, model, captured, keepNodeValues: settings.capture === 'tensors', bins: settings.histogramBins, ep });
+    if (parts.source) warnings.unshift(parts.source);
     warnings.push(...parts.warnings);
     warnings.push("traced by the exray agent inside the app: no kernel timing for this inference (timing: the app's timing-only inferences)");
 
