@@ -5,7 +5,7 @@
  * the unmodified model's and across passes.
  */
 import type { TensorRecord, TensorStats } from '../../trace/types.ts';
-import { inThreadStats, type StatsPool, type StatsResult } from '../../trace/stats-pool.ts';
+import type { StatsPool, StatsResult } from '../../trace/stats-pool.ts';
 import type { OnnxGraphInfo, OnnxNode } from '../../onnx/model.ts';
 import type { SubgraphExposure } from '../../onnx/expose-subgraphs.ts';
 import { isBodyNode } from '../../onnx/subgraphs.ts';
@@ -25,9 +25,9 @@ export interface PassReadContext {
   notes: Map<string, string>;
   /** Histogram bins of the statistics. */
   bins: number;
-  /** Where statistics are computed (default: on this thread). */
+  /** Where statistics are computed (default: by `record`, on this thread, as each node is recorded). */
   pool?: StatsPool;
-  /** Records one output with its statistics (and emits its blob when the capture keeps tensors). */
+  /** Records one output with its statistics (computed here when `stats` is undefined), and emits its blob when the capture keeps tensors. */
   record: (node: string, k: number, v: TensorValues, stats: TensorStats | undefined, forceBlob: boolean) => TensorRecord;
   /** Called once a node's outputs are recorded (its record is then final). */
   onRead?: (node: OnnxNode) => void;
@@ -49,14 +49,16 @@ interface Taken {
  * Returns what the exposed outputs cost (capture-plan.ts's measure) and the largest one as float32.
  *
  * Every exposed value is taken first, without a copy where the runtime handed it over in an array of
- * its own, and its statistics started (on the pool's threads, in parallel); then the nodes are recorded
- * in order as their statistics come back, so node records still stream one by one while the rest are
- * being computed. The model's own outputs are copied (the run's check and the trace's outputs read them).
+ * its own, and, with a pool, its statistics started (on the pool's threads, in parallel); then the nodes
+ * are recorded in order as their statistics come back (or are computed, without a pool), so node
+ * records still stream one by one while the rest are being computed. The model's own outputs are copied (the run's check and the trace's outputs read them).
  */
 export async function readPassNodes(nodes: readonly OnnxNode[], outs: Record<string, OrtTensor | undefined>, bodies: SubgraphExposure | null, ctx: PassReadContext): Promise<{ bytes: number; largest: number }> {
   let bytes = 0;
   let largest = 0;
-  const pool = ctx.pool ?? inThreadStats;
+  // Without a pool each output's statistics are computed as its node is recorded (record() does it), so
+  // node records go out one by one as before rather than after every statistic of the run.
+  const pool = ctx.pool;
   const taken = nodes.map((n) => {
     let keys: (string | undefined)[] = n.outputs;
     if (isBodyNode(n)) {
@@ -84,7 +86,7 @@ export async function readPassNodes(nodes: readonly OnnxNode[], outs: Record<str
         }
         outs[key] = undefined;
       }
-      return { values, ...(values.data ? { stats: pool.stats(values.data, ctx.bins) } : {}) };
+      return { values, ...(values.data && pool ? { stats: pool.stats(values.data, ctx.bins) } : {}) };
     });
   });
   // Every promise gets a handler now: one that fails while an earlier node is awaited is not "unhandled".
