@@ -19,12 +19,12 @@ import type { GraphProto, ModelProto, NodeProto } from './proto/onnx-ml_pb.ts';
 import { AttributeProto_AttributeType, AttributeProtoSchema, NodeProtoSchema, TensorProtoSchema, ValueInfoProtoSchema } from './proto/onnx-ml_pb.ts';
 import { inferElemTypes } from './elem-types.ts';
 import { bodyNodeNames, localNodes, subgraphsOf } from './subgraphs.ts';
-import type { OnnxGraphInfo } from './model.ts';
+import type { OnnxGraphInfo } from './describe.ts';
+import { NON_TENSOR_OPS } from './expose-outputs.ts';
 
 const FLOAT = 1;
 const INT32 = 6;
 const STRING = 8;
-const NON_TENSOR_OPS = new Set(['SequenceConstruct', 'SequenceEmpty', 'SequenceInsert', 'SequenceErase', 'SplitToSequence', 'Optional', 'ZipMap']);
 
 /** A condition on an enclosing If for a body value to be real: its marker output equals `taken`. */
 export interface BranchGuard {

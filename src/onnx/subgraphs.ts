@@ -8,7 +8,7 @@
  * appended (bodyNodeNames). Constant nodes are weights, not recorded.
  */
 import type { GraphProto, NodeProto } from './proto/onnx-ml_pb.ts';
-import { isConstantNode, onnxNodeOf, type OnnxGraphInfo, type OnnxNode } from './model.ts';
+import { isConstantNode, onnxNodeOf, type OnnxGraphInfo, type OnnxNode } from './describe.ts';
 
 /** One step from the main graph down to a body: the control-flow node and which of its bodies. */
 export interface Scope {
