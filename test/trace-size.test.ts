@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { inflateRawSync } from 'node:zlib';
 import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,25 @@ function bitDiffs(a: Float32Array | Int32Array, b: Float32Array | Int32Array): n
   let n = Math.abs(x.length - y.length);
   for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) n++;
   return n;
+}
+
+/** Each entry's stored bytes (still compressed), from the zip's central directory. */
+function rawZipEntries(zip: Uint8Array): { name: string; method: number; data: Uint8Array }[] {
+  const v = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  let eocd = zip.length - 22;
+  while (v.getUint32(eocd, true) !== 0x06054b50) eocd--;
+  const out: { name: string; method: number; data: Uint8Array }[] = [];
+  for (let p = v.getUint32(eocd + 16, true), k = v.getUint16(eocd + 10, true); k > 0; k--) {
+    const method = v.getUint16(p + 10, true);
+    const size = v.getUint32(p + 20, true);
+    const n = v.getUint16(p + 28, true);
+    const name = strFromU8(zip.subarray(p + 46, p + 46 + n));
+    const local = v.getUint32(p + 42, true);
+    const start = local + 30 + v.getUint16(local + 26, true) + v.getUint16(local + 28, true);
+    out.push({ name, method, data: zip.subarray(start, start + size) });
+    p += 46 + n + v.getUint16(p + 30, true) + v.getUint16(p + 32, true);
+  }
+  return out;
 }
 
 describe('trace blobs of a real model (emotion CNN, cpu)', () => {
@@ -49,7 +69,16 @@ describe('trace blobs of a real model (emotion CNN, cpu)', () => {
     expect(json.version).toBe(2);
     const codecs = Object.values(json.blobCodecs);
     expect(codecs).toContain('masked4');
-    expect(Object.keys(json.blobBases ?? {}).length).toBe(codecs.filter((c) => c === 'masked4').length);
+    expect(Object.keys(json.blobBases ?? {}).length).toBe(codecs.filter((c) => c === 'masked4' || c === 'xor4').length);
+    // Every entry is standard deflate: zlib (not only fflate, which exray reads with) inflates it to the same bytes.
+    const entries = unzipSync(bytes);
+    let deflated = 0;
+    for (const { name, method, data } of rawZipEntries(bytes)) {
+      if (method !== 8) continue;
+      expect(Buffer.from(inflateRawSync(data)).equals(Buffer.from(entries[name]!)), name).toBe(true);
+      deflated++;
+    }
+    expect(deflated).toBeGreaterThan(10);
     const back = decodeTrace(bytes, FILE);
     expect(back.header).toEqual(trace.header);
     for (const [id, data] of trace.blobs) {

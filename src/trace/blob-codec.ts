@@ -4,19 +4,21 @@
  * encodeBlob turns a Float32Array / Int32Array into the bytes of its zip entry: raw little-endian
  * values (codec absent), or byte planes (`shuffle4`: every value's byte 0, then every byte 1, …; the
  * high bytes of activations — sign and exponent — repeat a lot, so deflate finds them), optionally
- * narrowed to float16 / bfloat16 first. The planes are deflated (zip method 8, fflate level 1) only
- * when that saves at least MIN_SAVING of the entry; else the blob is stored raw (method 0), so dense
- * tensors cost no read time. decodeBlob inverts it with the reader's hardening: inflation bounded by
+ * narrowed to float16 / bfloat16 first. The planes are deflated (zip method 8, by plane-deflate.ts:
+ * Huffman-coded blocks where that pays, stored blocks for the near-random low mantissa planes) only
+ * when that saves at least MIN_SAVING of the entry; else the blob is stored raw (method 0). decodeBlob inverts it with the reader's hardening: inflation bounded by
  * the declared size, CRC-32 checked, every problem a TraceFormatError naming the file and the entry.
  * `masked4` stores a blob against an earlier one of the same length (its `base`): a bit mask of the
  * values equal bit for bit, then the byte planes of the others — a ReLU's output is mostly its input
- * or zero, so it costs about a bit a value. Layout and measurements: docs/trace-format.md "Blob
+ * or zero, so it costs about a bit a value. `xor4` stores each value XOR its base's, for blobs close
+ * to their base but rarely equal (a residual Add's output against its input). Layout and measurements: docs/trace-format.md "Blob
  * encodings". A streaming writer calls encodeBlob per blob and records `codec` (and the base's id)
  * in header.json (fileHeaderJson in file.ts).
  */
-import { deflateSync, Inflate, inflateSync } from 'fflate';
+import { Inflate, inflateSync } from 'fflate';
 import { TraceFormatError } from './errors.ts';
-import { bfloatBits, halfBits, halfToFloatTable } from './half.ts';
+import { masked32, narrow, shuffle32, unmask32, unshuffle32, unxorShuffle32, widen, words, xorPays, xorShuffle32 } from './byte-planes.ts';
+import { deflatePlanes } from './plane-deflate.ts';
 import type { BlobData } from './types.ts';
 
 /** How values were stored: lossless, or narrowed (float32 blobs only; int32 blobs are always exact). */
@@ -28,8 +30,16 @@ export const STORAGE_PRECISIONS: readonly StoragePrecision[] = ['float32', 'floa
  * `shuffle4`: 4 byte planes of the 4-byte values. `float16` / `bfloat16`: 2 byte planes of the values
  * narrowed to IEEE binary16 / bfloat16 (round to nearest even).
  */
-export type BlobCodec = 'shuffle4' | 'float16' | 'bfloat16' | 'masked4';
-export const BLOB_CODECS: readonly BlobCodec[] = ['shuffle4', 'float16', 'bfloat16', 'masked4'];
+export type BlobCodec = 'shuffle4' | 'float16' | 'bfloat16' | 'masked4' | 'xor4';
+export const BLOB_CODECS: readonly BlobCodec[] = ['shuffle4', 'float16', 'bfloat16', 'masked4', 'xor4'];
+
+/**
+ * Codecs stored against a base blob (header.json `blobBases`): `masked4` (a mask of the values equal
+ * to the base's, then the others) and `xor4` (the byte planes of each value XOR the base's value).
+ */
+export function isBasedCodec(codec: BlobCodec | undefined): codec is 'masked4' | 'xor4' {
+  return codec === 'masked4' || codec === 'xor4';
+}
 
 /** Largest relative error of a value stored at a precision (normal range; float16 subnormals: absolute 2^-25). */
 export const STORAGE_RELATIVE_ERROR: Readonly<Record<StoragePrecision, number>> = {
@@ -63,10 +73,14 @@ export function entrySizeProblem(codec: BlobCodec | undefined, length: number, s
  */
 export const MIN_EQUAL = 0.2;
 
+/**
+ * A blob with a base that is not masked4 is stored as xor4 when a sample says XOR with the base
+ * saves at least this many bits per value in its top two bytes (a residual Add against its input).
+ */
+export const MIN_XOR_GAIN_BITS = 0.5;
+
 /** A blob is deflated only when that saves at least this fraction of its entry (else stored raw). */
 export const MIN_SAVING = 0.1;
-/** fflate level: 1 measured ≥ 3× faster than 6 at < 1 % larger on activations (docs/trace-format.md). */
-const DEFLATE_LEVEL = 1;
 const STEP = 64 * 1024;
 
 export interface EncodeBlobOptions {
@@ -77,7 +91,8 @@ export interface EncodeBlobOptions {
   /**
    * An earlier blob of the same length (the writer passes the last one not itself masked): when enough
    * values equal it bit for bit, the blob is stored as masked4 (a mask + the values that differ). The
-   * caller records the base's id (header.json `blobBases`). Lossless precision only.
+   * caller records the base's id (header.json `blobBases`). Else, when XOR with the base pays, xor4.
+   * Lossless precision only.
    */
   base?: BlobData;
 }
@@ -94,113 +109,6 @@ export interface EncodedBlob {
   size: number;
   /** CRC-32 of the uncompressed entry bytes (the zip directory's crc). */
   crc: number;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Byte planes. Values are read as numbers (not bytes), so the planes are little-endian on any platform.
-// ---------------------------------------------------------------------------------------------
-
-function words(data: BlobData): Uint32Array {
-  return new Uint32Array(data.buffer, data.byteOffset, data.length);
-}
-
-function shuffle32(w: Uint32Array): Uint8Array {
-  const n = w.length;
-  const out = new Uint8Array(n * 4);
-  for (let i = 0; i < n; i++) {
-    const v = w[i]!;
-    out[i] = v & 0xff;
-    out[n + i] = (v >>> 8) & 0xff;
-    out[2 * n + i] = (v >>> 16) & 0xff;
-    out[3 * n + i] = v >>> 24;
-  }
-  return out;
-}
-
-/** A mask of the values equal to `base` (bit i of byte i/8) and the 4 byte planes of the others, or null when too few are equal. */
-function masked32(w: Uint32Array, base: Uint32Array): Uint8Array | null {
-  const n = w.length;
-  let equal = 0;
-  for (let i = 0; i < n; i++) if (w[i] === base[i]) equal++;
-  if (equal < n * MIN_EQUAL) return null;
-  const mask = (n + 7) >>> 3;
-  const m = n - equal;
-  const out = new Uint8Array(mask + 4 * m);
-  let j = mask;
-  for (let i = 0; i < n; i++) {
-    const v = w[i]!;
-    if (v === base[i]) out[i >>> 3]! |= 1 << (i & 7);
-    else {
-      out[j] = v & 0xff;
-      out[j + m] = (v >>> 8) & 0xff;
-      out[j + 2 * m] = (v >>> 16) & 0xff;
-      out[j + 3 * m] = v >>> 24;
-      j++;
-    }
-  }
-  return out;
-}
-
-/** Inverse of masked32; the problem when the mask does not match the entry's size. */
-function unmask32(b: Uint8Array, base: Uint32Array, out: Uint32Array): string | null {
-  const n = out.length;
-  const mask = (n + 7) >>> 3;
-  const m = (b.length - mask) / 4;
-  let set = 0;
-  for (let k = 0; k < mask; k++) {
-    let x = b[k]!;
-    while (x) {
-      x &= x - 1;
-      set++;
-    }
-  }
-  if (n % 8 !== 0 && b[mask - 1]! >>> (n % 8) !== 0) return 'its mask has bits set past the last value';
-  if (n - set !== m) return `its mask marks ${n - set} differing values but it holds ${m}`;
-  let j = mask;
-  for (let i = 0; i < n; i++) {
-    if ((b[i >>> 3]! >>> (i & 7)) & 1) out[i] = base[i]!;
-    else {
-      out[i] = (b[j]! | (b[j + m]! << 8) | (b[j + 2 * m]! << 16) | (b[j + 3 * m]! << 24)) >>> 0;
-      j++;
-    }
-  }
-  return null;
-}
-
-function unshuffle32(b: Uint8Array, out: Uint32Array): void {
-  const n = out.length;
-  for (let i = 0; i < n; i++) out[i] = (b[i]! | (b[n + i]! << 8) | (b[2 * n + i]! << 16) | (b[3 * n + i]! << 24)) >>> 0;
-}
-
-/**
- * The 2-byte planes of `w` narrowed to float16 / bfloat16, or null when a finite value would become
- * infinite (|x| > 65504 for float16): such a blob is kept exact rather than break the stated bound.
- */
-function narrow(w: Uint32Array, codec: 'float16' | 'bfloat16'): Uint8Array | null {
-  const n = w.length;
-  const out = new Uint8Array(n * 2);
-  const half = codec === 'float16';
-  for (let i = 0; i < n; i++) {
-    const f = w[i]!;
-    const h = half ? halfBits(f) : bfloatBits(f);
-    if ((half ? (h & 0x7fff) === 0x7c00 : (h & 0x7fff) === 0x7f80) && (f & 0x7f800000) !== 0x7f800000) return null;
-    out[i] = h & 0xff;
-    out[n + i] = h >>> 8;
-  }
-  return out;
-}
-
-function widen(b: Uint8Array, codec: 'float16' | 'bfloat16', length: number): Float32Array {
-  const out = new Float32Array(length);
-  const n = length;
-  if (codec === 'float16') {
-    const t = halfToFloatTable();
-    for (let i = 0; i < n; i++) out[i] = t[b[i]! | (b[n + i]! << 8)]!;
-  } else {
-    const u = new Uint32Array(out.buffer);
-    for (let i = 0; i < n; i++) u[i] = ((b[i]! | (b[n + i]! << 8)) << 16) >>> 0;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -238,9 +146,14 @@ export function crc32(data: Uint8Array): number {
 // Encoding
 // ---------------------------------------------------------------------------------------------
 
-/** One-shot deflate: fflate's streaming Deflate, fed a whole large buffer at once, produced streams that do not inflate (invalid distance). */
-function deflate(b: Uint8Array): Uint8Array {
-  return deflateSync(b, { level: DEFLATE_LEVEL });
+/** Where the planes of an entry start (deflatePlanes codes each apart). */
+function planeCuts(codec: BlobCodec, length: number, size: number): number[] {
+  if (codec === 'masked4') {
+    const mask = (length + 7) >>> 3;
+    const m = (size - mask) / 4;
+    return [mask, mask + m, mask + 2 * m, mask + 3 * m];
+  }
+  return codec === 'float16' || codec === 'bfloat16' ? [length] : [length, 2 * length, 3 * length];
 }
 
 function rawLittleEndian(data: BlobData): Uint8Array {
@@ -273,8 +186,14 @@ export function encodeBlob(data: BlobData, opts: EncodeBlobOptions = {}): Encode
     if (planes) codec = precision;
   }
   if (!planes && compress && opts.base && opts.base.length === data.length && data.length > 0) {
-    planes = masked32(words(data), words(opts.base));
+    const w = words(data);
+    const b = words(opts.base);
+    planes = masked32(w, b, MIN_EQUAL);
     if (planes) codec = 'masked4';
+    else if (xorPays(w, b, MIN_XOR_GAIN_BITS)) {
+      planes = xorShuffle32(w, b);
+      codec = 'xor4';
+    }
   }
   if (!planes && compress && data.length > 0) {
     planes = shuffle32(words(data));
@@ -285,7 +204,7 @@ export function encodeBlob(data: BlobData, opts: EncodeBlobOptions = {}): Encode
     return { codec: undefined, method: 0, data: raw, size: raw.length, crc: crc32(raw) };
   }
   if (compress) {
-    const packed = deflate(planes);
+    const packed = deflatePlanes(planes, planeCuts(codec!, data.length, planes.length));
     if (packed.length <= planes.length * (1 - MIN_SAVING)) {
       return { codec, method: 8, data: packed, size: planes.length, crc: crc32(planes) };
     }
@@ -293,7 +212,7 @@ export function encodeBlob(data: BlobData, opts: EncodeBlobOptions = {}): Encode
   if (codec === 'masked4' && planes.length <= data.byteLength * (1 - MIN_SAVING)) {
     return { codec, method: 0, data: planes, size: planes.length, crc: crc32(planes) };
   }
-  if (codec === 'shuffle4' || codec === 'masked4') {
+  if (codec === 'shuffle4' || isBasedCodec(codec)) {
     // Planes that do not deflate are no better than raw values: store those (readable by version-1 readers' layout).
     const raw = rawLittleEndian(data);
     return { codec: undefined, method: 0, data: raw, size: raw.length, crc: crc32(raw) };
@@ -396,17 +315,18 @@ export function decodeBlob(
   if (sizeProblem !== null) {
     throw new TraceFormatError(file, `blob ${e.name} is ${e.size} bytes but header.json says ${length} ${encoding} values stored as ${codec ?? 'raw'} (${sizeProblem})`);
   }
-  if (codec === 'masked4' && (base === undefined || base.length !== length)) {
-    throw new TraceFormatError(file, `blob ${e.name} is stored as masked4 but its base blob of ${length} values is missing`);
+  if (isBasedCodec(codec) && (base === undefined || base.length !== length)) {
+    throw new TraceFormatError(file, `blob ${e.name} is stored as ${codec} but its base blob of ${length} values is missing`);
   }
   if ((codec === 'float16' || codec === 'bfloat16') && encoding !== 'float32') {
     throw new TraceFormatError(file, `blob ${e.name} is ${encoding} but stored as ${codec}; only float32 blobs may be narrowed`);
   }
   const bytes = inflateEntry(e, file);
   if (codec === 'float16' || codec === 'bfloat16') return widen(bytes, codec, length);
-  if (codec === 'shuffle4' || codec === 'masked4') {
+  if (codec === 'shuffle4' || isBasedCodec(codec)) {
     const out = encoding === 'float32' ? new Float32Array(length) : new Int32Array(length);
     if (codec === 'shuffle4') unshuffle32(bytes, words(out));
+    else if (codec === 'xor4') unxorShuffle32(bytes, words(base!), words(out));
     else {
       const problem = unmask32(bytes, words(base!), words(out));
       if (problem !== null) throw new TraceFormatError(file, `corrupt file: blob ${e.name} (masked4): ${problem}`);

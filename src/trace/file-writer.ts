@@ -5,7 +5,7 @@
  * the caller's sink puts the bytes somewhere (src/cli/trace-writer.ts: a temp file renamed at the end).
  *
  * fflate's streaming `Zip`; each blob is encoded as encodeTrace encodes it (blob-codec.ts encodeBlob:
- * byte planes deflated when that pays, masked4 against the previous blob when it is mostly equal to it,
+ * byte planes deflated when that pays, masked4 / xor4 against the previous blob when it is mostly equal or close to it,
  * else raw) and added as one finished entry (its size and CRC-32 known, fflate's custom-entry
  * interface); header.json is written by fileHeaderJson (version 2 with `blobCodecs` when some blob is
  * encoded). The result reads back with decodeTrace / decodeTraceHeader. Only the previous blob is kept
@@ -13,7 +13,7 @@
  * tensors at most.
  */
 import { deflateSync, Zip } from 'fflate';
-import { crc32, encodeBlob, type BlobCodec, type EncodedBlob } from './blob-codec.ts';
+import { crc32, encodeBlob, isBasedCodec, type BlobCodec, type EncodedBlob } from './blob-codec.ts';
 import { TraceFormatError, TraceRunError } from './errors.ts';
 import { foldHeader } from './events.ts';
 import { addZipEntry, blobEntryName, fileHeaderJson, HEADER_ENTRY } from './file.ts';
@@ -44,7 +44,7 @@ export class TraceStreamWriter {
   private readonly blobs = new Map<string, { encoding: 'float32' | 'int32'; length: number }>();
   private readonly codecs = new Map<string, BlobCodec | undefined>();
   private readonly bases = new Map<string, string>();
-  /** The previous blob not itself masked: the base a masked4 blob may be stored against. */
+  /** The previous blob not itself masked: the base a masked4 / xor4 blob may be stored against. */
   private previous: { id: string; data: Float32Array | Int32Array } | undefined;
   private written = 0;
   private mtime: Date = new Date(1980, 0, 1);
@@ -120,7 +120,7 @@ export class TraceStreamWriter {
     this.add(blobEntryName(id), e);
     this.blobs.set(id, { encoding, length: data.length });
     this.codecs.set(id, e.codec);
-    if (e.codec === 'masked4') this.bases.set(id, base!.id);
+    if (isBasedCodec(e.codec)) this.bases.set(id, base!.id);
     else this.previous = { id, data };
   }
 

@@ -168,6 +168,8 @@ describe('encodeTrace / decodeTrace', () => {
 describe('decodeTrace rejects corrupt and hostile files with TraceFormatError', () => {
   const trace = makeTrace();
   const bytes = encodeTrace(trace);
+  // Blobs stored raw (the conv output's Gaussian values would deflate as byte planes).
+  const rawBytes = encodeTrace(trace, { compress: false });
   const convId = trace.header.nodes[0]!.outputs[0]!.blob!.id;
 
   it('not a zip', () => {
@@ -216,7 +218,7 @@ describe('decodeTrace rejects corrupt and hostile files with TraceFormatError', 
 
   it('blob byte length different from length × 4', () => {
     decodeError(
-      rezip(bytes, (f) => (f[`tensors/${convId}.bin`] = new Uint8Array(128 * 4 + 3))),
+      rezip(rawBytes, (f) => (f[`tensors/${convId}.bin`] = new Uint8Array(128 * 4 + 3))),
       new RegExp(`^blob tensors/${convId}\\.bin is 515 bytes but nodes\\[0\\]\\.outputs\\[0\\]\\.blob says 128 float32 values \\(512 bytes\\)$`),
     );
   });
@@ -290,7 +292,7 @@ describe('decodeTrace rejects corrupt and hostile files with TraceFormatError', 
   });
 
   it('CRC mismatch (a flipped bit in a stored blob)', () => {
-    const flipped = bytes.slice();
+    const flipped = rawBytes.slice();
     const marker = bytesOf(trace.blobs.get(convId)!);
     const at = strFromU8(flipped, true).indexOf(strFromU8(marker, true));
     expect(at).toBeGreaterThan(0);
@@ -399,7 +401,7 @@ describe('encoded blobs (file version 2) and version-1 files', () => {
     const damaged = bytes.slice();
     for (let i = 0; i < 8; i++) damaged[dataStart + 2 + i]! ^= 0x5a;
     decodeError(damaged, new RegExp(`^corrupt (zip|file): entry tensors/${relu}\\.bin `));
-    decodeError(editHeader(bytes, (h) => (h.blobCodecs[relu] = 'lzma')), /^blobCodecs\[".*"\] must be one of 'shuffle4', 'float16', 'bfloat16', 'masked4' \(got "lzma"\)$/);
+    decodeError(editHeader(bytes, (h) => (h.blobCodecs[relu] = 'lzma')), /^blobCodecs\[".*"\] must be one of 'shuffle4', 'float16', 'bfloat16', 'masked4', 'xor4' \(got "lzma"\)$/);
     decodeError(editHeader(bytes, (h) => (h.blobCodecs['ghost'] = 'shuffle4')), /^blobCodecs names blob "ghost", which no tensor in header\.json references$/);
     decodeError(editHeader(bytes, (h) => delete h.blobCodecs), /^version 2 needs a "blobCodecs" object$/);
     decodeError(editHeader(bytes, (h) => (h.version = 1)), /^"blobCodecs" needs version 2; this file says version 1$/);
@@ -419,6 +421,6 @@ describe('encoded blobs (file version 2) and version-1 files', () => {
     decodeError(editHeader(bytes, (h) => delete h.blobBases), new RegExp(`^blob tensors/${relu}\\.bin is stored as masked4 but blobBases names no base for it$`));
     decodeError(editHeader(bytes, (h) => (h.blobBases[relu] = 'ghost')), /^blobBases\[".*"\] is "ghost", which no tensor in header\.json references$/);
     decodeError(editHeader(bytes, (h) => (h.blobBases[relu] = relu)), /is itself masked4$/);
-    decodeError(editHeader(bytes, (h) => (h.blobBases[conv] = relu)), /^blobBases names blob ".*", which is not stored as masked4$/);
+    decodeError(editHeader(bytes, (h) => (h.blobBases[conv] = relu)), /^blobBases names blob ".*", which is not stored as masked4 or xor4$/);
   });
 });

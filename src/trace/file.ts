@@ -16,6 +16,7 @@ import {
   encodeBlob,
   entrySizeProblem,
   inflateEntry,
+  isBasedCodec,
   type BlobCodec,
   type EncodeBlobOptions,
   type EncodedBlob,
@@ -153,7 +154,7 @@ export function blobPrecisions(header: TraceHeader, precision: StoragePrecision)
 export interface WrittenBlobs {
   /** Each blob's EncodedBlob.codec (undefined = raw). */
   codecs: ReadonlyMap<string, BlobCodec | undefined>;
-  /** The base blob id of each masked4 blob. */
+  /** The base blob id of each masked4 / xor4 blob. */
   bases: ReadonlyMap<string, string>;
   /** The precision asked for, and whether some blob was stored at it (sets `storagePrecision`). */
   precision: StoragePrecision;
@@ -161,7 +162,7 @@ export interface WrittenBlobs {
 }
 
 /**
- * header.json as a writer stores it: version 2 with `blobCodecs` (and `blobBases` for masked4 blobs)
+ * header.json as a writer stores it: version 2 with `blobCodecs` (and `blobBases` for masked4 / xor4 blobs)
  * when some blob is encoded, else the header as is (version 1). For streaming writers too.
  */
 export function fileHeaderJson(header: TraceHeader, w: WrittenBlobs): string {
@@ -214,7 +215,7 @@ export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array<
   const bases = new Map<string, string>();
   const blobs: [string, EncodedBlob][] = [];
   let narrowed = false;
-  // The last blob of each length not itself masked: the base a masked4 blob is stored against.
+  // The last blob of each length not itself masked: the base a masked4 / xor4 blob is stored against.
   const lastOfLength = new Map<number, { id: string; data: BlobData }>();
   for (const [id, data] of trace.blobs) {
     const blobPrecision = precisionOf(id);
@@ -222,7 +223,7 @@ export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array<
     const blobOpts: EncodeBlobOptions = { precision: blobPrecision, compress: opts.compress ?? true, ...(base ? { base: base.data } : {}) };
     const e = encodeBlob(data, blobOpts);
     if (e.codec === 'float16' || e.codec === 'bfloat16') narrowed = true;
-    if (e.codec === 'masked4') bases.set(id, base!.id);
+    if (isBasedCodec(e.codec)) bases.set(id, base!.id);
     else lastOfLength.set(data.length, { id, data });
     codecs.set(id, e.codec);
     blobs.push([id, e]);
@@ -375,7 +376,7 @@ function takeBlobCodecs(json: unknown, fail: (problem: string) => never): { code
     if (typeof rawBases !== 'object' || rawBases === null || Array.isArray(rawBases)) fail(`"blobBases" must be an object`);
     for (const [id, b] of Object.entries(rawBases as Record<string, unknown>)) {
       if (typeof b !== 'string') fail(`blobBases[${JSON.stringify(id)}] must be a blob id (got ${JSON.stringify(b)})`);
-      if (codecs.get(id) !== 'masked4') fail(`blobBases names blob ${JSON.stringify(id)}, which is not stored as masked4`);
+      if (!isBasedCodec(codecs.get(id))) fail(`blobBases names blob ${JSON.stringify(id)}, which is not stored as masked4 or xor4`);
       bases.set(id, b as string);
     }
     delete h.blobCodecs;
@@ -410,7 +411,7 @@ export interface LazyTrace {
   /** Every blob id the header references (each checked present, of the right size and within the caps). */
   blobIds: string[];
   /**
-   * Inflates (and CRC-checks) one blob; throws TraceFormatError. A masked4 blob reads its base too,
+   * Inflates (and CRC-checks) one blob; throws TraceFormatError. A masked4 / xor4 blob reads its base too,
    * from `decoded` when given (blobs already read; decodeTrace passes its own).
    */
   readBlob(id: string, decoded?: ReadonlyMap<string, BlobData>): BlobData;
@@ -520,12 +521,12 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
     if (!refs.has(id)) fail(`blobCodecs names blob ${JSON.stringify(id)}, which no tensor in ${HEADER_ENTRY} references`);
   }
   for (const [id, r] of refs) {
-    if (r.codec !== 'masked4') continue;
-    // One level only: a base is never itself masked, so reading a blob reads at most one other.
-    const baseId = bases.get(id) ?? fail(`blob ${r.entry.name} is stored as masked4 but blobBases names no base for it`);
+    if (!isBasedCodec(r.codec)) continue;
+    // One level only: a base is never itself masked4 / xor4, so reading a blob reads at most one other.
+    const baseId = bases.get(id) ?? fail(`blob ${r.entry.name} is stored as ${r.codec} but blobBases names no base for it`);
     const base = refs.get(baseId) ?? fail(`blobBases[${JSON.stringify(id)}] is ${JSON.stringify(baseId)}, which no tensor in ${HEADER_ENTRY} references`);
-    if (base.codec === 'masked4' || base.length !== r.length) {
-      fail(`blobBases[${JSON.stringify(id)}] is blob '${baseId}', which ${base.codec === 'masked4' ? 'is itself masked4' : `holds ${base.length} values, not ${r.length}`}`);
+    if (isBasedCodec(base.codec) || base.length !== r.length) {
+      fail(`blobBases[${JSON.stringify(id)}] is blob '${baseId}', which ${isBasedCodec(base.codec) ? `is itself ${base.codec}` : `holds ${base.length} values, not ${r.length}`}`);
     }
   }
   for (const name of byName.keys()) {
@@ -539,7 +540,7 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
       fail(`blob ${r.entry.name} inflates to ${fmtBytes(r.length * 4)}, over the limit of ${fmtBytes(maxBlob)} per blob${hint(hints.blob)}`);
     }
     let base: BlobData | undefined;
-    if (r.codec === 'masked4') {
+    if (isBasedCodec(r.codec)) {
       const baseId = bases.get(id)!;
       base = decoded?.get(baseId) ?? readBlob(baseId);
     }
