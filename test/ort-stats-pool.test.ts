@@ -12,6 +12,9 @@ import { loadModelCard } from '../src/models/card.ts';
 import { preprocess } from '../src/preprocess/pipeline.ts';
 import { traceOnnx, tensorValues, type OrtModule, type OrtTensor } from '../src/instrument/ort/index.ts';
 import { NodeStatsPool } from '../src/reference/stats-pool-node.ts';
+import { readPassNodes } from '../src/instrument/ort/capture-read.ts';
+import type { OnnxGraphInfo, OnnxNode } from '../src/onnx/model.ts';
+import type { TensorRecord } from '../src/trace/types.ts';
 import { computeStats } from '../src/trace/stats.ts';
 import type { BlobData, Trace } from '../src/trace/types.ts';
 import { CLS, cropRgba, firstTextLine, PAGE } from './ort-helpers.ts';
@@ -91,6 +94,26 @@ describe('a pool whose threads cannot start', () => {
     expect(broken.sent).toBe(0);
     expect(await broken.whenReady()).toBe(false);
     await broken.close();
+  });
+});
+
+describe('reading a run whose two outputs share one buffer', () => {
+  it('moves that buffer to a thread once and copies it for the other output', async () => {
+    const shared = Float32Array.from({ length: 40_000 }, (_, i) => (i % 11) - 5);
+    const want = computeStats(shared, 32);
+    const t = (): OrtTensor => ({ type: 'float32', dims: [shared.length], location: 'cpu', data: shared, dispose: () => undefined }) as unknown as OrtTensor;
+    const node = (name: string, out: string): OnnxNode => ({ position: 0, name, protoName: name, op: 'Identity', domain: '', inputs: ['x'], outputs: [out], producers: [] }) as unknown as OnnxNode;
+    const info = { valueTypes: new Map(), outputs: [] } as unknown as OnnxGraphInfo;
+    const captured = new Map<string, (TensorRecord | undefined)[]>();
+    const order: string[] = [];
+    await readPassNodes([node('a', 'va'), node('b', 'vb')], { va: t(), vb: t() }, null, {
+      info, graphOutputs: new Set(), measured: new Map(), captured, notes: new Map(), bins: 32, pool,
+      record: (_n, _k, v, stats) => ({ shape: v.shape, dtype: v.dtype, ...(stats ? { stats } : {}) }),
+      onRead: (n) => order.push(n.name),
+    });
+    expect(order).toEqual(['a', 'b']);
+    expect(captured.get('a')![0]!.stats).toStrictEqual(want);
+    expect(captured.get('b')![0]!.stats).toStrictEqual(want);
   });
 });
 

@@ -59,7 +59,8 @@ export async function readPassNodes(nodes: readonly OnnxNode[], outs: Record<str
   // Without a pool each output's statistics are computed as its node is recorded (record() does it), so
   // node records go out one by one as before rather than after every statistic of the run.
   const pool = ctx.pool;
-  const taken = nodes.map((n) => {
+  const taken = new Set<ArrayBufferLike>();
+  const pending = nodes.map((n) => {
     let keys: (string | undefined)[] = n.outputs;
     if (isBodyNode(n)) {
       const read = bodies ? bodyOutputs(n, outs, bodies) : { tensors: [], note: 'not captured: the runtime could not load or run the model rewritten to expose subgraph values (see the warnings)' };
@@ -71,7 +72,10 @@ export async function readPassNodes(nodes: readonly OnnxNode[], outs: Record<str
       const t = key === undefined ? undefined : outs[key];
       if (!t || key === undefined) return undefined;
       const own = !ctx.graphOutputs.has(v);
-      const values = tensorValues(t, own);
+      // An array is taken (and may be moved to another thread) once: a buffer two outputs shared would be copied.
+      const buffer = ArrayBuffer.isView(t.data) ? t.data.buffer : undefined;
+      const values = tensorValues(t, own && !(buffer && taken.has(buffer)));
+      if (buffer && values.data?.buffer === buffer) taken.add(buffer);
       const elements = values.data?.length ?? 0;
       const m: ValueSize = { elements, elementBytes: onnxElementBytes(ctx.info.valueTypes.get(v)?.elemType ?? elementTypeOf(t.type)), from: 'measured' };
       ctx.measured.set(v, m);
@@ -86,14 +90,24 @@ export async function readPassNodes(nodes: readonly OnnxNode[], outs: Record<str
         }
         outs[key] = undefined;
       }
-      return { values, ...(values.data && pool ? { stats: pool.stats(values.data, ctx.bins) } : {}) };
+      return { values };
     });
   });
-  // Every promise gets a handler now: one that fails while an earlier node is awaited is not "unhandled".
-  for (const outs of taken) for (const x of outs) x?.stats?.catch(() => undefined);
+  // Statistics start once every value is taken (a job moves its array to another thread: a value copied
+  // from a buffer it shares must be copied first). Each promise gets a handler at once, so one that fails
+  // while an earlier node is awaited is not "unhandled".
+  if (pool) {
+    for (const outs of pending) {
+      for (const x of outs) {
+        if (!x?.values.data) continue;
+        x.stats = pool.stats(x.values.data, ctx.bins);
+        x.stats.catch(() => undefined);
+      }
+    }
+  }
   for (const [i, n] of nodes.entries()) {
     const recs: (TensorRecord | undefined)[] = [];
-    for (const [k, x] of taken[i]!.entries()) {
+    for (const [k, x] of pending[i]!.entries()) {
       if (!x) {
         recs.push(undefined);
         continue;
@@ -106,7 +120,7 @@ export async function readPassNodes(nodes: readonly OnnxNode[], outs: Record<str
       }
       recs.push(ctx.record(n.name, k, got ? { ...x.values, data: got.data } : x.values, got?.stats, false));
     }
-    taken[i] = [];
+    pending[i] = [];
     // A body node with nothing read (branch not taken, not exposed) keeps no entry: its note says why.
     if (recs.some((r) => r !== undefined) || !isBodyNode(n)) ctx.captured.set(n.name, recs);
     ctx.onRead?.(n);
