@@ -5,29 +5,18 @@
  * field is documented in docs/compare.md.
  */
 
-import type { BlobData, NamedTensor, TensorRecord, TensorStats, Trace } from '../trace/types.ts';
-import { alignNodes, alignTensors, elementCount, isShapeMismatch, shapeRelation } from './align.ts';
-import { blobStats, tensorMetrics } from './metrics.ts';
-import { compareStats, judgeStats } from './stats.ts';
-import {
-  fmt,
-  globalTolerance,
-  judgeMetrics,
-  type ResolvedTolerance,
-  resolveTolerance,
-  type ToleranceSpec,
-  validateToleranceSpec,
-  type Verdict,
-} from './tolerance.ts';
+import type { NamedTensor, Trace } from '../trace/types.ts';
+import { alignNodes, alignTensors } from './align.ts';
+import { fmt, globalTolerance, resolveTolerance, type ToleranceSpec, validateToleranceSpec, type Verdict } from './tolerance.ts';
 import { describeOutputs } from './outputs.ts';
-import { measureRank } from './output-text.ts';
+import { comparePair, magnitude, missing, type Side } from './pair.ts';
+import { basisOf, summarize, timingOf } from './summary.ts';
 import { matchingPreset, storageWhy } from './precision.ts';
 import {
   COMPARISON_FORMAT,
   COMPARISON_VERSION,
   type CompareOptions,
   type Comparison,
-  type ComparisonBasis,
   type FirstDivergence,
   type InputAgreement,
   type NamedTensorComparison,
@@ -36,188 +25,9 @@ import {
   type OutputComparison,
   type OverallVerdict,
   type TensorComparison,
-  type TimingComparison,
   type TraceSide,
   type VerdictCounts,
 } from './types.ts';
-
-interface Side {
-  trace: Trace;
-  what: 'edge' | 'reference';
-  /** magnitude() per blob id, for this comparison: each blob is scanned once, not once per use. */
-  magnitudes?: Map<string, number>;
-}
-
-function blobOf(side: Side, rec: TensorRecord, key: string, warnings: string[]): BlobData | null {
-  if (!rec.blob) return null;
-  const data = side.trace.blobs.get(rec.blob.id);
-  if (!data) {
-    warnings.push(`${key}: ${side.what} blob ${rec.blob.id} is referenced but absent`);
-    return null;
-  }
-  if (data.length !== rec.blob.length || data.length !== elementCount(rec.shape)) {
-    warnings.push(
-      `${key}: ${side.what} blob ${rec.blob.id} has ${data.length} elements (BlobRef.length ${rec.blob.length}, shape [${rec.shape.join(',')}])`,
-    );
-  }
-  return data;
-}
-
-interface PairContext {
-  edge: Side;
-  ref: Side;
-  key: string;
-  tol: ResolvedTolerance;
-  strictShapes: boolean;
-  warnings: string[];
-  /** Largest |value| of the reference tensors around this one (see CompareOptions.scaledAtol); null = no scaling. */
-  around: number | null;
-  /** `around` comes from the other final outputs, not the graph: scale one-element tensors only. */
-  aroundSingleOnly?: boolean;
-}
-
-/** A tensor is near zero when its largest |value| is below this fraction of the tensors around it. */
-const NEAR_ZERO = 1e-3;
-
-/** Largest finite |value| of a recorded tensor (blob, else stats); null when nothing was recorded. */
-function magnitude(side: Side, rec: TensorRecord): number | null {
-  const data = rec.blob ? side.trace.blobs.get(rec.blob.id) : undefined;
-  if (data && rec.blob) {
-    const known = side.magnitudes?.get(rec.blob.id);
-    if (known !== undefined) return known;
-    let m = 0;
-    for (let i = 0; i < data.length; i++) {
-      const a = Math.abs(data[i] as number);
-      if (a > m && a !== Infinity) m = a;
-    }
-    side.magnitudes?.set(rec.blob.id, m);
-    return m;
-  }
-  if (rec.stats && Number.isFinite(rec.stats.min) && Number.isFinite(rec.stats.max)) return Math.max(Math.abs(rec.stats.min), Math.abs(rec.stats.max));
-  return null;
-}
-
-/**
- * The tolerance for a one-element or near-zero tensor: atol raised to nrmse-limit × the largest |value|
- * of the tensors around it. Returns the tolerance unchanged when the tensor is neither, or no scale applies.
- */
-function scaledTolerance(tol: ResolvedTolerance, r: TensorRecord, ctx: PairContext): { tol: ResolvedTolerance; note: string | null } {
-  if (ctx.around === null || tol.nrmse === null || tol.nrmse === 0) return { tol, note: null };
-  const own = magnitude(ctx.ref, r);
-  if (own === null) return { tol, note: null };
-  const single = elementCount(r.shape) === 1;
-  if (!single && (ctx.aroundSingleOnly || !(own < NEAR_ZERO * ctx.around))) return { tol, note: null };
-  const scale = Math.max(ctx.around, own);
-  const atol = tol.nrmse * scale;
-  if (tol.atol !== null && atol <= tol.atol) return { tol, note: null };
-  return {
-    tol: { ...tol, atol },
-    note: `${single ? 'one-element' : 'near-zero'} tensor: atol scaled to ${fmt(atol)} (nrmse limit ${fmt(tol.nrmse)} × max |x| ${fmt(scale)} of the tensors around it)`,
-  };
-}
-
-function missing(e: TensorRecord | null, r: TensorRecord | null, reason: string): TensorComparison {
-  return {
-    verdict: 'missing',
-    reasons: [reason],
-    edgeShape: e ? e.shape : null,
-    refShape: r ? r.shape : null,
-    shapeRelation: null,
-    edgeDType: e ? e.dtype : null,
-    refDType: r ? r.dtype : null,
-    metrics: null,
-    statsOnly: false,
-    stats: null,
-    tolerance: null,
-  };
-}
-
-/** Compares one tensor pair; both records present. */
-function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext): TensorComparison {
-  const relation = shapeRelation(e.shape, r.shape);
-  const base: TensorComparison = {
-    verdict: 'no-data',
-    reasons: [],
-    edgeShape: e.shape,
-    refShape: r.shape,
-    shapeRelation: relation,
-    edgeDType: e.dtype,
-    refDType: r.dtype,
-    metrics: null,
-    statsOnly: false,
-    stats: null,
-    tolerance: null,
-  };
-  const eb = blobOf(ctx.edge, e, ctx.key, ctx.warnings);
-  const rb = blobOf(ctx.ref, r, ctx.key, ctx.warnings);
-  const shapes = `[${e.shape.join(',')}] vs [${r.shape.join(',')}]`;
-
-  // A record without values or stats (timing capture) carries a shape that may come from profiler
-  // metadata, not from a tensor: nothing about it is judged, its shape included.
-  if ((!eb && !e.stats) || (!rb && !r.stats)) {
-    base.shapeRelation = null;
-    const lacking = [!eb && !e.stats ? 'edge' : null, !rb && !r.stats ? 'reference' : null].filter((x) => x !== null);
-    const modes = [...new Set(lacking.map((w) => captureOf(w === 'edge' ? ctx.edge : ctx.ref)))].join(' / ');
-    base.reasons.push(`values not recorded in ${lacking.length === 2 ? 'either trace' : `the ${lacking[0]} trace`} (${modes} capture): not compared`);
-    return base;
-  }
-
-  if (isShapeMismatch(relation, ctx.strictShapes)) {
-    base.verdict = 'shape-mismatch';
-    if (relation === 'different-count') {
-      base.reasons.push(`shape ${shapes}: different element count (${elementCount(e.shape)} vs ${elementCount(r.shape)})`);
-    } else if (relation === 'same-count') {
-      base.reasons.push(`shape ${shapes}: same element count, different shape (layout or transposition?)`);
-    } else {
-      base.reasons.push(`shape ${shapes}: equal after squeezing size-1 dims (strictShapes)`);
-    }
-    // Informational flat metrics when the element counts agree.
-    if (eb && rb && eb.length === rb.length) base.metrics = tensorMetrics(eb, rb);
-    return base;
-  }
-  if (relation === 'squeezable') base.reasons.push(`shape ${shapes}: equal after squeezing size-1 dims`);
-
-  if (eb && rb) {
-    if (eb.length !== rb.length) {
-      base.reasons.push(`blob lengths differ (${eb.length} vs ${rb.length}) although shapes agree`);
-      return base;
-    }
-    const m = tensorMetrics(eb, rb);
-    const scaled = scaledTolerance(ctx.tol, r, ctx);
-    const j = judgeMetrics(m, scaled.tol);
-    base.metrics = m;
-    base.tolerance = scaled.tol;
-    base.verdict = j.verdict;
-    base.reasons.push(...j.reasons);
-    if (scaled.note && j.verdict === 'ok' && judgeMetrics(m, ctx.tol).verdict !== 'ok') base.reasons.push(scaled.note);
-    return base;
-  }
-
-  const es: TensorStats | null = eb ? blobStats(eb) : (e.stats ?? null);
-  const rs: TensorStats | null = rb ? blobStats(rb) : (r.stats ?? null);
-  if (es && rs) {
-    const d = compareStats(es, rs, eb ? 'blob' : 'stats', rb ? 'blob' : 'stats');
-    base.statsOnly = true;
-    if (!d) {
-      base.reasons.push('stats have non-finite or missing fields');
-      return base;
-    }
-    const scaled = scaledTolerance(ctx.tol, r, ctx);
-    const j = judgeStats(d, scaled.tol);
-    base.stats = d;
-    base.tolerance = scaled.tol;
-    base.verdict = j.verdict;
-    base.reasons.push(...j.reasons);
-    if (scaled.note && j.verdict === 'ok' && judgeStats(d, ctx.tol).verdict !== 'ok') base.reasons.push(scaled.note);
-    return base;
-  }
-  base.reasons.push('no tensor data or stats');
-  return base;
-}
-
-function captureOf(side: Side): string {
-  return side.trace.header.capture;
-}
 
 function sideInfo(t: Trace): TraceSide {
   const h = t.header;
@@ -476,94 +286,4 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
     timing: timingOf(edgeTrace, refTrace),
     warnings,
   };
-}
-
-function basisOf(edgeCapture: string, refCapture: string, counts: VerdictCounts, outputs: OutputAgreement, timing: boolean): ComparisonBasis {
-  const judged = counts.ok + counts.diverged + counts['shape-mismatch'];
-  const nodes: ComparisonBasis['nodes'] =
-    judged === 0 ? 'none' : counts.statsOnly === 0 ? 'values' : counts.statsOnly >= judged ? 'stats' : 'mixed';
-  const hasOutputs = outputs.tensors.some((t) => t.verdict !== 'no-data' && t.verdict !== 'missing');
-  const timingOnly = [edgeCapture === 'timing' ? 'edge' : null, refCapture === 'timing' ? 'reference' : null].filter((x) => x !== null);
-  let text: string;
-  if (nodes === 'none') {
-    const why = timingOnly.length > 0 ? `node values not recorded: ${timingOnly.join(' and ')} timing capture` : 'no node output could be compared';
-    text = hasOutputs ? `final outputs only (${why})` : `nothing (${why})`;
-  } else {
-    const what = nodes === 'values' ? 'node values' : nodes === 'stats' ? 'node statistics (stats capture)' : 'node values and statistics';
-    text = hasOutputs ? `${what} and final outputs` : what;
-  }
-  if (timing) text += '; timing reported, not judged';
-  return { nodes, outputs: hasOutputs, timing, text };
-}
-
-/** `node values not recorded: edge timing capture` out of `final outputs only (…); timing reported`. */
-function basisWhy(b: ComparisonBasis): string {
-  const m = /\(([^()]*)\)/.exec(b.text);
-  return m?.[1] ?? b.text;
-}
-
-function kernelMs(t: Trace): { ms: number | null; clocks: string[] } {
-  let ms: number | null = null;
-  const clocks = new Set<string>();
-  for (const k of t.header.kernels) {
-    if (k.ms === null) continue;
-    ms = (ms ?? 0) + k.ms;
-    clocks.add(k.clock);
-  }
-  return { ms, clocks: [...clocks] };
-}
-
-function timingOf(edge: Trace, ref: Trace): TimingComparison | null {
-  const e = edge.header.timing;
-  const r = ref.header.timing;
-  if (!e || !r) return null;
-  const ek = kernelMs(edge);
-  const rk = kernelMs(ref);
-  return {
-    edgeMedianMs: e.medianMs,
-    refMedianMs: r.medianMs,
-    ratio: r.medianMs > 0 ? e.medianMs / r.medianMs : Infinity,
-    edgeKernelMs: ek.ms,
-    refKernelMs: rk.ms,
-    edgeClocks: ek.clocks,
-    refClocks: rk.clocks,
-  };
-}
-
-function summarize(
-  verdict: OverallVerdict,
-  first: FirstDivergence | null,
-  counts: VerdictCounts,
-  inputs: InputAgreement,
-  outputs: OutputAgreement,
-  basis: ComparisonBasis,
-): string {
-  // Class scores say top-1; otherwise the first output with a measure says what fits it (issue 12 item 9).
-  let measured: OutputComparison | undefined;
-  for (const t of outputs.tensors) if (t.measure !== null && (!measured || measureRank(t.kind, t.measure) < measureRank(measured.kind, measured.measure))) measured = t;
-  const top =
-    outputs.top1Equal !== null ? (outputs.top1Equal ? '; top-1 agrees' : '; top-1 DIFFERS') : measured ? `; ${measured.name}: ${measured.measureText}` : '';
-  const divergent = counts.diverged + counts['shape-mismatch'];
-  switch (verdict) {
-    case 'input-mismatch': {
-      const bad = inputs.tensors.filter((t) => t.verdict !== 'ok').map((t) => t.name);
-      return `input mismatch: the reference did not see the same input (${bad.join(', ')}); node comparisons are not meaningful`;
-    }
-    case 'diverged':
-      if (first) {
-        return (
-          `diverged at node ${first.key} (${first.op}${first.edgeIndex !== null ? `, #${first.edgeIndex}` : ''}): ` +
-          `${first.reasons[0] ?? first.verdict}; ${divergent}/${counts.total} node outputs divergent${top}`
-        );
-      }
-      if (basis.nodes === 'none') return `final outputs diverged (${outputs.verdict})${top} (${basisWhy(basis)})`;
-      return `final outputs diverged (${outputs.verdict}) although no compared node did${top}`;
-    case 'ok':
-      if (basis.nodes === 'none') {
-        return `ok on final outputs only: ${outputs.tensors.filter((t) => t.verdict === 'ok').length}/${outputs.tensors.length} within tolerance${top} (${basisWhy(basis)})`;
-      }
-      return `ok: ${counts.ok}/${counts.total} node outputs within tolerance${counts.statsOnly > 0 ? ` (${counts.statsOnly} from stats only)` : ''}${top}`;
-    case 'no-data':
-      return 'no data: nothing could be compared';
-  }
 }
