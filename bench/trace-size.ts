@@ -1,7 +1,10 @@
 /**
  * Trace size (issue 16 item 4): bytes of one `.exray` trace against its raw float32 tensors (the
  * anchor: what version-1 files stored), for every blob encoding, with write and read speed next to
- * stored, and the largest error of float16 / bfloat16 storage measured on the real values.
+ * stored, and the largest error of float16 / bfloat16 storage measured on the real values. Speeds are
+ * wall clock (the figure) and CPU time of this thread (stabler on a loaded machine: a busy neighbour
+ * stretches wall time, not CPU time). The deflate encoder itself is measured against fflate level 1
+ * (the encoder before plane-deflate.ts) on the same byte planes of every blob.
  * Models: MobileNetV2 layers + graph models (TF.js, wasm), PaddleOCR recogniser (onnxruntime-node).
  * `EXRAY_BENCH_ONLY=tracesize npm run bench` runs only this.
  */
@@ -13,7 +16,10 @@ import { loadModelCard } from '../src/models/card.ts';
 import type { RgbaImage } from '../src/preprocess/image.ts';
 import type { FeedTensor } from '../src/reference/feed.ts';
 import { traceInNode } from '../src/reference/trace-node.ts';
+import { deflateSync } from 'fflate';
+import { shuffle32 } from '../src/trace/byte-planes.ts';
 import { decodeTrace, encodeTrace, type EncodeOptions } from '../src/trace/file.ts';
+import { deflatePlanes } from '../src/trace/plane-deflate.ts';
 import type { CaptureMode, Trace } from '../src/trace/types.ts';
 import type { BenchResult } from './types.ts';
 
@@ -79,21 +85,59 @@ async function sizes(label: string, trace: Trace, rounds: number): Promise<Bench
     let bytes = new Uint8Array(0);
     const w: number[] = [];
     const r: number[] = [];
+    const wc: number[] = [];
+    const rc: number[] = [];
     let back: Trace | undefined;
     for (let i = 0; i < rounds; i++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       bytes = encodeTrace(trace, opts);
+      wc.push(process.cpuUsage(c0).user / 1000);
       w.push(performance.now() - t0);
       const t1 = performance.now();
+      const c1 = process.cpuUsage();
       back = decodeTrace(bytes, 'bench.exray');
+      rc.push(process.cpuUsage(c1).user / 1000);
       r.push(performance.now() - t1);
     }
     out.push({ name: `trace size ${label}: ${name}, file / raw`, value: bytes.length / raw, unit: '×' });
     out.push({ name: `trace size ${label}: ${name}, file`, value: bytes.length / MB, unit: 'MB' });
     out.push({ name: `trace size ${label}: ${name}, write`, value: raw / MB / (median(w) / 1000), unit: 'MB/s' });
     out.push({ name: `trace size ${label}: ${name}, read (decodeTrace)`, value: raw / MB / (median(r) / 1000), unit: 'MB/s' });
+    out.push({ name: `trace size ${label}: ${name}, write, CPU time`, value: raw / MB / (median(wc) / 1000), unit: 'MB/s' });
+    out.push({ name: `trace size ${label}: ${name}, read, CPU time`, value: raw / MB / (median(rc) / 1000), unit: 'MB/s' });
     if (opts.precision) out.push({ name: `trace size ${label}: ${name}, max relative error measured`, value: maxRelativeError(trace, back!), unit: '' });
   }
+  return out;
+}
+
+/**
+ * The deflate encoder alone on the byte planes (shuffle4) of every blob: plane-deflate.ts against
+ * fflate's deflateSync level 1 (what encodeBlob used before), output / input and MB/s of input.
+ */
+function encoders(label: string, trace: Trace, rounds: number): BenchResult[] {
+  const planes: { p: Uint8Array; cuts: number[] }[] = [];
+  let input = 0;
+  for (const b of trace.blobs.values()) {
+    const n = b.length;
+    planes.push({ p: shuffle32(new Uint32Array(b.buffer, b.byteOffset, n)), cuts: [n, 2 * n, 3 * n] });
+    input += 4 * n;
+  }
+  const out: BenchResult[] = [];
+  const run = (name: string, f: (p: Uint8Array, cuts: number[]) => Uint8Array): void => {
+    const ms: number[] = [];
+    let bytes = 0;
+    for (let i = 0; i < rounds; i++) {
+      bytes = 0;
+      const t0 = performance.now();
+      for (const { p, cuts } of planes) bytes += f(p, cuts).length;
+      ms.push(performance.now() - t0);
+    }
+    out.push({ name: `trace size ${label}: byte planes deflated by ${name}, output / input`, value: bytes / input, unit: '×' });
+    out.push({ name: `trace size ${label}: byte planes deflated by ${name}, speed`, value: input / MB / (median(ms) / 1000), unit: 'MB/s' });
+  };
+  run('fflate level 1 (before)', (p) => deflateSync(p, { level: 1 }));
+  run('plane-deflate', (p, cuts) => deflatePlanes(p, cuts));
   return out;
 }
 
@@ -127,7 +171,9 @@ export async function benchTraceSize(rounds = 3): Promise<BenchResult[]> {
   ];
   for (const m of models) {
     const feed = await m.feed();
-    out.push(...(await sizes(m.label, await traceOf(m.model, m.backend, feed, 'tensors'), rounds)));
+    const tensors = await traceOf(m.model, m.backend, feed, 'tensors');
+    out.push(...(await sizes(m.label, tensors, rounds)));
+    out.push(...encoders(m.label, tensors, rounds));
     out.push(...statsSizes(m.label, await traceOf(m.model, m.backend, feed, 'stats')));
   }
   return out;

@@ -1,3 +1,4 @@
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32, decodeBlob, encodeBlob, STORAGE_RELATIVE_ERROR, type EncodedBlob } from './blob-codec.ts';
 import { TraceFormatError } from './errors.ts';
@@ -163,7 +164,7 @@ describe('encodeBlob / decodeBlob', () => {
     expect(encodeBlob(randn(20_000, 13, 2), { base: x }).codec).toBe('shuffle4');
   });
 
-  it('crc32 (slicing by 4) matches the standard check value at every alignment', () => {
+  it('crc32 (slicing by 8) matches the standard check value and zlib at every alignment and length', () => {
     const s = new TextEncoder().encode('123456789');
     expect(crc32(s)).toBe(0xcbf43926);
     const padded = new Uint8Array(12);
@@ -171,5 +172,7 @@ describe('encodeBlob / decodeBlob', () => {
       padded.set(s, k);
       expect(crc32(padded.subarray(k, k + 9))).toBe(0xcbf43926);
     }
+    const r = new Uint8Array(new Float32Array(randn(300, 5)).buffer);
+    for (let off = 0; off < 8; off++) for (const len of [0, 1, 7, 8, 9, 15, 16, 17, 64, 1000]) expect(crc32(r.subarray(off, off + len))).toBe(zlibCrc32(r.subarray(off, off + len)));
   });
 });
