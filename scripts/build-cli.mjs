@@ -32,14 +32,16 @@ function fail(message) {
   process.exit(1);
 }
 
-// Worker threads: src/server/<name>-boot.mjs registers tsx and imports './<name>.ts'. In the bundle,
-// <name>.ts is an entry point and dist-cli/<name>-boot.mjs imports it without tsx.
-const serverDir = path.join(root, 'src', 'server');
+// Worker threads: src/{server,reference}/<name>-boot.mjs registers tsx and imports './<name>.ts'. In the
+// bundle, <name>.ts is an entry point and dist-cli/<name>-boot.mjs imports it without tsx.
 const workers = [];
-for (const f of (await readdir(serverDir)).filter((n) => n.endsWith('-boot.mjs')).sort()) {
-  const m = /await import\((['"])\.\/([\w-]+)\.ts\1\)/.exec(await readFile(path.join(serverDir, f), 'utf8'));
-  if (!m) fail(`src/server/${f} does not import './<worker>.ts'`);
-  workers.push({ boot: f, name: m[2], src: `src/server/${m[2]}.ts` });
+for (const dir of ['server', 'reference']) {
+  for (const f of (await readdir(path.join(root, 'src', dir))).filter((n) => n.endsWith('-boot.mjs')).sort()) {
+    const m = /await import\((['"])\.\/([\w-]+)\.ts\1\)/.exec(await readFile(path.join(root, 'src', dir, f), 'utf8'));
+    if (!m) fail(`src/${dir}/${f} does not import './<worker>.ts'`);
+    if (workers.some((w) => w.boot === f)) fail(`two workers named ${f}: the bundle is flat`);
+    workers.push({ boot: f, name: m[2], src: `src/${dir}/${m[2]}.ts`, dir });
+  }
 }
 
 /**
@@ -103,7 +105,7 @@ try {
 }
 
 for (const w of workers) {
-  await writeFile(path.join(tmp, w.boot), `// Entry of a worker thread (bundled counterpart of src/server/${w.boot}: no tsx needed).\nawait import('./${w.name}.js');\n`);
+  await writeFile(path.join(tmp, w.boot), `// Entry of a worker thread (bundled counterpart of src/${w.dir}/${w.boot}: no tsx needed).\nawait import('./${w.name}.js');\n`);
 }
 const inputs = Object.keys(result.metafile.inputs)
   .filter((f) => !f.startsWith('node_modules/') && !f.includes(':'))

@@ -281,7 +281,7 @@ describe('exray as an installed npm package', () => {
     const { missing } = moduleGraph(join(pkgDir, 'src', 'cli', 'main.ts'));
     expect(missing.map((f) => f.slice(pkgDir.length + 1))).toEqual([]);
     // The built CLI: its chunks and the worker threads' entries.
-    const built = ['main.js', 'trace-worker-boot.mjs', 'reference-worker-boot.mjs'].flatMap((f) => moduleGraph(join(pkgDir, 'dist-cli', f)).missing);
+    const built = ['main.js', 'trace-worker-boot.mjs', 'reference-worker-boot.mjs', 'stats-worker-boot.mjs'].flatMap((f) => moduleGraph(join(pkgDir, 'dist-cli', f)).missing);
     expect(built.map((f) => f.slice(pkgDir.length + 1))).toEqual([]);
   });
 

@@ -21,7 +21,7 @@ export interface StatsToWorker {
 
 export type StatsFromWorker = { ready: true } | { id: number; stats: TensorStats; data: BlobData } | { id: number; error: string; data: BlobData };
 
-const WORKER_URL = new URL('./stats-worker.boot.mjs', import.meta.url);
+const WORKER_URL = new URL('./stats-worker-boot.mjs', import.meta.url);
 
 interface Job {
   id: number;
@@ -45,7 +45,7 @@ export interface NodeStatsPoolOptions {
   threads?: number;
   /** Arrays shorter than this are done on the calling thread (default 16,384 elements). */
   minElements?: number;
-  /** The thread's entry (default stats-worker.boot.mjs next to this file; tests give a missing one). */
+  /** The thread's entry (default stats-worker-boot.mjs next to this file; tests give a missing one). */
   workerUrl?: URL;
 }
 
