@@ -338,9 +338,29 @@ describe('endianness and CRC helpers', () => {
   });
 });
 
+const bitsOf = (b: Float32Array | Int32Array): Uint32Array => new Uint32Array(b.buffer, b.byteOffset, b.length);
+
 describe('encoded blobs (file version 2) and version-1 files', () => {
   const trace = makeTrace();
   const relu = trace.header.nodes[1]!.outputs[0]!.blob!.id;
+
+  it('reads version-2 files written by the previous encoder (byte planes deflated by fflate level 1; float16): the values of makeTrace()', () => {
+    const exact = decodeTrace(new Uint8Array(readFileSync(join(import.meta.dirname, '../../test/fixtures/v2-fflate-planes.exray'))), FILE);
+    const files = unzipSync(new Uint8Array(readFileSync(join(import.meta.dirname, '../../test/fixtures/v2-fflate-planes.exray'))));
+    expect(JSON.parse(strFromU8(files['header.json']!)).blobCodecs).toEqual({ [trace.header.input.tensors[0]!.blob!.id]: 'shuffle4' });
+    expect(exact.header).toEqual(trace.header);
+    for (const [id, data] of trace.blobs) expect(bitsOf(exact.blobs.get(id)!), id).toEqual(bitsOf(data));
+    const half = decodeTrace(new Uint8Array(readFileSync(join(import.meta.dirname, '../../test/fixtures/v2-fflate-float16.exray'))), FILE);
+    expect(half.header.storagePrecision).toBe('float16');
+    for (const [id, data] of trace.blobs) {
+      const got = half.blobs.get(id)!;
+      for (let i = 0; i < data.length; i++) {
+        const x = data[i]!;
+        if (!Number.isFinite(x)) expect(Object.is(got[i], x) || (Number.isNaN(x) && Number.isNaN(got[i])), `${id}[${i}]`).toBe(true);
+        else if (Math.abs(x) >= 2 ** -14) expect(Math.abs(got[i]! - x) / Math.abs(x), `${id}[${i}]`).toBeLessThanOrEqual(2 ** -11);
+      }
+    }
+  });
 
   it('reads a version-1 file written by the previous writer (stored, raw little-endian blobs)', () => {
     const bytes = new Uint8Array(readFileSync(join(import.meta.dirname, '../../test/fixtures/v1-stored-raw.exray')));
