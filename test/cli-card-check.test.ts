@@ -2,7 +2,8 @@
  * `exray trace` checks the model card it uses (`--card`, or the one beside the model) against the
  * model it runs: a card whose input or output names are not the model's is refused, naming the card
  * file, the model's names (expected) and the card's (found), before any run and without writing the
- * trace. Real models: the PP-OCR direction classifier (ONNX) and the emotion CNN (TF.js graph).
+ * trace, in Node and with --browser. Real models: the PP-OCR direction classifier (ONNX) and the emotion
+ * CNN (TF.js graph).
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,6 +77,15 @@ describe('exray trace: the card must describe the model traced', () => {
     expect(good.err).toBe('');
     expect(good.code).toBe(0);
   }, 30_000);
+
+  it('--browser: the run-start from the page is checked the same way, before the trace is written', async () => {
+    const card = writeCard(join(tmp, 'emotion-wrong-browser.json'), (c) => (c.outputs[0]!.name = 'Softmax'), 'emotion');
+    const out = join(tmp, 'emotion-wrong-browser.exray');
+    const r = await runCli(['trace', join(MODELS, 'emotion'), '--card', card, '--image', photo, '--browser', '--backend', 'wasm', '--capture', 'timing', '--runs', '1', '--warmup', '0', '--out', out]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`${card}: this model card does not describe the model traced: its outputs do not match the model's: expected "Identity:0"`);
+    expect(existsSync(out)).toBe(false);
+  }, 120_000);
 
   it('names: exact for ONNX; TF.js `:0` and a layers model\'s per-process suffix (`dense_3_1`) count as the name', () => {
     const card = (outputs: string[], format: ModelCard['format']): ModelCard => ({ ...(cardOf('nsfw-mobilenet-v2') as unknown as ModelCard), format, outputs: outputs.map((name) => ({ name, shape: [null, 5], dtype: 'float32', meaning: 'other' })) });
