@@ -15,7 +15,7 @@
  * encodings". A streaming writer calls encodeBlob per blob and records `codec` (and the base's id)
  * in header.json (fileHeaderJson in file.ts).
  */
-import { deflateSync, Inflate, inflateSync } from 'fflate';
+import { Inflate, inflateSync } from 'fflate';
 import { TraceFormatError } from './errors.ts';
 import { masked32, narrow, shuffle32, unmask32, unshuffle32, unxorShuffle32, widen, words, xorPays, xorShuffle32 } from './byte-planes.ts';
 import { deflatePlanes } from './plane-deflate.ts';
@@ -78,14 +78,6 @@ export const MIN_EQUAL = 0.2;
  * saves at least this many bits per value in its top two bytes (a residual Add against its input).
  */
 export const MIN_XOR_GAIN_BITS = 0.5;
-
-/**
- * Entries up to this size are also deflated by fflate (LZ77 + Huffman, level 6) and the smaller kept:
- * an image's input tensor repeats whole strings (measured: PaddleOCR's 184 KB text-line input 141 KB
- * by plane-deflate, 49 KB by fflate), which plane-deflate's runs do not find; small entries are a small
- * part of a tensors trace's bytes, and most of a stats trace's.
- */
-const LZ_TRIAL_MAX = 256 * 1024;
 
 /** A blob is deflated only when that saves at least this fraction of its entry (else stored raw). */
 export const MIN_SAVING = 0.1;
@@ -225,12 +217,7 @@ export function encodeBlob(data: BlobData, opts: EncodeBlobOptions = {}): Encode
     return { codec: undefined, method: 0, data: raw, size: raw.length, crc: crc32(raw) };
   }
   if (compress) {
-    const cuts = planeCuts(codec!, data.length, planes.length);
-    let packed = deflatePlanes(planes, cuts);
-    if (planes.length <= LZ_TRIAL_MAX) {
-      const lz = deflateSync(planes, { level: 6 });
-      if (lz.length < packed.length) packed = lz;
-    }
+    const packed = deflatePlanes(planes, planeCuts(codec!, data.length, planes.length));
     if (packed.length <= planes.length * (1 - MIN_SAVING)) {
       return { codec, method: 8, data: packed, size: planes.length, crc: crc32(planes) };
     }
