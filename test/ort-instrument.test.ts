@@ -24,7 +24,7 @@ import {
   type OrtSession,
   type OrtTensor,
 } from '../src/instrument/ort/index.ts';
-import { halfBitsToFloat, floatToHalfBits } from '../src/instrument/ort/tensors.ts';
+import { fromHalfBits as halfBitsToFloat, toHalfBits as floatToHalfBits } from '../src/trace/half.ts';
 import { decodeOnnx, describeOnnx, type OnnxNode } from '../src/onnx/model.ts';
 import { captureStdoutWrites, fileProfiler } from '../src/reference/ort-node.ts';
 import { CLS } from './ort-helpers.ts';

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ExrayInputError } from '../errors.ts';
 import type { BlobData, DType, IOSpec } from './types.ts';
+import { fromHalfBits } from './half.ts';
 
 /** One model input as plain data: what a trace records and what is fed. */
 export interface FeedTensor {
@@ -21,23 +22,13 @@ const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 const NPY_DTYPES: Record<string, { dtype: DType; bytes: number; read: (v: DataView, o: number) => number }> = {
   '<f4': { dtype: 'float32', bytes: 4, read: (v, o) => v.getFloat32(o, true) },
   '<f8': { dtype: 'float32', bytes: 8, read: (v, o) => v.getFloat64(o, true) },
-  '<f2': { dtype: 'float32', bytes: 2, read: (v, o) => halfBitsToFloat(v.getUint16(o, true)) },
+  '<f2': { dtype: 'float32', bytes: 2, read: (v, o) => fromHalfBits(v.getUint16(o, true)) },
   '<i4': { dtype: 'int32', bytes: 4, read: (v, o) => v.getInt32(o, true) },
   '<i8': { dtype: 'int64', bytes: 8, read: (v, o) => Number(v.getBigInt64(o, true)) },
   '|u1': { dtype: 'uint8', bytes: 1, read: (v, o) => v.getUint8(o) },
   '|i1': { dtype: 'int8', bytes: 1, read: (v, o) => v.getInt8(o) },
   '|b1': { dtype: 'bool', bytes: 1, read: (v, o) => v.getUint8(o) },
 };
-
-/** IEEE half bits → number. */
-export function halfBitsToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
-}
 
 /** Default cap on the elements of one tensor read from a file (docs/limits.md: EXRAY_MAX_TENSOR_ELEMENTS). */
 export const DEFAULT_MAX_TENSOR_ELEMENTS = 64 * 1024 ** 2;

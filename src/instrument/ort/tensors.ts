@@ -7,7 +7,7 @@
  */
 import type { BlobData, DType } from '../../trace/types.ts';
 import { dtypeOfOrt } from '../../onnx/dtypes.ts';
-import { halfBitsToFloat } from '../../trace/tensor-file.ts';
+import { fromHalfBits, toHalfBits } from '../../trace/half.ts';
 import type { OrtModule, OrtTensor } from './ort-api.ts';
 
 /** One model input: what a trace records and what is fed (same shape as reference/feed.ts FeedTensor). */
@@ -20,33 +20,6 @@ export interface OrtInput {
 
 type OrtData = Float32Array | Float64Array | Int32Array | BigInt64Array | BigUint64Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array;
 
-/** float32 → IEEE half bits, round to nearest even. */
-export function floatToHalfBits(x: number): number {
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  f[0] = x;
-  const b = u[0]!;
-  const sign = (b >>> 16) & 0x8000;
-  const exp = (b >>> 23) & 0xff;
-  let mant = b & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    return sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
-  }
-  const half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && half & 1) ? 1 : 0));
-}
-
-export { halfBitsToFloat };
 
 const INT_RANGES: Record<string, [number, number]> = {
   int8: [-128, 127],
@@ -83,7 +56,7 @@ export function ortInputData(input: OrtInput, type: string): OrtData {
       return Float64Array.from(src);
     case 'float16': {
       const out = new Uint16Array(n);
-      for (let i = 0; i < n; i++) out[i] = floatToHalfBits(src[i]!);
+      for (let i = 0; i < n; i++) out[i] = toHalfBits(src[i]!);
       return out;
     }
     case 'int32':
@@ -193,7 +166,7 @@ export function tensorValues(t: OrtTensor, take = false): TensorValues {
   }
   if (t.type === 'float16' && d instanceof Uint16Array) {
     const out = new Float32Array(d.length);
-    for (let i = 0; i < d.length; i++) out[i] = halfBitsToFloat(d[i]!);
+    for (let i = 0; i < d.length; i++) out[i] = fromHalfBits(d[i]!);
     return { shape, dtype, data: out, approximate: false };
   }
   if (d instanceof Float64Array) return { shape, dtype, data: Float32Array.from(d), approximate: false };
