@@ -10,7 +10,7 @@ import type { BlobData, TensorRecord, TensorStats, Trace } from '../trace/types.
 import { elementCount, isShapeMismatch, shapeRelation } from './align.ts';
 import { blobStats, tensorMetrics } from './metrics.ts';
 import { compareStats, judgeStats } from './stats.ts';
-import { fmt, judgeMetrics, type ResolvedTolerance } from './tolerance.ts';
+import { fmt, judgeMetrics, type ResolvedTolerance, type Verdict } from './tolerance.ts';
 import type { TensorComparison } from './types.ts';
 
 export interface Side {
@@ -104,6 +104,20 @@ export function missing(e: TensorRecord | null, r: TensorRecord | null, reason: 
   };
 }
 
+/**
+ * `base` judged by `judge` under the pair's tolerance, scaled for a one-element or near-zero tensor; the
+ * scaling is named in the reasons when it is what made the pair ok.
+ */
+function judged(base: TensorComparison, r: TensorRecord, ctx: PairContext, judge: (tol: ResolvedTolerance) => { verdict: Verdict; reasons: string[] }): TensorComparison {
+  const scaled = scaledTolerance(ctx.tol, r, ctx);
+  const j = judge(scaled.tol);
+  base.tolerance = scaled.tol;
+  base.verdict = j.verdict;
+  base.reasons.push(...j.reasons);
+  if (scaled.note && j.verdict === 'ok' && judge(ctx.tol).verdict !== 'ok') base.reasons.push(scaled.note);
+  return base;
+}
+
 /** Compares one tensor pair; both records present. */
 export function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext): TensorComparison {
   const relation = shapeRelation(e.shape, r.shape);
@@ -155,14 +169,8 @@ export function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext):
       return base;
     }
     const m = tensorMetrics(eb, rb);
-    const scaled = scaledTolerance(ctx.tol, r, ctx);
-    const j = judgeMetrics(m, scaled.tol);
     base.metrics = m;
-    base.tolerance = scaled.tol;
-    base.verdict = j.verdict;
-    base.reasons.push(...j.reasons);
-    if (scaled.note && j.verdict === 'ok' && judgeMetrics(m, ctx.tol).verdict !== 'ok') base.reasons.push(scaled.note);
-    return base;
+    return judged(base, r, ctx, (tol) => judgeMetrics(m, tol));
   }
 
   const es: TensorStats | null = eb ? blobStats(eb) : (e.stats ?? null);
@@ -174,14 +182,8 @@ export function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext):
       base.reasons.push('stats have non-finite or missing fields');
       return base;
     }
-    const scaled = scaledTolerance(ctx.tol, r, ctx);
-    const j = judgeStats(d, scaled.tol);
     base.stats = d;
-    base.tolerance = scaled.tol;
-    base.verdict = j.verdict;
-    base.reasons.push(...j.reasons);
-    if (scaled.note && j.verdict === 'ok' && judgeStats(d, ctx.tol).verdict !== 'ok') base.reasons.push(scaled.note);
-    return base;
+    return judged(base, r, ctx, (tol) => judgeStats(d, tol));
   }
   base.reasons.push('no tensor data or stats');
   return base;
