@@ -5,6 +5,7 @@
 export * from './image.ts';
 export * from './orientation.ts';
 export * from './resize.ts';
+export { areaSpans, kernelSpans, KEYS_CUBIC, LANCZOS3, resampleSeparable, TRIANGLE, triangleSpans, type Kernel, type Spans } from './resample.ts';
 export * from './geometry.ts';
 export * from './normalize.ts';
 export * from './pipeline.ts';

@@ -3,10 +3,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { FloatImage, ImagePlanes } from './image.ts';
 import { rgbaToRgb } from './normalize.ts';
 import { centerCropRect, cropPlanes, letterboxPadding, letterboxRect, padPlanes } from './geometry.ts';
+import { KEYS_CUBIC, LANCZOS3 } from './resample.ts';
 import {
   fitResize,
-  KEYS_CUBIC,
-  LANCZOS3,
   letterboxResizeThenPad,
   resize,
   resizeArea,
