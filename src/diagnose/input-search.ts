@@ -41,6 +41,9 @@ type ResizeOpts = PreprocessSpec['resize'];
 
 export type { Alpha, AxisEvidence, EdgeGeometry, EdgeInput, Fit, InputSearch, InputSearchArgs, InputSearchOptions } from './input-search-types.ts';
 import type { Alpha, AxisEvidence, EdgeGeometry, Fit, InputSearch, InputSearchArgs, InputSearchOptions } from './input-search-types.ts';
+import { coarseSignificant, FITS, fineSignificant, resizeKey, RESIZE_VARIANTS, SMOOTH_VARIANTS, wantSmooth } from './search-rules.ts';
+
+export { COARSE_MAX_RATIO, COARSE_MIN_GAP, coarseSignificant, FINE_MIN_GAP_LEVELS, FINE_MIN_RATIO, fineSignificant, resizeKey, SMOOTH_TRIGGER_LEVELS } from './search-rules.ts';
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -79,55 +82,6 @@ export function edgeGeometry(shape: readonly number[], spec: PreprocessSpec): Ed
     if (d2 === C) return hwc();
   }
   return null;
-}
-
-const RESIZE_VARIANTS: readonly ResizeOpts[] = [
-  { method: 'bilinear', alignCorners: false, halfPixelCenters: false, antialias: false },
-  { method: 'bilinear', alignCorners: true, halfPixelCenters: false, antialias: false },
-  { method: 'bilinear', alignCorners: false, halfPixelCenters: true, antialias: false },
-  // Chromium's canvas drawImage, 'low' quality: the same as the one above below a 2× downscale (ties go to it).
-  { method: 'bilinear', alignCorners: false, halfPixelCenters: true, antialias: false, prescale: 'mip-level' },
-  { method: 'bilinear', alignCorners: false, halfPixelCenters: false, antialias: true },
-  { method: 'nearest', alignCorners: false, halfPixelCenters: false, antialias: false },
-  { method: 'nearest', alignCorners: true, halfPixelCenters: false, antialias: false },
-  { method: 'nearest', alignCorners: false, halfPixelCenters: true, antialias: false },
-  { method: 'area', alignCorners: false, halfPixelCenters: false, antialias: false },
-  // Fixed-support cubic kernels (tf.image.resize 'bicubic' / 'lanczos3' without antialias): 4 / 6 taps, cheap.
-  { method: 'bicubic', alignCorners: false, halfPixelCenters: true, antialias: false },
-  { method: 'lanczos3', alignCorners: false, halfPixelCenters: true, antialias: false },
-];
-
-/**
- * Antialiased cubic kernels (PIL, sharp/libvips, canvas 'high'): their support grows with the
- * downscale factor (4 or 6 input pixels per output pixel per axis), so they cost 2–3× an antialiased
- * bilinear. Computed only when the other variants leave room for them (see `wantSmooth`).
- */
-const SMOOTH_VARIANTS: readonly ResizeOpts[] = [
-  { method: 'bicubic', alignCorners: false, halfPixelCenters: true, antialias: true },
-  { method: 'lanczos3', alignCorners: false, halfPixelCenters: true, antialias: true },
-];
-
-/**
- * An antialiased cubic kernel is worth computing when the best of the others is itself a smoothing
- * filter (area, antialiased bilinear: the cubic ones sit between them and the sharp ones), or when the
- * best leaves more than decoder noise unexplained. A clean input matched by the card's sharp bilinear
- * at noise level skips them.
- */
-function wantSmooth(best: ResizeOpts, levels: number): boolean {
-  return best.method === 'area' || (best.method === 'bilinear' && best.antialias) || levels > SMOOTH_TRIGGER_LEVELS;
-}
-/** Residual (levels rms) above which the antialiased cubic kernels are tried whatever won. */
-export const SMOOTH_TRIGGER_LEVELS = 1;
-
-const FITS: readonly Fit[] = ['stretch', 'center-crop', 'letterbox'];
-
-export function resizeKey(r: ResizeOpts): string {
-  if (r.prescale === 'mip-level') return 'canvas-low';
-  if (r.method === 'area') return `area${r.alignCorners ? '+ac' : ''}`;
-  if (r.method === 'bilinear' && r.antialias) return 'bilinear+aa';
-  // Pixel-centre sampling is implied: only antialias tells them apart.
-  if (r.method === 'bicubic' || r.method === 'lanczos3') return `${r.method}${r.antialias ? '+aa' : ''}`;
-  return `${r.method}${r.alignCorners ? '+ac' : ''}${r.halfPixelCenters ? '+hpc' : ''}`;
 }
 
 /** Grayscale weights over (R, G, B) planes for a weight order ([0,1,2] = as the card says, [2,1,0] = swapped). */
@@ -430,26 +384,3 @@ export function searchInput(args: InputSearchArgs, options: InputSearchOptions =
 function affineOf(fits: AffineFit[]): ChannelAffine {
   return { scale: fits.map((f) => f.a), offset: fits.map((f) => f.b) };
 }
-
-/**
- * Coarse decision rule (scores are mean 1 − r² on box-averaged 32-px images): the expected value is
- * replaced only when the best candidate leaves less than half its residual and the gap is more than
- * noise.
- */
-export function coarseSignificant<T>(a: AxisEvidence<T>): boolean {
-  return a.expectedScore - a.bestScore > COARSE_MIN_GAP && a.bestScore < COARSE_MAX_RATIO * a.expectedScore;
-}
-
-/**
- * Fine decision rule (scores are residuals in pixel levels): the expected value is replaced only when
- * the best candidate explains clearly more — by more than decoder noise (±1 level) can, and by a
- * clear factor.
- */
-export function fineSignificant<T>(a: AxisEvidence<T>): boolean {
-  return a.expectedScore - a.bestScore > FINE_MIN_GAP_LEVELS && a.bestScore * FINE_MIN_RATIO < a.expectedScore;
-}
-
-export const COARSE_MIN_GAP = 0.01;
-export const COARSE_MAX_RATIO = 0.5;
-export const FINE_MIN_GAP_LEVELS = 0.6;
-export const FINE_MIN_RATIO = 1.5;
