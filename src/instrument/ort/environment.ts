@@ -20,6 +20,8 @@ export function collectOrtEnvironment(
     graphOptimizationLevel: sessionOptions.graphOptimizationLevel ?? 'all',
   };
   if (sessionOptions.executionMode) flags['executionMode'] = sessionOptions.executionMode;
+  // Recorded when off: large models are timed without the memory pattern (session-options.ts).
+  if (sessionOptions.enableMemPattern === false) flags['enableMemPattern'] = false;
   if (sessionOptions.intraOpNumThreads !== undefined) flags['intraOpNumThreads'] = sessionOptions.intraOpNumThreads;
   let threads: number | undefined = extra.threads;
   if (runtime === 'onnxruntime-web') {

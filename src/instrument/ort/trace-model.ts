@@ -31,6 +31,7 @@ import { exposeForCapture, type CaptureModel } from './subgraph-capture.ts';
 import { CaptureReadError, FinalOutputsCheck, readPassNodes } from './capture-read.ts';
 import type { StatsPool } from '../../trace/stats-pool.ts';
 import { createSession, disposeAll, OrtLoadError, OrtRunner, timingPass } from './passes.ts';
+import { timingSessionOptions, valuesBytes } from './session-options.ts';
 import { ortTypeOfOnnx, tensorValues, type OrtInput, type TensorValues } from './tensors.ts';
 import { median, type TraceRunOptions } from '../common.ts';
 import { CaptureBudgetError, defaultPageBudget, estimateSizes, formatBytes, graphOutputCost, nextPass, type ValueSize } from './capture-plan.ts';
@@ -133,11 +134,17 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
   const selectedNames = new Set(selected.map((n) => n.name));
   const graphOutputs = new Set(info.outputs.map((o) => o.name));
   const inputElements = new Map(inputs.map((i) => [i.name, i.data.length]));
+  // Sizes the model states need no run: they decide the timing sessions' memory pattern (session-options.ts)
+  // and refuse, before any run, a node over the budget alone.
+  const declared = estimateSizes(info, [], [], inputElements, new Map(), allNodes);
+  const timingSession = timingSessionOptions(baseOptions, valuesBytes(declared), budget);
+  const timingOptions = timingSession.options;
+  if (timingSession.note) warnings.push(timingSession.note);
 
   // Sessions first: a model the runtime cannot load fails before anything is emitted; a rewritten model
   // it cannot load makes this a timing-only trace, which run-start must already say. The session that
   // exposes every selected output is kept for a one-pass capture, released when the budget needs more.
-  const plainSession = await createSession(ort, modelBytes, baseOptions);
+  const plainSession = await createSession(ort, modelBytes, timingOptions);
   const sessions: OrtSession[] = [plainSession];
   let captureSession: OrtSession | undefined;
   let exposedWarnings: string[] = [];
@@ -156,8 +163,6 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
   try {
     if (requested !== 'timing') {
       exposed = exposeForCapture(model, info, bodies, selection ? selectedNames : undefined, climbBodies);
-      // Sizes the model states need no run: a node over the budget alone is refused before any run.
-      const declared = estimateSizes(info, [], [], inputElements, new Map(), allNodes);
       const base = graphOutputCost(info, declared);
       for (const n of selected) {
         if (n.outputs.every((v) => declared.get(v)?.from === 'value_info')) nextPass([n], 0, declared, exposed.exposedValues, base, budget);
@@ -182,7 +187,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
     }
 
     // ---- run start: identity, environment and the exact input ------------------------------------
-    const [start, ...inputBlobs] = runStartEvents(ort, info, inputs, options, { capture, nodeCount: allNodes.length, sessionOptions: baseOptions, bins });
+    const [start, ...inputBlobs] = runStartEvents(ort, info, inputs, options, { capture, nodeCount: allNodes.length, sessionOptions: timingOptions, bins });
     emit(start!);
     started = true;
     for (const b of inputBlobs) emit(b);
@@ -225,7 +230,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
     if (profiler) {
       progress('timing pass');
       try {
-        raw = await timingPass(ort, modelBytes, baseOptions, profiler, plain, inputs, types);
+        raw = await timingPass(ort, modelBytes, timingOptions, profiler, plain, inputs, types);
         if (raw.length === 0) warnings.push(`the ${profiler.clock} profiler recorded no kernel for the profiled run`);
       } catch (e) {
         if (e instanceof OrtLoadError) warnings.push(`${options.runtime} (${ep}) cannot create a profiling session (${e.message}): no kernel times`);
