@@ -3,6 +3,7 @@ import type { TensorStats } from '../trace/types.ts';
 import { compareTraces } from './compare.ts';
 import { formatComparisonTable } from './format.ts';
 import { blobStats } from './metrics.ts';
+import { measurePair } from './pair.ts';
 import { makeChainPair, makeTrace, randn } from './synthetic.ts';
 
 const stats = (over: Partial<TensorStats>): TensorStats => ({
@@ -331,5 +332,43 @@ describe('formatComparisonTable', () => {
     expect(s).toContain('  ... 28 rows above not shown');
     expect(s).toContain('  ... 4 rows below not shown');
     expect(lines.some((l) => l.startsWith('>') && l.includes('layer_30:0'))).toBe(true);
+  });
+});
+
+describe('the reference magnitude for scaled tolerances comes from the metrics pass', () => {
+  const scan = (d: ArrayLike<number>): number => {
+    let m = 0;
+    for (let i = 0; i < d.length; i++) if (Number.isFinite(d[i]!)) m = Math.max(m, Math.abs(d[i]!));
+    return m;
+  };
+  const measured = (a: Float32Array | Int32Array, b: Float32Array | Int32Array): Map<string, number> => {
+    const t = (d: Float32Array | Int32Array): ReturnType<typeof makeTrace> => makeTrace({ nodes: [{ name: 'n', op: 'Conv2D', outputs: [{ shape: [d.length], data: d }] }] });
+    const edge = t(a);
+    const ref = t(b);
+    const side = { trace: ref, what: 'reference' as const, magnitudes: new Map<string, number>() };
+    measurePair(edge.header.nodes[0]!.outputs[0]!, ref.header.nodes[0]!.outputs[0]!, { edge: { trace: edge, what: 'edge' }, ref: side, key: 'n:0', strictShapes: false, warnings: [] });
+    return side.magnitudes;
+  };
+
+  it('equals a scan of the values (float32 through the kernel, int32 through the JS pass)', () => {
+    const b = randn(5000, 11);
+    b[1234] = -9.5; // the largest |x| is a negative value
+    const a = b.map((v) => v * (1 + 1e-6));
+    expect(measured(a, b).get('b0')).toBe(scan(b));
+    expect(measured(a, b).get('b0')).toBe(9.5);
+    const ib = Int32Array.from({ length: 300 }, (_, i) => (i * 7919) % 1000 - 700);
+    expect(measured(ib, ib).get('b0')).toBe(scan(ib));
+  });
+
+  it('is left to the scan when the pass did not see every value (a NaN on either side)', () => {
+    const b = randn(4096, 12);
+    const a = b.slice();
+    a[7] = Number.NaN;
+    expect(measured(a, b).has('b0')).toBe(false);
+    const c = compareTraces(
+      makeTrace({ nodes: [{ name: 'n', op: 'Relu', outputs: [{ shape: [4096], data: a }] }] }),
+      makeTrace({ nodes: [{ name: 'n', op: 'Relu', outputs: [{ shape: [4096], data: b }] }] }),
+    );
+    expect(c.nodes[0]!.verdict).toBe('diverged');
   });
 });

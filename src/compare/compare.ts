@@ -9,7 +9,7 @@ import type { NamedTensor, Trace } from '../trace/types.ts';
 import { alignNodes, alignTensors } from './align.ts';
 import { fmt, globalTolerance, resolveTolerance, type ToleranceSpec, validateToleranceSpec, type Verdict } from './tolerance.ts';
 import { describeOutputs } from './outputs.ts';
-import { comparePair, magnitude, missing, type Side } from './pair.ts';
+import { comparePair, judgePair, magnitude, measurePair, missing, type Side } from './pair.ts';
 import { basisOf, summarize, timingOf } from './summary.ts';
 import { matchingPreset, storageWhy } from './precision.ts';
 import {
@@ -114,6 +114,25 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
   }
   if (auto) warnings.push(`tolerance preset ${auto.preset} chosen from the traces' precision (${auto.reason}); pass a preset to override`);
 
+  const refNodeByName = new Map(rh.nodes.map((n) => [n.name, n]));
+
+  // --- nodes --------------------------------------------------------------------------------
+  const al = alignNodes(eh, rh);
+  if (al.edgeOnlyNodes.length > 0) {
+    warnings.push(`${al.edgeOnlyNodes.length} node(s) only in the edge trace (e.g. ${al.edgeOnlyNodes.slice(0, 3).join(', ')})`);
+  }
+  if (al.refOnlyNodes.length > 0) {
+    warnings.push(`${al.refOnlyNodes.length} node(s) only in the reference trace (e.g. ${al.refOnlyNodes.slice(0, 3).join(', ')})`);
+  }
+  for (const m of al.opMismatches.slice(0, 5)) warnings.push(`node ${m.name}: op ${m.edge} on the edge, ${m.ref} in the reference`);
+  if (al.opMismatches.length > 5) warnings.push(`… and ${al.opMismatches.length - 5} more op mismatches`);
+  for (const m of al.dtypeMismatches.slice(0, 5)) warnings.push(`${m.key}: dtype ${m.edge} on the edge, ${m.ref} in the reference`);
+  if (al.dtypeMismatches.length > 5) warnings.push(`… and ${al.dtypeMismatches.length - 5} more dtype mismatches`);
+
+  // Every pair measured first: the metrics pass gives each reference tensor's magnitude (pair.ts), so
+  // the scaled tolerances below need no second scan of the values.
+  const measured = al.outputs.map((o) => (o.edge && o.ref ? measurePair(o.edge, o.ref, { edge, ref, key: o.key, strictShapes, warnings }) : null));
+
   // --- the magnitude of the reference tensors around each node (for scaled atol) --------------
   const scaling = opts.scaledAtol ?? true;
   const refMag = new Map<string, number>();
@@ -136,28 +155,15 @@ export function compareTraces(edgeTrace: Trace, refTrace: Trace, opts: CompareOp
     for (const x of [...inputs, ...(consumers.get(name) ?? [])]) if (x !== name) m = Math.max(m, refMag.get(x) ?? 0);
     return m > 0 ? m : null;
   };
-  const refNodeByName = new Map(rh.nodes.map((n) => [n.name, n]));
-
-  // --- nodes --------------------------------------------------------------------------------
-  const al = alignNodes(eh, rh);
-  if (al.edgeOnlyNodes.length > 0) {
-    warnings.push(`${al.edgeOnlyNodes.length} node(s) only in the edge trace (e.g. ${al.edgeOnlyNodes.slice(0, 3).join(', ')})`);
-  }
-  if (al.refOnlyNodes.length > 0) {
-    warnings.push(`${al.refOnlyNodes.length} node(s) only in the reference trace (e.g. ${al.refOnlyNodes.slice(0, 3).join(', ')})`);
-  }
-  for (const m of al.opMismatches.slice(0, 5)) warnings.push(`node ${m.name}: op ${m.edge} on the edge, ${m.ref} in the reference`);
-  if (al.opMismatches.length > 5) warnings.push(`… and ${al.opMismatches.length - 5} more op mismatches`);
-  for (const m of al.dtypeMismatches.slice(0, 5)) warnings.push(`${m.key}: dtype ${m.edge} on the edge, ${m.ref} in the reference`);
-  if (al.dtypeMismatches.length > 5) warnings.push(`… and ${al.dtypeMismatches.length - 5} more dtype mismatches`);
 
   const nodes: NodeComparison[] = al.outputs.map((o, position): NodeComparison => {
     let c: TensorComparison;
-    if (!o.edge || !o.ref) {
+    const m = measured[position];
+    if (!o.edge || !o.ref || !m) {
       c = missing(o.edge, o.ref, o.edge ? 'only in edge trace' : 'only in reference trace');
     } else {
       const tol = resolveTolerance(spec, { name: o.name, op: o.op, outputIndex: o.outputIndex, dtype: o.edge.dtype });
-      c = comparePair(o.edge, o.ref, { edge, ref, key: o.key, tol, strictShapes, warnings, around: aroundNode(o.name, o.inputs) });
+      c = judgePair(m, o.ref, { edge, ref, key: o.key, tol, strictShapes, warnings, around: aroundNode(o.name, o.inputs) });
     }
     return {
       position,

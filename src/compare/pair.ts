@@ -35,13 +35,17 @@ function blobOf(side: Side, rec: TensorRecord, key: string, warnings: string[]):
   return data;
 }
 
-export interface PairContext {
+/** What measuring a pair needs: the two sides, the pair's key (for warnings) and the shape rule. */
+export interface MeasureContext {
   edge: Side;
   ref: Side;
   key: string;
-  tol: ResolvedTolerance;
   strictShapes: boolean;
   warnings: string[];
+}
+
+export interface PairContext extends MeasureContext {
+  tol: ResolvedTolerance;
   /** Largest |value| of the reference tensors around this one (see CompareOptions.scaledAtol); null = no scaling. */
   around: number | null;
   /** `around` comes from the other final outputs, not the graph: scale one-element tensors only. */
@@ -104,11 +108,25 @@ export function missing(e: TensorRecord | null, r: TensorRecord | null, reason: 
   };
 }
 
+type Judge = (tol: ResolvedTolerance) => { verdict: Verdict; reasons: string[] };
+
 /**
- * `base` judged by `judge` under the pair's tolerance, scaled for a one-element or near-zero tensor; the
- * scaling is named in the reasons when it is what made the pair ok.
+ * A pair measured (metrics or statistics computed) but not yet judged: `judge` decides its verdict
+ * under a tolerance; null when measuring already decided it (no data, shape mismatch, bad stats).
  */
-function judged(base: TensorComparison, r: TensorRecord, ctx: PairContext, judge: (tol: ResolvedTolerance) => { verdict: Verdict; reasons: string[] }): TensorComparison {
+export interface MeasuredPair {
+  comparison: TensorComparison;
+  judge: Judge | null;
+}
+
+/**
+ * The measured pair judged under the pair's tolerance, scaled for a one-element or near-zero tensor;
+ * the scaling is named in the reasons when it is what made the pair ok.
+ */
+export function judgePair(m: MeasuredPair, r: TensorRecord, ctx: PairContext): TensorComparison {
+  const base = m.comparison;
+  const judge = m.judge;
+  if (!judge) return base;
   const scaled = scaledTolerance(ctx.tol, r, ctx);
   const j = judge(scaled.tol);
   base.tolerance = scaled.tol;
@@ -120,6 +138,15 @@ function judged(base: TensorComparison, r: TensorRecord, ctx: PairContext, judge
 
 /** Compares one tensor pair; both records present. */
 export function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext): TensorComparison {
+  return judgePair(measurePair(e, r, ctx), r, ctx);
+}
+
+/**
+ * Measures one tensor pair (both records present): every metric in one pass over the values, else
+ * the statistics. The reference side's largest |value| is kept for scaledTolerance when the pass saw
+ * every value (all finite), so that no second scan of the blob is needed.
+ */
+export function measurePair(e: TensorRecord, r: TensorRecord, ctx: MeasureContext): MeasuredPair {
   const relation = shapeRelation(e.shape, r.shape);
   const base: TensorComparison = {
     verdict: 'no-data',
@@ -145,7 +172,7 @@ export function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext):
     const lacking = [!eb && !e.stats ? 'edge' : null, !rb && !r.stats ? 'reference' : null].filter((x) => x !== null);
     const modes = [...new Set(lacking.map((w) => captureOf(w === 'edge' ? ctx.edge : ctx.ref)))].join(' / ');
     base.reasons.push(`values not recorded in ${lacking.length === 2 ? 'either trace' : `the ${lacking[0]} trace`} (${modes} capture): not compared`);
-    return base;
+    return { comparison: base, judge: null };
   }
 
   if (isShapeMismatch(relation, ctx.strictShapes)) {
@@ -159,18 +186,19 @@ export function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext):
     }
     // Informational flat metrics when the element counts agree.
     if (eb && rb && eb.length === rb.length) base.metrics = tensorMetrics(eb, rb);
-    return base;
+    return { comparison: base, judge: null };
   }
   if (relation === 'squeezable') base.reasons.push(`shape ${shapes}: equal after squeezing size-1 dims`);
 
   if (eb && rb) {
     if (eb.length !== rb.length) {
       base.reasons.push(`blob lengths differ (${eb.length} vs ${rb.length}) although shapes agree`);
-      return base;
+      return { comparison: base, judge: null };
     }
     const m = tensorMetrics(eb, rb);
     base.metrics = m;
-    return judged(base, r, ctx, (tol) => judgeMetrics(m, tol));
+    if (m.compared === m.count && r.blob) ctx.ref.magnitudes?.set(r.blob.id, Math.max(Math.abs(m.refMin ?? 0), Math.abs(m.refMax ?? 0)));
+    return { comparison: base, judge: (tol) => judgeMetrics(m, tol) };
   }
 
   const es: TensorStats | null = eb ? blobStats(eb) : (e.stats ?? null);
@@ -180,13 +208,13 @@ export function comparePair(e: TensorRecord, r: TensorRecord, ctx: PairContext):
     base.statsOnly = true;
     if (!d) {
       base.reasons.push('stats have non-finite or missing fields');
-      return base;
+      return { comparison: base, judge: null };
     }
     base.stats = d;
-    return judged(base, r, ctx, (tol) => judgeStats(d, tol));
+    return { comparison: base, judge: (tol) => judgeStats(d, tol) };
   }
   base.reasons.push('no tensor data or stats');
-  return base;
+  return { comparison: base, judge: null };
 }
 
 export function captureOf(side: Side): string {
