@@ -1,5 +1,6 @@
 /** Page entry: start the app's one-time work, then render. */
 import { StrictMode } from 'react';
+import { flushSync } from 'react-dom';
 import { createRoot } from 'react-dom/client';
 import 'uplot/dist/uPlot.min.css';
 import './styles/base.css';
@@ -17,8 +18,13 @@ initRemote();
 
 const root = document.getElementById('root');
 if (!root) throw new Error('exray: #root is missing from index.html');
-createRoot(root).render(
-  <StrictMode>
-    <App />
-  </StrictMode>,
+// The shell renders while this module runs, not in a scheduler task after it: it is in the DOM before
+// DOMContentLoaded, and the start-up work above (sample index, probes) is answered after it paints.
+const reactRoot = createRoot(root);
+flushSync(() =>
+  reactRoot.render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  ),
 );

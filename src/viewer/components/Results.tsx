@@ -5,16 +5,26 @@
  */
 import { lazy, Suspense, useEffect, type ReactNode } from 'react';
 import { useApp } from '../state/store.ts';
+import { whenIdle } from '../util/idle.ts';
+import { prewarmTraceReaders } from '../worker/client.ts';
 
 const loadRunResults = (): Promise<{ default: () => ReactNode }> => import('./RunResults.tsx').then((m) => ({ default: m.RunResults }));
 const RunResults = lazy(loadRunResults);
 
 export function Results(): ReactNode {
   const s = useApp();
-  // Fetched after the first paint, before anyone asks: results show without a wait when a run starts.
+  // Fetched once the page is idle after its start-up, before anyone asks: results show without a wait
+  // when a run starts or traces are opened; the trace readers are started ahead at the same time.
   useEffect(() => {
-    const t = setTimeout(() => void loadRunResults(), 0);
-    return () => clearTimeout(t);
+    let live = true;
+    whenIdle(() => {
+      if (!live) return;
+      void loadRunResults();
+      prewarmTraceReaders();
+    });
+    return () => {
+      live = false;
+    };
   }, []);
   if (s.runs.length === 0) {
     return (

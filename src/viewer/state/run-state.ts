@@ -72,6 +72,11 @@ export class RunState {
   readonly blobs = new Map<string, BlobData>();
   timing: TimingSummary | null = null;
   trace: Trace | null = null;
+  /**
+   * The trace these events are replayed from, already decoded and checked by the trace reader
+   * (decodeTrace: schema and rules): at run-end it is taken as it is, not validated a second time.
+   */
+  decoded: Trace | null = null;
   comparison: Comparison | null = null;
   /** `name:outputIndex` → metrics vs the reference (before the full comparison exists). */
   readonly live = new LiveMap();
@@ -137,7 +142,7 @@ export class RunState {
         return null;
       case 'run-end':
         try {
-          this.trace = this.builder.finish();
+          this.trace = this.decoded ?? this.builder.finish();
           this.status = 'done';
           this.phase = 'done';
           this.endedAt = performance.now();

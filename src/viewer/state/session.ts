@@ -9,9 +9,9 @@ import type { StreamMessage, TraceTransport } from '../../transport/types.ts';
 import { getState, setState, touch } from './store.ts';
 import type { RunState } from './run-state.ts';
 
-// The diagnosis (replays, attribution: src/diagnose) is fetched as the page starts but does not hold
-// up its first paint; comparisons are made only after a run or an opened trace, long after it arrived.
-const diagnosis = import('./diagnosis.ts');
+// The diagnosis (replays, attribution: src/diagnose) loads with the first comparison (the results
+// view, prefetched when the page is idle, imports it too): not on the page's start path.
+const diagnosis = (): Promise<typeof import('./diagnosis.ts')> => import('./diagnosis.ts');
 
 export function findRun(stream: string): RunState | undefined {
   return getState().runs.find((r) => r.stream === stream);
@@ -33,16 +33,21 @@ export function currentCompareOptions(): CompareOptions {
   return compareOptions;
 }
 
-/** Follow a transport: every message whose stream is a run of this session is folded into it. */
-export function follow(transport: TraceTransport): () => void {
-  return transport.subscribe(onMessage);
+/**
+ * Follow a transport: every message whose stream is a run of this session is folded into it.
+ * `live: false` (opened files, replayed in one go, reference first): no per-node live comparison —
+ * each edge's compareTraces at its run-end comes before any render, and would compute it all again.
+ */
+export function follow(transport: TraceTransport, opts: { live?: boolean } = {}): () => void {
+  const live = opts.live ?? true;
+  return transport.subscribe((m) => onMessage(m, live));
 }
 
-function onMessage(m: StreamMessage): void {
+function onMessage(m: StreamMessage, live: boolean): void {
   const run = findRun(m.stream);
   if (!run) return;
   const node = run.push(m.event);
-  if (node) {
+  if (node && live) {
     // A remote edge run gets its live metrics from the server (remote/open-session.ts).
     if (run.role === 'edge' && !run.remote?.serverMetrics) liveCompare(run, node);
     // The reference may run after the edges: each reference node fills the edges' rows it matches.
@@ -90,7 +95,7 @@ function compareRun(run: RunState, ref: RunState): void {
   if (!run.trace || !ref.trace || run === ref) return;
   try {
     run.comparison = compareTraces(run.trace, ref.trace, compareOptions);
-    void diagnosis.then((d) => d.startReplays(run, ref));
+    void diagnosis().then((d) => d.startReplays(run, ref));
   } catch (e) {
     run.error = `comparison failed: ${e instanceof Error ? e.message : String(e)}`;
   }

@@ -14,7 +14,8 @@ import { download, safeName } from '../util/download.ts';
 import { RunState } from './run-state.ts';
 import { follow, setCompareOptions } from './session.ts';
 import { getState, setState } from './store.ts';
-import { decodeTraceInWorker } from '../worker/client.ts';
+import { decodeTraceInWorker, prewarmTraceReaders } from '../worker/client.ts';
+import { whenIdle } from '../util/idle.ts';
 
 /** Which of several traces is the reference: one that says so, else a cpu run, else the last one. */
 export function pickReference(traces: Trace[]): number {
@@ -40,6 +41,8 @@ export async function openTraceFiles(files: File[]): Promise<void> {
   const problems: string[] = [];
   // Each file in its own worker: the page stays free while blobs are inflated and checked, files in parallel.
   const decoded = await Promise.allSettled(files.map((f) => decodeTraceInWorker(f)));
+  // Readers for the next files, once this opening is shown.
+  whenIdle(prewarmTraceReaders);
   decoded.forEach((d, i) => {
     const f = files[i]!;
     if (d.status === 'fulfilled') traces.push({ trace: d.value, file: f.name });
@@ -58,7 +61,9 @@ export async function openTraceFiles(files: File[]): Promise<void> {
   const runs = traces.map(({ trace, file }, i) => {
     const h = trace.header;
     const name = uniqueName(`${h.label ?? h.runtime.backend} · ${file}`, taken);
-    return new RunState(name, i === refIdx ? 'reference' : 'edge', h.runtime.backend, file);
+    const run = new RunState(name, i === refIdx ? 'reference' : 'edge', h.runtime.backend, file);
+    run.decoded = trace;
+    return run;
   });
   // Reference first, so that edges are compared as they arrive.
   const order = runs.map((_, i) => i).sort((a, b) => Number(b === refIdx) - Number(a === refIdx));
@@ -72,7 +77,7 @@ export async function openTraceFiles(files: File[]): Promise<void> {
     notice: problems.length > 0 ? problems.join('\n') : null,
   });
   const transport = createInPageTransport();
-  const stop = follow(transport);
+  const stop = follow(transport, { live: false });
   for (const i of order) for (const event of traceToEvents(traces[i]!.trace)) transport.send({ stream: runs[i]!.stream, event });
   stop();
   transport.close();

@@ -91,13 +91,29 @@ export class UtilityWorker {
   }
 }
 
+function newTraceReader(): Worker {
+  return new Worker(new URL('./trace-reader.ts', import.meta.url), { type: 'module', name: 'exray-trace-reader' });
+}
+
+/** Trace readers started ahead, each used once: two files (a comparison) open without a worker start. */
+const spareReaders: Worker[] = [];
+const SPARE_READERS = 2;
+
+/**
+ * Start trace-reader workers ahead of use (called when the page is idle): opening files then does not
+ * wait for a worker to start and fetch, compile and run the reader's module (zip, schema, codecs).
+ */
+export function prewarmTraceReaders(): void {
+  while (spareReaders.length < SPARE_READERS) spareReaders.push(newTraceReader());
+}
+
 /**
  * Decode an `.exray` file in a fresh trace-reader worker (trace-reader.ts), terminated once it
  * answered: off the page's thread, and files opened together are read in parallel. A bad file
  * rejects with the reader's message (`<file>: <problem>`).
  */
 export async function decodeTraceInWorker(file: File): Promise<Trace> {
-  const worker = new Worker(new URL('./trace-reader.ts', import.meta.url), { type: 'module', name: 'exray-trace-reader' });
+  const worker = spareReaders.shift() ?? newTraceReader();
   try {
     return (await new RequestChannel(worker).request({ type: 'decode-trace', file }, 'trace-decoded')).trace;
   } finally {
