@@ -182,6 +182,7 @@ export function parseJournal(bytes: Uint8Array): { records: JournalRecord[]; val
 export function recordsToEvents(records: readonly JournalRecord[], source: string): TraceEvent[] {
   const events: TraceEvent[] = [];
   const assembler = new BlobAssembler(MAX_BLOB_ELEMENTS);
+  let narrowed: 'float16' | 'bfloat16' | undefined;
   for (const r of records) {
     try {
       if (r.kind === JOURNAL_EVENT) {
@@ -191,12 +192,16 @@ export function recordsToEvents(records: readonly JournalRecord[], source: strin
       }
       const frame = decodeBinaryFrame(r.payload);
       if (frame.kind === 'attachment') continue;
+      if (frame.kind === 'blob-bf16' || (frame.kind === 'blob-f16' && narrowed === undefined)) narrowed = frame.kind === 'blob-bf16' ? 'bfloat16' : 'float16';
       const blob = assembler.push(frame);
       if (blob) events.push({ type: 'blob', id: blob.id, data: ownBlob(blob.data) });
     } catch (e) {
       throw new JournalError(`${source}: journal record seq ${r.seq} does not decode: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  // Values that arrived narrowed are what the trace holds, whatever run-start declared: say so.
+  const start = events.find((e) => e.type === 'run-start');
+  if (narrowed && start?.type === 'run-start' && start.storagePrecision !== 'bfloat16' && start.storagePrecision !== narrowed) start.storagePrecision = narrowed;
   return events;
 }
 

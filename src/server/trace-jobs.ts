@@ -8,17 +8,22 @@
  */
 import { join } from 'node:path';
 import { decodeTrace, encodeTrace } from '../trace/file.ts';
-
-/**
- * The store keeps blobs raw (version-1 layout): deflating a phone's 88 MB MobileNetV2 trace costs
- * seconds (docs/trace-format.md "Blob encodings") on the path the phone's last ack waits for.
- */
-const STORE_ENCODING = { compress: false } as const;
+import type { Trace } from '../trace/types.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { traceFromEvents } from './partial.ts';
 import { readOptional, sessionEvents, sessionTrace } from './store-read.ts';
 import { FILES } from './store-files.ts';
 import { errorInfo, eventBuffers, ownBytes, traceBuffers, type FinalizeOutcome, type ToTraceWorker, type TraceJobs } from './trace-protocol.ts';
+
+/**
+ * The store keeps blobs undeflated: deflating a phone's 88 MB MobileNetV2 trace costs seconds
+ * (docs/trace-format.md "Blob encodings") on the path the phone's last ack waits for. Values that
+ * came narrowed over the link (`storagePrecision`) are stored at that precision: 2 bytes, exact.
+ */
+function storeEncoding(trace: Trace): { compress: false; precision?: 'float16' | 'bfloat16' } {
+  const p = trace.header.storagePrecision;
+  return p ? { compress: false, precision: p } : { compress: false };
+}
 
 export interface JobDone<R> {
   result: R;
@@ -36,15 +41,19 @@ async function finalize({ dir, id }: TraceJobs['finalize']['args']): Promise<Job
   if (!folded.complete) {
     return { result: { outcome: 'failed', trace: folded.trace, reason: folded.runError ?? `the trace is invalid: ${folded.problem ?? 'unknown problem'}` }, transfer };
   }
-  const bytes = encodeTrace(folded.trace, STORE_ENCODING);
+  const bytes = encodeTrace(folded.trace, storeEncoding(folded.trace));
   await writeFileAtomic(join(dir, FILES.edge), bytes);
   return { result: { outcome: 'done', trace: folded.trace, edgeBytes: bytes.byteLength }, transfer };
 }
 
 async function encoded({ dir, id }: TraceJobs['encoded']['args']): Promise<JobDone<Uint8Array>> {
   // edge.exray may have appeared since the store looked (a finalize that ran before this job).
-  const edge = await readOptional(join(dir, FILES.edge));
-  const bytes = ownBytes(edge ?? encodeTrace(traceFromEvents(await sessionEvents(dir, id), `session ${id}`).trace, STORE_ENCODING));
+  let edge = await readOptional(join(dir, FILES.edge));
+  if (!edge) {
+    const { trace } = traceFromEvents(await sessionEvents(dir, id), `session ${id}`);
+    edge = encodeTrace(trace, storeEncoding(trace));
+  }
+  const bytes = ownBytes(edge);
   return { result: bytes, transfer: [bytes.buffer as ArrayBuffer] };
 }
 
@@ -69,7 +78,7 @@ export async function runTraceJob(m: ToTraceWorker): Promise<JobDone<TraceJobs[T
       return { result: trace, transfer: trace === null ? [] : traceBuffers(trace) };
     }
     case 'writeTraceFile': {
-      const bytes = encodeTrace(m.args.trace, STORE_ENCODING);
+      const bytes = encodeTrace(m.args.trace, storeEncoding(m.args.trace));
       await writeFileAtomic(m.args.path, bytes);
       return { result: bytes.byteLength, transfer: [] };
     }

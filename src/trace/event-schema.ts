@@ -23,6 +23,7 @@ const jsonEventSchema = z.discriminatedUnion('type', [
     environment: environmentSchema,
     input: inputSchema,
     referenceFor: z.string().max(200).optional(),
+    storagePrecision: z.enum(['float16', 'bfloat16']).optional(),
   }),
   z.looseObject({ type: z.literal('node'), node: nodeSchema }),
   z.looseObject({ type: z.literal('kernel'), kernel: kernelSchema }),

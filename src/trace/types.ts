@@ -316,6 +316,8 @@ export interface RunStartEvent {
   environment: Environment;
   input: InputRecord;
   referenceFor?: string;
+  /** Node and output values narrowed on their way (a producer's link precision); see TraceHeader. */
+  storagePrecision?: 'float16' | 'bfloat16';
 }
 
 export interface BlobEvent {

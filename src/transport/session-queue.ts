@@ -4,7 +4,7 @@
  * cumulative ack covers them. Byte counts are kept for the whole queue: `held` (unacknowledged) and
  * `sentBytes` (of those, written to the current socket). Pure: no timers, no socket.
  */
-import { attachmentFrames, blobFrames, MAX_FRAME_BYTES, MAX_TEXT_BYTES, type ClientMessage, type RunMeta } from './wire.ts';
+import { attachmentFrames, blobFrames, MAX_FRAME_BYTES, MAX_TEXT_BYTES, type ClientMessage, type LinkPrecision, type RunMeta } from './wire.ts';
 import type { BlobData, TensorRecord, TraceEvent } from '../trace/types.ts';
 
 export const MiB = 1024 * 1024;
@@ -61,7 +61,9 @@ export interface OutSession {
   failure: string | null;
   /** Blob ids events already queued refer to (run-start's inputs, nodes): these cannot be left out. */
   named: Set<string>;
-  /** Blobs left out for lack of room (id → bytes); their references are removed from later events. */
+  /** With a link precision (RunMeta.precision, `tensors` runs): the input blobs, which travel exact. */
+  inputs: Set<string>;
+  /** Left out for lack of room (id → bytes); their references are removed from later events. */
   dropped: Map<string, number>;
   /** Blobs that did not fit, until the next other event says whether they can be left out. */
   waiting: Map<string, BlobData>;
@@ -95,7 +97,7 @@ export class SessionQueue {
     const { photo: described, ...withoutPhoto } = run;
     // The photo goes first (chunked when large), unless it alone would fill the resend buffer.
     const fits = photo !== undefined && described !== undefined && photo.byteLength <= this.maxBuffered / 4;
-    const s: OutSession = { meta: fits ? run : withoutPhoto, id: null, frames: [], seq: 0, sent: 0, acked: 0, ended: false, openSent: false, resuming: false, failure: null, named: new Set(), dropped: new Map(), waiting: new Map(), warnings: [], opened: deferred(), done: deferred() };
+    const s: OutSession = { meta: fits ? run : withoutPhoto, id: null, frames: [], seq: 0, sent: 0, acked: 0, ended: false, openSent: false, resuming: false, failure: null, named: new Set(), inputs: new Set(), dropped: new Map(), waiting: new Map(), warnings: [], opened: deferred(), done: deferred() };
     if (fits) for (const f of attachmentFrames('photo', photo, () => ++s.seq)) this.hold(s, f);
     else if (photo && described) s.warnings.push(`photo of ${(photo.byteLength / MiB).toFixed(1)} MiB is over a quarter of the ${(this.maxBuffered / MiB).toFixed(0)} MiB link buffer: not sent`);
     this.current = s;
@@ -123,8 +125,9 @@ export class SessionQueue {
     // Blobs named before they arrive (run-start's inputs; any producer's forward references) must be sent.
     const named = e.type === 'run-start' ? e.input.tensors : e.type === 'node' ? e.node.outputs : [];
     for (const t of named) if (t.blob && !s.dropped.has(t.blob.id)) s.named.add(t.blob.id);
+    if (e.type === 'run-start') for (const t of e.input.tensors) if (t.blob) s.inputs.add(t.blob.id);
     const end = e.type === 'run-end' || e.type === 'run-error';
-    const text = JSON.stringify({ t: 'ev', seq: s.seq + 1, event: this.withoutDropped(s, e) } satisfies ClientMessage);
+    const text = JSON.stringify({ t: 'ev', seq: s.seq + 1, event: this.declared(s, this.withoutDropped(s, e)) } satisfies ClientMessage);
     if (text.length > MAX_TEXT_BYTES) return this.overflow(s, `a ${e.type} event of ${(text.length / MiB).toFixed(1)} MiB is over the text frame limit`);
     // The end of a run is always taken: without it the server could not close the session.
     if (!end && !this.fits(text.length, this.maxBuffered / 8)) return this.overflow(s);
@@ -141,7 +144,20 @@ export class SessionQueue {
   private blob(s: OutSession, id: string, data: BlobData): void {
     // A large blob is several frames, each with its own seq (blobFrames numbers them in order).
     const first = s.seq + 1;
-    blobFrames(id, data, () => ++s.seq).forEach((f, k) => this.hold(s, f, first + k));
+    const precision = this.precision(s) && !s.inputs.has(id) ? this.precision(s) : undefined;
+    blobFrames(id, data, () => ++s.seq, {}, precision).forEach((f, k) => this.hold(s, f, first + k));
+  }
+
+  /** The session's link precision: values are narrowed only in `tensors` runs (stats and timing send none). */
+  private precision(s: OutSession): LinkPrecision | undefined {
+    return s.meta.capture === 'tensors' ? s.meta.precision : undefined;
+  }
+
+  /** run-start as sent: with a link precision it declares `storagePrecision` (the coarser, if it had one). */
+  private declared(s: OutSession, e: Exclude<TraceEvent, { type: 'blob' }>): Exclude<TraceEvent, { type: 'blob' }> {
+    const p = this.precision(s);
+    if (e.type !== 'run-start' || !p) return e;
+    return { ...e, storagePrecision: e.storagePrecision === 'bfloat16' ? 'bfloat16' : p };
   }
 
   /** Send or leave out the blobs that waited for `e` (see add). */

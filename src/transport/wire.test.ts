@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { fromHalfBits, toHalfBits } from '../trace/half.ts';
 import { AttachmentAssembler, attachmentFrames, BlobAssembler, blobFrames, CHUNK_BYTES, decodeBinaryFrame, encodeBinaryFrame, parseClientText, peekBinaryFrame, WireError } from './wire.ts';
 
 describe('binary frames', () => {
@@ -50,6 +51,48 @@ describe('binary frames', () => {
     expect(check.push(peekBinaryFrame(frames[0]!), false)).toBeNull();
     expect(check.push(peekBinaryFrame(frames[1]!), false)).toEqual({ id: 'big', data: null });
     expect(() => new BlobAssembler(10).push(peekBinaryFrame(frames[0]!))).toThrow(/over the limit/);
+  });
+});
+
+describe('narrowed blobs (a producer\'s link precision)', () => {
+  const values = (n: number): Float32Array => new Float32Array(n).map((_, i) => Math.sin(i * 0.37) * 10 ** ((i % 9) - 4) * (i % 2 ? -1 : 1));
+  const f16 = (x: number): number => fromHalfBits(toHalfBits(x));
+  const bf16 = (x: number): number => {
+    const u = new Uint32Array(new Float32Array([x]).buffer);
+    const r = ((u[0]! + 0x7fff + ((u[0]! >>> 16) & 1)) >>> 16) << 16;
+    return new Float32Array(new Uint32Array([r >>> 0]).buffer)[0]!;
+  };
+
+  it('float16 halves the bytes, chunks at CHUNK_BYTES, and widens to the float16 rounding of every value, raw or decoded', () => {
+    const n = CHUNK_BYTES / 2 + 777;
+    const data = values(n);
+    let seq = 0;
+    const frames = blobFrames('conv:0', data, () => ++seq, {}, 'float16');
+    expect(frames).toHaveLength(2);
+    expect(frames.reduce((s, f) => s + f.byteLength, 0)).toBeLessThan(n * 2 + 200);
+    expect(peekBinaryFrame(frames[0]!).kind).toBe('blob-f16');
+    for (const read of [peekBinaryFrame, decodeBinaryFrame]) {
+      const asm = new BlobAssembler(n);
+      expect(asm.push(read(frames[0]!))).toBeNull();
+      const whole = asm.push(read(frames[1]!))!.data as Float32Array;
+      expect(whole).toBeInstanceOf(Float32Array);
+      for (const i of [0, 1, 5, 1000, n >> 1, n - 1]) expect(whole[i]).toBe(f16(data[i]!));
+      expect(whole.every((v, i) => v === f16(data[i]!))).toBe(true);
+    }
+  });
+
+  it('bfloat16 likewise; int32 blobs and float32 blobs that would overflow float16 travel exact', () => {
+    const data = values(3000);
+    const back = decodeBinaryFrame(blobFrames('x', data, () => 1, {}, 'bfloat16')[0]!);
+    expect(back.kind).toBe('blob-bf16');
+    expect((back.payload as Float32Array).every((v, i) => v === bf16(data[i]!))).toBe(true);
+    const ints = decodeBinaryFrame(blobFrames('i', new Int32Array([70000, -3]), () => 1, {}, 'float16')[0]!);
+    expect([ints.kind, Array.from(ints.payload as Int32Array)]).toEqual(['blob-i32', [70000, -3]]);
+    const big = new Float32Array([1, 70000]);
+    const exact = decodeBinaryFrame(blobFrames('b', big, () => 1, {}, 'float16')[0]!);
+    expect([exact.kind, Array.from(exact.payload as Float32Array)]).toEqual(['blob-f32', [1, 70000]]);
+    const odd = blobFrames('o', new Float32Array(3), () => 1, {}, 'float16')[0]!;
+    expect(() => peekBinaryFrame(odd.subarray(0, odd.byteLength - 1))).toThrow(/whole number of 2-byte values/);
   });
 });
 

@@ -26,7 +26,7 @@
  */
 import { z } from 'zod';
 import type { TraceEvent } from '../trace/types.ts';
-import { SESSION_ID_PATTERN, WireError } from './frames.ts';
+import { SESSION_ID_PATTERN, WireError, type LinkPrecision } from './frames.ts';
 
 export * from './frames.ts';
 
@@ -67,6 +67,11 @@ export interface RunMeta {
   device: { userAgent: string; name?: string | undefined };
   /** The original photo or camera frame, sent as an `attachment` frame named `photo`. */
   photo?: { fileName: string; mimeType: string; bytes: number } | undefined;
+  /**
+   * `tensors` captures: node and output values travel narrowed (half the bytes; inputs and int32 stay
+   * exact) and the trace says so (`storagePrecision`), as `--precision` does for trace files.
+   */
+  precision?: LinkPrecision | undefined;
 }
 
 const runMetaSchema = z.strictObject({
@@ -80,6 +85,7 @@ const runMetaSchema = z.strictObject({
   capture: z.enum(['timing', 'stats', 'tensors']),
   device: z.strictObject({ userAgent: z.string().max(1000), name: z.string().max(100).optional() }),
   photo: z.strictObject({ fileName: z.string().min(1).max(255), mimeType: z.string().max(100), bytes: z.number().int().nonnegative() }).optional(),
+  precision: z.enum(['float16', 'bfloat16']).optional(),
 });
 
 /** Producer / viewer → server. */
