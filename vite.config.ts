@@ -235,10 +235,60 @@ function exrayFarmReport(): Plugin {
   };
 }
 
+/** Modules reachable from `entry` by static imports (dynamic imports are chunks of their own). */
+function staticClosure(entry: string, info: (id: string) => { importedIds: readonly string[] } | null): Set<string> {
+  const seen = new Set<string>([entry]);
+  const todo = [entry];
+  for (let id = todo.pop(); id !== undefined; id = todo.pop()) {
+    for (const dep of info(id)?.importedIds ?? []) {
+      if (!seen.has(dep)) {
+        seen.add(dep);
+        todo.push(dep);
+      }
+    }
+  }
+  return seen;
+}
+
+/**
+ * The viewer's start path in two chunks instead of ~17: `shell`, the modules only the viewer's entry
+ * imports statically, and `shell-shared`, those the runner page (runner.html) imports too. Split by
+ * default, the modules shared by the two pages and the lazy chunks came in 17 files, and the first
+ * paint waited for three rounds of requests (HTTP/1.1: six at a time). Lazy chunks (results, trace
+ * reader, remote panels) and workers are split as before. The module graph is read once it is
+ * complete (buildEnd), before chunks are made.
+ */
+function startPathChunks(): { plugin: Plugin; groups: { name: string; test: (id: string) => boolean; priority: number }[] } {
+  const viewerEntry = path.join(ROOT, 'src', 'viewer', 'main.tsx');
+  const runnerEntry = path.join(ROOT, 'src', 'browser-runner', 'main.ts');
+  let viewer = new Set<string>();
+  let runner = new Set<string>();
+  const plugin: Plugin = {
+    name: 'exray-start-path-chunks',
+    apply: 'build',
+    buildEnd() {
+      const info = (id: string): { importedIds: readonly string[] } | null => this.getModuleInfo(id);
+      viewer = staticClosure(viewerEntry, info);
+      runner = staticClosure(runnerEntry, info);
+      viewer.delete(viewerEntry);
+      runner.delete(runnerEntry);
+    },
+  };
+  return {
+    plugin,
+    groups: [
+      { name: 'shell-shared', test: (id) => viewer.has(id) && runner.has(id), priority: 2 },
+      { name: 'shell', test: (id) => viewer.has(id), priority: 1 },
+    ],
+  };
+}
+
+const startPath = startPathChunks();
+
 export default defineConfig({
   // Relative asset URLs: the build also works from a sub-path (e.g. served by `exray serve`).
   base: './',
-  plugins: [react(), exrayModels(), exrayAgent(), exrayFarmReport()],
+  plugins: [react(), exrayModels(), exrayAgent(), exrayFarmReport(), startPath.plugin],
   server: { headers: ISOLATION_HEADERS, port: 5173, strictPort: true },
   preview: { headers: ISOLATION_HEADERS, port: 4173, strictPort: true },
   // onnxruntime-web is imported only inside trace workers (worker/run-onnx.ts), which the dependency
@@ -256,6 +306,7 @@ export default defineConfig({
     // startServer, as `exray serve` serves the viewer). `rolldownOptions` is vite 8's name.
     rolldownOptions: {
       input: { index: path.join(ROOT, 'index.html'), runner: path.join(ROOT, 'runner.html') },
+      output: { codeSplitting: { groups: startPath.groups } },
     },
   },
 });
