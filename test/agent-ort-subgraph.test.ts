@@ -18,6 +18,7 @@ import type { Trace } from '../src/trace/types.ts';
 import { clashModel, growModel } from './onnx-build.ts';
 import { SILERO_LEGACY } from './silero-legacy.ts';
 
+const VAD_V5 = join('models', 'silero-vad-v5', 'model.onnx');
 const tmp = mkdtempSync(join(tmpdir(), 'exray-agent-ort-sub-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -136,4 +137,61 @@ describe('agent: nodes inside ONNX control flow', () => {
     expect(worst).toBeLessThan(1e-5);
     expect(h.nodes.find((n) => n.name === 'If_25/then/If_177/else/LSTM_407')!.note).toBe('did not run on this input: If_25/then/If_177 took its then branch');
   }, 60_000);
+
+  it('onnxruntime-web: exray\'s capture run never overlaps an app run (one wasm stack for all sessions), so an app stepping Silero v5 back to back keeps its results and the capture its body values', async () => {
+    // onnxruntime-web's run awaits between taking wasm stack space and giving it back: two runs in
+    // flight at once, even of two sessions, corrupt each other ("memory access out of bounds",
+    // "operation does not support unaligned accesses"). This app awaits each run and starts the next
+    // at once, as vad-web does, yielding to the event loop every 8 frames (audio arriving), for as
+    // long as the agent takes to build and ship its capture.
+    const ortWeb = (await import('onnxruntime-web')) as unknown as typeof ort;
+    ortWeb.env.wasm.numThreads = 1;
+    const proto = (ortWeb.InferenceSession as unknown as { prototype: { run: (...a: unknown[]) => Promise<unknown> } }).prototype;
+    const unwatched = proto.run;
+    let inFlight = 0;
+    let most = 0;
+    proto.run = function (this: unknown, ...a: unknown[]) {
+      most = Math.max(most, ++inFlight);
+      return unwatched.apply(this, a).finally(() => inFlight--);
+    };
+    try {
+      const bytes = new Uint8Array(readFileSync(VAD_V5));
+      const frame = (i: number): Float32Array => Float32Array.from({ length: 576 }, (_, j) => 0.3 * Math.sin((i * 512 + j) / 9) * Math.sin(j / 37));
+      const listen = async (s: ort.InferenceSession, frames: number, done: () => boolean): Promise<number[]> => {
+        const sr = new ortWeb.Tensor('int64', BigInt64Array.from([16000n]), [1]);
+        let state: ort.Tensor = new ortWeb.Tensor('float32', new Float32Array(256), [2, 1, 128]);
+        const probs: number[] = [];
+        for (let i = 0; i < frames && !done(); i++) {
+          if (i % 8 === 7) await new Promise((r) => setImmediate(r));
+          const out = await s.run({ input: new ortWeb.Tensor('float32', frame(i), [1, 576]), state, sr });
+          state = out['stateN']!;
+          probs.push((out['output']!.data as Float32Array)[0]!);
+        }
+        return probs;
+      };
+      // The first inference, then every 40th: from the second capture on, the capture session exists
+      // and its run starts within microtasks of the app's run resolving, as the app starts its next one.
+      const agent = await attach({ ort: ortWeb, out: join(tmp, 'v5-web'), capture: 'tensors', sample: { first: 1, every: 40 } });
+      const session = await ortWeb.InferenceSession.create(bytes);
+      const got = await listen(session, 20_000, () => agent.counters.shipped + agent.counters.failed >= 3);
+      await agent.idle();
+      await agent.detach();
+      await session.release();
+      const plain = await ortWeb.InferenceSession.create(bytes);
+      const expected = await listen(plain, got.length, () => false);
+      await plain.release();
+      expect(got.length).toBeLessThan(20_000);
+      expect(got).toEqual(expected);
+      expect(most).toBe(1);
+      expect(agent.counters).toMatchObject({ shipped: 3, failed: 0 });
+      for (const t of traces(agent.shipped)) {
+        const h = t.header;
+        expect(h.warnings.filter((w) => /cannot (load|run)/.test(w))).toEqual([]);
+        expect(h.nodes.filter((n) => n.name.startsWith('If_0/then/') && n.outputs.every((o) => o.blob)).length).toBeGreaterThan(90);
+        expect(values(t, 'Equal_0')).toEqual([1]);
+      }
+    } finally {
+      proto.run = unwatched;
+    }
+  }, 120_000);
 });

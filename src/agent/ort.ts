@@ -14,6 +14,7 @@
  *   with every node output exposed, same execution providers and options, runs on the copied feeds:
  *   its outputs are the trace's node values (ort-capture.ts). When the execution provider refuses
  *   that rewritten model the capture keeps the inputs and outputs, and says so.
+ *   On onnxruntime-web that run and the app's runs take turns, never two in flight (ort-run-gate.ts).
  * - `release`: exray's capture session for that session is released too (once no capture of it is
  *   pending; also when the app's session is garbage-collected unreleased). `restore()` puts the three
  *   methods back and releases every capture session (after the captures still pending).
@@ -30,6 +31,7 @@ import type { ModelFiles } from './model-files.ts';
 import type { AgentHost, CapturedRun } from './types.ts';
 import { assembleRun, copyFeeds, copyResult, ortFeeds, type FeedCopy } from './ort-capture.ts';
 import { prepareCaptureModel, runCaptureModel, type CaptureModel } from './ort-capture-model.ts';
+import { RunGate } from './ort-run-gate.ts';
 import {
   captureSessionOptions,
   executionProviderOf,
@@ -82,7 +84,6 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-
 /** Patches the app's onnxruntime; `restore()` puts every method back. */
 export class OrtPatch {
   private readonly patched: Patched[] = [];
@@ -96,6 +97,8 @@ export class OrtPatch {
   private readonly origRun: Fn | null = null;
   private readonly origRelease: Fn | null = null;
   private restored = false;
+  /** onnxruntime-web: the app's runs and exray's capture runs take turns (ort-run-gate.ts says why). */
+  private readonly gate: RunGate | null;
   /** An app session collected without `release()`: its capture session is released all the same. */
   private readonly collected =
     typeof FinalizationRegistry === 'function'
@@ -110,6 +113,7 @@ export class OrtPatch {
     private readonly host: AgentHost,
   ) {
     this.runtime = runtimeOf(ort);
+    this.gate = this.runtime === 'onnxruntime-web' ? new RunGate() : null;
     const cls = ort.InferenceSession as unknown as Record<string, unknown> & { prototype?: Record<string, unknown> };
     const proto = cls.prototype;
     this.origCreate = this.patch(cls, 'create', (that, orig, args) => this.create(that, orig, args));
@@ -238,19 +242,23 @@ export class OrtPatch {
         this.host.problem('copying the inputs', e);
       }
     }
-    const t0 = this.host.now();
-    const out = orig.apply(session, args);
-    if (!isThenable(out)) return out;
-    return out.then((result: unknown) => {
-      try {
-        const ms = this.host.now() - t0;
-        if (feeds) this.captured(session, feeds, result, ms);
-        else this.host.timed(session, ms, false);
-      } catch (e) {
-        this.host.problem('recording an onnxruntime inference', e);
-      }
-      return result;
-    });
+    const call = (): unknown => {
+      const t0 = this.host.now();
+      const out = orig.apply(session, args);
+      if (!isThenable(out)) return out;
+      return out.then((result: unknown) => {
+        try {
+          const ms = this.host.now() - t0;
+          if (feeds) this.captured(session, feeds, result, ms);
+          else this.host.timed(session, ms, false);
+        } catch (e) {
+          this.host.problem('recording an onnxruntime inference', e);
+        }
+        return result;
+      });
+    };
+    // The feeds are copied above, at the call; the run itself may wait for exray's capture run.
+    return this.gate ? this.gate.app(() => Promise.resolve(call())) : call();
   }
 
   /** The app's run resolved: copy its results and hand the capture to the host. */
@@ -366,7 +374,10 @@ export class OrtPatch {
       const ran = await runCaptureModel(
         model,
         {
-          run: async (s) => (await origRun.call(s, ortFeeds(this.ort, feeds))) as Record<string, OrtTensor>,
+          run: (s) => {
+            const run = async (): Promise<Record<string, OrtTensor>> => (await origRun.call(s, ortFeeds(this.ort, feeds))) as Record<string, OrtTensor>;
+            return this.gate ? this.gate.own(run) : run();
+          },
           // A run of the model with body values failed: this session's captures go on without them.
           withoutBodyValues: async (m, why) => {
             // Another capture of this session may have replaced it already.
