@@ -10,6 +10,8 @@
  *   /model/*           models/nsfw-mobilenet-v2-mid (model.json + the shards its manifest names)
  *   /onnx-model/model.onnx   models/ppocr-mobile-v2-cls/model.onnx
  *   /images/<name>     the photos in public/samples/
+ *   /vad/              the second example app, examples/vad/ (Silero VAD on a synthetic signal)
+ *   /vad-model/model.onnx    models/silero-vad-v5/model.onnx
  *
  * As a module: `startExampleServer({ port, host })` resolves to `{ port, url, close() }`.
  */
@@ -56,9 +58,16 @@ const VENDOR = {
   // ort.min.js (1.30) imports the JSEP build at run time; ort.wasm.min.js would use the plain one.
   'ort-wasm-simd-threaded.jsep.mjs': 'onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.mjs',
   'ort-wasm-simd-threaded.jsep.wasm': 'onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.wasm',
+  // The wasm-only build (examples/vad): the plain wasm below, half the size of the JSEP one.
+  'ort.wasm.min.js': 'onnxruntime-web/dist/ort.wasm.min.js',
   'ort-wasm-simd-threaded.mjs': 'onnxruntime-web/dist/ort-wasm-simd-threaded.mjs',
   'ort-wasm-simd-threaded.wasm': 'onnxruntime-web/dist/ort-wasm-simd-threaded.wasm',
 };
+
+/** The voice-activity example (examples/vad/), served at /vad/ from the same server and vendor files. */
+const VAD_DIR = join(ROOT, 'examples', 'vad');
+const VAD_FILES = ['index.html', 'app.js', 'signal.js'];
+const VAD_MODEL = join(ROOT, 'models', 'silero-vad-v5', 'model.onnx');
 
 const TFJS_MODEL_DIR = join(ROOT, 'models', 'nsfw-mobilenet-v2-mid');
 const ONNX_MODEL = join(ROOT, 'models', 'ppocr-mobile-v2-cls', 'model.onnx');
@@ -90,6 +99,9 @@ function buildRoutes() {
     }
   }
   routes.set('/onnx-model/model.onnx', ONNX_MODEL);
+  for (const f of VAD_FILES) routes.set(`/vad/${f}`, join(VAD_DIR, f));
+  routes.set('/vad/', join(VAD_DIR, 'index.html'));
+  routes.set('/vad-model/model.onnx', VAD_MODEL);
 
   if (existsSync(SAMPLES_DIR)) {
     for (const name of readdirSync(SAMPLES_DIR)) {
@@ -201,6 +213,7 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     (s) => {
       console.log(`example classifier: ${s.url}`);
       console.log(`  e.g. ${s.url}?runtime=tfjs&backend=webgl&img=/images/chelsea.png`);
+      console.log(`  voice activity (examples/vad): ${s.url}vad/`);
       const stop = () => s.close().then(() => process.exit(0));
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
