@@ -1,7 +1,7 @@
 /**
  * Phone ↔ desktop through `exray serve`, in real Chromium contexts: a desktop (1400×900) and an
  * emulated Pixel 7 paired with the single-use token of the QR code. The phone runs MobileNetV2 on wasm
- * and the emotion CNN on WebGL with half-float textures; the desktop lists the sessions live, opens one while it
+ * and the emotion CNN on WebGL with half-float textures (its values sent as float16); the desktop lists the sessions live, opens one while it
  * streams, and shows the server's reference comparison and the named cause.
  *
  * Network: loopback only. 127.0.0.2 stands in for the laptop's LAN address (an untrusted listener
@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { devices, expect, test, type Page } from '@playwright/test';
+import { decodeTrace } from '../src/trace/file.ts';
 import { keepScreenshot } from './helpers.ts';
 import { chooseMobileNetOnWasm, killServe, startServe } from './support/serve.ts';
 
@@ -94,6 +95,8 @@ test('a Pixel 7 runs MobileNetV2 on wasm and the emotion CNN on half-float WebGL
   await phone.getByTestId('backend-wasm').uncheck();
   await phone.getByTestId('backend-webgl').check();
   await phone.getByTestId('opt-webgl-f16').check();
+  // This run's node values travel as float16 (half the bytes on the link); the stored trace says so.
+  await phone.getByTestId('opt-link-precision').selectOption('float16');
   await phone.getByTestId('phone-run').click();
   const f16Row = desktop.locator('[data-testid=session-row]').filter({ hasNot: desktop.locator(`[data-session="${wasmId}"]`) }).first();
   await expect(f16Row).toHaveAttribute('data-status', /streaming|done/, { timeout: 120_000 });
@@ -103,6 +106,11 @@ test('a Pixel 7 runs MobileNetV2 on wasm and the emotion CNN on half-float WebGL
   await expect(f16).toHaveAttribute('data-status', 'done', { timeout: 300_000 });
   await expect(f16).toHaveAttribute('data-verdict', 'diverged', { timeout: 120_000 });
   await expect(f16).toHaveAttribute('data-cause', 'float16', { timeout: 120_000 });
+  const stored = await desktop.request.get(`${DESKTOP}api/sessions/${f16Id}/trace`);
+  expect(stored.status()).toBe(200);
+  const f16Trace = decodeTrace(new Uint8Array(await stored.body()), `${f16Id}.exray`);
+  expect(f16Trace.header.storagePrecision).toBe('float16');
+  expect(f16Trace.header.nodes.length).toBeGreaterThan(10);
   await expect(f16).toContainText(/first|→|block_|conv|Conv/i);
   await f16.getByTestId('open-session').click();
   await expect(desktop.getByTestId('server-diagnosis')).toHaveAttribute('data-cause', 'float16', { timeout: 60_000 });

@@ -10,7 +10,7 @@ import type { CaptureMode } from '../../trace/types.ts';
 import { hasImageInput } from '../load/model.ts';
 import { chooseSamplePhoto } from '../state/controller.ts';
 import { canRun, runName } from '../state/runs.ts';
-import { getState, setState, useApp } from '../state/store.ts';
+import { getState, setState, useApp, type AppState } from '../state/store.ts';
 import { fmtBytes, fmtMs, fmtPct } from '../util/format.ts';
 import { BACKENDS, backendUnsupported, type BackendName, type BackendOptions } from '../worker/protocol.ts';
 import { Camera } from '../components/Camera.tsx';
@@ -234,6 +234,19 @@ export function PhonePage(): ReactNode {
             <option value="tensors">tensors (exact errors on the desktop)</option>
             <option value="stats">stats (small: for slow links, big models)</option>
             <option value="timing">timing only</option>
+          </select>
+        </label>
+        <label className="field">
+          <span>Values sent</span>
+          <select
+            data-testid="opt-link-precision"
+            value={s.linkPrecision}
+            disabled={s.running || s.capture !== 'tensors'}
+            onChange={(e) => setState({ linkPrecision: e.target.value as AppState['linkPrecision'] })}
+          >
+            <option value="float32">exact (float32)</option>
+            <option value="float16">float16: half the bytes, relative error ≤ 2⁻¹¹</option>
+            <option value="bfloat16">bfloat16: half the bytes, relative error ≤ 2⁻⁸</option>
           </select>
         </label>
         <div className="row">

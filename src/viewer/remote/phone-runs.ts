@@ -99,6 +99,7 @@ function runMeta(stream: string, backend: BackendName, photo: Blob | null, photo
     capture: s.capture,
     device: { userAgent: navigator.userAgent.slice(0, 1000), name: describeUserAgent(navigator.userAgent).slice(0, 100) },
     photo: photo && photoName ? { fileName: photoName.slice(-255), mimeType: (photo.type || 'application/octet-stream').slice(0, 100), bytes: photo.size } : undefined,
+    precision: s.capture === 'tensors' && s.linkPrecision !== 'float32' ? s.linkPrecision : undefined,
   };
 }
 

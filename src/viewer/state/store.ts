@@ -41,6 +41,8 @@ export interface AppState {
   selected: BackendName[];
   options: BackendOptions;
   capture: CaptureMode;
+  /** Phone page, `tensors` runs: node values sent to exray serve exact or narrowed (half the bytes). */
+  linkPrecision: 'float32' | 'float16' | 'bfloat16';
   preset: PrecisionPreset;
   /** Timed runs per backend (whole-inference median). */
   timedRuns: number;
@@ -73,6 +75,7 @@ let state: AppState = {
   selected: ['cpu', 'wasm'],
   options: DEFAULT_BACKEND_OPTIONS,
   capture: 'tensors',
+  linkPrecision: 'float32',
   preset: 'float32',
   timedRuns: 5,
   runs: [],
