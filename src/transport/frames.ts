@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { BlobData } from '../trace/types.ts';
-import { bfloatBits, halfBits, halfToFloatTable } from '../trace/half.ts';
+import { narrow, widen, words } from '../trace/byte-planes.ts';
 
 export const WIRE_VERSION = 1 as const;
 export const MAGIC = 0x42525845;
@@ -15,8 +15,9 @@ export const CHUNK_BYTES = 4 * 1024 * 1024;
 export const SESSION_ID_PATTERN = /^s-[0-9a-f]{16}$/;
 
 /**
- * `blob-f16` / `blob-bf16`: a float32 blob narrowed for the link (a producer's `precision`, the
- * `--precision` storage of trace files): 2-byte values, widened back to float32 by the receiver.
+ * `blob-f16` / `blob-bf16`: a float32 blob narrowed for the link (a producer's `precision`, as
+ * `--precision` stores trace files): each chunk's values as 2 byte planes (low bytes, then high
+ * bytes), widened back to float32 by the receiver.
  */
 export type BinaryKind = 'blob-f32' | 'blob-i32' | 'attachment' | 'blob-f16' | 'blob-bf16';
 const KIND_CODES: Record<BinaryKind, number> = { 'blob-f32': 0, 'blob-i32': 1, attachment: 2, 'blob-f16': 3, 'blob-bf16': 4 };
@@ -67,7 +68,7 @@ function pad4(n: number): number {
 }
 
 /** One binary frame. Values are written little-endian whatever the platform. */
-export function encodeBinaryFrame(kind: BinaryKind, seq: number, meta: BinaryMeta, payload: Float32Array | Int32Array | Uint16Array | Uint8Array): Uint8Array {
+export function encodeBinaryFrame(kind: BinaryKind, seq: number, meta: BinaryMeta, payload: Float32Array | Int32Array | Uint8Array): Uint8Array {
   const metaBytes = utf8.encode(JSON.stringify(meta));
   if (metaBytes.length > 0xffff) throw new Error('binary frame meta too long');
   const start = HEADER_BYTES + pad4(metaBytes.length);
@@ -82,16 +83,9 @@ export function encodeBinaryFrame(kind: BinaryKind, seq: number, meta: BinaryMet
   out.set(metaBytes, HEADER_BYTES);
   const bytes = new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
   out.set(bytes, start);
-  if (!LITTLE_ENDIAN && kind !== 'attachment') (valueBytes(kind) === 2 ? swap16 : swap32)(out.subarray(start));
+  // Narrowed payloads are byte planes (byte order explicit); 4-byte values are little-endian.
+  if (!LITTLE_ENDIAN && valueBytes(kind) === 4 && kind !== 'attachment') swap32(out.subarray(start));
   return out;
-}
-
-function swap16(b: Uint8Array): void {
-  for (let i = 0; i + 1 < b.length; i += 2) {
-    const a = b[i]!;
-    b[i] = b[i + 1]!;
-    b[i + 1] = a;
-  }
 }
 
 function swap32(b: Uint8Array): void {
@@ -122,7 +116,8 @@ export function decodeBinaryFrame(data: Uint8Array): BinaryFrame {
 export function materialize(raw: RawFrame): BinaryFrame {
   const { kind, seq, meta, body } = raw;
   if (kind === 'attachment') return { kind, seq, meta, payload: body };
-  if (valueBytes(kind) === 2) return { kind, seq, meta, payload: widenLink(kind, body) };
+  // Narrowed: widened to float32 (exact: every float16 / bfloat16 is a float32).
+  if (valueBytes(kind) === 2) return { kind, seq, meta, payload: widen(body, codecOf(kind), body.byteLength / 2) };
   let bytes = body;
   if (bytes.byteOffset % 4 !== 0 || !LITTLE_ENDIAN) bytes = bytes.slice();
   if (!LITTLE_ENDIAN) swap32(bytes);
@@ -131,35 +126,9 @@ export function materialize(raw: RawFrame): BinaryFrame {
   return { kind, seq, meta, payload };
 }
 
-/** A narrowed payload (little-endian 2-byte values) widened to float32: exact, every float16 / bfloat16 is a float32. */
-function widenLink(kind: BinaryKind, body: Uint8Array, out?: Float32Array): Float32Array {
-  const n = body.byteLength / 2;
-  const dst = out ?? new Float32Array(n);
-  if (kind === 'blob-f16') {
-    const t = halfToFloatTable();
-    for (let i = 0; i < n; i++) dst[i] = t[body[2 * i]! | (body[2 * i + 1]! << 8)]!;
-  } else {
-    const u = new Uint32Array(dst.buffer, dst.byteOffset, n);
-    for (let i = 0; i < n; i++) u[i] = ((body[2 * i]! | (body[2 * i + 1]! << 8)) << 16) >>> 0;
-  }
-  return dst;
-}
-
-/**
- * A float32 blob narrowed for the link, or null when narrowing would turn a finite value into ±Infinity
- * (over float16's 65504): such a blob travels exact, as the trace writer stores it (blob-codec.ts).
- */
-function narrowLink(data: Float32Array, precision: LinkPrecision): Uint16Array | null {
-  const w = new Uint32Array(data.buffer, data.byteOffset, data.length);
-  const out = new Uint16Array(data.length);
-  const half = precision === 'float16';
-  for (let i = 0; i < w.length; i++) {
-    const f = w[i]!;
-    const h = half ? halfBits(f) : bfloatBits(f);
-    if ((half ? (h & 0x7fff) === 0x7c00 : (h & 0x7fff) === 0x7f80) && (f & 0x7f800000) !== 0x7f800000) return null;
-    out[i] = h;
-  }
-  return out;
+/** The codec of a narrowed blob kind (its payload: byte-planes.ts's 2 planes of the chunk's values). */
+function codecOf(kind: BinaryKind): LinkPrecision {
+  return kind === 'blob-bf16' ? 'bfloat16' : 'float16';
 }
 
 /** Check a binary frame's header, meta and payload length without touching the payload. */
@@ -198,19 +167,28 @@ function stripUndefined<T extends object>(o: T): T {
 
 /**
  * A blob as one or more frames of at most CHUNK_BYTES payload; `nextSeq` gives each frame its seq.
- * With `precision`, a float32 blob travels narrowed (half the bytes) unless that would overflow.
+ * With `precision`, a float32 blob travels narrowed, each chunk as the 2 byte planes of its values
+ * (byte-planes.ts, the trace file's float16 / bfloat16 rounding), unless a finite value would become
+ * ±Infinity: then the whole blob travels exact, as the trace writer stores it.
  */
 export function blobFrames(id: string, data: BlobData, nextSeq: () => number, extra: Pick<BinaryMeta, 'session' | 'stream'> = {}, precision?: LinkPrecision): Uint8Array[] {
-  const narrowed = precision && data instanceof Float32Array ? narrowLink(data, precision) : null;
-  const kind: BinaryKind = narrowed ? (precision === 'float16' ? 'blob-f16' : 'blob-bf16') : data instanceof Float32Array ? 'blob-f32' : 'blob-i32';
-  const values = narrowed ?? data;
-  const per = CHUNK_BYTES / valueBytes(kind);
-  if (values.length <= per) return [encodeBinaryFrame(kind, nextSeq(), { id, ...extra }, values)];
-  const frames: Uint8Array[] = [];
-  for (let offset = 0; offset < values.length; offset += per) {
-    frames.push(encodeBinaryFrame(kind, nextSeq(), { id, ...extra, offset, total: values.length }, values.subarray(offset, Math.min(values.length, offset + per))));
+  const chunked = (per: number): { offset: number; end: number }[] => {
+    const spans: { offset: number; end: number }[] = [];
+    for (let offset = 0; offset < data.length || offset === 0; offset += per) spans.push({ offset, end: Math.min(data.length, offset + per) });
+    return spans;
+  };
+  const meta = (span: { offset: number; end: number }, spans: number): BinaryMeta => (spans === 1 ? { id, ...extra } : { id, ...extra, offset: span.offset, total: data.length });
+  if (precision && data instanceof Float32Array) {
+    const spans = chunked(CHUNK_BYTES / 2);
+    const planes = spans.map((sp) => narrow(words(data.subarray(sp.offset, sp.end)), precision));
+    if (planes.every((p) => p !== null)) {
+      const kind: BinaryKind = precision === 'float16' ? 'blob-f16' : 'blob-bf16';
+      return planes.map((p, k) => encodeBinaryFrame(kind, nextSeq(), meta(spans[k]!, spans.length), p!));
+    }
   }
-  return frames;
+  const kind: BinaryKind = data instanceof Float32Array ? 'blob-f32' : 'blob-i32';
+  const spans = chunked(CHUNK_BYTES / 4);
+  return spans.map((sp) => encodeBinaryFrame(kind, nextSeq(), meta(sp, spans.length), data.subarray(sp.offset, sp.end)));
 }
 
 /** An attachment (the photo) as one or more frames of at most CHUNK_BYTES (meta.offset/total in bytes). */
@@ -299,7 +277,7 @@ export class BlobAssembler {
     }
     if (frame.kind !== p.kind) throw new WireError(`blob '${id}': chunks of different encodings`);
     if (p.data) {
-      if (valueBytes(frame.kind) === 2) widenLink(frame.kind, frame.body, (p.data as Float32Array).subarray(offset, offset + n));
+      if (valueBytes(frame.kind) === 2) p.data.set(widen(frame.body, codecOf(frame.kind), n), offset);
       else if (LITTLE_ENDIAN) new Uint8Array(p.data.buffer, offset * 4, frame.body.byteLength).set(frame.body);
       else p.data.set(materialize(frame).payload as BlobData, offset);
     }

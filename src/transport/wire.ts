@@ -9,7 +9,8 @@
  *   ```
  *   0   u32  magic 0x42525845 ("EXRB", little-endian)
  *   4   u8   version (1)
- *   5   u8   kind: 0 blob float32 · 1 blob int32 · 2 attachment (photo bytes)
+ *   5   u8   kind: 0 blob float32 · 1 blob int32 · 2 attachment (photo bytes) · 3 blob float16 ·
+ *            4 blob bfloat16 (3, 4: float32 values narrowed for the link, see frames.ts)
  *   6   u16  meta length m (UTF-8 JSON, see BinaryMeta)
  *   8   u32  seq (per-session sequence number; 0 on server → viewer frames)
  *   12  u32  reserved (0)
