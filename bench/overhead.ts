@@ -5,8 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
-import { BlobPool, capturePass, isGraphModel, Runner, timingPass } from '../src/instrument/tfjs/index.ts';
+import { BlobPool, captureOptions, capturePass, isGraphModel, Runner, timingPass, type TraceModelOptions } from '../src/instrument/tfjs/index.ts';
 import { computeStats, DEFAULT_HISTOGRAM_BINS } from '../src/trace/stats.ts';
+import type { StatsPool } from '../src/trace/stats-pool.ts';
 import type { BlobData } from '../src/trace/types.ts';
 import type { BenchResult } from './types.ts';
 
@@ -16,12 +17,34 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export async function measureOverhead(runner: Runner, backend: string, rounds: number, tag: string): Promise<BenchResult[]> {
+/**
+ * `statsPool`: where production computes statistics in this environment (Node: a NodeStatsPool, its
+ * threads up before the rounds); without it only the "before" (this-thread) captures run.
+ */
+export async function measureOverhead(runner: Runner, backend: string, rounds: number, tag: string, statsPool?: StatsPool): Promise<BenchResult[]> {
   const readOut = async (outs: tf.Tensor[]): Promise<void> => {
     await Promise.all(outs.map((o) => o.data()));
     tf.dispose(outs);
   };
   const pool = new BlobPool();
+  /**
+   * One capture pass as streamModel runs it, the node records made as tensorRecord makes them: values
+   * kept to the end of the capture (a trace holds them), statistics computed where the pass gave none;
+   * with a BlobPool the kept values are released afterwards (a consumer done with them).
+   */
+  const capture = (mode: 'stats' | 'tensors', opts: Pick<TraceModelOptions, 'blobPool' | 'statsPool'>) => async (): Promise<void> => {
+    const kept: BlobData[] = [];
+    const r = await capturePass(runner, backend, (n) => {
+      n.values.forEach((v, k) => {
+        if (!v) return;
+        if (mode === 'stats' && n.stats?.[k]) return;
+        if (!n.stats?.[k]) computeStats(v);
+        if (mode === 'tensors' && (v instanceof Float32Array || v instanceof Int32Array)) kept.push(v);
+      });
+    }, captureOptions(mode, DEFAULT_HISTOGRAM_BINS, opts));
+    await readOut(r.outputs);
+    opts.blobPool?.release(...kept);
+  };
   const variants: Record<string, () => Promise<void>> = {
     plain: async () => readOut(await runner.run()),
     'tf.profile': async () => {
@@ -36,40 +59,22 @@ export async function measureOverhead(runner: Runner, backend: string, rounds: n
       });
       await readOut(r.outputs);
     },
-    'stats capture': async () => {
-      const r = await capturePass(runner, backend, (n) => {
-        for (const v of n.values) if (v) computeStats(v);
-      }, { borrow: true });
-      await readOut(r.outputs);
-    },
-    // As streamModel captures `tensors`: statistics where the values lie (the pass computes them on
-    // cpu/wasm; GPU values are read after the run), one copy of every node's values kept.
-    'tensors capture': async () => {
-      const kept: ArrayLike<number>[] = [];
-      const r = await capturePass(runner, backend, (n) => {
-        n.values.forEach((v, k) => {
-          if (!v) return;
-          if (!n.stats?.[k]) computeStats(v);
-          kept.push(v);
-        });
-      }, { stats: DEFAULT_HISTOGRAM_BINS });
-      await readOut(r.outputs);
-    },
-    // The same, for a consumer that gives each blob back once it is written or sent (BlobPool): the
-    // copies go into the previous capture's buffers instead of fresh memory.
-    'tensors capture, buffers recycled': async () => {
-      const kept: ArrayLike<number>[] = [];
-      const r = await capturePass(runner, backend, (n) => {
-        n.values.forEach((v, k) => {
-          if (!v) return;
-          if (!n.stats?.[k]) computeStats(v);
-          kept.push(v);
-        });
-      }, { stats: DEFAULT_HISTOGRAM_BINS, pool });
-      await readOut(r.outputs);
-      pool.release(...kept.filter((v): v is BlobData => v instanceof Float32Array || v instanceof Int32Array));
-    },
+    // As streamModel captures (captureOptions): `stats` keeps statistics only, `tensors` also every
+    // node's values. "before": statistics on this thread, in the wasm heap, as each node ends (what a
+    // trace did before a StatsPool; still the page's way); the others hand each copy to `statsPool`
+    // (Node: worker threads) while the run goes on, as exray trace / reference now do.
+    'stats capture, before (statistics on this thread)': capture('stats', {}),
+    'tensors capture, before (statistics on this thread)': capture('tensors', {}),
+    // A consumer that gives each blob back once it is written or sent (BlobPool): the copies go into
+    // the previous capture's buffers instead of fresh memory.
+    'tensors capture, buffers recycled, before (statistics on this thread)': capture('tensors', { blobPool: pool }),
   };
+  if (statsPool) {
+    variants['stats capture, statistics on the stats pool'] = capture('stats', { statsPool });
+    variants['stats capture, statistics on the stats pool, buffers recycled'] = capture('stats', { statsPool, blobPool: pool });
+    variants['tensors capture'] = capture('tensors', { statsPool });
+    variants['tensors capture, buffers recycled'] = capture('tensors', { statsPool, blobPool: pool });
+  }
   if (isGraphModel(runner.model)) {
     // The anchor: TF.js's own way of keeping every node's output.
     const graph = runner.model as GraphModel;

@@ -6,6 +6,7 @@ import { loadModelCard } from '../src/models/card.ts';
 import { decodeImageFile } from '../src/preprocess/decode-node.ts';
 import { preprocess } from '../src/preprocess/pipeline.ts';
 import { Runner } from '../src/instrument/tfjs/index.ts';
+import { NodeStatsPool } from '../src/reference/stats-pool-node.ts';
 import { measureOverhead } from './overhead.ts';
 import type { BenchResult } from './types.ts';
 
@@ -27,8 +28,14 @@ export async function benchTracing(opts: TracingBenchOptions): Promise<BenchResu
   const { model, format } = await loadTfjsModelFromDir(dir, tf);
   const x = tf.tensor(pre.data, pre.shape, pre.dtype === 'int32' ? 'int32' : 'float32');
   const runner = new Runner(model, format === 'tfjs-graph' ? { [card.inputs[0]!.name]: x } : x);
-  const results = await measureOverhead(runner, opts.backend, opts.rounds, `${opts.model}/${opts.backend}`);
-  x.dispose();
-  model.dispose();
-  return results;
+  // As exray trace / reference run it (src/reference/trace-node.ts): threads up before the rounds.
+  const statsPool = new NodeStatsPool();
+  try {
+    if (!(await statsPool.whenReady())) throw new Error('bench: no statistics worker thread could start');
+    return await measureOverhead(runner, opts.backend, opts.rounds, `${opts.model}/${opts.backend}`, statsPool);
+  } finally {
+    await statsPool.close();
+    x.dispose();
+    model.dispose();
+  }
 }

@@ -80,6 +80,8 @@ export class NodeStatsPool implements StatsPool {
     this.warm();
     if (this.threads.some((t) => t.ready)) return Promise.resolve(true);
     if (this.threads.length === 0) return Promise.resolve(false);
+    // Someone waits for the threads: they keep the process alive until one is up (or all failed).
+    for (const t of this.threads) t.worker.ref();
     return new Promise((resolve) => this.readyWaiters.push(resolve));
   }
 
@@ -111,16 +113,19 @@ export class NodeStatsPool implements StatsPool {
     }
     const t: Thread = { worker, ready: false, inFlight: new Map(), load: 0 };
     this.threads.push(t);
-    worker.unref();
     worker.on('message', (m: StatsFromWorker) => this.onMessage(t, m));
     worker.on('error', (e) => this.gone(t, e.message));
     worker.on('exit', (code) => this.gone(t, `exited with code ${code}`));
+    // After the listeners: a 'message' listener refs the worker's port again (an idle pool that was
+    // never closed then kept the process alive).
+    worker.unref();
   }
 
   private onMessage(t: Thread, m: StatsFromWorker): void {
     if ('ready' in m) {
       t.ready = true;
       for (const w of this.readyWaiters.splice(0)) w(true);
+      for (const u of this.threads) if (u.inFlight.size === 0) u.worker.unref();
       this.pump();
       return;
     }
@@ -196,4 +201,17 @@ export class NodeStatsPool implements StatsPool {
     t.inFlight.clear();
     t.load = 0;
   }
+}
+
+let shared: NodeStatsPool | undefined;
+
+/**
+ * One pool for the process (TF.js traces in Node: `exray trace`, `reference`, the server's reference
+ * runs), so that consecutive traces do not each start threads (a thread loads its kernel, and tsx from
+ * sources: seconds on a busy machine). Its threads are unreferenced while idle, so the process exits
+ * as if it had none; never closed.
+ */
+export function sharedNodeStatsPool(): NodeStatsPool {
+  shared ??= new NodeStatsPool();
+  return shared;
 }

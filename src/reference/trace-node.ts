@@ -15,6 +15,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { checkFeed, type FeedTensor } from './feed.ts';
 import type { IOSpec } from '../trace/types.ts';
 import { isOnnxModelPath, onnxModelHash, traceOnnxInNode } from './ort-node.ts';
+import { sharedNodeStatsPool } from './stats-pool-node.ts';
 
 export interface NodeTraceOptions {
   /** A model directory or its model.json. */
@@ -102,6 +103,8 @@ export async function traceInNode(opts: NodeTraceOptions): Promise<Trace | null>
       ...(opts.referenceFor ? { referenceFor: opts.referenceFor } : {}),
       ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
       ...(opts.nodes ? { nodes: opts.nodes } : {}),
+      // Statistics of captured values on worker threads while the capture run goes on.
+      statsPool: sharedNodeStatsPool(),
     };
     if (!opts.streamOnly) return await traceModel(model, isLayers ? tensors : named, options);
     await streamModel(model, isLayers ? tensors : named, options);

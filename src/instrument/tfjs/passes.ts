@@ -10,7 +10,8 @@ import { profilingKernels, type ProfileKernelInternal } from './internals.ts';
 import { bindStatsToWasmHeap, type WasmBackendLike } from './wasm-heap.ts';
 import type { BlobPool } from './blob-pool.ts';
 import { computeStats, DEFAULT_HISTOGRAM_BINS } from '../../trace/stats.ts';
-import type { TensorStats } from '../../trace/types.ts';
+import type { StatsPool, StatsResult } from '../../trace/stats-pool.ts';
+import type { BlobData, TensorStats } from '../../trace/types.ts';
 
 export type ModelInputs = Tensor | Tensor[] | NamedTensorMap;
 
@@ -132,6 +133,8 @@ export interface CapturedNode {
    * computes them itself (values not in a Float32Array / Int32Array of their dtype, GPU backends).
    */
   stats?: (TensorStats | null)[];
+  /** The values are copies made for this capture (the caller owns them), not the backend's own arrays. */
+  copies?: boolean;
 }
 
 const SYNC_READ_BACKENDS = new Set(['cpu', 'wasm']);
@@ -157,11 +160,20 @@ function readSync(t: Tensor, backend: string, borrow: boolean, bins: number | un
   return { values, stats: bins !== undefined && blobShaped(values, t.dtype) ? computeStats(values, bins) : null };
 }
 
+/** Copies a `borrow` capture may hold for a StatsPool at once (beyond: statistics in place, here, as before). */
+const MAX_BORROWED_IN_FLIGHT = 128 * 1024 * 1024;
+
+/** One output of a deferred node: read here (values, statistics), or its copy sent to the StatsPool. */
+type Taken = { values: ArrayLike<number> | null; stats: TensorStats | null } | { job: Promise<StatsResult> } | null;
+
 /**
  * One run that reads back every node's outputs. On cpu/wasm the read is a synchronous copy done while
  * the node's outputs are alive, so `onNode` streams during the run; on GPU backends a clone (a shared
  * texture, no copy) is kept and read back after the run, so the GPU pipeline is not stalled per node.
  * With `borrow`, values passed to `onNode` are only valid during the call (wasm heap views).
+ * With a `statsPool` (and `stats`), cpu/wasm outputs are copied as their node ends and their statistics
+ * computed by the pool (worker threads) while the run goes on; `onNode` is called after the run, in
+ * node order, as they come back (a node with `values` null and `stats` given: read, not kept).
  * Returns the model outputs (the caller disposes them).
  */
 export async function capturePass(
@@ -173,8 +185,12 @@ export async function capturePass(
     select?: (name: string) => boolean;
     /** Histogram bins: compute each output's statistics in the pass (CapturedNode.stats). */
     stats?: number;
-    /** wasm: copies are made into this pool's buffers (the caller releases them when done). */
+    /** Copies are made into this pool's buffers (the caller releases them when done; `borrow`: released here after `onNode`). */
     pool?: BlobPool;
+    /** Where statistics are computed (with `stats`, on cpu/wasm); default: here, as each node ends. */
+    statsPool?: StatsPool;
+    /** `borrow` with a `statsPool`: bytes of copies in flight at most (default 128 MiB); beyond, statistics are computed here. */
+    maxInFlightBytes?: number;
   } = {},
 ): Promise<{ outputs: Tensor[]; visited: number }> {
   const borrow = opts.borrow ?? false;
@@ -184,16 +200,41 @@ export async function capturePass(
   // Nodes not selected (--nodes) are neither read back nor cloned: their outputs stay where they are.
   const select = opts.select ?? ((): boolean => true);
   const syncRead = SYNC_READ_BACKENDS.has(backend);
+  const statsPool = syncRead && bins !== undefined ? opts.statsPool : undefined;
   const readable = (t: Tensor | null): t is Tensor => t !== null && t.dtype !== 'string' && t.dtype !== 'complex64';
   const describe = (ts: (Tensor | null)[]): { shape: number[]; dtype: string }[] =>
     ts.map((t) => ({ shape: t ? [...t.shape] : [], dtype: t?.dtype ?? 'float32' }));
   const pending: { name: string; tensors: (Tensor | null)[] }[] = [];
+  const deferred: { name: string; outputs: { shape: number[]; dtype: string }[]; taken: Taken[] }[] = [];
+  // A `stats` capture keeps no values: without a bound, copies of a large model's every output would
+  // pile up until the run ends (the pool's answers are only read then).
+  const maxInFlight = opts.maxInFlightBytes ?? MAX_BORROWED_IN_FLIGHT;
+  let inFlight = 0;
+  /** A sync-read output for the pool: copied (its statistics then computed there), or read here when it cannot go. */
+  const take = (t: Tensor, bins: number, pool: StatsPool): Taken => {
+    const copy = borrow && inFlight >= maxInFlight ? null : copyOut(t, backend, opts.pool);
+    if (!copy) {
+      const r = readSync(t, backend, borrow, bins, opts.pool);
+      // A borrowed view is gone after the node: only statistics outlive it (or a copy, without them).
+      // Kept values must be the caller's own (wasm reads are copies; cpu hands out its storage).
+      if (borrow) return { values: r.stats ? null : toCopy(r.values), stats: r.stats };
+      return { values: backend === 'wasm' ? r.values : toCopy(r.values), stats: r.stats };
+    }
+    if (borrow) inFlight += copy.byteLength;
+    const job = pool.stats(copy, bins);
+    job.catch(() => undefined); // awaited in order after the run; no "unhandled" while an earlier one is
+    return { job };
+  };
   let visited = 0;
   const hook = installHook(runner.model, {
     onNodeEnd(v) {
       visited++;
       if (!select(v.name)) {
-        onNode({ name: v.name, values: v.outputs.map(() => null), outputs: describe(v.outputs) });
+        const n = { name: v.name, values: v.outputs.map(() => null), outputs: describe(v.outputs) };
+        if (statsPool) deferred.push({ ...n, taken: n.values });
+        else onNode(n);
+      } else if (statsPool) {
+        deferred.push({ name: v.name, outputs: describe(v.outputs), taken: v.outputs.map((t) => (readable(t) ? take(t, bins!, statsPool) : null)) });
       } else if (syncRead) {
         const read = v.outputs.map((t) => (readable(t) ? readSync(t, backend, borrow, bins, opts.pool) : null));
         onNode({
@@ -214,6 +255,20 @@ export async function capturePass(
     hook.uninstall();
   }
   try {
+    for (const d of deferred) {
+      const read = await Promise.all(d.taken.map(async (x) => (x && 'job' in x ? x.job : x))).catch((e: unknown) => {
+        throw new Error(`capture: statistics of ${d.name}'s output failed: ${(e as Error).message}`);
+      });
+      const values = read.map((r) => (r ? ('data' in r ? r.data : r.values) : null));
+      // onNode's own errors (the trace file cannot be written…) go out as they are.
+      onNode({ name: d.name, values, outputs: d.outputs, stats: read.map((r) => r?.stats ?? null), copies: true });
+      if (borrow && opts.pool) opts.pool.release(...values.filter(isBlobData));
+    }
+  } catch (e) {
+    tf.dispose(outputs);
+    throw e;
+  }
+  try {
     for (const p of pending) {
       const values = await Promise.all(p.tensors.map((t) => (t ? (t.data() as Promise<ArrayLike<number>>) : Promise.resolve(null))));
       onNode({ name: p.name, values, outputs: describe(p.tensors) });
@@ -222,4 +277,25 @@ export async function capturePass(
     for (const p of pending) tf.dispose(p.tensors.filter((t): t is Tensor => t !== null));
   }
   return { outputs, visited };
+}
+
+/** A float32/int32 output's values copied out (wasm: from the heap; cpu: from the backend's own array), else null. */
+function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined): BlobData | null {
+  let values: ArrayLike<number>;
+  if (backend === 'wasm') {
+    if (t.dtype !== 'float32' && t.dtype !== 'int32') return null;
+    values = (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t);
+  } else {
+    values = t.dataSync() as ArrayLike<number>;
+  }
+  if (!blobShaped(values, t.dtype)) return null;
+  return pool ? pool.copyOf(values) : values.slice();
+}
+
+function toCopy(values: ArrayLike<number>): ArrayLike<number> {
+  return values instanceof Float32Array || values instanceof Int32Array ? values.slice() : Array.from(values);
+}
+
+function isBlobData(v: ArrayLike<number> | null): v is BlobData {
+  return v instanceof Float32Array || v instanceof Int32Array;
 }

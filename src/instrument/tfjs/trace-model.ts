@@ -32,6 +32,7 @@ import { declaredNodeCount, isGraphModel, type TfjsModel } from './hooks.ts';
 import { capturePass, Runner, timingPass, type ModelInputs } from './passes.ts';
 import { tfjsVersion } from './version.ts';
 import type { BlobPool } from './blob-pool.ts';
+import type { StatsPool } from '../../trace/stats-pool.ts';
 
 export interface TraceModelOptions extends TraceRunOptions {
   /**
@@ -46,6 +47,12 @@ export interface TraceModelOptions extends TraceRunOptions {
    * be released (traceModel keeps them all in the trace).
    */
   blobPool?: BlobPool;
+  /**
+   * Where the capture pass computes statistics on cpu/wasm (Node: NodeStatsPool, worker threads fed
+   * the copies, while the run goes on). Default: on this thread, in the wasm heap, as each node ends.
+   * Warmed when the run starts, so its threads are up by the capture pass.
+   */
+  statsPool?: StatsPool;
 }
 
 /** The clock behind `tf.profile`'s kernelTimeMs on each TF.js backend. */
@@ -148,6 +155,7 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
   const emit = (e: TraceEvent): void => options.onEvent?.(e);
   const warnings: string[] = [];
   const runner = new Runner(model, inputs);
+  if (capture !== 'timing') options.statsPool?.warm();
 
   // ---- run start: identity, environment and the exact input ----------------------------------
   const inNames = options.inputNames ?? inputNames(model);
@@ -286,9 +294,9 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
         warnings.push(`node ${c.name} ran in the capture pass but not in the timing pass; not recorded`);
         return;
       }
-      const outputs = c.outputs.map((o, k) => tensorRecord(c.name, k, o, c.values[k] ?? null, keepValues, c.stats?.[k] ?? null));
+      const outputs = c.outputs.map((o, k) => tensorRecord(c.name, k, o, c.values[k] ?? null, keepValues, c.stats?.[k] ?? null, c.copies));
       emit({ type: 'node', node: nodeRecord(i, outputs) });
-    }, { borrow: !keepValues, stats: bins, ...(options.blobPool ? { pool: options.blobPool } : {}), ...(options.nodes ? { select: (name: string) => options.nodes!.test(name) } : {}) });
+    }, captureOptions(capture, bins, options));
     lastOutputs = captured.outputs;
     if (captured.visited !== skeleton.length) warnings.push(`capture pass saw ${captured.visited} nodes, timing pass ${skeleton.length}`);
     if (options.nodes) {
@@ -311,14 +319,15 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
   emit({ type: 'run-end', outputs, warnings });
 
   /** `stats`: already computed by the capture pass where the values lay (the same as of `data`). */
-  function tensorRecord(node: string, k: number, t: { shape: readonly number[]; dtype: string }, values: ArrayLike<number> | null, keep: boolean, stats: TensorStats | null = null): TensorRecord {
+  function tensorRecord(node: string, k: number, t: { shape: readonly number[]; dtype: string }, values: ArrayLike<number> | null, keep: boolean, stats: TensorStats | null = null, copies = false): TensorRecord {
     const rec: TensorRecord = { shape: [...t.shape], dtype: toDType(t.dtype) };
-    if (!values) return rec;
+    // Values null with statistics: read (on another thread) and not kept.
     if (!keep && stats) {
       rec.stats = stats;
       return rec;
     }
-    const data = toBlobData(values, t.dtype, backendOwned, options.blobPool);
+    if (!values) return rec;
+    const data = toBlobData(values, t.dtype, backendOwned && !copies, options.blobPool);
     rec.stats = stats ?? computeStats(data, bins);
     if (keep) {
       const id = blobIdFor(node, k);
@@ -328,4 +337,18 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
     }
     return rec;
   }
+}
+
+/**
+ * The capture pass's options for a `stats` / `tensors` capture as streamModel runs it (benchmarks use
+ * this too, so they measure what a trace does).
+ */
+export function captureOptions(capture: 'stats' | 'tensors', bins: number, options: Pick<TraceModelOptions, 'blobPool' | 'statsPool' | 'nodes'>): Parameters<typeof capturePass>[3] {
+  return {
+    borrow: capture !== 'tensors',
+    stats: bins,
+    ...(options.blobPool ? { pool: options.blobPool } : {}),
+    ...(options.statsPool ? { statsPool: options.statsPool } : {}),
+    ...(options.nodes ? { select: (name: string) => options.nodes!.test(name) } : {}),
+  };
 }

@@ -1,0 +1,178 @@
+/**
+ * TF.js captures with statistics on worker threads (NodeStatsPool, as exray trace / reference run
+ * them): each node's output copied once as its node ends, the copy moved to a thread and back with
+ * its statistics while the run goes on. The trace must be the one the in-thread capture (statistics
+ * in the wasm heap, as each node ends) gives: every record, statistic and histogram bin the same, every
+ * blob the same bytes, on real models, in `tensors` and `stats` captures, on wasm and cpu.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BlobPool, capturePass, Runner, traceModel, type TraceModelOptions } from '../src/instrument/tfjs/index.ts';
+import type { TfjsModel } from '../src/instrument/tfjs/hooks.ts';
+import { NodeStatsPool } from '../src/reference/stats-pool-node.ts';
+import type { StatsPool, StatsResult } from '../src/trace/stats-pool.ts';
+import type { BlobData, Trace, TensorStats } from '../src/trace/types.ts';
+import { loadSample, photoFeed, tf, toTensor, useBackend } from './helpers.ts';
+
+const pool = new NodeStatsPool({ threads: 2 });
+// Threads up before the first trace: until then the pool computes on the calling thread (by design).
+beforeAll(async () => expect(await pool.whenReady()).toBe(true), 60_000);
+afterAll(() => pool.close());
+
+function sameBits(a: BlobData, b: BlobData): boolean {
+  return a.constructor === b.constructor && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** Same nodes, records (statistics to the bit: toStrictEqual tells NaN, -0 and every count) and blob bytes. */
+function expectSameTrace(there: Trace, here: Trace): void {
+  expect(there.header.nodes.map((n) => n.name)).toEqual(here.header.nodes.map((n) => n.name));
+  for (const [i, n] of there.header.nodes.entries()) {
+    const m = here.header.nodes[i]!;
+    expect(n.outputs.length, n.name).toBe(m.outputs.length);
+    n.outputs.forEach((o, k) => {
+      const { blob: ob, ...orec } = o;
+      const { blob: mb, ...mrec } = m.outputs[k]!;
+      expect(orec, `${n.name}:${k}`).toStrictEqual(mrec);
+      expect(Object.is(o.stats?.mean, m.outputs[k]!.stats?.mean) && Object.is(o.stats?.std, m.outputs[k]!.stats?.std), `${n.name}:${k} mean/std bits`).toBe(true);
+      expect(ob === undefined, `${n.name}:${k} blob`).toBe(mb === undefined);
+      if (ob && mb) expect(sameBits(there.blobs.get(ob.id)!, here.blobs.get(mb.id)!), `${n.name}:${k} values`).toBe(true);
+    });
+  }
+  // The model's outputs too (blob ids are per process, values are not).
+  expect(there.header.outputs.map(({ blob, ...o }) => ({ ...o, length: blob?.length }))).toStrictEqual(here.header.outputs.map(({ blob, ...o }) => ({ ...o, length: blob?.length })));
+  there.header.outputs.forEach((o, k) => expect(sameBits(there.blobs.get(o.blob!.id)!, here.blobs.get(here.header.outputs[k]!.blob!.id)!), o.name).toBe(true));
+}
+
+async function bothWays(model: TfjsModel, x: tf.Tensor | Record<string, tf.Tensor>, capture: 'stats' | 'tensors', extra: TraceModelOptions = {}): Promise<{ here: Trace; there: Trace; sent: number }> {
+  const opts = { capture, runs: 1, warmup: 0, ...extra };
+  const here = await traceModel(model, x, opts);
+  const sentBefore = pool.sent;
+  const there = await traceModel(model, x, { ...opts, statsPool: pool });
+  return { here, there, sent: pool.sent - sentBefore };
+}
+
+describe('wasm: statistics on worker threads give the trace statistics in the heap give', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('MobileNetV2 graph model, tensors and stats captures', async () => {
+    const name = 'nsfw-mobilenet-v2-mid';
+    const model = (await loadSample(name)).model;
+    const f = await photoFeed(name, 'chelsea.png');
+    const feed = { [f.name]: toTensor(f) };
+    try {
+      const t = await bothWays(model, feed, 'tensors');
+      // The threads did the work: MobileNetV2's activations are 16,384 elements and more.
+      expect(t.sent).toBeGreaterThan(50);
+      expect(t.there.blobs.size).toBe(t.here.blobs.size);
+      expectSameTrace(t.there, t.here);
+      const s = await bothWays(model, feed, 'stats');
+      expect(s.sent).toBeGreaterThan(50);
+      expect(s.there.blobs.size).toBe(1 + s.there.header.outputs.length);
+      expectSameTrace(s.there, s.here);
+      // And the stats trace's statistics are the tensors trace's.
+      s.there.header.nodes.forEach((n, i) => n.outputs.forEach((o, k) => expect(o.stats, n.name).toStrictEqual(t.here.header.nodes[i]!.outputs[k]!.stats)));
+    } finally {
+      tf.dispose(Object.values(feed));
+      model.dispose();
+    }
+  });
+
+  it('MobileNetV2 layers model, tensors capture, copies into recycled buffers (BlobPool)', async () => {
+    const name = 'nsfw-mobilenet-v2';
+    const model = (await loadSample(name)).model;
+    const x = toTensor(await photoFeed(name, 'chelsea.png'));
+    const blobPool = new BlobPool();
+    try {
+      const first = await bothWays(model, x, 'tensors', { blobPool });
+      expect(first.sent).toBeGreaterThan(100);
+      expectSameTrace(first.there, first.here);
+      // A consumer done with the first trace's blobs gives them back; the next capture copies into them
+      // (after a round trip to a thread each) and still records the same trace.
+      // (A buffer back from a thread is a new ArrayBuffer object over the same memory: the pool's count says it was taken.)
+      const released = first.there.header.nodes.flatMap((n) => n.outputs.map((o) => first.there.blobs.get(o.blob!.id)!));
+      blobPool.release(...released);
+      expect(blobPool.heldBytes).toBeGreaterThan(80e6);
+      const again = await traceModel(model, x, { capture: 'tensors', runs: 1, warmup: 0, statsPool: pool, blobPool });
+      expect(blobPool.heldBytes).toBe(0);
+      expectSameTrace(again, first.here);
+    } finally {
+      x.dispose();
+      model.dispose();
+    }
+  });
+
+  it('a stats capture over its in-flight limit computes the rest in the heap: same statistics', async () => {
+    const name = 'nsfw-mobilenet-v2-mid';
+    const model = (await loadSample(name)).model;
+    const f = await photoFeed(name, 'chelsea.png');
+    const feed = { [f.name]: toTensor(f) };
+    const runner = new Runner(model, feed);
+    const capture = async (statsPool?: StatsPool, maxInFlightBytes?: number): Promise<(TensorStats | null)[]> => {
+      const stats: (TensorStats | null)[] = [];
+      const r = await capturePass(runner, 'wasm', (n) => stats.push(...(n.stats ?? [])), {
+        borrow: true, stats: 32,
+        ...(statsPool ? { statsPool } : {}),
+        ...(maxInFlightBytes !== undefined ? { maxInFlightBytes } : {}),
+      });
+      tf.dispose(r.outputs);
+      return stats;
+    };
+    try {
+      const here = await capture();
+      const sentBefore = pool.sent;
+      const capped = await capture(pool, 4e6);
+      const sent = pool.sent - sentBefore;
+      // Some outputs went to the threads, the rest (beyond 4 MB in flight) were summarised here.
+      expect(sent).toBeGreaterThan(0);
+      expect(sent).toBeLessThan(here.length / 2);
+      expect(capped).toStrictEqual(here);
+    } finally {
+      tf.dispose(Object.values(feed));
+      model.dispose();
+    }
+  });
+
+  it('a statistics job that fails names the node and the failure, a consumer\'s error goes out unchanged, no tensor leaks', async () => {
+    const name = 'nsfw-mobilenet-v2-mid';
+    const model = (await loadSample(name)).model;
+    const f = await photoFeed(name, 'chelsea.png');
+    const feed = { [f.name]: toTensor(f) };
+    const broken: StatsPool = {
+      stats: (): Promise<StatsResult> => Promise.reject(new Error('worker gone')),
+      warm: () => undefined,
+      close: () => Promise.resolve(),
+    };
+    try {
+      const before = tf.memory().numTensors;
+      await expect(traceModel(model, feed, { capture: 'tensors', runs: 1, warmup: 0, statsPool: broken })).rejects.toThrow(/statistics of .+'s output failed: worker gone/);
+      expect(tf.memory().numTensors).toBe(before);
+      // A consumer's own failure (the trace file cannot be written) goes out as it is, not as a statistics failure.
+      const full = new Error('run.exray: cannot write (no space left on device, ENOSPC)');
+      const onEvent = (e: { type: string }): void => {
+        if (e.type === 'node') throw full;
+      };
+      await expect(traceModel(model, feed, { capture: 'tensors', runs: 1, warmup: 0, statsPool: pool, onEvent })).rejects.toBe(full);
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      tf.dispose(Object.values(feed));
+      model.dispose();
+    }
+  });
+});
+
+describe('cpu: the copies sent to threads are the trace\'s values (no second copy of the backend\'s arrays)', () => {
+  it('emotion (layers model), tensors capture', async () => {
+    await useBackend('cpu');
+    const name = 'emotion';
+    const model = (await loadSample(name)).model;
+    const x = toTensor(await photoFeed(name, 'chelsea.png'));
+    try {
+      const t = await bothWays(model, x, 'tensors');
+      expectSameTrace(t.there, t.here);
+      expect(t.sent).toBeGreaterThan(0);
+    } finally {
+      x.dispose();
+      model.dispose();
+      await useBackend('wasm');
+    }
+  });
+});
