@@ -1,7 +1,9 @@
 /**
  * The phone link on loopback (`exray serve` in a child process, Node WebSocket clients):
  * - stream throughput: MB/s of tensor payload from the first frame sent to the last ack (acked =
- *   journaled), one session alone and 4 at once;
+ *   journaled), one session alone and 4 at once, and one session whose values travel as float16;
+ * - the link's encodings: bytes on the wire per session and the producer's framing time, exact vs
+ *   float16 / bfloat16;
  * - forwarding latency: a node event sent by the producer → the same node on a watching desktop socket,
  *   p50 / p95, with the server's reference running for that session;
  * - memory: the server's peak RSS while 20 sessions stream a MobileNetV2 full-capture trace at once.
@@ -11,6 +13,7 @@ import { decodeImageFile } from '../src/preprocess/decode-node.ts';
 import { preprocess } from '../src/preprocess/pipeline.ts';
 import { loadModelCard } from '../src/models/card.ts';
 import type { Trace } from '../src/trace/types.ts';
+import type { LinkPrecision } from '../src/transport/wire.ts';
 import { Client, pairedToken, runMeta, sessionItems, startChildServer, tempDataDir, type ChildServer } from '../test/server-helpers.ts';
 import type { BenchResult } from './types.ts';
 
@@ -37,17 +40,30 @@ function payloadBytes(trace: Trace): number {
   return [...trace.blobs.values()].reduce((n, b) => n + b.byteLength, 0);
 }
 
-async function streamSessions(server: ChildServer, trace: Trace, n: number): Promise<number> {
-  const items = sessionItems(trace);
+async function streamSessions(server: ChildServer, trace: Trace, n: number, precision?: LinkPrecision): Promise<number> {
+  const items = sessionItems(trace, undefined, precision);
   const tokens: string[] = [];
   for (let k = 0; k < n; k++) tokens.push(await pairedToken(server.port));
   const clients = await Promise.all(tokens.map((t) => Client.connect(server.port, t)));
-  const ids = await Promise.all(clients.map((c) => c.open(runMeta(trace))));
+  const ids = await Promise.all(clients.map((c) => c.open({ ...runMeta(trace), ...(precision ? { precision } : {}) })));
   const t0 = performance.now();
   await Promise.all(clients.map((c, k) => c.stream(ids[k]!, items, 600_000)));
   const seconds = (performance.now() - t0) / 1000;
   for (const c of clients) c.close();
   return (n * payloadBytes(trace)) / 1e6 / seconds;
+}
+
+/** Bytes on the link for one session's items, and the producer's time to make them (median of 5). */
+function linkCost(trace: Trace, precision?: LinkPrecision): { bytes: number; ms: number } {
+  let bytes = 0;
+  const times: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    const t0 = performance.now();
+    const items = sessionItems(trace, undefined, precision);
+    times.push(performance.now() - t0);
+    bytes = items.reduce((n, it) => n + (typeof it.data === 'string' ? Buffer.byteLength(it.data) : it.data.byteLength), 0);
+  }
+  return { bytes, ms: quantile(times, 0.5) };
 }
 
 function quantile(xs: number[], q: number): number {
@@ -93,6 +109,13 @@ export async function benchServe(): Promise<BenchResult[]> {
   const trace = await mobileNetTrace();
   const mb = payloadBytes(trace) / 1e6;
   const out: BenchResult[] = [{ name: 'serve: MobileNetV2 full-capture payload per session', value: mb, unit: 'MB' }];
+  // The link's encodings side by side: what a session puts on the wire, and the producer's cost to frame it.
+  for (const p of [undefined, 'float16', 'bfloat16'] as const) {
+    const c = linkCost(trace, p);
+    const tag = p ? `values sent as ${p}` : 'values sent exact (float32)';
+    out.push({ name: `serve: MobileNetV2 full capture, ${tag}: bytes on the link per session`, value: c.bytes / 1e6, unit: 'MB' });
+    out.push({ name: `serve: MobileNetV2 full capture, ${tag}: producer framing time (median of 5)`, value: c.ms, unit: 'ms' });
+  }
 
   let server = await startChildServer(await tempDataDir());
   try {
@@ -101,6 +124,9 @@ export async function benchServe(): Promise<BenchResult[]> {
     for (let r = 0; r < 3; r++) one.push(await streamSessions(server, trace, 1));
     out.push({ name: 'serve: stream throughput into the store, 1 session (median of 3)', value: quantile(one, 0.5), unit: 'MB/s' });
     out.push({ name: 'serve: stream throughput into the store, 4 sessions at once', value: await streamSessions(server, trace, 4), unit: 'MB/s' });
+    const half: number[] = [];
+    for (let r = 0; r < 3; r++) half.push(await streamSessions(server, trace, 1, 'float16'));
+    out.push({ name: 'serve: stream throughput into the store, 1 session, values sent as float16 (float32 MB carried per second, median of 3)', value: quantile(half, 0.5), unit: 'MB/s' });
   } finally {
     await server.stop();
   }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { traceToEvents } from '../src/trace/events.ts';
 import type { Trace } from '../src/trace/types.ts';
-import { attachmentFrames, blobFrames, TOKEN_SUBPROTOCOL_PREFIX, WIRE_PATH, WIRE_SUBPROTOCOL, type RunMeta, type ServerMessage } from '../src/transport/wire.ts';
+import { attachmentFrames, blobFrames, TOKEN_SUBPROTOCOL_PREFIX, WIRE_PATH, WIRE_SUBPROTOCOL, type LinkPrecision, type RunMeta, type ServerMessage } from '../src/transport/wire.ts';
 
 export async function tempDataDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'exray-serve-'));
@@ -20,8 +20,12 @@ export interface Item {
   data: string | Uint8Array;
 }
 
-/** The items a producer sends for `trace` (photo first when given), seq 1, 2, … */
-export function sessionItems(trace: Trace, photo?: Uint8Array): Item[] {
+/**
+ * The items a producer sends for `trace` (photo first when given), seq 1, 2, … With `precision`, node
+ * and output blobs go narrowed, as SessionQueue sends them for a run opened with that precision.
+ */
+export function sessionItems(trace: Trace, photo?: Uint8Array, precision?: LinkPrecision): Item[] {
+  const inputs = new Set(trace.header.input.tensors.map((t) => t.blob?.id));
   const items: Item[] = [];
   let seq = 0;
   const next = (): number => ++seq;
@@ -29,14 +33,21 @@ export function sessionItems(trace: Trace, photo?: Uint8Array): Item[] {
   for (const event of traceToEvents(trace)) {
     if (event.type === 'blob') {
       const seqs: number[] = [];
-      const frames = blobFrames(event.id, event.data, () => {
-        seqs.push(next());
-        return seq;
-      });
+      const frames = blobFrames(
+        event.id,
+        event.data,
+        () => {
+          seqs.push(next());
+          return seq;
+        },
+        {},
+        inputs.has(event.id) ? undefined : precision,
+      );
       frames.forEach((f, k) => items.push({ seq: seqs[k]!, data: f }));
     } else {
       const s = next();
-      items.push({ seq: s, data: JSON.stringify({ t: 'ev', seq: s, event }) });
+      const declared = precision && event.type === 'run-start' ? { ...event, storagePrecision: precision } : event;
+      items.push({ seq: s, data: JSON.stringify({ t: 'ev', seq: s, event: declared }) });
     }
   }
   return items;
