@@ -4,17 +4,11 @@
  * nothing to a thread that could not start.
  */
 import { parentPort } from 'node:worker_threads';
-import { computeStats } from '../trace/stats.ts';
-import type { StatsFromWorker, StatsToWorker } from './stats-pool-node.ts';
+import { answerStats, type StatsFromWorker, type StatsToWorker } from '../trace/stats-pool-threads.ts';
 
 const port = parentPort!;
 port.on('message', (m: StatsToWorker) => {
-  let reply: StatsFromWorker;
-  try {
-    reply = { id: m.id, stats: computeStats(m.data, m.bins), data: m.data };
-  } catch (e) {
-    reply = { id: m.id, error: e instanceof Error ? e.message : String(e), data: m.data };
-  }
-  port.postMessage(reply, [m.data.buffer as ArrayBuffer]);
+  const { reply, transfer } = answerStats(m);
+  port.postMessage(reply, transfer);
 });
 port.postMessage({ ready: true } satisfies StatsFromWorker);
