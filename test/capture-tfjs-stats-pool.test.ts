@@ -6,7 +6,8 @@
  * blob the same bytes, on real models, in `tensors` and `stats` captures, on wasm and cpu.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobPool, capturePass, Runner, traceModel, type TraceModelOptions } from '../src/instrument/tfjs/index.ts';
+import { BlobPool, captureOptions, capturePass, Runner, traceModel, type TraceModelOptions } from '../src/instrument/tfjs/index.ts';
+import { STATS_POOL_IN_FLIGHT_BYTES } from '../src/instrument/tfjs/passes.ts';
 import type { TfjsModel } from '../src/instrument/tfjs/hooks.ts';
 import { NodeStatsPool } from '../src/reference/stats-pool-node.ts';
 import type { StatsPool, StatsResult } from '../src/trace/stats-pool.ts';
@@ -156,6 +157,15 @@ describe('wasm: statistics on worker threads give the trace statistics in the he
       tf.dispose(Object.values(feed));
       model.dispose();
     }
+  });
+});
+
+describe('memory: what goes to the pool is held until the run ends', () => {
+  it('a tensors capture uses the pool only when all its kept values fit the in-flight bound; a stats capture always (it bounds itself)', () => {
+    const over = STATS_POOL_IN_FLIGHT_BYTES + 4;
+    expect(captureOptions('tensors', 32, { statsPool: pool }, 88e6)?.statsPool).toBe(pool);
+    expect(captureOptions('tensors', 32, { statsPool: pool }, over)?.statsPool).toBeUndefined();
+    expect(captureOptions('stats', 32, { statsPool: pool }, over)?.statsPool).toBe(pool);
   });
 });
 

@@ -160,8 +160,13 @@ function readSync(t: Tensor, backend: string, borrow: boolean, bins: number | un
   return { values, stats: bins !== undefined && blobShaped(values, t.dtype) ? computeStats(values, bins) : null };
 }
 
-/** Copies a `borrow` capture may hold for a StatsPool at once (beyond: statistics in place, here, as before). */
-const MAX_BORROWED_IN_FLIGHT = 128 * 1024 * 1024;
+/**
+ * Bytes of copies a capture may hold for a StatsPool. The pool's answers are only read after the run
+ * (a synchronous run gives the event loop no turn), so whatever goes to it is held until then: a
+ * `borrow` capture computes statistics in place, here, beyond this; a capture that keeps values uses
+ * the pool only when all of them fit (captureOptions), else it streams node by node as before.
+ */
+export const STATS_POOL_IN_FLIGHT_BYTES = 128 * 1024 * 1024;
 
 /** One output of a deferred node: read here (values, statistics), or its copy sent to the StatsPool. */
 type Taken = { values: ArrayLike<number> | null; stats: TensorStats | null } | { job: Promise<StatsResult> } | null;
@@ -208,7 +213,7 @@ export async function capturePass(
   const deferred: { name: string; outputs: { shape: number[]; dtype: string }[]; taken: Taken[] }[] = [];
   // A `stats` capture keeps no values: without a bound, copies of a large model's every output would
   // pile up until the run ends (the pool's answers are only read then).
-  const maxInFlight = opts.maxInFlightBytes ?? MAX_BORROWED_IN_FLIGHT;
+  const maxInFlight = opts.maxInFlightBytes ?? STATS_POOL_IN_FLIGHT_BYTES;
   let inFlight = 0;
   /** A sync-read output for the pool: copied (its statistics then computed there), or read here when it cannot go. */
   const take = (t: Tensor, bins: number, pool: StatsPool): Taken => {

@@ -29,7 +29,7 @@ import { newTraceId, blobIdFor } from '../../trace/ids.ts';
 import { collectEnvironment } from './environment.ts';
 import { median, type TraceRunOptions } from '../common.ts';
 import { declaredNodeCount, isGraphModel, type TfjsModel } from './hooks.ts';
-import { capturePass, Runner, timingPass, type ModelInputs } from './passes.ts';
+import { capturePass, Runner, STATS_POOL_IN_FLIGHT_BYTES, timingPass, type ModelInputs } from './passes.ts';
 import { tfjsVersion } from './version.ts';
 import type { BlobPool } from './blob-pool.ts';
 import type { StatsPool } from '../../trace/stats-pool.ts';
@@ -296,7 +296,7 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
       }
       const outputs = c.outputs.map((o, k) => tensorRecord(c.name, k, o, c.values[k] ?? null, keepValues, c.stats?.[k] ?? null, c.copies));
       emit({ type: 'node', node: nodeRecord(i, outputs) });
-    }, captureOptions(capture, bins, options));
+    }, captureOptions(capture, bins, options, keptBytes(skeleton, options.nodes)));
     lastOutputs = captured.outputs;
     if (captured.visited !== skeleton.length) warnings.push(`capture pass saw ${captured.visited} nodes, timing pass ${skeleton.length}`);
     if (options.nodes) {
@@ -343,12 +343,31 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
  * The capture pass's options for a `stats` / `tensors` capture as streamModel runs it (benchmarks use
  * this too, so they measure what a trace does).
  */
-export function captureOptions(capture: 'stats' | 'tensors', bins: number, options: Pick<TraceModelOptions, 'blobPool' | 'statsPool' | 'nodes'>): Parameters<typeof capturePass>[3] {
+export function captureOptions(
+  capture: 'stats' | 'tensors',
+  bins: number,
+  options: Pick<TraceModelOptions, 'blobPool' | 'statsPool' | 'nodes'>,
+  /** A `tensors` capture: bytes of the values it keeps (from the timing pass's shapes), if known. */
+  keepsBytes?: number,
+): Parameters<typeof capturePass>[3] {
+  // With the pool, kept values wait for the run's end (passes.ts STATS_POOL_IN_FLIGHT_BYTES): only when
+  // they all fit; a larger model's values stream to the consumer node by node, statistics here.
+  const pool = capture === 'stats' || (keepsBytes ?? 0) <= STATS_POOL_IN_FLIGHT_BYTES ? options.statsPool : undefined;
   return {
     borrow: capture !== 'tensors',
     stats: bins,
     ...(options.blobPool ? { pool: options.blobPool } : {}),
-    ...(options.statsPool ? { statsPool: options.statsPool } : {}),
+    ...(pool ? { statsPool: pool } : {}),
     ...(options.nodes ? { select: (name: string) => options.nodes!.test(name) } : {}),
   };
+}
+
+/** Bytes of the float32/int32 values of the selected nodes' outputs (4 bytes an element), from their shapes. */
+function keptBytes(nodes: readonly { name: string; outputs: readonly { shape: readonly number[] }[] }[], select: { test(name: string): boolean } | undefined): number {
+  let bytes = 0;
+  for (const n of nodes) {
+    if (select && !select.test(n.name)) continue;
+    for (const o of n.outputs) bytes += 4 * o.shape.reduce((a, b) => a * b, 1);
+  }
+  return bytes;
 }
