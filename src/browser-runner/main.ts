@@ -4,11 +4,32 @@
  * uploads the `.exray` bytes. Nothing here knows about Playwright.
  */
 import { runJobInWorker, runJobOnMainThread } from '../viewer/worker/client.ts';
-import type { RunJob } from '../viewer/worker/protocol.ts';
+import type { InputPayload, ModelPayload, RunJob } from '../viewer/worker/protocol.ts';
+import { WebStatsPool } from '../viewer/worker/stats-pool-web.ts';
+import { createInPageTransport } from '../transport/in-page.ts';
 import { fetchAnyModel, inputPayload } from './payload.ts';
 import { TraceBuilder } from '../trace/events.ts';
 import { encodeTrace } from '../trace/file.ts';
 import { RUNNER_PREFIX, type BenchRequest, type RunnerRequest, type RunnerResult } from './protocol.ts';
+
+/**
+ * A main-thread run with its statistics where the request says (tests compare the two ways); returns
+ * the arrays the pool sent to its workers.
+ */
+async function runHere(where: 'here' | 'pool', model: ModelPayload, input: InputPayload, job: RunJob, builder: TraceBuilder, say: (s: string) => void): Promise<number> {
+  const { executeJob } = await import('../viewer/worker/run-job.ts');
+  const pool = where === 'pool' ? new WebStatsPool({ threads: 2 }) : null;
+  const transport = createInPageTransport();
+  transport.subscribe((m) => builder.push(m.event));
+  try {
+    if (pool && !(await pool.whenReady())) throw new Error('no statistics worker could start in this page');
+    await executeJob(model, input, job, transport, say, { statsPool: pool });
+    return pool?.sent ?? 0;
+  } finally {
+    transport.close();
+    await pool?.close();
+  }
+}
 
 async function run(req: RunnerRequest): Promise<RunnerResult> {
   const status = document.getElementById('status');
@@ -20,9 +41,14 @@ async function run(req: RunnerRequest): Promise<RunnerResult> {
     const input = inputPayload(req.input);
     const job: RunJob = { stream: req.backend, backend: req.backend, options: req.options, label: req.label, capture: req.capture, runs: req.runs, warmup: req.warmup, ...(req.nodes ? { nodes: req.nodes } : {}), ...(req.maxMemoryBytes !== undefined ? { maxMemoryBytes: req.maxMemoryBytes } : {}) };
     const builder = new TraceBuilder({ source: `browser ${req.backend}` });
-    const start = req.where === 'worker' ? runJobInWorker : runJobOnMainThread;
-    const handle = start(model, input, job, (t) => t.subscribe((m) => builder.push(m.event)), say);
-    await handle.done;
+    let statsJobs: number | undefined;
+    if (req.statistics && req.where !== 'main') throw new Error('statistics: for runs on the main thread only');
+    if (req.statistics) statsJobs = await runHere(req.statistics, model, input, job, builder, say);
+    else {
+      const start = req.where === 'worker' ? runJobInWorker : runJobOnMainThread;
+      const handle = start(model, input, job, (t) => t.subscribe((m) => builder.push(m.event)), say);
+      await handle.done;
+    }
     // Let the last queued events drain from the worker.
     await new Promise((r) => setTimeout(r, 50));
     // Stored, not compressed: these bytes only cross loopback to the CLI, which writes the file
@@ -31,7 +57,7 @@ async function run(req: RunnerRequest): Promise<RunnerResult> {
     const up = await fetch(`${RUNNER_PREFIX}result`, { method: 'POST', body: new Blob([bytes as Uint8Array<ArrayBuffer>]) });
     if (!up.ok) throw new Error(`upload failed: HTTP ${up.status}`);
     say(`done: ${bytes.length} bytes`);
-    return { ok: true, bytes: bytes.length };
+    return { ok: true, bytes: bytes.length, ...(statsJobs !== undefined ? { statsJobs } : {}) };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     say(`failed: ${message}`);

@@ -31,6 +31,12 @@ export interface RunnerRequest {
   nodes?: string[];
   /** `--max-memory`, bytes (ONNX). */
   maxMemoryBytes?: number;
+  /**
+   * Tests, `where: 'main'` only: where a cpu/wasm capture's statistics are computed, `here` (the page's
+   * thread, as each node ends) or `pool` (a fresh WebStatsPool of 2 workers, up before the run).
+   * Without it the run is the viewer's (its default pool).
+   */
+  statistics?: 'here' | 'pool';
 }
 
 export interface RunnerResult {
@@ -38,6 +44,8 @@ export interface RunnerResult {
   error?: string;
   /** Bytes of the uploaded .exray. */
   bytes?: number;
+  /** With `statistics: 'pool'`: arrays the pool sent to its workers. */
+  statsJobs?: number;
 }
 
 /** `npm run bench` in the browser: tracing overhead of one model on one backend (main thread). */

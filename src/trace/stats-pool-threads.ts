@@ -97,15 +97,15 @@ export abstract class ThreadStatsPool implements StatsPool {
     if (this.started || this.closed) return;
     this.started = true;
     for (let i = 0; i < this.size; i++) {
-      let t: Thread | undefined;
-      let port: StatsThread | null = null;
+      // The thread's events arrive on later turns, once its record below is in place.
+      const t: Thread = { port: null as unknown as StatsThread, ready: false, inFlight: new Map(), load: 0 };
       try {
-        port = this.spawn({ message: (m) => t && this.onMessage(t, m), gone: (why) => t && this.gone(t, why) });
+        const port = this.spawn({ message: (m) => this.onMessage(t, m), gone: (why) => this.gone(t, why) });
+        if (!port) continue;
+        t.port = port;
       } catch {
-        port = null;
+        continue;
       }
-      if (!port) continue;
-      t = { port, ready: false, inFlight: new Map(), load: 0 };
       this.threads.push(t);
     }
   }

@@ -9,6 +9,19 @@ import { tf, useBackend } from './backends.ts';
 import { streamJob } from './job-stream.ts';
 import { loadModel } from './load-model.ts';
 import { traceRunOptions, tfjsUnsupported, type InputPayload, type ModelPayload, type RunJob } from './protocol.ts';
+import type { StatsPool } from '../../trace/stats-pool.ts';
+import { sharedWebStatsPool } from './stats-pool-web.ts';
+
+/** Backends whose captures read each node's output synchronously: their statistics can go to a StatsPool. */
+const POOLED_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
+
+export interface ExecuteOptions {
+  /**
+   * Where a capture's statistics are computed: default this thread's WebStatsPool (Web Workers fed
+   * transferred copies, off the inference thread); null: on this thread, as each node ends.
+   */
+  statsPool?: StatsPool | null;
+}
 
 /**
  * Run `job`. Before the stream's run-start, what happens is told through `onStatus` (a trace stream
@@ -20,24 +33,31 @@ export async function executeJob(
   job: RunJob,
   transport: TraceTransport,
   onStatus: (phase: string) => void = () => {},
+  opts: ExecuteOptions = {},
 ): Promise<void> {
+  const statsPool = opts.statsPool === undefined ? sharedWebStatsPool() : opts.statsPool;
   if (model.format === 'onnx') {
     // onnxruntime-web loads only for ONNX jobs (its console hook must precede it: run-onnx.ts).
     const { executeOnnxJob } = await import('./run-onnx.ts');
-    return executeOnnxJob(model, input, job, transport, onStatus);
+    return executeOnnxJob(model, input, job, transport, onStatus, statsPool);
   }
   return streamJob(transport, job.stream, async (emit) => {
     const why = tfjsUnsupported(job.backend);
     if (why) throw new Error(why);
     onStatus(`starting ${job.backend}`);
     const environment = await useBackend(job.backend, job.options);
+    const pooled = statsPool && POOLED_BACKENDS.has(job.backend) ? { statsPool } : {};
+    // The workers load (module, kernel) while the model does, so they take the capture from its first node.
+    if (job.capture !== 'timing') pooled.statsPool?.warm();
     onStatus('loading model');
     const m = await loadModel(model);
     onStatus('running');
     const x = tf.tensor(input.data, input.shape, input.dtype);
     try {
       // streamModel keeps nothing: the transport may move each blob buffer to the page.
-      await streamModel(m, x, { ...traceRunOptions(model, input, job), environment, onEvent: emit });
+      // Statistics off this thread where the capture reads outputs synchronously (GPU backends read
+      // back after the run and compute them there).
+      await streamModel(m, x, { ...traceRunOptions(model, input, job), environment, onEvent: emit, ...pooled });
     } finally {
       x.dispose();
       m.dispose();

@@ -11,6 +11,7 @@ import * as ortWeb from 'onnxruntime-web';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm?url';
 import { traceOnnx, type OrtInput, type OrtModule } from '../../instrument/ort/index.ts';
 import type { TraceTransport } from '../../transport/types.ts';
+import type { StatsPool } from '../../trace/stats-pool.ts';
 import { streamJob } from './job-stream.ts';
 import type { BackendOptions, InputPayload, OnnxModelPayload, RunJob } from './protocol.ts';
 import { onnxUnsupported, traceRunOptions } from './protocol.ts';
@@ -40,6 +41,8 @@ export async function executeOnnxJob(
   job: RunJob,
   transport: TraceTransport,
   onStatus: (phase: string) => void = () => {},
+  /** Where captured values' statistics are computed (null: on this thread). */
+  statsPool: StatsPool | null = null,
 ): Promise<void> {
   return streamJob(transport, job.stream, async (emit) => {
     const why = onnxUnsupported(job.backend);
@@ -57,6 +60,7 @@ export async function executeOnnxJob(
       ...traceRunOptions(model, input, job),
       ...(job.maxMemoryBytes !== undefined ? { maxMemoryBytes: job.maxMemoryBytes } : {}),
       modelFile: model.name,
+      ...(statsPool ? { statsPool } : {}),
       onEvent: (e) => {
         // A worker transport moves blob buffers; traceOnnx keeps using some arrays after emitting them
         // (the input for every run, node values for the output check): send copies.

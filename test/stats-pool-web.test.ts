@@ -1,0 +1,99 @@
+/**
+ * The page's StatsPool (Web Workers, src/viewer/worker/stats-pool-web.ts) in a real headless Chromium
+ * through the runner page: a TF.js capture of a bundled model on a photo with its statistics on the
+ * pool's workers gives the trace the page's own thread gives (every record and statistic, every blob
+ * byte), the pool really took the arrays, and the viewer's way (the trace worker, its statistics on
+ * nested workers) gives that trace too.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openRunnerPage, runnerRequestFor } from '../src/cli/browser.ts';
+import type { RunnerRequest, RunnerResult } from '../src/browser-runner/protocol.ts';
+import { decodeTrace } from '../src/trace/file.ts';
+import type { BlobData, Trace } from '../src/trace/types.ts';
+import { MODELS, photoFeed, SAMPLES } from './helpers.ts';
+
+function sameBits(a: BlobData, b: BlobData): boolean {
+  return a.constructor === b.constructor && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** Same nodes, records (statistics to the bit: toStrictEqual tells NaN, -0 and every count) and blob bytes. */
+function expectSameTrace(there: Trace, here: Trace): void {
+  expect(there.header.nodes.map((n) => n.name)).toEqual(here.header.nodes.map((n) => n.name));
+  let blobs = 0;
+  for (const [i, n] of there.header.nodes.entries()) {
+    const m = here.header.nodes[i]!;
+    expect(n.outputs.length, n.name).toBe(m.outputs.length);
+    n.outputs.forEach((o, k) => {
+      const { blob: ob, ...orec } = o;
+      const { blob: mb, ...mrec } = m.outputs[k]!;
+      expect(orec, `${n.name}:${k}`).toStrictEqual(mrec);
+      expect(Object.is(o.stats?.mean, m.outputs[k]!.stats?.mean) && Object.is(o.stats?.std, m.outputs[k]!.stats?.std), `${n.name}:${k} mean/std bits`).toBe(true);
+      expect(ob === undefined, `${n.name}:${k} blob`).toBe(mb === undefined);
+      if (ob && mb) {
+        expect(sameBits(there.blobs.get(ob.id)!, here.blobs.get(mb.id)!), `${n.name}:${k} values`).toBe(true);
+        blobs++;
+      }
+    });
+  }
+  expect(blobs).toBeGreaterThan(50);
+  there.header.outputs.forEach((o, k) => expect(sameBits(there.blobs.get(o.blob!.id)!, here.blobs.get(here.header.outputs[k]!.blob!.id)!), o.name).toBe(true));
+}
+
+// One Chromium launch, three short runs of MobileNetV2 (one inference each): ~30 s on a quiet machine.
+describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
+  it('MobileNetV2 graph model on wasm, tensors capture: the pool\'s trace is the page thread\'s, bit for bit', async () => {
+    const name = 'nsfw-mobilenet-v2-mid';
+    const photo = join(SAMPLES, 'chelsea.png');
+    const { dir, request } = await runnerRequestFor({ model: join(MODELS, name), backend: 'wasm', feed: [await photoFeed(name, 'chelsea.png')], feedFile: photo, capture: 'tensors', runs: 1, warmup: 0 });
+    const session = await openRunnerPage(dir);
+    const statsWorkers: string[] = [];
+    session.page.on('worker', (w) => {
+      if (w.url().includes('stats-worker-web')) statsWorkers.push(w.url());
+    });
+    try {
+      const run = async (r: RunnerRequest): Promise<{ trace: Trace; result: RunnerResult }> => {
+        session.routes.take();
+        const result = (await session.page.evaluate((q) => (globalThis as unknown as { exrayRun(x: unknown): Promise<unknown> }).exrayRun(q), r)) as RunnerResult;
+        expect(result.error).toBeUndefined();
+        const bytes = session.routes.take()!;
+        return { trace: decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), r.statistics ?? r.where), result };
+      };
+      const main = { ...request, where: 'main' as const };
+      const here = await run({ ...main, statistics: 'here' });
+      const pooled = await run({ ...main, statistics: 'pool' });
+      expect(here.result.statsJobs).toBe(0);
+      // Every output of at least 16,384 elements went to a worker (MobileNetV2 at 224²: most of them).
+      expect(pooled.result.statsJobs).toBeGreaterThan(50);
+      expectSameTrace(pooled.trace, here.trace);
+      expect(statsWorkers.length).toBe(2);
+      // The viewer's way: the trace worker, its statistics on workers it starts itself (nested).
+      expect(request.where).toBe('worker');
+      const viewer = await run(request);
+      expect(statsWorkers.length).toBeGreaterThan(2);
+      expectSameTrace(viewer.trace, here.trace);
+
+      // A job the worker fails rejects, naming the failure; a pool whose workers cannot load computes
+      // here and loses nothing. (A string: the page imports the module from Vite, untouched by vitest.)
+      const edges = (await session.page.evaluate(`(async () => {
+        const { WebStatsPool } = await import('/src/viewer/worker/stats-pool-web.ts');
+        const { computeStats } = await import('/src/trace/stats.ts');
+        const values = () => Float32Array.from({ length: 20000 }, (_, i) => Math.sin(i) * 3);
+        const pool = new WebStatsPool({ threads: 1 });
+        await pool.whenReady();
+        const failed = await pool.stats(values(), 0).then(() => 'resolved', (e) => e.message);
+        const back = await pool.stats(values(), 32);
+        await pool.close();
+        const broken = new WebStatsPool({ threads: 2, workerUrl: new URL('/no-such-stats-worker.js', location.href) });
+        const kept = await Promise.all([1, 2, 3].map(() => broken.stats(values(), 32)));
+        const up = await broken.whenReady();
+        await broken.close();
+        const want = JSON.stringify(computeStats(values(), 32));
+        return { failed, sent: pool.sent, backSame: JSON.stringify(back.stats) === want && back.data.length === 20000, up, brokenSent: broken.sent, keptSame: kept.every((r) => JSON.stringify(r.stats) === want) };
+      })()`)) as Record<string, unknown>;
+      expect(edges).toStrictEqual({ failed: expect.stringMatching(/^statistics worker: computeStats: bins must be a positive integer/), sent: 2, backSame: true, up: false, brokenSent: 0, keptSame: true });
+    } finally {
+      await session.close();
+    }
+  });
+});
