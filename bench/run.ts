@@ -61,7 +61,7 @@ await section('exray farm: 2 models × 3 emulated devices × 2 backends (wasm, w
 
 // Only when asked for (EXRAY_BENCH_ONLY=wild, `npm run bench:wild`): it installs a 136 MB package on first use and runs for many minutes.
 if (only?.includes('wild')) {
-  await section('models in the wild: ISNet 1024² int8 and fp16, every node\'s values on onnxruntime-node under --max-memory (issue #14)', () => benchWildIsnet(), 'wild');
+  await section('models in the wild: ISNet 1024² int8 and fp16, every node\'s values on onnxruntime-node and wasm under --max-memory (issue #14)', () => benchWildIsnet(), 'wild');
 }
 
 await mkdir('bench', { recursive: true });

@@ -1,6 +1,6 @@
 /**
  * ISNet (1024×1024 segmentation, `@imgly/background-removal-data@1.4.5`, int8 and fp16) traced with
- * every node's values on the Node reference (onnxruntime-node cpu) under a memory budget: passes, peak
+ * every node's values on the Node reference (onnxruntime-node cpu) and on onnxruntime-web wasm in Node, under a memory budget: passes, peak
  * RSS and time of `exray trace --capture stats --max-memory …`, side by side with the anchor of the same
  * run, `--capture timing --max-memory …` (the model run and profiled, no node values; the budget also
  * decides whether the timing sessions keep onnxruntime's memory pattern).
@@ -19,6 +19,10 @@ import type { BenchResult } from './types.ts';
 
 const BUDGET = process.env.EXRAY_WILD_MAX_MEMORY ?? '768MiB';
 
+/** cpu: the reference (onnxruntime-node); wasm: the edge side in Node (onnxruntime-web), where ISNet once died of std::bad_alloc. */
+type Backend = 'cpu' | 'wasm';
+const BACKENDS: Backend[] = ['cpu', 'wasm'];
+
 interface Run {
   passes: number;
   peakMB: number;
@@ -28,8 +32,8 @@ interface Run {
   valueGiB: number;
 }
 
-async function traceOnce(model: string, input: string, out: string, extra: string[]): Promise<Run> {
-  const r = await runExray(['trace', model, '--input', input, '--backend', 'cpu', '--runs', '1', '--warmup', '0', '--out', out, '--json', ...extra], {
+async function traceOnce(model: string, input: string, out: string, backend: Backend, extra: string[]): Promise<Run> {
+  const r = await runExray(['trace', model, '--input', input, '--backend', backend, '--runs', '1', '--warmup', '0', '--out', out, '--json', ...extra], {
     rssCapMB: 12_000,
     maxOldSpaceMB: 4096,
     timeoutMs: 30 * 60_000,
@@ -48,21 +52,21 @@ export async function benchWildIsnet(): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   try {
     const input = await inputNpy(dir);
-    for (const [name, file] of Object.entries(models)) {
+    for (const [name, file] of Object.entries(models)) for (const backend of BACKENDS) {
       // The same budget: it decides the timing sessions' memory pattern (src/instrument/ort/session-options.ts).
-      const anchor = await traceOnce(file, input, join(dir, `${name}-timing.exray`), ['--capture', 'timing', '--max-memory', BUDGET]);
-      const stats = await traceOnce(file, input, join(dir, `${name}-stats.exray`), ['--capture', 'stats', '--max-memory', BUDGET]);
+      const anchor = await traceOnce(file, input, join(dir, `${name}-${backend}-timing.exray`), backend, ['--capture', 'timing', '--max-memory', BUDGET]);
+      const stats = await traceOnce(file, input, join(dir, `${name}-${backend}-stats.exray`), backend, ['--capture', 'stats', '--max-memory', BUDGET]);
       process.stdout.write(
-        `  isnet ${name}: ${stats.nodesWithValues}/${stats.nodes} nodes with values (${stats.valueGiB.toFixed(1)} GiB as float32) in ${stats.passes} passes under ${BUDGET}: peak RSS ${stats.peakMB.toFixed(0)} MB, ${stats.seconds.toFixed(0)} s; anchor --capture timing --max-memory ${BUDGET}: ${anchor.peakMB.toFixed(0)} MB, ${anchor.seconds.toFixed(0)} s\n`,
+        `  isnet ${name} ${backend}: ${stats.nodesWithValues}/${stats.nodes} nodes with values (${stats.valueGiB.toFixed(1)} GiB as float32) in ${stats.passes} passes under ${BUDGET}: peak RSS ${stats.peakMB.toFixed(0)} MB, ${stats.seconds.toFixed(0)} s; anchor --capture timing --max-memory ${BUDGET}: ${anchor.peakMB.toFixed(0)} MB, ${anchor.seconds.toFixed(0)} s\n`,
       );
       results.push(
-        { name: `isnet ${name} cpu: stats capture of every node under --max-memory ${BUDGET}: passes`, value: stats.passes, unit: 'passes' },
-        { name: `isnet ${name} cpu: stats capture of every node: nodes with values`, value: stats.nodesWithValues, unit: `of ${stats.nodes}` },
-        { name: `isnet ${name} cpu: stats capture of every node: node values read`, value: stats.valueGiB, unit: 'GiB (float32)' },
-        { name: `isnet ${name} cpu: stats capture of every node under --max-memory ${BUDGET}: peak RSS`, value: stats.peakMB, unit: 'MB' },
-        { name: `isnet ${name} cpu: stats capture of every node under --max-memory ${BUDGET}: wall time`, value: stats.seconds, unit: 's' },
-        { name: `isnet ${name} cpu: anchor, --capture timing --max-memory ${BUDGET} (no node values): peak RSS`, value: anchor.peakMB, unit: 'MB' },
-        { name: `isnet ${name} cpu: anchor, --capture timing --max-memory ${BUDGET} (no node values): wall time`, value: anchor.seconds, unit: 's' },
+        { name: `isnet ${name} ${backend}: stats capture of every node under --max-memory ${BUDGET}: passes`, value: stats.passes, unit: 'passes' },
+        { name: `isnet ${name} ${backend}: stats capture of every node: nodes with values`, value: stats.nodesWithValues, unit: `of ${stats.nodes}` },
+        { name: `isnet ${name} ${backend}: stats capture of every node: node values read`, value: stats.valueGiB, unit: 'GiB (float32)' },
+        { name: `isnet ${name} ${backend}: stats capture of every node under --max-memory ${BUDGET}: peak RSS`, value: stats.peakMB, unit: 'MB' },
+        { name: `isnet ${name} ${backend}: stats capture of every node under --max-memory ${BUDGET}: wall time`, value: stats.seconds, unit: 's' },
+        { name: `isnet ${name} ${backend}: anchor, --capture timing --max-memory ${BUDGET} (no node values): peak RSS`, value: anchor.peakMB, unit: 'MB' },
+        { name: `isnet ${name} ${backend}: anchor, --capture timing --max-memory ${BUDGET} (no node values): wall time`, value: anchor.seconds, unit: 's' },
       );
     }
   } finally {
