@@ -1,7 +1,7 @@
 /**
  * The session options traceOnnx gives each onnxruntime session (src/instrument/ort/session-options.ts),
  * read off a real model's sessions in onnxruntime-node: the timed and profiled sessions lose the memory
- * pattern exactly when the model's estimated values exceed the memory budget (and the trace says so);
+ * pattern and the arena exactly when the model's estimated values exceed the memory budget (and the trace says so);
  * capture sessions never have an arena, a pattern or graph optimisation.
  */
 import { readFile } from 'node:fs/promises';
@@ -56,7 +56,7 @@ describe('traceOnnx session options (ppocr-mobile-v2-cls on onnxruntime-node)', 
     expect(values).toBeGreaterThan(100_000);
     const { header, timing, capture } = await trace(values, 'stats');
     expect(timing).toHaveLength(2); // the plain session, the profiled one
-    for (const s of timing) expect(s.options.enableMemPattern).toBeUndefined();
+    for (const s of timing) expect([s.options.enableMemPattern, s.options.enableCpuMemArena]).toEqual([undefined, undefined]);
     expect(header.environment.flags?.['enableMemPattern']).toBeUndefined();
     expect(header.warnings.join('\n')).not.toMatch(/memory pattern/);
     expect(capture.length).toBeGreaterThan(0);
@@ -67,11 +67,19 @@ describe('traceOnnx session options (ppocr-mobile-v2-cls on onnxruntime-node)', 
   it('turns it off, and says so, once they exceed it', async () => {
     const { header, timing } = await trace(values - 1, 'timing');
     expect(timing).toHaveLength(2);
-    for (const s of timing) expect([s.options.enableMemPattern, s.options.enableCpuMemArena, s.options.graphOptimizationLevel]).toEqual([false, undefined, undefined]);
+    for (const s of timing) expect([s.options.enableMemPattern, s.options.enableCpuMemArena, s.options.graphOptimizationLevel]).toEqual([false, false, undefined]);
     expect(header.environment.flags?.['enableMemPattern']).toBe(false);
-    expect(header.warnings.some((w) => /^the model's values \(.* estimated\) exceed the memory budget of .*: the timed and profiled runs use sessions without onnxruntime's memory pattern/.test(w))).toBe(true);
+    expect(header.environment.flags?.['enableCpuMemArena']).toBe(false);
+    expect(header.warnings.some((w) => /^the model's values \(.* estimated\) exceed the memory budget of .*: the timed and profiled runs use sessions without onnxruntime's memory pattern \(.*\) or arena/.test(w))).toBe(true);
     expect(header.timing?.runMs).toHaveLength(2);
     expect(header.kernels.length).toBeGreaterThan(20);
+  });
+
+  it('keeps a caller-given enableCpuMemArena (the pattern still goes)', async () => {
+    const { header, timing } = await trace(values - 1, 'timing', { enableCpuMemArena: true });
+    for (const s of timing) expect([s.options.enableMemPattern, s.options.enableCpuMemArena]).toEqual([false, true]);
+    expect(header.environment.flags?.['enableCpuMemArena']).toBeUndefined();
+    expect(header.warnings.find((w) => /memory pattern/.test(w))).not.toMatch(/arena \(/);
   });
 
   it('keeps a caller-given enableMemPattern', async () => {

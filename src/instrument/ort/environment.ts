@@ -22,6 +22,7 @@ export function collectOrtEnvironment(
   if (sessionOptions.executionMode) flags['executionMode'] = sessionOptions.executionMode;
   // Recorded when off: large models are timed without the memory pattern (session-options.ts).
   if (sessionOptions.enableMemPattern === false) flags['enableMemPattern'] = false;
+  if (sessionOptions.enableCpuMemArena === false) flags['enableCpuMemArena'] = false;
   if (sessionOptions.intraOpNumThreads !== undefined) flags['intraOpNumThreads'] = sessionOptions.intraOpNumThreads;
   let threads: number | undefined = extra.threads;
   if (runtime === 'onnxruntime-web') {

@@ -2,14 +2,16 @@
  * The onnxruntime session options of each kind of session traceOnnx creates. Pure (page, worker, Node).
  *
  * - Timing sessions (the plain timed runs, the profiled run) run the unmodified model as a user would,
- *   with the caller's options — except onnxruntime's memory pattern on large models. After a session's
- *   first run the pattern plans one block for every activation and allocates it beside what the arena
- *   already holds, so from the second run on the session keeps about the activations twice (ISNet 1024²
- *   int8 on onnxruntime-node: 2.15 GB peak with it, 1.24 GB without, arena kept). When the model's
- *   values (every node output, estimated from the model) exceed the memory budget, the pattern is off:
- *   runs then take their buffers from the arena one by one, which the kernel times include. The trace's
- *   environment flags (`enableMemPattern: false`) and a warning say so. A caller's explicit
- *   `enableMemPattern` is kept either way.
+ *   with the caller's options — except onnxruntime's memory pattern and arena on large models. After a
+ *   session's first run the pattern plans one block for every activation and allocates it beside what
+ *   the arena already holds, so from the second run on the session keeps about the activations twice
+ *   (ISNet 1024² int8 on onnxruntime-node: 2.15 GB peak with it, 1.24 GB without, arena kept); the arena
+ *   keeps its largest extent (grown in powers of two) for the session's life (ISNet fp16, a bare
+ *   session, 3 runs: 1.51 GiB peak with it, 1.24 GiB without). When the model's values (every node
+ *   output, estimated from the model) exceed the memory budget, both are off: runs then allocate each
+ *   buffer as they go, which the kernel times include. The trace's environment flags
+ *   (`enableMemPattern: false`, `enableCpuMemArena: false`) and a warning say so. A caller's explicit
+ *   `enableMemPattern` keeps both as given; an explicit `enableCpuMemArena` is kept.
  * - Capture sessions run once each: graph optimisation off (see trace-model.ts), no arena, no pattern.
  */
 import { formatBytes, type ValueSize } from './capture-plan.ts';
@@ -32,10 +34,11 @@ export interface TimingSessionOptions {
 export function timingSessionOptions(base: OrtSessionOptions, modelValuesBytes: number, budget: number): TimingSessionOptions {
   if (base.enableMemPattern !== undefined || modelValuesBytes <= budget) return { options: base };
   return {
-    options: { ...base, enableMemPattern: false },
+    options: { ...base, enableMemPattern: false, ...(base.enableCpuMemArena === undefined ? { enableCpuMemArena: false } : {}) },
     note:
       `the model's values (${formatBytes(modelValuesBytes)} estimated) exceed the memory budget of ${formatBytes(budget)}: ` +
-      `the timed and profiled runs use sessions without onnxruntime's memory pattern (it would keep about the activations twice), ` +
-      `so their times include taking each buffer from the arena`,
+      `the timed and profiled runs use sessions without onnxruntime's memory pattern (it would keep about the activations twice)` +
+      `${base.enableCpuMemArena === undefined ? ' or arena (it keeps its largest extent)' : ''}, ` +
+      `so their times include allocating each buffer`,
   };
 }
