@@ -19,7 +19,9 @@ export async function benchBrowserTracing(model: string, backends: ('wasm' | 'we
   const t = preprocess(img, source.exifOrientation, spec);
   const data = t.data;
   const results: BenchResult[] = [];
-  for (const backend of backends) {
+  // EXRAY_BENCH_BROWSER_BACKENDS=wasm: only those (webgl on SwiftShader takes most of the section's time).
+  const chosen = process.env.EXRAY_BENCH_BROWSER_BACKENDS?.split(',').map((s) => s.trim());
+  for (const backend of backends.filter((b) => !chosen || chosen.includes(b))) {
     // A fresh page per backend: TF.js flags take effect only before a backend starts.
     const session = await openRunnerPage(dir);
     try {

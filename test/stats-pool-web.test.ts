@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openRunnerPage, runnerRequestFor } from '../src/cli/browser.ts';
+import { openRunnerPage, runnerRequestFor, type RunnerSession } from '../src/cli/browser.ts';
 import type { RunnerRequest, RunnerResult } from '../src/browser-runner/protocol.ts';
 import { decodeTrace } from '../src/trace/file.ts';
 import type { BlobData, Trace } from '../src/trace/types.ts';
@@ -40,25 +40,35 @@ function expectSameTrace(there: Trace, here: Trace): void {
   there.header.outputs.forEach((o, k) => expect(sameBits(there.blobs.get(o.blob!.id)!, here.blobs.get(here.header.outputs[k]!.blob!.id)!), o.name).toBe(true));
 }
 
-// One Chromium launch, three short runs of MobileNetV2 (one inference each): ~30 s on a quiet machine.
+type PageRun = (r: RunnerRequest) => Promise<{ trace: Trace; result: RunnerResult }>;
+
+/** A runner page for `dir`'s model; `run` runs a request there and decodes the trace it uploads. */
+async function withRunnerPage(dir: string, f: (run: PageRun, session: RunnerSession) => Promise<void>): Promise<void> {
+  const session = await openRunnerPage(dir);
+  try {
+    await f(async (r) => {
+      session.routes.take();
+      const result = (await session.page.evaluate((q) => (globalThis as unknown as { exrayRun(x: unknown): Promise<unknown> }).exrayRun(q), r)) as RunnerResult;
+      expect(result.error).toBeUndefined();
+      const bytes = session.routes.take()!;
+      return { trace: decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), r.statistics ?? r.where), result };
+    }, session);
+  } finally {
+    await session.close();
+  }
+}
+
+// One Chromium launch per model, a few single-inference traces each: ~40 s in all, twice that on a busy machine.
 describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
   it('MobileNetV2 graph model on wasm, tensors capture: the pool\'s trace is the page thread\'s, bit for bit', async () => {
     const name = 'nsfw-mobilenet-v2-mid';
     const photo = join(SAMPLES, 'chelsea.png');
     const { dir, request } = await runnerRequestFor({ model: join(MODELS, name), backend: 'wasm', feed: [await photoFeed(name, 'chelsea.png')], feedFile: photo, capture: 'tensors', runs: 1, warmup: 0 });
-    const session = await openRunnerPage(dir);
-    const statsWorkers: string[] = [];
-    session.page.on('worker', (w) => {
-      if (w.url().includes('stats-worker-web')) statsWorkers.push(w.url());
-    });
-    try {
-      const run = async (r: RunnerRequest): Promise<{ trace: Trace; result: RunnerResult }> => {
-        session.routes.take();
-        const result = (await session.page.evaluate((q) => (globalThis as unknown as { exrayRun(x: unknown): Promise<unknown> }).exrayRun(q), r)) as RunnerResult;
-        expect(result.error).toBeUndefined();
-        const bytes = session.routes.take()!;
-        return { trace: decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), r.statistics ?? r.where), result };
-      };
+    await withRunnerPage(dir, async (run, session) => {
+      const statsWorkers: string[] = [];
+      session.page.on('worker', (w) => {
+        if (w.url().includes('stats-worker-web')) statsWorkers.push(w.url());
+      });
       const main = { ...request, where: 'main' as const };
       const here = await run({ ...main, statistics: 'here' });
       const pooled = await run({ ...main, statistics: 'pool' });
@@ -92,8 +102,20 @@ describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
         return { failed, sent: pool.sent, backSame: JSON.stringify(back.stats) === want && back.data.length === 20000, up, brokenSent: broken.sent, keptSame: kept.every((r) => JSON.stringify(r.stats) === want) };
       })()`)) as Record<string, unknown>;
       expect(edges).toStrictEqual({ failed: expect.stringMatching(/^statistics worker: computeStats: bins must be a positive integer/), sent: 2, backSame: true, up: false, brokenSent: 0, keptSame: true });
-    } finally {
-      await session.close();
-    }
+    });
+  });
+
+  it('PaddleOCR orientation classifier on onnxruntime-web wasm, tensors capture: the same, the pool took its large values', async () => {
+    const name = 'ppocr-mobile-v2-cls';
+    const photo = join(SAMPLES, 'page_line1.png');
+    const { dir, request } = await runnerRequestFor({ model: join(MODELS, name), backend: 'wasm', feed: [await photoFeed(name, 'page_line1.png')], feedFile: photo, capture: 'tensors', runs: 1, warmup: 0 });
+    await withRunnerPage(dir, async (run) => {
+      const main = { ...request, where: 'main' as const };
+      const here = await run({ ...main, statistics: 'here' });
+      const pooled = await run({ ...main, statistics: 'pool' });
+      expect(here.result.statsJobs).toBe(0);
+      expect(pooled.result.statsJobs).toBeGreaterThan(10);
+      expectSameTrace(pooled.trace, here.trace);
+    });
   });
 });

@@ -4,6 +4,7 @@ import type { BenchResult } from '../../bench/types.ts';
 import { Runner } from '../instrument/tfjs/index.ts';
 import { tf, useBackend } from '../viewer/worker/backends.ts';
 import { loadModel } from '../viewer/worker/load-model.ts';
+import { WebStatsPool } from '../viewer/worker/stats-pool-web.ts';
 import { fetchModel, inputPayload } from './payload.ts';
 import type { BenchRequest } from './protocol.ts';
 
@@ -12,12 +13,19 @@ export async function runBench(req: BenchRequest): Promise<BenchResult[]> {
   const model = await loadModel(await fetchModel(req.model));
   const input = inputPayload(req.input);
   const x = tf.tensor(input.data, input.shape, input.dtype);
+  // The production way on cpu/wasm (run-job.ts): statistics on Web Workers, up before the rounds. GPU
+  // captures read back after the run and never use it.
+  const statsPool = req.backend === 'cpu' || req.backend === 'wasm' ? new WebStatsPool() : undefined;
   try {
+    if (statsPool && !(await statsPool.whenReady())) throw new Error('no statistics worker could start in this page');
     const graph = 'executeAsync' in model;
     const runner = new Runner(model, graph ? { [req.input.name]: x } : x);
-    return await measureOverhead(runner, req.backend, req.rounds, `browser ${req.model.name}/${req.backend}`);
+    const results = await measureOverhead(runner, req.backend, req.rounds, `browser ${req.model.name}/${req.backend}`, statsPool);
+    if (statsPool) results.push({ name: `browser ${req.model.name}/${req.backend} statistics workers`, value: statsPool.size, unit: 'threads' });
+    return results;
   } finally {
     x.dispose();
     model.dispose();
+    await statsPool?.close();
   }
 }
