@@ -97,15 +97,16 @@ export abstract class ThreadStatsPool implements StatsPool {
     if (this.started || this.closed) return;
     this.started = true;
     for (let i = 0; i < this.size; i++) {
-      // The thread's events arrive on later turns, once its record below is in place.
-      const t: Thread = { port: null as unknown as StatsThread, ready: false, inFlight: new Map(), load: 0 };
+      // A thread's events arrive on later turns, once `t` below is in place.
+      const events: StatsThreadEvents = { message: (m) => this.onMessage(t, m), gone: (why) => this.gone(t, why) };
+      let port: StatsThread | null;
       try {
-        const port = this.spawn({ message: (m) => this.onMessage(t, m), gone: (why) => this.gone(t, why) });
-        if (!port) continue;
-        t.port = port;
+        port = this.spawn(events);
       } catch {
-        continue;
+        port = null;
       }
+      if (!port) continue;
+      const t: Thread = { port, ready: false, inFlight: new Map(), load: 0 };
       this.threads.push(t);
     }
   }
