@@ -61,7 +61,7 @@ export async function measureOverhead(runner: Runner, backend: string, rounds: n
     },
     // As streamModel captures (captureOptions): `stats` keeps statistics only, `tensors` also every
     // node's values. "before": statistics on this thread, in the wasm heap, as each node ends (what a
-    // trace did before a StatsPool; still the page's way); the others hand each copy to `statsPool`
+    // trace did before a StatsPool; still the page's way for `stats` captures); the others hand each copy to `statsPool`
     // (Node: worker threads) while the run goes on, as exray trace / reference now do.
     'stats capture, before (statistics on this thread)': capture('stats', {}),
     'tensors capture, before (statistics on this thread)': capture('tensors', {}),
