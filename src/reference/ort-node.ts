@@ -38,6 +38,7 @@ import { defaultMaxMemory } from './memory.ts';
 import type { NodeSelection } from '../instrument/node-select.ts';
 import { CaptureBudgetError } from '../instrument/ort/capture-plan.ts';
 import { NodeStatsPool } from './stats-pool-node.ts';
+import { fullGc } from './gc-node.ts';
 
 export type OrtNodeBackend = 'cpu' | 'wasm';
 
@@ -215,6 +216,7 @@ export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace
   const profiler = opts.backend === 'cpu' ? await fileProfiler() : stdoutProfiler();
   // Statistics of captured values on worker threads (started when the capture run begins).
   const statsPool = new NodeStatsPool();
+  const gc = fullGc();
   try {
     const options: TraceOnnxOptions = {
       runtime,
@@ -236,6 +238,7 @@ export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace
       ...(opts.nodes ? { nodes: opts.nodes } : {}),
       maxMemoryBytes: opts.maxMemoryBytes ?? defaultMaxMemory(),
       statsPool,
+      ...(gc ? { afterPass: gc } : {}),
     };
     if (!opts.streamOnly) return await traceOnnx(ort, bytes, feed, options);
     await streamOnnx(ort, bytes, feed, options);

@@ -60,6 +60,12 @@ export interface TraceOnnxOptions extends TraceRunOptions {
    * owns it (warmed here just before the capture run, never closed here).
    */
   statsPool?: StatsPool;
+  /**
+   * Called after each capture pass of several, once its session and outputs are released (Node: a full
+   * garbage collection, src/reference/gc-node.ts). A pass's dropped arrays are otherwise freed whenever
+   * the engine next collects, and several passes' worth can then sit in memory at once.
+   */
+  afterPass?: () => void;
 }
 
 function defaultProfiler(ort: OrtModule, opts: TraceOnnxOptions): KernelProfiler | null {
@@ -361,6 +367,7 @@ export async function streamOnnx(ort: OrtModule, modelBytes: Uint8Array, inputs:
           }
           captureSession = undefined;
         }
+        if (!onePass) options.afterPass?.();
         if (failed !== undefined) break;
         if (retry) {
           retry = false;
