@@ -11,37 +11,14 @@ import { STATS_POOL_IN_FLIGHT_BYTES } from '../src/instrument/tfjs/passes.ts';
 import type { TfjsModel } from '../src/instrument/tfjs/hooks.ts';
 import { NodeStatsPool } from '../src/reference/stats-pool-node.ts';
 import type { StatsPool, StatsResult } from '../src/trace/stats-pool.ts';
-import type { BlobData, Trace, TensorStats } from '../src/trace/types.ts';
+import type { Trace, TensorStats } from '../src/trace/types.ts';
 import { loadSample, photoFeed, tf, toTensor, useBackend } from './helpers.ts';
+import { expectSameTrace } from './same-trace.ts';
 
 const pool = new NodeStatsPool({ threads: 2 });
 // Threads up before the first trace: until then the pool computes on the calling thread (by design).
 beforeAll(async () => expect(await pool.whenReady()).toBe(true), 60_000);
 afterAll(() => pool.close());
-
-function sameBits(a: BlobData, b: BlobData): boolean {
-  return a.constructor === b.constructor && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-/** Same nodes, records (statistics to the bit: toStrictEqual tells NaN, -0 and every count) and blob bytes. */
-function expectSameTrace(there: Trace, here: Trace): void {
-  expect(there.header.nodes.map((n) => n.name)).toEqual(here.header.nodes.map((n) => n.name));
-  for (const [i, n] of there.header.nodes.entries()) {
-    const m = here.header.nodes[i]!;
-    expect(n.outputs.length, n.name).toBe(m.outputs.length);
-    n.outputs.forEach((o, k) => {
-      const { blob: ob, ...orec } = o;
-      const { blob: mb, ...mrec } = m.outputs[k]!;
-      expect(orec, `${n.name}:${k}`).toStrictEqual(mrec);
-      expect(Object.is(o.stats?.mean, m.outputs[k]!.stats?.mean) && Object.is(o.stats?.std, m.outputs[k]!.stats?.std), `${n.name}:${k} mean/std bits`).toBe(true);
-      expect(ob === undefined, `${n.name}:${k} blob`).toBe(mb === undefined);
-      if (ob && mb) expect(sameBits(there.blobs.get(ob.id)!, here.blobs.get(mb.id)!), `${n.name}:${k} values`).toBe(true);
-    });
-  }
-  // The model's outputs too (blob ids are per process, values are not).
-  expect(there.header.outputs.map(({ blob, ...o }) => ({ ...o, length: blob?.length }))).toStrictEqual(here.header.outputs.map(({ blob, ...o }) => ({ ...o, length: blob?.length })));
-  there.header.outputs.forEach((o, k) => expect(sameBits(there.blobs.get(o.blob!.id)!, here.blobs.get(here.header.outputs[k]!.blob!.id)!), o.name).toBe(true));
-}
 
 async function bothWays(model: TfjsModel, x: tf.Tensor | Record<string, tf.Tensor>, capture: 'stats' | 'tensors', extra: TraceModelOptions = {}): Promise<{ here: Trace; there: Trace; sent: number }> {
   const opts = { capture, runs: 1, warmup: 0, ...extra };
