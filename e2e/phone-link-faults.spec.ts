@@ -78,8 +78,12 @@ test('exray serve killed and restarted mid-run: the phone resumes and the stored
   await killServe(server);
   await expect(phone.getByTestId('link-state')).not.toHaveAttribute('data-state', 'open', { timeout: 30_000 });
   server = await startServer();
+  // The status with its reason, so a session that failed says why.
   await expect
-    .poll(async () => (await sessions(request)).find((x) => x.id === s.id)?.status, { timeout: 180_000 })
+    .poll(async () => {
+      const x = (await sessions(request)).find((y) => y.id === s.id);
+      return x?.status === 'done' || !x ? x?.status : `${x.status}: ${x.reason ?? 'no reason'}`;
+    }, { timeout: 180_000 })
     .toBe('done');
   const info = (await sessions(request)).find((x) => x.id === s.id)!;
   expect(info.nodes).toBeGreaterThan(s.nodes);

@@ -344,6 +344,9 @@ export class Hub {
         if (this.reference && s.info.reference) this.reference.edgeEvent(id, e);
       }
       s.referenced = this.reference !== null && s.info.reference !== null;
+      // Killed between two chunks of one blob: the producer resumes with the next chunk, so the
+      // assembler takes the chunks already journaled first (they are not sent again).
+      for (const payload of await this.store.partialBlobFrames(id)) s.assembler.push(peekBinaryFrame(payload), s.referenced);
       if (info.status === 'incomplete') await this.updateInfo(id, { status: 'streaming', reason: null });
     }
     if (s.grace) clearTimeout(s.grace);

@@ -11,7 +11,7 @@
  * survive is a record cut short by a crash, which the length prefix detects (the tail is ignored).
  */
 import { open } from 'node:fs/promises';
-import { BlobAssembler, decodeBinaryFrame, WireError } from '../transport/wire.ts';
+import { BlobAssembler, decodeBinaryFrame, peekBinaryFrame, WireError } from '../transport/wire.ts';
 import { parseJsonEvent } from '../trace/event-schema.ts';
 import type { BlobData, TraceEvent } from '../trace/types.ts';
 
@@ -203,6 +203,25 @@ export function recordsToEvents(records: readonly JournalRecord[], source: strin
   const start = events.find((e) => e.type === 'run-start');
   if (narrowed && start?.type === 'run-start' && start.storagePrecision !== 'bfloat16' && start.storagePrecision !== narrowed) start.storagePrecision = narrowed;
   return events;
+}
+
+/**
+ * The frames of the blob the journal ends in the middle of (a server killed between two chunks of one
+ * blob), in order, copied; [] when every blob in it is whole. A producer that resumes sends the rest
+ * of that blob: the hub's assembler must hold its first chunks again (hub.ts resume).
+ */
+export function trailingPartialBlob(records: readonly JournalRecord[]): Uint8Array[] {
+  const assembler = new BlobAssembler(MAX_BLOB_ELEMENTS);
+  let first = -1;
+  records.forEach((r, i) => {
+    if (r.kind !== JOURNAL_FRAME) return;
+    const frame = peekBinaryFrame(r.payload);
+    if (frame.kind === 'attachment') return;
+    if (!assembler.busy) first = i;
+    if (assembler.push(frame, false)) first = -1;
+  });
+  if (first < 0) return [];
+  return records.slice(first).flatMap((r) => (r.kind === JOURNAL_FRAME && peekBinaryFrame(r.payload).kind !== 'attachment' ? [r.payload.slice()] : []));
 }
 
 /** A blob that aliases the journal buffer is copied so it does not keep the whole journal alive. */

@@ -11,7 +11,7 @@ import { TraceFormatError } from '../trace/errors.ts';
 import { decodeTrace, encodeTrace } from '../trace/file.ts';
 import { traceToEvents } from '../trace/events.ts';
 import type { Trace, TraceEvent } from '../trace/types.ts';
-import { parseJournal, recordsToEvents } from './journal.ts';
+import { parseJournal, recordsToEvents, trailingPartialBlob } from './journal.ts';
 import { traceFromEvents } from './partial.ts';
 import type { SessionInfo } from '../transport/wire.ts';
 import { writeFileAtomic } from './atomic.ts';
@@ -44,6 +44,12 @@ export async function sessionEvents(dir: string, id: string): Promise<TraceEvent
   if (fromJournal !== null) return fromJournal;
   const edge = await readOptional(join(dir, FILES.edge));
   return edge === null ? [] : traceToEvents(decodeTrace(edge, `session ${id}/${FILES.edge}`));
+}
+
+/** The raw frames of the blob a session's journal ends in the middle of ([] when none, or no journal). */
+export async function journalPartialBlob(dir: string): Promise<Uint8Array[]> {
+  const bytes = await readOptional(join(dir, FILES.journal));
+  return bytes === null ? [] : trailingPartialBlob(parseJournal(bytes).records);
 }
 
 /**

@@ -27,7 +27,7 @@ import {
   type StoredSession,
   type StoreLimits,
 } from './store-files.ts';
-import { exportSessionDir, readJsonFile, readOptional } from './store-read.ts';
+import { exportSessionDir, journalPartialBlob, readJsonFile, readOptional } from './store-read.ts';
 import { rebuildError, traceBuffers } from './trace-protocol.ts';
 import { sharedTraceWorker, TraceWorkerError, type TraceWorker } from './trace-worker-client.ts';
 
@@ -230,6 +230,16 @@ export class SessionStore {
   async events(id: string): Promise<TraceEvent[]> {
     this.record(id);
     return this.traceWorker.run('events', { dir: sessionDir(this.dir, id), id }, `read the events of session ${id}`);
+  }
+
+  /**
+   * The raw frames of the blob the session's journal ends in the middle of ([] when none): what a hub
+   * restarted between two chunks of one blob must assemble again before the producer sends the rest.
+   * Reads the journal on this thread (a resume after a restart only).
+   */
+  async partialBlobFrames(id: string): Promise<Uint8Array[]> {
+    this.record(id);
+    return journalPartialBlob(sessionDir(this.dir, id));
   }
 
   /**
