@@ -3,11 +3,14 @@
  * (built into a private package root first, see packageRoot) vs the TypeScript sources through tsx (EXRAY_FROM_SOURCE=1), interleaved in
  * one run, median of `runs`; `node -e ''` alone as the floor. Also the cost of bin/'s freshness check.
  * Every run is checked to have run what it measures (bin/ says which under EXRAY_DEBUG).
+ * And `exray inspect` of a MobileNetV2 layers trace with every node's values (88 MB of float32; issue 16
+ * item 4: ≤ 0.3 s, ≤ 100 MB): wall time and peak RSS of the whole process, built CLI, median of `runs`.
  */
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runExray } from '../test/hostile/harness.ts';
 import type { BenchResult } from './types.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -50,7 +53,7 @@ function wall(args: string[], env: NodeJS.ProcessEnv, expect?: string): number {
 export async function benchCli(runs = 7): Promise<BenchResult[]> {
   const { dir, buildMs } = packageRoot();
   try {
-    return measure(dir, buildMs, runs);
+    return [...measure(dir, buildMs, runs), ...(await inspectFigures(dir, runs))];
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -91,5 +94,28 @@ function measure(dir: string, buildMs: number, runs: number): BenchResult[] {
     { name: 'cli start, --help built minus node alone', value: m('bundle --help') - m('node alone'), unit: 'ms' },
     { name: "cli start, bin freshness check (stat of the bundle's sources)", value: med(checks), unit: 'ms' },
     { name: 'cli build (npm run build:cli)', value: buildMs, unit: 'ms' },
+  ];
+}
+
+/** `exray inspect` (built CLI) of a full-capture MobileNetV2 layers trace, written first by `exray trace`. */
+async function inspectFigures(dir: string, runs: number): Promise<BenchResult[]> {
+  const bin = join(dir, 'bin', 'exray.mjs');
+  const file = join(dir, 'mobilenet-v2-tensors.exray');
+  const env = { EXRAY_FROM_SOURCE: undefined };
+  const made = await runExray(['trace', join(ROOT, 'models', 'nsfw-mobilenet-v2'), '--image', join(ROOT, 'public', 'samples', 'chelsea.png'), '--backend', 'wasm', '--capture', 'tensors', '--runs', '1', '--out', file], { bin, env, timeoutMs: 300_000, maxOldSpaceMB: 4096, rssCapMB: 8192 });
+  if (made.code !== 0) throw new Error(`exray trace for the inspect figure failed: ${made.stderr}`);
+  const ms: number[] = [];
+  const mb: number[] = [];
+  for (let r = 0; r < Math.max(3, runs); r++) {
+    const run = await runExray(['inspect', file], { bin, env, timeoutMs: 60_000 });
+    if (run.code !== 0 || !/nodes/i.test(run.stdout)) throw new Error(`exray inspect failed: ${run.stderr}`);
+    ms.push(run.ms);
+    mb.push(run.peakRssMB);
+  }
+  const med = (x: number[]): number => [...x].sort((p, q) => p - q)[x.length >> 1]!;
+  return [
+    { name: 'exray inspect of a MobileNetV2 layers trace with every node value (88 MB float32), file size', value: statSync(file).size / 1e6, unit: 'MB' },
+    { name: 'exray inspect of that trace (built CLI, whole process): wall time', value: med(ms), unit: 'ms' },
+    { name: 'exray inspect of that trace (built CLI, whole process): peak RSS', value: med(mb), unit: 'MB' },
   ];
 }

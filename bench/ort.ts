@@ -1,7 +1,7 @@
 /**
  * Tracing overhead on an ONNX model in Node: the PaddleOCR PP-OCRv4 recogniser (440 nodes, the first
  * line of public/samples/page.png at 320x48) on onnxruntime-node (CPU EP) and on onnxruntime-web's
- * wasm EP. Variants are measured side by side: every round runs each once, in rotating order, so
+ * wasm EP. Variants are measured side by side: every round runs each once, in a fresh order, so
  * machine noise hits all alike; ratios are of medians.
  *
  * Per run:  plain                          the unmodified model (what the timed runs of a trace measure)
@@ -19,6 +19,9 @@
  *           … as benchmarked before …      that old path on a session with onnxruntime's default options
  *                                          (optimised, arena): what this benchmark measured until the
  *                                          capture variants were made to use traceOnnx's session options
+ *           floor: …                       what any capture of every value costs at least on this machine:
+ *                                          the run without fetching the values, plus one memory copy of
+ *                                          them into kept buffers, or one in-place statistics pass
  *           (cpu) … pre-allocated outputs reused, arena on
  *                                          not what traceOnnx does: onnxruntime-node writing into output
  *                                          buffers kept across runs (`run(feeds, fetches)`) in a session
@@ -45,6 +48,7 @@ import type { StatsPool } from '../src/trace/stats-pool.ts';
 import type { OrtTensor } from '../src/instrument/ort/ort-api.ts';
 import type { TensorRecord, TensorStats } from '../src/trace/types.ts';
 import type { BenchResult } from './types.ts';
+import { roundOrder } from './round-order.ts';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -121,8 +125,22 @@ async function benchRuntime(backend: OrtNodeBackend, rounds: number): Promise<Be
     for (const [k, t] of Object.entries(probe)) fetches[k] = new ort.Tensor(t.type as 'float32', (t.data as Float32Array).slice(), t.dims);
   }
 
+  // The floor of any capture that gives every value: the run without fetching them, plus the values
+  // each written once to memory that outlives the run (kept buffers, no fresh pages), or each read
+  // once by the statistics kernel where they lie. Real values of this input, from one capture run.
+  const held = Object.values(await rCapture.run()).flatMap((t) => (t.type === 'float32' ? [t.data as Float32Array] : []));
+  const heldCopies = held.map((v) => new Float32Array(v.length));
+
   const variants: Record<string, () => Promise<void>> = {
     plain: async () => disposeAll((await rPlain.timedRun()).outputs),
+    'floor: final outputs fetched only + one memory copy of the values into kept buffers': async () => {
+      disposeAll(await capture.s.run(rCapture.feeds(), finalOutputs));
+      for (let i = 0; i < held.length; i++) heldCopies[i]!.set(held[i]!);
+    },
+    'floor: final outputs fetched only + statistics of the values where they lie (this thread)': async () => {
+      disposeAll(await capture.s.run(rCapture.feeds(), finalOutputs));
+      for (const v of held) computeStats(v);
+    },
     'timing pass run (profiler on)': async () => disposeAll((await rProfiled.timedRun()).outputs),
     // The rewritten graph (fusions lost where a value is exposed) without copying 440 outputs out.
     'rewritten model, final outputs fetched only': async () => disposeAll(await capture.s.run(rCapture.feeds(), finalOutputs)),
@@ -168,10 +186,7 @@ async function benchRuntime(backend: OrtNodeBackend, rounds: number): Promise<Be
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (const n of names) await variants[n]!(); // first runs out of the way
   for (let r = 0; r < rounds; r++) {
-    for (let j = 0; j < names.length; j++) {
-      const n = names[(r + j) % names.length]!;
-      samples[n]!.push(await time(variants[n]!));
-    }
+    for (const n of roundOrder(names, r)) samples[n]!.push(await time(variants[n]!));
   }
   const probe = await capture.s.run(rCapture.feeds());
   const elements = Object.values(probe).reduce((n, t) => n + t.size, 0);

@@ -1,5 +1,5 @@
 /**
- * Tracing overhead, measured side by side: every round runs each variant once, in rotating order, so
+ * Tracing overhead, measured side by side: every round runs each variant once, in a fresh order (round-order.ts), so
  * machine noise hits all variants alike; ratios are of medians. Pure (no Node, no DOM): the Node bench
  * and the browser bench page run exactly this.
  */
@@ -10,6 +10,7 @@ import { computeStats, DEFAULT_HISTOGRAM_BINS } from '../src/trace/stats.ts';
 import type { StatsPool } from '../src/trace/stats-pool.ts';
 import type { BlobData } from '../src/trace/types.ts';
 import type { BenchResult } from './types.ts';
+import { roundOrder } from './round-order.ts';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -95,8 +96,7 @@ export async function measureOverhead(runner: Runner, backend: string, rounds: n
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (const n of names) await variants[n]!(); // warm every path once
   for (let r = 0; r < rounds; r++) {
-    for (let j = 0; j < names.length; j++) {
-      const n = names[(r + j) % names.length]!;
+    for (const n of roundOrder(names, r)) {
       const t0 = performance.now();
       await variants[n]!();
       samples[n]!.push(performance.now() - t0);

@@ -41,6 +41,8 @@ export interface HostileOptions {
   signal?: { signal: NodeJS.Signals; afterMs?: number; when?: (seen: { stdout: string; stderr: string }) => boolean };
   /** Extra node flags placed before bin/exray.mjs. */
   nodeArgs?: string[];
+  /** The CLI entry to run (default: this repository's bin/exray.mjs). */
+  bin?: string;
   /** Called once the child is spawned (e.g. to watch the file system while it runs). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -132,7 +134,7 @@ export function runExray(args: string[], opts: HostileOptions = {}): Promise<Hos
   const started = Date.now();
   const child = spawn(
     process.execPath,
-    [`--max-old-space-size=${maxOld}`, '--import', pathToFileURL(PEAK_RSS_PRELOAD).href, ...(opts.nodeArgs ?? []), EXRAY_BIN, ...args],
+    [`--max-old-space-size=${maxOld}`, '--import', pathToFileURL(PEAK_RSS_PRELOAD).href, ...(opts.nodeArgs ?? []), opts.bin ?? EXRAY_BIN, ...args],
     { cwd: opts.cwd ?? ROOT, env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true },
   );
   let stdout = '';
