@@ -2,9 +2,9 @@
  * The session store of `exray serve` on a real temp directory: real traces streamed through the wire
  * encoding into the journal, folded, reopened, resumed, cut short, limited, and attacked with bad ids.
  */
-import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { encodeRecord, JOURNAL_EVENT } from '../src/server/journal.ts';
 import { SessionIdError, SessionStore, StoreLimitError, UnknownSessionError } from '../src/server/store.ts';
 import { TraceFormatError } from '../src/trace/errors.ts';
@@ -16,8 +16,30 @@ import type { TraceEvent } from '../src/trace/types.ts';
 import { bigTrace, blobBytes, crash, expectSameTrace, send, sessionInfo, snapshot, tmpDir, wireItems } from './server-store-helpers.ts';
 
 const quiet = { warn: () => undefined };
-const open = (dir: string, limits = {}) => SessionStore.open(dir, limits, quiet);
+/** The data directories the current test opened stores on (checked for open files after it). */
+const opened = new Set<string>();
+const open = (dir: string, limits = {}) => {
+  opened.add(dir);
+  return SessionStore.open(dir, limits, quiet);
+};
 const sessionPath = (data: string, id: string, file = '') => join(data, 'sessions', id, file);
+
+// A writer left open keeps its journal's file handle until a garbage collection closes it with a
+// warning, in whatever test file the worker runs by then: fail the test that left it instead. Open
+// files are listed from /proc (Linux; elsewhere nothing is checked).
+afterEach(() => {
+  const dirs = [...opened].map((d) => `${d}/`);
+  opened.clear();
+  if (!existsSync('/proc/self/fd')) return;
+  const files = readdirSync('/proc/self/fd').map((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return ''; // closed since it was listed (the listing's own fd, for one)
+    }
+  });
+  expect(files.filter((path) => dirs.some((d) => path.startsWith(d)))).toEqual([]);
+});
 
 describe('SessionStore: a run streamed, folded and stored', () => {
   it('stores a trace that decodes equal to the original (NaN statistics, int32 input, shared blob)', async () => {
@@ -80,6 +102,7 @@ describe('SessionStore: a run streamed, folded and stored', () => {
     await expect(w.appendFrame(3, new Uint8Array([1, 2, 3]))).rejects.toThrow(/shorter than/);
     expect(statSync(journal).size).toBe(size);
     expect(w.lastSeq).toBe(2);
+    await w.close();
   });
 
   it('stores the photo, the reference, compare.json and diagnosis.json, and exports them', async () => {

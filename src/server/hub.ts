@@ -281,6 +281,7 @@ export class Hub {
       }
       throw e;
     }
+    if (await this.closedMeanwhile(writer)) return;
     const s = this.newActive(info, writer, conn, run.photo ?? null);
     const referenced = [...this.active.values()].filter((a) => a.referenced).length;
     if (this.reference && referenced < this.options.maxReferenced) {
@@ -292,6 +293,16 @@ export class Hub {
     conn.session = s;
     send(conn, { t: 'opened', session: id });
     await this.updateInfo(id, { reference: s.info.reference, referenceNote: s.info.referenceNote });
+  }
+
+  /**
+   * The hub was closed while the store opened `writer` (close() saw no such session): close the
+   * journal here, as close() would have, instead of leaving its file handle to the garbage collector.
+   */
+  private async closedMeanwhile(writer: SessionWriter): Promise<boolean> {
+    if (!this.closed) return false;
+    await writer.close();
+    return true;
   }
 
   private newActive(info: SessionInfo, writer: SessionWriter, producer: Conn | null, photo: RunMeta['photo'] | null): Active {
@@ -337,6 +348,7 @@ export class Hub {
       if (orphan) clearTimeout(orphan);
       this.orphans.delete(id);
       const writer = await this.store.writer(id);
+      if (await this.closedMeanwhile(writer)) return;
       s = this.newActive(info, writer, conn, null);
       // A server restart lost the in-memory state: rebuild it from what was stored.
       for (const e of await this.store.events(id)) {
