@@ -9,6 +9,7 @@ import { FILE_NOT_FOUND, readInputBytes } from '../read-input.ts';
 import { join } from 'node:path';
 import { TraceFormatError } from '../trace/errors.ts';
 import { decodeTrace, encodeTrace } from '../trace/file.ts';
+import { zlibInflateRaw } from '../cli/zlib-inflate.ts';
 import { traceToEvents } from '../trace/events.ts';
 import type { Trace, TraceEvent } from '../trace/types.ts';
 import { parseJournal, recordsToEvents, trailingPartialBlob } from './journal.ts';
@@ -43,7 +44,7 @@ export async function sessionEvents(dir: string, id: string): Promise<TraceEvent
   const fromJournal = await journalEvents(dir, id);
   if (fromJournal !== null) return fromJournal;
   const edge = await readOptional(join(dir, FILES.edge));
-  return edge === null ? [] : traceToEvents(decodeTrace(edge, `session ${id}/${FILES.edge}`));
+  return edge === null ? [] : traceToEvents(decodeTrace(edge, `session ${id}/${FILES.edge}`, { inflateRaw: zlibInflateRaw }));
 }
 
 /** The raw frames of the blob a session's journal ends in the middle of ([] when none, or no journal). */
@@ -59,7 +60,7 @@ export async function journalPartialBlob(dir: string): Promise<Uint8Array[]> {
  */
 export async function sessionTrace(dir: string, id: string): Promise<Trace> {
   const edge = await readOptional(join(dir, FILES.edge));
-  if (edge !== null) return decodeTrace(edge, `session ${id}/${FILES.edge}`);
+  if (edge !== null) return decodeTrace(edge, `session ${id}/${FILES.edge}`, { inflateRaw: zlibInflateRaw });
   return traceFromEvents(await sessionEvents(dir, id), `session ${id}`).trace;
 }
 

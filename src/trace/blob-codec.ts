@@ -252,15 +252,52 @@ export interface StoredEntry {
 class EntryTooLarge extends Error {}
 
 /**
+ * Thrown by a RawInflate when the data inflates to more than its limit (the entry's declared size):
+ * inflateEntry reports it as an entry larger than declared.
+ */
+export class InflateOverflow extends Error {
+  constructor() {
+    super('inflates past its declared size');
+    this.name = 'InflateOverflow';
+  }
+}
+
+/**
+ * A raw-deflate inflater a caller supplies in place of fflate's (Node: zlib's native inflateRawSync,
+ * src/cli/zlib-inflate.ts): the bytes `data` inflates to. It must stop and throw InflateOverflow as soon
+ * as the output would exceed `limit` (the entry's declared size, already checked against the reader's
+ * caps), and throw any other error for data that is not deflate. The result may be a view; inflateEntry
+ * copies it unless it starts a buffer of its own no larger than `limit` + 1 bytes.
+ */
+export type RawInflate = (data: Uint8Array, limit: number) => Uint8Array;
+
+/**
  * The uncompressed bytes of an entry, a view at offset 0 of a fresh buffer (of the declared size, or
  * one byte more). Work is bounded by that size (deflate is inflated in 64 KiB steps and abandoned as
- * soon as it overshoots),
+ * soon as it overshoots; a caller's `inflate` stops at the declared size itself),
  * and the CRC-32 is checked. Throws TraceFormatError(file, …) naming the entry.
  */
-export function inflateEntry(e: StoredEntry, file: string): Uint8Array {
+export function inflateEntry(e: StoredEntry, file: string, inflate?: RawInflate): Uint8Array {
   const fail = (problem: string): never => {
     throw new TraceFormatError(file, problem);
   };
+  if (e.method === 8 && e.data.length > 0 && inflate !== undefined) {
+    let got: Uint8Array;
+    try {
+      got = inflate(e.data, e.size);
+    } catch (err) {
+      if (err instanceof InflateOverflow) fail(`corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);
+      return fail(`corrupt zip: entry ${e.name} cannot be inflated (${(err as Error).message})`);
+    }
+    if (got.length > e.size) fail(`corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);
+    if (got.length !== e.size) fail(`corrupt zip: entry ${e.name} inflates to ${got.length} bytes, its declared size is ${e.size}`);
+    // Blobs become typed arrays over these bytes: they need a buffer of their own, 4-byte aligned
+    // (Node's zlib returns small outputs as views into its shared allocation pool).
+    const own = got.byteOffset === 0 && got.buffer.byteLength <= e.size + 1 && got.buffer instanceof ArrayBuffer;
+    const out = own ? got : new Uint8Array(got);
+    if (crc32(out) !== e.crc) fail(`corrupt file: entry ${e.name} fails its CRC-32 check`);
+    return out;
+  }
   if (e.method === 8 && e.data.length > 0 && e.data.length <= STEP) {
     // One step's worth of deflate inflated in one call, straight into a buffer of the declared size
     // (+1 byte, to see an overshoot): the work bound is the streaming path's for one step, without
@@ -314,7 +351,7 @@ export function inflateEntry(e: StoredEntry, file: string): Uint8Array {
  * A blob from its entry: inflated (bounded, CRC-checked), then un-shuffled / widened back to
  * float32. `length` and `encoding` come from header.json; the entry must hold exactly
  * length × codecWidth(codec) bytes (checked before anything is allocated). Fresh arrays, never views
- * of the file bytes.
+ * of the file bytes. `inflate`: the caller's raw inflater (RawInflate) instead of fflate's.
  */
 export function decodeBlob(
   e: StoredEntry,
@@ -323,6 +360,7 @@ export function decodeBlob(
   length: number,
   file: string,
   base?: BlobData,
+  inflate?: RawInflate,
 ): BlobData {
   const sizeProblem = entrySizeProblem(codec, length, e.size);
   if (sizeProblem !== null) {
@@ -334,7 +372,7 @@ export function decodeBlob(
   if ((codec === 'float16' || codec === 'bfloat16') && encoding !== 'float32') {
     throw new TraceFormatError(file, `blob ${e.name} is ${encoding} but stored as ${codec}; only float32 blobs may be narrowed`);
   }
-  const bytes = inflateEntry(e, file);
+  const bytes = inflateEntry(e, file, inflate);
   if (codec === 'float16' || codec === 'bfloat16') return widen(bytes, codec, length);
   if (codec === 'shuffle4' || isBasedCodec(codec)) {
     const out = encoding === 'float32' ? new Float32Array(length) : new Int32Array(length);

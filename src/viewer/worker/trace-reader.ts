@@ -3,9 +3,11 @@
  * hands the trace back with its blobs' buffers transferred: the page stays free while thousands of
  * blobs are read, and several files are read at once, one worker each (client.ts decodeTraceInWorker).
  * It imports only the trace reader, so it starts fast and is not queued behind the utility worker's
- * backend probes.
+ * backend probes. Blobs are inflated by the browser's native DecompressionStream where it takes
+ * raw deflate (decodeTraceAsync), else by fflate.
  */
-import { decodeTrace } from '../../trace/file.ts';
+import { decodeTrace, decodeTraceAsync } from '../../trace/file.ts';
+import { streamInflateAvailable, streamInflateRaw } from '../../trace/inflate-stream.ts';
 import type { WorkerRequest, WorkerResponse } from './protocol.ts';
 
 const scope = self as unknown as { postMessage(m: WorkerResponse, t: Transferable[]): void; addEventListener(t: 'message', l: (e: MessageEvent) => void): void };
@@ -16,7 +18,8 @@ async function handle(req: WorkerRequest): Promise<void> {
       scope.postMessage({ type: 'failed', id: req.id, message: `the trace reader only decodes .exray files (${req.type})` }, []);
       return;
     }
-    const trace = decodeTrace(new Uint8Array(await req.file.arrayBuffer()), req.file.name);
+    const bytes = new Uint8Array(await req.file.arrayBuffer());
+    const trace = streamInflateAvailable() ? await decodeTraceAsync(bytes, req.file.name, streamInflateRaw) : decodeTrace(bytes, req.file.name);
     const buffers = new Set<ArrayBuffer>();
     for (const b of trace.blobs.values()) buffers.add(b.buffer as ArrayBuffer);
     scope.postMessage({ type: 'trace-decoded', id: req.id, trace }, [...buffers]);

@@ -1,0 +1,160 @@
+/**
+ * The trace reader's native inflaters (DecodeOptions.inflateRaw: Node's zlib, src/cli/zlib-inflate.ts;
+ * decodeTraceAsync: DecompressionStream, src/trace/inflate-stream.ts) against fflate, the default: the
+ * same trace, byte for byte, from a real MobileNetV2 capture (every blob codec lossless writing uses) and the
+ * committed fixtures; the same TraceFormatError for corrupt, oversized and lying entries.
+ */
+import { deflateSync, strFromU8, unzipSync } from 'fflate';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { zlibInflateRaw } from '../src/cli/zlib-inflate.ts';
+import { traceInNode } from '../src/reference/trace-node.ts';
+import { InflateOverflow } from '../src/trace/blob-codec.ts';
+import { TraceFormatError } from '../src/trace/errors.ts';
+import { decodeTrace, decodeTraceAsync, encodeTrace } from '../src/trace/file.ts';
+import { streamInflateAvailable, streamInflateRaw } from '../src/trace/inflate-stream.ts';
+import type { Trace } from '../src/trace/types.ts';
+import { MODELS, photoFeed, ROOT } from './helpers.ts';
+import { expectSameTrace, sameBits } from './same-trace.ts';
+
+const FILE = 'edge.exray';
+
+type Decoder = (bytes: Uint8Array) => Promise<Trace>;
+const DECODERS: Record<'fflate' | 'zlib' | 'stream', Decoder> = {
+  fflate: async (b) => decodeTrace(b, FILE),
+  zlib: async (b) => decodeTrace(b, FILE, { inflateRaw: zlibInflateRaw }),
+  stream: (b) => decodeTraceAsync(b, FILE, streamInflateRaw),
+};
+
+/** The problem each decoder reports for `bytes` (null when it reads them). */
+async function problems(bytes: Uint8Array): Promise<Record<keyof typeof DECODERS, string | null>> {
+  const out: Record<string, string | null> = {};
+  for (const [name, decode] of Object.entries(DECODERS)) {
+    try {
+      await decode(bytes);
+      out[name] = null;
+    } catch (e) {
+      expect(e, name).toBeInstanceOf(TraceFormatError);
+      expect((e as TraceFormatError).file).toBe(FILE);
+      out[name] = (e as TraceFormatError).problem;
+    }
+  }
+  return out as Record<keyof typeof DECODERS, string | null>;
+}
+
+const DV = (b: Uint8Array): DataView => new DataView(b.buffer, b.byteOffset, b.byteLength);
+
+/** Central directory entries: name → offset of the entry's central header. */
+function central(bytes: Uint8Array): Map<string, number> {
+  const dv = DV(bytes);
+  let eocd = bytes.length - 22;
+  while (dv.getUint32(eocd, true) !== 0x06054b50) eocd--;
+  const out = new Map<string, number>();
+  let p = dv.getUint32(eocd + 16, true);
+  for (let i = 0; i < dv.getUint16(eocd + 10, true); i++) {
+    const n = dv.getUint16(p + 28, true);
+    out.set(strFromU8(bytes.subarray(p + 46, p + 46 + n)), p);
+    p += 46 + n + dv.getUint16(p + 30, true) + dv.getUint16(p + 32, true);
+  }
+  return out;
+}
+
+function dataStart(bytes: Uint8Array, centralAt: number): number {
+  const local = DV(bytes).getUint32(centralAt + 42, true);
+  return local + 30 + DV(bytes).getUint16(local + 26, true) + DV(bytes).getUint16(local + 28, true);
+}
+
+/** Every header field and every blob (its type and bytes) equal. */
+function expectIdentical(got: Trace, want: Trace, label: string): void {
+  expect(got.header, label).toStrictEqual(want.header);
+  expect([...got.blobs.keys()], label).toEqual([...want.blobs.keys()]);
+  for (const [id, w] of want.blobs) expect(sameBits(got.blobs.get(id)!, w), `${label} ${id}`).toBe(true);
+}
+
+describe('native inflaters read traces exactly as fflate does', { timeout: 180_000 }, () => {
+  let real: Trace;
+  let bytes: Uint8Array;
+  beforeAll(async () => {
+    const name = 'nsfw-mobilenet-v2-mid';
+    real = await traceInNode({ model: join(MODELS, name), backend: 'wasm', feed: [await photoFeed(name, 'chelsea.png')], feedFile: 'chelsea.png', capture: 'tensors', runs: 1, warmup: 0 });
+    bytes = encodeTrace(real);
+  });
+
+  it('a real MobileNetV2 capture (shuffle4, masked4 and xor4 blobs) and the committed fixtures: the same trace, byte for byte', async () => {
+    expect(streamInflateAvailable()).toBe(true);
+    const codecs = new Set(Object.values(JSON.parse(strFromU8(unzipSync(bytes, { filter: (f) => f.name === 'header.json' })['header.json']!)).blobCodecs as Record<string, string>));
+    expect([...codecs].sort()).toEqual(['masked4', 'shuffle4', 'xor4']);
+    const want = await DECODERS.fflate(bytes);
+    expect(expectSameTrace(want, real)).toBeGreaterThan(60);
+    for (const name of ['zlib', 'stream'] as const) expectIdentical(await DECODERS[name](bytes), want, name);
+    for (const f of ['v1-stored-raw.exray', 'v2-fflate-planes.exray', 'v2-fflate-float16.exray']) {
+      const b = new Uint8Array(readFileSync(join(ROOT, 'test', 'fixtures', f)));
+      const ref = await DECODERS.fflate(b);
+      for (const name of ['zlib', 'stream'] as const) expectIdentical(await DECODERS[name](b), ref, `${f} ${name}`);
+    }
+  });
+
+  it('corrupt, oversized and lying entries: the same TraceFormatError from every inflater', async () => {
+    const dir = central(bytes);
+    const deflated = [...dir].filter(([n, p]) => n.startsWith('tensors/') && DV(bytes).getUint16(p + 10, true) === 8);
+    const [name, at] = deflated[Math.floor(deflated.length / 2)]!;
+    const start = dataStart(bytes, at);
+    const compressed = DV(bytes).getUint32(at + 20, true);
+    const edit = (f: (b: Uint8Array) => void): Uint8Array => {
+      const b = bytes.slice();
+      f(b);
+      return b;
+    };
+    // An entry whose deflate data is damaged: not deflate, or not these bytes.
+    const damaged = edit((b) => {
+      for (let i = 0; i < 16; i++) b[start + 1 + i]! ^= 0xa5;
+    });
+    // Its deflate stream cut short (the data that follows is another entry's local header).
+    const cut = edit((b) => DV(b).setUint32(at + 20, compressed >> 1, true));
+    const crc = edit((b) => DV(b).setUint32(at + 16, DV(b).getUint32(at + 16, true) ^ 1, true));
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['damaged data', damaged, new RegExp(`^corrupt (zip|file): entry ${name} `)],
+      ['stream cut short', cut, new RegExp(`^corrupt zip: entry ${name} cannot be inflated \\(`)],
+      ['CRC-32 of the directory wrong', crc, new RegExp(`^corrupt file: entry ${name} fails its CRC-32 check$`)],
+    ];
+    for (const [label, b, problem] of cases) {
+      const got = await problems(b);
+      for (const [decoder, p] of Object.entries(got)) expect(p, `${label}: ${decoder}`).toMatch(problem);
+      // The stream path falls back to fflate for an entry it cannot read: fflate's message, word for word.
+      expect(got.stream, label).toBe(got.fflate);
+      // zlib's own words for bad deflate data differ from fflate's; the rest is the same.
+      const bare = (p: string | null): string | undefined => p?.replace(/ \(.*\)$/, '');
+      expect(bare(got.zlib), label).toBe(bare(got.fflate));
+    }
+    // A declared size smaller than the entry inflates to: every blob of the trace's size is checked
+    // against header.json first, so make the header (first entry, header.json) lie instead.
+    const header = dir.get('header.json')!;
+    const small = edit((b) => DV(b).setUint32(header + 24, 100, true));
+    const lying = await problems(small);
+    expect(lying).toStrictEqual({
+      fflate: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
+      zlib: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
+      stream: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
+    });
+    // … and larger than it inflates to.
+    const big = edit((b) => DV(b).setUint32(header + 24, DV(b).getUint32(header + 24, true) + 8, true));
+    const short = await problems(big);
+    expect(short.fflate).toMatch(/^corrupt zip: entry header\.json inflates to \d+ bytes, its declared size is \d+$/);
+    expect(short.zlib).toBe(short.fflate);
+    expect(short.stream).toBe(short.fflate);
+  });
+
+  it('the native inflaters stop at the limit: a bomb costs no more than its declared size', async () => {
+    const bomb = deflateSync(new Uint8Array(64 * 1024 * 1024), { level: 9 });
+    expect(bomb.length).toBeLessThan(100_000);
+    expect(() => zlibInflateRaw(bomb, 1000)).toThrow(InflateOverflow);
+    await expect(streamInflateRaw(bomb, 1000)).rejects.toThrow(InflateOverflow);
+    const exact = new Uint8Array(3000).map((_, i) => (i * 31) & 0xff);
+    const d = deflateSync(exact);
+    expect(new Uint8Array(zlibInflateRaw(d, 3000))).toEqual(exact);
+    expect(await streamInflateRaw(d, 3000)).toEqual(exact);
+    expect(() => zlibInflateRaw(d, 2999)).toThrow(InflateOverflow);
+    await expect(streamInflateRaw(d, 2999)).rejects.toThrow(InflateOverflow);
+  });
+});
