@@ -16,14 +16,9 @@
  * playwright.config.ts, EXRAY_E2E_PORT, has that one), the app on any free loopback port.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { expect, test, type Page } from '@playwright/test';
-import { killServe, startServe } from './support/serve.ts';
-// @ts-expect-error: plain JS module of the example app (not part of exray's TypeScript)
-import { startExampleServer } from '../examples/classifier/serve.mjs';
+import { agentServers } from './support/agent-app.ts';
 import { decodeTrace } from '../src/trace/file.ts';
 import { sha256Hex } from '../src/trace/sha256.ts';
 import type { Trace } from '../src/trace/types.ts';
@@ -37,28 +32,7 @@ const PORT = WANTED_PORT === PREVIEW_PORT ? WANTED_PORT + 1 : WANTED_PORT;
 const DESKTOP = `http://127.0.0.1:${PORT}/`;
 const VAD_FILE = join(process.cwd(), 'models', 'silero-vad-v5', 'model.onnx');
 const FRAMES = 4;
-
-interface ExampleServer {
-  port: number;
-  url: string;
-  close(): Promise<void>;
-}
-
-let serve: ChildProcess | null = null;
-let app: ExampleServer | null = null;
-let dataDir = '';
-
-test.beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'exray-agent-subgraph-e2e-'));
-  serve = await startServe(PORT, dataDir, 30);
-  app = (await startExampleServer({ port: 0, host: '127.0.0.1' })) as ExampleServer;
-});
-
-test.afterAll(async () => {
-  await killServe(serve);
-  await app?.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
+const servers = agentServers(PORT, 'exray-agent-subgraph-e2e-');
 
 async function agentScript(): Promise<string> {
   const body = (await (await fetch(`${DESKTOP}api/agent`)).json()) as { scriptUrls: string[] };
@@ -118,7 +92,7 @@ test('Silero VAD v5 in a page: its first frames become sessions, the nodes insid
   const page = await ctx.newPage();
   const logs: string[] = [];
   page.on('console', (m) => logs.push(m.text()));
-  await page.goto(`${app!.url}vad/?frames=${FRAMES}`);
+  await page.goto(`${servers.app.url}vad/?frames=${FRAMES}`);
   const without = await probabilities(page, 1);
   const probs = JSON.parse(without) as number[];
   expect(probs).toHaveLength(FRAMES);
@@ -131,7 +105,7 @@ test('Silero VAD v5 in a page: its first frames become sessions, the nodes insid
   // over), the rest timed only: the app steps frames back to back, faster than captures are built, and
   // with every=1 the agent drops what exceeds its 2 pending captures (which frames: a matter of timing).
   const agentUrl = `${await agentScript()}&first=2&capture=tensors`;
-  await page.goto(`${app!.url}vad/?frames=${FRAMES}&exray=${encodeURIComponent(agentUrl)}`);
+  await page.goto(`${servers.app.url}vad/?frames=${FRAMES}&exray=${encodeURIComponent(agentUrl)}`);
   expect(await probabilities(page, 1)).toBe(without);
   expect(await agentCounters(page)).toMatchObject({ inferences: FRAMES, captured: 2, shipped: 2, dropped: 0, failed: 0 });
   expect(logs.join('\n')).toMatch(/exray agent: attached/);
@@ -210,7 +184,7 @@ test('every=1 on the frame loop: what is captured has its body values, the rest 
   // Every inference asked for: the frames come faster than captures are built, so the agent keeps what
   // fits in its 2 pending captures and drops the rest. Its capture runs and the app's take turns.
   const agentUrl = `${await agentScript()}&every=1&capture=tensors`;
-  await page.goto(`${app!.url}vad/?frames=6&exray=${encodeURIComponent(agentUrl)}`);
+  await page.goto(`${servers.app.url}vad/?frames=6&exray=${encodeURIComponent(agentUrl)}`);
   await probabilities(page, 1);
   const vad = await agentCounters(page);
   expect(vad).toMatchObject({ inferences: 6, failed: 0 });

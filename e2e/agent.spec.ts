@@ -6,39 +6,12 @@
  * still classifies. Loopback only: exray serve on 127.0.0.1 (+127.0.0.2 as its "LAN"), the app on
  * 127.0.0.1 on another port (another site).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { devices, expect, test, type Page } from '@playwright/test';
-import { killServe, startServe } from './support/serve.ts';
-// @ts-expect-error: plain JS module of the example app (not part of exray's TypeScript)
-import { startExampleServer } from '../examples/classifier/serve.mjs';
+import { agentServers } from './support/agent-app.ts';
 
 const PORT = 4323;
 const DESKTOP = `http://127.0.0.1:${PORT}/`;
-
-interface ExampleServer {
-  port: number;
-  url: string;
-  close(): Promise<void>;
-}
-
-let serve: ChildProcess | null = null;
-let app: ExampleServer | null = null;
-let dataDir = '';
-
-test.beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'exray-agent-e2e-'));
-  serve = await startServe(PORT, dataDir, 30);
-  app = (await startExampleServer({ port: 0, host: '127.0.0.1' })) as ExampleServer;
-});
-
-test.afterAll(async () => {
-  await killServe(serve);
-  await app?.close();
-  await rm(dataDir, { recursive: true, force: true });
-});
+const servers = agentServers(PORT, 'exray-agent-e2e-');
 
 async function agentScript(): Promise<string> {
   const r = await fetch(`${DESKTOP}api/agent`);
@@ -76,7 +49,7 @@ test('the example app with the agent line: each inference is a session on the de
   const phone = await phoneCtx.newPage();
   const logs: string[] = [];
   phone.on('console', (m) => logs.push(m.text()));
-  await phone.goto(`${app!.url}?backend=cpu&img=/images/chelsea_exif6.jpg&bug=none&exray=${encodeURIComponent(agentUrl)}`);
+  await phone.goto(`${servers.app.url}?backend=cpu&img=/images/chelsea_exif6.jpg&bug=none&exray=${encodeURIComponent(agentUrl)}`);
   await classified(phone, 1);
   const plainTop = await phone.locator('#result').getAttribute('data-probs');
 
@@ -122,11 +95,11 @@ test('webgl: the app\'s results are bit-identical with the agent attached (node 
   const agentUrl = `${await agentScript()}&every=1`;
   const ctx = await browser.newContext({ ...devices['Pixel 7'] });
   const page = await ctx.newPage();
-  await page.goto(`${app!.url}?backend=webgl&img=/images/chelsea.png`);
+  await page.goto(`${servers.app.url}?backend=webgl&img=/images/chelsea.png`);
   await classified(page, 1);
   const without = await page.locator('#result').getAttribute('data-probs');
   const before = (await (await fetch(`${DESKTOP}api/sessions`)).json()) as unknown[];
-  await page.goto(`${app!.url}?backend=webgl&img=/images/chelsea.png&exray=${encodeURIComponent(agentUrl)}`);
+  await page.goto(`${servers.app.url}?backend=webgl&img=/images/chelsea.png&exray=${encodeURIComponent(agentUrl)}`);
   await classified(page, 1);
   await page.locator('#again').click();
   await classified(page, 2);
@@ -157,7 +130,7 @@ test('onnxruntime-web: the ONNX variant is traced too, and its colour bug is nam
   await expect(rows).toHaveCount(before, { timeout: 30_000 });
   const logs: string[] = [];
   page.on('console', (m) => logs.push(m.text()));
-  await page.goto(`${app!.url}?runtime=onnx&img=/images/coffee.png&bug=none&exray=${encodeURIComponent(agentUrl)}`);
+  await page.goto(`${servers.app.url}?runtime=onnx&img=/images/coffee.png&bug=none&exray=${encodeURIComponent(agentUrl)}`);
   await classified(page, 1);
   // Every capture delivered: the session was created after the agent attached, so the model is known.
   const counters = await agentCounters(page);
@@ -188,7 +161,7 @@ test('the desktop shows the line to paste, and "capture next inference" captures
   const rows = desktop.getByTestId('session-row');
   const before = ((await (await fetch(`${DESKTOP}api/sessions`)).json()) as unknown[]).length;
   await expect(rows).toHaveCount(before, { timeout: 30_000 });
-  await page.goto(`${app!.url}?backend=cpu&img=/images/chelsea.png&exray=${encodeURIComponent(agentUrl)}`);
+  await page.goto(`${servers.app.url}?backend=cpu&img=/images/chelsea.png&exray=${encodeURIComponent(agentUrl)}`);
   await classified(page, 1);
   await expect(rows).toHaveCount(before + 1, { timeout: 60_000 });
   await page.locator('#again').click();
@@ -215,11 +188,10 @@ test('exray serve gone mid-session: the app still classifies, the agent drops ca
   const page = await ctx.newPage();
   const logs: string[] = [];
   page.on('console', (m) => logs.push(m.text()));
-  await page.goto(`${app!.url}?backend=cpu&img=/images/chelsea.png&exray=${encodeURIComponent(agentUrl)}`);
+  await page.goto(`${servers.app.url}?backend=cpu&img=/images/chelsea.png&exray=${encodeURIComponent(agentUrl)}`);
   await classified(page, 1);
   const top = await page.locator('#result').getAttribute('data-probs');
-  await killServe(serve);
-  serve = null;
+  await servers.killServe();
   for (let n = 2; n <= 4; n++) {
     await page.locator('#again').click();
     await classified(page, n);
