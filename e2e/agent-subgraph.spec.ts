@@ -18,7 +18,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { agentServers } from './support/agent-app.ts';
+import { agentCounters, agentScriptUrl, agentServers } from './support/agent-app.ts';
 import { decodeTrace } from '../src/trace/file.ts';
 import { sha256Hex } from '../src/trace/sha256.ts';
 import type { Trace } from '../src/trace/types.ts';
@@ -35,10 +35,7 @@ const FRAMES = 4;
 const servers = agentServers(PORT, 'exray-agent-subgraph-e2e-');
 
 async function agentScript(): Promise<string> {
-  const body = (await (await fetch(`${DESKTOP}api/agent`)).json()) as { scriptUrls: string[] };
-  const loopback = body.scriptUrls.find((u) => u.startsWith(DESKTOP));
-  expect(loopback).toBeDefined();
-  return loopback!;
+  return (await agentScriptUrl(DESKTOP)).url;
 }
 
 async function sessions(): Promise<SessionInfo[]> {
@@ -56,14 +53,6 @@ async function probabilities(page: Page, passes: number): Promise<string> {
   await expect(page.locator('#runs')).toHaveAttribute('data-count', String(passes), { timeout: 60_000 });
   await expect(page.locator('#result')).toHaveAttribute('data-state', 'done');
   return (await page.locator('#result').getAttribute('data-probs'))!;
-}
-
-function agentCounters(page: Page): Promise<Record<string, number>> {
-  return page.evaluate(async () => {
-    const a = (globalThis as unknown as { exray: { counters: Record<string, number>; idle(): Promise<void> } }).exray;
-    await a.idle();
-    return a.counters;
-  });
 }
 
 /** The sessions created after `before` (the list is newest first), once `n` of them are done. */

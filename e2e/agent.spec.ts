@@ -7,28 +7,16 @@
  * 127.0.0.1 on another port (another site).
  */
 import { devices, expect, test, type Page } from '@playwright/test';
-import { agentServers } from './support/agent-app.ts';
+import { agentCounters, agentScriptUrl, agentServers } from './support/agent-app.ts';
 
 const PORT = 4323;
 const DESKTOP = `http://127.0.0.1:${PORT}/`;
 const servers = agentServers(PORT, 'exray-agent-e2e-');
 
 async function agentScript(): Promise<string> {
-  const r = await fetch(`${DESKTOP}api/agent`);
-  const body = (await r.json()) as { scriptUrls: string[]; line: string };
-  expect(body.line).toMatch(/^<script type="module" src="http:\/\/127\.0\.0\.2:\d+\/agent\.js#t=[0-9a-f]{32}"><\/script>$/);
-  const loopback = body.scriptUrls.find((u) => u.startsWith(`http://127.0.0.1:${PORT}/`));
-  expect(loopback).toBeDefined();
-  return loopback!;
-}
-
-/** The agent's counters in the app's page (`window.exray`), once its pending captures are shipped. */
-function agentCounters(page: Page): Promise<Record<string, number>> {
-  return page.evaluate(async () => {
-    const a = (globalThis as unknown as { exray: { counters: Record<string, number>; idle(): Promise<void> } }).exray;
-    await a.idle();
-    return a.counters;
-  });
+  const { url, line } = await agentScriptUrl(DESKTOP);
+  expect(line).toMatch(/^<script type="module" src="http:\/\/127\.0\.0\.2:\d+\/agent\.js#t=[0-9a-f]{32}"><\/script>$/);
+  return url;
 }
 
 async function classified(page: Page, runs: number): Promise<void> {

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { killServe, startServe } from './serve.ts';
 // @ts-expect-error: plain JS module of the example app (not part of exray's TypeScript)
 import { startExampleServer } from '../../examples/classifier/serve.mjs';
@@ -61,4 +61,21 @@ export function agentServers(port: number, dataDirPrefix: string): AgentServers 
       serve = null;
     },
   };
+}
+
+/** The agent line's script URL on loopback (`desktop`: exray serve's loopback URL, ending in '/'), from /api/agent. */
+export async function agentScriptUrl(desktop: string): Promise<{ url: string; line: string }> {
+  const body = (await (await fetch(`${desktop}api/agent`)).json()) as { scriptUrls: string[]; line: string };
+  const url = body.scriptUrls.find((u) => u.startsWith(desktop));
+  expect(url, `a script URL on ${desktop} among ${body.scriptUrls.join(', ')}`).toBeDefined();
+  return { url: url!, line: body.line };
+}
+
+/** The agent's counters in the app's page (`window.exray`), once its pending captures are shipped. */
+export function agentCounters(page: Page): Promise<Record<string, number>> {
+  return page.evaluate(async () => {
+    const a = (globalThis as unknown as { exray: { counters: Record<string, number>; idle(): Promise<void> } }).exray;
+    await a.idle();
+    return a.counters;
+  });
 }
