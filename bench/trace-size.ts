@@ -5,6 +5,9 @@
  * wall clock (the figure) and CPU time of this thread (stabler on a loaded machine: a busy neighbour
  * stretches wall time, not CPU time). The deflate encoder itself is measured against fflate level 1
  * (the encoder before plane-deflate.ts) on the same byte planes of every blob.
+ * Reads are timed with fflate's inflater (decodeTrace's default, the figure) and, side by side in the
+ * same rounds, with Node's zlib (what the CLI and the server pass, src/cli/zlib-inflate.ts); the viewer
+ * bench's 1,000-node synthetic trace adds the page's way (decodeTraceAsync + DecompressionStream).
  * Models: MobileNetV2 layers + graph models (TF.js, wasm), PaddleOCR recogniser (onnxruntime-node).
  * `EXRAY_BENCH_ONLY=tracesize npm run bench` runs only this.
  */
@@ -18,7 +21,10 @@ import type { FeedTensor } from '../src/reference/feed.ts';
 import { traceInNode } from '../src/reference/trace-node.ts';
 import { deflateSync } from 'fflate';
 import { shuffle32 } from '../src/trace/byte-planes.ts';
-import { decodeTrace, encodeTrace, type EncodeOptions } from '../src/trace/file.ts';
+import { decodeTrace, decodeTraceAsync, encodeTrace, type EncodeOptions } from '../src/trace/file.ts';
+import { streamInflateRaw } from '../src/trace/inflate-stream.ts';
+import { zlibInflateRaw } from '../src/cli/zlib-inflate.ts';
+import { makeChainPair } from '../src/compare/synthetic.ts';
 import { deflatePlanes } from '../src/trace/plane-deflate.ts';
 import type { CaptureMode, Trace } from '../src/trace/types.ts';
 import type { BenchResult } from './types.ts';
@@ -87,6 +93,8 @@ async function sizes(label: string, trace: Trace, rounds: number): Promise<Bench
     const r: number[] = [];
     const wc: number[] = [];
     const rc: number[] = [];
+    const rz: number[] = [];
+    const rzc: number[] = [];
     let back: Trace | undefined;
     for (let i = 0; i < rounds; i++) {
       const t0 = performance.now();
@@ -99,6 +107,11 @@ async function sizes(label: string, trace: Trace, rounds: number): Promise<Bench
       back = decodeTrace(bytes, 'bench.exray');
       rc.push(process.cpuUsage(c1).user / 1000);
       r.push(performance.now() - t1);
+      const t2 = performance.now();
+      const c2 = process.cpuUsage();
+      decodeTrace(bytes, 'bench.exray', { inflateRaw: zlibInflateRaw });
+      rzc.push(process.cpuUsage(c2).user / 1000);
+      rz.push(performance.now() - t2);
     }
     out.push({ name: `trace size ${label}: ${name}, file / raw`, value: bytes.length / raw, unit: '×' });
     out.push({ name: `trace size ${label}: ${name}, file`, value: bytes.length / MB, unit: 'MB' });
@@ -106,6 +119,8 @@ async function sizes(label: string, trace: Trace, rounds: number): Promise<Bench
     out.push({ name: `trace size ${label}: ${name}, read (decodeTrace)`, value: raw / MB / (median(r) / 1000), unit: 'MB/s' });
     out.push({ name: `trace size ${label}: ${name}, write, CPU time`, value: raw / MB / (median(wc) / 1000), unit: 'MB/s' });
     out.push({ name: `trace size ${label}: ${name}, read, CPU time`, value: raw / MB / (median(rc) / 1000), unit: 'MB/s' });
+    out.push({ name: `trace size ${label}: ${name}, read (decodeTrace, Node's zlib inflater)`, value: raw / MB / (median(rz) / 1000), unit: 'MB/s' });
+    out.push({ name: `trace size ${label}: ${name}, read, Node's zlib inflater, CPU time`, value: raw / MB / (median(rzc) / 1000), unit: 'MB/s' });
     if (opts.precision) out.push({ name: `trace size ${label}: ${name}, max relative error measured`, value: maxRelativeError(trace, back!), unit: '' });
   }
   return out;
@@ -141,6 +156,35 @@ function encoders(label: string, trace: Trace, rounds: number): BenchResult[] {
   return out;
 }
 
+/**
+ * The viewer bench's trace (1,000 nodes of 4,096 values, lossless): read by fflate, by Node's zlib and
+ * by decodeTraceAsync with DecompressionStream (the page's trace reader's way, here in Node), in turn
+ * within each round. Wall clock, MB/s of values.
+ */
+async function readers(rounds: number): Promise<BenchResult[]> {
+  const { edge } = makeChainPair({ nodes: 1000, elements: 4096, noise: 1e-7, injectAt: 600 });
+  const bytes = encodeTrace(edge);
+  const raw = rawBytes(edge);
+  const ways: [string, () => Promise<unknown>][] = [
+    ['fflate (decodeTrace)', async () => decodeTrace(bytes, 'bench.exray')],
+    ["Node's zlib (decodeTrace, inflateRaw)", async () => decodeTrace(bytes, 'bench.exray', { inflateRaw: zlibInflateRaw })],
+    ['DecompressionStream (decodeTraceAsync)', () => decodeTraceAsync(bytes, 'bench.exray', streamInflateRaw)],
+  ];
+  const ms = ways.map(() => [] as number[]);
+  for (let i = 0; i < Math.max(5, rounds); i++) {
+    for (const [k, [, read]] of ways.entries()) {
+      const t0 = performance.now();
+      await read();
+      ms[k]!.push(performance.now() - t0);
+    }
+  }
+  const label = 'trace size 1000-node synthetic chain (viewer bench)';
+  return [
+    { name: `${label}: lossless file`, value: bytes.length / MB, unit: 'MB' },
+    ...ways.map(([name], k) => ({ name: `${label}: read, ${name}`, value: raw / MB / (median(ms[k]!) / 1000), unit: 'MB/s' })),
+  ];
+}
+
 /** A stats-only trace: its bytes, and what they are (header.json, the input and output blobs). */
 function statsSizes(label: string, trace: Trace): BenchResult[] {
   const bytes = encodeTrace(trace);
@@ -162,7 +206,7 @@ function statsSizes(label: string, trace: Trace): BenchResult[] {
 }
 
 export async function benchTraceSize(rounds = 3): Promise<BenchResult[]> {
-  const out: BenchResult[] = [];
+  const out: BenchResult[] = await readers(rounds);
   const models: { label: string; model: string; backend: 'wasm' | 'cpu'; feed: () => Promise<FeedTensor> }[] = [
     { label: 'MobileNetV2 layers model', model: 'nsfw-mobilenet-v2', backend: 'wasm', feed: () => imageFeed('nsfw-mobilenet-v2', 'chelsea.png') },
     { label: 'MobileNetV2 graph model', model: 'nsfw-mobilenet-v2-mid', backend: 'wasm', feed: () => imageFeed('nsfw-mobilenet-v2-mid', 'chelsea.png') },
