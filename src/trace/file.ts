@@ -5,7 +5,8 @@
  * size the directory declares and keeps decoding (discarding the excess) when an entry lies about its
  * size, so a few MB of crafted deflate data cost minutes of CPU, and it does not check CRCs. The reader
  * below walks the zip directory itself (bounds-checked), caps the declared total size, inflates with
- * fflate's streaming Inflate in 64 KiB steps aborting as soon as an entry exceeds its declared size,
+ * fflate's streaming Inflate in 64 KiB steps aborting as soon as an entry exceeds its declared size
+ * (or with a caller's native inflater that stops there too: DecodeOptions.inflateRaw, decodeTraceAsync),
  * and verifies every entry's CRC-32. Layout and rules: docs/trace-format.md.
  */
 import { deflateSync, Zip, type ZipInputFile } from 'fflate';

@@ -12,7 +12,7 @@ import { InflateOverflow } from './blob-codec.ts';
  */
 const PIECE = 16 * 1024;
 
-/** Whether this platform's DecompressionStream takes 'deflate-raw' (Chromium 103+, Firefox 113+, Safari 16.4+, Node 21.2+/20.12+). */
+/** Whether this platform has a DecompressionStream that takes 'deflate-raw' (current browsers; Node 20 here). */
 export function streamInflateAvailable(): boolean {
   try {
     new DecompressionStream('deflate-raw');
