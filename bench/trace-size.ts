@@ -6,7 +6,7 @@
  * stretches wall time, not CPU time). The deflate encoder itself is measured against fflate level 1
  * (the encoder before plane-deflate.ts) on the same byte planes of every blob.
  * Reads are timed with fflate's inflater (decodeTrace's default, the figure) and, side by side in the
- * same rounds, with Node's zlib (what the CLI and the server pass, src/cli/zlib-inflate.ts); the viewer
+ * same rounds, with Node's zlib (what the CLI and the server pass, src/io/zlib-inflate.ts); the viewer
  * bench's 1,000-node synthetic trace adds the page's way (decodeTraceAsync + DecompressionStream).
  * Models: MobileNetV2 layers + graph models (TF.js, wasm), PaddleOCR recogniser (onnxruntime-node).
  * `EXRAY_BENCH_ONLY=tracesize npm run bench` runs only this.
@@ -23,7 +23,7 @@ import { deflateSync } from 'fflate';
 import { shuffle32 } from '../src/trace/byte-planes.ts';
 import { decodeTrace, decodeTraceAsync, encodeTrace, type EncodeOptions } from '../src/trace/file.ts';
 import { streamInflateRaw } from '../src/trace/inflate-stream.ts';
-import { zlibInflateRaw } from '../src/cli/zlib-inflate.ts';
+import { zlibInflateRaw } from '../src/io/zlib-inflate.ts';
 import { makeChainPair } from '../src/compare/synthetic.ts';
 import { deflatePlanes } from '../src/trace/plane-deflate.ts';
 import type { CaptureMode, Trace } from '../src/trace/types.ts';

@@ -1,5 +1,5 @@
 /**
- * The trace reader's native inflaters (DecodeOptions.inflateRaw: Node's zlib, src/cli/zlib-inflate.ts;
+ * The trace reader's native inflaters (DecodeOptions.inflateRaw: Node's zlib, src/io/zlib-inflate.ts;
  * decodeTraceAsync: DecompressionStream, src/trace/inflate-stream.ts) against fflate, the default: the
  * same trace, byte for byte, from a real MobileNetV2 capture (every blob codec lossless writing uses) and the
  * committed fixtures; the same TraceFormatError for corrupt, oversized and lying entries.
@@ -8,7 +8,7 @@ import { deflateSync, strFromU8, unzipSync } from 'fflate';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { zlibInflateRaw } from '../src/cli/zlib-inflate.ts';
+import { zlibInflateRaw } from '../src/io/zlib-inflate.ts';
 import { traceInNode } from '../src/reference/trace-node.ts';
 import { InflateOverflow } from '../src/trace/blob-codec.ts';
 import { TraceFormatError } from '../src/trace/errors.ts';

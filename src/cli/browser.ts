@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join, normalize, relative, isAbsolute } from 'node:path';
 import { ExrayInputError } from '../errors.ts';
 import { decodeTrace } from '../trace/file.ts';
-import { zlibInflateRaw } from './zlib-inflate.ts';
+import { zlibInflateRaw } from '../io/zlib-inflate.ts';
 import type { CaptureMode, InputSource, PreprocessSpec, Trace } from '../trace/types.ts';
 import type { FeedTensor } from '../reference/feed.ts';
 import { modelHash } from '../models/hash.ts';

@@ -7,7 +7,7 @@ import { kindOf, readInputBytes } from '../read-input.ts';
 import { decodeTrace, decodeTraceHeader, encodeTrace, type ByteSource, type DecodeOptions, type EncodeOptions, type LazyTrace } from '../trace/file.ts';
 import type { StoragePrecision } from '../trace/blob-codec.ts';
 import type { Trace } from '../trace/types.ts';
-import { zlibInflateRaw } from './zlib-inflate.ts';
+import { zlibInflateRaw } from '../io/zlib-inflate.ts';
 
 /** A regular file within EXRAY_MAX_FILE_BYTES, whole (see src/read-input.ts). */
 export async function readInputFile(path: string): Promise<Uint8Array> {

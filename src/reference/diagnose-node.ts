@@ -34,6 +34,7 @@ import { modelCardPath, resolveModelJsonPath } from '../models/load-node.ts';
 import { decodeImageFile } from '../preprocess/decode-node.ts';
 import type { DecodedImage } from '../preprocess/image.ts';
 import { decodeTrace } from '../trace/file.ts';
+import { zlibInflateRaw } from '../io/zlib-inflate.ts';
 import { readInputBytes } from '../read-input.ts';
 import type { PreprocessSpec, Trace } from '../trace/types.ts';
 import { feedFromTrace, type FeedTensor } from './feed.ts';
@@ -44,7 +45,7 @@ import type { NodeBackend } from './tfjs-backend.ts';
 
 async function readTraceFile(path: string): Promise<Trace> {
   // Regular files within EXRAY_MAX_FILE_BYTES only (src/read-input.ts); problems name the file.
-  return decodeTrace(await readInputBytes(path), path);
+  return decodeTrace(await readInputBytes(path), path, { inflateRaw: zlibInflateRaw });
 }
 
 export interface DiagnoseRunOptions {

@@ -9,7 +9,7 @@ import { FILE_NOT_FOUND, readInputBytes } from '../read-input.ts';
 import { join } from 'node:path';
 import { TraceFormatError } from '../trace/errors.ts';
 import { decodeTrace, encodeTrace } from '../trace/file.ts';
-import { zlibInflateRaw } from '../cli/zlib-inflate.ts';
+import { zlibInflateRaw } from '../io/zlib-inflate.ts';
 import { traceToEvents } from '../trace/events.ts';
 import type { Trace, TraceEvent } from '../trace/types.ts';
 import { parseJournal, recordsToEvents, trailingPartialBlob } from './journal.ts';

@@ -8,6 +8,7 @@
  */
 import { join } from 'node:path';
 import { decodeTrace, encodeTrace } from '../trace/file.ts';
+import { zlibInflateRaw } from '../io/zlib-inflate.ts';
 import type { Trace } from '../trace/types.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { traceFromEvents } from './partial.ts';
@@ -74,7 +75,7 @@ export async function runTraceJob(m: ToTraceWorker): Promise<JobDone<TraceJobs[T
       return encoded(m.args);
     case 'readTraceFile': {
       const bytes = await readOptional(m.args.path);
-      const trace = bytes === null ? null : decodeTrace(bytes, m.args.source);
+      const trace = bytes === null ? null : decodeTrace(bytes, m.args.source, { inflateRaw: zlibInflateRaw });
       return { result: trace, transfer: trace === null ? [] : traceBuffers(trace) };
     }
     case 'writeTraceFile': {

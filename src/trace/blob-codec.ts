@@ -264,7 +264,7 @@ export class InflateOverflow extends Error {
 
 /**
  * A raw-deflate inflater a caller supplies in place of fflate's (Node: zlib's native inflateRawSync,
- * src/cli/zlib-inflate.ts): the bytes `data` inflates to. It must stop and throw InflateOverflow as soon
+ * src/io/zlib-inflate.ts): the bytes `data` inflates to. It must stop and throw InflateOverflow as soon
  * as the output would exceed `limit` (the entry's declared size, already checked against the reader's
  * caps), and throw any other error for data that is not deflate. The result may be a view; inflateEntry
  * copies it unless it starts a buffer of its own no larger than `limit` + 1 bytes.

@@ -56,7 +56,7 @@ export interface DecodeOptions {
   /** Names the environment variable that raises each cap, for messages ("EXRAY_MAX_BLOB_BYTES raises it"). */
   limitHints?: { uncompressed?: string; blob?: string; header?: string; nodes?: string };
   /**
-   * A faster raw-deflate inflater than fflate's (Node: zlib's, src/cli/zlib-inflate.ts), with the same
+   * A faster raw-deflate inflater than fflate's (Node: zlib's, src/io/zlib-inflate.ts), with the same
    * checks around it (declared size, CRC-32, messages): blob-codec.ts RawInflate. Default: fflate.
    */
   inflateRaw?: RawInflate;
