@@ -49,6 +49,7 @@ import type { OrtTensor } from '../src/instrument/ort/ort-api.ts';
 import type { TensorRecord, TensorStats } from '../src/trace/types.ts';
 import type { BenchResult } from './types.ts';
 import { roundOrder } from './round-order.ts';
+import { fullGc } from '../src/reference/gc-node.ts';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -182,11 +183,17 @@ async function benchRuntime(backend: OrtNodeBackend, rounds: number): Promise<Be
         }
       : {}),
   };
+  const settle = fullGc();
+  if (!settle) throw new Error('bench: no full garbage collection available in this Node (--expose-gc)');
   const names = Object.keys(variants);
   const samples: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (const n of names) await variants[n]!(); // first runs out of the way
   for (let r = 0; r < rounds; r++) {
-    for (const n of roundOrder(names, r)) samples[n]!.push(await time(variants[n]!));
+    for (const n of roundOrder(names, r)) {
+      // Each sample starts from a collected heap: none pays for the previous variant's 192 MiB (overhead.ts `settle`).
+      settle();
+      samples[n]!.push(await time(variants[n]!));
+    }
   }
   const probe = await capture.s.run(rCapture.feeds());
   const elements = Object.values(probe).reduce((n, t) => n + t.size, 0);

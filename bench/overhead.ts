@@ -21,8 +21,13 @@ export function median(xs: number[]): number {
 /**
  * `statsPool`: where production computes statistics in this environment (Node: a NodeStatsPool, its
  * threads up before the rounds); without it only the "before" (this-thread) captures run.
+ * `settle`: called before every timed sample, outside the timing (Node: a full garbage collection).
+ * Without it a sample also pays for the garbage the previous variant left (a tensors capture drops
+ * 40–90 MB), whichever variant it is: with a rotating order that always hit the same variant, with a
+ * shuffled one it hits most samples of every cheap variant (the timing pass measured 1.11–1.21× in
+ * the bench against 1.02–1.03× alone). A variant still pays for its own allocations.
  */
-export async function measureOverhead(runner: Runner, backend: string, rounds: number, tag: string, statsPool?: StatsPool): Promise<BenchResult[]> {
+export async function measureOverhead(runner: Runner, backend: string, rounds: number, tag: string, statsPool?: StatsPool, settle?: () => void): Promise<BenchResult[]> {
   const readOut = async (outs: tf.Tensor[]): Promise<void> => {
     await Promise.all(outs.map((o) => o.data()));
     tf.dispose(outs);
@@ -97,6 +102,7 @@ export async function measureOverhead(runner: Runner, backend: string, rounds: n
   for (const n of names) await variants[n]!(); // warm every path once
   for (let r = 0; r < rounds; r++) {
     for (const n of roundOrder(names, r)) {
+      settle?.();
       const t0 = performance.now();
       await variants[n]!();
       samples[n]!.push(performance.now() - t0);

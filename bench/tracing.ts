@@ -8,6 +8,7 @@ import { preprocess } from '../src/preprocess/pipeline.ts';
 import { Runner } from '../src/instrument/tfjs/index.ts';
 import { NodeStatsPool } from '../src/reference/stats-pool-node.ts';
 import { measureOverhead } from './overhead.ts';
+import { fullGc } from '../src/reference/gc-node.ts';
 import type { BenchResult } from './types.ts';
 
 export interface TracingBenchOptions {
@@ -32,7 +33,9 @@ export async function benchTracing(opts: TracingBenchOptions): Promise<BenchResu
   const statsPool = new NodeStatsPool();
   try {
     if (!(await statsPool.whenReady())) throw new Error('bench: no statistics worker thread could start');
-    return await measureOverhead(runner, opts.backend, opts.rounds, `${opts.model}/${opts.backend}`, statsPool);
+    const gc = fullGc();
+    if (!gc) throw new Error('bench: no full garbage collection available in this Node (--expose-gc)');
+    return await measureOverhead(runner, opts.backend, opts.rounds, `${opts.model}/${opts.backend}`, statsPool, gc);
   } finally {
     await statsPool.close();
     x.dispose();
