@@ -3,7 +3,7 @@
  * hands them over (JSON round trip for `sev`, real binary frames for blobs) go into the page's store
  * as two RunStates, like local runs.
  */
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeChainPair } from '../../compare/synthetic.ts';
 import { traceToEvents } from '../../trace/events.ts';
 import type { Trace, TraceEvent } from '../../trace/types.ts';
@@ -51,6 +51,13 @@ function serve(trace: Trace, stream: 'edge' | 'reference', until?: (e: TraceEven
     }
   }
 }
+
+// A finished comparison loads the diagnosis lazily (session.ts `diagnosis()`, not awaited): the file
+// waits for that import before its environment is torn down, else a slow load (CI under load) fails
+// the run with "Cannot load … after the environment was torn down".
+afterAll(async () => {
+  await import('../state/diagnosis.ts');
+});
 
 beforeEach(() => {
   closeRemoteSession(false);
