@@ -351,14 +351,15 @@ export class Hub {
       if (await this.closedMeanwhile(writer)) return;
       s = this.newActive(info, writer, conn, null);
       // A server restart lost the in-memory state: rebuild it from what was stored.
-      for (const e of await this.store.events(id)) {
+      const stored = await this.store.resumeState(id);
+      for (const e of stored.events) {
         if (e.type === 'run-start') s.started = true;
         if (this.reference && s.info.reference) this.reference.edgeEvent(id, e);
       }
       s.referenced = this.reference !== null && s.info.reference !== null;
       // Killed between two chunks of one blob: the producer resumes with the next chunk, so the
       // assembler takes the chunks already journaled first (they are not sent again).
-      for (const payload of await this.store.partialBlobFrames(id)) s.assembler.push(peekBinaryFrame(payload), s.referenced);
+      for (const payload of stored.partialBlob) s.assembler.push(peekBinaryFrame(payload), s.referenced);
       if (info.status === 'incomplete') await this.updateInfo(id, { status: 'streaming', reason: null });
     }
     if (s.grace) clearTimeout(s.grace);

@@ -8,8 +8,8 @@ import { ExrayInputError } from '../errors.ts';
 import { FILE_NOT_FOUND, readInputBytes } from '../read-input.ts';
 import { join } from 'node:path';
 import { TraceFormatError } from '../trace/errors.ts';
-import { decodeTrace, encodeTrace } from '../trace/file.ts';
-import { zlibInflateRaw } from '../io/zlib-inflate.ts';
+import { encodeTrace } from '../trace/file.ts';
+import { decodeTraceNode } from '../io/zlib-inflate.ts';
 import { traceToEvents } from '../trace/events.ts';
 import type { Trace, TraceEvent } from '../trace/types.ts';
 import { parseJournal, recordsToEvents, trailingPartialBlob } from './journal.ts';
@@ -44,13 +44,19 @@ export async function sessionEvents(dir: string, id: string): Promise<TraceEvent
   const fromJournal = await journalEvents(dir, id);
   if (fromJournal !== null) return fromJournal;
   const edge = await readOptional(join(dir, FILES.edge));
-  return edge === null ? [] : traceToEvents(decodeTrace(edge, `session ${id}/${FILES.edge}`, { inflateRaw: zlibInflateRaw }));
+  return edge === null ? [] : traceToEvents(decodeTraceNode(edge, `session ${id}/${FILES.edge}`));
 }
 
-/** The raw frames of the blob a session's journal ends in the middle of ([] when none, or no journal). */
-export async function journalPartialBlob(dir: string): Promise<Uint8Array[]> {
+/**
+ * What a hub restarted mid-session needs, from one read of the journal: every event that arrived
+ * (sessionEvents), and the raw frames of the blob the journal ends in the middle of ([] when none, or
+ * no journal), which its assembler must take again before the producer sends the rest.
+ */
+export async function sessionResumeState(dir: string, id: string): Promise<{ events: TraceEvent[]; partialBlob: Uint8Array[] }> {
   const bytes = await readOptional(join(dir, FILES.journal));
-  return bytes === null ? [] : trailingPartialBlob(parseJournal(bytes).records);
+  if (bytes === null) return { events: await sessionEvents(dir, id), partialBlob: [] };
+  const { records } = parseJournal(bytes);
+  return { events: recordsToEvents(records, `session ${id}`), partialBlob: trailingPartialBlob(records) };
 }
 
 /**
@@ -60,7 +66,7 @@ export async function journalPartialBlob(dir: string): Promise<Uint8Array[]> {
  */
 export async function sessionTrace(dir: string, id: string): Promise<Trace> {
   const edge = await readOptional(join(dir, FILES.edge));
-  if (edge !== null) return decodeTrace(edge, `session ${id}/${FILES.edge}`, { inflateRaw: zlibInflateRaw });
+  if (edge !== null) return decodeTraceNode(edge, `session ${id}/${FILES.edge}`);
   return traceFromEvents(await sessionEvents(dir, id), `session ${id}`).trace;
 }
 

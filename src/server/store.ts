@@ -27,7 +27,7 @@ import {
   type StoredSession,
   type StoreLimits,
 } from './store-files.ts';
-import { exportSessionDir, journalPartialBlob, readJsonFile, readOptional } from './store-read.ts';
+import { exportSessionDir, readJsonFile, readOptional } from './store-read.ts';
 import { rebuildError, traceBuffers } from './trace-protocol.ts';
 import { sharedTraceWorker, TraceWorkerError, type TraceWorker } from './trace-worker-client.ts';
 
@@ -233,13 +233,13 @@ export class SessionStore {
   }
 
   /**
-   * The raw frames of the blob the session's journal ends in the middle of ([] when none): what a hub
-   * restarted between two chunks of one blob must assemble again before the producer sends the rest.
-   * Reads the journal on this thread (a resume after a restart only).
+   * For a hub restarted mid-session: every event that arrived (as events()), and the raw frames of the
+   * blob the journal ends in the middle of ([] when none), which the hub's assembler must take again
+   * before the producer sends the rest. One read of the journal, in the trace worker.
    */
-  async partialBlobFrames(id: string): Promise<Uint8Array[]> {
+  async resumeState(id: string): Promise<{ events: TraceEvent[]; partialBlob: Uint8Array[] }> {
     this.record(id);
-    return journalPartialBlob(sessionDir(this.dir, id));
+    return this.traceWorker.run('resume', { dir: sessionDir(this.dir, id), id }, `read session ${id} to resume it`);
   }
 
   /**

@@ -7,14 +7,14 @@
  * the main thread, which orders them (the journal goes only once edge.exray and the status are durable).
  */
 import { join } from 'node:path';
-import { decodeTrace, encodeTrace } from '../trace/file.ts';
-import { zlibInflateRaw } from '../io/zlib-inflate.ts';
+import { encodeTrace } from '../trace/file.ts';
+import { decodeTraceNode } from '../io/zlib-inflate.ts';
 import type { Trace } from '../trace/types.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { traceFromEvents } from './partial.ts';
-import { readOptional, sessionEvents, sessionTrace } from './store-read.ts';
+import { readOptional, sessionEvents, sessionResumeState, sessionTrace } from './store-read.ts';
 import { FILES } from './store-files.ts';
-import { errorInfo, eventBuffers, ownBytes, traceBuffers, type FinalizeOutcome, type ToTraceWorker, type TraceJobs } from './trace-protocol.ts';
+import { buffersOf, errorInfo, eventBuffers, ownBytes, traceBuffers, type FinalizeOutcome, type ToTraceWorker, type TraceJobs } from './trace-protocol.ts';
 
 /**
  * The store keeps blobs undeflated: deflating a phone's 88 MB MobileNetV2 trace costs seconds
@@ -71,11 +71,15 @@ export async function runTraceJob(m: ToTraceWorker): Promise<JobDone<TraceJobs[T
       const events = await sessionEvents(m.args.dir, m.args.id);
       return { result: events, transfer: eventBuffers(events) };
     }
+    case 'resume': {
+      const r = await sessionResumeState(m.args.dir, m.args.id);
+      return { result: r, transfer: [...eventBuffers(r.events), ...buffersOf(r.partialBlob)] };
+    }
     case 'encoded':
       return encoded(m.args);
     case 'readTraceFile': {
       const bytes = await readOptional(m.args.path);
-      const trace = bytes === null ? null : decodeTrace(bytes, m.args.source, { inflateRaw: zlibInflateRaw });
+      const trace = bytes === null ? null : decodeTraceNode(bytes, m.args.source);
       return { result: trace, transfer: trace === null ? [] : traceBuffers(trace) };
     }
     case 'writeTraceFile': {

@@ -28,6 +28,8 @@ export interface TraceJobs {
   trace: { args: { dir: string; id: string }; result: Trace };
   /** sessionEvents(): the journal's events, else the final trace replayed as events. */
   events: { args: { dir: string; id: string }; result: TraceEvent[] };
+  /** sessionResumeState(): the events and the journal's trailing partial blob, from one read of it. */
+  resume: { args: { dir: string; id: string }; result: { events: TraceEvent[]; partialBlob: Uint8Array[] } };
   /** The bytes of the session's trace: edge.exray as stored, else the (partial) trace encoded. */
   encoded: { args: { dir: string; id: string }; result: Uint8Array };
   /** A `.exray` file decoded, or null when it does not exist. */
