@@ -7,8 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, normalize, relative, isAbsolute } from 'node:path';
 import { ExrayInputError } from '../errors.ts';
-import { decodeTrace } from '../trace/file.ts';
-import { zlibInflateRaw } from '../io/zlib-inflate.ts';
+import { decodeTraceNode } from '../io/zlib-inflate.ts';
 import type { CaptureMode, InputSource, PreprocessSpec, Trace } from '../trace/types.ts';
 import type { FeedTensor } from '../reference/feed.ts';
 import { modelHash } from '../models/hash.ts';
@@ -109,7 +108,7 @@ export async function runOnRunnerPage(page: Page, request: RunnerRequest, routes
   if (!result.ok) throw new Error(`browser run on ${request.backend} failed: ${result.error ?? 'unknown error'}`);
   const bytes = routes.take();
   if (!bytes) throw new Error('the browser did not upload a trace');
-  return decodeTrace(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `browser ${request.backend} trace`, { inflateRaw: zlibInflateRaw });
+  return decodeTraceNode(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), `browser ${request.backend} trace`);
 }
 
 export async function traceInBrowser(opts: BrowserTraceOptions): Promise<Trace> {

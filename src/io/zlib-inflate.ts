@@ -5,6 +5,8 @@
  */
 import { inflateRawSync } from 'node:zlib';
 import { InflateOverflow, type RawInflate } from '../trace/blob-codec.ts';
+import { decodeTrace, type DecodeOptions } from '../trace/file.ts';
+import type { Trace } from '../trace/types.ts';
 
 export const zlibInflateRaw: RawInflate = (data, limit) => {
   try {
@@ -16,3 +18,8 @@ export const zlibInflateRaw: RawInflate = (data, limit) => {
     throw e;
   }
 };
+
+/** decodeTrace with Node's native inflater: what every Node reader of a whole trace calls. */
+export function decodeTraceNode(bytes: Uint8Array, fileName: string, options: DecodeOptions = {}): Trace {
+  return decodeTrace(bytes, fileName, { inflateRaw: zlibInflateRaw, ...options });
+}

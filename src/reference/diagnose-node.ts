@@ -33,8 +33,7 @@ import { readTfjsModelJson } from '../models/manifest.ts';
 import { modelCardPath, resolveModelJsonPath } from '../models/load-node.ts';
 import { decodeImageFile } from '../preprocess/decode-node.ts';
 import type { DecodedImage } from '../preprocess/image.ts';
-import { decodeTrace } from '../trace/file.ts';
-import { zlibInflateRaw } from '../io/zlib-inflate.ts';
+import { decodeTraceNode } from '../io/zlib-inflate.ts';
 import { readInputBytes } from '../read-input.ts';
 import type { PreprocessSpec, Trace } from '../trace/types.ts';
 import { feedFromTrace, type FeedTensor } from './feed.ts';
@@ -45,7 +44,7 @@ import type { NodeBackend } from './tfjs-backend.ts';
 
 async function readTraceFile(path: string): Promise<Trace> {
   // Regular files within EXRAY_MAX_FILE_BYTES only (src/read-input.ts); problems name the file.
-  return decodeTrace(await readInputBytes(path), path, { inflateRaw: zlibInflateRaw });
+  return decodeTraceNode(await readInputBytes(path), path);
 }
 
 export interface DiagnoseRunOptions {
