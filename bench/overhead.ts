@@ -27,7 +27,16 @@ export function median(xs: number[]): number {
  * shuffled one it hits most samples of every cheap variant (the timing pass measured 1.11–1.21× in
  * the bench against 1.02–1.03× alone). A variant still pays for its own allocations.
  */
-export async function measureOverhead(runner: Runner, backend: string, rounds: number, tag: string, statsPool?: StatsPool, settle?: () => void): Promise<BenchResult[]> {
+export async function measureOverhead(
+  runner: Runner,
+  backend: string,
+  rounds: number,
+  tag: string,
+  statsPool?: StatsPool,
+  settle?: () => void,
+  /** Other pools to run the `tensors` capture on, side by side (variant name suffix → pool). */
+  otherPools: Record<string, StatsPool> = {},
+): Promise<BenchResult[]> {
   const readOut = async (outs: tf.Tensor[]): Promise<void> => {
     await Promise.all(outs.map((o) => o.data()));
     tf.dispose(outs);
@@ -81,6 +90,7 @@ export async function measureOverhead(runner: Runner, backend: string, rounds: n
     variants['tensors capture'] = capture('tensors', { statsPool });
     variants['tensors capture, buffers recycled'] = capture('tensors', { statsPool, blobPool: pool });
   }
+  for (const [suffix, other] of Object.entries(otherPools)) variants[`tensors capture, ${suffix}`] = capture('tensors', { statsPool: other });
   if (isGraphModel(runner.model)) {
     // The anchor: TF.js's own way of keeping every node's output.
     const graph = runner.model as GraphModel;

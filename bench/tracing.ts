@@ -1,5 +1,6 @@
 /** Tracing overhead on real models in Node (the variants: bench/overhead.ts). */
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { tf, useBackend, type NodeBackend } from '../src/reference/tfjs-backend.ts';
 import { loadTfjsModelFromDir } from '../src/models/load-node.ts';
 import { loadModelCard } from '../src/models/card.ts';
@@ -31,13 +32,23 @@ export async function benchTracing(opts: TracingBenchOptions): Promise<BenchResu
   const runner = new Runner(model, format === 'tfjs-graph' ? { [card.inputs[0]!.name]: x } : x);
   // As exray trace / reference run it (src/reference/trace-node.ts): threads up before the rounds.
   const statsPool = new NodeStatsPool();
+  // The pool as it was until 2026-12-05: a thread per core (the inference's core included), each array
+  // transferred to a thread and back.
+  const cores = availableParallelism();
+  const before = new NodeStatsPool({ threads: Math.min(4, cores), sharesMemory: false });
   try {
-    if (!(await statsPool.whenReady())) throw new Error('bench: no statistics worker thread could start');
+    if (!(await statsPool.whenReady()) || !(await before.whenReady())) throw new Error('bench: no statistics worker thread could start');
     const gc = fullGc();
     if (!gc) throw new Error('bench: no full garbage collection available in this Node (--expose-gc)');
-    return await measureOverhead(runner, opts.backend, opts.rounds, `${opts.model}/${opts.backend}`, statsPool, gc);
+    const tag = `${opts.model}/${opts.backend}`;
+    const results = await measureOverhead(runner, opts.backend, opts.rounds, tag, statsPool, gc, {
+      [`before (statistics on ${before.size} threads, arrays moved there and back)`]: before,
+    });
+    results.push({ name: `${tag} statistics threads (the default pool)`, value: statsPool.size, unit: 'threads' });
+    return results;
   } finally {
     await statsPool.close();
+    await before.close();
     x.dispose();
     model.dispose();
   }

@@ -12,6 +12,7 @@ import type { TfjsModel } from '../src/instrument/tfjs/hooks.ts';
 import { NodeStatsPool } from '../src/reference/stats-pool-node.ts';
 import type { StatsPool, StatsResult } from '../src/trace/stats-pool.ts';
 import type { Trace, TensorStats } from '../src/trace/types.ts';
+import { decodeTrace, encodeTrace } from '../src/trace/index.ts';
 import { loadSample, photoFeed, tf, toTensor, useBackend } from './helpers.ts';
 import { expectSameTrace } from './same-trace.ts';
 
@@ -42,6 +43,12 @@ describe('wasm: statistics on worker threads give the trace statistics in the he
       expect(t.sent).toBeGreaterThan(50);
       expect(t.there.blobs.size).toBe(t.here.blobs.size);
       expectSameTrace(t.there, t.here);
+      // Every node's copy lies in memory the threads read where it is (nothing moved there and back);
+      // the final outputs (read after the run) do not.
+      const nodeBlobs = new Set(t.there.header.nodes.flatMap((n) => n.outputs.map((o) => o.blob!.id)));
+      for (const [id, data] of t.there.blobs) expect(data.buffer instanceof SharedArrayBuffer, id).toBe(nodeBlobs.has(id));
+      // Such a trace is written and read back as any other.
+      expectSameTrace(decodeTrace(encodeTrace(t.there), 'shared.exray'), t.here);
       const s = await bothWays(model, feed, 'stats');
       expect(s.sent).toBeGreaterThan(50);
       expect(s.there.blobs.size).toBe(1 + s.there.header.outputs.length);
@@ -131,6 +138,31 @@ describe('wasm: statistics on worker threads give the trace statistics in the he
       await expect(traceModel(model, feed, { capture: 'tensors', runs: 1, warmup: 0, statsPool: pool, onEvent })).rejects.toBe(full);
       expect(tf.memory().numTensors).toBe(before);
     } finally {
+      tf.dispose(Object.values(feed));
+      model.dispose();
+    }
+  });
+});
+
+describe('a pool whose threads are sent each array (no shared memory)', () => {
+  it('MobileNetV2 graph model, tensors capture: the same trace, its values moved there and back', async () => {
+    await useBackend('wasm');
+    const moving = new NodeStatsPool({ threads: 1, sharesMemory: false });
+    const name = 'nsfw-mobilenet-v2-mid';
+    const model = (await loadSample(name)).model;
+    const f = await photoFeed(name, 'chelsea.png');
+    const feed = { [f.name]: toTensor(f) };
+    try {
+      expect(await moving.whenReady()).toBe(true);
+      expect(moving.sharesMemory).toBe(false);
+      const opts = { capture: 'tensors' as const, runs: 1, warmup: 0 };
+      const here = await traceModel(model, feed, opts);
+      const there = await traceModel(model, feed, { ...opts, statsPool: moving });
+      expect(moving.sent).toBeGreaterThan(50);
+      for (const data of there.blobs.values()) expect(data.buffer instanceof SharedArrayBuffer).toBe(false);
+      expectSameTrace(there, here);
+    } finally {
+      await moving.close();
       tf.dispose(Object.values(feed));
       model.dispose();
     }

@@ -81,6 +81,18 @@ describe('captured values summarised on worker threads', () => {
     expect(b!.stats).toStrictEqual(computeStats(small, 16));
     expect(pool.sent - sent).toBe(1);
   });
+
+  it('reads an array in shared memory where it lies: nothing moved, the same array back', async () => {
+    const big = new Float32Array(new SharedArrayBuffer(4 * 100_003));
+    big.forEach((_, i) => (big[i] = Math.cos(i) * (i % 5 === 0 ? 0 : 2)));
+    const expected = { stats: computeStats(big, 16), copy: big.slice() };
+    const sent = pool.sent;
+    const got = await pool.stats(big, 16);
+    expect(pool.sent - sent).toBe(1);
+    expect(got.data).toBe(big);
+    expect(big).toStrictEqual(expected.copy);
+    expect(got.stats).toStrictEqual(expected.stats);
+  });
 });
 
 describe('a pool whose threads cannot start', () => {

@@ -35,6 +35,10 @@ export type FromWorker =
 export function ownBuffer<T extends Float32Array | Int32Array | Uint8Array>(data: T): { data: T; transfer: ArrayBuffer[] } {
   const buf = data.buffer;
   if (buf instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === buf.byteLength) return { data, transfer: [buf] };
+  // A whole SharedArrayBuffer (a capture's copy for a statistics pool that shares memory) is posted
+  // as it is: the other thread gets the same memory, nothing is copied, and the capture never writes
+  // to it again.
+  if (typeof SharedArrayBuffer !== 'undefined' && buf instanceof SharedArrayBuffer && data.byteOffset === 0 && data.byteLength === buf.byteLength) return { data, transfer: [] };
   // An explicit copy: a Node Buffer's slice() would alias the frame instead of copying it.
   const copy = (data instanceof Float32Array ? new Float32Array(data) : data instanceof Int32Array ? new Int32Array(data) : new Uint8Array(data)) as T;
   return { data: copy, transfer: [copy.buffer as ArrayBuffer] };

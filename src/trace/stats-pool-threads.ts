@@ -2,7 +2,7 @@
  * The scheduling of a StatsPool over worker threads, whatever the threads are (Node worker_threads:
  * src/reference/stats-pool-node.ts; Web Workers: src/viewer/worker/stats-pool-web.ts). Each array is
  * transferred (not copied) to the least busy thread, which runs computeStats and transfers it back with
- * its statistics. Arrays too small to be worth a message are done on the calling thread. Until a thread
+ * its statistics; an array over a SharedArrayBuffer is only shared, and its answer is the statistics. Arrays too small to be worth a message are done on the calling thread. Until a thread
  * says it is ready nothing is transferred to it; a thread that cannot start leaves its jobs to the
  * calling thread, so the pool never loses values it was given before a thread was up; until one is up,
  * the calling thread works through the queue itself. Pure: no Node, no DOM.
@@ -17,17 +17,25 @@ export interface StatsToWorker {
   bins: number;
 }
 
-export type StatsFromWorker = { ready: true } | { id: number; stats: TensorStats; data: BlobData } | { id: number; error: string; data: BlobData };
+/** `data`: the array transferred back; absent when it was shared (the sender still has it). */
+export type StatsFromWorker = { ready: true } | { id: number; stats: TensorStats; data?: BlobData } | { id: number; error: string; data?: BlobData };
+
+/** Whether `data` lies in shared memory (sent and answered without a transfer). */
+export function isSharedBlob(data: BlobData): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer;
+}
 
 /** A worker's answer to one job, and the buffer it gives back (the body of every statistics worker). */
 export function answerStats(m: StatsToWorker): { reply: StatsFromWorker; transfer: ArrayBuffer[] } {
+  const shared = isSharedBlob(m.data);
+  const back = shared ? {} : { data: m.data };
   let reply: StatsFromWorker;
   try {
-    reply = { id: m.id, stats: computeStats(m.data, m.bins), data: m.data };
+    reply = { id: m.id, stats: computeStats(m.data, m.bins), ...back };
   } catch (e) {
-    reply = { id: m.id, error: e instanceof Error ? e.message : String(e), data: m.data };
+    reply = { id: m.id, error: e instanceof Error ? e.message : String(e), ...back };
   }
-  return { reply, transfer: [m.data.buffer as ArrayBuffer] };
+  return { reply, transfer: shared ? [] : [m.data.buffer as ArrayBuffer] };
 }
 
 /** One started worker as the pool drives it. */
@@ -67,6 +75,8 @@ export interface ThreadStatsPoolOptions {
   threads: number;
   /** Arrays shorter than this are done on the calling thread (default 16,384 elements). */
   minElements?: number;
+  /** The threads can read SharedArrayBuffer arrays (StatsPool.sharesMemory). */
+  sharesMemory?: boolean;
 }
 
 export abstract class ThreadStatsPool implements StatsPool {
@@ -74,6 +84,7 @@ export abstract class ThreadStatsPool implements StatsPool {
   private readonly waiting: Job[] = [];
   /** Worker threads the pool starts. */
   readonly size: number;
+  readonly sharesMemory: boolean;
   private readonly minElements: number;
   private started = false;
   private closed = false;
@@ -86,6 +97,7 @@ export abstract class ThreadStatsPool implements StatsPool {
   constructor(options: ThreadStatsPoolOptions) {
     this.size = Math.max(1, Math.floor(options.threads));
     this.minElements = options.minElements ?? 16384;
+    this.sharesMemory = (options.sharesMemory ?? false) && typeof SharedArrayBuffer !== 'undefined';
   }
 
   /** Start one thread (null when it cannot be created here); it reports through `events`. */
@@ -151,10 +163,10 @@ export abstract class ThreadStatsPool implements StatsPool {
     const job = t.inFlight.get(m.id);
     if (!job) return;
     t.inFlight.delete(m.id);
-    t.load -= m.data.length;
+    t.load -= (m.data ?? job.data).length;
     if (t.inFlight.size === 0) t.port.hold(false);
     if ('error' in m) job.reject(new Error(`statistics worker: ${m.error}`));
-    else job.resolve({ stats: m.stats, data: m.data });
+    else job.resolve({ stats: m.stats, data: m.data ?? job.data });
   }
 
   /** Send waiting jobs to ready threads, the least loaded first; with no thread left, do them here. */
@@ -172,7 +184,7 @@ export abstract class ThreadStatsPool implements StatsPool {
       t.load += job.data.length;
       t.port.hold(true);
       this.sent++;
-      t.port.post({ id: job.id, data: job.data, bins: job.bins }, [job.data.buffer as ArrayBuffer]);
+      t.port.post({ id: job.id, data: job.data, bins: job.bins }, isSharedBlob(job.data) ? [] : [job.data.buffer as ArrayBuffer]);
     }
   }
 

@@ -2,7 +2,8 @@
  * Where tensor statistics are computed: a capture hands each value to a StatsPool and records the
  * node when its statistics come back. `inThreadStats` computes them at once on the calling thread
  * (the page, tests, any caller without workers); stats-pool-node.ts spreads them over worker threads
- * fed transferred buffers. Both run computeStats, so the numbers are the same bit for bit. Pure.
+ * fed transferred buffers, or buffers shared with them (sharesMemory). Both run computeStats, so the
+ * numbers are the same bit for bit. Pure.
  */
 import type { BlobData, TensorStats } from './types.ts';
 import { computeStats } from './stats.ts';
@@ -19,6 +20,13 @@ export interface StatsPool {
    * gives up the array it passes and takes `data` back from the result).
    */
   stats(data: BlobData, bins: number): Promise<StatsResult>;
+  /**
+   * Its threads read an array over a SharedArrayBuffer where it lies: nothing is transferred, there or
+   * back (the answer is the statistics alone). A caller that copies values for it should copy them
+   * into shared memory (blob-pool.ts `newBlob`): on a 2-core VM, moving a MobileNetV2 layers capture's
+   * 133 buffers to a thread and back cost more than computing their statistics there saved.
+   */
+  readonly sharesMemory?: boolean;
   /** Start the threads now (e.g. while a run is under way) rather than on the first job. */
   warm(): void;
   /** Stop the threads; jobs still queued are computed on the calling thread. */

@@ -8,7 +8,7 @@ import type { NamedTensorMap, Tensor } from '@tensorflow/tfjs-core';
 import { installHook, isGraphModel, type TfjsModel } from './hooks.ts';
 import { profilingKernels, type ProfileKernelInternal } from './internals.ts';
 import { bindStatsToWasmHeap, type WasmBackendLike } from './wasm-heap.ts';
-import type { BlobPool } from './blob-pool.ts';
+import { newBlob, type BlobPool } from './blob-pool.ts';
 import { computeStats, DEFAULT_HISTOGRAM_BINS } from '../../trace/stats.ts';
 import type { StatsPool, StatsResult } from '../../trace/stats-pool.ts';
 import type { BlobData, TensorStats } from '../../trace/types.ts';
@@ -215,9 +215,11 @@ export async function capturePass(
   // pile up until the run ends (the pool's answers are only read then).
   const maxInFlight = opts.maxInFlightBytes ?? STATS_POOL_IN_FLIGHT_BYTES;
   let inFlight = 0;
+  // Copies for a pool whose threads read shared memory go there: nothing is transferred, there or back.
+  const shared = statsPool?.sharesMemory === true;
   /** A sync-read output for the pool: copied (its statistics then computed there), or read here when it cannot go. */
   const take = (t: Tensor, bins: number, pool: StatsPool): Taken => {
-    const copy = borrow && inFlight >= maxInFlight ? null : copyOut(t, backend, opts.pool);
+    const copy = borrow && inFlight >= maxInFlight ? null : copyOut(t, backend, opts.pool, shared);
     if (!copy) {
       const r = readSync(t, backend, borrow, bins, opts.pool);
       // A borrowed view is gone after the node: only statistics outlive it (or a copy, without them).
@@ -284,8 +286,11 @@ export async function capturePass(
   return { outputs, visited };
 }
 
-/** A float32/int32 output's values copied out (wasm: from the heap; cpu: from the backend's own array), else null. */
-function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined): BlobData | null {
+/**
+ * A float32/int32 output's values copied out (wasm: from the heap; cpu: from the backend's own array),
+ * else null; `shared`: into shared memory.
+ */
+function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined, shared: boolean): BlobData | null {
   let values: ArrayLike<number>;
   if (backend === 'wasm') {
     if (t.dtype !== 'float32' && t.dtype !== 'int32') return null;
@@ -294,7 +299,11 @@ function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined): BlobDa
     values = t.dataSync() as ArrayLike<number>;
   }
   if (!blobShaped(values, t.dtype)) return null;
-  return pool ? pool.copyOf(values) : values.slice();
+  if (pool) return pool.copyOf(values, shared);
+  if (!shared) return values.slice();
+  const out = newBlob(values instanceof Int32Array ? 'int32' : 'float32', values.length, true);
+  out.set(values);
+  return out;
 }
 
 function toCopy(values: ArrayLike<number>): ArrayLike<number> {
