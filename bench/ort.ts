@@ -43,7 +43,7 @@ import { createSession, disposeAll, OrtRunner, tensorValues, timingPass, type Ke
 import { fileProfiler, loadOrt, stdoutProfiler, type OrtNodeBackend } from '../src/reference/ort-node.ts';
 import type { RgbaImage } from '../src/preprocess/image.ts';
 import { readPassNodes } from '../src/instrument/ort/capture-read.ts';
-import { NodeStatsPool } from '../src/reference/stats-pool-node.ts';
+import { NodeStatsPool, threadsAfterRun } from '../src/reference/stats-pool-node.ts';
 import type { StatsPool } from '../src/trace/stats-pool.ts';
 import type { OrtTensor } from '../src/instrument/ort/ort-api.ts';
 import type { TensorRecord, TensorStats } from '../src/trace/types.ts';
@@ -106,7 +106,7 @@ async function benchRuntime(backend: OrtNodeBackend, rounds: number): Promise<Be
   // readPassNodes as traceOnnx calls it, on every node of the model, records kept only as long as a run.
   const info = describeOnnx(decodeOnnx(bytes, 'ppocr-v4-rec'));
   const graphOutputs = new Set(info.outputs.map((o) => o.name));
-  const pool = new NodeStatsPool();
+  const pool = new NodeStatsPool({ threads: threadsAfterRun() }); // as src/reference/ort-node.ts
   await pool.whenReady();
   const readAll = async (outs: Record<string, OrtTensor | undefined>, statsPool: StatsPool | undefined, withStats: boolean): Promise<void> => {
     const record = (_node: string, _k: number, v: TensorValues, stats: TensorStats | undefined): TensorRecord => ({ shape: v.shape, dtype: v.dtype, ...(stats ? { stats } : {}) });

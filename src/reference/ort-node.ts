@@ -37,7 +37,7 @@ import { checkFeed, type FeedTensor } from './feed.ts';
 import { defaultMaxMemory } from './memory.ts';
 import type { NodeSelection } from '../instrument/node-select.ts';
 import { CaptureBudgetError } from '../instrument/ort/capture-plan.ts';
-import { NodeStatsPool } from './stats-pool-node.ts';
+import { NodeStatsPool, threadsAfterRun } from './stats-pool-node.ts';
 import { fullGc } from './gc-node.ts';
 
 export type OrtNodeBackend = 'cpu' | 'wasm';
@@ -214,8 +214,9 @@ export async function traceOnnxInNode(opts: OnnxNodeTraceOptions): Promise<Trace
     ort.env.wasm.numThreads = threads;
   }
   const profiler = opts.backend === 'cpu' ? await fileProfiler() : stdoutProfiler();
-  // Statistics of captured values on worker threads (started when the capture run begins).
-  const statsPool = new NodeStatsPool();
+  // Statistics of captured values on worker threads (started when the capture run begins), once the
+  // run has given every output: all cores.
+  const statsPool = new NodeStatsPool({ threads: threadsAfterRun() });
   const gc = fullGc();
   try {
     const options: TraceOnnxOptions = {

@@ -29,6 +29,15 @@ export interface NodeStatsPoolOptions {
   workerUrl?: URL;
 }
 
+/**
+ * Threads for statistics computed after a run, while nothing else computes (ONNX captures: every
+ * output is fetched at the run's end): every core, at most 4. The default (TF.js captures, whose
+ * statistics are computed while the model runs on the calling thread) leaves that thread its core.
+ */
+export function threadsAfterRun(): number {
+  return Math.max(1, Math.min(4, availableParallelism()));
+}
+
 export class NodeStatsPool extends ThreadStatsPool {
   private readonly url: URL;
 
