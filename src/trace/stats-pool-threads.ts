@@ -3,9 +3,10 @@
  * src/reference/stats-pool-node.ts; Web Workers: src/viewer/worker/stats-pool-web.ts). Each array is
  * transferred (not copied) to the least busy thread, which runs computeStats and transfers it back with
  * its statistics; an array over a SharedArrayBuffer is only shared, and its answer is the statistics.
- * Arrays too small to be worth a message are done on the calling thread. Until a thread says it is ready nothing is transferred to it; a thread that cannot start leaves its jobs to the
- * calling thread, so the pool never loses values it was given before a thread was up; until one is up,
- * the calling thread works through the queue itself. Pure: no Node, no DOM.
+ * Arrays too small to be worth a message are done on the calling thread. Until a thread says it is
+ * ready nothing is transferred to it; a thread that cannot start leaves its jobs to the calling
+ * thread, so the pool never loses values it was given before a thread was up; until one is up, the
+ * calling thread works through the queue itself. Pure: no Node, no DOM.
  */
 import type { BlobData, TensorStats } from './types.ts';
 import { computeStats } from './stats.ts';
