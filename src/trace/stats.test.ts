@@ -198,6 +198,9 @@ describe('computeStats: wasm SIMD kernel (wasm/stats.wat) vs the JS loops', () =
     cases.push(['float32 extremes', Float32Array.from({ length: 9001 }, () => (r() - 0.5) * 6e38)]);
     cases.push(['denormals', Float32Array.from({ length: 4099 }, () => r() * 1e-40)]);
     cases.push(['constant', new Float32Array(4096).fill(0.25)]);
+    // Quantised values on the bin edges of 32 bins over [0, 6] (and of their multiples): where a bin
+    // index is an exact integer, floor and truncation must agree between the kernel and the JS loop.
+    cases.push(['values on bin edges', Float32Array.from({ length: 8195 }, (_, i) => ((i * 7) % 33) * (6 / 32))]);
     cases.push(['min and max in the tail', Float32Array.from({ length: 4098 }, (_, i) => (i === 4096 ? -9 : i === 4097 ? 9 : Math.sin(i)))]);
     for (const [what, data] of cases) {
       for (const bins of [1, 7, 32, SIMD_MAX_BINS]) {
