@@ -4,7 +4,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { TraceEvent } from '../trace/types.ts';
-import { blobFrames, type AttachmentAssembler, type BlobAssembler, type RunMeta, type ServerMessage, type SessionInfo, type WireMetric } from '../transport/wire.ts';
+import { AttachmentAssembler, BlobAssembler, blobFrames, type RunMeta, type ServerMessage, type SessionInfo, type WireMetric } from '../transport/wire.ts';
 import type { Principal } from './security.ts';
 import type { SessionWriter } from './store.ts';
 
@@ -59,6 +59,30 @@ export interface Active {
   metrics: WireMetric[];
   ackScheduled: boolean;
   infoScheduled: ReturnType<typeof setTimeout> | null;
+}
+
+/** A session's state as it opens (or resumes after a restart: `writer` knows the last seq journaled). */
+export function activeSession(info: SessionInfo, writer: SessionWriter, producer: Conn | null, photo: RunMeta['photo'] | null, options: HubOptions): Active {
+  return {
+    id: info.id,
+    info,
+    writer,
+    lastSeq: writer.lastSeq,
+    started: false,
+    ended: false,
+    assembler: new BlobAssembler(options.maxBlobElements),
+    photoParts: new AttachmentAssembler(options.maxPhotoBytes),
+    photo,
+    producer,
+    grace: null,
+    chain: Promise.resolve(),
+    watchers: new Set(),
+    referenced: false,
+    refEvents: [],
+    metrics: [],
+    ackScheduled: false,
+    infoScheduled: null,
+  };
 }
 
 export function send(conn: Conn, msg: ServerMessage): void {
