@@ -208,7 +208,7 @@ export function recordsToEvents(records: readonly JournalRecord[], source: strin
 /**
  * The frames of the blob the journal ends in the middle of (a server killed between two chunks of one
  * blob), in order, copied; [] when every blob in it is whole. A producer that resumes sends the rest
- * of that blob: the hub's assembler must hold its first chunks again (hub.ts resume).
+ * of that blob: the hub's assembler must hold its first chunks again (hub-sessions.ts resume).
  */
 export function trailingPartialBlob(records: readonly JournalRecord[]): Uint8Array[] {
   const assembler = new BlobAssembler(MAX_BLOB_ELEMENTS);
