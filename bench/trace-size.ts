@@ -6,7 +6,9 @@
  * stretches wall time, not CPU time). The deflate encoder itself is measured against fflate level 1
  * (the encoder before plane-deflate.ts) on the same byte planes of every blob.
  * Reads are timed with fflate's inflater (decodeTrace's default, the figure) and, side by side in the
- * same rounds, with Node's zlib (what the CLI and the server pass, src/io/zlib-inflate.ts); the viewer
+ * same rounds, with Node's zlib inflater, then with its inflater and CRC-32 (decodeTraceNode: what the
+ * CLI and the server read with, src/io/zlib-native.ts); writes also with zlib's CRC-32 (encodeTraceNode,
+ * what they write with); the viewer
  * bench's 1,000-node synthetic trace adds the page's way (decodeTraceAsync + DecompressionStream).
  * Models: MobileNetV2 layers + graph models (TF.js, wasm), PaddleOCR recogniser (onnxruntime-node).
  * `EXRAY_BENCH_ONLY=tracesize npm run bench` runs only this.
@@ -22,8 +24,8 @@ import { traceInNode } from '../src/reference/trace-node.ts';
 import { deflateSync } from 'fflate';
 import { shuffle32 } from '../src/trace/byte-planes.ts';
 import { decodeTrace, decodeTraceAsync, encodeTrace, type EncodeOptions } from '../src/trace/file.ts';
-import { streamInflateRaw } from '../src/trace/inflate-stream.ts';
-import { zlibInflateRaw } from '../src/io/zlib-inflate.ts';
+import { streamInflateChecked, streamInflateRaw } from '../src/trace/inflate-stream.ts';
+import { decodeTraceNode, encodeTraceNode, zlibInflateRaw } from '../src/io/zlib-native.ts';
 import { makeChainPair } from '../src/compare/synthetic.ts';
 import { deflatePlanes } from '../src/trace/plane-deflate.ts';
 import type { CaptureMode, Trace } from '../src/trace/types.ts';
@@ -95,6 +97,8 @@ async function sizes(label: string, trace: Trace, rounds: number): Promise<Bench
     const rc: number[] = [];
     const rz: number[] = [];
     const rzc: number[] = [];
+    const wn: number[] = [];
+    const rn: number[] = [];
     let back: Trace | undefined;
     for (let i = 0; i < rounds; i++) {
       const t0 = performance.now();
@@ -112,6 +116,12 @@ async function sizes(label: string, trace: Trace, rounds: number): Promise<Bench
       decodeTrace(bytes, 'bench.exray', { inflateRaw: zlibInflateRaw });
       rzc.push(process.cpuUsage(c2).user / 1000);
       rz.push(performance.now() - t2);
+      const t3 = performance.now();
+      const nodeBytes = encodeTraceNode(trace, opts);
+      wn.push(performance.now() - t3);
+      const t4 = performance.now();
+      decodeTraceNode(nodeBytes, 'bench.exray');
+      rn.push(performance.now() - t4);
     }
     out.push({ name: `trace size ${label}: ${name}, file / raw`, value: bytes.length / raw, unit: '×' });
     out.push({ name: `trace size ${label}: ${name}, file`, value: bytes.length / MB, unit: 'MB' });
@@ -121,6 +131,8 @@ async function sizes(label: string, trace: Trace, rounds: number): Promise<Bench
     out.push({ name: `trace size ${label}: ${name}, read, CPU time`, value: raw / MB / (median(rc) / 1000), unit: 'MB/s' });
     out.push({ name: `trace size ${label}: ${name}, read (decodeTrace, Node's zlib inflater)`, value: raw / MB / (median(rz) / 1000), unit: 'MB/s' });
     out.push({ name: `trace size ${label}: ${name}, read, Node's zlib inflater, CPU time`, value: raw / MB / (median(rzc) / 1000), unit: 'MB/s' });
+    out.push({ name: `trace size ${label}: ${name}, write (encodeTraceNode, zlib's CRC-32)`, value: raw / MB / (median(wn) / 1000), unit: 'MB/s' });
+    out.push({ name: `trace size ${label}: ${name}, read (decodeTraceNode, zlib's inflater and CRC-32)`, value: raw / MB / (median(rn) / 1000), unit: 'MB/s' });
     if (opts.precision) out.push({ name: `trace size ${label}: ${name}, max relative error measured`, value: maxRelativeError(trace, back!), unit: '' });
   }
   return out;
@@ -168,7 +180,9 @@ async function readers(rounds: number): Promise<BenchResult[]> {
   const ways: [string, () => Promise<unknown>][] = [
     ['fflate (decodeTrace)', async () => decodeTrace(bytes, 'bench.exray')],
     ["Node's zlib (decodeTrace, inflateRaw)", async () => decodeTrace(bytes, 'bench.exray', { inflateRaw: zlibInflateRaw })],
+    ["Node's zlib inflater and CRC-32 (decodeTraceNode)", async () => decodeTraceNode(bytes, 'bench.exray')],
     ['DecompressionStream (decodeTraceAsync)', () => decodeTraceAsync(bytes, 'bench.exray', streamInflateRaw)],
+    ['DecompressionStream as gzip, CRC-32 checked natively (decodeTraceAsync, the trace reader\'s way)', () => decodeTraceAsync(bytes, 'bench.exray', streamInflateChecked)],
   ];
   const ms = ways.map(() => [] as number[]);
   for (let i = 0; i < Math.max(5, rounds); i++) {

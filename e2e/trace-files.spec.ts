@@ -67,4 +67,27 @@ test('save runs as .exray, open one to view and two to compare; export Perfetto 
   // A file that is not a trace: said plainly.
   await page.getByTestId('open-exray-input').setInputFiles([{ name: 'broken.exray', mimeType: 'application/zip', buffer: Buffer.from('not a zip at all') }]);
   await expect(page.getByTestId('notice')).toContainText('broken.exray');
+
+  // A deflated blob whose CRC-32 does not match (the reader's gzip way checks it in the browser's zlib).
+  const damaged = withWrongCrc(readFileSync(wasmFile));
+  await page.getByTestId('open-exray-input').setInputFiles([{ name: 'damaged.exray', mimeType: 'application/zip', buffer: damaged.bytes }]);
+  await expect(page.getByTestId('notice')).toContainText(`damaged.exray: corrupt file: entry ${damaged.entry} fails its CRC-32 check`);
 });
+
+/** The trace with the central directory's CRC-32 of its first deflated blob flipped by one bit. */
+function withWrongCrc(file: Buffer): { bytes: Buffer; entry: string } {
+  const b = Buffer.from(file);
+  let eocd = b.length - 22;
+  while (b.readUInt32LE(eocd) !== 0x06054b50) eocd--;
+  let p = b.readUInt32LE(eocd + 16);
+  for (let i = 0; i < b.readUInt16LE(eocd + 10); i++) {
+    const nameLength = b.readUInt16LE(p + 28);
+    const name = b.toString('utf8', p + 46, p + 46 + nameLength);
+    if (name.startsWith('tensors/') && b.readUInt16LE(p + 10) === 8) {
+      b.writeUInt32LE((b.readUInt32LE(p + 16) ^ 1) >>> 0, p + 16);
+      return { bytes: b, entry: name };
+    }
+    p += 46 + nameLength + b.readUInt16LE(p + 30) + b.readUInt16LE(p + 32);
+  }
+  throw new Error('no deflated blob in the saved trace');
+}

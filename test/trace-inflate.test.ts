@@ -1,6 +1,8 @@
 /**
- * The trace reader's native inflaters (DecodeOptions.inflateRaw: Node's zlib, src/io/zlib-inflate.ts;
- * decodeTraceAsync: DecompressionStream, src/trace/inflate-stream.ts) against fflate, the default: the
+ * The trace reader's native inflaters (DecodeOptions.inflateRaw: Node's zlib, src/io/zlib-native.ts,
+ * also with its CRC-32 as decodeTraceNode reads;
+ * decodeTraceAsync: DecompressionStream, src/trace/inflate-stream.ts, raw or as gzip with the CRC-32
+ * checked natively) against fflate, the default: the
  * same trace, byte for byte, from a real MobileNetV2 capture (every blob codec lossless writing uses) and the
  * committed fixtures; the same TraceFormatError for corrupt, oversized and lying entries.
  */
@@ -8,12 +10,12 @@ import { deflateSync, strFromU8, unzipSync } from 'fflate';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { zlibInflateRaw } from '../src/io/zlib-inflate.ts';
+import { decodeTraceNode, encodeTraceNode, zlibCrc32, zlibInflateRaw } from '../src/io/zlib-native.ts';
 import { traceInNode } from '../src/reference/trace-node.ts';
-import { InflateOverflow } from '../src/trace/blob-codec.ts';
+import { crc32, InflateOverflow } from '../src/trace/blob-codec.ts';
 import { TraceFormatError } from '../src/trace/errors.ts';
 import { decodeTrace, decodeTraceAsync, encodeTrace } from '../src/trace/file.ts';
-import { streamInflateAvailable, streamInflateRaw } from '../src/trace/inflate-stream.ts';
+import { streamInflateAvailable, streamInflateChecked, streamInflateRaw } from '../src/trace/inflate-stream.ts';
 import type { Trace } from '../src/trace/types.ts';
 import { MODELS, photoFeed, ROOT } from './helpers.ts';
 import { expectSameTrace, sameBits } from './same-trace.ts';
@@ -21,10 +23,12 @@ import { expectSameTrace, sameBits } from './same-trace.ts';
 const FILE = 'edge.exray';
 
 type Decoder = (bytes: Uint8Array) => Promise<Trace>;
-const DECODERS: Record<'fflate' | 'zlib' | 'stream', Decoder> = {
+const DECODERS: Record<'fflate' | 'zlib' | 'node' | 'stream' | 'gzip', Decoder> = {
   fflate: async (b) => decodeTrace(b, FILE),
   zlib: async (b) => decodeTrace(b, FILE, { inflateRaw: zlibInflateRaw }),
+  node: async (b) => decodeTraceNode(b, FILE),
   stream: (b) => decodeTraceAsync(b, FILE, streamInflateRaw),
+  gzip: (b) => decodeTraceAsync(b, FILE, streamInflateChecked),
 };
 
 /** The problem each decoder reports for `bytes` (null when it reads them). */
@@ -87,11 +91,11 @@ describe('native inflaters read traces exactly as fflate does', { timeout: 180_0
     expect([...codecs].sort()).toEqual(['masked4', 'shuffle4', 'xor4']);
     const want = await DECODERS.fflate(bytes);
     expect(expectSameTrace(want, real)).toBeGreaterThan(60);
-    for (const name of ['zlib', 'stream'] as const) expectIdentical(await DECODERS[name](bytes), want, name);
+    for (const name of ['zlib', 'node', 'stream', 'gzip'] as const) expectIdentical(await DECODERS[name](bytes), want, name);
     for (const f of ['v1-stored-raw.exray', 'v2-fflate-planes.exray', 'v2-fflate-float16.exray']) {
       const b = new Uint8Array(readFileSync(join(ROOT, 'test', 'fixtures', f)));
       const ref = await DECODERS.fflate(b);
-      for (const name of ['zlib', 'stream'] as const) expectIdentical(await DECODERS[name](b), ref, `${f} ${name}`);
+      for (const name of ['zlib', 'node', 'stream', 'gzip'] as const) expectIdentical(await DECODERS[name](b), ref, `${f} ${name}`);
     }
   });
 
@@ -123,9 +127,12 @@ describe('native inflaters read traces exactly as fflate does', { timeout: 180_0
       for (const [decoder, p] of Object.entries(got)) expect(p, `${label}: ${decoder}`).toMatch(problem);
       // The stream path falls back to fflate for an entry it cannot read: fflate's message, word for word.
       expect(got.stream, label).toBe(got.fflate);
+      expect(got.gzip, label).toBe(got.fflate);
       // zlib's own words for bad deflate data differ from fflate's; the rest is the same.
       const bare = (p: string | null): string | undefined => p?.replace(/ \(.*\)$/, '');
       expect(bare(got.zlib), label).toBe(bare(got.fflate));
+      // zlib's CRC-32 in place of the JavaScript one changes nothing a reader says.
+      expect(got.node, label).toBe(got.zlib);
     }
     // A declared size smaller than the entry inflates to: every blob of the trace's size is checked
     // against header.json first, so make the header (first entry, header.json) lie instead.
@@ -135,14 +142,25 @@ describe('native inflaters read traces exactly as fflate does', { timeout: 180_0
     expect(lying).toStrictEqual({
       fflate: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
       zlib: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
+      node: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
       stream: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
+      gzip: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
     });
     // … and larger than it inflates to.
     const big = edit((b) => DV(b).setUint32(header + 24, DV(b).getUint32(header + 24, true) + 8, true));
     const short = await problems(big);
     expect(short.fflate).toMatch(/^corrupt zip: entry header\.json inflates to \d+ bytes, its declared size is \d+$/);
     expect(short.zlib).toBe(short.fflate);
+    expect(short.node).toBe(short.fflate);
     expect(short.stream).toBe(short.fflate);
+    expect(short.gzip).toBe(short.fflate);
+  });
+
+  it("Node's writers stamp zlib's CRC-32: the same file, byte for byte, and the same checksum on any slice", () => {
+    expect(Buffer.from(encodeTraceNode(real)).equals(Buffer.from(bytes))).toBe(true);
+    expect(Buffer.from(encodeTraceNode(real, { precision: 'float16' })).equals(Buffer.from(encodeTrace(real, { precision: 'float16' })))).toBe(true);
+    const r = bytes.subarray(0, 4096);
+    for (let off = 0; off < 8; off++) for (const len of [0, 1, 7, 8, 9, 64, 1000]) expect(zlibCrc32(r.subarray(off, off + len))).toBe(crc32(r.subarray(off, off + len)));
   });
 
   it('the native inflaters stop at the limit: a bomb costs no more than its declared size', async () => {
@@ -156,5 +174,23 @@ describe('native inflaters read traces exactly as fflate does', { timeout: 180_0
     expect(await streamInflateRaw(d, 3000)).toEqual(exact);
     expect(() => zlibInflateRaw(d, 2999)).toThrow(InflateOverflow);
     await expect(streamInflateRaw(d, 2999)).rejects.toThrow(InflateOverflow);
+    await expect(streamInflateChecked(bomb, 1000, 0)).rejects.toThrow(InflateOverflow);
+  });
+
+  it('the gzip way checks the CRC-32 and the size itself: bytes that do not match are rejected', async () => {
+    const exact = new Uint8Array(3000).map((_, i) => (i * 31) & 0xff);
+    const d = deflateSync(exact);
+    expect(await streamInflateChecked(d, 3000, crc32(exact))).toEqual(exact);
+    await expect(streamInflateChecked(d, 3000, crc32(exact) ^ 1)).rejects.toThrow();
+    // Declared larger than the data inflates to: gzip's size field does not match either.
+    await expect(streamInflateChecked(d, 3001, crc32(exact))).rejects.toThrow();
+    // The reader never checksums what such an inflater gave: a CRC-32 mismatch can only come from it.
+    const wrong = Object.assign(async (data: Uint8Array, limit: number) => streamInflateRaw(data, limit), { checksCrc: true as const });
+    const dir = central(bytes);
+    const [, at] = [...dir].find(([n, p]) => n.startsWith('tensors/') && DV(bytes).getUint16(p + 10, true) === 8)!;
+    const b = bytes.slice();
+    DV(b).setUint32(at + 16, DV(b).getUint32(at + 16, true) ^ 1, true);
+    await expect(decodeTraceAsync(b, FILE, wrong)).resolves.toBeDefined();
+    await expect(decodeTraceAsync(b, FILE, streamInflateChecked)).rejects.toThrow(/fails its CRC-32 check$/);
   });
 });

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, normalize, relative, isAbsolute } from 'node:path';
 import { ExrayInputError } from '../errors.ts';
-import { decodeTraceNode } from '../io/zlib-inflate.ts';
+import { decodeTraceNode } from '../io/zlib-native.ts';
 import type { CaptureMode, InputSource, PreprocessSpec, Trace } from '../trace/types.ts';
 import type { FeedTensor } from '../reference/feed.ts';
 import { modelHash } from '../models/hash.ts';

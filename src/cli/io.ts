@@ -4,21 +4,22 @@ import { ExrayInputError } from '../errors.ts';
 import { writeOutputFile } from '../io/outputs.ts';
 import { LIMIT_ENV, checkLimit, limits } from '../limits.ts';
 import { kindOf, readInputBytes } from '../read-input.ts';
-import { decodeTrace, decodeTraceHeader, encodeTrace, type ByteSource, type DecodeOptions, type EncodeOptions, type LazyTrace } from '../trace/file.ts';
+import { decodeTrace, decodeTraceHeader, type ByteSource, type DecodeOptions, type EncodeOptions, type LazyTrace } from '../trace/file.ts';
 import type { StoragePrecision } from '../trace/blob-codec.ts';
 import type { Trace } from '../trace/types.ts';
-import { zlibInflateRaw } from '../io/zlib-inflate.ts';
+import { encodeTraceNode, zlibCrc32, zlibInflateRaw } from '../io/zlib-native.ts';
 
 /** A regular file within EXRAY_MAX_FILE_BYTES, whole (see src/read-input.ts). */
 export async function readInputFile(path: string): Promise<Uint8Array> {
   return readInputBytes(path);
 }
 
-/** The trace-reader caps of src/limits.ts, and Node's native inflater (zlib-inflate.ts). */
+/** The trace-reader caps of src/limits.ts, and Node's native inflater and CRC-32 (zlib-native.ts). */
 export function traceDecodeOptions(): DecodeOptions {
   const l = limits();
   return {
     inflateRaw: zlibInflateRaw,
+    crc32: zlibCrc32,
     maxUncompressedBytes: l.traceBytes,
     maxBlobBytes: l.blobBytes,
     maxHeaderBytes: l.headerBytes,
@@ -83,7 +84,7 @@ export async function writeOutput(path: string, data: Uint8Array | string): Prom
 }
 
 export async function writeTrace(path: string, trace: Trace, opts: EncodeOptions = {}): Promise<void> {
-  await writeOutput(path, encodeTrace(trace, opts));
+  await writeOutput(path, encodeTraceNode(trace, opts));
 }
 
 /**

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { fsyncDir, registerTemp, tempPathFor } from '../io/atomic.ts';
 import { outputWriteError } from '../io/outputs.ts';
 import { TraceStreamWriter } from '../trace/file-writer.ts';
+import { zlibCrc32 } from '../io/zlib-native.ts';
 import type { Trace, TraceEvent, TraceHeader } from '../trace/types.ts';
 import { ExrayInputError } from '../errors.ts';
 import { nodeSelection, NodePatternError, type NodeSelection } from '../instrument/node-select.ts';
@@ -45,7 +46,7 @@ export async function openStreamedTrace(path: string): Promise<StreamedTraceFile
       let done = 0;
       while (done < chunk.length) done += writeSync(out, chunk, done, chunk.length - done);
     },
-    { file: path },
+    { file: path, crc32: zlibCrc32 },
   );
   let closed = false;
   const cleanup = (): void => {

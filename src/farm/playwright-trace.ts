@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { compareTraces, type Comparison } from '../compare/index.ts';
 import { ExrayInputError } from '../errors.ts';
-import { encodeTrace } from '../trace/file.ts';
+import { encodeTraceNode } from '../io/zlib-native.ts';
 import type { Trace } from '../trace/types.ts';
 import { breaksTolerance, cellAccuracy } from './accuracy.ts';
 import { FARM_BACKENDS, sanitizeName, type FarmBackend } from './config.ts';
@@ -222,7 +222,7 @@ export class ExrayWorker {
       ...(feed.source ? { source: feed.source } : {}), ...(feed.preprocess ? { preprocess: feed.preprocess } : {}),
     });
     const refFile = await this.tmpFile(`${sanitizeName(model.name)}-${sanitizeName(input.name)}-reference-${backend}.exray`);
-    await writeFileAtomic(refFile, encodeTrace(ref));
+    await writeFileAtomic(refFile, encodeTraceNode(ref));
     return { input, feed, ref, refFile };
   }
 
@@ -271,7 +271,7 @@ export class ExrayWorker {
     const comparison = compareTraces(edge, prepared.ref);
     const stem = `${sanitizeName(model.name)}-${sanitizeName(prepared.input.name)}-${sanitizeName(backend)}`;
     const edgeTmp = await this.tmpFile(`${stem}.exray`);
-    await writeFileAtomic(edgeTmp, encodeTrace(edge));
+    await writeFileAtomic(edgeTmp, encodeTraceNode(edge));
     const files = {
       edge: await hooks.attach(`${stem}.exray`, edgeTmp),
       reference: await hooks.attach(`${stem}-reference-${referenceBackend}.exray`, prepared.refFile),

@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { compareTraces, type Comparison } from '../compare/index.ts';
 import { ExrayInputError } from '../errors.ts';
 import type { Trace } from '../trace/types.ts';
-import { encodeTrace } from '../trace/file.ts';
+import { encodeTraceNode } from '../io/zlib-native.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { BackendName } from '../viewer/worker/protocol.ts';
 import { onnxUnsupported } from '../viewer/worker/protocol.ts';
@@ -209,7 +209,7 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
       });
       const refPath = join('reference', m.name, `${sanitizeName(input.name)}.exray`);
       await mkdir(join(outDir, 'reference', m.name), { recursive: true });
-      await writeFileAtomic(join(outDir, refPath), encodeTrace(ref));
+      await writeFileAtomic(join(outDir, refPath), encodeTraceNode(ref));
       refList.push({ model: m.name, input: input.name, path: refPath });
       list.push({ input, feed, ref, refPath });
     }
@@ -266,7 +266,7 @@ export async function runFarm(cfg: FarmConfig, opts: { configFile: string; root?
           const dir = join('traces', model.name, sanitizeName(device.name), sanitizeName(backend));
           const path = join(dir, `${sanitizeName(p.input.name)}.exray`);
           await mkdir(join(outDir, dir), { recursive: true });
-          await writeFileAtomic(join(outDir, path), encodeTrace(trace));
+          await writeFileAtomic(join(outDir, path), encodeTraceNode(trace));
           out.traces.push({ input: p.input, trace, path });
           out.comparisons.push(compareTraces(trace, p.ref, { ...(cfg.tolerance.nrmse !== undefined ? { tolerance: { nrmse: cfg.tolerance.nrmse } } : {}) }));
         }

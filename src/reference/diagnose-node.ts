@@ -33,7 +33,7 @@ import { readTfjsModelJson } from '../models/manifest.ts';
 import { modelCardPath, resolveModelJsonPath } from '../models/load-node.ts';
 import { decodeImageFile } from '../preprocess/decode-node.ts';
 import type { DecodedImage } from '../preprocess/image.ts';
-import { decodeTraceNode } from '../io/zlib-inflate.ts';
+import { decodeTraceNode } from '../io/zlib-native.ts';
 import { readInputBytes } from '../read-input.ts';
 import type { PreprocessSpec, Trace } from '../trace/types.ts';
 import { feedFromTrace, type FeedTensor } from './feed.ts';

@@ -8,8 +8,7 @@ import { ExrayInputError } from '../errors.ts';
 import { FILE_NOT_FOUND, readInputBytes } from '../read-input.ts';
 import { join } from 'node:path';
 import { TraceFormatError } from '../trace/errors.ts';
-import { encodeTrace } from '../trace/file.ts';
-import { decodeTraceNode } from '../io/zlib-inflate.ts';
+import { decodeTraceNode, encodeTraceNode } from '../io/zlib-native.ts';
 import { traceToEvents } from '../trace/events.ts';
 import type { Trace, TraceEvent } from '../trace/types.ts';
 import { parseJournal, recordsToEvents, trailingPartialBlob } from './journal.ts';
@@ -93,7 +92,7 @@ export async function exportSessionDir(dir: string, id: string, info: SessionInf
   if (edge !== null) await put(FILES.edge, edge);
   else {
     try {
-      await put(FILES.edge, encodeTrace(await sessionTrace(dir, id), { compress: false })); // as trace-jobs.ts stores it
+      await put(FILES.edge, encodeTraceNode(await sessionTrace(dir, id), { compress: false })); // as trace-jobs.ts stores it
     } catch (e) {
       if (!(e instanceof TraceFormatError)) throw e; // nothing usable arrived: there is no trace to export
     }

@@ -7,8 +7,7 @@
  * the main thread, which orders them (the journal goes only once edge.exray and the status are durable).
  */
 import { join } from 'node:path';
-import { encodeTrace } from '../trace/file.ts';
-import { decodeTraceNode } from '../io/zlib-inflate.ts';
+import { decodeTraceNode, encodeTraceNode } from '../io/zlib-native.ts';
 import type { Trace } from '../trace/types.ts';
 import { writeFileAtomic } from './atomic.ts';
 import { traceFromEvents } from './partial.ts';
@@ -42,7 +41,7 @@ async function finalize({ dir, id }: TraceJobs['finalize']['args']): Promise<Job
   if (!folded.complete) {
     return { result: { outcome: 'failed', trace: folded.trace, reason: folded.runError ?? `the trace is invalid: ${folded.problem ?? 'unknown problem'}` }, transfer };
   }
-  const bytes = encodeTrace(folded.trace, storeEncoding(folded.trace));
+  const bytes = encodeTraceNode(folded.trace, storeEncoding(folded.trace));
   await writeFileAtomic(join(dir, FILES.edge), bytes);
   return { result: { outcome: 'done', trace: folded.trace, edgeBytes: bytes.byteLength }, transfer };
 }
@@ -52,7 +51,7 @@ async function encoded({ dir, id }: TraceJobs['encoded']['args']): Promise<JobDo
   let edge = await readOptional(join(dir, FILES.edge));
   if (!edge) {
     const { trace } = traceFromEvents(await sessionEvents(dir, id), `session ${id}`);
-    edge = encodeTrace(trace, storeEncoding(trace));
+    edge = encodeTraceNode(trace, storeEncoding(trace));
   }
   const bytes = ownBytes(edge);
   return { result: bytes, transfer: [bytes.buffer as ArrayBuffer] };
@@ -83,7 +82,7 @@ export async function runTraceJob(m: ToTraceWorker): Promise<JobDone<TraceJobs[T
       return { result: trace, transfer: trace === null ? [] : traceBuffers(trace) };
     }
     case 'writeTraceFile': {
-      const bytes = encodeTrace(m.args.trace, storeEncoding(m.args.trace));
+      const bytes = encodeTraceNode(m.args.trace, storeEncoding(m.args.trace));
       await writeFileAtomic(m.args.path, bytes);
       return { result: bytes.byteLength, transfer: [] };
     }

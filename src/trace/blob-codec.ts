@@ -95,6 +95,8 @@ export interface EncodeBlobOptions {
    * Lossless precision only.
    */
   base?: BlobData;
+  /** A faster CRC-32 than this module's (Node: zlib's, src/io/zlib-native.ts); the same checksum. */
+  crc32?: Crc32;
 }
 
 /** One blob as a zip entry: what a zip writer (fflate Zip, ZipInputFile) needs. */
@@ -110,6 +112,9 @@ export interface EncodedBlob {
   /** CRC-32 of the uncompressed entry bytes (the zip directory's crc). */
   crc: number;
 }
+
+/** CRC-32 (ISO-HDLC, the zip checksum) of `data`, unsigned: `crc32` below or a native one with the same answers. */
+export type Crc32 = (data: Uint8Array) => number;
 
 // ---------------------------------------------------------------------------------------------
 // CRC-32 (the zip checksum), slicing by 8
@@ -192,6 +197,7 @@ function shuffleInverseForBigEndian(w: Uint32Array): Uint8Array {
 export function encodeBlob(data: BlobData, opts: EncodeBlobOptions = {}): EncodedBlob {
   const precision = opts.precision ?? 'float32';
   const compress = opts.compress ?? true;
+  const crc = opts.crc32 ?? crc32;
   let planes: Uint8Array | null = null;
   let codec: BlobCodec | undefined;
   if (precision !== 'float32' && data instanceof Float32Array) {
@@ -214,23 +220,23 @@ export function encodeBlob(data: BlobData, opts: EncodeBlobOptions = {}): Encode
   }
   if (!planes) {
     const raw = rawLittleEndian(data);
-    return { codec: undefined, method: 0, data: raw, size: raw.length, crc: crc32(raw) };
+    return { codec: undefined, method: 0, data: raw, size: raw.length, crc: crc(raw) };
   }
   if (compress) {
     const packed = deflatePlanes(planes, planeCuts(codec!, data.length, planes.length));
     if (packed.length <= planes.length * (1 - MIN_SAVING)) {
-      return { codec, method: 8, data: packed, size: planes.length, crc: crc32(planes) };
+      return { codec, method: 8, data: packed, size: planes.length, crc: crc(planes) };
     }
   }
   if (codec === 'masked4' && planes.length <= data.byteLength * (1 - MIN_SAVING)) {
-    return { codec, method: 0, data: planes, size: planes.length, crc: crc32(planes) };
+    return { codec, method: 0, data: planes, size: planes.length, crc: crc(planes) };
   }
   if (codec === 'shuffle4' || isBasedCodec(codec)) {
     // Planes that do not deflate are no better than raw values: store those (readable by version-1 readers' layout).
     const raw = rawLittleEndian(data);
-    return { codec: undefined, method: 0, data: raw, size: raw.length, crc: crc32(raw) };
+    return { codec: undefined, method: 0, data: raw, size: raw.length, crc: crc(raw) };
   }
-  return { codec, method: 0, data: planes, size: planes.length, crc: crc32(planes) };
+  return { codec, method: 0, data: planes, size: planes.length, crc: crc(planes) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,7 +270,7 @@ export class InflateOverflow extends Error {
 
 /**
  * A raw-deflate inflater a caller supplies in place of fflate's (Node: zlib's native inflateRawSync,
- * src/io/zlib-inflate.ts): the bytes `data` inflates to. It must stop and throw InflateOverflow as soon
+ * src/io/zlib-native.ts): the bytes `data` inflates to. It must stop and throw InflateOverflow as soon
  * as the output would exceed `limit` (the entry's declared size, already checked against the reader's
  * caps), and throw any other error for data that is not deflate. The result may be a view; inflateEntry
  * copies it unless it starts a buffer of its own no larger than `limit` + 1 bytes.
@@ -275,9 +281,9 @@ export type RawInflate = (data: Uint8Array, limit: number) => Uint8Array;
  * The uncompressed bytes of an entry, a view at offset 0 of a fresh buffer (of the declared size, or
  * one byte more). Work is bounded by that size (deflate is inflated in 64 KiB steps and abandoned as
  * soon as it overshoots; a caller's `inflate` stops at the declared size itself),
- * and the CRC-32 is checked. Throws TraceFormatError(file, …) naming the entry.
+ * and the CRC-32 is checked (by `crc`, default this module's). Throws TraceFormatError(file, …) naming the entry.
  */
-export function inflateEntry(e: StoredEntry, file: string, inflate?: RawInflate): Uint8Array {
+export function inflateEntry(e: StoredEntry, file: string, inflate?: RawInflate, crc: Crc32 = crc32): Uint8Array {
   const fail = (problem: string): never => {
     throw new TraceFormatError(file, problem);
   };
@@ -295,7 +301,7 @@ export function inflateEntry(e: StoredEntry, file: string, inflate?: RawInflate)
     // (Node's zlib returns small outputs as views into its shared allocation pool).
     const own = got.byteOffset === 0 && got.buffer.byteLength <= e.size + 1 && got.buffer instanceof ArrayBuffer;
     const out = own ? got : new Uint8Array(got);
-    if (crc32(out) !== e.crc) fail(`corrupt file: entry ${e.name} fails its CRC-32 check`);
+    if (crc(out) !== e.crc) fail(`corrupt file: entry ${e.name} fails its CRC-32 check`);
     return out;
   }
   if (e.method === 8 && e.data.length > 0 && e.data.length <= STEP) {
@@ -313,7 +319,7 @@ export function inflateEntry(e: StoredEntry, file: string, inflate?: RawInflate)
     if (got.length > e.size) fail(`corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);
     if (got.length !== e.size) fail(`corrupt zip: entry ${e.name} inflates to ${got.length} bytes, its declared size is ${e.size}`);
     const out = room.subarray(0, e.size);
-    if (crc32(out) !== e.crc) fail(`corrupt file: entry ${e.name} fails its CRC-32 check`);
+    if (crc(out) !== e.crc) fail(`corrupt file: entry ${e.name} fails its CRC-32 check`);
     return out;
   }
   const out = new Uint8Array(e.size);
@@ -343,7 +349,7 @@ export function inflateEntry(e: StoredEntry, file: string, inflate?: RawInflate)
   } else {
     fail(`entry ${e.name} uses compression method ${e.method}; only stored (0) and deflate (8) are supported`);
   }
-  if (crc32(out) !== e.crc) fail(`corrupt file: entry ${e.name} fails its CRC-32 check`);
+  if (crc(out) !== e.crc) fail(`corrupt file: entry ${e.name} fails its CRC-32 check`);
   return out;
 }
 
@@ -351,7 +357,7 @@ export function inflateEntry(e: StoredEntry, file: string, inflate?: RawInflate)
  * A blob from its entry: inflated (bounded, CRC-checked), then un-shuffled / widened back to
  * float32. `length` and `encoding` come from header.json; the entry must hold exactly
  * length × codecWidth(codec) bytes (checked before anything is allocated). Fresh arrays, never views
- * of the file bytes. `inflate`: the caller's raw inflater (RawInflate) instead of fflate's.
+ * of the file bytes. `inflate`: the caller's raw inflater (RawInflate) instead of fflate's; `crc`: its CRC-32.
  */
 export function decodeBlob(
   e: StoredEntry,
@@ -361,6 +367,7 @@ export function decodeBlob(
   file: string,
   base?: BlobData,
   inflate?: RawInflate,
+  crc?: Crc32,
 ): BlobData {
   const sizeProblem = entrySizeProblem(codec, length, e.size);
   if (sizeProblem !== null) {
@@ -372,7 +379,7 @@ export function decodeBlob(
   if ((codec === 'float16' || codec === 'bfloat16') && encoding !== 'float32') {
     throw new TraceFormatError(file, `blob ${e.name} is ${encoding} but stored as ${codec}; only float32 blobs may be narrowed`);
   }
-  const bytes = inflateEntry(e, file, inflate);
+  const bytes = inflateEntry(e, file, inflate, crc);
   if (codec === 'float16' || codec === 'bfloat16') return widen(bytes, codec, length);
   if (codec === 'shuffle4' || isBasedCodec(codec)) {
     const out = encoding === 'float32' ? new Float32Array(length) : new Int32Array(length);

@@ -13,7 +13,7 @@
  * tensors at most.
  */
 import { deflateSync, Zip } from 'fflate';
-import { crc32, encodeBlob, isBasedCodec, type BlobCodec, type EncodedBlob } from './blob-codec.ts';
+import { crc32, encodeBlob, isBasedCodec, type BlobCodec, type Crc32, type EncodedBlob } from './blob-codec.ts';
 import { TraceFormatError, TraceRunError } from './errors.ts';
 import { foldHeader } from './events.ts';
 import { addZipEntry, blobEntryName, fileHeaderJson, HEADER_ENTRY } from './file.ts';
@@ -28,6 +28,8 @@ export interface TraceStreamWriterOptions {
   file: string;
   /** Refuse a trace over this many bytes (default and upper bound: the zip format's 4 GiB). */
   maxBytes?: number;
+  /** A faster CRC-32 than blob-codec.ts's (Node: zlib's, src/io/zlib-native.ts). */
+  crc32?: Crc32;
 }
 
 /** Writes one trace, event by event, to `sink` (called synchronously with each zip chunk, in order). */
@@ -35,6 +37,7 @@ export class TraceStreamWriter {
   private readonly zip: Zip;
   private readonly file: string;
   private readonly maxBytes: number;
+  private readonly crc32: Crc32;
   private start: RunStartEvent | undefined;
   private readonly nodes: NodeRecord[] = [];
   private readonly kernels: KernelRecord[] = [];
@@ -53,6 +56,7 @@ export class TraceStreamWriter {
   constructor(sink: (chunk: Uint8Array) => void, options: TraceStreamWriterOptions) {
     this.file = options.file;
     this.maxBytes = Math.min(options.maxBytes ?? ZIP32_LIMIT, ZIP32_LIMIT);
+    this.crc32 = options.crc32 ?? crc32;
     this.zip = new Zip((err, chunk) => {
       if (err) {
         this.zipError = err;
@@ -116,7 +120,7 @@ export class TraceStreamWriter {
       );
     }
     const base = this.previous && this.previous.data.length === data.length ? this.previous : undefined;
-    const e = encodeBlob(data, { compress: true, ...(base ? { base: base.data } : {}) });
+    const e = encodeBlob(data, { compress: true, crc32: this.crc32, ...(base ? { base: base.data } : {}) });
     this.add(blobEntryName(id), e);
     this.blobs.set(id, { encoding, length: data.length });
     this.codecs.set(id, e.codec);
@@ -143,7 +147,7 @@ export class TraceStreamWriter {
     this.previous = undefined;
     const json = new TextEncoder().encode(fileHeaderJson(header, { codecs: this.codecs, bases: this.bases, precision: 'float32', narrowed: false }));
     if (this.written + 2 * json.length + 256 * (this.blobs.size + 2) > this.maxBytes) this.fail(`the trace would exceed the zip format's 4 GiB with its header`);
-    this.add(HEADER_ENTRY, { codec: undefined, method: 8, data: deflateSync(json, { level: 6 }), size: json.length, crc: crc32(json) });
+    this.add(HEADER_ENTRY, { codec: undefined, method: 8, data: deflateSync(json, { level: 6 }), size: json.length, crc: this.crc32(json) });
     this.zip.end();
     if (this.zipError) this.fail(`zip stream: ${this.zipError.message}`);
     return header;

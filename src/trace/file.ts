@@ -19,6 +19,7 @@ import {
   inflateEntry,
   isBasedCodec,
   type BlobCodec,
+  type Crc32,
   type RawInflate,
   type StoredEntry,
   type EncodeBlobOptions,
@@ -56,14 +57,23 @@ export interface DecodeOptions {
   /** Names the environment variable that raises each cap, for messages ("EXRAY_MAX_BLOB_BYTES raises it"). */
   limitHints?: { uncompressed?: string; blob?: string; header?: string; nodes?: string };
   /**
-   * A faster raw-deflate inflater than fflate's (Node: zlib's, src/io/zlib-inflate.ts), with the same
+   * A faster raw-deflate inflater than fflate's (Node: zlib's, src/io/zlib-native.ts), with the same
    * checks around it (declared size, CRC-32, messages): blob-codec.ts RawInflate. Default: fflate.
    */
   inflateRaw?: RawInflate;
+  /** A faster CRC-32 than blob-codec.ts's (Node: zlib's, src/io/zlib-native.ts): every entry's check. */
+  crc32?: Crc32;
 }
 
-/** A raw-deflate inflater that answers later (the browser's DecompressionStream, inflate-stream.ts); contract of RawInflate. */
-export type AsyncRawInflate = (data: Uint8Array, limit: number) => Promise<Uint8Array>;
+/**
+ * A raw-deflate inflater that answers later (the browser's DecompressionStream, inflate-stream.ts);
+ * contract of RawInflate. `crc`: the entry's declared CRC-32, for an inflater that `checksCrc`.
+ */
+export interface AsyncRawInflate {
+  (data: Uint8Array, limit: number, crc: number): Promise<Uint8Array>;
+  /** It verifies `crc` as it inflates and rejects bytes that do not match: the reader does not checksum them again. */
+  readonly checksCrc?: boolean;
+}
 
 /**
  * Random access to the bytes of a file too large to hold (or that need not be held) in memory:
@@ -144,6 +154,8 @@ export interface EncodeOptions {
   precision?: StoragePrecision;
   /** false: blobs stored raw, as version-1 writers did. Default true (deflated byte planes where that saves ≥ 10 %). */
   compress?: boolean;
+  /** A faster CRC-32 than blob-codec.ts's (Node: zlib's, src/io/zlib-native.ts). */
+  crc32?: Crc32;
 }
 
 /** The coarser of two storage precisions (a value rounded twice carries the larger error). */
@@ -231,7 +243,7 @@ export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array<
   for (const [id, data] of trace.blobs) {
     const blobPrecision = precisionOf(id);
     const base = blobPrecision === 'float32' || data instanceof Int32Array ? lastOfLength.get(data.length) : undefined;
-    const blobOpts: EncodeBlobOptions = { precision: blobPrecision, compress: opts.compress ?? true, ...(base ? { base: base.data } : {}) };
+    const blobOpts: EncodeBlobOptions = { precision: blobPrecision, compress: opts.compress ?? true, ...(base ? { base: base.data } : {}), ...(opts.crc32 ? { crc32: opts.crc32 } : {}) };
     const e = encodeBlob(data, blobOpts);
     if (e.codec === 'float16' || e.codec === 'bfloat16') narrowed = true;
     if (isBasedCodec(e.codec)) bases.set(id, base!.id);
@@ -240,7 +252,7 @@ export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array<
     blobs.push([id, e]);
   }
   const json = new TextEncoder().encode(fileHeaderJson(trace.header, { codecs, bases, precision, narrowed }));
-  const header = encodeEntry(json, HEADER_LEVEL);
+  const header = encodeEntry(json, HEADER_LEVEL, opts.crc32);
   addZipEntry(zip, HEADER_ENTRY, header, mtime);
   for (const [id, e] of blobs) addZipEntry(zip, blobEntryName(id), e, mtime);
   zip.end();
@@ -255,8 +267,8 @@ export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array<
 }
 
 /** Bytes deflated at `level` as a zip entry. */
-function encodeEntry(bytes: Uint8Array, level: 1 | 6): EncodedBlob {
-  return { codec: undefined, method: 8, data: deflateSync(bytes, { level }), size: bytes.length, crc: crc32(bytes) };
+function encodeEntry(bytes: Uint8Array, level: 1 | 6, crc: Crc32 = crc32): EncodedBlob {
+  return { codec: undefined, method: 8, data: deflateSync(bytes, { level }), size: bytes.length, crc: crc(bytes) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,7 +471,7 @@ export async function decodeTraceAsync(bytes: Uint8Array, fileName: string, infl
       const id = ids[next++]!;
       const e = reader.stored(id)!;
       if (e.method !== 8 || e.data.length === 0) continue;
-      ahead.set(id, inflate(e.data, e.size).catch(() => null));
+      ahead.set(id, inflate(e.data, e.size, e.crc).catch(() => null));
     }
   };
   const blobs = new Map<string, BlobData>();
@@ -472,7 +484,9 @@ export async function decodeTraceAsync(bytes: Uint8Array, fileName: string, infl
       ahead.delete(id);
     }
     const inflated = got;
-    blobs.set(id, guarded(fileName, () => reader.readBlob(id, blobs, inflated === null ? undefined : () => inflated)));
+    // Bytes an inflater that checksCrc gave have matched the declared CRC-32: the check below takes it as read.
+    const checked: Crc32 | undefined = inflated !== null && inflate.checksCrc ? () => reader.stored(id)!.crc : undefined;
+    blobs.set(id, guarded(fileName, () => reader.readBlob(id, blobs, inflated === null ? undefined : () => inflated, checked)));
   }
   return { header: reader.header, blobs };
 }
@@ -489,8 +503,8 @@ function guarded<T>(fileName: string, f: () => T): T {
 
 /** decodeLazy's answer: a LazyTrace whose readBlob takes the inflater of one call, and each blob's stored entry. */
 interface TraceReader extends LazyTrace {
-  /** `inflate`: this blob's (not its base's) inflater; default options.inflateRaw, else fflate. */
-  readBlob(id: string, decoded?: ReadonlyMap<string, BlobData>, inflate?: RawInflate): BlobData;
+  /** `inflate`, `crc`: this blob's (not its base's) inflater and CRC-32; default options.inflateRaw / crc32, else fflate / blob-codec.ts. */
+  readBlob(id: string, decoded?: ReadonlyMap<string, BlobData>, inflate?: RawInflate, crc?: Crc32): BlobData;
   stored(id: string): StoredEntry | undefined;
 }
 
@@ -536,7 +550,7 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
   }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(inflateEntry(storedEntry(src, headerEntry), file, options.inflateRaw));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(inflateEntry(storedEntry(src, headerEntry), file, options.inflateRaw, options.crc32));
   } catch (err) {
     if (err instanceof TraceFormatError) throw err;
     return fail(`${HEADER_ENTRY} is not valid UTF-8`);
@@ -589,7 +603,7 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
     const m = BLOB_ENTRY.exec(name);
     if (m !== null && !refs.has(m[1]!)) fail(`unexpected entry ${name}: no tensor in ${HEADER_ENTRY} references blob '${m[1]}'`);
   }
-  const readBlob = (id: string, decoded?: ReadonlyMap<string, BlobData>, inflate: RawInflate | undefined = options.inflateRaw): BlobData => {
+  const readBlob = (id: string, decoded?: ReadonlyMap<string, BlobData>, inflate: RawInflate | undefined = options.inflateRaw, crc: Crc32 | undefined = options.crc32): BlobData => {
     const r = refs.get(id) ?? fail(`no blob '${id}' in this trace`);
     checkBlob(r.entry);
     if (r.length * 4 > maxBlob) {
@@ -600,7 +614,7 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
       const baseId = bases.get(id)!;
       base = decoded?.get(baseId) ?? readBlob(baseId);
     }
-    return decodeBlob(storedEntry(src, r.entry), r.codec, r.encoding, r.length, file, base, inflate);
+    return decodeBlob(storedEntry(src, r.entry), r.codec, r.encoding, r.length, file, base, inflate, crc);
   };
   const stored = (id: string): StoredEntry | undefined => {
     const r = refs.get(id);

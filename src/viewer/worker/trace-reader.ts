@@ -7,7 +7,7 @@
  * raw deflate (decodeTraceAsync), else by fflate.
  */
 import { decodeTrace, decodeTraceAsync } from '../../trace/file.ts';
-import { streamInflateAvailable, streamInflateRaw } from '../../trace/inflate-stream.ts';
+import { streamInflateAvailable, streamInflateChecked } from '../../trace/inflate-stream.ts';
 import type { WorkerRequest, WorkerResponse } from './protocol.ts';
 
 const scope = self as unknown as { postMessage(m: WorkerResponse, t: Transferable[]): void; addEventListener(t: 'message', l: (e: MessageEvent) => void): void };
@@ -19,7 +19,7 @@ async function handle(req: WorkerRequest): Promise<void> {
       return;
     }
     const bytes = new Uint8Array(await req.file.arrayBuffer());
-    const trace = streamInflateAvailable() ? await decodeTraceAsync(bytes, req.file.name, streamInflateRaw) : decodeTrace(bytes, req.file.name);
+    const trace = streamInflateAvailable() ? await decodeTraceAsync(bytes, req.file.name, streamInflateChecked) : decodeTrace(bytes, req.file.name);
     const buffers = new Set<ArrayBuffer>();
     for (const b of trace.blobs.values()) buffers.add(b.buffer as ArrayBuffer);
     scope.postMessage({ type: 'trace-decoded', id: req.id, trace }, [...buffers]);
