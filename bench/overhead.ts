@@ -25,7 +25,9 @@ export function median(xs: number[]): number {
  * Without it a sample also pays for the garbage the previous variant left (a tensors capture drops
  * 40–90 MB), whichever variant it is: with a rotating order that always hit the same variant, with a
  * shuffled one it hits most samples of every cheap variant (the timing pass measured 1.11–1.21× in
- * the bench against 1.02–1.03× alone). A variant still pays for its own allocations.
+ * the bench against 1.02–1.03× alone). A variant still pays for its own allocations. Node also waits
+ * there for the statistics pool's shared memory to be made ready for the next capture (an app's idle
+ * time between captures; prefaulted-memory.ts).
  */
 export async function measureOverhead(
   runner: Runner,
@@ -33,7 +35,7 @@ export async function measureOverhead(
   rounds: number,
   tag: string,
   statsPool?: StatsPool,
-  settle?: () => void,
+  settle?: () => void | Promise<void>,
   /** Other pools to run the `tensors` capture on, side by side (variant name suffix → pool). */
   otherPools: Record<string, StatsPool> = {},
 ): Promise<BenchResult[]> {
@@ -112,7 +114,7 @@ export async function measureOverhead(
   for (const n of names) await variants[n]!(); // warm every path once
   for (let r = 0; r < rounds; r++) {
     for (const n of roundOrder(names, r)) {
-      settle?.();
+      await settle?.();
       const t0 = performance.now();
       await variants[n]!();
       samples[n]!.push(performance.now() - t0);

@@ -36,19 +36,28 @@ export async function benchTracing(opts: TracingBenchOptions): Promise<BenchResu
   // transferred to a thread and back.
   const cores = availableParallelism();
   const before = new NodeStatsPool({ threads: Math.min(4, cores), sharesMemory: false });
+  // The pool as it was until 2026-12-05's second change: shared memory allocated as each copy is made,
+  // its pages faulted by the inference thread.
+  const unprepared = new NodeStatsPool({ prefaults: false });
   try {
-    if (!(await statsPool.whenReady()) || !(await before.whenReady())) throw new Error('bench: no statistics worker thread could start');
+    if (!(await statsPool.whenReady()) || !(await before.whenReady()) || !(await unprepared.whenReady())) throw new Error('bench: no statistics worker thread could start');
     const gc = fullGc();
     if (!gc) throw new Error('bench: no full garbage collection available in this Node (--expose-gc)');
     const tag = `${opts.model}/${opts.backend}`;
-    const results = await measureOverhead(runner, opts.backend, opts.rounds, tag, statsPool, gc, {
+    const settle = async (): Promise<void> => {
+      await statsPool.memoryReady();
+      gc();
+    };
+    const results = await measureOverhead(runner, opts.backend, opts.rounds, tag, statsPool, settle, {
       [`before (statistics on ${before.size} threads, arrays moved there and back)`]: before,
+      'before (shared memory allocated as each copy is made, no pages made ready)': unprepared,
     });
     results.push({ name: `${tag} statistics threads (the default pool)`, value: statsPool.size, unit: 'threads' });
     return results;
   } finally {
     await statsPool.close();
     await before.close();
+    await unprepared.close();
     x.dispose();
     model.dispose();
   }

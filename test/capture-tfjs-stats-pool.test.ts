@@ -55,6 +55,18 @@ describe('wasm: statistics on worker threads give the trace statistics in the he
       expectSameTrace(s.there, s.here);
       // And the stats trace's statistics are the tensors trace's.
       s.there.header.nodes.forEach((n, i) => n.outputs.forEach((o, k) => expect(o.stats, n.name).toStrictEqual(t.here.header.nodes[i]!.outputs[k]!.stats)));
+      // After its second tensors capture the pool makes shared memory ready for the next one's copies
+      // (pages touched on its own thread): that capture copies into it, and no earlier trace's values
+      // are written over.
+      expectSameTrace(await traceModel(model, feed, { capture: 'tensors', runs: 1, warmup: 0, statsPool: pool }), t.here);
+      await pool.memoryReady();
+      const readyBefore = pool.readyMemoryBytes;
+      const nodeBytes = t.there.header.nodes.reduce((sum, n) => sum + n.outputs.reduce((b, o) => b + 4 * (o.blob?.length ?? 0), 0), 0);
+      expect(readyBefore).toBeGreaterThanOrEqual(nodeBytes);
+      const again = await traceModel(model, feed, { capture: 'tensors', runs: 1, warmup: 0, statsPool: pool });
+      expect(readyBefore - pool.readyMemoryBytes).toBeGreaterThanOrEqual(nodeBytes);
+      expectSameTrace(again, t.here);
+      expectSameTrace(t.there, t.here);
     } finally {
       tf.dispose(Object.values(feed));
       model.dispose();

@@ -6,6 +6,9 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { ThreadStatsPool, type StatsFromWorker, type StatsThread, type StatsThreadEvents } from '../trace/stats-pool-threads.ts';
+import { newBlob } from '../instrument/tfjs/blob-pool.ts';
+import type { BlobData } from '../trace/types.ts';
+import { PrefaultedMemory } from './prefaulted-memory.ts';
 
 export type { StatsFromWorker, StatsToWorker } from '../trace/stats-pool-threads.ts';
 
@@ -25,6 +28,11 @@ export interface NodeStatsPoolOptions {
    * transferred to a thread and back (what the pool did before; benchmarks compare the two).
    */
   sharesMemory?: boolean;
+  /**
+   * With sharesMemory: the copies' shared memory is made ready, pages touched, on a thread of its own
+   * between captures (prefaulted-memory.ts; default true); false: allocated as each copy is made.
+   */
+  prefaults?: boolean;
   /** The thread's entry (default stats-worker-boot.mjs next to this file; tests give a missing one). */
   workerUrl?: URL;
 }
@@ -40,6 +48,7 @@ export function threadsAfterRun(): number {
 
 export class NodeStatsPool extends ThreadStatsPool {
   private readonly url: URL;
+  private readonly memory: PrefaultedMemory | null;
 
   constructor(options: NodeStatsPoolOptions = {}) {
     super({
@@ -49,6 +58,27 @@ export class NodeStatsPool extends ThreadStatsPool {
       ...(options.minElements !== undefined ? { minElements: options.minElements } : {}),
     });
     this.url = options.workerUrl ?? WORKER_URL;
+    this.memory = this.sharesMemory && (options.prefaults ?? true) ? new PrefaultedMemory() : null;
+  }
+
+  sharedBlob(kind: 'float32' | 'int32', length: number): BlobData {
+    const ready = this.memory?.take(length * 4);
+    if (!ready) return newBlob(kind, length, true);
+    return kind === 'int32' ? new Int32Array(ready) : new Float32Array(ready);
+  }
+
+  /** Bytes of shared memory ready for the next capture's copies. */
+  get readyMemoryBytes(): number {
+    return this.memory?.heldBytes ?? 0;
+  }
+
+  /** Resolves once the shared memory for the next capture is ready (benchmarks: between samples). */
+  memoryReady(): Promise<void> {
+    return this.memory?.idle() ?? Promise.resolve();
+  }
+
+  override async close(): Promise<void> {
+    await Promise.all([super.close(), this.memory?.close()]);
   }
 
   protected spawn(events: StatsThreadEvents): StatsThread | null {

@@ -27,6 +27,12 @@ export interface StatsPool {
    * copies were moved to a thread and back ran 1.53× a plain run, 1.37× with them shared (side by side).
    */
   readonly sharesMemory?: boolean;
+  /**
+   * A new array in shared memory for a copy this pool will read (pools that sharesMemory): where the
+   * pool has one ready, its pages were touched by another thread (NodeStatsPool), so the inference
+   * thread copying into it pays no page faults. Contents unspecified (the caller overwrites them).
+   */
+  sharedBlob?(kind: 'float32' | 'int32', length: number): BlobData;
   /** Start the threads now (e.g. while a run is under way) rather than on the first job. */
   warm(): void;
   /** Stop the threads; jobs still queued are computed on the calling thread. */

@@ -219,7 +219,7 @@ export async function capturePass(
   const shared = statsPool?.sharesMemory === true;
   /** A sync-read output for the pool: copied (its statistics then computed there), or read here when it cannot go. */
   const take = (t: Tensor, bins: number, pool: StatsPool): Taken => {
-    const copy = borrow && inFlight >= maxInFlight ? null : copyOut(t, backend, opts.pool, shared);
+    const copy = borrow && inFlight >= maxInFlight ? null : copyOut(t, backend, opts.pool, shared ? statsPool : undefined);
     if (!copy) {
       const r = readSync(t, backend, borrow, bins, opts.pool);
       // A borrowed view is gone after the node: only statistics outlive it (or a copy, without them).
@@ -288,9 +288,9 @@ export async function capturePass(
 
 /**
  * A float32/int32 output's values copied out (wasm: from the heap; cpu: from the backend's own array),
- * else null; `shared`: into shared memory.
+ * else null; `shared`: into shared memory, for that pool (its sharedBlob where it has one).
  */
-function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined, shared: boolean): BlobData | null {
+function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined, shared: StatsPool | undefined): BlobData | null {
   let values: ArrayLike<number>;
   if (backend === 'wasm') {
     if (t.dtype !== 'float32' && t.dtype !== 'int32') return null;
@@ -299,9 +299,10 @@ function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined, shared:
     values = t.dataSync() as ArrayLike<number>;
   }
   if (!blobShaped(values, t.dtype)) return null;
-  if (pool) return pool.copyOf(values, shared);
+  if (pool) return pool.copyOf(values, shared !== undefined);
   if (!shared) return values.slice();
-  const out = newBlob(values instanceof Int32Array ? 'int32' : 'float32', values.length, true);
+  const kind = values instanceof Int32Array ? 'int32' : 'float32';
+  const out = shared.sharedBlob?.(kind, values.length) ?? newBlob(kind, values.length, true);
   out.set(values);
   return out;
 }
