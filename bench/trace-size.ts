@@ -173,7 +173,7 @@ function encoders(label: string, trace: Trace, rounds: number): BenchResult[] {
  * by decodeTraceAsync with DecompressionStream (the page's trace reader's way, here in Node), in turn
  * within each round. Wall clock, MB/s of values.
  */
-async function readers(rounds: number): Promise<BenchResult[]> {
+export async function readers(rounds: number): Promise<BenchResult[]> {
   const { edge } = makeChainPair({ nodes: 1000, elements: 4096, noise: 1e-7, injectAt: 600 });
   const bytes = encodeTrace(edge);
   const raw = rawBytes(edge);

@@ -40,11 +40,14 @@ export async function streamInflateRaw(data: Uint8Array, limit: number): Promise
  */
 export const streamInflateChecked = Object.assign(
   async (data: Uint8Array, limit: number, crc: number): Promise<Uint8Array> => {
-    const trailer = new Uint8Array(8);
-    const dv = new DataView(trailer.buffer);
+    // One piece (a copy of the compressed bytes, a few KiB a blob): each write costs the stream a turn.
+    const member = new Uint8Array(GZIP_HEADER.length + data.length + 8);
+    member.set(GZIP_HEADER);
+    member.set(data, GZIP_HEADER.length);
+    const dv = new DataView(member.buffer, GZIP_HEADER.length + data.length);
     dv.setUint32(0, crc >>> 0, true);
     dv.setUint32(4, limit >>> 0, true); // ISIZE: the size modulo 2^32
-    return inflateThrough('gzip', [GZIP_HEADER.slice(), streamable(data), trailer], limit);
+    return inflateThrough('gzip', [member], limit);
   },
   { checksCrc: true as const },
 );
@@ -53,7 +56,8 @@ export const streamInflateChecked = Object.assign(
 const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
 
 function streamable(data: Uint8Array): Uint8Array<ArrayBuffer> {
-  // Streams take no view of a SharedArrayBuffer; decodeTraceAsync inflates such an entry with fflate.
+  // Streams take no view of a SharedArrayBuffer; decodeTraceAsync inflates such an entry with fflate
+  // (streamInflateChecked copies it, and reads it all the same).
   if (!(data.buffer instanceof ArrayBuffer)) throw new TypeError('a DecompressionStream cannot read shared memory');
   return data as Uint8Array<ArrayBuffer>;
 }
