@@ -11,55 +11,56 @@ function memory(maxBytes?: number): PrefaultedMemory {
   live.push(m);
   return m;
 }
+/** One capture taking buffers of these sizes; the buffers it got. */
+async function capture(m: PrefaultedMemory, sizes: number[]): Promise<(SharedArrayBuffer | null)[]> {
+  const got = sizes.map((n) => m.take(n));
+  m.captureEnded();
+  await m.idle();
+  return got;
+}
 
 describe('PrefaultedMemory', () => {
   it('has nothing before the second capture; after it, a buffer of each size it took, zero-filled and shared', async () => {
     const m = memory();
     // The first capture: a process that captures once (exray trace) gets no memory made ready for a next one.
-    m.take(4096);
-    await m.idle();
+    expect(await capture(m, [4096])).toEqual([null]);
     expect(m.heldBytes).toBe(0);
-    expect(m.take(4096)).toBeNull();
-    expect(m.take(1 << 20)).toBeNull();
-    expect(m.take(4096)).toBeNull();
-    await m.idle();
+    expect(await capture(m, [4096, 1 << 20, 4096])).toEqual([null, null, null]);
     expect(m.heldBytes).toBe(2 * 4096 + (1 << 20));
-    const a = m.take(1 << 20)!;
+    const [a, b, c, d] = await capture(m, [1 << 20, 4096, 4096, 8192]);
     expect(a).toBeInstanceOf(SharedArrayBuffer);
-    expect(a.byteLength).toBe(1 << 20);
-    expect(new Uint8Array(a).every((b) => b === 0)).toBe(true);
-    const b = m.take(4096)!;
-    const c = m.take(4096)!;
+    expect(a!.byteLength).toBe(1 << 20);
+    expect(new Uint8Array(a!).every((x) => x === 0)).toBe(true);
     expect(b).not.toBe(c);
-    expect([b.byteLength, c.byteLength]).toEqual([4096, 4096]);
+    expect([b!.byteLength, c!.byteLength]).toEqual([4096, 4096]);
     // A size the last capture did not take is not held.
-    expect(m.take(8192)).toBeNull();
-    expect(m.heldBytes).toBe(0);
+    expect(d).toBeNull();
+    // … and what this one took is made again.
+    expect(m.heldBytes).toBe((1 << 20) + 2 * 4096 + 8192);
   });
 
-  it('drops what a capture did not take, and holds no more than maxBytes', async () => {
+  it('what a capture left is dropped, what it took is made again, no more than maxBytes', async () => {
     const m = memory(10_000);
-    m.take(4000);
-    await m.idle();
-    for (const n of [4000, 4000, 4000]) m.take(n);
-    await m.idle();
+    await capture(m, [4000]);
+    await capture(m, [4000, 4000, 4000]);
     expect(m.heldBytes).toBe(8000);
-    expect(m.take(4000)).not.toBeNull();
-    await m.idle();
-    // The second capture took one 4,000-byte buffer: the other one it left is dropped, one is made again.
+    // This capture took one of the two: the one it left is dropped, the one it took made again.
+    expect((await capture(m, [4000]))[0]).not.toBeNull();
+    expect(m.heldBytes).toBe(4000);
+    // A capture that took nothing leaves what is ready.
+    await capture(m, []);
     expect(m.heldBytes).toBe(4000);
   });
 
   it('a closed one gives nothing and holds nothing', async () => {
     const m = memory();
-    m.take(4096);
-    await m.idle();
-    m.take(4096);
-    await m.idle();
+    await capture(m, [4096]);
+    await capture(m, [4096]);
     expect(m.heldBytes).toBe(4096);
     await m.close();
     expect(m.take(4096)).toBeNull();
     expect(m.heldBytes).toBe(0);
+    m.captureEnded();
     await m.idle();
   });
 });

@@ -7,9 +7,9 @@
  * they are paid by the thread that touches the page first: here, a thread that is idle while the model
  * runs.
  *
- * The supply follows demand: the buffers a capture took are made again once it is over (a burst of
- * takes, then a quiet turn of the event loop), so a model captured again finds every copy's buffer
- * ready; buffers of a capture that did not take them are dropped. Bounded by `maxBytes`. A take with
+ * The supply follows demand: the buffers a capture took are made again once it is over (the capture
+ * says so, `captureEnded`, when its statistics are all back: the pool's threads are then idle), so a
+ * model captured again finds every copy's buffer ready; buffers a capture did not take are dropped. Bounded by `maxBytes`. A take with
  * no ready buffer of its size returns null (the caller allocates as before): nothing waits for this.
  * Memory is made ready from the second capture on: a process that captured once (`exray trace`) may
  * never capture again, and would hold a capture's worth of memory for nothing.
@@ -33,7 +33,7 @@ parentPort.on('message', (lengths) => {
 `;
 
 export interface PrefaultedMemoryOptions {
-  /** The most memory held ready (default 256 MiB); a capture that took more is made again up to it. */
+  /** The most memory held ready (default 128 MiB: a MobileNetV2 layers capture is 88 MB); a capture that took more is made again up to it. */
   maxBytes?: number;
 }
 
@@ -47,15 +47,14 @@ export class PrefaultedMemory {
   private readyBytes = 0;
   /** Byte lengths taken since the last refill (hits and misses alike: what the next capture will want). */
   private taken: number[] = [];
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  /** Bursts of takes seen (captures, roughly). */
-  private bursts = 0;
+  /** Captures ended. */
+  private captures = 0;
   /** Refills asked for and not yet answered. */
   private pending = 0;
   private idleWaiters: (() => void)[] = [];
 
   constructor(options: PrefaultedMemoryOptions = {}) {
-    this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
+    this.maxBytes = options.maxBytes ?? 128 * 1024 * 1024;
   }
 
   /**
@@ -65,7 +64,6 @@ export class PrefaultedMemory {
   take(byteLength: number): SharedArrayBuffer | null {
     if (this.closed) return null;
     this.taken.push(byteLength);
-    this.schedule();
     const hit = this.ready.get(byteLength)?.pop();
     if (hit === undefined) return null;
     this.readyBytes -= byteLength;
@@ -74,7 +72,7 @@ export class PrefaultedMemory {
 
   /** Resolves once no refill is under way (benchmarks wait for it between samples, as an app's idle time would). */
   idle(): Promise<void> {
-    if (this.pending === 0 && this.timer === null) return Promise.resolve();
+    if (this.pending === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -85,8 +83,6 @@ export class PrefaultedMemory {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
     this.ready.clear();
     this.readyBytes = 0;
     this.pending = 0;
@@ -96,19 +92,12 @@ export class PrefaultedMemory {
     if (w) await w.terminate().catch(() => undefined);
   }
 
-  /** The refill waits for a quiet turn: a capture takes its buffers in a burst (a synchronous run, mostly). */
-  private schedule(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.refill();
-    }, 0);
-  }
-
-  private refill(): void {
+  /** The capture that took buffers since the last call is over: make them again for the next one. */
+  captureEnded(): void {
+    if (this.closed) return;
     const lengths = this.taken;
     this.taken = [];
-    if (++this.bursts < 2) return this.wake();
+    if (++this.captures < 2 || lengths.length === 0) return;
     // What the last capture did not take is not what the next one will: let it go.
     this.ready.clear();
     this.readyBytes = 0;
@@ -120,7 +109,7 @@ export class PrefaultedMemory {
       wanted.push(n);
     }
     const worker = this.thread();
-    if (worker === null || wanted.length === 0) return this.wake();
+    if (worker === null || wanted.length === 0) return;
     this.pending++;
     worker.ref();
     worker.postMessage(wanted);
@@ -164,7 +153,7 @@ export class PrefaultedMemory {
   }
 
   private wake(): void {
-    if (this.pending > 0 || this.timer !== null) return;
+    if (this.pending > 0) return;
     for (const w of this.idleWaiters.splice(0)) w();
   }
 }

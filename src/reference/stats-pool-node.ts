@@ -67,6 +67,10 @@ export class NodeStatsPool extends ThreadStatsPool {
     return kind === 'int32' ? new Int32Array(ready) : new Float32Array(ready);
   }
 
+  captureEnded(): void {
+    this.memory?.captureEnded();
+  }
+
   /** Bytes of shared memory ready for the next capture's copies. */
   get readyMemoryBytes(): number {
     return this.memory?.heldBytes ?? 0;

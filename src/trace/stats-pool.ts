@@ -33,6 +33,8 @@ export interface StatsPool {
    * thread copying into it pays no page faults. Contents unspecified (the caller overwrites them).
    */
   sharedBlob?(kind: 'float32' | 'int32', length: number): BlobData;
+  /** A capture that took sharedBlob arrays has all its statistics back (the pool may now work for the next one). */
+  captureEnded?(): void;
   /** Start the threads now (e.g. while a run is under way) rather than on the first job. */
   warm(): void;
   /** Stop the threads; jobs still queued are computed on the calling thread. */

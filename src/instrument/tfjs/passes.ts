@@ -271,6 +271,8 @@ export async function capturePass(
       onNode({ name: d.name, values, outputs: d.outputs, stats: read.map((r) => r?.stats ?? null), copies: true });
       if (borrow && opts.pool) opts.pool.release(...values.filter(isBlobData));
     }
+    // Every statistic of this capture is back: the pool may now make memory ready for the next one.
+    if (shared) statsPool.captureEnded?.();
   } catch (e) {
     tf.dispose(outputs);
     throw e;
