@@ -9,8 +9,9 @@
  *
  * The supply follows demand: the buffers a capture took are made again once it is over (the capture
  * says so, `captureEnded`, when its statistics are all back: the pool's threads are then idle), so a
- * model captured again finds every copy's buffer ready; buffers a capture did not take are dropped. Bounded by `maxBytes`. A take with
- * no ready buffer of its size returns null (the caller allocates as before): nothing waits for this.
+ * model captured again finds every copy's buffer ready; buffers a capture did not take are dropped.
+ * Bounded by `maxBytes`. A take with no ready buffer of its size returns null (the caller allocates
+ * as before): nothing waits for this.
  * Memory is made ready from the second capture on: a process that captured once (`exray trace`) may
  * never capture again, and would hold a capture's worth of memory for nothing.
  */
@@ -33,7 +34,7 @@ parentPort.on('message', (lengths) => {
 `;
 
 export interface PrefaultedMemoryOptions {
-  /** The most memory held ready (default 128 MiB: a MobileNetV2 layers capture is 88 MB); a capture that took more is made again up to it. */
+  /** The most memory held ready (default 128 MiB; a MobileNetV2 layers capture takes 88 MB): a capture that took more is made again up to it. */
   maxBytes?: number;
 }
 
@@ -45,7 +46,7 @@ export class PrefaultedMemory {
   /** Ready buffers by byte length. */
   private readonly ready = new Map<number, SharedArrayBuffer[]>();
   private readyBytes = 0;
-  /** Byte lengths taken since the last refill (hits and misses alike: what the next capture will want). */
+  /** Byte lengths taken since the last captureEnded (hits and misses alike: what the next capture will want). */
   private taken: number[] = [];
   /** Captures ended. */
   private captures = 0;
