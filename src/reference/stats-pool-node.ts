@@ -6,7 +6,6 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { ThreadStatsPool, type StatsFromWorker, type StatsThread, type StatsThreadEvents } from '../trace/stats-pool-threads.ts';
-import { newBlob } from '../instrument/tfjs/blob-pool.ts';
 import type { BlobData } from '../trace/types.ts';
 import { PrefaultedMemory } from './prefaulted-memory.ts';
 
@@ -61,9 +60,9 @@ export class NodeStatsPool extends ThreadStatsPool {
     this.memory = this.sharesMemory && (options.prefaults ?? true) ? new PrefaultedMemory() : null;
   }
 
-  sharedBlob(kind: 'float32' | 'int32', length: number): BlobData {
+  sharedBlob(kind: 'float32' | 'int32', length: number): BlobData | null {
     const ready = this.memory?.take(length * 4);
-    if (!ready) return newBlob(kind, length, true);
+    if (!ready) return null;
     return kind === 'int32' ? new Int32Array(ready) : new Float32Array(ready);
   }
 

@@ -28,11 +28,12 @@ export interface StatsPool {
    */
   readonly sharesMemory?: boolean;
   /**
-   * A new array in shared memory for a copy this pool will read (pools that sharesMemory): where the
-   * pool has one ready, its pages were touched by another thread (NodeStatsPool), so the inference
-   * thread copying into it pays no page faults. Contents unspecified (the caller overwrites them).
+   * An array in shared memory the pool made ready for a copy it will read (pools that sharesMemory),
+   * its pages touched by another thread (NodeStatsPool), so the inference thread copying into it pays
+   * no page faults; null when none is ready (the caller allocates). Contents unspecified (the caller
+   * overwrites them).
    */
-  sharedBlob?(kind: 'float32' | 'int32', length: number): BlobData;
+  sharedBlob?(kind: 'float32' | 'int32', length: number): BlobData | null;
   /** A capture that took sharedBlob arrays has all its statistics back (the pool may now work for the next one). */
   captureEnded?(): void;
   /** Start the threads now (e.g. while a run is under way) rather than on the first job. */

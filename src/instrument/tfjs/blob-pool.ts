@@ -7,6 +7,7 @@
  * consumer's back: a buffer comes back only through `release`.
  */
 import type { BlobData } from '../../trace/types.ts';
+import { isSharedBlob } from '../../trace/stats-pool-threads.ts';
 
 export class BlobPool {
   private readonly free = new Map<string, BlobData[]>();
@@ -44,7 +45,7 @@ export class BlobPool {
     for (const b of blobs) {
       if (b.byteLength === 0 || b.byteOffset !== 0 || b.buffer.byteLength !== b.byteLength) continue;
       if (this.bytes + b.byteLength > this.maxBytes) continue;
-      const key = keyOf(b instanceof Int32Array ? 'int32' : 'float32', b.length, isShared(b));
+      const key = keyOf(b instanceof Int32Array ? 'int32' : 'float32', b.length, isSharedBlob(b));
       let list = this.free.get(key);
       if (!list) this.free.set(key, (list = []));
       if (list.includes(b)) continue;
@@ -61,10 +62,6 @@ export class BlobPool {
 
 function keyOf(kind: 'float32' | 'int32', length: number, shared: boolean): string {
   return `${kind}:${length}${shared ? ':shared' : ''}`;
-}
-
-function isShared(b: BlobData): boolean {
-  return typeof SharedArrayBuffer !== 'undefined' && b.buffer instanceof SharedArrayBuffer;
 }
 
 /**
