@@ -353,6 +353,20 @@ export function inflateEntry(e: StoredEntry, file: string, inflate?: RawInflate,
   return out;
 }
 
+/** decodeBlob's scratch: reused from blob to blob, kept up to SCRATCH_KEPT bytes (a larger entry gets a copy of its own). */
+let scratch = new Uint8Array(0);
+const SCRATCH_KEPT = 4 * 1024 * 1024;
+
+/** `bytes` copied into the scratch (a view of it, valid until the next call), or into a copy of its own past SCRATCH_KEPT. */
+function scratchCopy(bytes: Uint8Array): Uint8Array {
+  // A copy, never bytes.slice(): Node's Buffer.slice is a view (zlib's output is a Buffer).
+  if (bytes.length > SCRATCH_KEPT) return new Uint8Array(bytes);
+  if (scratch.length < bytes.length) scratch = new Uint8Array(Math.min(SCRATCH_KEPT, Math.max(bytes.length, 2 * scratch.length)));
+  const view = scratch.subarray(0, bytes.length);
+  view.set(bytes);
+  return view;
+}
+
 /**
  * A blob from its entry: inflated (bounded, CRC-checked), then un-shuffled / widened back to
  * float32. `length` and `encoding` come from header.json; the entry must hold exactly
@@ -381,14 +395,22 @@ export function decodeBlob(
   }
   const bytes = inflateEntry(e, file, inflate, crc);
   if (codec === 'float16' || codec === 'bfloat16') return widen(bytes, codec, length);
-  if (codec === 'shuffle4' || isBasedCodec(codec)) {
+  if (codec === 'shuffle4' || codec === 'xor4') {
+    // The values are written over the entry's own bytes (inflateEntry's fresh buffer at offset 0,
+    // exactly 4 bytes a value), read back from a scratch copy: no second buffer of the blob's size.
+    // Fresh memory is what costs here: in Chromium's trace reader, writing 16 MiB of blobs into new
+    // arrays took 60–160 ms of page faults; the copy into a warm scratch, a few ms.
+    const src = scratchCopy(bytes);
+    const out = new Uint32Array(bytes.buffer, 0, length);
+    if (codec === 'shuffle4') unshuffle32(src, out);
+    else unxorShuffle32(src, words(base!), out);
+    return encoding === 'float32' ? new Float32Array(bytes.buffer, 0, length) : new Int32Array(bytes.buffer, 0, length);
+  }
+  if (codec === 'masked4') {
+    // Its entry is smaller than the values (equal values are a bit each): a buffer of their own.
     const out = encoding === 'float32' ? new Float32Array(length) : new Int32Array(length);
-    if (codec === 'shuffle4') unshuffle32(bytes, words(out));
-    else if (codec === 'xor4') unxorShuffle32(bytes, words(base!), words(out));
-    else {
-      const problem = unmask32(bytes, words(base!), words(out));
-      if (problem !== null) throw new TraceFormatError(file, `corrupt file: blob ${e.name} (masked4): ${problem}`);
-    }
+    const problem = unmask32(bytes, words(base!), words(out));
+    if (problem !== null) throw new TraceFormatError(file, `corrupt file: blob ${e.name} (masked4): ${problem}`);
     return out;
   }
   if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {

@@ -41,16 +41,42 @@ export async function streamInflateRaw(data: Uint8Array, limit: number): Promise
 export const streamInflateChecked = Object.assign(
   async (data: Uint8Array, limit: number, crc: number): Promise<Uint8Array> => {
     // One piece (a copy of the compressed bytes, a few KiB a blob): each write costs the stream a turn.
-    const member = new Uint8Array(GZIP_HEADER.length + data.length + 8);
+    const size = GZIP_HEADER.length + data.length + 8;
+    const room = takeMemberRoom(size);
+    const member = room.subarray(0, size);
     member.set(GZIP_HEADER);
     member.set(data, GZIP_HEADER.length);
-    const dv = new DataView(member.buffer, GZIP_HEADER.length + data.length);
+    const dv = new DataView(room.buffer, GZIP_HEADER.length + data.length, 8);
     dv.setUint32(0, crc >>> 0, true);
     dv.setUint32(4, limit >>> 0, true); // ISIZE: the size modulo 2^32
-    return inflateThrough('gzip', [member], limit);
+    try {
+      return await inflateThrough('gzip', [member], limit);
+    } finally {
+      // Settled: the stream has read the member (or failed and reads no more), so its room is free again.
+      giveMemberRoom(room);
+    }
   },
   { checksCrc: true as const },
 );
+
+/**
+ * Buffers the gzip members are assembled in, reused from entry to entry: a fresh buffer per blob was
+ * ~8% of the trace reader's time (new memory's page faults, Chromium). Few are in use at once
+ * (decodeTraceAsync inflates 4 ahead); the kept ones are bounded in number and size.
+ */
+const memberRooms: Uint8Array<ArrayBuffer>[] = [];
+const MEMBER_ROOMS_KEPT = 8;
+const MEMBER_ROOM_MAX = 1024 * 1024;
+
+function takeMemberRoom(size: number): Uint8Array<ArrayBuffer> {
+  const i = memberRooms.findIndex((r) => r.length >= size);
+  if (i >= 0) return memberRooms.splice(i, 1)[0]!;
+  return new Uint8Array(size <= MEMBER_ROOM_MAX ? Math.min(MEMBER_ROOM_MAX, Math.max(size, 64 * 1024)) : size);
+}
+
+function giveMemberRoom(room: Uint8Array<ArrayBuffer>): void {
+  if (room.length <= MEMBER_ROOM_MAX && memberRooms.length < MEMBER_ROOMS_KEPT) memberRooms.push(room);
+}
 
 /** A gzip member header: deflate, no flags, no time, no extra fields, OS unknown (RFC 1952). */
 const GZIP_HEADER = new Uint8Array([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
@@ -71,15 +97,23 @@ async function inflateThrough(format: 'deflate-raw' | 'gzip', parts: Uint8Array<
   }
   writer.close().catch(() => {});
   const reader = ds.readable.getReader();
-  const out = new Uint8Array(limit);
+  let out: Uint8Array | null = null;
   let n = 0;
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) return n === limit ? out : out.subarray(0, n);
+    if (done) return out === null ? new Uint8Array(0) : n === limit ? out : out.subarray(0, n);
     if (n + value.length > limit) {
       reader.cancel().catch(() => {});
       throw new InflateOverflow();
     }
+    // A blob that comes out in one chunk of its own buffer (most do: Chromium hands out up to 64 KiB
+    // at a time) is kept as it is: no second buffer, no copy.
+    if (out === null && value.length === limit && value.byteOffset === 0 && value.buffer.byteLength === limit) {
+      out = value;
+      n = limit;
+      continue;
+    }
+    out ??= new Uint8Array(limit);
     out.set(value, n);
     n += value.length;
   }
