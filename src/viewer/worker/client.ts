@@ -104,8 +104,14 @@ const SPARE_READERS = 2;
  * wait for a worker to start and fetch, compile and run the reader's module (zip, schema, codecs).
  */
 export function prewarmTraceReaders(): void {
+  // Not while files are being read: starting a worker (fetch, compile, run the reader's module) takes
+  // a core from them. The opening asks again once it is shown (trace-files.ts).
+  if (reading > 0) return;
   while (spareReaders.length < SPARE_READERS) spareReaders.push(newTraceReader());
 }
+
+/** Files being read in trace readers now. */
+let reading = 0;
 
 /**
  * Decode an `.exray` file in a fresh trace-reader worker (trace-reader.ts), terminated once it
@@ -114,9 +120,11 @@ export function prewarmTraceReaders(): void {
  */
 export async function decodeTraceInWorker(file: File): Promise<Trace> {
   const worker = spareReaders.shift() ?? newTraceReader();
+  reading++;
   try {
     return (await new RequestChannel(worker).request({ type: 'decode-trace', file }, 'trace-decoded')).trace;
   } finally {
+    reading--;
     worker.terminate();
   }
 }
