@@ -3,50 +3,61 @@
  * (RunResults.tsx). Those load as their own chunk, fetched once the page has painted: the app shell
  * does not wait for the comparison, diagnosis and chart code (issue #16 item 5).
  */
-import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
+import { useEffect, useState, type ReactNode } from 'react';
 import { useApp } from '../state/store.ts';
 import { whenIdle } from '../util/idle.ts';
 import { prewarmTraceReaders } from '../worker/client.ts';
-
-/** RunResults once its chunk is here (prefetched below): rendered as is, with no Suspense boundary. */
-let loadedRunResults: (() => ReactNode) | null = null;
-const loadRunResults = (): Promise<{ default: () => ReactNode }> =>
-  import('./RunResults.tsx').then((m) => {
-    loadedRunResults = m.RunResults;
-    return { default: m.RunResults };
-  });
-const LazyRunResults = lazy(loadRunResults);
+import { loadedResultsView, loadResultsView } from './results-chunk.ts';
 
 /**
- * The results, without a detour through Suspense when the chunk was prefetched: a lazy component
- * suspends at its first render even when its module is already loaded, and React holds back the
- * content that replaces a fallback by up to 300 ms (its fallback throttling). Opening two 1,000-node
- * traces waited ~250 ms for that, idle. Which of the two is chosen once, at mount, so that the
- * results never remount when the chunk arrives.
+ * The results, rendered as soon as their chunk is here. Not React.lazy + Suspense: a lazy component
+ * suspends at its first render even when its module is already loaded, and React holds back content
+ * that replaces a Suspense fallback by up to 300 ms (its fallback throttling); opening two 1,000-node
+ * traces waited ~250 ms for that, idle. A state update shows the chunk the moment it arrives.
  */
 function RunResultsView(): ReactNode {
-  const [Loaded] = useState(() => loadedRunResults);
-  if (Loaded) return <Loaded />;
-  return (
-    <Suspense fallback={<p className="muted" role="status">Loading the results view…</p>}>
-      <LazyRunResults />
-    </Suspense>
-  );
+  const [loaded, setLoaded] = useState<{ view: () => ReactNode } | { problem: string } | null>(() => {
+    const view = loadedResultsView();
+    return view ? { view } : null;
+  });
+  useEffect(() => {
+    if (loaded) return;
+    let live = true;
+    loadResultsView().then(
+      (view) => live && setLoaded({ view }),
+      (e: unknown) => live && setLoaded({ problem: e instanceof Error ? e.message : String(e) }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [loaded]);
+  if (loaded === null) return <p className="muted" role="status">Loading the results view…</p>;
+  if ('problem' in loaded) {
+    return (
+      <p className="notice" role="alert" data-testid="results-load-problem">
+        The results view could not be loaded ({loaded.problem}). Reload the page to try again.
+      </p>
+    );
+  }
+  const View = loaded.view;
+  return <View />;
 }
 
 export function Results(): ReactNode {
   const s = useApp();
-  // Fetched once the page is idle after its start-up, before anyone asks: results show without a wait
-  // when a run starts or traces are opened; the trace readers are started ahead at the same time.
+  // The results chunk, fetched once the page is idle after its start-up, before anyone asks: results
+  // show without a wait when a run starts or traces are opened.
   useEffect(() => {
     let live = true;
     whenIdle(() => {
-      if (!live) return;
-      void loadRunResults();
-      prewarmTraceReaders();
+      if (live) loadResultsView().catch(() => {});
     });
+    // The trace readers right after the first paint, not at idle: opening files is this page's first
+    // job, and a busy start-up (sample model, backend probes) leaves no idle time for seconds.
+    const frame = requestAnimationFrame(() => setTimeout(() => live && prewarmTraceReaders(), 0));
     return () => {
       live = false;
+      cancelAnimationFrame(frame);
     };
   }, []);
   if (s.runs.length === 0) {

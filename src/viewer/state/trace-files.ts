@@ -16,6 +16,7 @@ import { follow, setCompareOptions } from './session.ts';
 import { getState, setState } from './store.ts';
 import { decodeTraceInWorker, prewarmTraceReaders } from '../worker/client.ts';
 import { whenIdle } from '../util/idle.ts';
+import { loadResultsView } from '../components/results-chunk.ts';
 
 /** Which of several traces is the reference: one that says so, else a cpu run, else the last one. */
 export function pickReference(traces: Trace[]): number {
@@ -44,6 +45,8 @@ const OPEN_MEASURES = { read: 'exray open: read', compare: 'exray open: replay a
 
 export async function openTraceFiles(files: File[]): Promise<void> {
   const t0 = performance.now();
+  // The results view's chunk loads while the files are read (it is usually here already).
+  loadResultsView().catch(() => {});
   const traces: { trace: Trace; file: string }[] = [];
   const problems: string[] = [];
   // Each file in its own worker: the page stays free while blobs are inflated and checked, files in parallel.
