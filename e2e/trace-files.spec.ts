@@ -3,8 +3,12 @@
  * the Perfetto / Model Explorer exports.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { expect, test, type Download, type Page } from '@playwright/test';
 import { chooseSample, openApp, runAndWait, selectBackends, setOptions, summaryRow } from './helpers.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 async function save(page: Page, stream: string, testId: string): Promise<Download> {
   const [download] = await Promise.all([page.waitForEvent('download'), summaryRow(page, stream).getByTestId(testId).click()]);
@@ -91,3 +95,12 @@ function withWrongCrc(file: Buffer): { bytes: Buffer; entry: string } {
   }
   throw new Error('no deflated blob in the saved trace');
 }
+
+test('a results view that cannot be loaded says so when a trace is opened, instead of an empty page', async ({ page }) => {
+  // The results chunk (RunResults.tsx) fails to arrive, as on a dropped connection or a stale deploy.
+  await page.route(/RunResults-[^/]*\.js$/, (route) => route.abort());
+  await openApp(page);
+  await page.getByTestId('open-exray-input').setInputFiles(join(ROOT, 'test', 'fixtures', 'v2-fflate-planes.exray'));
+  await expect(page.getByTestId('results-load-problem')).toContainText('The results view could not be loaded');
+  await expect(page.getByTestId('node-table')).toHaveCount(0);
+});
