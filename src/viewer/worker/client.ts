@@ -98,6 +98,8 @@ function newTraceReader(): Worker {
 /** Trace readers started ahead, each used once: two files (a comparison) open without a worker start. */
 const spareReaders: Worker[] = [];
 const SPARE_READERS = 2;
+/** Files being read in trace readers now. */
+let reading = 0;
 
 /**
  * Start trace-reader workers ahead of use (called when the page is idle): opening files then does not
@@ -109,9 +111,6 @@ export function prewarmTraceReaders(): void {
   if (reading > 0) return;
   while (spareReaders.length < SPARE_READERS) spareReaders.push(newTraceReader());
 }
-
-/** Files being read in trace readers now. */
-let reading = 0;
 
 /**
  * Decode an `.exray` file in a fresh trace-reader worker (trace-reader.ts), terminated once it
