@@ -102,7 +102,7 @@ const SPARE_READERS = 2;
 let reading = 0;
 
 /**
- * Start trace-reader workers ahead of use (called when the page is idle): opening files then does not
+ * Start trace-reader workers ahead of use (after the first paint, and again once an opening is shown): opening files then does not
  * wait for a worker to start and fetch, compile and run the reader's module (zip, schema, codecs).
  */
 export function prewarmTraceReaders(): void {
