@@ -102,8 +102,9 @@ const SPARE_READERS = 2;
 let reading = 0;
 
 /**
- * Start trace-reader workers ahead of use (after the first paint, and again once an opening is shown): opening files then does not
- * wait for a worker to start and fetch, compile and run the reader's module (zip, schema, codecs).
+ * Start trace-reader workers ahead of use (after the first paint, and again once an opening is shown):
+ * opening files then does not wait for a worker to start and fetch, compile and run the reader's
+ * module (zip, schema, codecs).
  */
 export function prewarmTraceReaders(): void {
   // Not while files are being read: starting a worker (fetch, compile, run the reader's module) takes
