@@ -15,7 +15,7 @@ import type { Browser, Page } from 'playwright-core';
 import { openRunnerPage } from '../src/cli/browser.ts';
 import { makeChainPair } from '../src/compare/synthetic.ts';
 import { encodeTrace } from '../src/trace/file.ts';
-import { SHELL_MARK } from '../src/viewer/util/marks.ts';
+import { OPEN_MEASURES, SHELL_MARK } from '../src/viewer/util/marks.ts';
 import type { BenchResult } from './types.ts';
 
 interface PageFigures {
@@ -53,12 +53,12 @@ async function measureApp(page: Page, files: string[]): Promise<PageFigures> {
   const openMs = Date.now() - t0;
   const shownAt = (await seen.jsonValue()) as number;
   // No helper functions inside: tsx would wrap them in a `__name` call the page does not have.
-  const split = await page.evaluate((shown) => {
-    const read = performance.getEntriesByName('exray open: read', 'measure').at(-1);
-    const compare = performance.getEntriesByName('exray open: replay and compare', 'measure').at(-1);
+  const split = await page.evaluate(([shown, names]) => {
+    const read = performance.getEntriesByName(names.read, 'measure').at(-1);
+    const compare = performance.getEntriesByName(names.compare, 'measure').at(-1);
     if (!read || !compare) return null;
     return { read: read.duration, compare: compare.duration, render: shown - (compare.startTime + compare.duration), fromOpen: shown - read.startTime };
-  }, shownAt);
+  }, [shownAt, OPEN_MEASURES] as const);
   if (!split) throw new Error('the page recorded no opening measures (exray open: read / replay and compare)');
   const scroll = await scrollToEnd(page, '[data-testid=node-rows]', '[data-testid=node-row]');
   const { fromOpen, ...parts } = split;

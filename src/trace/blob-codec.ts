@@ -17,7 +17,7 @@
  */
 import { Inflate, inflateSync } from 'fflate';
 import { TraceFormatError } from './errors.ts';
-import { masked32, narrow, shuffle32, unmask32, unshuffle32, unxorShuffle32, widen, words, xorPays, xorShuffle32 } from './byte-planes.ts';
+import { LITTLE_ENDIAN, masked32, narrow, shuffle32, unmask32, unshuffle32, unxorShuffle32, widen, words, xorPays, xorShuffle32 } from './byte-planes.ts';
 import { deflatePlanes } from './plane-deflate.ts';
 import type { BlobData } from './types.ts';
 
@@ -132,7 +132,6 @@ const CRC_TABLES = (() => {
   }
   return t;
 })();
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * CRC-32 (ISO-HDLC, the zip checksum) of `data`, unsigned. Slicing by 8 over aligned 32-bit loads
@@ -176,7 +175,7 @@ function planeCuts(codec: BlobCodec, length: number, size: number): number[] {
 
 function rawLittleEndian(data: BlobData): Uint8Array {
   const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (new Uint8Array(new Uint32Array([1]).buffer)[0] === 1) return view;
+  if (LITTLE_ENDIAN) return view;
   return shuffleInverseForBigEndian(words(data));
 }
 
@@ -413,7 +412,7 @@ export function decodeBlob(
     if (problem !== null) throw new TraceFormatError(file, `corrupt file: blob ${e.name} (masked4): ${problem}`);
     return out;
   }
-  if (new Uint8Array(new Uint32Array([1]).buffer)[0] !== 1) {
+  if (!LITTLE_ENDIAN) {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const w = new Uint32Array(length);
     for (let i = 0; i < length; i++) w[i] = dv.getUint32(i * 4, true);

@@ -84,8 +84,8 @@ export function unshuffle32(b: Uint8Array, out: Uint32Array): void {
   else for (let i = 0; i < n; i++) out[i] = (b[i]! | (b[n + i]! << 8) | (b[2 * n + i]! << 16) | (b[3 * n + i]! << 24)) >>> 0;
 }
 
-/** Whether a Uint32Array sees its bytes little-endian: every platform exray runs on (the byte loops serve any other). */
-const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+/** Whether this platform stores multi-byte numbers little-endian (all browsers; Node except s390x): typed-array views of the planes and of the wire formats read them as they are. */
+export const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /**
  * The 4 byte planes of `n` values in `b` as 4-byte words (each word: 4 consecutive values' bytes of

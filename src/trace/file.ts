@@ -26,6 +26,7 @@ import {
   type EncodedBlob,
   type StoragePrecision,
 } from './blob-codec.ts';
+import { LITTLE_ENDIAN } from './byte-planes.ts';
 import { TraceFormatError } from './errors.ts';
 import { BLOB_ID_PATTERN } from './ids.ts';
 import { blobUses, parseTraceHeader, validateTrace } from './schema.ts';
@@ -99,8 +100,8 @@ export function blobEntryName(blobId: string): string {
 // Endianness
 // ---------------------------------------------------------------------------------------------
 
-/** Whether this platform stores multi-byte numbers little-endian (all browsers; Node except s390x). */
-export const PLATFORM_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Whether this platform stores multi-byte numbers little-endian (byte-planes.ts LITTLE_ENDIAN). */
+export const PLATFORM_LITTLE_ENDIAN = LITTLE_ENDIAN;
 
 /** Reverses the byte order of every 4-byte word, in place. */
 export function swap32InPlace(bytes: Uint8Array): void {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { BlobData } from '../trace/types.ts';
-import { narrow, widen, words } from '../trace/byte-planes.ts';
+import { LITTLE_ENDIAN, narrow, widen, words } from '../trace/byte-planes.ts';
 
 export const WIRE_VERSION = 1 as const;
 export const MAGIC = 0x42525845;
@@ -59,7 +59,6 @@ export interface BinaryFrame {
   payload: Float32Array | Int32Array | Uint8Array;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 

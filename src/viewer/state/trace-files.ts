@@ -16,6 +16,7 @@ import { follow, setCompareOptions } from './session.ts';
 import { getState, setState } from './store.ts';
 import { decodeTraceInWorker, prewarmTraceReaders } from '../worker/client.ts';
 import { whenIdle } from '../util/idle.ts';
+import { OPEN_MEASURES } from '../util/marks.ts';
 import { loadResultsView } from '../components/results-chunk.ts';
 
 /** Which of several traces is the reference: one that says so, else a cpu run, else the last one. */
@@ -37,11 +38,6 @@ function uniqueName(base: string, taken: Set<string>): string {
   return name;
 }
 
-/**
- * Where an opening's time goes, as User Timing entries (DevTools' timings track; the viewer benchmark
- * reads them by these names): the files read in the trace readers, then replayed into runs and compared on the page.
- */
-const OPEN_MEASURES = { read: 'exray open: read', compare: 'exray open: replay and compare' } as const;
 
 export async function openTraceFiles(files: File[]): Promise<void> {
   const t0 = performance.now();
