@@ -21,12 +21,14 @@ const pool = new NodeStatsPool({ threads: 2 });
 beforeAll(async () => expect(await pool.whenReady()).toBe(true), 60_000);
 afterAll(() => pool.close());
 
-async function bothWays(model: TfjsModel, x: tf.Tensor | Record<string, tf.Tensor>, capture: 'stats' | 'tensors', extra: TraceModelOptions = {}): Promise<{ here: Trace; there: Trace; sent: number }> {
+/** `ready`: copies the pool's capture made into memory the pool had made ready. */
+async function bothWays(model: TfjsModel, x: tf.Tensor | Record<string, tf.Tensor>, capture: 'stats' | 'tensors', extra: TraceModelOptions = {}): Promise<{ here: Trace; there: Trace; sent: number; ready: number }> {
   const opts = { capture, runs: 1, warmup: 0, ...extra };
   const here = await traceModel(model, x, opts);
   const sentBefore = pool.sent;
+  const readyBefore = pool.readyTaken;
   const there = await traceModel(model, x, { ...opts, statsPool: pool });
-  return { here, there, sent: pool.sent - sentBefore };
+  return { here, there, sent: pool.sent - sentBefore, ready: pool.readyTaken - readyBefore };
 }
 
 describe('wasm: statistics on worker threads give the trace statistics in the heap give', () => {
@@ -47,6 +49,9 @@ describe('wasm: statistics on worker threads give the trace statistics in the he
       // the final outputs (read after the run) do not.
       const nodeBlobs = new Set(t.there.header.nodes.flatMap((n) => n.outputs.map((o) => o.blob!.id)));
       for (const [id, data] of t.there.blobs) expect(data.buffer instanceof SharedArrayBuffer, id).toBe(nodeBlobs.has(id));
+      // The pool's first capture: its memory was made ready while the timing passes ran (the
+      // capture said what it would copy, from the first pass's shapes), one buffer per copy.
+      expect(t.ready).toBe(nodeBlobs.size);
       // Such a trace is written and read back as any other.
       expectSameTrace(decodeTrace(encodeTrace(t.there), 'shared.exray'), t.here);
       const s = await bothWays(model, feed, 'stats');

@@ -1,4 +1,7 @@
-/** PrefaultedMemory (src/reference/prefaulted-memory.ts): the buffers a capture took, made again on its own thread. */
+/**
+ * PrefaultedMemory (src/reference/prefaulted-memory.ts, the policy: src/trace/ready-memory.ts): the
+ * buffers a capture is about to take, or took, made on a thread of its own.
+ */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PrefaultedMemory } from '../src/reference/prefaulted-memory.ts';
 
@@ -12,7 +15,7 @@ function memory(maxBytes?: number): PrefaultedMemory {
   return m;
 }
 /** One capture taking buffers of these sizes; the buffers it got. */
-async function capture(m: PrefaultedMemory, sizes: number[]): Promise<(SharedArrayBuffer | null)[]> {
+async function capture(m: PrefaultedMemory, sizes: number[]): Promise<(ArrayBufferLike | null)[]> {
   const got = sizes.map((n) => m.take(n));
   m.captureEnded();
   await m.idle();
@@ -50,6 +53,40 @@ describe('PrefaultedMemory', () => {
     // A capture that took nothing leaves what is ready.
     await capture(m, []);
     expect(m.heldBytes).toBe(4000);
+  });
+
+  it('a capture about to run gets what it expects, before any capture, beside what is ready, within maxBytes', async () => {
+    const m = memory(24_000);
+    m.expect([4096, 8192, 4096]);
+    await m.idle();
+    expect(m.heldBytes).toBe(16_384);
+    // What is ready counts: expecting it again makes only what is missing (one more 4096 than ready).
+    m.expect([4096, 4096, 4096]);
+    await m.idle();
+    expect(m.heldBytes).toBe(16_384 + 4096);
+    // Past maxBytes nothing more is made (a second 8192); a size that fits still is.
+    m.expect([8192, 8192, 2048]);
+    await m.idle();
+    expect(m.heldBytes).toBe(16_384 + 4096 + 2048);
+    const got = [m.take(4096), m.take(4096), m.take(4096), m.take(8192), m.take(2048), m.take(4096), m.take(8192)];
+    expect(got.map((b) => b?.byteLength ?? null)).toEqual([4096, 4096, 4096, 8192, 2048, null, null]);
+    expect(got[0]).toBeInstanceOf(SharedArrayBuffer);
+    expect(new Set(got).size).toBe(6);
+    expect(m.heldBytes).toBe(0);
+    // The first capture ends: nothing is made for a next one (the process may never capture again).
+    m.captureEnded();
+    await m.idle();
+    expect(m.heldBytes).toBe(0);
+  });
+
+  it('a wait for memory being made is bounded', async () => {
+    const m = memory();
+    m.expect([64 << 20]);
+    const t0 = performance.now();
+    await m.idle(0);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    await m.idle();
+    expect(m.heldBytes).toBe(64 << 20);
   });
 
   it('a closed one gives nothing and holds nothing', async () => {

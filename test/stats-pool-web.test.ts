@@ -2,7 +2,7 @@
  * The page's StatsPool (Web Workers, src/viewer/worker/stats-pool-web.ts) in a real headless Chromium
  * through the runner page: a TF.js capture of a bundled model on a photo with its statistics on the
  * pool's workers gives the trace the page's own thread gives (every record and statistic, every blob
- * byte), the pool really took the arrays, and the viewer's way (the trace worker, its statistics on
+ * byte), the pool really took the arrays (copied into memory it made ready), and the viewer's way (the trace worker, its statistics on
  * nested workers) gives that trace too.
  */
 import { join } from 'node:path';
@@ -40,8 +40,10 @@ describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
     const { dir, request } = await runnerRequestFor({ model: join(MODELS, name), backend: 'wasm', feed: [await photoFeed(name, 'chelsea.png')], feedFile: photo, capture: 'tensors', runs: 1, warmup: 0 });
     await withRunnerPage(dir, async (run, session) => {
       const statsWorkers: string[] = [];
+      const memoryWorkers: string[] = [];
       session.page.on('worker', (w) => {
         if (w.url().includes('stats-worker-web')) statsWorkers.push(w.url());
+        if (w.url().includes('memory-worker-web')) memoryWorkers.push(w.url());
       });
       const main = { ...request, where: 'main' as const };
       const here = await run({ ...main, statistics: 'here' });
@@ -51,10 +53,16 @@ describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
       expect(pooled.result.statsJobs).toBeGreaterThan(50);
       expect(expectSameTrace(pooled.trace, here.trace)).toBeGreaterThan(50);
       expect(statsWorkers.length).toBe(2);
+      // The copies went into memory a worker of the pool's made ready (pages touched there, the
+      // buffers transferred) while the timing passes ran: the same values, no page faults here.
+      expect(here.result.readyCopies).toBe(0);
+      expect(pooled.result.readyCopies).toBeGreaterThan(50);
+      expect(memoryWorkers.length).toBe(1);
       // The viewer's way: the trace worker, its statistics on workers it starts itself (nested).
       expect(request.where).toBe('worker');
       const viewer = await run(request);
       expect(statsWorkers.length).toBeGreaterThan(2);
+      expect(memoryWorkers.length).toBe(2);
       expect(expectSameTrace(viewer.trace, here.trace)).toBeGreaterThan(50);
 
       // A job the worker fails rejects, naming the failure; a pool whose workers cannot load computes

@@ -14,9 +14,9 @@ import { RUNNER_PREFIX, type BenchRequest, type RunnerRequest, type RunnerResult
 
 /**
  * A main-thread run with its statistics where the request says (tests compare the two ways); returns
- * the arrays the pool sent to its workers.
+ * the arrays the pool sent to its workers, and those it gave out of ready memory.
  */
-async function runHere(where: 'here' | 'pool', model: ModelPayload, input: InputPayload, job: RunJob, builder: TraceBuilder, say: (s: string) => void): Promise<number> {
+async function runHere(where: 'here' | 'pool', model: ModelPayload, input: InputPayload, job: RunJob, builder: TraceBuilder, say: (s: string) => void): Promise<Pick<RunnerResult, 'statsJobs' | 'readyCopies'>> {
   const { executeJob } = await import('../viewer/worker/run-job.ts');
   const pool = where === 'pool' ? new WebStatsPool({ threads: 2 }) : null;
   const transport = createInPageTransport();
@@ -24,7 +24,7 @@ async function runHere(where: 'here' | 'pool', model: ModelPayload, input: Input
   try {
     if (pool && !(await pool.whenReady())) throw new Error('no statistics worker could start in this page');
     await executeJob(model, input, job, transport, say, { statsPool: pool });
-    return pool?.sent ?? 0;
+    return { statsJobs: pool?.sent ?? 0, readyCopies: pool?.readyTaken ?? 0 };
   } finally {
     transport.close();
     await pool?.close();
@@ -41,9 +41,9 @@ async function run(req: RunnerRequest): Promise<RunnerResult> {
     const input = inputPayload(req.input);
     const job: RunJob = { stream: req.backend, backend: req.backend, options: req.options, label: req.label, capture: req.capture, runs: req.runs, warmup: req.warmup, ...(req.nodes ? { nodes: req.nodes } : {}), ...(req.maxMemoryBytes !== undefined ? { maxMemoryBytes: req.maxMemoryBytes } : {}) };
     const builder = new TraceBuilder({ source: `browser ${req.backend}` });
-    let statsJobs: number | undefined;
+    let pooled: Pick<RunnerResult, 'statsJobs' | 'readyCopies'> = {};
     if (req.statistics && req.where !== 'main') throw new Error('statistics: for runs on the main thread only');
-    if (req.statistics) statsJobs = await runHere(req.statistics, model, input, job, builder, say);
+    if (req.statistics) pooled = await runHere(req.statistics, model, input, job, builder, say);
     else {
       const start = req.where === 'worker' ? runJobInWorker : runJobOnMainThread;
       const handle = start(model, input, job, (t) => t.subscribe((m) => builder.push(m.event)), say);
@@ -57,7 +57,7 @@ async function run(req: RunnerRequest): Promise<RunnerResult> {
     const up = await fetch(`${RUNNER_PREFIX}result`, { method: 'POST', body: new Blob([bytes as Uint8Array<ArrayBuffer>]) });
     if (!up.ok) throw new Error(`upload failed: HTTP ${up.status}`);
     say(`done: ${bytes.length} bytes`);
-    return { ok: true, bytes: bytes.length, ...(statsJobs !== undefined ? { statsJobs } : {}) };
+    return { ok: true, bytes: bytes.length, ...pooled };
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     say(`failed: ${message}`);

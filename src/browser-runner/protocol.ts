@@ -46,6 +46,8 @@ export interface RunnerResult {
   bytes?: number;
   /** With `statistics: 'pool'`: arrays the pool sent to its workers. */
   statsJobs?: number;
+  /** With `statistics: 'pool'`: copies made into memory the pool had made ready (ready-memory.ts). */
+  readyCopies?: number;
 }
 
 /** `npm run bench` in the browser: tracing overhead of one model on one backend (main thread). */

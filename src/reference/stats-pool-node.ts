@@ -6,7 +6,6 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { ThreadStatsPool, type StatsFromWorker, type StatsThread, type StatsThreadEvents } from '../trace/stats-pool-threads.ts';
-import type { BlobData } from '../trace/types.ts';
 import { PrefaultedMemory } from './prefaulted-memory.ts';
 
 export type { StatsFromWorker, StatsToWorker } from '../trace/stats-pool-threads.ts';
@@ -47,7 +46,6 @@ export function threadsAfterRun(): number {
 
 export class NodeStatsPool extends ThreadStatsPool {
   private readonly url: URL;
-  private readonly memory: PrefaultedMemory | null;
 
   constructor(options: NodeStatsPoolOptions = {}) {
     super({
@@ -58,30 +56,6 @@ export class NodeStatsPool extends ThreadStatsPool {
     });
     this.url = options.workerUrl ?? WORKER_URL;
     this.memory = this.sharesMemory && (options.prefaults ?? true) ? new PrefaultedMemory() : null;
-  }
-
-  sharedBlob(kind: 'float32' | 'int32', length: number): BlobData | null {
-    const ready = this.memory?.take(length * 4);
-    if (!ready) return null;
-    return kind === 'int32' ? new Int32Array(ready) : new Float32Array(ready);
-  }
-
-  captureEnded(): void {
-    this.memory?.captureEnded();
-  }
-
-  /** Bytes of shared memory ready for the next capture's copies. */
-  get readyMemoryBytes(): number {
-    return this.memory?.heldBytes ?? 0;
-  }
-
-  /** Resolves once the shared memory for the next capture is ready (benchmarks: between samples). */
-  memoryReady(): Promise<void> {
-    return this.memory?.idle() ?? Promise.resolve();
-  }
-
-  override async close(): Promise<void> {
-    await Promise.all([super.close(), this.memory?.close()]);
   }
 
   protected spawn(events: StatsThreadEvents): StatsThread | null {

@@ -11,6 +11,7 @@
 import type { BlobData, TensorStats } from './types.ts';
 import { computeStats } from './stats.ts';
 import type { StatsPool, StatsResult } from './stats-pool.ts';
+import type { ReadyMemory } from './ready-memory.ts';
 
 export interface StatsToWorker {
   id: number;
@@ -94,6 +95,10 @@ export abstract class ThreadStatsPool implements StatsPool {
   private nextId = 0;
   /** Arrays sent to a thread so far. */
   sent = 0;
+  /** Arrays given out of ready memory so far (readyBlob). */
+  readyTaken = 0;
+  /** Memory made ready for the copies captures hand to the pool (set by a subclass; null: none). */
+  protected memory: ReadyMemory | null = null;
 
   constructor(options: ThreadStatsPoolOptions) {
     this.size = Math.max(1, Math.floor(options.threads));
@@ -144,7 +149,35 @@ export abstract class ThreadStatsPool implements StatsPool {
     });
   }
 
+  readyBlob(kind: 'float32' | 'int32', length: number): BlobData | null {
+    const ready = this.memory?.take(length * 4);
+    if (!ready) return null;
+    this.readyTaken++;
+    return kind === 'int32' ? new Int32Array(ready) : new Float32Array(ready);
+  }
+
+  expect(byteLengths: readonly number[]): void {
+    this.memory?.expect(byteLengths);
+  }
+
+  captureEnded(): void {
+    this.memory?.captureEnded();
+  }
+
+  /** Bytes of memory ready for the next capture's copies. */
+  get readyMemoryBytes(): number {
+    return this.memory?.heldBytes ?? 0;
+  }
+
+  memoryReady(timeoutMs?: number): Promise<void> {
+    return this.memory?.idle(timeoutMs) ?? Promise.resolve();
+  }
+
   async close(): Promise<void> {
+    await Promise.all([this.closeThreads(), this.memory?.close()]);
+  }
+
+  private async closeThreads(): Promise<void> {
     this.closed = true;
     this.drainHere();
     for (const w of this.readyWaiters.splice(0)) w(false);

@@ -28,13 +28,20 @@ export interface StatsPool {
    */
   readonly sharesMemory?: boolean;
   /**
-   * An array in shared memory the pool made ready for a copy it will read (pools that sharesMemory),
-   * its pages touched by another thread (NodeStatsPool), so the inference thread copying into it pays
-   * no page faults; null when none is ready (the caller allocates). Contents unspecified (the caller
-   * overwrites them).
+   * An array the pool made ready for a copy it will read, its pages touched by another thread
+   * (ready-memory.ts), so the inference thread copying into it pays no page faults: in shared memory
+   * for a pool that sharesMemory, else a transferable one. Null when none is ready (the caller
+   * allocates). Contents unspecified (the caller overwrites them).
    */
-  sharedBlob?(kind: 'float32' | 'int32', length: number): BlobData | null;
-  /** A capture that took sharedBlob arrays has all its statistics back (the pool may now work for the next one). */
+  readyBlob?(kind: 'float32' | 'int32', length: number): BlobData | null;
+  /**
+   * A capture that will copy values of these byte lengths for the pool is about to run (from the
+   * timing pass's shapes): make their memory ready meanwhile.
+   */
+  expect?(byteLengths: readonly number[]): void;
+  /** Resolves once the memory asked for is ready, or after `timeoutMs` (default: no bound). */
+  memoryReady?(timeoutMs?: number): Promise<void>;
+  /** A capture that handed copies to the pool has all its statistics back (the pool may now work for the next one). */
   captureEnded?(): void;
   /** Start the threads now (e.g. while a run is under way) rather than on the first job. */
   warm(): void;

@@ -219,7 +219,7 @@ export async function capturePass(
   const shared = statsPool?.sharesMemory === true;
   /** A sync-read output for the pool: copied (its statistics then computed there), or read here when it cannot go. */
   const take = (t: Tensor, bins: number, pool: StatsPool): Taken => {
-    const copy = borrow && inFlight >= maxInFlight ? null : copyOut(t, backend, opts.pool, shared ? statsPool : undefined);
+    const copy = borrow && inFlight >= maxInFlight ? null : copyOut(t, backend, opts.pool, pool, shared);
     if (!copy) {
       const r = readSync(t, backend, borrow, bins, opts.pool);
       // A borrowed view is gone after the node: only statistics outlive it (or a copy, without them).
@@ -272,7 +272,7 @@ export async function capturePass(
       if (borrow && opts.pool) opts.pool.release(...values.filter(isBlobData));
     }
     // Every statistic of this capture is back: the pool may now make memory ready for the next one.
-    if (shared) statsPool.captureEnded?.();
+    statsPool?.captureEnded?.();
   } catch (e) {
     tf.dispose(outputs);
     throw e;
@@ -290,9 +290,10 @@ export async function capturePass(
 
 /**
  * A float32/int32 output's values copied out (wasm: from the heap; cpu: from the backend's own array),
- * else null; `shared`: into shared memory, for that pool (its sharedBlob where it has one).
+ * else null: into a BlobPool's buffer, else memory the StatsPool made ready (its readyBlob), else a new
+ * array (`shared`: in shared memory, for a pool whose threads read it there).
  */
-function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined, shared: StatsPool | undefined): BlobData | null {
+function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined, statsPool: StatsPool, shared: boolean): BlobData | null {
   let values: ArrayLike<number>;
   if (backend === 'wasm') {
     if (t.dtype !== 'float32' && t.dtype !== 'int32') return null;
@@ -301,12 +302,27 @@ function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined, shared:
     values = t.dataSync() as ArrayLike<number>;
   }
   if (!blobShaped(values, t.dtype)) return null;
-  if (pool) return pool.copyOf(values, shared !== undefined);
-  if (!shared) return values.slice();
+  if (pool) return pool.copyOf(values, shared);
   const kind = values instanceof Int32Array ? 'int32' : 'float32';
-  const out = shared.sharedBlob?.(kind, values.length) ?? newBlob(kind, values.length, true);
+  const out = statsPool.readyBlob?.(kind, values.length) ?? (shared ? newBlob(kind, values.length, true) : null);
+  if (!out) return values.slice();
   out.set(values);
   return out;
+}
+
+/**
+ * Byte lengths of the copies a capture pass with these options hands to its StatsPool (every
+ * float32/int32 output of the selected nodes, from the timing pass's shapes), or null when it hands
+ * none (no pool, a GPU backend, copies into a BlobPool's buffers): what the pool is told to `expect`.
+ */
+export function poolCopyLengths(backend: string, opts: Parameters<typeof capturePass>[3], nodes: readonly NodeSkeleton[]): number[] | null {
+  if (!opts?.statsPool || opts.pool || opts.stats === undefined || !SYNC_READ_BACKENDS.has(backend)) return null;
+  const lengths: number[] = [];
+  for (const n of nodes) {
+    if (opts.select && !opts.select(n.name)) continue;
+    for (const o of n.outputs) if (o.dtype === 'float32' || o.dtype === 'int32') lengths.push(4 * o.shape.reduce((a, b) => a * b, 1));
+  }
+  return lengths;
 }
 
 function toCopy(values: ArrayLike<number>): ArrayLike<number> {

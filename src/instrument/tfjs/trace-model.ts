@@ -29,7 +29,7 @@ import { newTraceId, blobIdFor } from '../../trace/ids.ts';
 import { collectEnvironment } from './environment.ts';
 import { median, type TraceRunOptions } from '../common.ts';
 import { declaredNodeCount, isGraphModel, type TfjsModel } from './hooks.ts';
-import { capturePass, Runner, STATS_POOL_IN_FLIGHT_BYTES, timingPass, type ModelInputs } from './passes.ts';
+import { capturePass, poolCopyLengths, Runner, STATS_POOL_IN_FLIGHT_BYTES, timingPass, type ModelInputs } from './passes.ts';
 import { tfjsVersion } from './version.ts';
 import type { BlobPool } from './blob-pool.ts';
 import type { StatsPool } from '../../trace/stats-pool.ts';
@@ -71,6 +71,8 @@ export function kernelClock(backend: string): Clock {
 /** Timing passes at most, and the time they may take together (see the timing pass below). */
 const TIMING_PASSES = 3;
 const TIMING_BUDGET_MS = 1500;
+/** The most a capture waits for its copies' memory to be made ready (ReadyMemory). */
+const MEMORY_WAIT_MS = 2000;
 
 /** A profiled kernel's time in ms, null when the backend gave none. */
 function kernelMs(k: { kernelTimeMs: unknown }): number | null {
@@ -229,6 +231,11 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
   const t0 = performance.now();
   const timed = await timingPass(runner);
   let lastOutputs = timed.outputs;
+  // The capture's copies for a StatsPool are known from this pass's shapes: their memory is made
+  // ready (pages touched on another thread) while the passes below run.
+  const captureOpts = capture === 'timing' ? null : captureOptions(capture, bins, options, keptBytes(timed.nodes, options.nodes));
+  const copies = captureOpts && poolCopyLengths(backend, captureOpts, timed.nodes);
+  if (copies) captureOpts.statsPool?.expect?.(copies);
   // One timing pass can catch a kernel at a bad moment (GC, first-use compilation, a tab switch): a
   // single 98 ms BatchNorm among 6–12 ms ones dominated a wasm timeline (issue 12). While passes are
   // cheap, repeat them and keep each kernel's median, with its spread. Bounded by TIMING_BUDGET_MS so
@@ -285,6 +292,9 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
     skeleton.forEach((s, i) => emit({ type: 'node', node: nodeRecord(i, s.outputs.map((o) => ({ shape: o.shape, dtype: toDType(o.dtype) }))) }));
   } else {
     progress('capture pass');
+    // Memory still being made is made faster there than the copies would fault it in here; bounded,
+    // so a stalled thread only costs the faults it was to save.
+    if (copies) await captureOpts.statsPool?.memoryReady?.(MEMORY_WAIT_MS);
     const keepValues = capture === 'tensors';
     tf.dispose(lastOutputs);
     lastOutputs = [];
@@ -296,7 +306,7 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
       }
       const outputs = c.outputs.map((o, k) => tensorRecord(c.name, k, o, c.values[k] ?? null, keepValues, c.stats?.[k] ?? null, c.copies));
       emit({ type: 'node', node: nodeRecord(i, outputs) });
-    }, captureOptions(capture, bins, options, keptBytes(skeleton, options.nodes)));
+    }, captureOpts ?? undefined);
     lastOutputs = captured.outputs;
     if (captured.visited !== skeleton.length) warnings.push(`capture pass saw ${captured.visited} nodes, timing pass ${skeleton.length}`);
     if (options.nodes) {
