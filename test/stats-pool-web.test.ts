@@ -34,7 +34,7 @@ async function withRunnerPage(dir: string, f: (run: PageRun, session: RunnerSess
 
 // One Chromium launch per model, a few single-inference traces each: ~40 s in all, twice that on a busy machine.
 describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
-  it('MobileNetV2 graph model on wasm, tensors capture: the pool\'s trace is the page thread\'s, bit for bit', async () => {
+  it('MobileNetV2 graph model on wasm, tensors and stats captures: the pool\'s trace is the page thread\'s, bit for bit', async () => {
     const name = 'nsfw-mobilenet-v2-mid';
     const photo = join(SAMPLES, 'chelsea.png');
     const { dir, request } = await runnerRequestFor({ model: join(MODELS, name), backend: 'wasm', feed: [await photoFeed(name, 'chelsea.png')], feedFile: photo, capture: 'tensors', runs: 1, warmup: 0 });
@@ -58,11 +58,21 @@ describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
       expect(here.result.readyCopies).toBe(0);
       expect(pooled.result.readyCopies).toBeGreaterThan(50);
       expect(memoryWorkers.length).toBe(1);
+      // A stats capture (the viewer's default) goes the same way: each copy's statistics on a worker,
+      // in ready memory, the copy then dropped; the same statistics.
+      const stats = { ...main, capture: 'stats' as const };
+      const hereStats = await run({ ...stats, statistics: 'here' });
+      const pooledStats = await run({ ...stats, statistics: 'pool' });
+      expect(pooledStats.result.statsJobs).toBeGreaterThan(50);
+      expect(pooledStats.result.readyCopies).toBeGreaterThan(50);
+      expect(pooledStats.trace.blobs.size).toBe(hereStats.trace.blobs.size);
+      expectSameTrace(pooledStats.trace, hereStats.trace);
+      pooledStats.trace.header.nodes.forEach((n, i) => n.outputs.forEach((o, k) => expect(o.stats, n.name).toStrictEqual(here.trace.header.nodes[i]!.outputs[k]!.stats)));
       // The viewer's way: the trace worker, its statistics on workers it starts itself (nested).
       expect(request.where).toBe('worker');
       const viewer = await run(request);
       expect(statsWorkers.length).toBeGreaterThan(2);
-      expect(memoryWorkers.length).toBe(2);
+      expect(memoryWorkers.length).toBe(3);
       expect(expectSameTrace(viewer.trace, here.trace)).toBeGreaterThan(50);
 
       // A job the worker fails rejects, naming the failure; a pool whose workers cannot load computes

@@ -47,11 +47,12 @@ export async function executeJob(
     if (why) throw new Error(why);
     onStatus(`starting ${job.backend}`);
     const environment = await useBackend(job.backend, job.options);
-    // A tensors capture copies every output anyway (the trace keeps it): the copy then goes to a worker
-    // and back. A stats capture reads the wasm heap in place; a copy per node only for the pool cost the
-    // page more than the statistics it moved (Chromium, MobileNetV2 graph wasm, 1 worker on 2 busy
-    // cores: ×1.49 → ×1.85 of plain inference; tensors ×2.16 → ×1.69), so it keeps them on this thread.
-    const pooled = statsPool && POOLED_BACKENDS.has(job.backend) && job.capture === 'tensors' ? { statsPool } : {};
+    // Each output is copied for the pool into memory its worker made ready (ready-memory-web.ts), so
+    // a stats capture gains too: before that, its copies' page faults cost the page more than the
+    // statistics moved (Chromium, MobileNetV2 graph wasm, 1 worker on 2 cores: stats ×1.49 → ×1.85 of
+    // plain inference); with it, stats on the pool ×1.26–1.29 against ×1.33–1.62 here (two bench runs,
+    // side by side).
+    const pooled = statsPool && POOLED_BACKENDS.has(job.backend) && job.capture !== 'timing' ? { statsPool } : {};
     // The workers load (module, kernel) while the model does, so they take the capture from its first node.
     pooled.statsPool?.warm();
     onStatus('loading model');
