@@ -27,7 +27,7 @@ export function median(xs: number[]): number {
  * shuffled one it hits most samples of every cheap variant (the timing pass measured 1.11–1.21× in
  * the bench against 1.02–1.03× alone). A variant still pays for its own allocations. Node also waits
  * there for the statistics pool's shared memory to be made ready for the next capture (an app's idle
- * time between captures; prefaulted-memory.ts).
+ * time between captures; ready-memory-node.ts).
  */
 export async function measureOverhead(
   runner: Runner,

@@ -6,7 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { ThreadStatsPool, type StatsFromWorker, type StatsThread, type StatsThreadEvents } from '../trace/stats-pool-threads.ts';
-import { PrefaultedMemory } from './prefaulted-memory.ts';
+import { NodeReadyMemory } from './ready-memory-node.ts';
 
 export type { StatsFromWorker, StatsToWorker } from '../trace/stats-pool-threads.ts';
 
@@ -28,7 +28,8 @@ export interface NodeStatsPoolOptions {
   sharesMemory?: boolean;
   /**
    * With sharesMemory: the copies' shared memory is made ready, pages touched, on a thread of its own
-   * between captures (prefaulted-memory.ts; default true); false: allocated as each copy is made.
+   * while the timing passes run and between captures (ready-memory-node.ts; default true); false:
+   * allocated as each copy is made.
    */
   prefaults?: boolean;
   /** The thread's entry (default stats-worker-boot.mjs next to this file; tests give a missing one). */
@@ -55,7 +56,7 @@ export class NodeStatsPool extends ThreadStatsPool {
       ...(options.minElements !== undefined ? { minElements: options.minElements } : {}),
     });
     this.url = options.workerUrl ?? WORKER_URL;
-    this.memory = this.sharesMemory && (options.prefaults ?? true) ? new PrefaultedMemory() : null;
+    this.memory = this.sharesMemory && (options.prefaults ?? true) ? new NodeReadyMemory() : null;
   }
 
   protected spawn(events: StatsThreadEvents): StatsThread | null {

@@ -14,7 +14,7 @@
  *   once (`exray trace`) may never capture again, and would hold a capture's worth of memory for
  *   nothing. Buffers the last capture did not take are dropped.
  * A take with no ready buffer of its size returns null (the caller allocates as before).
- * Pure: the thread is the subclass's (Node: src/reference/prefaulted-memory.ts; the page:
+ * Pure: the thread is the subclass's (Node: src/reference/ready-memory-node.ts; the page:
  * src/viewer/worker/ready-memory-web.ts).
  */
 

@@ -292,8 +292,8 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
     skeleton.forEach((s, i) => emit({ type: 'node', node: nodeRecord(i, s.outputs.map((o) => ({ shape: o.shape, dtype: toDType(o.dtype) }))) }));
   } else {
     progress('capture pass');
-    // Memory still being made is made faster there than the copies would fault it in here; bounded,
-    // so a stalled thread only costs the faults it was to save.
+    // Copies made before their memory is ready would fault in here what is being made there, paying
+    // twice; bounded, so a stalled thread only costs the faults it was to save.
     if (copies) await captureOpts.statsPool?.memoryReady?.(MEMORY_WAIT_MS);
     const keepValues = capture === 'tensors';
     tf.dispose(lastOutputs);

@@ -25,7 +25,7 @@ parentPort.on('message', (lengths) => {
 });
 `;
 
-export class PrefaultedMemory extends ReadyMemory {
+export class NodeReadyMemory extends ReadyMemory {
   protected spawn(events: MemoryMakerEvents): MemoryMaker {
     const w = new Worker(BODY, { eval: true, name: 'exray-memory' });
     w.on('message', (made: SharedArrayBuffer[]) => events.made(made));

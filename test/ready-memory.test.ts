@@ -1,28 +1,28 @@
 /**
- * PrefaultedMemory (src/reference/prefaulted-memory.ts, the policy: src/trace/ready-memory.ts): the
+ * NodeReadyMemory (src/reference/ready-memory-node.ts, the policy: src/trace/ready-memory.ts): the
  * buffers a capture is about to take, or took, made on a thread of its own.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PrefaultedMemory } from '../src/reference/prefaulted-memory.ts';
+import { NodeReadyMemory } from '../src/reference/ready-memory-node.ts';
 
-const live: PrefaultedMemory[] = [];
+const live: NodeReadyMemory[] = [];
 afterEach(async () => {
   await Promise.all(live.splice(0).map((m) => m.close()));
 });
-function memory(maxBytes?: number): PrefaultedMemory {
-  const m = new PrefaultedMemory(maxBytes === undefined ? {} : { maxBytes });
+function memory(maxBytes?: number): NodeReadyMemory {
+  const m = new NodeReadyMemory(maxBytes === undefined ? {} : { maxBytes });
   live.push(m);
   return m;
 }
 /** One capture taking buffers of these sizes; the buffers it got. */
-async function capture(m: PrefaultedMemory, sizes: number[]): Promise<(ArrayBufferLike | null)[]> {
+async function capture(m: NodeReadyMemory, sizes: number[]): Promise<(ArrayBufferLike | null)[]> {
   const got = sizes.map((n) => m.take(n));
   m.captureEnded();
   await m.idle();
   return got;
 }
 
-describe('PrefaultedMemory', () => {
+describe('NodeReadyMemory', () => {
   it('has nothing before the second capture; after it, a buffer of each size it took, zero-filled and shared', async () => {
     const m = memory();
     // The first capture: a process that captures once (exray trace) gets no memory made ready for a next one.
