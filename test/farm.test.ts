@@ -1,7 +1,8 @@
 /**
- * `exray farm` without a browser: config validation (file + JSON path, exit code 2), flags over the
+ * `exray farm` without a farm run: config validation (file + JSON path, exit code 2), flags over the
  * config, the JUnit XML shape (parsed back), the pool (bounded, timeouts, retries, a failing device
- * fails only its cells), the accuracy figures and the progress lines.
+ * fails only its cells), a browser that goes away (a real Chromium closed under a call), the accuracy
+ * figures and the progress lines.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -13,7 +14,9 @@ import { rawConfig, type FarmCommandOptions } from '../src/cli/commands/farm.ts'
 import { ExrayInputError } from '../src/errors.ts';
 import { cellAccuracy, breaksTolerance, quantile } from '../src/farm/accuracy.ts';
 import { loadFarmConfig, parseFarmConfig, sanitizeName, deviceName } from '../src/farm/config.ts';
-import { connectFailure, LocalChromium, makeDevice } from '../src/farm/devices.ts';
+import { connectFailure, LocalChromium, lostBrowser, makeDevice } from '../src/farm/devices.ts';
+import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '../src/cli/chromium.ts';
 import { FarmProgress } from '../src/farm/progress.ts';
 import { FinalError, runPool, type PoolTask } from '../src/farm/pool.ts';
 import { indexHtml, inlineScriptText, junitXml, xmlEscape, type CellSummary, type FarmSummary } from '../src/farm/report.ts';
@@ -145,6 +148,27 @@ describe('devices that are not there fail their cells with the reason, never cra
     expect(e.message).not.toContain('secret');
     for (const d of [android, cdp, ws]) await d.close();
     await local.close();
+  });
+});
+
+describe('a browser that goes away', () => {
+  it('a call that failed while it closes means the device is lost; a failure of a browser that stays is its own', { timeout: 60_000 }, async () => {
+    const server = await chromium.launchServer(chromiumLaunchOptions());
+    try {
+      const b = await chromium.connect(server.wsEndpoint());
+      // Still there after the grace: the error is the call's own.
+      expect(await lostBrowser(b, new Error('Protocol error (Target.createTarget): Failed to open a new tab'), 200)).toBe(false);
+      expect(b.isConnected()).toBe(true);
+      // Closing under the call (what the farm e2e test does to its flaky device): the browser still
+      // looks connected when the call fails, and says it is gone within the grace.
+      const closing = server.close();
+      expect(await lostBrowser(b, new Error('Protocol error (Target.createTarget): Failed to open a new tab'))).toBe(true);
+      await closing;
+      // Gone: said at once, whatever the message (a wait for the grace would outlast the test).
+      expect(await lostBrowser(b, new Error('anything'), 600_000)).toBe(true);
+    } finally {
+      await server.close().catch(() => {});
+    }
   });
 });
 

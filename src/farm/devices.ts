@@ -65,6 +65,30 @@ export class LocalChromium {
   }
 }
 
+/** How long a call that failed on a connected browser waits for it to say it is gone. */
+export const DISCONNECT_GRACE_MS = 2000;
+
+/**
+ * Whether `e`, thrown by a call on `b`, means the browser is gone. The `disconnected` event can come
+ * after the failed call: a browser that is closing answers "Failed to open a new tab" while it is
+ * still connected. So the message is read, and a browser that still looks connected is given
+ * DISCONNECT_GRACE_MS to disconnect before `e` is taken for a failure of its own.
+ */
+export async function lostBrowser(b: Pick<Browser, 'isConnected' | 'once' | 'off'>, e: unknown, graceMs = DISCONNECT_GRACE_MS): Promise<boolean> {
+  if (!b.isConnected() || /(Browser|Target page, context or browser) (has been )?closed/i.test(messageOf(e))) return true;
+  return new Promise((resolve) => {
+    const on = (): void => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      b.off('disconnected', on);
+      resolve(!b.isConnected());
+    }, graceMs);
+    b.once('disconnected', on);
+  });
+}
+
 /** Pages on a Browser: one context per cell (device emulation lives in the context). */
 function browserDevice(name: string, kind: FarmDevice['kind'], base: string, connect: () => Promise<Browser>, contextOptions: Record<string, unknown>, ownsBrowser: boolean): FarmDevice {
   let browser: Promise<Browser> | null = null;
@@ -91,20 +115,19 @@ function browserDevice(name: string, kind: FarmDevice['kind'], base: string, con
       const b = await get();
       const gone = (): FinalError => new FinalError((lostReason ??= 'device lost: the browser disconnected'));
       if (!b.isConnected()) throw gone();
-      // The `disconnected` event can come after a failed call: the message already says it.
-      const lostIn = (e: unknown): unknown => (!b.isConnected() || /(Browser|Target page, context or browser) (has been )?closed/i.test(messageOf(e)) ? gone() : e);
+      const lostIn = async (e: unknown): Promise<unknown> => ((await lostBrowser(b, e)) ? gone() : e);
       let context: BrowserContext;
       try {
         context = await b.newContext(contextOptions);
       } catch (e) {
-        throw lostIn(e);
+        throw await lostIn(e);
       }
       try {
         const page = await context.newPage();
         return { page, close: () => context.close().catch(() => {}) };
       } catch (e) {
         await context.close().catch(() => {});
-        throw lostIn(e);
+        throw await lostIn(e);
       }
     },
     async close() {
