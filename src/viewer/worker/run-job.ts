@@ -47,12 +47,12 @@ export async function executeJob(
     if (why) throw new Error(why);
     onStatus(`starting ${job.backend}`);
     const environment = await useBackend(job.backend, job.options);
-    // Each output is copied for the pool into memory its worker made ready (ready-memory-web.ts), so
-    // a stats capture gains too: before that, its copies' page faults cost the page more than the
-    // statistics moved (Chromium, MobileNetV2 graph wasm, 1 worker on 2 cores: stats ×1.49 → ×1.85 of
-    // plain inference); with it, stats on the pool ×1.26–1.29 against ×1.33–1.62 here (two bench runs,
-    // side by side).
-    const pooled = statsPool && POOLED_BACKENDS.has(job.backend) && job.capture !== 'timing' ? { statsPool } : {};
+    // A tensors capture copies every output anyway (the trace keeps it): the copy then goes to a worker
+    // and back. A stats capture reads the wasm heap in place on this thread, so its node rows stream
+    // while the run goes on (a pool's answers are read after the run). Its copies now land in ready
+    // memory, and the pool measured ×1.26–1.29 of plain inference against ×1.33–1.62 here (Chromium,
+    // MobileNetV2 graph wasm, two bench runs): not worth rows that only show once the run is over.
+    const pooled = statsPool && POOLED_BACKENDS.has(job.backend) && job.capture === 'tensors' ? { statsPool } : {};
     // The workers load (module, kernel) while the model does, so they take the capture from its first node.
     pooled.statsPool?.warm();
     onStatus('loading model');
