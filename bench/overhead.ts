@@ -19,15 +19,16 @@ export function median(xs: number[]): number {
 }
 
 /**
- * `statsPool`: where production computes statistics in this environment (Node: a NodeStatsPool, its
- * threads up before the rounds); without it only the "before" (this-thread) captures run.
+ * `statsPool`: where production computes statistics in this environment (Node: a NodeStatsPool, the
+ * page: a WebStatsPool, its threads up before the rounds); without it only the "before" (this-thread)
+ * captures run.
  * `settle`: called before every timed sample, outside the timing (Node: a full garbage collection).
  * Without it a sample also pays for the garbage the previous variant left (a tensors capture drops
  * 40–90 MB), whichever variant it is: with a rotating order that always hit the same variant, with a
  * shuffled one it hits most samples of every cheap variant (the timing pass measured 1.11–1.21× in
- * the bench against 1.02–1.03× alone). A variant still pays for its own allocations. Node also waits
- * there for the statistics pool's shared memory to be made ready for the next capture (an app's idle
- * time between captures; ready-memory-node.ts).
+ * the bench against 1.02–1.03× alone). A variant still pays for its own allocations. Node and the page
+ * also wait there for the statistics pool's memory to be made ready for the next capture (an app's
+ * idle time between captures; a trace makes it while its timing passes run: src/trace/ready-memory.ts).
  */
 export async function measureOverhead(
   runner: Runner,
