@@ -18,7 +18,7 @@ import { RUNNER_PREFIX, type BenchRequest, type RunnerRequest, type RunnerResult
  */
 async function runHere(where: 'here' | 'pool', model: ModelPayload, input: InputPayload, job: RunJob, builder: TraceBuilder, say: (s: string) => void): Promise<Pick<RunnerResult, 'statsJobs' | 'readyCopies'>> {
   const { executeJob } = await import('../viewer/worker/run-job.ts');
-  const pool = where === 'pool' ? new WebStatsPool({ threads: 2 }) : null;
+  const pool = where === 'pool' ? new WebStatsPool({ threads: 2, prefaults: true }) : null;
   const transport = createInPageTransport();
   transport.subscribe((m) => builder.push(m.event));
   try {

@@ -33,7 +33,8 @@ export interface RunnerRequest {
   maxMemoryBytes?: number;
   /**
    * Tests, `where: 'main'` only: where a cpu/wasm capture's statistics are computed, `here` (the page's
-   * thread, as each node ends) or `pool` (a fresh WebStatsPool of 2 workers, up before the run).
+   * thread, as each node ends) or `pool` (a fresh WebStatsPool of 2 workers, up before the run, its
+   * copies' memory made ready).
    * Without it the run is the viewer's (its default pool).
    */
   statistics?: 'here' | 'pool';

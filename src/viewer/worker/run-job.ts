@@ -49,9 +49,9 @@ export async function executeJob(
     const environment = await useBackend(job.backend, job.options);
     // A tensors capture copies every output anyway (the trace keeps it): the copy then goes to a worker
     // and back. A stats capture reads the wasm heap in place on this thread, so its node rows stream
-    // while the run goes on (a pool's answers are read after the run). Its copies now land in ready
-    // memory, and the pool measured ×1.26–1.29 of plain inference against ×1.33–1.62 here (Chromium,
-    // MobileNetV2 graph wasm, two bench runs): not worth rows that only show once the run is over.
+    // while the run goes on (a pool's answers are read after the run). With its copies in ready memory
+    // the pool measured ×1.26–1.29 of plain inference against ×1.33–1.62 here (Chromium, MobileNetV2
+    // graph wasm, two bench runs): not worth rows that only show once the run is over.
     const pooled = statsPool && POOLED_BACKENDS.has(job.backend) && job.capture === 'tensors' ? { statsPool } : {};
     // The workers load (module, kernel) while the model does, so they take the capture from its first node.
     pooled.statsPool?.warm();

@@ -2,7 +2,8 @@
  * A StatsPool of Web Workers (the scheduling: src/trace/stats-pool-threads.ts, shared with the Node
  * pool): started from the trace worker (nested dedicated module workers) or the page, each fed
  * transferred arrays, so a TF.js or ONNX capture's statistics are computed off the inference thread;
- * the arrays a capture copies into are made ready on a worker of their own (ready-memory-web.ts).
+ * with `prefaults`, the arrays a capture copies into are made ready on a worker of their own
+ * (ready-memory-web.ts).
  * Where no worker can start (no Worker, a blocked script), the calling thread computes them.
  */
 import { ThreadStatsPool, type StatsFromWorker, type StatsThread, type StatsThreadEvents } from '../../trace/stats-pool-threads.ts';
@@ -17,7 +18,10 @@ export interface WebStatsPoolOptions {
   workerUrl?: URL;
   /**
    * The copies' memory is made ready, pages touched, on a worker of its own while the timing passes
-   * run and between captures (ready-memory-web.ts; default true); false: allocated as each copy is made.
+   * run and between captures (ready-memory-web.ts); default false: allocated as each copy is made.
+   * Not yet the viewer's: a pooled capture's rows are sent after the run as their statistics come
+   * back, and with ready memory they are all back by then, so the reference's rows arrived at once at
+   * its end instead of while it ran (e2e/streaming.spec.ts).
    */
   prefaults?: boolean;
   /** The memory worker's script (default memory-worker-web.ts; tests give a missing one). */
@@ -37,7 +41,7 @@ export class WebStatsPool extends ThreadStatsPool {
   constructor(options: WebStatsPoolOptions = {}) {
     super({ threads: options.threads ?? defaultStatsThreads(), ...(options.minElements !== undefined ? { minElements: options.minElements } : {}) });
     this.url = options.workerUrl;
-    if (options.prefaults ?? true) this.memory = new WebReadyMemory(options.memoryWorkerUrl ? { workerUrl: options.memoryWorkerUrl } : {});
+    if (options.prefaults === true) this.memory = new WebReadyMemory(options.memoryWorkerUrl ? { workerUrl: options.memoryWorkerUrl } : {});
     if (typeof MessageChannel !== 'undefined') {
       // A message to ourselves is a task without setTimeout's 4 ms clamp on nested timers.
       this.tick = new MessageChannel();
