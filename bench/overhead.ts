@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { BlobPool, captureOptions, capturePass, isGraphModel, Runner, timingPass, type TraceModelOptions } from '../src/instrument/tfjs/index.ts';
 import { computeStats, DEFAULT_HISTOGRAM_BINS } from '../src/trace/stats.ts';
-import type { StatsPool } from '../src/trace/stats-pool.ts';
 import type { BlobData } from '../src/trace/types.ts';
 import type { BenchResult } from './types.ts';
 import { roundOrder } from './round-order.ts';
@@ -18,10 +17,13 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** Where a capture computes statistics and makes its copies (TraceModelOptions). */
+export type CaptureWay = Pick<TraceModelOptions, 'statsPool' | 'memory'>;
+
 /**
- * `statsPool`: where production computes statistics in this environment (Node: a NodeStatsPool, the
- * page: a WebStatsPool, its threads up before the rounds); without it only the "before" (this-thread)
- * captures run.
+ * `production`: how production captures in this environment (Node: a NodeStatsPool, its threads up
+ * before the rounds; the page: statistics here, copies into a WebReadyMemory's arrays); without it
+ * only the "before" (this-thread, new arrays) captures run.
  * `settle`: called before every timed sample, outside the timing (Node: a full garbage collection).
  * Without it a sample also pays for the garbage the previous variant left (a tensors capture drops
  * 40–90 MB), whichever variant it is: with a rotating order that always hit the same variant, with a
@@ -35,11 +37,12 @@ export async function measureOverhead(
   backend: string,
   rounds: number,
   tag: string,
-  statsPool?: StatsPool,
+  production?: CaptureWay,
   settle?: () => void | Promise<void>,
-  /** Other pools to run the `tensors` capture on, side by side (variant name suffix → pool). */
-  otherPools: Record<string, StatsPool> = {},
+  /** Other ways to run the `tensors` capture, side by side (variant name suffix → way). */
+  others: Record<string, CaptureWay> = {},
 ): Promise<BenchResult[]> {
+  const statsPool = production?.statsPool;
   const readOut = async (outs: tf.Tensor[]): Promise<void> => {
     await Promise.all(outs.map((o) => o.data()));
     tf.dispose(outs);
@@ -50,7 +53,7 @@ export async function measureOverhead(
    * kept to the end of the capture (a trace holds them), statistics computed where the pass gave none;
    * with a BlobPool the kept values are released afterwards (a consumer done with them).
    */
-  const capture = (mode: 'stats' | 'tensors', opts: Pick<TraceModelOptions, 'blobPool' | 'statsPool'>) => async (): Promise<void> => {
+  const capture = (mode: 'stats' | 'tensors', opts: Pick<TraceModelOptions, 'blobPool' | 'statsPool' | 'memory'>) => async (): Promise<void> => {
     const kept: BlobData[] = [];
     const r = await capturePass(runner, backend, (n) => {
       n.values.forEach((v, k) => {
@@ -78,22 +81,24 @@ export async function measureOverhead(
       await readOut(r.outputs);
     },
     // As streamModel captures (captureOptions): `stats` keeps statistics only, `tensors` also every
-    // node's values. "before": statistics on this thread, in the wasm heap, as each node ends (what a
-    // trace did before a StatsPool; still the page's way for `stats` captures); the others hand each copy to `statsPool`
-    // (Node: worker threads) while the run goes on, as exray trace / reference now do.
+    // node's values. "before": statistics on this thread, in the wasm heap, as each node ends, each
+    // copy in a new array (what a trace did before a StatsPool; still the page's way for `stats`
+    // captures); the others as `production` (Node: each copy to worker threads while the run goes on,
+    // as exray trace / reference do; the page: copies into memory a worker made ready).
     'stats capture, before (statistics on this thread)': capture('stats', {}),
     'tensors capture, before (statistics on this thread)': capture('tensors', {}),
     // A consumer that gives each blob back once it is written or sent (BlobPool): the copies go into
     // the previous capture's buffers instead of fresh memory.
     'tensors capture, buffers recycled, before (statistics on this thread)': capture('tensors', { blobPool: pool }),
   };
+  if (production) variants['tensors capture'] = capture('tensors', production);
   if (statsPool) {
     variants['stats capture, statistics on the stats pool'] = capture('stats', { statsPool });
     variants['stats capture, statistics on the stats pool, buffers recycled'] = capture('stats', { statsPool, blobPool: pool });
-    variants['tensors capture'] = capture('tensors', { statsPool });
+    // (Without a pool, buffers recycled is the "before" variant above: a BlobPool's buffers replace ready memory.)
     variants['tensors capture, buffers recycled'] = capture('tensors', { statsPool, blobPool: pool });
   }
-  for (const [suffix, other] of Object.entries(otherPools)) variants[`tensors capture, ${suffix}`] = capture('tensors', { statsPool: other });
+  for (const [suffix, other] of Object.entries(others)) variants[`tensors capture, ${suffix}`] = capture('tensors', other);
   if (isGraphModel(runner.model)) {
     // The anchor: TF.js's own way of keeping every node's output.
     const graph = runner.model as GraphModel;

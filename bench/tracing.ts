@@ -48,9 +48,9 @@ export async function benchTracing(opts: TracingBenchOptions): Promise<BenchResu
       await statsPool.memoryReady();
       gc();
     };
-    const results = await measureOverhead(runner, opts.backend, opts.rounds, tag, statsPool, settle, {
-      [`before (statistics on ${before.size} threads, arrays moved there and back)`]: before,
-      'before (shared memory allocated as each copy is made, no pages made ready)': unprepared,
+    const results = await measureOverhead(runner, opts.backend, opts.rounds, tag, { statsPool }, settle, {
+      [`before (statistics on ${before.size} threads, arrays moved there and back)`]: { statsPool: before },
+      'before (shared memory allocated as each copy is made, no pages made ready)': { statsPool: unprepared },
     });
     results.push({ name: `${tag} statistics threads (the default pool)`, value: statsPool.size, unit: 'threads' });
     return results;

@@ -58,12 +58,18 @@ describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
       expect(here.result.readyCopies).toBe(0);
       expect(pooled.result.readyCopies).toBeGreaterThan(50);
       expect(memoryWorkers.length).toBe(1);
-      // The viewer's way: the trace worker, its statistics on workers it starts itself (nested).
+      // Statistics here, copies into ready memory (the viewer's way, on this thread): the same trace.
+      const ready = await run({ ...main, statistics: 'memory' });
+      expect(ready.result.statsJobs).toBe(0);
+      expect(ready.result.readyCopies).toBeGreaterThan(50);
+      expect(memoryWorkers.length).toBe(2);
+      expect(expectSameTrace(ready.trace, here.trace)).toBeGreaterThan(50);
+      // The viewer's way: the trace worker, its copies' memory made ready by a worker it starts itself
+      // (nested), its statistics computed where it runs (no statistics worker).
       expect(request.where).toBe('worker');
       const viewer = await run(request);
-      expect(statsWorkers.length).toBeGreaterThan(2);
-      // The viewer's pool makes no memory ready (stats-pool-web.ts `prefaults`).
-      expect(memoryWorkers.length).toBe(1);
+      expect(statsWorkers.length).toBe(2);
+      expect(memoryWorkers.length).toBe(3);
       expect(expectSameTrace(viewer.trace, here.trace)).toBeGreaterThan(50);
 
       // A job the worker fails rejects, naming the failure; a pool whose workers cannot load computes

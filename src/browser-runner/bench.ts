@@ -1,9 +1,10 @@
 /** Tracing overhead in the page, side by side (bench/overhead.ts), on one backend. */
-import { measureOverhead } from '../../bench/overhead.ts';
+import { measureOverhead, type CaptureWay } from '../../bench/overhead.ts';
 import type { BenchResult } from '../../bench/types.ts';
 import { Runner } from '../instrument/tfjs/index.ts';
 import { tf, useBackend } from '../viewer/worker/backends.ts';
 import { loadModel } from '../viewer/worker/load-model.ts';
+import { WebReadyMemory } from '../viewer/worker/ready-memory-web.ts';
 import { WebStatsPool } from '../viewer/worker/stats-pool-web.ts';
 import { fetchModel, inputPayload } from './payload.ts';
 import type { BenchRequest } from './protocol.ts';
@@ -13,28 +14,33 @@ export async function runBench(req: BenchRequest): Promise<BenchResult[]> {
   const model = await loadModel(await fetchModel(req.model));
   const input = inputPayload(req.input);
   const x = tf.tensor(input.data, input.shape, input.dtype);
-  // The production way on cpu/wasm (run-job.ts): statistics on Web Workers, up before the rounds. GPU
-  // captures read back after the run and never use it.
-  const statsPool = req.backend === 'cpu' || req.backend === 'wasm' ? new WebStatsPool() : undefined;
-  // The same with the copies' memory made ready on a worker of its own (opt-in, not yet the viewer's:
-  // stats-pool-web.ts `prefaults`).
-  const prepared = statsPool ? new WebStatsPool({ prefaults: true }) : undefined;
+  // The production way on cpu/wasm (run-job.ts): statistics on this thread as each node ends, each
+  // copy into memory a worker made ready. GPU captures read back after the run and use neither.
+  const sync = req.backend === 'cpu' || req.backend === 'wasm';
+  const memory = sync ? new WebReadyMemory() : undefined;
+  // Beside it, statistics on Web Workers (the viewer's way for tensors captures until 2026-12-05,
+  // whose rows then only reached the page after the run), without and with its memory made ready.
+  const statsPool = sync ? new WebStatsPool() : undefined;
+  const prepared = sync ? new WebStatsPool({ prefaults: true }) : undefined;
   try {
-    if (statsPool && !(await statsPool.whenReady())) throw new Error('no statistics worker could start in this page');
-    if (prepared && !(await prepared.whenReady())) throw new Error('no statistics worker could start in this page');
+    for (const p of [statsPool, prepared]) if (p && !(await p.whenReady())) throw new Error('no statistics worker could start in this page');
     const graph = 'executeAsync' in model;
     const runner = new Runner(model, graph ? { [req.input.name]: x } : x);
-    // Between samples, outside the timing, that pool's memory for the next capture is made ready (an
-    // app's idle time between captures; a trace makes it while its timing passes run: trace-model.ts).
-    const settle = prepared ? (): Promise<void> => prepared.memoryReady() : undefined;
-    const others: Record<string, WebStatsPool> = prepared ? { 'memory made ready on a worker (opt-in, not the viewer\'s default)': prepared } : {};
-    const results = await measureOverhead(runner, req.backend, req.rounds, `browser ${req.model.name}/${req.backend}`, statsPool, settle, others);
+    // Between samples, outside the timing, the memory for the next capture is made ready (an app's
+    // idle time between captures; a trace makes it while its timing passes run: trace-model.ts).
+    const settle = sync ? async (): Promise<void> => void (await Promise.all([memory!.memoryReady(), prepared!.memoryReady()])) : undefined;
+    const others: Record<string, CaptureWay> = statsPool && prepared
+      ? {
+          'statistics on Web Workers (the page\'s way before 2026-12-05, rows after the run)': { statsPool },
+          'statistics on Web Workers, their copies in memory made ready': { statsPool: prepared },
+        }
+      : {};
+    const results = await measureOverhead(runner, req.backend, req.rounds, `browser ${req.model.name}/${req.backend}`, memory && { memory }, settle, others);
     if (statsPool) results.push({ name: `browser ${req.model.name}/${req.backend} statistics workers`, value: statsPool.size, unit: 'threads' });
     return results;
   } finally {
     x.dispose();
     model.dispose();
-    await statsPool?.close();
-    await prepared?.close();
+    await Promise.all([memory?.close(), statsPool?.close(), prepared?.close()]);
   }
 }

@@ -6,6 +6,7 @@
 import { runJobInWorker, runJobOnMainThread } from '../viewer/worker/client.ts';
 import type { InputPayload, ModelPayload, RunJob } from '../viewer/worker/protocol.ts';
 import { WebStatsPool } from '../viewer/worker/stats-pool-web.ts';
+import { WebReadyMemory } from '../viewer/worker/ready-memory-web.ts';
 import { createInPageTransport } from '../transport/in-page.ts';
 import { fetchAnyModel, inputPayload } from './payload.ts';
 import { TraceBuilder } from '../trace/events.ts';
@@ -16,18 +17,19 @@ import { RUNNER_PREFIX, type BenchRequest, type RunnerRequest, type RunnerResult
  * A main-thread run with its statistics where the request says (tests compare the two ways); returns
  * the arrays the pool sent to its workers, and those it gave out of ready memory.
  */
-async function runHere(where: 'here' | 'pool', model: ModelPayload, input: InputPayload, job: RunJob, builder: TraceBuilder, say: (s: string) => void): Promise<Pick<RunnerResult, 'statsJobs' | 'readyCopies'>> {
+async function runHere(where: 'here' | 'memory' | 'pool', model: ModelPayload, input: InputPayload, job: RunJob, builder: TraceBuilder, say: (s: string) => void): Promise<Pick<RunnerResult, 'statsJobs' | 'readyCopies'>> {
   const { executeJob } = await import('../viewer/worker/run-job.ts');
   const pool = where === 'pool' ? new WebStatsPool({ threads: 2, prefaults: true }) : null;
+  const memory = where === 'memory' ? new WebReadyMemory() : null;
   const transport = createInPageTransport();
   transport.subscribe((m) => builder.push(m.event));
   try {
     if (pool && !(await pool.whenReady())) throw new Error('no statistics worker could start in this page');
-    await executeJob(model, input, job, transport, say, { statsPool: pool });
-    return { statsJobs: pool?.sent ?? 0, readyCopies: pool?.readyTaken ?? 0 };
+    await executeJob(model, input, job, transport, say, { statsPool: pool, memory });
+    return { statsJobs: pool?.sent ?? 0, readyCopies: (pool?.readyTaken ?? 0) + (memory?.given ?? 0) };
   } finally {
     transport.close();
-    await pool?.close();
+    await Promise.all([pool?.close(), memory?.close()]);
   }
 }
 

@@ -32,12 +32,13 @@ export interface RunnerRequest {
   /** `--max-memory`, bytes (ONNX). */
   maxMemoryBytes?: number;
   /**
-   * Tests, `where: 'main'` only: where a cpu/wasm capture's statistics are computed, `here` (the page's
-   * thread, as each node ends) or `pool` (a fresh WebStatsPool of 2 workers, up before the run, its
-   * copies' memory made ready).
-   * Without it the run is the viewer's (its default pool).
+   * Tests, `where: 'main'` only: where a cpu/wasm capture's statistics are computed and its copies
+   * made: `here` (the page's thread, as each node ends, copies into new arrays), `memory` (here, copies
+   * into a fresh WebReadyMemory's arrays: the viewer's way) or `pool` (a fresh WebStatsPool of 2
+   * workers, up before the run, its copies' memory made ready).
+   * Without it the run is the viewer's (its defaults).
    */
-  statistics?: 'here' | 'pool';
+  statistics?: 'here' | 'memory' | 'pool';
 }
 
 export interface RunnerResult {
@@ -47,7 +48,7 @@ export interface RunnerResult {
   bytes?: number;
   /** With `statistics: 'pool'`: arrays the pool sent to its workers. */
   statsJobs?: number;
-  /** With `statistics: 'pool'`: copies made into memory the pool had made ready (ready-memory.ts). */
+  /** With `statistics: 'pool'` or `memory`: copies made into memory made ready (ready-memory.ts). */
   readyCopies?: number;
 }
 

@@ -18,6 +18,22 @@
  * src/viewer/worker/ready-memory-web.ts).
  */
 
+import type { BlobData } from './types.ts';
+
+/**
+ * Memory a capture copies node values into: a ReadyMemory, or a StatsPool that holds one (its
+ * `readyBlob`). The capture says what it will copy (`expect`), waits a bounded time for it
+ * (`memoryReady`), takes it copy by copy (`readyBlob`) and says when it is over (`captureEnded`).
+ */
+export interface CaptureMemory {
+  /** An array of exactly `length` elements, its pages touched, or null when none is ready (the caller allocates). */
+  readyBlob(kind: 'float32' | 'int32', length: number): BlobData | null;
+  expect(byteLengths: readonly number[]): void;
+  /** Resolves once nothing asked for is still being made, or after `timeoutMs` (default: no bound). */
+  memoryReady(timeoutMs?: number): Promise<void>;
+  captureEnded(): void;
+}
+
 /** The thread that makes buffers, as ReadyMemory drives it. */
 export interface MemoryMaker {
   /** Make a buffer of each byte length, writing once in each page; answered by one `made`, in order. */
@@ -39,7 +55,7 @@ export interface ReadyMemoryOptions {
   maxBytes?: number;
 }
 
-export abstract class ReadyMemory {
+export abstract class ReadyMemory implements CaptureMemory {
   private readonly maxBytes: number;
   private maker: MemoryMaker | null = null;
   private failed = false;
@@ -49,6 +65,8 @@ export abstract class ReadyMemory {
   private readyBytes = 0;
   /** Bytes asked of the thread and not yet made. */
   private makingBytes = 0;
+  /** Arrays given out so far (readyBlob hits). */
+  given = 0;
   /** Byte lengths taken since the last captureEnded (hits and misses alike: what the next capture will want). */
   private taken: number[] = [];
   /** Captures ended. */
@@ -75,6 +93,18 @@ export abstract class ReadyMemory {
     if (hit === undefined) return null;
     this.readyBytes -= byteLength;
     return hit;
+  }
+
+  /** `take` as an array of `kind` (4-byte elements). */
+  readyBlob(kind: 'float32' | 'int32', length: number): BlobData | null {
+    const buffer = this.take(length * 4);
+    if (buffer === null) return null;
+    this.given++;
+    return kind === 'int32' ? new Int32Array(buffer) : new Float32Array(buffer);
+  }
+
+  memoryReady(timeoutMs?: number): Promise<void> {
+    return this.idle(timeoutMs);
   }
 
   /**

@@ -150,10 +150,9 @@ export abstract class ThreadStatsPool implements StatsPool {
   }
 
   readyBlob(kind: 'float32' | 'int32', length: number): BlobData | null {
-    const ready = this.memory?.take(length * 4);
-    if (!ready) return null;
-    this.readyTaken++;
-    return kind === 'int32' ? new Int32Array(ready) : new Float32Array(ready);
+    const ready = this.memory?.readyBlob(kind, length) ?? null;
+    if (ready) this.readyTaken++;
+    return ready;
   }
 
   expect(byteLengths: readonly number[]): void {

@@ -11,6 +11,7 @@ import { bindStatsToWasmHeap, type WasmBackendLike } from './wasm-heap.ts';
 import { newBlob, type BlobPool } from './blob-pool.ts';
 import { computeStats, DEFAULT_HISTOGRAM_BINS } from '../../trace/stats.ts';
 import type { StatsPool, StatsResult } from '../../trace/stats-pool.ts';
+import type { CaptureMemory } from '../../trace/ready-memory.ts';
 import type { BlobData, TensorStats } from '../../trace/types.ts';
 
 export type ModelInputs = Tensor | Tensor[] | NamedTensorMap;
@@ -147,17 +148,28 @@ function blobShaped(values: ArrayLike<number>, dtype: string): values is Float32
 /**
  * A node output's values, read synchronously, and (bins given) their statistics. `borrow`: the caller
  * only looks at them inside the callback, so on wasm a view of the heap is enough (no copy); otherwise
- * the values are one copy of the heap (wasm) or the cpu backend's own immutable array.
+ * the values are one copy of the heap (wasm) or the cpu backend's own immutable array. With `memory`
+ * (not `borrow`), the copy goes into an array it made ready, and on cpu the values are copied too
+ * (`copied`: the caller owns them).
  */
-function readSync(t: Tensor, backend: string, borrow: boolean, bins: number | undefined, pool: BlobPool | undefined): { values: ArrayLike<number>; stats: TensorStats | null } {
+function readSync(t: Tensor, backend: string, borrow: boolean, bins: number | undefined, pool: BlobPool | undefined, memory?: CaptureMemory): { values: ArrayLike<number>; stats: TensorStats | null; copied: boolean } {
   if (backend === 'wasm' && (t.dtype === 'float32' || t.dtype === 'int32')) {
     const view = (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t) as Float32Array | Int32Array;
     // Statistics from the heap view (read in place by the kernel), then the one copy a caller keeps.
     const stats = bins !== undefined ? computeStats(view, bins) : null;
-    return { values: borrow ? view : pool ? pool.copyOf(view) : view.slice(), stats };
+    return { values: borrow ? view : pool ? pool.copyOf(view) : (memory && readyCopy(memory, view)) || view.slice(), stats, copied: !borrow };
   }
   const values = t.dataSync() as ArrayLike<number>;
-  return { values, stats: bins !== undefined && blobShaped(values, t.dtype) ? computeStats(values, bins) : null };
+  const stats = bins !== undefined && blobShaped(values, t.dtype) ? computeStats(values, bins) : null;
+  if (memory && !borrow && !pool && blobShaped(values, t.dtype)) return { values: readyCopy(memory, values) ?? values.slice(), stats, copied: true };
+  return { values, stats, copied: backend === 'wasm' };
+}
+
+/** `values` copied into an array `memory` made ready, or null when it has none of that size. */
+function readyCopy(memory: CaptureMemory, values: Float32Array | Int32Array): BlobData | null {
+  const out = memory.readyBlob(values instanceof Int32Array ? 'int32' : 'float32', values.length);
+  out?.set(values);
+  return out;
 }
 
 /**
@@ -196,6 +208,12 @@ export async function capturePass(
     statsPool?: StatsPool;
     /** `borrow` with a `statsPool`: bytes of copies in flight at most (default 128 MiB); beyond, statistics are computed here. */
     maxInFlightBytes?: number;
+    /**
+     * Without a `statsPool` (or `stats`), cpu/wasm: each copy goes into an array this memory made
+     * ready, when it has one (not with `borrow` or `pool`); statistics stay here, so `onNode` still
+     * streams during the run.
+     */
+    memory?: CaptureMemory;
   } = {},
 ): Promise<{ outputs: Tensor[]; visited: number }> {
   const borrow = opts.borrow ?? false;
@@ -206,6 +224,7 @@ export async function capturePass(
   const select = opts.select ?? ((): boolean => true);
   const syncRead = SYNC_READ_BACKENDS.has(backend);
   const statsPool = syncRead && bins !== undefined ? opts.statsPool : undefined;
+  const memory = syncRead && !statsPool && !borrow && !opts.pool ? opts.memory : undefined;
   const readable = (t: Tensor | null): t is Tensor => t !== null && t.dtype !== 'string' && t.dtype !== 'complex64';
   const describe = (ts: (Tensor | null)[]): { shape: number[]; dtype: string }[] =>
     ts.map((t) => ({ shape: t ? [...t.shape] : [], dtype: t?.dtype ?? 'float32' }));
@@ -243,12 +262,13 @@ export async function capturePass(
       } else if (statsPool) {
         deferred.push({ name: v.name, outputs: describe(v.outputs), taken: v.outputs.map((t) => (readable(t) ? take(t, bins!, statsPool) : null)) });
       } else if (syncRead) {
-        const read = v.outputs.map((t) => (readable(t) ? readSync(t, backend, borrow, bins, opts.pool) : null));
+        const read = v.outputs.map((t) => (readable(t) ? readSync(t, backend, borrow, bins, opts.pool, memory) : null));
         onNode({
           name: v.name,
           values: read.map((r) => r?.values ?? null),
           outputs: describe(v.outputs),
           ...(bins !== undefined ? { stats: read.map((r) => r?.stats ?? null) } : {}),
+          ...(memory && read.every((r) => !r || r.copied) ? { copies: true } : {}),
         });
       } else {
         pending.push({ name: v.name, tensors: v.outputs.map((t) => (readable(t) ? tf.keep(t.clone()) : null)) });
@@ -261,6 +281,7 @@ export async function capturePass(
   } finally {
     hook.uninstall();
   }
+  memory?.captureEnded();
   try {
     for (const d of deferred) {
       const read = await Promise.all(d.taken.map(async (x) => (x && 'job' in x ? x.job : x))).catch((e: unknown) => {
@@ -311,18 +332,21 @@ function copyOut(t: Tensor, backend: string, pool: BlobPool | undefined, statsPo
 }
 
 /**
- * Byte lengths of the copies a capture pass with these options hands to its StatsPool (every
- * float32/int32 output of the selected nodes, from the timing pass's shapes), or null when it hands
- * none (no pool, a GPU backend, copies into a BlobPool's buffers): what the pool is told to `expect`.
+ * The memory a capture pass with these options copies into, its StatsPool's or its `memory`, and the
+ * byte lengths of those copies (every float32/int32 output of the selected nodes, from the timing
+ * pass's shapes): what that memory is told to `expect`. Null when it makes none there (no pool or
+ * memory, a GPU backend, copies into a BlobPool's buffers, a `borrow` capture without a pool).
  */
-export function poolCopyLengths(backend: string, opts: Parameters<typeof capturePass>[3], nodes: readonly NodeSkeleton[]): number[] | null {
-  if (!opts?.statsPool || opts.pool || opts.stats === undefined || !SYNC_READ_BACKENDS.has(backend)) return null;
+export function captureCopies(backend: string, opts: Parameters<typeof capturePass>[3], nodes: readonly NodeSkeleton[]): { memory: Partial<CaptureMemory>; lengths: number[] } | null {
+  if (!opts || opts.pool || !SYNC_READ_BACKENDS.has(backend)) return null;
+  const memory: Partial<CaptureMemory> | undefined = opts.statsPool && opts.stats !== undefined ? opts.statsPool : opts.borrow ? undefined : opts.memory;
+  if (!memory) return null;
   const lengths: number[] = [];
   for (const n of nodes) {
     if (opts.select && !opts.select(n.name)) continue;
     for (const o of n.outputs) if (o.dtype === 'float32' || o.dtype === 'int32') lengths.push(4 * o.shape.reduce((a, b) => a * b, 1));
   }
-  return lengths;
+  return { memory, lengths };
 }
 
 function toCopy(values: ArrayLike<number>): ArrayLike<number> {

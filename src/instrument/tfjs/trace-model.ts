@@ -29,10 +29,11 @@ import { newTraceId, blobIdFor } from '../../trace/ids.ts';
 import { collectEnvironment } from './environment.ts';
 import { median, type TraceRunOptions } from '../common.ts';
 import { declaredNodeCount, isGraphModel, type TfjsModel } from './hooks.ts';
-import { capturePass, poolCopyLengths, Runner, STATS_POOL_IN_FLIGHT_BYTES, timingPass, type ModelInputs } from './passes.ts';
+import { captureCopies, capturePass, Runner, STATS_POOL_IN_FLIGHT_BYTES, timingPass, type ModelInputs } from './passes.ts';
 import { tfjsVersion } from './version.ts';
 import type { BlobPool } from './blob-pool.ts';
 import type { StatsPool } from '../../trace/stats-pool.ts';
+import type { CaptureMemory } from '../../trace/ready-memory.ts';
 
 export interface TraceModelOptions extends TraceRunOptions {
   /**
@@ -53,6 +54,13 @@ export interface TraceModelOptions extends TraceRunOptions {
    * Warmed when the run starts, so its threads are up by the capture pass.
    */
   statsPool?: StatsPool;
+  /**
+   * cpu/wasm captures that keep values and compute statistics here (no `statsPool`, no `blobPool`):
+   * each copy goes into an array this memory made ready (pages touched on another thread) while the
+   * timing passes ran, instead of new memory whose page faults this thread would pay (the page:
+   * WebReadyMemory, whose arrays the transport then moves on).
+   */
+  memory?: CaptureMemory;
 }
 
 /** The clock behind `tf.profile`'s kernelTimeMs on each TF.js backend. */
@@ -234,8 +242,8 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
   // The capture's copies for a StatsPool are known from this pass's shapes: their memory is made
   // ready (pages touched on another thread) while the passes below run.
   const captureOpts = capture === 'timing' ? null : captureOptions(capture, bins, options, keptBytes(timed.nodes, options.nodes));
-  const copies = captureOpts && poolCopyLengths(backend, captureOpts, timed.nodes);
-  if (copies) captureOpts.statsPool?.expect?.(copies);
+  const copies = captureOpts && captureCopies(backend, captureOpts, timed.nodes);
+  copies?.memory.expect?.(copies.lengths);
   // One timing pass can catch a kernel at a bad moment (GC, first-use compilation, a tab switch): a
   // single 98 ms BatchNorm among 6–12 ms ones dominated a wasm timeline (issue 12). While passes are
   // cheap, repeat them and keep each kernel's median, with its spread. Bounded by TIMING_BUDGET_MS so
@@ -294,7 +302,7 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
     progress('capture pass');
     // Copies made before their memory is ready would fault in here what is being made there, paying
     // twice; bounded, so a stalled thread only costs the faults it was to save.
-    if (copies) await captureOpts.statsPool?.memoryReady?.(MEMORY_WAIT_MS);
+    await copies?.memory.memoryReady?.(MEMORY_WAIT_MS);
     const keepValues = capture === 'tensors';
     tf.dispose(lastOutputs);
     lastOutputs = [];
@@ -356,7 +364,7 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
 export function captureOptions(
   capture: 'stats' | 'tensors',
   bins: number,
-  options: Pick<TraceModelOptions, 'blobPool' | 'statsPool' | 'nodes'>,
+  options: Pick<TraceModelOptions, 'blobPool' | 'statsPool' | 'nodes' | 'memory'>,
   /** A `tensors` capture: bytes of the values it keeps (from the timing pass's shapes), if known. */
   keepsBytes?: number,
 ): Parameters<typeof capturePass>[3] {
@@ -368,6 +376,7 @@ export function captureOptions(
     stats: bins,
     ...(options.blobPool ? { pool: options.blobPool } : {}),
     ...(pool ? { statsPool: pool } : {}),
+    ...(options.memory ? { memory: options.memory } : {}),
     ...(options.nodes ? { select: (name: string) => options.nodes!.test(name) } : {}),
   };
 }

@@ -10,18 +10,26 @@ import { streamJob } from './job-stream.ts';
 import { loadModel } from './load-model.ts';
 import { traceRunOptions, tfjsUnsupported, type InputPayload, type ModelPayload, type RunJob } from './protocol.ts';
 import type { StatsPool } from '../../trace/stats-pool.ts';
+import type { CaptureMemory } from '../../trace/ready-memory.ts';
 import { sharedWebStatsPool } from './stats-pool-web.ts';
+import { sharedWebReadyMemory } from './ready-memory-web.ts';
 
-/** Backends whose captures read each node's output synchronously: their statistics can go to a StatsPool. */
-const POOLED_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
+/** Backends whose captures read each node's output synchronously, as it ends. */
+const SYNC_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
 
 export interface ExecuteOptions {
   /**
-   * Where a capture's statistics are computed: default this thread's WebStatsPool (Web Workers fed
-   * transferred copies, off the inference thread: ONNX captures, TF.js tensors captures on cpu/wasm);
-   * null: on this thread, as each node ends.
+   * Where an ONNX capture's statistics are computed: default this thread's WebStatsPool (Web Workers
+   * fed transferred copies, off the inference thread); null: on this thread, as each node ends. A
+   * TF.js capture computes its statistics here as each node ends, so its rows stream while it runs,
+   * unless a pool is given here (tests, the bench).
    */
   statsPool?: StatsPool | null;
+  /**
+   * A TF.js tensors capture on cpu/wasm copies each node's values into this memory, made ready on a
+   * worker while the timing passes run: default this thread's WebReadyMemory; null: new arrays.
+   */
+  memory?: CaptureMemory | null;
 }
 
 /**
@@ -36,34 +44,33 @@ export async function executeJob(
   onStatus: (phase: string) => void = () => {},
   opts: ExecuteOptions = {},
 ): Promise<void> {
-  const statsPool = opts.statsPool === undefined ? sharedWebStatsPool() : opts.statsPool;
   if (model.format === 'onnx') {
     // onnxruntime-web loads only for ONNX jobs (its console hook must precede it: run-onnx.ts).
     const { executeOnnxJob } = await import('./run-onnx.ts');
-    return executeOnnxJob(model, input, job, transport, onStatus, statsPool);
+    return executeOnnxJob(model, input, job, transport, onStatus, opts.statsPool === undefined ? sharedWebStatsPool() : opts.statsPool);
   }
   return streamJob(transport, job.stream, async (emit) => {
     const why = tfjsUnsupported(job.backend);
     if (why) throw new Error(why);
     onStatus(`starting ${job.backend}`);
     const environment = await useBackend(job.backend, job.options);
-    // A tensors capture copies every output anyway (the trace keeps it): the copy then goes to a worker
-    // and back. A stats capture reads the wasm heap in place on this thread, so its node rows stream
-    // while the run goes on (a pool's answers are read after the run). With its copies in ready memory
-    // the pool measured ×1.26–1.29 of plain inference against ×1.33–1.62 here (Chromium, MobileNetV2
-    // graph wasm, two bench runs): not worth rows that only show once the run is over.
-    const pooled = statsPool && POOLED_BACKENDS.has(job.backend) && job.capture === 'tensors' ? { statsPool } : {};
+    // Statistics are computed here, in the wasm heap, as each node ends, so its row goes to the page at
+    // once (a pool's answers are only read after the run: the rows would all arrive at its end). What
+    // made a tensors capture cost ×3.7–3.9 of plain inference was not them but page faults: copying a
+    // MobileNetV2 capture's 41 MB into new arrays; into arrays a worker made ready (touched and
+    // transferred while the timing passes ran) it costs a few ms (src/trace/ready-memory.ts).
+    const sync = SYNC_BACKENDS.has(job.backend) && job.capture === 'tensors';
+    const memory = opts.memory === undefined ? sharedWebReadyMemory() : opts.memory;
+    const capturing = sync ? { ...(opts.statsPool ? { statsPool: opts.statsPool } : {}), ...(memory ? { memory } : {}) } : {};
     // The workers load (module, kernel) while the model does, so they take the capture from its first node.
-    pooled.statsPool?.warm();
+    capturing.statsPool?.warm();
     onStatus('loading model');
     const m = await loadModel(model);
     onStatus('running');
     const x = tf.tensor(input.data, input.shape, input.dtype);
     try {
       // streamModel keeps nothing: the transport may move each blob buffer to the page.
-      // Statistics off this thread where the capture reads outputs synchronously (GPU backends read
-      // back after the run and compute them here).
-      await streamModel(m, x, { ...traceRunOptions(model, input, job), environment, onEvent: emit, ...pooled });
+      await streamModel(m, x, { ...traceRunOptions(model, input, job), environment, onEvent: emit, ...capturing });
     } finally {
       x.dispose();
       m.dispose();

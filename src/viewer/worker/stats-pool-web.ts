@@ -1,7 +1,7 @@
 /**
  * A StatsPool of Web Workers (the scheduling: src/trace/stats-pool-threads.ts, shared with the Node
  * pool): started from the trace worker (nested dedicated module workers) or the page, each fed
- * transferred arrays, so a TF.js or ONNX capture's statistics are computed off the inference thread;
+ * transferred arrays, so an ONNX capture's statistics are computed off the inference thread;
  * with `prefaults`, the arrays a capture copies into are made ready on a worker of their own
  * (ready-memory-web.ts).
  * Where no worker can start (no Worker, a blocked script), the calling thread computes them.
@@ -19,9 +19,8 @@ export interface WebStatsPoolOptions {
   /**
    * The copies' memory is made ready, pages touched, on a worker of its own while the timing passes
    * run and between captures (ready-memory-web.ts); default false: allocated as each copy is made.
-   * Not yet the viewer's: a pooled capture's rows are sent after the run as their statistics come
-   * back, and with ready memory they are all back by then, so the reference's rows arrived at once at
-   * its end instead of while it ran (e2e/streaming.spec.ts).
+   * The viewer's pool serves ONNX captures; its TF.js captures compute statistics where they run and
+   * copy into a WebReadyMemory (run-job.ts).
    */
   prefaults?: boolean;
   /** The memory worker's script (default memory-worker-web.ts; tests give a missing one). */
