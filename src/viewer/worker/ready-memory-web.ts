@@ -38,15 +38,3 @@ export class WebReadyMemory extends ReadyMemory {
     };
   }
 }
-
-let shared: WebReadyMemory | undefined;
-
-/**
- * One ReadyMemory for this thread's TF.js captures (run-job.ts); its worker starts when a capture
- * first says what it will copy. A trace worker runs one job and is terminated with its nested
- * workers; the page's main-thread runs reuse it, from the second capture on made ready between runs.
- */
-export function sharedWebReadyMemory(): WebReadyMemory {
-  shared ??= new WebReadyMemory();
-  return shared;
-}

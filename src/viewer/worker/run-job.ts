@@ -12,7 +12,7 @@ import { traceRunOptions, tfjsUnsupported, type InputPayload, type ModelPayload,
 import type { StatsPool } from '../../trace/stats-pool.ts';
 import type { CaptureMemory } from '../../trace/ready-memory.ts';
 import { sharedWebStatsPool } from './stats-pool-web.ts';
-import { sharedWebReadyMemory } from './ready-memory-web.ts';
+import { WebReadyMemory } from './ready-memory-web.ts';
 
 /** Backends whose captures read each node's output synchronously, as it ends. */
 const SYNC_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
@@ -27,7 +27,8 @@ export interface ExecuteOptions {
   statsPool?: StatsPool | null;
   /**
    * A TF.js tensors capture on cpu/wasm copies each node's values into this memory, made ready on a
-   * worker while the timing passes run: default this thread's WebReadyMemory; null: new arrays.
+   * worker while the timing passes run: default a WebReadyMemory of the job's own, closed with it (a
+   * page, maybe a phone's, holds none between runs); null: new arrays.
    */
   memory?: CaptureMemory | null;
 }
@@ -60,20 +61,25 @@ export async function executeJob(
     // MobileNetV2 capture's 41 MB into new arrays; into arrays a worker made ready (touched and
     // transferred while the timing passes ran) it costs a few ms (src/trace/ready-memory.ts).
     const sync = SYNC_BACKENDS.has(job.backend) && job.capture === 'tensors';
-    const memory = opts.memory === undefined ? sharedWebReadyMemory() : opts.memory;
+    const ownMemory = sync && opts.memory === undefined ? new WebReadyMemory() : null;
+    const memory = opts.memory === undefined ? ownMemory : opts.memory;
     const capturing = sync ? { ...(opts.statsPool ? { statsPool: opts.statsPool } : {}), ...(memory ? { memory } : {}) } : {};
     // The workers load (module, kernel) while the model does, so they take the capture from its first node.
     capturing.statsPool?.warm();
-    onStatus('loading model');
-    const m = await loadModel(model);
-    onStatus('running');
-    const x = tf.tensor(input.data, input.shape, input.dtype);
     try {
-      // streamModel keeps nothing: the transport may move each blob buffer to the page.
-      await streamModel(m, x, { ...traceRunOptions(model, input, job), environment, onEvent: emit, ...capturing });
+      onStatus('loading model');
+      const m = await loadModel(model);
+      onStatus('running');
+      const x = tf.tensor(input.data, input.shape, input.dtype);
+      try {
+        // streamModel keeps nothing: the transport may move each blob buffer to the page.
+        await streamModel(m, x, { ...traceRunOptions(model, input, job), environment, onEvent: emit, ...capturing });
+      } finally {
+        x.dispose();
+        m.dispose();
+      }
     } finally {
-      x.dispose();
-      m.dispose();
+      await ownMemory?.close();
     }
   });
 }
