@@ -18,9 +18,11 @@ import { ResultsIndex } from './ResultsIndex.tsx';
 /**
  * False until the results' first screen (summary, error chart, node table) has been painted, then
  * true: the panels below it (inspector, assertions and diagnosis, latency, environment) are rendered
- * after that paint, not before it. Opening two 1,000-node traces, their first render (the built-in
- * assertions read every blob's statistics, the latency guidance, two charts) held the table back by
- * about as long again as the table itself (issue #16 item 5, the viewer benchmark).
+ * after that paint, not before it, and so is the summary's diagnosis (its largest own error). Opening
+ * two 1,000-node traces, their first render (the built-in assertions read every blob's statistics,
+ * the latency guidance, two charts) held the table back by about as long again as the table itself
+ * (issue #16 item 5, the viewer benchmark); the summary's diagnosis (float16 evidence, error
+ * attribution) another 30–60 ms.
  */
 function usePaintedOnce(): boolean {
   const [painted, setPainted] = useState(false);
@@ -52,7 +54,7 @@ export function RunResults(): ReactNode {
         </p>
       )}
       <ResultsIndex revision={revision} />
-      <Summary />
+      <Summary painted={painted} />
       <ErrorChart />
       <NodeTable />
       {painted && (

@@ -109,7 +109,7 @@ function verdictOf(r: RunState): string {
   return r.status;
 }
 
-function Row({ r }: { r: RunState }): ReactNode {
+function Row({ r, painted }: { r: RunState; painted: boolean }): ReactNode {
   const s = useApp();
   const ref = referenceRun();
   const c = r.comparison;
@@ -136,7 +136,8 @@ function Row({ r }: { r: RunState }): ReactNode {
   const rawTopK = scoresOut?.topK ?? null;
   const topK = rawTopK && topKMeaningful(rawTopK, cardClass) ? rawTopK : null;
   // The largest own error from the single-node replays, beside where the error enters (issue 12 item 7).
-  const d = c && fd ? diagnoseRun(r, ref) : null;
+  // The diagnosis it comes from waits for the results' first paint (RunResults `painted`).
+  const d = painted && c && fd ? diagnoseRun(r, ref) : null;
   const largest = d && !('error' in d) ? largestOwnError(d.diagnosis.nodes) : null;
   const liveFirst = !c ? rows.find((x) => x.firstDivergent) : undefined;
   const verdict = verdictOf(r);
@@ -245,7 +246,8 @@ function Row({ r }: { r: RunState }): ReactNode {
   );
 }
 
-export function Summary(): ReactNode {
+/** `painted`: the results' first screen has been painted (RunResults): the diagnosis may be computed. */
+export function Summary({ painted }: { painted: boolean }): ReactNode {
   const s = useApp();
   const c = s.runs.find((r) => r.comparison)?.comparison;
   const ocr = ctcOutput(s.model?.card ?? null) !== null && s.source === 'live';
@@ -270,7 +272,7 @@ export function Summary(): ReactNode {
           </thead>
           <tbody>
             {s.runs.map((r) => (
-              <Row key={r.stream} r={r} />
+              <Row key={r.stream} r={r} painted={painted} />
             ))}
           </tbody>
         </table>
