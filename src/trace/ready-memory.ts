@@ -1,6 +1,6 @@
 /**
- * Memory made ready for a capture's copies, its pages touched on a thread of its own (a StatsPool's:
- * stats-pool-threads.ts `readyBlob`). New memory costs a page fault at the first write of each 4 KiB
+ * Memory made ready for a capture's copies, its pages touched on a thread of its own (a capture's
+ * `memory` option, or a StatsPool's: stats-pool-threads.ts `readyBlob`). New memory costs a page fault at the first write of each 4 KiB
  * page, paid by the thread that writes first. Copying a MobileNetV2 capture's 41 MB into new arrays
  * took 119 ms on a page's thread in Chromium, 2.1 ms into arrays a worker had touched and transferred
  * (2.4 ms into reused ones); in Node, 91 MB into new shared arrays 11.8 ms, into touched ones 5.6 ms
