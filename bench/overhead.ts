@@ -18,7 +18,7 @@ export function median(xs: number[]): number {
 }
 
 /** Where a capture computes statistics and makes its copies (TraceModelOptions). */
-export type CaptureWay = Pick<TraceModelOptions, 'statsPool' | 'memory'>;
+export type CaptureWay = Pick<TraceModelOptions, 'statsPool' | 'memory' | 'statsRing'>;
 
 /**
  * `production`: how production captures in this environment (Node: a NodeStatsPool, its threads up
@@ -53,7 +53,7 @@ export async function measureOverhead(
    * kept to the end of the capture (a trace holds them), statistics computed where the pass gave none;
    * with a BlobPool the kept values are released afterwards (a consumer done with them).
    */
-  const capture = (mode: 'stats' | 'tensors', opts: Pick<TraceModelOptions, 'blobPool' | 'statsPool' | 'memory'>) => async (): Promise<void> => {
+  const capture = (mode: 'stats' | 'tensors', opts: Pick<TraceModelOptions, 'blobPool' | 'statsPool' | 'memory' | 'statsRing'>) => async (): Promise<void> => {
     const kept: BlobData[] = [];
     const r = await capturePass(runner, backend, (n) => {
       n.values.forEach((v, k) => {
@@ -98,6 +98,8 @@ export async function measureOverhead(
     // (Without a pool, buffers recycled is the "before" variant above: a BlobPool's buffers replace ready memory.)
     variants['tensors capture, buffers recycled'] = capture('tensors', { statsPool, blobPool: pool });
   }
+  // The page's stats captures hand their statistics to the same ring as its tensors captures.
+  if (production?.statsRing) variants['stats capture, statistics on the ring'] = capture('stats', { statsRing: production.statsRing });
   for (const [suffix, other] of Object.entries(others)) variants[`tensors capture, ${suffix}`] = capture('tensors', other);
   if (isGraphModel(runner.model)) {
     // The anchor: TF.js's own way of keeping every node's output.

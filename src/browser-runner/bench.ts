@@ -6,6 +6,7 @@ import { tf, useBackend } from '../viewer/worker/backends.ts';
 import { loadModel } from '../viewer/worker/load-model.ts';
 import { WebReadyMemory } from '../viewer/worker/ready-memory-web.ts';
 import { WebStatsPool } from '../viewer/worker/stats-pool-web.ts';
+import { WebStatsRing } from '../viewer/worker/stats-ring-web.ts';
 import { fetchModel, inputPayload } from './payload.ts';
 import type { BenchRequest } from './protocol.ts';
 
@@ -18,6 +19,8 @@ export async function runBench(req: BenchRequest): Promise<BenchResult[]> {
   // copy into memory a worker made ready. GPU captures read back after the run and use neither.
   const sync = req.backend === 'cpu' || req.backend === 'wasm';
   const memory = sync ? new WebReadyMemory() : undefined;
+  // Statistics on a worker reading a ring of shared memory, polled as nodes end (run-job.ts).
+  const statsRing = sync ? WebStatsRing.open() : null;
   // Beside it, statistics on Web Workers (the viewer's way for tensors captures until 2026-12-05,
   // whose rows then only reached the page after the run), without and with its memory made ready.
   const statsPool = sync ? new WebStatsPool() : undefined;
@@ -29,18 +32,21 @@ export async function runBench(req: BenchRequest): Promise<BenchResult[]> {
     // Between samples, outside the timing, the memory for the next capture is made ready (an app's
     // idle time between captures; a trace makes it while its timing passes run: trace-model.ts).
     const settle = sync ? async (): Promise<void> => void (await Promise.all([memory!.memoryReady(), prepared!.memoryReady()])) : undefined;
-    const others: Record<string, CaptureWay> = statsPool && prepared
+    const others: Record<string, CaptureWay> = statsPool && prepared && memory
       ? {
+          'statistics on this thread, copies in memory made ready (the page\'s way before 2026-12-05 evening)': { memory },
           'statistics on Web Workers (the page\'s way before 2026-12-05, rows after the run)': { statsPool },
           'statistics on Web Workers, their copies in memory made ready': { statsPool: prepared },
         }
       : {};
-    const results = await measureOverhead(runner, req.backend, req.rounds, `browser ${req.model.name}/${req.backend}`, memory && { memory }, settle, others);
+    const results = await measureOverhead(runner, req.backend, req.rounds, `browser ${req.model.name}/${req.backend}`, memory && { memory, ...(statsRing ? { statsRing } : {}) }, settle, others);
+    if (statsRing) results.push({ name: `browser ${req.model.name}/${req.backend} statistics handed to the ring`, value: statsRing.submitted, unit: 'jobs' });
     if (statsPool) results.push({ name: `browser ${req.model.name}/${req.backend} statistics workers`, value: statsPool.size, unit: 'threads' });
     return results;
   } finally {
     x.dispose();
     model.dispose();
+    statsRing?.close();
     await Promise.all([memory?.close(), statsPool?.close(), prepared?.close()]);
   }
 }

@@ -12,6 +12,7 @@ import { newBlob, type BlobPool } from './blob-pool.ts';
 import { computeStats, DEFAULT_HISTOGRAM_BINS } from '../../trace/stats.ts';
 import type { StatsPool, StatsResult } from '../../trace/stats-pool.ts';
 import type { CaptureMemory } from '../../trace/ready-memory.ts';
+import type { PolledStats } from '../../trace/stats-ring.ts';
 import type { BlobData, TensorStats } from '../../trace/types.ts';
 
 export type ModelInputs = Tensor | Tensor[] | NamedTensorMap;
@@ -152,17 +153,29 @@ function blobShaped(values: ArrayLike<number>, dtype: string): values is Float32
  * (not `borrow`), the copy goes into an array it made ready, and on cpu the values are copied too
  * (`copied`: the caller owns them).
  */
-function readSync(t: Tensor, backend: string, borrow: boolean, bins: number | undefined, pool: BlobPool | undefined, memory?: CaptureMemory): { values: ArrayLike<number>; stats: TensorStats | null; copied: boolean } {
+function readSync(t: Tensor, backend: string, borrow: boolean, bins: number | undefined, pool: BlobPool | undefined, memory?: CaptureMemory, ring?: PolledStats): Read {
   if (backend === 'wasm' && (t.dtype === 'float32' || t.dtype === 'int32')) {
     const view = (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t) as Float32Array | Int32Array;
-    // Statistics from the heap view (read in place by the kernel), then the one copy a caller keeps.
-    const stats = bins !== undefined ? computeStats(view, bins) : null;
-    return { values: borrow ? view : pool ? pool.copyOf(view) : (memory && readyCopy(memory, view)) || view.slice(), stats, copied: !borrow };
+    // Statistics from the heap view (read in place by the kernel, or by the ring's worker from its
+    // copy), then the one copy a caller keeps.
+    const ticket = bins !== undefined && ring && view instanceof Float32Array ? ring.submit(view, bins) : null;
+    const stats = bins !== undefined && ticket === null ? computeStats(view, bins) : null;
+    return { values: borrow ? view : pool ? pool.copyOf(view) : (memory && readyCopy(memory, view)) || view.slice(), stats, copied: !borrow, ticket };
   }
   const values = t.dataSync() as ArrayLike<number>;
-  const stats = bins !== undefined && blobShaped(values, t.dtype) ? computeStats(values, bins) : null;
-  if (memory && !borrow && !pool && blobShaped(values, t.dtype)) return { values: readyCopy(memory, values) ?? values.slice(), stats, copied: true };
-  return { values, stats, copied: backend === 'wasm' };
+  const shaped = blobShaped(values, t.dtype);
+  const ticket = bins !== undefined && ring && shaped && values instanceof Float32Array ? ring.submit(values, bins) : null;
+  const stats = bins !== undefined && shaped && ticket === null ? computeStats(values, bins) : null;
+  if (memory && !borrow && !pool && shaped) return { values: readyCopy(memory, values) ?? values.slice(), stats, copied: true, ticket };
+  return { values, stats, copied: backend === 'wasm', ticket };
+}
+
+/** One output read as its node ends: its statistics here, or a ring's ticket for them. */
+interface Read {
+  values: ArrayLike<number>;
+  stats: TensorStats | null;
+  copied: boolean;
+  ticket: number | null;
 }
 
 /** `values` copied into an array `memory` made ready, or null when it has none of that size. */
@@ -214,6 +227,13 @@ export async function capturePass(
      * streams during the run.
      */
     memory?: CaptureMemory;
+    /**
+     * With `stats` and no `statsPool`, cpu/wasm: float32 outputs' statistics are computed by the
+     * ring's worker from a copy in shared memory while the run goes on; each node goes to `onNode`
+     * once its statistics are back (polled as each later node ends, in order), so nodes still stream
+     * during the run, a few behind. What the ring refuses is computed here.
+     */
+    statsRing?: PolledStats;
   } = {},
 ): Promise<{ outputs: Tensor[]; visited: number }> {
   const borrow = opts.borrow ?? false;
@@ -225,6 +245,37 @@ export async function capturePass(
   const syncRead = SYNC_READ_BACKENDS.has(backend);
   const statsPool = syncRead && bins !== undefined ? opts.statsPool : undefined;
   const memory = syncRead && !statsPool && !borrow && !opts.pool ? opts.memory : undefined;
+  const ring = syncRead && bins !== undefined && !statsPool ? opts.statsRing : undefined;
+  ring?.forget();
+  // With a ring: nodes read, waiting for their statistics (and those after them, for order).
+  const waiting: { node: CapturedNode; tickets: (number | null)[] }[] = [];
+  /** Hand on, in order, every waiting node whose statistics are all back. */
+  const flush = (): void => {
+    while (waiting.length > 0) {
+      const w = waiting[0]!;
+      for (let k = 0; k < w.tickets.length; k++) {
+        const ticket = w.tickets[k];
+        if (ticket === null || ticket === undefined) continue;
+        const s = ring!.poll(ticket);
+        if (!s) return;
+        w.node.stats![k] = s;
+        w.tickets[k] = null;
+      }
+      waiting.shift();
+      onNode(w.node);
+    }
+  };
+  /** A node read as it ended: on to `onNode` now, or (a ring's tickets in it or before it) when its turn comes. */
+  const handOn = (node: CapturedNode, tickets: (number | null)[]): void => {
+    if (!ring || (waiting.length === 0 && tickets.every((t) => t === null))) {
+      onNode(node);
+      return;
+    }
+    // A borrowed view is gone after the node: only statistics outlive it (or a copy, without them).
+    if (borrow) node.values = node.values.map((v, k) => (v === null || node.stats?.[k] || tickets[k] !== null ? null : toCopy(v)));
+    waiting.push({ node, tickets });
+    flush();
+  };
   const readable = (t: Tensor | null): t is Tensor => t !== null && t.dtype !== 'string' && t.dtype !== 'complex64';
   const describe = (ts: (Tensor | null)[]): { shape: number[]; dtype: string }[] =>
     ts.map((t) => ({ shape: t ? [...t.shape] : [], dtype: t?.dtype ?? 'float32' }));
@@ -258,18 +309,18 @@ export async function capturePass(
       if (!select(v.name)) {
         const n = { name: v.name, values: v.outputs.map(() => null), outputs: describe(v.outputs) };
         if (statsPool) deferred.push({ ...n, taken: n.values });
-        else onNode(n);
+        else handOn(n, []);
       } else if (statsPool) {
         deferred.push({ name: v.name, outputs: describe(v.outputs), taken: v.outputs.map((t) => (readable(t) ? take(t, bins!, statsPool) : null)) });
       } else if (syncRead) {
-        const read = v.outputs.map((t) => (readable(t) ? readSync(t, backend, borrow, bins, opts.pool, memory) : null));
-        onNode({
+        const read = v.outputs.map((t) => (readable(t) ? readSync(t, backend, borrow, bins, opts.pool, memory, ring) : null));
+        handOn({
           name: v.name,
           values: read.map((r) => r?.values ?? null),
           outputs: describe(v.outputs),
           ...(bins !== undefined ? { stats: read.map((r) => r?.stats ?? null) } : {}),
           ...(memory && read.every((r) => !r || r.copied) ? { copies: true } : {}),
-        });
+        }, read.map((r) => r?.ticket ?? null));
       } else {
         pending.push({ name: v.name, tensors: v.outputs.map((t) => (readable(t) ? tf.keep(t.clone()) : null)) });
       }
@@ -283,6 +334,13 @@ export async function capturePass(
   }
   memory?.captureEnded();
   try {
+    for (const w of waiting) {
+      for (let k = 0; k < w.tickets.length; k++) {
+        const ticket = w.tickets[k];
+        if (ticket !== null && ticket !== undefined) w.node.stats![k] = await ring!.wait(ticket);
+      }
+      onNode(w.node);
+    }
     for (const d of deferred) {
       const read = await Promise.all(d.taken.map(async (x) => (x && 'job' in x ? x.job : x))).catch((e: unknown) => {
         throw new Error(`capture: statistics of ${d.name}'s output failed: ${(e as Error).message}`);

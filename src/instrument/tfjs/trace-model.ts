@@ -34,6 +34,7 @@ import { tfjsVersion } from './version.ts';
 import type { BlobPool } from './blob-pool.ts';
 import type { StatsPool } from '../../trace/stats-pool.ts';
 import type { CaptureMemory } from '../../trace/ready-memory.ts';
+import type { PolledStats } from '../../trace/stats-ring.ts';
 
 export interface TraceModelOptions extends TraceRunOptions {
   /**
@@ -61,6 +62,12 @@ export interface TraceModelOptions extends TraceRunOptions {
    * WebReadyMemory, whose arrays the transport then moves on).
    */
   memory?: CaptureMemory;
+  /**
+   * cpu/wasm captures without a `statsPool`: float32 statistics computed by this ring's worker from a
+   * copy in shared memory while the run goes on, read back as later nodes end (src/trace/stats-ring.ts);
+   * nodes still stream during the run, a few behind. The page's way where it is cross-origin isolated.
+   */
+  statsRing?: PolledStats;
 }
 
 /** The clock behind `tf.profile`'s kernelTimeMs on each TF.js backend. */
@@ -364,7 +371,7 @@ export async function streamModel(model: TfjsModel, inputs: ModelInputs, options
 export function captureOptions(
   capture: 'stats' | 'tensors',
   bins: number,
-  options: Pick<TraceModelOptions, 'blobPool' | 'statsPool' | 'nodes' | 'memory'>,
+  options: Pick<TraceModelOptions, 'blobPool' | 'statsPool' | 'nodes' | 'memory' | 'statsRing'>,
   /** A `tensors` capture: bytes of the values it keeps (from the timing pass's shapes), if known. */
   keepsBytes?: number,
 ): Parameters<typeof capturePass>[3] {
@@ -377,6 +384,7 @@ export function captureOptions(
     ...(options.blobPool ? { pool: options.blobPool } : {}),
     ...(pool ? { statsPool: pool } : {}),
     ...(options.memory ? { memory: options.memory } : {}),
+    ...(options.statsRing && !pool ? { statsRing: options.statsRing } : {}),
     ...(options.nodes ? { select: (name: string) => options.nodes!.test(name) } : {}),
   };
 }

@@ -11,8 +11,10 @@ import { loadModel } from './load-model.ts';
 import { traceRunOptions, tfjsUnsupported, type InputPayload, type ModelPayload, type RunJob } from './protocol.ts';
 import type { StatsPool } from '../../trace/stats-pool.ts';
 import type { CaptureMemory } from '../../trace/ready-memory.ts';
+import type { PolledStats } from '../../trace/stats-ring.ts';
 import { sharedWebStatsPool } from './stats-pool-web.ts';
 import { WebReadyMemory } from './ready-memory-web.ts';
+import { WebStatsRing } from './stats-ring-web.ts';
 
 /** Backends whose captures read each node's output synchronously, as it ends. */
 const SYNC_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
@@ -31,6 +33,13 @@ export interface ExecuteOptions {
    * page, maybe a phone's, holds none between runs); null: new arrays.
    */
   memory?: CaptureMemory | null;
+  /**
+   * A TF.js stats/tensors capture on cpu/wasm hands its float32 statistics to this ring's worker
+   * (shared memory, answers polled as later nodes end, so rows still stream): default a
+   * WebStatsRing of the job's own where the page is cross-origin isolated, closed with the job;
+   * null: computed on the inference thread.
+   */
+  statsRing?: PolledStats | null;
 }
 
 /**
@@ -55,15 +64,21 @@ export async function executeJob(
     if (why) throw new Error(why);
     onStatus(`starting ${job.backend}`);
     const environment = await useBackend(job.backend, job.options);
-    // Statistics are computed here, in the wasm heap, as each node ends, so its row goes to the page at
-    // once (a pool's answers are only read after the run: the rows would all arrive at its end). What
-    // made a tensors capture cost ×3.7–3.9 of plain inference was not them but page faults: copying a
-    // MobileNetV2 capture's 41 MB into new arrays; into arrays a worker made ready (touched and
+    // Statistics are computed by a ring's worker from a copy in shared memory and polled as later
+    // nodes end, so rows go to the page during the run (a pool's answers are read only after the run:
+    // the rows would all arrive at its end); without shared memory, here, in the wasm heap, as each
+    // node ends. What made a tensors capture cost ×3.7–3.9 of plain inference was page faults: copying
+    // a MobileNetV2 capture's 41 MB into new arrays; into arrays a worker made ready (touched and
     // transferred while the timing passes ran) it costs a few ms (src/trace/ready-memory.ts).
-    const sync = SYNC_BACKENDS.has(job.backend) && job.capture === 'tensors';
-    const ownMemory = sync && opts.memory === undefined ? new WebReadyMemory() : null;
-    const memory = opts.memory === undefined ? ownMemory : opts.memory;
-    const capturing = sync ? { ...(opts.statsPool ? { statsPool: opts.statsPool } : {}), ...(memory ? { memory } : {}) } : {};
+    const sync = SYNC_BACKENDS.has(job.backend) && job.capture !== 'timing';
+    const keeps = sync && job.capture === 'tensors';
+    const ownMemory = keeps && opts.memory === undefined ? new WebReadyMemory() : null;
+    const memory = keeps ? (opts.memory === undefined ? ownMemory : opts.memory) : null;
+    const ownRing = sync && !opts.statsPool && opts.statsRing === undefined ? WebStatsRing.open() : null;
+    const statsRing = opts.statsRing === undefined ? ownRing : opts.statsRing;
+    const capturing = sync
+      ? { ...(opts.statsPool && keeps ? { statsPool: opts.statsPool } : {}), ...(memory ? { memory } : {}), ...(statsRing ? { statsRing } : {}) }
+      : {};
     // The workers load (module, kernel) while the model does, so they take the capture from its first node.
     capturing.statsPool?.warm();
     try {
@@ -79,6 +94,7 @@ export async function executeJob(
         m.dispose();
       }
     } finally {
+      ownRing?.close();
       await ownMemory?.close();
     }
   });

@@ -1,0 +1,244 @@
+/**
+ * Statistics computed on another thread while a synchronous run goes on, their answers read through
+ * shared memory as each node ends. A StatsPool answers by message, and a run that never yields reads
+ * no message until it ends: its rows all arrive then. Here the inference thread copies each output
+ * into a ring of shared memory (a memcpy, the pages touched beforehand by the worker) and goes on; one
+ * worker computes the statistics in place (the kernels bound to that memory) and writes them into the
+ * job's slot; the capture polls the slots at each node's end and hands on every node whose statistics
+ * are back, in order. Pure: the thread is the caller's (the page: src/viewer/worker/stats-ring-web.ts;
+ * Node's captures use a StatsPool, read after the run).
+ *
+ * What it never does: wait for room. A job that does not fit (ring or slot table full, the worker not
+ * ready, an array larger than half the ring, more bins than a slot holds) is refused and the caller
+ * computes the statistics itself, as it would without a ring. A worker that is gone or silent for
+ * RING_TIMEOUT_MS is given up: the jobs it left are computed here, from the ring, where they still lie.
+ */
+import { computeStats } from './stats.ts';
+import { registerStatsHeap } from './wasm/stats-simd.ts';
+import type { TensorStats } from './types.ts';
+
+/** Control words (Int32 indices at byte 0). */
+const C_SUBMITTED = 0;
+const C_DONE = 1;
+const C_READY = 2;
+const C_CLOSED = 3;
+/** Scratch the kernels may overwrite (registerStatsHeap), 16-byte aligned. */
+const SCRATCH = 256;
+const SCRATCH_BYTES = 4096;
+/** Jobs in flight at most (a MobileNetV2 has ~100 nodes). */
+const SLOTS = 512;
+/** Per slot: the values' offset in the data area, their length, the bins (Int32 ×4). */
+const DESCRIPTORS = SCRATCH + SCRATCH_BYTES;
+/** Most histogram bins a slot holds. */
+export const RING_MAX_BINS = 64;
+/** Per slot: count, min, max, mean, std, nanCount, infCount, zeroCount, histogram min, max, bins, counts. */
+const RESULT_WORDS = 11 + RING_MAX_BINS;
+const RESULTS = DESCRIPTORS + SLOTS * 16;
+const DATA = Math.ceil((RESULTS + SLOTS * RESULT_WORDS * 8) / 65536) * 65536;
+/** Default bytes of values in flight (the ring's data area). */
+export const RING_DEFAULT_BYTES = 32 * 1024 * 1024;
+/** How long a capture waits for an answer before it gives the worker up and computes them itself. */
+export const RING_TIMEOUT_MS = 5000;
+
+/** Pages (64 KiB) of the shared WebAssembly.Memory a ring of `dataBytes` needs. */
+export function ringPages(dataBytes: number = RING_DEFAULT_BYTES): number {
+  return (DATA + Math.ceil(dataBytes / 65536) * 65536) / 65536;
+}
+
+/** What a capture pass asks of a ring (passes.ts `statsRing`). */
+export interface PolledStats {
+  /** Copy `values` into the ring for their statistics: a ticket, or null when it cannot take them now (compute them yourself). */
+  submit(values: Float32Array, bins: number): number | null;
+  /** The statistics of `ticket` if they are back (or computed here, the worker given up), else undefined. Never blocks. */
+  poll(ticket: number): TensorStats | undefined;
+  /** The statistics of `ticket`, once back (at most RING_TIMEOUT_MS, then computed here). */
+  wait(ticket: number): Promise<TensorStats>;
+  /** A capture starts: tickets a failed one left are never read, their slots free again. */
+  forget(): void;
+}
+
+type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<unknown> | string };
+
+/** The inference thread's side. `memory`: shared, ringPages() pages, served by serveStatsRing on one worker. */
+export class StatsRing implements PolledStats {
+  private readonly ctrl: Int32Array;
+  private readonly desc: Int32Array;
+  private readonly results: Float64Array;
+  private readonly data: Float32Array;
+  /** Next ticket. */
+  private seq = 0;
+  /** Lowest ticket not yet read here. */
+  private read = 0;
+  /** Next free offset (in floats) of the data area. */
+  private head = 0;
+  private given: string | null = null;
+  /** Jobs taken by the ring (for tests and benchmarks). */
+  submitted = 0;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    /** How long `wait` waits for an answer before giving the worker up. */
+    private readonly timeoutMs = RING_TIMEOUT_MS,
+  ) {
+    const buf = memory.buffer as ArrayBufferLike as SharedArrayBuffer;
+    if (typeof SharedArrayBuffer === 'undefined' || !((buf as unknown) instanceof SharedArrayBuffer)) throw new Error('stats ring: its memory must be shared');
+    if (buf.byteLength <= DATA) throw new Error(`stats ring: ${buf.byteLength} bytes of memory, fewer than its header (${DATA})`);
+    this.ctrl = new Int32Array(buf, 0, 4);
+    this.desc = new Int32Array(buf, DESCRIPTORS, SLOTS * 4);
+    this.results = new Float64Array(buf, RESULTS, SLOTS * RESULT_WORDS);
+    this.data = new Float32Array(buf, DATA, (buf.byteLength - DATA) >> 2);
+    this.seq = this.read = Atomics.load(this.ctrl, C_SUBMITTED);
+  }
+
+  /** Why the worker was given up (its jobs are computed here since), or null. */
+  get givenUp(): string | null {
+    return this.given;
+  }
+
+  /** The worker is gone (its error event) or must stop: every job left is computed here. */
+  giveUp(why: string): void {
+    if (this.given === null) this.given = why;
+    Atomics.store(this.ctrl, C_CLOSED, 1);
+    Atomics.notify(this.ctrl, C_SUBMITTED);
+  }
+
+  submit(values: Float32Array, bins: number): number | null {
+    if (this.given !== null || bins > RING_MAX_BINS || bins < 1 || values.length === 0) return null;
+    if (Atomics.load(this.ctrl, C_READY) !== 1 || Atomics.load(this.ctrl, C_CLOSED) === 1) return null;
+    const done = Atomics.load(this.ctrl, C_DONE);
+    if (this.seq - this.read >= SLOTS || this.seq - done >= SLOTS) return null;
+    // Each job starts 16-byte aligned (the kernels' vectors).
+    const floats = (values.length + 3) & ~3;
+    const cap = this.data.length;
+    if (floats > cap >> 1) return null;
+    let at: number;
+    if (done === this.seq) at = 0; // nothing in flight: start over
+    else {
+      const tail = this.desc[(done % SLOTS) * 4]!;
+      if (this.head >= tail) at = this.head + floats <= cap ? this.head : floats <= tail ? 0 : -1;
+      else at = this.head + floats <= tail ? this.head : -1;
+    }
+    if (at < 0) return null;
+    this.data.set(values, at);
+    const ticket = this.seq;
+    const d = (ticket % SLOTS) * 4;
+    this.desc[d] = at;
+    this.desc[d + 1] = values.length;
+    this.desc[d + 2] = bins;
+    this.head = at + floats;
+    this.seq = ticket + 1;
+    this.submitted++;
+    Atomics.store(this.ctrl, C_SUBMITTED, this.seq);
+    Atomics.notify(this.ctrl, C_SUBMITTED);
+    return ticket;
+  }
+
+  poll(ticket: number): TensorStats | undefined {
+    if (ticket < this.read - SLOTS || ticket >= this.seq) throw new Error(`stats ring: no job ${ticket}`);
+    let stats: TensorStats;
+    if (Atomics.load(this.ctrl, C_DONE) > ticket) stats = decode(this.results, (ticket % SLOTS) * RESULT_WORDS);
+    else if (this.given !== null) {
+      // Never overwritten: nothing is submitted once the worker is given up.
+      const d = (ticket % SLOTS) * 4;
+      stats = computeStats(this.data.subarray(this.desc[d]!, this.desc[d]! + this.desc[d + 1]!), this.desc[d + 2]!);
+    } else return undefined;
+    if (ticket >= this.read) this.read = ticket + 1;
+    return stats;
+  }
+
+  async wait(ticket: number): Promise<TensorStats> {
+    const until = Date.now() + this.timeoutMs;
+    const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
+    for (;;) {
+      const s = this.poll(ticket);
+      if (s) return s;
+      const left = until - Date.now();
+      if (left <= 0) {
+        this.giveUp(`no statistics from its worker in ${this.timeoutMs} ms`);
+        continue;
+      }
+      const done = Atomics.load(this.ctrl, C_DONE);
+      if (done > ticket) continue;
+      const w = waitAsync?.(this.ctrl, C_DONE, done, Math.min(left, 50));
+      if (w?.async) await w.value;
+      else if (!w) await new Promise((r) => setTimeout(r, 1));
+    }
+  }
+
+  forget(): void {
+    this.read = this.seq;
+  }
+}
+
+function decode(r: Float64Array, at: number): TensorStats {
+  const bins = r[at + 10]!;
+  const counts = new Array<number>(bins);
+  for (let i = 0; i < bins; i++) counts[i] = r[at + 11 + i]!;
+  // The key order of computeStats' objects: a trace written from either is the same text.
+  return {
+    count: r[at]!,
+    min: r[at + 1]!,
+    max: r[at + 2]!,
+    mean: r[at + 3]!,
+    std: r[at + 4]!,
+    nanCount: r[at + 5]!,
+    infCount: r[at + 6]!,
+    zeroCount: r[at + 7]!,
+    histogram: { min: r[at + 8]!, max: r[at + 9]!, counts },
+  };
+}
+
+function encode(s: TensorStats, r: Float64Array, at: number): void {
+  r[at] = s.count;
+  r[at + 1] = s.min;
+  r[at + 2] = s.max;
+  r[at + 3] = s.mean;
+  r[at + 4] = s.std;
+  r[at + 5] = s.nanCount;
+  r[at + 6] = s.infCount;
+  r[at + 7] = s.zeroCount;
+  r[at + 8] = s.histogram.min;
+  r[at + 9] = s.histogram.max;
+  const n = Math.min(s.histogram.counts.length, RING_MAX_BINS);
+  r[at + 10] = n;
+  for (let i = 0; i < n; i++) r[at + 11 + i] = s.histogram.counts[i]!;
+}
+
+/**
+ * The worker's side, for as long as the ring is open (returns once closed): touch every page of the
+ * data area (so the inference thread's copies pay no page faults), say ready, then compute each job
+ * in turn, in place, and publish its answer. Blocks its thread (Atomics.wait) between jobs.
+ */
+export function serveStatsRing(memory: WebAssembly.Memory): void {
+  const buf = memory.buffer;
+  const ctrl = new Int32Array(buf, 0, 4);
+  const desc = new Int32Array(buf, DESCRIPTORS, SLOTS * 4);
+  const results = new Float64Array(buf, RESULTS, SLOTS * RESULT_WORDS);
+  // The kernels read the values where they lie; scratch is the ring's own.
+  registerStatsHeap(memory, () => SCRATCH, RING_MAX_BINS);
+  const bytes = new Uint8Array(buf, DATA);
+  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = 0;
+  Atomics.store(ctrl, C_READY, 1);
+  let next = Atomics.load(ctrl, C_DONE);
+  for (;;) {
+    if (Atomics.load(ctrl, C_CLOSED) === 1) return;
+    const submitted = Atomics.load(ctrl, C_SUBMITTED);
+    if (next >= submitted) {
+      Atomics.wait(ctrl, C_SUBMITTED, submitted);
+      continue;
+    }
+    const d = (next % SLOTS) * 4;
+    const values = new Float32Array(buf, DATA + desc[d]! * 4, desc[d + 1]!);
+    encode(computeStats(values, desc[d + 2]!), results, (next % SLOTS) * RESULT_WORDS);
+    next++;
+    Atomics.store(ctrl, C_DONE, next);
+    Atomics.notify(ctrl, C_DONE);
+  }
+}
+
+/** Close the ring from any thread: its worker returns from serveStatsRing. */
+export function closeStatsRing(memory: WebAssembly.Memory): void {
+  const ctrl = new Int32Array(memory.buffer, 0, 4);
+  Atomics.store(ctrl, C_CLOSED, 1);
+  Atomics.notify(ctrl, C_SUBMITTED);
+}

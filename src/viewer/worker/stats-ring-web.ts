@@ -1,0 +1,57 @@
+/**
+ * A StatsRing (src/trace/stats-ring.ts) served by a Web Worker of its own (stats-ring-worker-web.ts):
+ * a TF.js capture on cpu/wasm copies each output into shared memory and its statistics come back
+ * through that memory while the run goes on, so rows still stream, without the inference thread
+ * computing them. Needs shared memory: null where the page is not cross-origin isolated, or no
+ * worker can be made (the capture then computes statistics where it runs, as before).
+ */
+import { closeStatsRing, ringPages, StatsRing } from '../../trace/stats-ring.ts';
+
+export interface WebStatsRingOptions {
+  /** Bytes of values in flight (default RING_DEFAULT_BYTES). */
+  bytes?: number;
+  /** The worker's script (default stats-ring-worker-web.ts, bundled by Vite; tests give a missing one). */
+  workerUrl?: URL;
+}
+
+export class WebStatsRing extends StatsRing {
+  private constructor(
+    memory: WebAssembly.Memory,
+    private readonly worker: Worker,
+  ) {
+    super(memory);
+  }
+
+  /** A ring and its worker, or null where shared memory or workers are unavailable. */
+  static open(options: WebStatsRingOptions = {}): WebStatsRing | null {
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+    if (!isolated || typeof Worker === 'undefined' || typeof WebAssembly === 'undefined') return null;
+    let memory: WebAssembly.Memory;
+    let worker: Worker;
+    try {
+      const pages = ringPages(options.bytes);
+      memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+      // Vite bundles the worker only from this literal form.
+      worker = options.workerUrl
+        ? new Worker(options.workerUrl, { type: 'module', name: 'exray-stats-ring' })
+        : new Worker(new URL('./stats-ring-worker-web.ts', import.meta.url), { type: 'module', name: 'exray-stats-ring' });
+    } catch {
+      return null;
+    }
+    const ring = new WebStatsRing(memory, worker);
+    worker.addEventListener('error', (e: ErrorEvent) => {
+      e.preventDefault();
+      ring.giveUp(`its worker failed: ${e.message || 'could not load'}`);
+    });
+    worker.addEventListener('messageerror', () => ring.giveUp('its worker could not read the memory'));
+    worker.postMessage(memory);
+    return ring;
+  }
+
+  /** Stop the worker; statistics not yet back are computed on the calling thread. */
+  close(): void {
+    this.giveUp('closed');
+    closeStatsRing(this.memory);
+    this.worker.terminate();
+  }
+}

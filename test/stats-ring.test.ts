@@ -1,0 +1,189 @@
+/**
+ * The stats ring (src/trace/stats-ring.ts) with its worker on a Node thread (the page's ring worker
+ * runs the same serveStatsRing; test/stats-pool-web.test.ts runs it in Chromium): answers equal to
+ * computeStats bit for bit, what it refuses, a worker gone or silent, and TF.js captures whose
+ * statistics it computes: the same trace as a capture computing them on its own thread, and nodes
+ * still handed on during the run.
+ */
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it } from 'vitest';
+import { capturePass, captureOptions, Runner, traceModel, type ModelInputs } from '../src/instrument/tfjs/index.ts';
+import type { TfjsModel } from '../src/instrument/tfjs/hooks.ts';
+import { closeStatsRing, ringPages, RING_MAX_BINS, StatsRing } from '../src/trace/stats-ring.ts';
+import { computeStats } from '../src/trace/stats.ts';
+import { loadSample, photoFeed, tf, toTensor, useBackend } from './helpers.ts';
+import { expectSameTrace } from './same-trace.ts';
+
+const WORKER = new URL('./fixtures/stats-ring-worker.mjs', import.meta.url);
+const open: { ring: StatsRing; worker: Worker | null }[] = [];
+
+afterEach(async () => {
+  for (const o of open.splice(0)) {
+    closeStatsRing(o.ring.memory);
+    await o.worker?.terminate();
+  }
+});
+
+function sharedMemory(bytes?: number): WebAssembly.Memory {
+  const pages = ringPages(bytes);
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+/** A ring and its worker, once the worker has touched its memory and said it is ready. */
+async function ring(opts: { bytes?: number; timeoutMs?: number } = {}): Promise<{ ring: StatsRing; worker: Worker }> {
+  const memory = sharedMemory(opts.bytes);
+  const r = new StatsRing(memory, opts.timeoutMs);
+  const worker = new Worker(WORKER, { workerData: memory });
+  open.push({ ring: r, worker });
+  const probe = new Float32Array([1, 2, 3, 4]);
+  for (let i = 0; i < 600; i++) {
+    const t = r.submit(probe, 4);
+    if (t !== null) {
+      expect(await r.wait(t)).toStrictEqual(computeStats(probe, 4));
+      return { ring: r, worker };
+    }
+    await new Promise((f) => setTimeout(f, 50));
+  }
+  throw new Error('the ring worker did not get ready in 30 s');
+}
+
+/** Arrays whose statistics take each of computeStats' paths. */
+function arrays(): { name: string; v: Float32Array; bins: number }[] {
+  const rand = (n: number, f: (i: number) => number): Float32Array => Float32Array.from({ length: n }, (_, i) => f(i));
+  let seed = 7;
+  const next = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return [
+    { name: 'ReLU6-like, 100,003 values', v: rand(100_003, () => Math.min(6, Math.max(0, (next() - 0.3) * 8))), bins: 32 },
+    { name: 'normal-ish with a large mean', v: rand(65_536, () => 1000 + next() + next() - 1), bins: RING_MAX_BINS },
+    { name: 'with NaN and ±Inf', v: rand(4099, (i) => (i % 97 === 0 ? NaN : i % 101 === 0 ? -Infinity : i % 103 === 0 ? Infinity : next() - 0.5)), bins: 7 },
+    { name: 'constant', v: new Float32Array(4096).fill(7.25), bins: 32 },
+    { name: 'all zeros, odd length', v: new Float32Array(4097), bins: 32 },
+    { name: 'no finite value', v: new Float32Array(8).fill(NaN), bins: 32 },
+    { name: 'three values', v: Float32Array.of(-1, 0, 2.5), bins: 1 },
+  ];
+}
+
+describe('stats ring', () => {
+  it('answers what computeStats gives, bit for bit, in order, many jobs in flight', async () => {
+    const { ring: r } = await ring();
+    const cases = arrays();
+    const tickets = cases.map((c) => r.submit(c.v, c.bins));
+    expect(tickets.every((t) => t !== null)).toBe(true);
+    for (const [i, c] of cases.entries()) {
+      const s = await r.wait(tickets[i]!);
+      expect(s, c.name).toStrictEqual(computeStats(c.v, c.bins));
+      expect(Object.is(s.mean, computeStats(c.v, c.bins).mean), c.name).toBe(true);
+    }
+  }, 60_000);
+
+  it('refuses what it cannot take, and wraps around its memory', async () => {
+    const { ring: r } = await ring({ bytes: 1 << 20 });
+    expect(r.submit(new Float32Array(16), RING_MAX_BINS + 1)).toBeNull();
+    expect(r.submit(new Float32Array(0), 32)).toBeNull();
+    // More than half the ring: never taken (the caller computes it).
+    expect(r.submit(new Float32Array((1 << 20) / 8 + 4), 32)).toBeNull();
+    // 3 MiB through a 1 MiB ring, 192 KiB at a time: each job lands where earlier ones were freed.
+    const v = arrays()[0]!.v.subarray(0, 49_152);
+    const want = computeStats(v, 32);
+    let taken = 0;
+    for (let i = 0; i < 16; i++) {
+      const t = r.submit(v, 32);
+      if (t === null) continue;
+      taken++;
+      expect(await r.wait(t)).toStrictEqual(want);
+    }
+    expect(taken).toBe(16);
+  }, 60_000);
+
+  it('a ring without a ready worker takes nothing', () => {
+    const r = new StatsRing(sharedMemory(1 << 20));
+    expect(r.submit(new Float32Array(16), 32)).toBeNull();
+    expect(() => new StatsRing(new WebAssembly.Memory({ initial: 1 }))).toThrow(/must be shared/);
+  });
+
+  it('a worker that is gone or silent is given up: what it left is computed here', async () => {
+    const { ring: r, worker } = await ring({ timeoutMs: 300 });
+    const cases = arrays();
+    // The worker stops serving (closed under it) with jobs submitted: nobody answers them.
+    await worker.terminate();
+    const tickets = cases.map((c) => r.submit(c.v, c.bins));
+    expect(tickets.every((t) => t !== null)).toBe(true);
+    for (const [i, c] of cases.entries()) expect(await r.wait(tickets[i]!), c.name).toStrictEqual(computeStats(c.v, c.bins));
+    expect(r.givenUp).toMatch(/no statistics from its worker in 300 ms/);
+    // Given up: it takes nothing more.
+    expect(r.submit(cases[0]!.v, 32)).toBeNull();
+    // A worker's error event gives it up at once, jobs in flight computed here.
+    const other = await ring();
+    const t = other.ring.submit(cases[1]!.v, 32)!;
+    other.ring.giveUp('its worker failed: test');
+    expect(await other.ring.wait(t)).toStrictEqual(computeStats(cases[1]!.v, 32));
+  }, 60_000);
+});
+
+/** A Runner that says whether the model is running now. */
+class WatchedRunner extends Runner {
+  running = false;
+  override async run(): Promise<tf.Tensor[]> {
+    this.running = true;
+    try {
+      return await super.run();
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+async function checkCaptures(model: TfjsModel, x: ModelInputs, backend: string): Promise<void> {
+  const { ring: r } = await ring();
+  for (const capture of ['tensors', 'stats'] as const) {
+    const opts = { capture, runs: 1, warmup: 0 };
+    const here = await traceModel(model, x, opts);
+    const before = r.submitted;
+    const there = await traceModel(model, x, { ...opts, statsRing: r });
+    expectSameTrace(there, here);
+    // Every float32 output went to the ring (none larger than half of it, none refused for room).
+    const float32 = here.header.nodes.flatMap((n) => n.outputs.filter((o) => o.dtype === 'float32' && o.stats)).length;
+    expect(r.submitted - before, capture).toBeGreaterThanOrEqual(float32 - 2);
+    // Nodes are handed on in order while the run goes on (a few behind), the last ones after it.
+    const runner = new WatchedRunner(model, x);
+    const during: boolean[] = [];
+    const names: string[] = [];
+    const pass = await capturePass(runner, backend, (n) => {
+      during.push(runner.running);
+      names.push(n.name);
+    }, captureOptions(capture, 32, { statsRing: r }));
+    tf.dispose(pass.outputs);
+    expect(names).toEqual(here.header.nodes.map((n) => n.name));
+    expect(during.filter(Boolean).length, `${capture}: nodes handed on during the run`).toBeGreaterThan(during.length / 2);
+  }
+}
+
+describe('TF.js captures with their statistics on the ring', () => {
+  it('wasm: MobileNetV2 graph model', async () => {
+    await useBackend('wasm');
+    const name = 'nsfw-mobilenet-v2-mid';
+    const model = (await loadSample(name)).model;
+    const f = await photoFeed(name, 'chelsea.png');
+    const feed = { [f.name]: toTensor(f) };
+    try {
+      await checkCaptures(model, feed, 'wasm');
+    } finally {
+      tf.dispose(Object.values(feed));
+      model.dispose();
+    }
+  }, 120_000);
+
+  it('cpu: emotion (layers model)', async () => {
+    await useBackend('cpu');
+    const name = 'emotion';
+    const model = (await loadSample(name)).model;
+    const x = toTensor(await photoFeed(name, 'chelsea.png'));
+    try {
+      await checkCaptures(model, x, 'cpu');
+    } finally {
+      x.dispose();
+      model.dispose();
+      await useBackend('wasm');
+    }
+  }, 120_000);
+});
