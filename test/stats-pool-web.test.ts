@@ -2,8 +2,9 @@
  * The page's StatsPool (Web Workers, src/viewer/worker/stats-pool-web.ts) in a real headless Chromium
  * through the runner page: a TF.js capture of a bundled model on a photo with its statistics on the
  * pool's workers gives the trace the page's own thread gives (every record and statistic, every blob
- * byte), the pool really took the arrays (copied into memory it made ready), and the viewer's way (the trace worker, its statistics on
- * nested workers) gives that trace too.
+ * byte), the pool really took the arrays (copied into memory it made ready); so does a stats ring
+ * (src/trace/stats-ring.ts: statistics on a worker, through shared memory), and the viewer's way
+ * (the trace worker, its statistics on a nested ring worker) gives that trace too.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,9 +42,11 @@ describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
     await withRunnerPage(dir, async (run, session) => {
       const statsWorkers: string[] = [];
       const memoryWorkers: string[] = [];
+      const ringWorkers: string[] = [];
       session.page.on('worker', (w) => {
         if (w.url().includes('stats-worker-web')) statsWorkers.push(w.url());
         if (w.url().includes('memory-worker-web')) memoryWorkers.push(w.url());
+        if (w.url().includes('stats-ring-worker-web')) ringWorkers.push(w.url());
       });
       const main = { ...request, where: 'main' as const };
       const here = await run({ ...main, statistics: 'here' });
@@ -64,12 +67,22 @@ describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
       expect(ready.result.readyCopies).toBeGreaterThan(50);
       expect(memoryWorkers.length).toBe(2);
       expect(expectSameTrace(ready.trace, here.trace)).toBeGreaterThan(50);
+      expect(ringWorkers.length).toBe(0);
+      // Statistics on a ring's worker, read back through shared memory as nodes end, copies into
+      // ready memory: the same trace, every float32 output's statistics computed there.
+      const ringed = await run({ ...main, statistics: 'ring' });
+      expect(ringed.result.statsJobs).toBeGreaterThan(50);
+      expect(ringed.result.readyCopies).toBeGreaterThan(50);
+      expect(ringWorkers.length).toBe(1);
+      expect(memoryWorkers.length).toBe(3);
+      expect(expectSameTrace(ringed.trace, here.trace)).toBeGreaterThan(50);
       // The viewer's way: the trace worker, its copies' memory made ready by a worker it starts itself
-      // (nested), its statistics computed where it runs (no statistics worker).
+      // (nested), its statistics on a ring's worker it starts too (no statistics pool's worker).
       expect(request.where).toBe('worker');
       const viewer = await run(request);
       expect(statsWorkers.length).toBe(2);
-      expect(memoryWorkers.length).toBe(3);
+      expect(memoryWorkers.length).toBe(4);
+      expect(ringWorkers.length).toBe(2);
       expect(expectSameTrace(viewer.trace, here.trace)).toBeGreaterThan(50);
 
       // A job the worker fails rejects, naming the failure; a pool whose workers cannot load computes
@@ -105,9 +118,23 @@ describe('statistics on Web Workers in Chromium', { timeout: 300_000 }, () => {
         const a = withMemory.readyBlob('float32', 20000);
         const b = withMemory.readyBlob('float32', 20000);
         await withMemory.close();
-        return { failed, sent: pool.sent, backSame: JSON.stringify(back.stats) === want && back.data.length === 20000, up, brokenSent: broken.sent, keptSame: kept.every((r) => JSON.stringify(r.stats) === want), memoryless, made: a instanceof Float32Array && a.length === 20000 && a.buffer instanceof ArrayBuffer, again: b };
+        // A ring: its answers are computeStats'; one whose worker cannot load is given up, takes nothing.
+        const { WebStatsRing } = await import('/src/viewer/worker/stats-ring-web.ts');
+        const ring = WebStatsRing.open();
+        let ticket = null;
+        for (let i = 0; i < 300 && ticket === null; i++) {
+          ticket = ring.submit(values(), 32);
+          if (ticket === null) await new Promise((r) => setTimeout(r, 50));
+        }
+        const ringSame = ticket !== null && JSON.stringify(await ring.wait(ticket)) === want;
+        ring.close();
+        const lost = WebStatsRing.open({ workerUrl: new URL('/no-such-ring-worker.js', location.href) });
+        for (let i = 0; i < 300 && lost.givenUp === null; i++) await new Promise((r) => setTimeout(r, 50));
+        const ringLost = { why: lost.givenUp, takes: lost.submit(values(), 32) };
+        lost.close();
+        return { ringSame, ringLost, failed, sent: pool.sent, backSame: JSON.stringify(back.stats) === want && back.data.length === 20000, up, brokenSent: broken.sent, keptSame: kept.every((r) => JSON.stringify(r.stats) === want), memoryless, made: a instanceof Float32Array && a.length === 20000 && a.buffer instanceof ArrayBuffer, again: b };
       })()`)) as Record<string, unknown>;
-      expect(edges).toStrictEqual({ failed: expect.stringMatching(/^statistics worker: computeStats: bins must be a positive integer/), sent: 2, backSame: true, up: false, brokenSent: 0, keptSame: true, memoryless: { ready: null, held: 0, ended: true }, made: true, again: null });
+      expect(edges).toStrictEqual({ ringSame: true, ringLost: { why: expect.stringMatching(/^its worker failed/), takes: null }, failed: expect.stringMatching(/^statistics worker: computeStats: bins must be a positive integer/), sent: 2, backSame: true, up: false, brokenSent: 0, keptSame: true, memoryless: { ready: null, held: 0, ended: true }, made: true, again: null });
     });
   });
 

@@ -7,6 +7,7 @@ import { runJobInWorker, runJobOnMainThread } from '../viewer/worker/client.ts';
 import type { InputPayload, ModelPayload, RunJob } from '../viewer/worker/protocol.ts';
 import { WebStatsPool } from '../viewer/worker/stats-pool-web.ts';
 import { WebReadyMemory } from '../viewer/worker/ready-memory-web.ts';
+import { WebStatsRing } from '../viewer/worker/stats-ring-web.ts';
 import { createInPageTransport } from '../transport/in-page.ts';
 import { fetchAnyModel, inputPayload } from './payload.ts';
 import { TraceBuilder } from '../trace/events.ts';
@@ -17,20 +18,33 @@ import { RUNNER_PREFIX, type BenchRequest, type RunnerRequest, type RunnerResult
  * A main-thread run with its statistics where the request says (tests compare the two ways); returns
  * the arrays the pool sent to its workers, and those it gave out of ready memory.
  */
-async function runHere(where: 'here' | 'memory' | 'pool', model: ModelPayload, input: InputPayload, job: RunJob, builder: TraceBuilder, say: (s: string) => void): Promise<Pick<RunnerResult, 'statsJobs' | 'readyCopies'>> {
+async function runHere(where: 'here' | 'memory' | 'pool' | 'ring', model: ModelPayload, input: InputPayload, job: RunJob, builder: TraceBuilder, say: (s: string) => void): Promise<Pick<RunnerResult, 'statsJobs' | 'readyCopies'>> {
   const { executeJob } = await import('../viewer/worker/run-job.ts');
   const pool = where === 'pool' ? new WebStatsPool({ threads: 2, prefaults: true }) : null;
-  const memory = where === 'memory' ? new WebReadyMemory() : null;
+  const memory = where === 'memory' || where === 'ring' ? new WebReadyMemory() : null;
+  const ring = where === 'ring' ? WebStatsRing.open() : null;
   const transport = createInPageTransport();
   transport.subscribe((m) => builder.push(m.event));
   try {
     if (pool && !(await pool.whenReady())) throw new Error('no statistics worker could start in this page');
-    await executeJob(model, input, job, transport, say, { statsPool: pool, memory });
-    return { statsJobs: pool?.sent ?? 0, readyCopies: (pool?.readyTaken ?? 0) + (memory?.given ?? 0) };
+    if (where === 'ring' && !(await ringReady(ring))) throw new Error('no stats ring could start in this page');
+    await executeJob(model, input, job, transport, say, { statsPool: pool, memory, statsRing: ring });
+    return { statsJobs: (pool?.sent ?? 0) + (ring?.submitted ?? 0), readyCopies: (pool?.readyTaken ?? 0) + (memory?.given ?? 0) };
   } finally {
     transport.close();
+    ring?.close();
     await Promise.all([pool?.close(), memory?.close()]);
   }
+}
+
+/** Whether `ring`'s worker is up (it takes a job) within 15 s. */
+async function ringReady(ring: WebStatsRing | null): Promise<boolean> {
+  for (let i = 0; ring && ring.givenUp === null && i < 300; i++) {
+    const ticket = ring.submit(Float32Array.of(0, 1, 2, 3), 4);
+    if (ticket !== null) return (await ring.wait(ticket)).count === 4;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
 }
 
 async function run(req: RunnerRequest): Promise<RunnerResult> {

@@ -34,11 +34,12 @@ export interface RunnerRequest {
   /**
    * Tests, `where: 'main'` only: where a cpu/wasm capture's statistics are computed and its copies
    * made: `here` (the page's thread, as each node ends, copies into new arrays), `memory` (here, copies
-   * into a fresh WebReadyMemory's arrays: the viewer's way) or `pool` (a fresh WebStatsPool of 2
-   * workers, up before the run, its copies' memory made ready).
+   * into a fresh WebReadyMemory's arrays: the viewer's way before the ring), `ring` (a fresh
+   * WebStatsRing, up before the run, and copies into ready memory: the viewer's way) or `pool` (a
+   * fresh WebStatsPool of 2 workers, up before the run, its copies' memory made ready).
    * Without it the run is the viewer's (its defaults).
    */
-  statistics?: 'here' | 'memory' | 'pool';
+  statistics?: 'here' | 'memory' | 'pool' | 'ring';
 }
 
 export interface RunnerResult {
@@ -46,9 +47,9 @@ export interface RunnerResult {
   error?: string;
   /** Bytes of the uploaded .exray. */
   bytes?: number;
-  /** With `statistics: 'pool'`: arrays the pool sent to its workers. */
+  /** With `statistics: 'pool'` or `ring`: arrays sent to the pool's workers, or handed to the ring. */
   statsJobs?: number;
-  /** With `statistics: 'pool'` or `memory`: copies made into memory made ready (ready-memory.ts). */
+  /** With `statistics: 'pool'`, `memory` or `ring`: copies made into memory made ready (ready-memory.ts). */
   readyCopies?: number;
 }
 
