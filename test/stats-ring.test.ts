@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { capturePass, captureOptions, Runner, traceModel, type ModelInputs } from '../src/instrument/tfjs/index.ts';
 import type { TfjsModel } from '../src/instrument/tfjs/hooks.ts';
-import { closeStatsRing, ringPages, RING_MAX_BINS, StatsRing } from '../src/trace/stats-ring.ts';
+import { answerStatsJob, closeStatsRing, openStatsRing, ringPages, RING_MAX_BINS, StatsRing } from '../src/trace/stats-ring.ts';
 import { computeStats } from '../src/trace/stats.ts';
 import { loadSample, photoFeed, tf, toTensor, useBackend } from './helpers.ts';
 import { expectSameTrace } from './same-trace.ts';
@@ -76,13 +76,13 @@ describe('stats ring', () => {
     }
   }, 60_000);
 
-  it('refuses what it cannot take, and wraps around its memory', async () => {
+  it('refuses what it cannot take; a small ring carries many jobs, one after another', async () => {
     const { ring: r } = await ring({ bytes: 1 << 20 });
     expect(r.submit(new Float32Array(16), RING_MAX_BINS + 1)).toBeNull();
     expect(r.submit(new Float32Array(0), 32)).toBeNull();
     // More than half the ring: never taken (the caller computes it).
     expect(r.submit(new Float32Array((1 << 20) / 8 + 4), 32)).toBeNull();
-    // 3 MiB through a 1 MiB ring, 192 KiB at a time: each job lands where earlier ones were freed.
+    // 3 MiB through a 1 MiB ring, 192 KiB at a time.
     const v = arrays()[0]!.v.subarray(0, 49_152);
     const want = computeStats(v, 32);
     let taken = 0;
@@ -94,6 +94,37 @@ describe('stats ring', () => {
     }
     expect(taken).toBe(16);
   }, 60_000);
+
+  it('never lets a job overwrite one in flight: refuses when full, wraps into room freed', () => {
+    // This thread plays the worker, one job at a time, so what is in flight is known.
+    const memory = sharedMemory(1 << 20);
+    const r = new StatsRing(memory);
+    openStatsRing(memory);
+    const job = (seed: number): Float32Array => Float32Array.from({ length: 60_000 }, (_, i) => Math.sin(seed * 1000 + i) * seed);
+    const want = (seed: number) => computeStats(job(seed), 32);
+    // 1 MiB holds four jobs of 240 KB, not five.
+    const tickets = [0, 1, 2, 3, 4].map((seed) => r.submit(job(seed), 32));
+    expect(tickets).toEqual([0, 1, 2, 3, null]);
+    expect(r.poll(0)).toBeUndefined();
+    expect(answerStatsJob(memory)).toBe(true);
+    expect(answerStatsJob(memory)).toBe(true);
+    // Jobs 2 and 3 are in flight in the ring's second to fourth quarter: the next lands at its start,
+    // the one after it would reach job 2's first value, and is refused.
+    expect(r.submit(job(5), 32)).toBe(4);
+    expect(r.submit(job(6), 32)).toBeNull();
+    while (answerStatsJob(memory));
+    expect(answerStatsJob(memory)).toBe(false);
+    [0, 1, 2, 3, 5].forEach((seed, ticket) => expect(r.poll(ticket), `job ${seed}`).toStrictEqual(want(seed)));
+    // Nothing in flight: it starts over at the ring's start.
+    expect(r.submit(job(7), 32)).toBe(5);
+    answerStatsJob(memory);
+    expect(r.poll(5)).toStrictEqual(want(7));
+    // At most 512 jobs in flight.
+    const small = Float32Array.of(1, 2, 3);
+    const many = Array.from({ length: 513 }, () => r.submit(small, 32));
+    expect(many.filter((t) => t !== null).length).toBe(512);
+    expect(many[512]).toBeNull();
+  });
 
   it('a ring without a ready worker takes nothing', () => {
     const r = new StatsRing(sharedMemory(1 << 20));

@@ -114,9 +114,11 @@ export class StatsRing implements PolledStats {
     let at: number;
     if (done === this.seq) at = 0; // nothing in flight: start over
     else {
+      // Jobs in flight lie in [tail, head), or [tail, cap) and [0, head) once wrapped. Wrapped, head
+      // stays below tail (strictly: head = tail would read as nothing in flight).
       const tail = this.desc[(done % SLOTS) * 4]!;
-      if (this.head >= tail) at = this.head + floats <= cap ? this.head : floats <= tail ? 0 : -1;
-      else at = this.head + floats <= tail ? this.head : -1;
+      if (this.head > tail) at = this.head + floats <= cap ? this.head : floats < tail ? 0 : -1;
+      else at = this.head + floats < tail ? this.head : -1;
     }
     if (at < 0) return null;
     this.data.set(values, at);
@@ -210,30 +212,37 @@ function encode(s: TensorStats, r: Float64Array, at: number): void {
  * in turn, in place, and publish its answer. Blocks its thread (Atomics.wait) between jobs.
  */
 export function serveStatsRing(memory: WebAssembly.Memory): void {
-  const buf = memory.buffer;
-  const ctrl = new Int32Array(buf, 0, 4);
-  const desc = new Int32Array(buf, DESCRIPTORS, SLOTS * 4);
-  const results = new Float64Array(buf, RESULTS, SLOTS * RESULT_WORDS);
-  // The kernels read the values where they lie; scratch is the ring's own.
-  registerStatsHeap(memory, () => SCRATCH, RING_MAX_BINS);
-  const bytes = new Uint8Array(buf, DATA);
-  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = 0;
-  Atomics.store(ctrl, C_READY, 1);
-  let next = Atomics.load(ctrl, C_DONE);
+  const ctrl = new Int32Array(memory.buffer, 0, 4);
+  openStatsRing(memory);
   for (;;) {
     if (Atomics.load(ctrl, C_CLOSED) === 1) return;
     const submitted = Atomics.load(ctrl, C_SUBMITTED);
-    if (next >= submitted) {
-      Atomics.wait(ctrl, C_SUBMITTED, submitted);
-      continue;
-    }
-    const d = (next % SLOTS) * 4;
-    const values = new Float32Array(buf, DATA + desc[d]! * 4, desc[d + 1]!);
-    encode(computeStats(values, desc[d + 2]!), results, (next % SLOTS) * RESULT_WORDS);
-    next++;
-    Atomics.store(ctrl, C_DONE, next);
-    Atomics.notify(ctrl, C_DONE);
+    if (!answerStatsJob(memory)) Atomics.wait(ctrl, C_SUBMITTED, submitted);
   }
+}
+
+/** The worker's first step: bind the kernels to the ring, touch its pages, say it is ready. */
+export function openStatsRing(memory: WebAssembly.Memory): void {
+  // The kernels read the values where they lie; scratch is the ring's own.
+  registerStatsHeap(memory, () => SCRATCH, RING_MAX_BINS);
+  const bytes = new Uint8Array(memory.buffer, DATA);
+  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = 0;
+  Atomics.store(new Int32Array(memory.buffer, 0, 4), C_READY, 1);
+}
+
+/** Compute and publish the oldest job not yet answered: false when there is none. */
+export function answerStatsJob(memory: WebAssembly.Memory): boolean {
+  const buf = memory.buffer;
+  const ctrl = new Int32Array(buf, 0, 4);
+  const next = Atomics.load(ctrl, C_DONE);
+  if (next >= Atomics.load(ctrl, C_SUBMITTED)) return false;
+  const d = (next % SLOTS) * 4;
+  const desc = new Int32Array(buf, DESCRIPTORS + d * 4, 3);
+  const values = new Float32Array(buf, DATA + desc[0]! * 4, desc[1]!);
+  encode(computeStats(values, desc[2]!), new Float64Array(buf, RESULTS + (next % SLOTS) * RESULT_WORDS * 8, RESULT_WORDS), 0);
+  Atomics.store(ctrl, C_DONE, next + 1);
+  Atomics.notify(ctrl, C_DONE);
+  return true;
 }
 
 /** Close the ring from any thread: its worker returns from serveStatsRing. */
