@@ -1,7 +1,7 @@
 /**
  * The main path: a sample model and a sample photo chosen in the UI, run on cpu (the reference) and
- * wasm in workers while the page stays responsive, then the numbers; a `stats` capture's rows stream
- * in node by node while it runs.
+ * wasm in workers while the page stays responsive, then the numbers; `tensors` and `stats` captures'
+ * rows stream in node by node while they run, their statistics on a stats ring's worker.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { chooseSample, expectRunOk, keepScreenshot, openApp, runAndWait, selectBackends, setOptions, summaryRow, webgpuAdapter, worstNrmse } from './helpers.ts';
@@ -37,6 +37,9 @@ async function runAndWaitQuietly(page: Page, timeout = 150_000): Promise<number>
 }
 
 test('nsfw-mobilenet-v2 on cpu + wasm: wasm agrees with the cpu reference; tensors and stats captures stream their rows', async ({ page }, info) => {
+  // The built page's workers: each cpu/wasm run's trace worker starts a stats ring's worker (nested).
+  const workers: string[] = [];
+  page.on('worker', (w) => workers.push(w.url()));
   await openApp(page);
   await expect(page.getByTestId('environment-panel')).toHaveCount(0);
   await chooseSample(page, 'nsfw-mobilenet-v2', 'chelsea.png');
@@ -80,11 +83,13 @@ test('nsfw-mobilenet-v2 on cpu + wasm: wasm agrees with the cpu reference; tenso
 
   // The page stayed responsive: the main thread never stalled for a second while models ran in workers.
   expect(Math.max(...samples.map((s) => s.lag))).toBeLessThan(1000);
-  // Streaming, on this `tensors` capture (the default): each node's statistics are computed on the
-  // inference thread as it ends and its copy made into memory a worker made ready, so its rows reach
-  // the table while the run goes on (while wasm was still running, its capture pass had delivered
-  // some but not all nodes).
+  // Streaming, on this `tensors` capture (the default): each node's statistics are computed by a
+  // stats ring's worker (the page is cross-origin isolated) and polled as later nodes end, its copy
+  // made into memory a worker made ready, so its rows reach the table while the run goes on (while
+  // wasm was still running, its capture pass had delivered some but not all nodes).
   expect(streamedMidRun(samples), 'tensors capture: node rows seen mid-run').toBeGreaterThan(0);
+  // One ring worker per run (cpu and wasm), bundled by the build.
+  expect(workers.filter((u) => /stats-ring-worker-web[^/]*\.js$/.test(u)).length, workers.join(', ')).toBe(2);
 
   await expect(summaryRow(page, 'cpu (reference)').getByTestId('verdict')).toHaveText('reference');
   await expectRunOk(page, 'wasm');
@@ -111,7 +116,7 @@ test('nsfw-mobilenet-v2 on cpu + wasm: wasm agrees with the cpu reference; tenso
   await expect(page.locator('[data-testid=latency-clock][data-stream="wasm"]')).toHaveAttribute('data-clock', 'wall');
   await keepScreenshot(page, info, 'viewer-cpu-wasm');
 
-  // And on a `stats` capture (statistics in the wasm heap, nothing copied).
+  // And on a `stats` capture (statistics on the ring's worker, no values kept).
   await page.getByTestId('opt-capture').selectOption('stats');
   await page.evaluate(() => {
     (window as unknown as { __samples: Sample[] }).__samples = [];
