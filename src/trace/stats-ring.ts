@@ -45,7 +45,7 @@ export function ringPages(dataBytes: number = RING_DEFAULT_BYTES): number {
   return (DATA + Math.ceil(dataBytes / 65536) * 65536) / 65536;
 }
 
-/** What a capture pass asks of a ring (passes.ts `statsRing`). */
+/** What a capture pass asks of a ring (passes.ts `statsRing`); one capture at a time. */
 export interface PolledStats {
   /** Copy `values` into the ring for their statistics: a ticket, or null when it cannot take them now (compute them yourself). */
   submit(values: Float32Array, bins: number): number | null;
@@ -136,7 +136,8 @@ export class StatsRing implements PolledStats {
   }
 
   poll(ticket: number): TensorStats | undefined {
-    if (ticket < this.read - SLOTS || ticket >= this.seq) throw new Error(`stats ring: no job ${ticket}`);
+    // A slot holds the newest SLOTS jobs' answers; older tickets' slots may hold newer answers.
+    if (ticket < this.seq - SLOTS || ticket >= this.seq) throw new Error(`stats ring: no job ${ticket}`);
     let stats: TensorStats;
     if (Atomics.load(this.ctrl, C_DONE) > ticket) stats = decode(this.results, (ticket % SLOTS) * RESULT_WORDS);
     else if (this.given !== null) {
