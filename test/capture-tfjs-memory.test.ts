@@ -6,30 +6,18 @@
  * as it ends, during the run (what lets the page's rows stream), unlike with a statistics pool.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { capturePass, captureOptions, Runner, traceModel, type ModelInputs } from '../src/instrument/tfjs/index.ts';
+import { capturePass, captureOptions, traceModel, type ModelInputs } from '../src/instrument/tfjs/index.ts';
 import type { TfjsModel } from '../src/instrument/tfjs/hooks.ts';
 import { NodeReadyMemory } from '../src/reference/ready-memory-node.ts';
 import { NodeStatsPool } from '../src/reference/stats-pool-node.ts';
 import type { Trace } from '../src/trace/types.ts';
-import { loadSample, photoFeed, tf, toTensor, useBackend } from './helpers.ts';
+import { tf } from './helpers.ts';
+import { WatchedRunner, withSample } from './capture-helpers.ts';
 import { expectSameTrace } from './same-trace.ts';
 
 const pool = new NodeStatsPool({ threads: 1, prefaults: false });
 beforeAll(async () => expect(await pool.whenReady()).toBe(true), 60_000);
 afterAll(() => pool.close());
-
-/** A Runner that says whether the model is running now. */
-class WatchedRunner extends Runner {
-  running = false;
-  override async run(): Promise<tf.Tensor[]> {
-    this.running = true;
-    try {
-      return await super.run();
-    } finally {
-      this.running = false;
-    }
-  }
-}
 
 /** Whether each node was handed on while the run was going on, with these capture options. */
 async function handedDuringRun(model: TfjsModel, x: ModelInputs, backend: string, opts: Parameters<typeof captureOptions>[2]): Promise<boolean[]> {
@@ -74,31 +62,6 @@ async function check(model: TfjsModel, x: ModelInputs, backend: string): Promise
 }
 
 describe('statistics here, copies into ready memory', () => {
-  it('wasm: MobileNetV2 graph model', async () => {
-    await useBackend('wasm');
-    const name = 'nsfw-mobilenet-v2-mid';
-    const model = (await loadSample(name)).model;
-    const f = await photoFeed(name, 'chelsea.png');
-    const feed = { [f.name]: toTensor(f) };
-    try {
-      await check(model, feed, 'wasm');
-    } finally {
-      tf.dispose(Object.values(feed));
-      model.dispose();
-    }
-  });
-
-  it('cpu: emotion (layers model), the backend\'s arrays copied once, into that memory', async () => {
-    await useBackend('cpu');
-    const name = 'emotion';
-    const model = (await loadSample(name)).model;
-    const x = toTensor(await photoFeed(name, 'chelsea.png'));
-    try {
-      await check(model, x, 'cpu');
-    } finally {
-      x.dispose();
-      model.dispose();
-      await useBackend('wasm');
-    }
-  });
+  it('wasm: MobileNetV2 graph model', () => withSample('nsfw-mobilenet-v2-mid', 'wasm', (model, x) => check(model, x, 'wasm')));
+  it('cpu: emotion (layers model), the backend\'s arrays copied once, into that memory', () => withSample('emotion', 'cpu', (model, x) => check(model, x, 'cpu')));
 });

@@ -7,11 +7,12 @@
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { capturePass, captureOptions, Runner, traceModel, type ModelInputs } from '../src/instrument/tfjs/index.ts';
+import { capturePass, captureOptions, traceModel, type ModelInputs } from '../src/instrument/tfjs/index.ts';
 import type { TfjsModel } from '../src/instrument/tfjs/hooks.ts';
 import { answerStatsJob, closeStatsRing, openStatsRing, ringPages, RING_MAX_BINS, StatsRing } from '../src/trace/stats-ring.ts';
 import { computeStats } from '../src/trace/stats.ts';
-import { loadSample, photoFeed, tf, toTensor, useBackend } from './helpers.ts';
+import { tf } from './helpers.ts';
+import { WatchedRunner, withSample } from './capture-helpers.ts';
 import { expectSameTrace } from './same-trace.ts';
 
 const WORKER = new URL('./fixtures/stats-ring-worker.mjs', import.meta.url);
@@ -151,19 +152,6 @@ describe('stats ring', () => {
   }, 60_000);
 });
 
-/** A Runner that says whether the model is running now. */
-class WatchedRunner extends Runner {
-  running = false;
-  override async run(): Promise<tf.Tensor[]> {
-    this.running = true;
-    try {
-      return await super.run();
-    } finally {
-      this.running = false;
-    }
-  }
-}
-
 async function checkCaptures(model: TfjsModel, x: ModelInputs, backend: string): Promise<void> {
   const { ring: r } = await ring();
   for (const capture of ['tensors', 'stats'] as const) {
@@ -190,31 +178,6 @@ async function checkCaptures(model: TfjsModel, x: ModelInputs, backend: string):
 }
 
 describe('TF.js captures with their statistics on the ring', () => {
-  it('wasm: MobileNetV2 graph model', async () => {
-    await useBackend('wasm');
-    const name = 'nsfw-mobilenet-v2-mid';
-    const model = (await loadSample(name)).model;
-    const f = await photoFeed(name, 'chelsea.png');
-    const feed = { [f.name]: toTensor(f) };
-    try {
-      await checkCaptures(model, feed, 'wasm');
-    } finally {
-      tf.dispose(Object.values(feed));
-      model.dispose();
-    }
-  }, 120_000);
-
-  it('cpu: emotion (layers model)', async () => {
-    await useBackend('cpu');
-    const name = 'emotion';
-    const model = (await loadSample(name)).model;
-    const x = toTensor(await photoFeed(name, 'chelsea.png'));
-    try {
-      await checkCaptures(model, x, 'cpu');
-    } finally {
-      x.dispose();
-      model.dispose();
-      await useBackend('wasm');
-    }
-  }, 120_000);
+  it('wasm: MobileNetV2 graph model', () => withSample('nsfw-mobilenet-v2-mid', 'wasm', (model, x) => checkCaptures(model, x, 'wasm')), 120_000);
+  it('cpu: emotion (layers model)', () => withSample('emotion', 'cpu', (model, x) => checkCaptures(model, x, 'cpu')), 120_000);
 });
