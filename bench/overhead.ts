@@ -22,7 +22,7 @@ export type CaptureWay = Pick<TraceModelOptions, 'statsPool' | 'memory' | 'stats
 
 /**
  * `production`: how production captures in this environment (Node: a NodeStatsPool, its threads up
- * before the rounds; the page: statistics here, copies into a WebReadyMemory's arrays); without it
+ * before the rounds; the page: statistics on a stats ring's worker, copies into a WebReadyMemory's arrays); without it
  * only the "before" (this-thread, new arrays) captures run.
  * `settle`: called before every timed sample, outside the timing (Node: a full garbage collection).
  * Without it a sample also pays for the garbage the previous variant left (a tensors capture drops
@@ -82,9 +82,9 @@ export async function measureOverhead(
     },
     // As streamModel captures (captureOptions): `stats` keeps statistics only, `tensors` also every
     // node's values. "before": statistics on this thread, in the wasm heap, as each node ends, each
-    // copy in a new array (what a trace did before a StatsPool; still the page's way for `stats`
-    // captures); the others as `production` (Node: each copy to worker threads while the run goes on,
-    // as exray trace / reference do; the page: copies into memory a worker made ready).
+    // copy in a new array (what a trace did before a StatsPool); the others as `production` (Node: each
+    // copy to worker threads while the run goes on, as exray trace / reference do; the page: statistics
+    // on a stats ring's worker, copies into memory a worker made ready).
     'stats capture, before (statistics on this thread)': capture('stats', {}),
     'tensors capture, before (statistics on this thread)': capture('tensors', {}),
     // A consumer that gives each blob back once it is written or sent (BlobPool): the copies go into

@@ -15,11 +15,10 @@ export async function runBench(req: BenchRequest): Promise<BenchResult[]> {
   const model = await loadModel(await fetchModel(req.model));
   const input = inputPayload(req.input);
   const x = tf.tensor(input.data, input.shape, input.dtype);
-  // The production way on cpu/wasm (run-job.ts): statistics on this thread as each node ends, each
-  // copy into memory a worker made ready. GPU captures read back after the run and use neither.
+  // The production way on cpu/wasm (run-job.ts): statistics on a stats ring's worker, polled as nodes
+  // end, each copy into memory a worker made ready. GPU captures read back after the run and use neither.
   const sync = req.backend === 'cpu' || req.backend === 'wasm';
   const memory = sync ? new WebReadyMemory() : undefined;
-  // Statistics on a worker reading a ring of shared memory, polled as nodes end (run-job.ts).
   const statsRing = sync ? WebStatsRing.open() : null;
   // Beside it, statistics on Web Workers (the viewer's way for tensors captures until 2026-12-05,
   // whose rows then only reached the page after the run), without and with its memory made ready.
