@@ -23,8 +23,8 @@ export interface ExecuteOptions {
   /**
    * Where an ONNX capture's statistics are computed: default this thread's WebStatsPool (Web Workers
    * fed transferred copies, off the inference thread); null: on this thread, as each node ends. A
-   * TF.js capture computes its statistics here as each node ends, so its rows stream while it runs,
-   * unless a pool is given here (tests).
+   * TF.js capture uses a stats ring instead (`statsRing`), so its rows stream while it runs, unless a
+   * pool is given here (tests: its tensors capture then uses the pool, rows after the run).
    */
   statsPool?: StatsPool | null;
   /**

@@ -19,7 +19,7 @@ export interface WebStatsPoolOptions {
   /**
    * The copies' memory is made ready, pages touched, on a worker of its own while the timing passes
    * run and between captures (ready-memory-web.ts); default false: allocated as each copy is made.
-   * The viewer's pool serves ONNX captures; its TF.js captures compute statistics where they run and
+   * The viewer's pool serves ONNX captures; its TF.js captures hand statistics to a stats ring and
    * copy into a WebReadyMemory (run-job.ts).
    */
   prefaults?: boolean;
