@@ -9,6 +9,7 @@ import { installHook, isGraphModel, type TfjsModel } from './hooks.ts';
 import { profilingKernels, type ProfileKernelInternal } from './internals.ts';
 import { bindStatsToWasmHeap, type WasmBackendLike } from './wasm-heap.ts';
 import { newBlob, type BlobPool } from './blob-pool.ts';
+import { NodesInOrder, toCopy } from './in-order.ts';
 import { computeStats, DEFAULT_HISTOGRAM_BINS } from '../../trace/stats.ts';
 import type { StatsPool, StatsResult } from '../../trace/stats-pool.ts';
 import type { CaptureMemory } from '../../trace/ready-memory.ts';
@@ -246,36 +247,8 @@ export async function capturePass(
   const statsPool = syncRead && bins !== undefined ? opts.statsPool : undefined;
   const memory = syncRead && !statsPool && !borrow && !opts.pool ? opts.memory : undefined;
   const ring = syncRead && bins !== undefined && !statsPool ? opts.statsRing : undefined;
-  ring?.forget();
-  // With a ring: nodes read, waiting for their statistics (and those after them, for order).
-  const waiting: { node: CapturedNode; tickets: (number | null)[] }[] = [];
-  /** Hand on, in order, every waiting node whose statistics are all back. */
-  const flush = (): void => {
-    while (waiting.length > 0) {
-      const w = waiting[0]!;
-      for (let k = 0; k < w.tickets.length; k++) {
-        const ticket = w.tickets[k];
-        if (ticket === null || ticket === undefined) continue;
-        const s = ring!.poll(ticket);
-        if (!s) return;
-        w.node.stats![k] = s;
-        w.tickets[k] = null;
-      }
-      waiting.shift();
-      onNode(w.node);
-    }
-  };
-  /** A node read as it ended: on to `onNode` now, or (a ring's tickets in it or before it) when its turn comes. */
-  const handOn = (node: CapturedNode, tickets: (number | null)[]): void => {
-    if (!ring || (waiting.length === 0 && tickets.every((t) => t === null))) {
-      onNode(node);
-      return;
-    }
-    // A borrowed view is gone after the node: only statistics outlive it (or a copy, without them).
-    if (borrow) node.values = node.values.map((v, k) => (v === null || node.stats?.[k] || tickets[k] !== null ? null : toCopy(v)));
-    waiting.push({ node, tickets });
-    flush();
-  };
+  // Nodes go to onNode in order; with a ring, some wait there for its statistics (in-order.ts).
+  const inOrder = new NodesInOrder(ring, onNode, borrow);
   const readable = (t: Tensor | null): t is Tensor => t !== null && t.dtype !== 'string' && t.dtype !== 'complex64';
   const describe = (ts: (Tensor | null)[]): { shape: number[]; dtype: string }[] =>
     ts.map((t) => ({ shape: t ? [...t.shape] : [], dtype: t?.dtype ?? 'float32' }));
@@ -309,12 +282,12 @@ export async function capturePass(
       if (!select(v.name)) {
         const n = { name: v.name, values: v.outputs.map(() => null), outputs: describe(v.outputs) };
         if (statsPool) deferred.push({ ...n, taken: n.values });
-        else handOn(n, []);
+        else inOrder.handOn(n, []);
       } else if (statsPool) {
         deferred.push({ name: v.name, outputs: describe(v.outputs), taken: v.outputs.map((t) => (readable(t) ? take(t, bins!, statsPool) : null)) });
       } else if (syncRead) {
         const read = v.outputs.map((t) => (readable(t) ? readSync(t, backend, borrow, bins, opts.pool, memory, ring) : null));
-        handOn({
+        inOrder.handOn({
           name: v.name,
           values: read.map((r) => r?.values ?? null),
           outputs: describe(v.outputs),
@@ -334,13 +307,7 @@ export async function capturePass(
   }
   memory?.captureEnded();
   try {
-    for (const w of waiting) {
-      for (let k = 0; k < w.tickets.length; k++) {
-        const ticket = w.tickets[k];
-        if (ticket !== null && ticket !== undefined) w.node.stats![k] = await ring!.wait(ticket);
-      }
-      onNode(w.node);
-    }
+    await inOrder.drain();
     for (const d of deferred) {
       const read = await Promise.all(d.taken.map(async (x) => (x && 'job' in x ? x.job : x))).catch((e: unknown) => {
         throw new Error(`capture: statistics of ${d.name}'s output failed: ${(e as Error).message}`);
@@ -405,10 +372,6 @@ export function captureCopies(backend: string, opts: Parameters<typeof capturePa
     for (const o of n.outputs) if (o.dtype === 'float32' || o.dtype === 'int32') lengths.push(4 * o.shape.reduce((a, b) => a * b, 1));
   }
   return { memory, lengths };
-}
-
-function toCopy(values: ArrayLike<number>): ArrayLike<number> {
-  return values instanceof Float32Array || values instanceof Int32Array ? values.slice() : Array.from(values);
 }
 
 function isBlobData(v: ArrayLike<number> | null): v is BlobData {
