@@ -36,16 +36,8 @@ async function ring(opts: { bytes?: number; timeoutMs?: number } = {}): Promise<
   const r = new StatsRing(memory, opts.timeoutMs);
   const worker = new Worker(WORKER, { workerData: memory });
   open.push({ ring: r, worker });
-  const probe = new Float32Array([1, 2, 3, 4]);
-  for (let i = 0; i < 600; i++) {
-    const t = r.submit(probe, 4);
-    if (t !== null) {
-      expect(await r.wait(t)).toStrictEqual(computeStats(probe, 4));
-      return { ring: r, worker };
-    }
-    await new Promise((f) => setTimeout(f, 50));
-  }
-  throw new Error('the ring worker did not get ready in 30 s');
+  if (!(await r.whenReady(30_000))) throw new Error('the ring worker did not get ready in 30 s');
+  return { ring: r, worker };
 }
 
 /** Arrays whose statistics take each of computeStats' paths. */
@@ -127,9 +119,10 @@ describe('stats ring', () => {
     expect(many[512]).toBeNull();
   });
 
-  it('a ring without a ready worker takes nothing', () => {
+  it('a ring without a ready worker takes nothing', async () => {
     const r = new StatsRing(sharedMemory(1 << 20));
     expect(r.submit(new Float32Array(16), 32)).toBeNull();
+    expect(await r.whenReady(100)).toBe(false);
     expect(() => new StatsRing(new WebAssembly.Memory({ initial: 1 }))).toThrow(/must be shared/);
   });
 

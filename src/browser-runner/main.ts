@@ -27,7 +27,7 @@ async function runHere(where: 'here' | 'memory' | 'pool' | 'ring', model: ModelP
   transport.subscribe((m) => builder.push(m.event));
   try {
     if (pool && !(await pool.whenReady())) throw new Error('no statistics worker could start in this page');
-    if (where === 'ring' && !(await ringReady(ring))) throw new Error('no stats ring could start in this page');
+    if (ring && !(await ring.whenReady())) throw new Error('no stats ring could start in this page');
     await executeJob(model, input, job, transport, say, { statsPool: pool, memory, statsRing: ring });
     return { statsJobs: (pool?.sent ?? 0) + (ring?.submitted ?? 0), readyCopies: (pool?.readyTaken ?? 0) + (memory?.given ?? 0) };
   } finally {
@@ -35,16 +35,6 @@ async function runHere(where: 'here' | 'memory' | 'pool' | 'ring', model: ModelP
     ring?.close();
     await Promise.all([pool?.close(), memory?.close()]);
   }
-}
-
-/** Whether `ring`'s worker is up (it takes a job) within 15 s. */
-async function ringReady(ring: WebStatsRing | null): Promise<boolean> {
-  for (let i = 0; ring && ring.givenUp === null && i < 300; i++) {
-    const ticket = ring.submit(Float32Array.of(0, 1, 2, 3), 4);
-    if (ticket !== null) return (await ring.wait(ticket)).count === 4;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
 }
 
 async function run(req: RunnerRequest): Promise<RunnerResult> {

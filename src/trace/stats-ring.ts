@@ -95,6 +95,16 @@ export class StatsRing implements PolledStats {
     return this.given;
   }
 
+  /**
+   * Whether the worker is up (its memory touched, taking jobs) within `timeoutMs`; false once it is
+   * given up. Polled: the worker says so in shared memory, not by message.
+   */
+  async whenReady(timeoutMs = 15_000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (this.given === null && Atomics.load(this.ctrl, C_READY) !== 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return this.given === null && Atomics.load(this.ctrl, C_READY) === 1;
+  }
+
   /** The worker is gone (its error event) or must stop: every job left is computed here. */
   giveUp(why: string): void {
     if (this.given === null) this.given = why;
