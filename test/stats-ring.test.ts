@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { capturePass, captureOptions, traceModel, type ModelInputs } from '../src/instrument/tfjs/index.ts';
 import type { TfjsModel } from '../src/instrument/tfjs/hooks.ts';
-import { answerStatsJob, closeStatsRing, openStatsRing, ringPages, RING_MAX_BINS, StatsRing } from '../src/trace/stats-ring.ts';
+import { answerStatsJob, closeStatsRing, openStatsRing, ringPages, RING_MAX_BINS, StatsRing, touchStatsRing } from '../src/trace/stats-ring.ts';
 import { computeStats } from '../src/trace/stats.ts';
 import { tf } from './helpers.ts';
 import { WatchedRunner, withSample } from './capture-helpers.ts';
@@ -25,14 +25,15 @@ afterEach(async () => {
   }
 });
 
-function sharedMemory(bytes?: number): WebAssembly.Memory {
+/** `keep`: bytes it may grow by for kept arrays. */
+function sharedMemory(bytes?: number, keep = 0): WebAssembly.Memory {
   const pages = ringPages(bytes);
-  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+  return new WebAssembly.Memory({ initial: pages, maximum: pages + keep / 65536, shared: true });
 }
 
 /** A ring and its worker, once the worker has touched its memory and said it is ready. */
-async function ring(opts: { bytes?: number; timeoutMs?: number } = {}): Promise<{ ring: StatsRing; worker: Worker }> {
-  const memory = sharedMemory(opts.bytes);
+async function ring(opts: { bytes?: number; timeoutMs?: number; keep?: number } = {}): Promise<{ ring: StatsRing; worker: Worker }> {
+  const memory = sharedMemory(opts.bytes, opts.keep);
   const r = new StatsRing(memory, opts.timeoutMs);
   const worker = new Worker(WORKER, { workerData: memory });
   open.push({ ring: r, worker });
@@ -119,6 +120,79 @@ describe('stats ring', () => {
     expect(many[512]).toBeNull();
   });
 
+  it('keeps values: each array it hands out is copied into once, its statistics computed where it lies, never written again', async () => {
+    const { ring: r } = await ring({ bytes: 1 << 20, keep: 2 << 20 });
+    const cases = arrays();
+    // No room until a capture says what it will keep.
+    expect(r.keptBytes).toBe(0);
+    expect(r.readyBlob('float32', 16)).toBeNull();
+    r.expect(cases.map((c) => c.v.byteLength));
+    expect(r.keptBytes).toBeGreaterThanOrEqual(cases.reduce((a, c) => a + c.v.byteLength, 0));
+    await r.memoryReady(30_000);
+    expect(r.keptMemoryReady).toBe(true);
+    const kept = cases.map((c) => {
+      const a = r.readyBlob('float32', c.v.length) as Float32Array;
+      a.set(c.v);
+      return a;
+    });
+    for (const a of kept) {
+      expect(a.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(a.byteOffset % 16).toBe(0);
+    }
+    const tickets = kept.map((a, i) => r.submit(a, cases[i]!.bins));
+    // Jobs through the ring proper meanwhile, many times its size: they never reach a kept array.
+    let seed = 1;
+    const other = (): Float32Array => Float32Array.from({ length: 30_000 }, (_, i) => Math.cos(seed * 7 + i) * seed);
+    for (let j = 0; j < 60; j++, seed++) {
+      const v = other();
+      const t = r.submit(v, 16);
+      if (t !== null) expect(await r.wait(t)).toStrictEqual(computeStats(v, 16));
+    }
+    for (const [i, c] of cases.entries()) {
+      expect(await r.wait(tickets[i]!), c.name).toStrictEqual(computeStats(c.v, c.bins));
+      expect(Object.is(kept[i]![0], c.v[0]) && kept[i]!.every((x, k) => Object.is(x, c.v[k])), `${c.name}: kept values intact`).toBe(true);
+    }
+    expect(r.given).toBe(cases.length);
+    const ints = r.readyBlob('int32', 5);
+    expect(ints).toBeInstanceOf(Int32Array);
+    // Beyond the memory's maximum: null, and the caller allocates.
+    r.expect([8 << 20]);
+    expect(r.readyBlob('float32', 2 << 20)).toBeNull();
+    r.captureEnded();
+    // recycle: nobody holds them any more, the same memory is handed out again.
+    r.recycle();
+    expect(r.readyBlob('float32', cases[0]!.v.length)!.byteOffset).toBe(kept[0]!.byteOffset);
+  }, 60_000);
+
+  it('kept memory: pages grown are touched by the worker without changing a value written first; a capture that found no room leaves room for the next', () => {
+    // This thread plays the worker.
+    const memory = sharedMemory(1 << 20, 4 << 20);
+    const r = new StatsRing(memory);
+    openStatsRing(memory);
+    expect(r.keptMemoryReady).toBe(true);
+    // A capture without `expect`: no room, but it says how much it wanted.
+    expect(r.readyBlob('float32', 100_000)).toBeNull();
+    expect(r.readyBlob('float32', 50_000)).toBeNull();
+    r.captureEnded();
+    expect(r.keptBytes).toBeGreaterThanOrEqual(600_000);
+    expect(r.keptBytes).toBeLessThan(600_000 + 65536);
+    expect(r.keptMemoryReady).toBe(false);
+    r.recycle();
+    // Written before the worker touched its pages (a capture that did not wait): kept as written.
+    const a = r.readyBlob('float32', 100_000)!;
+    a.fill(-3.5);
+    let rounds = 0;
+    while (touchStatsRing(memory)) rounds++;
+    expect(rounds).toBeGreaterThan(0);
+    expect(r.keptMemoryReady).toBe(true);
+    expect(a.every((x) => x === -3.5)).toBe(true);
+    // Given up, a kept job is computed here, where it lies.
+    const t = r.submit(a as Float32Array, 8)!;
+    expect(r.submitted).toBe(1);
+    r.giveUp('test');
+    expect(r.poll(t)).toStrictEqual(computeStats(new Float32Array(100_000).fill(-3.5), 8));
+  });
+
   it('a ring without a ready worker takes nothing', async () => {
     const r = new StatsRing(sharedMemory(1 << 20));
     expect(r.submit(new Float32Array(16), 32)).toBeNull();
@@ -146,7 +220,7 @@ describe('stats ring', () => {
 });
 
 async function checkCaptures(model: TfjsModel, x: ModelInputs, backend: string): Promise<void> {
-  const { ring: r } = await ring();
+  const { ring: r } = await ring({ keep: 128 << 20 });
   for (const capture of ['tensors', 'stats'] as const) {
     const opts = { capture, runs: 1, warmup: 0 };
     const here = await traceModel(model, x, opts);
@@ -156,6 +230,16 @@ async function checkCaptures(model: TfjsModel, x: ModelInputs, backend: string):
     // Every float32 output went to the ring (none larger than half of it, none refused for room).
     const float32 = here.header.nodes.flatMap((n) => n.outputs.filter((o) => o.dtype === 'float32' && o.stats)).length;
     expect(r.submitted - before, capture).toBeGreaterThanOrEqual(float32 - 2);
+    if (capture === 'tensors') {
+      // The page's way: the ring keeps the values too, each output copied once, into its memory.
+      const given = r.given;
+      const kept = await traceModel(model, x, { ...opts, statsRing: r, memory: r });
+      expectSameTrace(kept, here);
+      const nodeBlobs = kept.header.nodes.flatMap((n) => n.outputs.flatMap((o) => (o.blob ? [kept.blobs.get(o.blob.id)!] : [])));
+      expect(nodeBlobs.length).toBeGreaterThan(10);
+      expect(r.given - given).toBe(nodeBlobs.length);
+      expect(nodeBlobs.every((b) => b.buffer instanceof SharedArrayBuffer)).toBe(true);
+    }
     // Nodes are handed on in order while the run goes on (a few behind), the last ones after it.
     const runner = new WatchedRunner(model, x);
     const during: boolean[] = [];

@@ -21,15 +21,16 @@ import { RUNNER_PREFIX, type BenchRequest, type RunnerRequest, type RunnerResult
 async function runHere(where: 'here' | 'memory' | 'pool' | 'ring', model: ModelPayload, input: InputPayload, job: RunJob, builder: TraceBuilder, say: (s: string) => void): Promise<Pick<RunnerResult, 'statsJobs' | 'readyCopies'>> {
   const { executeJob } = await import('../viewer/worker/run-job.ts');
   const pool = where === 'pool' ? new WebStatsPool({ threads: 2, prefaults: true }) : null;
-  const memory = where === 'memory' || where === 'ring' ? new WebReadyMemory() : null;
-  const ring = where === 'ring' ? WebStatsRing.open() : null;
+  const memory = where === 'memory' ? new WebReadyMemory() : null;
+  // As the viewer opens a tensors capture's ring (run-job.ts): it keeps the copies too.
+  const ring = where === 'ring' ? WebStatsRing.open({ keep: 128 * 1024 * 1024 }) : null;
   const transport = createInPageTransport();
   transport.subscribe((m) => builder.push(m.event));
   try {
     if (pool && !(await pool.whenReady())) throw new Error('no statistics worker could start in this page');
     if (ring && !(await ring.whenReady())) throw new Error('no stats ring could start in this page');
-    await executeJob(model, input, job, transport, say, { statsPool: pool, memory, statsRing: ring });
-    return { statsJobs: (pool?.sent ?? 0) + (ring?.submitted ?? 0), readyCopies: (pool?.readyTaken ?? 0) + (memory?.given ?? 0) };
+    await executeJob(model, input, job, transport, say, { statsPool: pool, memory: memory ?? ring, statsRing: ring });
+    return { statsJobs: (pool?.sent ?? 0) + (ring?.submitted ?? 0), readyCopies: (pool?.readyTaken ?? 0) + (memory?.given ?? 0) + (ring?.given ?? 0) };
   } finally {
     transport.close();
     ring?.close();

@@ -35,7 +35,7 @@ export interface RunnerRequest {
    * Tests, `where: 'main'` only: where a cpu/wasm capture's statistics are computed and its copies
    * made: `here` (the page's thread, as each node ends, copies into new arrays), `memory` (here, copies
    * into a fresh WebReadyMemory's arrays: the viewer's way before the ring), `ring` (a fresh
-   * WebStatsRing, up before the run, and copies into ready memory: the viewer's way) or `pool` (a
+   * WebStatsRing, up before the run, that keeps the copies too: the viewer's way) or `pool` (a
    * fresh WebStatsPool of 2 workers, up before the run, its copies' memory made ready).
    * Without it the run is the viewer's (its defaults).
    */

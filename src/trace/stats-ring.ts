@@ -12,16 +12,33 @@
  * ready, an array larger than half the ring, more bins than a slot holds) is refused and the caller
  * computes the statistics itself, as it would without a ring. A worker that is gone or silent for
  * RING_TIMEOUT_MS is given up: the jobs it left are computed here, from the ring, where they still lie.
+ *
+ * A capture that keeps every value (`tensors`) would copy each output twice: into the ring for its
+ * statistics, and into an array of its own for the trace. The ring is also its CaptureMemory: past
+ * the data area, the memory grows by what the capture will keep (`expect`, from the timing pass's
+ * shapes), the worker touches the new pages while the timing passes run, and `readyBlob` hands out
+ * arrays there that are never written again. A job submitted from such an array is not copied: the
+ * worker computes its statistics where it lies, so each output is copied once. Those arrays are views
+ * of shared memory, posted to the page without a copy.
  */
 import { computeStats } from './stats.ts';
 import { registerStatsHeap } from './wasm/stats-simd.ts';
-import type { TensorStats } from './types.ts';
+import type { CaptureMemory } from './ready-memory.ts';
+import type { BlobData, TensorStats } from './types.ts';
 
 /** Control words (Int32 indices at byte 0). */
 const C_SUBMITTED = 0;
 const C_DONE = 1;
 const C_READY = 2;
 const C_CLOSED = 3;
+/** Rung (incremented) at every job, growth and close: the worker waits on it, so no wake-up is lost. */
+const C_BELL = 4;
+/** Pages of memory the worker is asked to have touched, and has touched. */
+const C_WANT = 5;
+const C_TOUCHED = 6;
+const CTRL_WORDS = 8;
+/** Pages the worker touches between two looks at its jobs. */
+const TOUCH_PAGES = 16;
 /** Scratch the kernels may overwrite (registerStatsHeap), 16-byte aligned. */
 const SCRATCH = 256;
 const SCRATCH_BYTES = 4096;
@@ -47,7 +64,10 @@ export function ringPages(dataBytes: number = RING_DEFAULT_BYTES): number {
 
 /** What a capture pass asks of a ring (passes.ts `statsRing`); one capture at a time. */
 export interface PolledStats {
-  /** Copy `values` into the ring for their statistics: a ticket, or null when it cannot take them now (compute them yourself). */
+  /**
+   * Copy `values` into the ring for their statistics (not copied: an array the ring's `readyBlob`
+   * handed out): a ticket, or null when it cannot take them now (compute them yourself).
+   */
   submit(values: Float32Array, bins: number): number | null;
   /** The statistics of `ticket` if they are back (or computed here, the worker given up), else undefined. Never blocks. */
   poll(ticket: number): TensorStats | undefined;
@@ -59,8 +79,11 @@ export interface PolledStats {
 
 type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<unknown> | string };
 
-/** The inference thread's side. `memory`: shared, ringPages() pages, served by serveStatsRing on one worker. */
-export class StatsRing implements PolledStats {
+/**
+ * The inference thread's side. `memory`: shared, ringPages() pages (a maximum above them lets it keep
+ * values: readyBlob), served by serveStatsRing on one worker.
+ */
+export class StatsRing implements PolledStats, CaptureMemory {
   private readonly ctrl: Int32Array;
   private readonly desc: Int32Array;
   private readonly results: Float64Array;
@@ -71,9 +94,22 @@ export class StatsRing implements PolledStats {
   private read = 0;
   /** Next free offset (in floats) of the data area. */
   private head = 0;
-  private given: string | null = null;
+  private why: string | null = null;
+  /** Jobs in flight in the data area, oldest first (the room they hold cannot be written). */
+  private readonly inRing: { ticket: number; at: number }[] = [];
+  /** Where kept arrays start (bytes): the memory's end when the ring was made. */
+  private readonly keptStart: number;
+  /** Next free byte for kept arrays. */
+  private keptHead: number;
+  /** Arrays readyBlob handed out: submitted, they are read where they lie. */
+  private readonly kept = new WeakSet<object>();
+  /** Bytes readyBlob was asked for since the last captureEnded, and whether any found no room. */
+  private asked = 0;
+  private missed = false;
   /** Jobs taken by the ring (for tests and benchmarks). */
   submitted = 0;
+  /** Arrays handed out by readyBlob (for tests and benchmarks). */
+  given = 0;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -83,16 +119,17 @@ export class StatsRing implements PolledStats {
     const buf = memory.buffer as ArrayBufferLike as SharedArrayBuffer;
     if (typeof SharedArrayBuffer === 'undefined' || !((buf as unknown) instanceof SharedArrayBuffer)) throw new Error('stats ring: its memory must be shared');
     if (buf.byteLength <= DATA) throw new Error(`stats ring: ${buf.byteLength} bytes of memory, fewer than its header (${DATA})`);
-    this.ctrl = new Int32Array(buf, 0, 4);
+    this.ctrl = new Int32Array(buf, 0, CTRL_WORDS);
     this.desc = new Int32Array(buf, DESCRIPTORS, SLOTS * 4);
     this.results = new Float64Array(buf, RESULTS, SLOTS * RESULT_WORDS);
     this.data = new Float32Array(buf, DATA, (buf.byteLength - DATA) >> 2);
     this.seq = this.read = Atomics.load(this.ctrl, C_SUBMITTED);
+    this.keptStart = this.keptHead = buf.byteLength;
   }
 
   /** Why the worker was given up (its jobs are computed here since), or null. */
   get givenUp(): string | null {
-    return this.given;
+    return this.why;
   }
 
   /**
@@ -101,48 +138,61 @@ export class StatsRing implements PolledStats {
    */
   async whenReady(timeoutMs = 15_000): Promise<boolean> {
     const until = Date.now() + timeoutMs;
-    while (this.given === null && Atomics.load(this.ctrl, C_READY) !== 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    return this.given === null && Atomics.load(this.ctrl, C_READY) === 1;
+    while (this.why === null && Atomics.load(this.ctrl, C_READY) !== 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return this.why === null && Atomics.load(this.ctrl, C_READY) === 1;
   }
 
   /** The worker is gone (its error event) or must stop: every job left is computed here. */
   giveUp(why: string): void {
-    if (this.given === null) this.given = why;
+    if (this.why === null) this.why = why;
     Atomics.store(this.ctrl, C_CLOSED, 1);
-    Atomics.notify(this.ctrl, C_SUBMITTED);
+    ring(this.ctrl);
   }
 
   submit(values: Float32Array, bins: number): number | null {
-    if (this.given !== null || bins > RING_MAX_BINS || bins < 1 || values.length === 0) return null;
+    if (this.why !== null || bins > RING_MAX_BINS || bins < 1 || values.length === 0) return null;
     if (Atomics.load(this.ctrl, C_READY) !== 1 || Atomics.load(this.ctrl, C_CLOSED) === 1) return null;
     const done = Atomics.load(this.ctrl, C_DONE);
     if (this.seq - this.read >= SLOTS || this.seq - done >= SLOTS) return null;
-    // Each job starts 16-byte aligned (the kernels' vectors).
-    const floats = (values.length + 3) & ~3;
-    const cap = this.data.length;
-    if (floats > cap >> 1) return null;
     let at: number;
-    if (done === this.seq) at = 0; // nothing in flight: start over
+    if (this.kept.has(values)) at = (values.byteOffset - DATA) >> 2; // read where it lies (16-byte aligned)
     else {
-      // Jobs in flight lie in [tail, head), or [tail, cap) and [0, head) once wrapped. Wrapped, head
-      // stays below tail (strictly: head = tail would read as nothing in flight).
-      const tail = this.desc[(done % SLOTS) * 4]!;
-      if (this.head > tail) at = this.head + floats <= cap ? this.head : floats < tail ? 0 : -1;
-      else at = this.head + floats < tail ? this.head : -1;
+      at = this.place(values.length, done);
+      if (at < 0) return null;
+      this.data.set(values, at);
     }
-    if (at < 0) return null;
-    this.data.set(values, at);
     const ticket = this.seq;
     const d = (ticket % SLOTS) * 4;
     this.desc[d] = at;
     this.desc[d + 1] = values.length;
     this.desc[d + 2] = bins;
-    this.head = at + floats;
     this.seq = ticket + 1;
     this.submitted++;
     Atomics.store(this.ctrl, C_SUBMITTED, this.seq);
-    Atomics.notify(this.ctrl, C_SUBMITTED);
+    ring(this.ctrl);
     return ticket;
+  }
+
+  /** Where in the data area (floats) a job of `length` values goes, or -1 when there is no room now. */
+  private place(length: number, done: number): number {
+    // Each job starts 16-byte aligned (the kernels' vectors).
+    const floats = (length + 3) & ~3;
+    const cap = this.data.length;
+    if (floats > cap >> 1) return -1;
+    while (this.inRing.length > 0 && this.inRing[0]!.ticket < done) this.inRing.shift();
+    let at: number;
+    if (this.inRing.length === 0) at = 0; // nothing in flight here: start over
+    else {
+      // Jobs in flight lie in [tail, head), or [tail, cap) and [0, head) once wrapped. Wrapped, head
+      // stays below tail (strictly: head = tail would read as nothing in flight).
+      const tail = this.inRing[0]!.at;
+      if (this.head > tail) at = this.head + floats <= cap ? this.head : floats < tail ? 0 : -1;
+      else at = this.head + floats < tail ? this.head : -1;
+    }
+    if (at < 0) return -1;
+    this.head = at + floats;
+    this.inRing.push({ ticket: this.seq, at });
+    return at;
   }
 
   poll(ticket: number): TensorStats | undefined {
@@ -150,13 +200,88 @@ export class StatsRing implements PolledStats {
     if (ticket < this.seq - SLOTS || ticket >= this.seq) throw new Error(`stats ring: no job ${ticket}`);
     let stats: TensorStats;
     if (Atomics.load(this.ctrl, C_DONE) > ticket) stats = decode(this.results, (ticket % SLOTS) * RESULT_WORDS);
-    else if (this.given !== null) {
-      // Never overwritten: nothing is submitted once the worker is given up.
+    else if (this.why !== null) {
+      // Never overwritten: nothing is submitted once the worker is given up (the memory may have grown since `data` was made).
       const d = (ticket % SLOTS) * 4;
-      stats = computeStats(this.data.subarray(this.desc[d]!, this.desc[d]! + this.desc[d + 1]!), this.desc[d + 2]!);
+      stats = computeStats(new Float32Array(this.memory.buffer, DATA + this.desc[d]! * 4, this.desc[d + 1]!), this.desc[d + 2]!);
     } else return undefined;
     if (ticket >= this.read) this.read = ticket + 1;
     return stats;
+  }
+
+  /**
+   * An array of `length` elements in memory that is the caller's from now on (past the data area),
+   * or null when the memory has no room left. Its float32 arrays are submitted without a copy.
+   */
+  readyBlob(kind: 'float32' | 'int32', length: number): BlobData | null {
+    const bytes = (length * 4 + 15) & ~15;
+    this.asked += bytes;
+    const buf = this.memory.buffer;
+    if (length === 0 || this.keptHead + bytes > buf.byteLength) {
+      this.missed = true;
+      return null;
+    }
+    const out = kind === 'int32' ? new Int32Array(buf, this.keptHead, length) : new Float32Array(buf, this.keptHead, length);
+    this.keptHead += bytes;
+    this.kept.add(out);
+    this.given++;
+    return out;
+  }
+
+  /** A capture that keeps arrays of these byte lengths is about to run: grow the memory for them, its new pages touched by the worker. */
+  expect(byteLengths: readonly number[]): void {
+    let bytes = 0;
+    for (const n of byteLengths) bytes += (n + 15) & ~15;
+    this.reserve(this.keptHead + bytes);
+  }
+
+  /** Resolves once the worker has touched every page grown for kept arrays, given up, or after `timeoutMs`. */
+  async memoryReady(timeoutMs = 15_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.why === null && !this.keptMemoryReady && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** A capture is over. One that found no room (no `expect` before it) leaves room for as much again, for the next (after `recycle`). */
+  captureEnded(): void {
+    if (this.missed) this.reserve(this.keptStart + this.asked);
+    this.asked = 0;
+    this.missed = false;
+  }
+
+  /**
+   * Nobody uses the arrays readyBlob handed out any more (a benchmark between captures): hand out
+   * their memory again. A page that holds a trace's values never calls it; its ring is its run's.
+   */
+  recycle(): void {
+    this.keptHead = this.keptStart;
+  }
+
+  /** Whether the worker has touched every page grown so far for kept arrays. */
+  get keptMemoryReady(): boolean {
+    return Atomics.load(this.ctrl, C_TOUCHED) >= Atomics.load(this.ctrl, C_WANT);
+  }
+
+  /** Bytes of memory kept arrays may use (grown so far). */
+  get keptBytes(): number {
+    return this.memory.buffer.byteLength - this.keptStart;
+  }
+
+  /** Grow the memory to end at `end` bytes, as far as its maximum allows, and ask the worker to touch the new pages. */
+  private reserve(end: number): void {
+    let left = Math.ceil((end - this.memory.buffer.byteLength) / 65536);
+    if (left <= 0) return;
+    for (let step = left; left > 0 && step > 0; ) {
+      try {
+        this.memory.grow(Math.min(step, left));
+        left -= Math.min(step, left);
+      } catch {
+        step >>= 1; // its maximum: take what is left
+      }
+    }
+    Atomics.store(this.ctrl, C_WANT, this.memory.buffer.byteLength / 65536);
+    ring(this.ctrl);
   }
 
   async wait(ticket: number): Promise<TensorStats> {
@@ -220,15 +345,16 @@ function encode(s: TensorStats, r: Float64Array, at: number): void {
 /**
  * The worker's side, for as long as the ring is open (returns once closed): touch every page of the
  * data area (so the inference thread's copies pay no page faults), say ready, then compute each job
- * in turn, in place, and publish its answer. Blocks its thread (Atomics.wait) between jobs.
+ * in turn, in place, and publish its answer, and touch pages grown for kept arrays. Blocks its thread
+ * (Atomics.wait) when there is nothing to do.
  */
 export function serveStatsRing(memory: WebAssembly.Memory): void {
-  const ctrl = new Int32Array(memory.buffer, 0, 4);
+  const ctrl = new Int32Array(memory.buffer, 0, CTRL_WORDS);
   openStatsRing(memory);
   for (;;) {
     if (Atomics.load(ctrl, C_CLOSED) === 1) return;
-    const submitted = Atomics.load(ctrl, C_SUBMITTED);
-    if (!answerStatsJob(memory)) Atomics.wait(ctrl, C_SUBMITTED, submitted);
+    const bell = Atomics.load(ctrl, C_BELL);
+    if (!answerStatsJob(memory) && !touchStatsRing(memory)) Atomics.wait(ctrl, C_BELL, bell);
   }
 }
 
@@ -236,15 +362,38 @@ export function serveStatsRing(memory: WebAssembly.Memory): void {
 export function openStatsRing(memory: WebAssembly.Memory): void {
   // The kernels read the values where they lie; scratch is the ring's own.
   registerStatsHeap(memory, () => SCRATCH, RING_MAX_BINS);
-  const bytes = new Uint8Array(memory.buffer, DATA);
-  for (let i = 0; i < bytes.length; i += 4096) bytes[i] = 0;
-  Atomics.store(new Int32Array(memory.buffer, 0, 4), C_READY, 1);
+  const ctrl = new Int32Array(memory.buffer, 0, CTRL_WORDS);
+  const pages = memory.buffer.byteLength / 65536;
+  touch(memory, DATA, pages * 65536);
+  Atomics.store(ctrl, C_TOUCHED, pages);
+  Atomics.store(ctrl, C_READY, 1);
+}
+
+/** Touch the next pages grown for kept arrays (a few at a time, so jobs are not held up): false when none is left. */
+export function touchStatsRing(memory: WebAssembly.Memory): boolean {
+  const ctrl = new Int32Array(memory.buffer, 0, CTRL_WORDS);
+  const touched = Atomics.load(ctrl, C_TOUCHED);
+  const want = Atomics.load(ctrl, C_WANT);
+  if (touched >= want) return false;
+  const to = Math.min(want, touched + TOUCH_PAGES);
+  touch(memory, touched * 65536, to * 65536);
+  Atomics.store(ctrl, C_TOUCHED, to);
+  return true;
+}
+
+/**
+ * One write in each 4 KiB page of [from, to), so that its fault is paid here. An atomic add of 0: it
+ * never changes a byte the inference thread may already have written (it may not wait for this).
+ */
+function touch(memory: WebAssembly.Memory, from: number, to: number): void {
+  const bytes = new Uint8Array(memory.buffer, from, to - from);
+  for (let i = 0; i < bytes.length; i += 4096) Atomics.add(bytes, i, 0);
 }
 
 /** Compute and publish the oldest job not yet answered: false when there is none. */
 export function answerStatsJob(memory: WebAssembly.Memory): boolean {
   const buf = memory.buffer;
-  const ctrl = new Int32Array(buf, 0, 4);
+  const ctrl = new Int32Array(buf, 0, CTRL_WORDS);
   const next = Atomics.load(ctrl, C_DONE);
   if (next >= Atomics.load(ctrl, C_SUBMITTED)) return false;
   const d = (next % SLOTS) * 4;
@@ -258,7 +407,13 @@ export function answerStatsJob(memory: WebAssembly.Memory): boolean {
 
 /** Close the ring from any thread: its worker returns from serveStatsRing. */
 export function closeStatsRing(memory: WebAssembly.Memory): void {
-  const ctrl = new Int32Array(memory.buffer, 0, 4);
+  const ctrl = new Int32Array(memory.buffer, 0, CTRL_WORDS);
   Atomics.store(ctrl, C_CLOSED, 1);
-  Atomics.notify(ctrl, C_SUBMITTED);
+  ring(ctrl);
+}
+
+/** Wake the worker: something changed (a job, growth, close). */
+function ring(ctrl: Int32Array): void {
+  Atomics.add(ctrl, C_BELL, 1);
+  Atomics.notify(ctrl, C_BELL);
 }

@@ -157,18 +157,25 @@ function blobShaped(values: ArrayLike<number>, dtype: string): values is Float32
 function readSync(t: Tensor, backend: string, borrow: boolean, bins: number | undefined, pool: BlobPool | undefined, memory?: CaptureMemory, ring?: PolledStats): Read {
   if (backend === 'wasm' && (t.dtype === 'float32' || t.dtype === 'int32')) {
     const view = (tf.backend() as unknown as WasmBackendLike).typedArrayFromHeap(t) as Float32Array | Int32Array;
-    // Statistics from the heap view (read in place by the kernel, or by the ring's worker from its
-    // copy), then the one copy a caller keeps.
-    const ticket = bins !== undefined && ring && view instanceof Float32Array ? ring.submit(view, bins) : null;
+    // The one copy a caller keeps; statistics from it or the heap view: by the ring's worker (from the
+    // copy where it lies, when the ring made its memory, else from a copy in the ring), or here, in place.
+    const kept = borrow ? null : pool ? pool.copyOf(view) : (memory && readyCopy(memory, view)) || null;
+    const ticket = bins !== undefined && ring ? submit(ring, kept ?? view, bins) : null;
     const stats = bins !== undefined && ticket === null ? computeStats(view, bins) : null;
-    return { values: borrow ? view : pool ? pool.copyOf(view) : (memory && readyCopy(memory, view)) || view.slice(), stats, copied: !borrow, ticket };
+    return { values: borrow ? view : kept ?? view.slice(), stats, copied: !borrow, ticket };
   }
   const values = t.dataSync() as ArrayLike<number>;
   const shaped = blobShaped(values, t.dtype);
-  const ticket = bins !== undefined && ring && shaped && values instanceof Float32Array ? ring.submit(values, bins) : null;
+  const kept = memory && !borrow && !pool && shaped ? readyCopy(memory, values) ?? values.slice() : null;
+  const ticket = bins !== undefined && ring && shaped ? submit(ring, kept ?? values, bins) : null;
   const stats = bins !== undefined && shaped && ticket === null ? computeStats(values, bins) : null;
-  if (memory && !borrow && !pool && shaped) return { values: readyCopy(memory, values) ?? values.slice(), stats, copied: true, ticket };
+  if (kept) return { values: kept, stats, copied: true, ticket };
   return { values, stats, copied: backend === 'wasm', ticket };
+}
+
+/** A float32 array's statistics handed to the ring (null: not float32, or refused: compute them here). */
+function submit(ring: PolledStats, values: ArrayLike<number>, bins: number): number | null {
+  return values instanceof Float32Array ? ring.submit(values, bins) : null;
 }
 
 /** One output read as its node ends: its statistics here, or a ring's ticket for them. */

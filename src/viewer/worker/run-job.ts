@@ -19,6 +19,12 @@ import { WebStatsRing } from './stats-ring-web.ts';
 /** Backends whose captures read each node's output synchronously, as it ends. */
 const SYNC_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
 
+/**
+ * A tensors capture's ring: it keeps up to 128 MiB of values (a MobileNetV2 layers capture takes 88
+ * MB; beyond, new arrays), and its ring proper is small: only values it cannot keep go there.
+ */
+const KEEPING_RING = { bytes: 4 * 1024 * 1024, keep: 128 * 1024 * 1024 };
+
 export interface ExecuteOptions {
   /**
    * Where an ONNX capture's statistics are computed: default this thread's WebStatsPool (Web Workers
@@ -29,8 +35,9 @@ export interface ExecuteOptions {
   statsPool?: StatsPool | null;
   /**
    * A TF.js tensors capture on cpu/wasm copies each node's values into this memory, made ready on a
-   * worker while the timing passes run: default a WebReadyMemory of the job's own, closed with it (a
-   * page, maybe a phone's, holds none between runs); null: new arrays.
+   * worker while the timing passes run: default the job's own stats ring (`statsRing`), else a
+   * WebReadyMemory of the job's own, closed with it (a page, maybe a phone's, holds none between
+   * runs); null: new arrays.
    */
   memory?: CaptureMemory | null;
   /**
@@ -68,14 +75,15 @@ export async function executeJob(
     // nodes end, so rows go to the page during the run (a pool's answers are read only after the run:
     // the rows would all arrive at its end); without shared memory, here, in the wasm heap, as each
     // node ends. What made a tensors capture cost ×3.7–3.9 of plain inference was page faults: copying
-    // a MobileNetV2 capture's 41 MB into new arrays; into arrays a worker made ready (touched and
-    // transferred while the timing passes ran) it costs a few ms (src/trace/ready-memory.ts).
+    // a MobileNetV2 capture's 41 MB into new arrays; into memory a worker made ready (touched while
+    // the timing passes ran) it costs a few ms (src/trace/ready-memory.ts). A tensors capture's ring
+    // is that memory too: each output is copied once, and its statistics computed where the copy lies.
     const sync = SYNC_BACKENDS.has(job.backend) && job.capture !== 'timing';
     const keeps = sync && job.capture === 'tensors';
-    const ownMemory = keeps && opts.memory === undefined ? new WebReadyMemory() : null;
-    const memory = keeps ? (opts.memory === undefined ? ownMemory : opts.memory) : null;
-    const ownRing = sync && !opts.statsPool && opts.statsRing === undefined ? WebStatsRing.open() : null;
+    const ownRing = sync && !opts.statsPool && opts.statsRing === undefined ? WebStatsRing.open(keeps && opts.memory === undefined ? KEEPING_RING : {}) : null;
     const statsRing = opts.statsRing === undefined ? ownRing : opts.statsRing;
+    const ownMemory = keeps && opts.memory === undefined && !ownRing ? new WebReadyMemory() : null;
+    const memory = keeps ? (opts.memory === undefined ? ownRing ?? ownMemory : opts.memory) : null;
     const capturing = sync
       ? { ...(opts.statsPool && keeps ? { statsPool: opts.statsPool } : {}), ...(memory ? { memory } : {}), ...(statsRing ? { statsRing } : {}) }
       : {};

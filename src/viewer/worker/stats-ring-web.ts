@@ -10,6 +10,8 @@ import { closeStatsRing, ringPages, StatsRing } from '../../trace/stats-ring.ts'
 export interface WebStatsRingOptions {
   /** Bytes of values in flight (default RING_DEFAULT_BYTES). */
   bytes?: number;
+  /** Bytes of values it may keep for a capture (its CaptureMemory; default none): the memory's maximum, beyond its ring. */
+  keep?: number;
   /** The worker's script (default stats-ring-worker-web.ts, bundled by Vite; tests give a missing one). */
   workerUrl?: URL;
 }
@@ -30,7 +32,8 @@ export class WebStatsRing extends StatsRing {
     let worker: Worker;
     try {
       const pages = ringPages(options.bytes);
-      memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+      // Only what it grows to is committed; a maximum reserves address space (a 32-bit phone may refuse it).
+      memory = new WebAssembly.Memory({ initial: pages, maximum: pages + Math.ceil((options.keep ?? 0) / 65536), shared: true });
       // Vite bundles the worker only from this literal form.
       worker = options.workerUrl
         ? new Worker(options.workerUrl, { type: 'module', name: 'exray-stats-ring' })
