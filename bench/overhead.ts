@@ -22,8 +22,8 @@ export type CaptureWay = Pick<TraceModelOptions, 'statsPool' | 'memory' | 'stats
 
 /**
  * `production`: how production captures in this environment (Node: a NodeStatsPool, its threads up
- * before the rounds; the page: statistics on a stats ring's worker, copies into a WebReadyMemory's arrays); without it
- * only the "before" (this-thread, new arrays) captures run.
+ * before the rounds; the page: a stats ring, whose worker computes the statistics where each copy
+ * lies in its memory); without it only the "before" (this-thread, new arrays) captures run.
  * `settle`: called before every timed sample, outside the timing (Node: a full garbage collection).
  * Without it a sample also pays for the garbage the previous variant left (a tensors capture drops
  * 40–90 MB), whichever variant it is: with a rotating order that always hit the same variant, with a
@@ -84,7 +84,7 @@ export async function measureOverhead(
     // node's values. "before": statistics on this thread, in the wasm heap, as each node ends, each
     // copy in a new array (what a trace did before a StatsPool); the others as `production` (Node: each
     // copy to worker threads while the run goes on, as exray trace / reference do; the page: statistics
-    // on a stats ring's worker, copies into memory a worker made ready).
+    // on a stats ring's worker, each copy made once, into the ring's memory).
     'stats capture, before (statistics on this thread)': capture('stats', {}),
     'tensors capture, before (statistics on this thread)': capture('tensors', {}),
     // A consumer that gives each blob back once it is written or sent (BlobPool): the copies go into

@@ -80,10 +80,14 @@ export async function executeJob(
     // is that memory too: each output is copied once, and its statistics computed where the copy lies.
     const sync = SYNC_BACKENDS.has(job.backend) && job.capture !== 'timing';
     const keeps = sync && job.capture === 'tensors';
-    const ownRing = sync && !opts.statsPool && opts.statsRing === undefined ? WebStatsRing.open(keeps && opts.memory === undefined ? KEEPING_RING : {}) : null;
+    const ringed = sync && !opts.statsPool && opts.statsRing === undefined;
+    // A memory whose maximum reserves 128 MiB of address space may be refused (a 32-bit phone): then
+    // a ring that keeps nothing, and a WebReadyMemory for the copies.
+    const keepingRing = ringed && keeps && opts.memory === undefined ? WebStatsRing.open(KEEPING_RING) : null;
+    const ownRing = keepingRing ?? (ringed ? WebStatsRing.open() : null);
     const statsRing = opts.statsRing === undefined ? ownRing : opts.statsRing;
-    const ownMemory = keeps && opts.memory === undefined && !ownRing ? new WebReadyMemory() : null;
-    const memory = keeps ? (opts.memory === undefined ? ownRing ?? ownMemory : opts.memory) : null;
+    const ownMemory = keeps && opts.memory === undefined && !keepingRing ? new WebReadyMemory() : null;
+    const memory = keeps ? (opts.memory === undefined ? keepingRing ?? ownMemory : opts.memory) : null;
     const capturing = sync
       ? { ...(opts.statsPool && keeps ? { statsPool: opts.statsPool } : {}), ...(memory ? { memory } : {}), ...(statsRing ? { statsRing } : {}) }
       : {};
