@@ -11,7 +11,9 @@ import { preprocess } from '../src/preprocess/pipeline.ts';
 import type { BenchRequest } from '../src/browser-runner/protocol.ts';
 import type { BenchResult } from './types.ts';
 
-export async function benchBrowserTracing(model: string, backends: ('wasm' | 'webgl')[], rounds: number, image: string): Promise<BenchResult[]> {
+/** `rounds` per backend: every variant and anchor of a backend runs as many, side by side. */
+export async function benchBrowserTracing(model: string, rounds: Partial<Record<'wasm' | 'webgl', number>>, image: string): Promise<BenchResult[]> {
+  const backends = Object.keys(rounds) as ('wasm' | 'webgl')[];
   const dir = join('models', model);
   const card = await loadModelCard(join(dir, 'exray.json'));
   const spec = card.inputs[0]!.preprocess!;
@@ -30,7 +32,7 @@ export async function benchBrowserTracing(model: string, backends: ('wasm' | 'we
         input: { name: card.inputs[0]!.name, shape: t.shape, dtype: t.dtype, base64: Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64') },
         backend,
         options: { webglF16: false, webglPack: true, wasmThreads: false, wasmSimd: true },
-        rounds,
+        rounds: rounds[backend]!,
       };
       const r = (await session.page.evaluate((q) => (globalThis as unknown as { exrayBench(x: unknown): Promise<unknown> }).exrayBench(q), req)) as BenchResult[];
       results.push(...r);

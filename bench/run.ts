@@ -50,7 +50,9 @@ await section('diagnosis: detection rate, false alarms, time', () => benchDiagno
 await section('diagnosis: resize methods (sharp, bicubic/Lanczos3, canvas drawImage), before/after cost', () => benchDiagnoseResize(), 'diagnose-resize');
 await section('viewer with a 1,000-node trace (Chromium)', () => benchViewer(), 'viewer');
 await section('tracing overhead in Chromium, MobileNetV2 graph model, wasm and webgl (SwiftShader)', () =>
-  benchBrowserTracing('nsfw-mobilenet-v2-mid', ['wasm', 'webgl'], Math.max(3, Math.round(rounds / 3)), 'public/samples/chelsea.png'),
+  // wasm as many rounds as Node's (5 were too few: the page's ratios moved by ±0.2 from run to run);
+  // webgl on SwiftShader takes ~10× as long per round.
+  benchBrowserTracing('nsfw-mobilenet-v2-mid', { wasm: rounds, webgl: Math.max(3, Math.round(rounds / 3)) }, 'public/samples/chelsea.png'),
 'browser');
 
 await section('phone link: exray serve on loopback (throughput, forwarding latency, memory under 20 sessions)', () => benchServe(), 'serve');
