@@ -41,7 +41,7 @@ export async function runBench(req: BenchRequest): Promise<BenchResult[]> {
       : undefined;
     const others: Record<string, CaptureWay> = statsPool && prepared && memory
       ? {
-          ...(statsRing ? { 'statistics on the ring, copies in memory made ready (two copies: the page\'s way before 2026-12-06)': { memory, statsRing } } : {}),
+          ...(statsRing ? { 'statistics on the ring, copies in memory made ready (two copies: the page\'s way before the ring kept the values)': { memory, statsRing } } : {}),
           'statistics on this thread, copies in memory made ready (the page\'s way before 2026-12-05 evening)': { memory },
           'statistics on Web Workers (the page\'s way before 2026-12-05, rows after the run)': { statsPool },
           'statistics on Web Workers, their copies in memory made ready': { statsPool: prepared },

@@ -2,8 +2,9 @@
  * A StatsRing (src/trace/stats-ring.ts) served by a Web Worker of its own (stats-ring-worker-web.ts):
  * a TF.js capture on cpu/wasm copies each output into shared memory and its statistics come back
  * through that memory while the run goes on, so rows still stream, without the inference thread
- * computing them. Needs shared memory: null where the page is not cross-origin isolated, or no
- * worker can be made (the capture then computes statistics where it runs, as before).
+ * computing them. With `keep`, it also holds a tensors capture's values (its CaptureMemory): each
+ * output copied once, there. Needs shared memory: null where the page is not cross-origin isolated,
+ * or no worker can be made (the capture then computes statistics where it runs, as before).
  */
 import { closeStatsRing, ringPages, StatsRing } from '../../trace/stats-ring.ts';
 
