@@ -5,8 +5,9 @@
  * into a ring of shared memory (a memcpy, the pages touched beforehand by the worker) and goes on; one
  * worker computes the statistics in place (the kernels bound to that memory) and writes them into the
  * job's slot; the capture polls the slots at each node's end and hands on every node whose statistics
- * are back, in order. Pure: the thread is the caller's (the page: src/viewer/worker/stats-ring-web.ts;
- * Node's captures use a StatsPool, read after the run).
+ * are back, in order. This is the inference thread's side; the worker's is stats-ring-worker.ts, the
+ * memory both read stats-ring-layout.ts. Pure: the threads are the caller's (the page:
+ * src/viewer/worker/stats-ring-web.ts; Node's captures use a StatsPool, read after the run).
  *
  * What it never does: wait for room. A job that does not fit (ring or slot table full, the worker not
  * ready, an array larger than half the ring, more bins than a slot holds) is refused and the caller
@@ -22,45 +23,14 @@
  * of shared memory, posted to the page without a copy.
  */
 import { computeStats } from './stats.ts';
-import { registerStatsHeap } from './wasm/stats-simd.ts';
+import { C_CLOSED, C_DONE, C_READY, C_SUBMITTED, C_TOUCHED, C_WANT, CTRL_WORDS, DATA, decode, DESCRIPTORS, RESULTS, RESULT_WORDS, ring, RING_MAX_BINS, SLOTS } from './stats-ring-layout.ts';
 import type { CaptureMemory } from './ready-memory.ts';
 import type { BlobData, TensorStats } from './types.ts';
 
-/** Control words (Int32 indices at byte 0). */
-const C_SUBMITTED = 0;
-const C_DONE = 1;
-const C_READY = 2;
-const C_CLOSED = 3;
-/** Rung (incremented) at every job, growth and close: the worker waits on it, so no wake-up is lost. */
-const C_BELL = 4;
-/** Pages of memory the worker is asked to have touched, and has touched. */
-const C_WANT = 5;
-const C_TOUCHED = 6;
-const CTRL_WORDS = 8;
-/** Pages the worker touches between two looks at its jobs. */
-const TOUCH_PAGES = 16;
-/** Scratch the kernels may overwrite (registerStatsHeap), 16-byte aligned. */
-const SCRATCH = 256;
-const SCRATCH_BYTES = 4096;
-/** Jobs in flight at most (a MobileNetV2 has ~100 nodes). */
-const SLOTS = 512;
-/** Per slot: the values' offset in the data area, their length, the bins (Int32 ×4). */
-const DESCRIPTORS = SCRATCH + SCRATCH_BYTES;
-/** Most histogram bins a slot holds. */
-export const RING_MAX_BINS = 64;
-/** Per slot: count, min, max, mean, std, nanCount, infCount, zeroCount, histogram min, max, bins, counts. */
-const RESULT_WORDS = 11 + RING_MAX_BINS;
-const RESULTS = DESCRIPTORS + SLOTS * 16;
-const DATA = Math.ceil((RESULTS + SLOTS * RESULT_WORDS * 8) / 65536) * 65536;
-/** Default bytes of values in flight (the ring's data area). */
-export const RING_DEFAULT_BYTES = 32 * 1024 * 1024;
+export { closeStatsRing, RING_DEFAULT_BYTES, RING_MAX_BINS, ringPages } from './stats-ring-layout.ts';
+
 /** How long a capture waits for an answer before it gives the worker up and computes them itself. */
 export const RING_TIMEOUT_MS = 5000;
-
-/** Pages (64 KiB) of the shared WebAssembly.Memory a ring of `dataBytes` needs. */
-export function ringPages(dataBytes: number = RING_DEFAULT_BYTES): number {
-  return (DATA + Math.ceil(dataBytes / 65536) * 65536) / 65536;
-}
 
 /** What a capture pass asks of a ring (passes.ts `statsRing`); one capture at a time. */
 export interface PolledStats {
@@ -306,114 +276,4 @@ export class StatsRing implements PolledStats, CaptureMemory {
   forget(): void {
     this.read = this.seq;
   }
-}
-
-function decode(r: Float64Array, at: number): TensorStats {
-  const bins = r[at + 10]!;
-  const counts = new Array<number>(bins);
-  for (let i = 0; i < bins; i++) counts[i] = r[at + 11 + i]!;
-  // The key order of computeStats' objects: a trace written from either is the same text.
-  return {
-    count: r[at]!,
-    min: r[at + 1]!,
-    max: r[at + 2]!,
-    mean: r[at + 3]!,
-    std: r[at + 4]!,
-    nanCount: r[at + 5]!,
-    infCount: r[at + 6]!,
-    zeroCount: r[at + 7]!,
-    histogram: { min: r[at + 8]!, max: r[at + 9]!, counts },
-  };
-}
-
-function encode(s: TensorStats, r: Float64Array, at: number): void {
-  r[at] = s.count;
-  r[at + 1] = s.min;
-  r[at + 2] = s.max;
-  r[at + 3] = s.mean;
-  r[at + 4] = s.std;
-  r[at + 5] = s.nanCount;
-  r[at + 6] = s.infCount;
-  r[at + 7] = s.zeroCount;
-  r[at + 8] = s.histogram.min;
-  r[at + 9] = s.histogram.max;
-  const n = Math.min(s.histogram.counts.length, RING_MAX_BINS);
-  r[at + 10] = n;
-  for (let i = 0; i < n; i++) r[at + 11 + i] = s.histogram.counts[i]!;
-}
-
-/**
- * The worker's side, for as long as the ring is open (returns once closed): touch every page of the
- * data area (so the inference thread's copies pay no page faults), say ready, then compute each job
- * in turn, in place, and publish its answer, and touch pages grown for kept arrays. Blocks its thread
- * (Atomics.wait) when there is nothing to do.
- */
-export function serveStatsRing(memory: WebAssembly.Memory): void {
-  const ctrl = new Int32Array(memory.buffer, 0, CTRL_WORDS);
-  openStatsRing(memory);
-  for (;;) {
-    if (Atomics.load(ctrl, C_CLOSED) === 1) return;
-    const bell = Atomics.load(ctrl, C_BELL);
-    if (!answerStatsJob(memory) && !touchStatsRing(memory)) Atomics.wait(ctrl, C_BELL, bell);
-  }
-}
-
-/** The worker's first step: bind the kernels to the ring, touch its pages, say it is ready. */
-export function openStatsRing(memory: WebAssembly.Memory): void {
-  // The kernels read the values where they lie; scratch is the ring's own.
-  registerStatsHeap(memory, () => SCRATCH, RING_MAX_BINS);
-  const ctrl = new Int32Array(memory.buffer, 0, CTRL_WORDS);
-  const pages = memory.buffer.byteLength / 65536;
-  touch(memory, DATA, pages * 65536);
-  Atomics.store(ctrl, C_TOUCHED, pages);
-  Atomics.store(ctrl, C_READY, 1);
-}
-
-/** Touch the next pages grown for kept arrays (a few at a time, so jobs are not held up): false when none is left. */
-export function touchStatsRing(memory: WebAssembly.Memory): boolean {
-  const ctrl = new Int32Array(memory.buffer, 0, CTRL_WORDS);
-  const touched = Atomics.load(ctrl, C_TOUCHED);
-  const want = Atomics.load(ctrl, C_WANT);
-  if (touched >= want) return false;
-  const to = Math.min(want, touched + TOUCH_PAGES);
-  touch(memory, touched * 65536, to * 65536);
-  Atomics.store(ctrl, C_TOUCHED, to);
-  return true;
-}
-
-/**
- * One write in each 4 KiB page of [from, to), so that its fault is paid here. An atomic add of 0: it
- * never changes a byte the inference thread may already have written (it may not wait for this).
- */
-function touch(memory: WebAssembly.Memory, from: number, to: number): void {
-  const bytes = new Uint8Array(memory.buffer, from, to - from);
-  for (let i = 0; i < bytes.length; i += 4096) Atomics.add(bytes, i, 0);
-}
-
-/** Compute and publish the oldest job not yet answered: false when there is none. */
-export function answerStatsJob(memory: WebAssembly.Memory): boolean {
-  const buf = memory.buffer;
-  const ctrl = new Int32Array(buf, 0, CTRL_WORDS);
-  const next = Atomics.load(ctrl, C_DONE);
-  if (next >= Atomics.load(ctrl, C_SUBMITTED)) return false;
-  const d = (next % SLOTS) * 4;
-  const desc = new Int32Array(buf, DESCRIPTORS + d * 4, 3);
-  const values = new Float32Array(buf, DATA + desc[0]! * 4, desc[1]!);
-  encode(computeStats(values, desc[2]!), new Float64Array(buf, RESULTS + (next % SLOTS) * RESULT_WORDS * 8, RESULT_WORDS), 0);
-  Atomics.store(ctrl, C_DONE, next + 1);
-  Atomics.notify(ctrl, C_DONE);
-  return true;
-}
-
-/** Close the ring from any thread: its worker returns from serveStatsRing. */
-export function closeStatsRing(memory: WebAssembly.Memory): void {
-  const ctrl = new Int32Array(memory.buffer, 0, CTRL_WORDS);
-  Atomics.store(ctrl, C_CLOSED, 1);
-  ring(ctrl);
-}
-
-/** Wake the worker: something changed (a job, growth, close). */
-function ring(ctrl: Int32Array): void {
-  Atomics.add(ctrl, C_BELL, 1);
-  Atomics.notify(ctrl, C_BELL);
 }
