@@ -6,7 +6,7 @@ import { tf, useBackend } from '../viewer/worker/backends.ts';
 import { loadModel } from '../viewer/worker/load-model.ts';
 import { WebReadyMemory } from '../viewer/worker/ready-memory-web.ts';
 import { WebStatsPool } from '../viewer/worker/stats-pool-web.ts';
-import { WebStatsRing } from '../viewer/worker/stats-ring-web.ts';
+import { TENSORS_RING, WebStatsRing } from '../viewer/worker/stats-ring-web.ts';
 import { fetchModel, inputPayload } from './payload.ts';
 import type { BenchRequest } from './protocol.ts';
 
@@ -20,7 +20,7 @@ export async function runBench(req: BenchRequest): Promise<BenchResult[]> {
   // its statistics. GPU captures read back after the run and use neither.
   const sync = req.backend === 'cpu' || req.backend === 'wasm';
   const memory = sync ? new WebReadyMemory() : undefined;
-  const statsRing = sync ? WebStatsRing.open({ keep: 128 * 1024 * 1024 }) : null;
+  const statsRing = sync ? WebStatsRing.open({ keep: TENSORS_RING.keep }) : null;
   // Beside it, statistics on Web Workers (the viewer's way for tensors captures until 2026-12-05,
   // whose rows then only reached the page after the run), without and with its memory made ready.
   const statsPool = sync ? new WebStatsPool() : undefined;

@@ -7,7 +7,7 @@ import { runJobInWorker, runJobOnMainThread } from '../viewer/worker/client.ts';
 import type { InputPayload, ModelPayload, RunJob } from '../viewer/worker/protocol.ts';
 import { WebStatsPool } from '../viewer/worker/stats-pool-web.ts';
 import { WebReadyMemory } from '../viewer/worker/ready-memory-web.ts';
-import { WebStatsRing } from '../viewer/worker/stats-ring-web.ts';
+import { TENSORS_RING, WebStatsRing } from '../viewer/worker/stats-ring-web.ts';
 import { createInPageTransport } from '../transport/in-page.ts';
 import { fetchAnyModel, inputPayload } from './payload.ts';
 import { TraceBuilder } from '../trace/events.ts';
@@ -23,7 +23,7 @@ async function runHere(where: 'here' | 'memory' | 'pool' | 'ring', model: ModelP
   const pool = where === 'pool' ? new WebStatsPool({ threads: 2, prefaults: true }) : null;
   const memory = where === 'memory' ? new WebReadyMemory() : null;
   // As the viewer opens a tensors capture's ring (run-job.ts): it keeps the copies too.
-  const ring = where === 'ring' ? WebStatsRing.open({ keep: 128 * 1024 * 1024 }) : null;
+  const ring = where === 'ring' ? WebStatsRing.open(TENSORS_RING) : null;
   const transport = createInPageTransport();
   transport.subscribe((m) => builder.push(m.event));
   try {

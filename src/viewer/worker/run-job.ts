@@ -14,16 +14,10 @@ import type { CaptureMemory } from '../../trace/ready-memory.ts';
 import type { PolledStats } from '../../trace/stats-ring.ts';
 import { sharedWebStatsPool } from './stats-pool-web.ts';
 import { WebReadyMemory } from './ready-memory-web.ts';
-import { WebStatsRing } from './stats-ring-web.ts';
+import { TENSORS_RING, WebStatsRing } from './stats-ring-web.ts';
 
 /** Backends whose captures read each node's output synchronously, as it ends. */
 const SYNC_BACKENDS: ReadonlySet<string> = new Set(['cpu', 'wasm']);
-
-/**
- * A tensors capture's ring: it keeps up to 128 MiB of values (a MobileNetV2 layers capture takes 88
- * MB; beyond, new arrays), and its ring proper is small: only values it cannot keep go there.
- */
-const KEEPING_RING = { bytes: 4 * 1024 * 1024, keep: 128 * 1024 * 1024 };
 
 export interface ExecuteOptions {
   /**
@@ -83,7 +77,7 @@ export async function executeJob(
     const ringed = sync && !opts.statsPool && opts.statsRing === undefined;
     // A memory whose maximum reserves 128 MiB of address space may be refused (a 32-bit phone): then
     // a ring that keeps nothing, and a WebReadyMemory for the copies.
-    const keepingRing = ringed && keeps && opts.memory === undefined ? WebStatsRing.open(KEEPING_RING) : null;
+    const keepingRing = ringed && keeps && opts.memory === undefined ? WebStatsRing.open(TENSORS_RING) : null;
     const ownRing = keepingRing ?? (ringed ? WebStatsRing.open() : null);
     const statsRing = opts.statsRing === undefined ? ownRing : opts.statsRing;
     const ownMemory = keeps && opts.memory === undefined && !keepingRing ? new WebReadyMemory() : null;

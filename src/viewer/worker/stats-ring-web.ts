@@ -17,6 +17,13 @@ export interface WebStatsRingOptions {
   workerUrl?: URL;
 }
 
+/**
+ * A tensors capture's ring (run-job.ts): it keeps up to 128 MiB of values (a MobileNetV2 layers
+ * capture takes 88 MB; beyond, new arrays), and its ring proper is small: only values it cannot keep
+ * go there.
+ */
+export const TENSORS_RING = { bytes: 4 * 1024 * 1024, keep: 128 * 1024 * 1024 } as const satisfies WebStatsRingOptions;
+
 export class WebStatsRing extends StatsRing {
   private constructor(
     memory: WebAssembly.Memory,
