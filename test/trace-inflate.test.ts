@@ -15,21 +15,28 @@ import { traceInNode } from '../src/reference/trace-node.ts';
 import { crc32, InflateOverflow } from '../src/trace/blob-codec.ts';
 import { TraceFormatError } from '../src/trace/errors.ts';
 import { decodeTrace, decodeTraceAsync, encodeTrace } from '../src/trace/file.ts';
-import { streamInflateAvailable, streamInflateChecked, streamInflateRaw } from '../src/trace/inflate-stream.ts';
+import { streamInflateAvailable, streamInflateChecked, streamInflateJoined, streamInflateRaw } from '../src/trace/inflate-stream.ts';
+import { deflatePlanes, endsJoinable } from '../src/trace/plane-deflate.ts';
 import type { Trace } from '../src/trace/types.ts';
 import { MODELS, photoFeed, ROOT } from './helpers.ts';
 import { expectSameTrace, sameBits } from './same-trace.ts';
 
 const FILE = 'edge.exray';
 
+/** streamInflateChecked one entry at a time: without its `joined` runs. */
+const gzipEach = Object.assign((d: Uint8Array, limit: number, crc: number) => streamInflateChecked(d, limit, crc), { checksCrc: true as const });
+
 type Decoder = (bytes: Uint8Array) => Promise<Trace>;
-const DECODERS: Record<'fflate' | 'zlib' | 'node' | 'stream' | 'gzip', Decoder> = {
+const DECODERS: Record<'fflate' | 'zlib' | 'node' | 'stream' | 'gzip' | 'gzipEach', Decoder> = {
   fflate: async (b) => decodeTrace(b, FILE),
   zlib: async (b) => decodeTrace(b, FILE, { inflateRaw: zlibInflateRaw }),
   node: async (b) => decodeTraceNode(b, FILE),
   stream: (b) => decodeTraceAsync(b, FILE, streamInflateRaw),
+  // The viewer's trace reader: runs of joinable entries through one stream each.
   gzip: (b) => decodeTraceAsync(b, FILE, streamInflateChecked),
+  gzipEach: (b) => decodeTraceAsync(b, FILE, gzipEach),
 };
+const NATIVE = ['zlib', 'node', 'stream', 'gzip', 'gzipEach'] as const;
 
 /** The problem each decoder reports for `bytes` (null when it reads them). */
 async function problems(bytes: Uint8Array): Promise<Record<keyof typeof DECODERS, string | null>> {
@@ -91,11 +98,11 @@ describe('native inflaters read traces exactly as fflate does', { timeout: 180_0
     expect([...codecs].sort()).toEqual(['masked4', 'shuffle4', 'xor4']);
     const want = await DECODERS.fflate(bytes);
     expect(expectSameTrace(want, real)).toBeGreaterThan(60);
-    for (const name of ['zlib', 'node', 'stream', 'gzip'] as const) expectIdentical(await DECODERS[name](bytes), want, name);
+    for (const name of NATIVE) expectIdentical(await DECODERS[name](bytes), want, name);
     for (const f of ['v1-stored-raw.exray', 'v2-fflate-planes.exray', 'v2-fflate-float16.exray']) {
       const b = new Uint8Array(readFileSync(join(ROOT, 'test', 'fixtures', f)));
       const ref = await DECODERS.fflate(b);
-      for (const name of ['zlib', 'node', 'stream', 'gzip'] as const) expectIdentical(await DECODERS[name](b), ref, `${f} ${name}`);
+      for (const name of NATIVE) expectIdentical(await DECODERS[name](b), ref, `${f} ${name}`);
     }
   });
 
@@ -128,6 +135,7 @@ describe('native inflaters read traces exactly as fflate does', { timeout: 180_0
       // The stream path falls back to fflate for an entry it cannot read: fflate's message, word for word.
       expect(got.stream, label).toBe(got.fflate);
       expect(got.gzip, label).toBe(got.fflate);
+      expect(got.gzipEach, label).toBe(got.fflate);
       // zlib's own words for bad deflate data differ from fflate's; the rest is the same.
       const bare = (p: string | null): string | undefined => p?.replace(/ \(.*\)$/, '');
       expect(bare(got.zlib), label).toBe(bare(got.fflate));
@@ -145,6 +153,7 @@ describe('native inflaters read traces exactly as fflate does', { timeout: 180_0
       node: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
       stream: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
       gzip: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
+      gzipEach: 'corrupt zip: entry header.json inflates to more than its declared 100 bytes',
     });
     // … and larger than it inflates to.
     const big = edit((b) => DV(b).setUint32(header + 24, DV(b).getUint32(header + 24, true) + 8, true));
@@ -154,6 +163,7 @@ describe('native inflaters read traces exactly as fflate does', { timeout: 180_0
     expect(short.node).toBe(short.fflate);
     expect(short.stream).toBe(short.fflate);
     expect(short.gzip).toBe(short.fflate);
+    expect(short.gzipEach).toBe(short.fflate);
   });
 
   it("Node's writers stamp zlib's CRC-32: the same file, byte for byte, and the same checksum on any slice", () => {
@@ -192,5 +202,52 @@ describe('native inflaters read traces exactly as fflate does', { timeout: 180_0
     DV(b).setUint32(at + 16, DV(b).getUint32(at + 16, true) ^ 1, true);
     await expect(decodeTraceAsync(b, FILE, wrong)).resolves.toBeDefined();
     await expect(decodeTraceAsync(b, FILE, streamInflateChecked)).rejects.toThrow(/fails its CRC-32 check$/);
+  });
+
+  it('joined runs: every blob exray deflated goes through a run; each comes out in bytes of its own; a run that does not match is refused whole', async () => {
+    const dir = central(bytes);
+    const deflated = [...dir].filter(([n, p]) => n.startsWith('tensors/') && DV(bytes).getUint16(p + 10, true) === 8);
+    const parts: { data: Uint8Array; size: number; crc: number }[] = deflated.map(([, at]) => {
+      const start = dataStart(bytes, at);
+      return { data: bytes.subarray(start, start + DV(bytes).getUint32(at + 20, true)), size: DV(bytes).getUint32(at + 24, true), crc: DV(bytes).getUint32(at + 16, true) };
+    });
+    expect(parts.length).toBeGreaterThan(60);
+    for (const p of parts) expect(endsJoinable(p.data)).toBe(true);
+    // The reader sends every deflated blob through runs (none one at a time), and reads the trace as fflate does.
+    let runs = 0;
+    let joined = 0;
+    let each = 0;
+    const counted = Object.assign((d: Uint8Array, limit: number, crc: number) => (each++, streamInflateChecked(d, limit, crc)), {
+      checksCrc: true as const,
+      joined: (ps: readonly { data: Uint8Array; size: number; crc: number }[]) => (runs++, (joined += ps.length), streamInflateJoined(ps)),
+    });
+    expectIdentical(await decodeTraceAsync(bytes, FILE, counted), await DECODERS.fflate(bytes), 'counted');
+    expect(joined).toBe(parts.length);
+    expect(each).toBe(0);
+    expect(runs).toBeGreaterThan(1); // runs are cut at 4 MiB inflated
+    // One run: each part's bytes, each in a buffer of its own (the reader keeps or un-shuffles it in place).
+    const some = parts.slice(0, 40);
+    const got = await streamInflateJoined(some);
+    expect(got.length).toBe(some.length);
+    for (const [k, p] of some.entries()) {
+      expect(crc32(got[k]!), `part ${k}`).toBe(p.crc);
+      expect(got[k]!.byteOffset).toBe(0);
+      expect(got[k]!.buffer.byteLength).toBe(p.size);
+    }
+    // Refused: a part that is not joinable (another writer's deflate), one CRC-32 off, one size off, and
+    // two sizes off in opposite directions (the sum still right: the combined CRC-32 catches it).
+    const plain = deflateSync(new Uint8Array(1000).fill(7));
+    await expect(streamInflateJoined([some[0]!, { data: plain, size: 1000, crc: crc32(new Uint8Array(1000).fill(7)) }])).rejects.toThrow();
+    const edited = (k: number, change: Partial<(typeof some)[number]>) => some.map((p, i) => (i === k ? { ...p, ...change } : p));
+    await expect(streamInflateJoined(edited(7, { crc: (some[7]!.crc ^ 1) >>> 0 }))).rejects.toThrow();
+    await expect(streamInflateJoined(edited(7, { size: some[7]!.size + 4 }))).rejects.toThrow();
+    await expect(streamInflateJoined(edited(39, { size: some[39]!.size - 4 }))).rejects.toThrow(InflateOverflow);
+    const swapped = edited(3, { size: some[3]!.size + 4 }).map((p, i) => (i === 4 ? { ...p, size: p.size - 4 } : p));
+    await expect(streamInflateJoined(swapped)).rejects.toThrow();
+    // A bomb in a run stops at the run's declared sizes.
+    const zeros = deflatePlanes(new Uint8Array(64 * 1024 * 1024));
+    expect(endsJoinable(zeros)).toBe(true);
+    expect(zeros.length).toBeLessThan(1_000_000);
+    await expect(streamInflateJoined([some[0]!, { data: zeros, size: 1000, crc: 0 }])).rejects.toThrow(InflateOverflow);
   });
 });

@@ -1,6 +1,6 @@
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { crc32, decodeBlob, encodeBlob, STORAGE_RELATIVE_ERROR, type EncodedBlob } from './blob-codec.ts';
+import { crc32, crc32Combine, decodeBlob, encodeBlob, STORAGE_RELATIVE_ERROR, type EncodedBlob } from './blob-codec.ts';
 import { TraceFormatError } from './errors.ts';
 import { randn, rng } from './random.ts';
 
@@ -174,5 +174,21 @@ describe('encodeBlob / decodeBlob', () => {
     }
     const r = new Uint8Array(new Float32Array(randn(300, 5)).buffer);
     for (let off = 0; off < 8; off++) for (const len of [0, 1, 7, 8, 9, 15, 16, 17, 64, 1000]) expect(crc32(r.subarray(off, off + len))).toBe(zlibCrc32(r.subarray(off, off + len)));
+  });
+
+  it('crc32Combine: the CRC-32 of two pieces one after another, from theirs and the second one\'s length', () => {
+    const r = new Uint8Array(new Float32Array(randn(70_000, 9)).buffer);
+    for (const cut of [0, 1, 3, 4, 16_384, 65_536, 131_071, r.length - 1, r.length]) {
+      const a = r.subarray(0, cut);
+      const b = r.subarray(cut);
+      expect(crc32Combine(crc32(a), crc32(b), b.length), `cut at ${cut}`).toBe(crc32(r));
+    }
+    // Many pieces folded left to right, as a joined run of entries is checked.
+    let crc = 0;
+    for (let at = 0, len = 1; at < r.length; at += len, len = (len * 7 + 3) % 40_000) crc = crc32Combine(crc, crc32(r.subarray(at, at + len)), r.subarray(at, at + len).length);
+    expect(crc).toBe(crc32(r));
+    // The standard check value, split anywhere.
+    const s = new TextEncoder().encode('123456789');
+    for (let k = 0; k <= 9; k++) expect(crc32Combine(crc32(s.subarray(0, k)), crc32(s.subarray(k)), 9 - k)).toBe(0xcbf43926);
   });
 });

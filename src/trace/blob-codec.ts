@@ -17,6 +17,7 @@
  */
 import { Inflate, inflateSync } from 'fflate';
 import { TraceFormatError } from './errors.ts';
+import { crc32, type Crc32 } from './crc32.ts';
 import { LITTLE_ENDIAN, masked32, narrow, shuffle32, unmask32, unshuffle32, unxorShuffle32, widen, words, xorPays, xorShuffle32 } from './byte-planes.ts';
 import { deflatePlanes } from './plane-deflate.ts';
 import type { BlobData } from './types.ts';
@@ -113,51 +114,7 @@ export interface EncodedBlob {
   crc: number;
 }
 
-/** CRC-32 (ISO-HDLC, the zip checksum) of `data`, unsigned: `crc32` below or a native one with the same answers. */
-export type Crc32 = (data: Uint8Array) => number;
-
-// ---------------------------------------------------------------------------------------------
-// CRC-32 (the zip checksum), slicing by 8
-// ---------------------------------------------------------------------------------------------
-
-const CRC_TABLES = (() => {
-  const t = new Int32Array(256 * 8);
-  for (let i = 0; i < 256; i++) {
-    let c = i;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[i] = c;
-  }
-  for (let i = 0; i < 256; i++) {
-    for (let k = 1; k < 8; k++) t[k * 256 + i] = t[(k - 1) * 256 + i]! >>> 8 ^ t[t[(k - 1) * 256 + i]! & 0xff]!;
-  }
-  return t;
-})();
-
-/**
- * CRC-32 (ISO-HDLC, the zip checksum) of `data`, unsigned. Slicing by 8 over aligned 32-bit loads
- * (little-endian platforms): ~2× slicing by 4 over bytes; every blob byte is checksummed on write and read.
- */
-export function crc32(data: Uint8Array): number {
-  const t = CRC_TABLES;
-  let c = -1;
-  let i = 0;
-  const n = data.length;
-  if (LITTLE_ENDIAN) {
-    for (; i < n && ((data.byteOffset + i) & 3) !== 0; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-    const words = (n - i) >>> 3;
-    const w = words > 0 ? new Int32Array(data.buffer, data.byteOffset + i, words * 2) : new Int32Array(0);
-    for (let k = 0; k < w.length; k += 2) {
-      c ^= w[k]!;
-      const d = w[k + 1]!;
-      c =
-        t[1792 + (c & 0xff)]! ^ t[1536 + ((c >>> 8) & 0xff)]! ^ t[1280 + ((c >>> 16) & 0xff)]! ^ t[1024 + (c >>> 24)]! ^
-        t[768 + (d & 0xff)]! ^ t[512 + ((d >>> 8) & 0xff)]! ^ t[256 + ((d >>> 16) & 0xff)]! ^ t[d >>> 24]!;
-    }
-    i += words * 8;
-  }
-  for (; i < n; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
-}
+export { crc32, crc32Combine, type Crc32 } from './crc32.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Encoding
@@ -313,6 +270,8 @@ export function inflateEntry(e: StoredEntry, file: string, inflate?: RawInflate,
     try {
       got = inflateSync(e.data, { out: room });
     } catch (err) {
+      // fflate copies a stored block into `room` with set(), which throws RangeError past its end.
+      if (err instanceof RangeError) fail(`corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);
       return fail(`corrupt zip: entry ${e.name} cannot be inflated (${(err as Error).message})`);
     }
     if (got.length > e.size) fail(`corrupt zip: entry ${e.name} inflates to more than its declared ${e.size} bytes`);

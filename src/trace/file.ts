@@ -27,6 +27,7 @@ import {
   type StoragePrecision,
 } from './blob-codec.ts';
 import { LITTLE_ENDIAN } from './byte-planes.ts';
+import { endsJoinable } from './plane-deflate.ts';
 import { TraceFormatError } from './errors.ts';
 import { BLOB_ID_PATTERN } from './ids.ts';
 import { blobUses, parseTraceHeader, validateTrace } from './schema.ts';
@@ -74,6 +75,12 @@ export interface AsyncRawInflate {
   (data: Uint8Array, limit: number, crc: number): Promise<Uint8Array>;
   /** It verifies `crc` as it inflates and rejects bytes that do not match: the reader does not checksum them again. */
   readonly checksCrc?: boolean;
+  /**
+   * Inflates consecutive entries that end joinable (plane-deflate.ts endsJoinable: every blob exray
+   * deflates) through one stream, each into bytes of its own; their sizes and CRC-32s verified
+   * together (inflate-stream.ts streamInflateJoined). Rejects on any mismatch: each is then inflated apart.
+   */
+  readonly joined?: (parts: readonly StoredEntry[]) => Promise<Uint8Array[]>;
 }
 
 /**
@@ -465,14 +472,33 @@ const ASYNC_INFLATE_AHEAD = 4;
 export async function decodeTraceAsync(bytes: Uint8Array, fileName: string, inflate: AsyncRawInflate, options: DecodeOptions = {}): Promise<Trace> {
   const reader = guarded(fileName, () => decodeLazy(bytesSource(bytes), fileName, options, true));
   const ids = reader.blobIds;
+  const { joined } = inflate;
   const ahead = new Map<string, Promise<Uint8Array | null>>();
+  let inFlight = 0;
   let next = 0;
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inFlight++;
+    return p.finally(() => inFlight--);
+  };
   const fill = (): void => {
-    while (next < ids.length && ahead.size < ASYNC_INFLATE_AHEAD) {
+    while (next < ids.length && inFlight < ASYNC_INFLATE_AHEAD) {
       const id = ids[next++]!;
       const e = reader.stored(id)!;
       if (e.method !== 8 || e.data.length === 0) continue;
-      ahead.set(id, inflate(e.data, e.size, e.crc).catch(() => null));
+      if (joined === undefined || !endsJoinable(e.data)) {
+        ahead.set(id, track(inflate(e.data, e.size, e.crc).catch(() => null)));
+        continue;
+      }
+      // This entry and the joinable ones after it, up to JOINED_RUN_BYTES inflated: one stream.
+      const run = [{ id, e }];
+      for (let size = e.size; next < ids.length && size < JOINED_RUN_BYTES; ) {
+        const f = reader.stored(ids[next]!)!;
+        if (f.method !== 8 || !endsJoinable(f.data)) break;
+        run.push({ id: ids[next++]!, e: f });
+        size += f.size;
+      }
+      const parts = track(joined(run.map((r) => r.e)).catch(() => null));
+      run.forEach((r, k) => ahead.set(r.id, parts.then((got) => got?.[k] ?? null)));
     }
   };
   const blobs = new Map<string, BlobData>();
@@ -485,12 +511,16 @@ export async function decodeTraceAsync(bytes: Uint8Array, fileName: string, infl
       ahead.delete(id);
     }
     const inflated = got;
-    // Bytes an inflater that checksCrc gave have matched the declared CRC-32: the check below takes it as read.
+    // Bytes an inflater that checksCrc gave (a joined run: their combined CRC-32) have matched the
+    // declared CRC-32: the check below takes it as read.
     const checked: Crc32 | undefined = inflated !== null && inflate.checksCrc ? () => reader.stored(id)!.crc : undefined;
     blobs.set(id, guarded(fileName, () => reader.readBlob(id, blobs, inflated === null ? undefined : () => inflated, checked)));
   }
   return { header: reader.header, blobs };
 }
+
+/** A joined run is cut after this many inflated bytes: its blobs are handed on once its stream has ended (checked). */
+const JOINED_RUN_BYTES = 4 * 1024 * 1024;
 
 function guarded<T>(fileName: string, f: () => T): T {
   try {

@@ -1,7 +1,7 @@
-import { inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { inflateSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { deflatePlanes } from './plane-deflate.ts';
+import { deflatePlanes, endsJoinable, JOINABLE_FINAL } from './plane-deflate.ts';
 import { randn } from './random.ts';
 
 let seed = 7;
@@ -34,12 +34,12 @@ describe('deflatePlanes: standard deflate data, never larger than stored', () =>
     }
   });
 
-  it('random bytes go into stored blocks: at most 5 bytes a block over the input', () => {
+  it('random bytes go into stored blocks: at most 5 bytes a block over the input, and the 10-byte joinable tail', () => {
     const src = new Uint8Array(200_001);
     for (let i = 0; i < src.length; i++) src[i] = (rand() * 256) | 0;
     const cuts = [50_000, 100_000, 150_000];
     const d = roundTrip(src, cuts);
-    expect(d.length).toBeLessThanOrEqual(src.length + 5 * blocks(src.length, cuts) + 1);
+    expect(d.length).toBeLessThanOrEqual(src.length + 5 * blocks(src.length, cuts) + 10);
     expect(d.length).toBeGreaterThanOrEqual(src.length);
   });
 
@@ -67,5 +67,18 @@ describe('deflatePlanes: standard deflate data, never larger than stored', () =>
     const d = roundTrip(planes, [n, 2 * n, 3 * n]);
     // Sign and exponent (the top plane) code to ~3 bits a value; the mantissa planes stay stored.
     expect(d.length).toBeLessThan(planes.length * 0.85);
+  });
+
+  it('every entry ends joinable: without its last 5 bytes, entries one after another inflate as one stream to their bytes one after another', () => {
+    const srcs: Uint8Array[] = [new Uint8Array(0), new Uint8Array(1), new Uint8Array(70_000).fill(3)];
+    const f = randn(20_000, 11, 2);
+    srcs.push(new Uint8Array(f.buffer), new Uint8Array(65_535).map(() => (rand() * 256) | 0));
+    const ds = srcs.map((s, i) => (i === 3 ? roundTrip(s, [20_000, 40_000, 60_000]) : roundTrip(s)));
+    for (const d of ds) expect(endsJoinable(d)).toBe(true);
+    const joined = Buffer.concat([...ds.map((d) => d.subarray(0, d.length - JOINABLE_FINAL)), ds[0]!.subarray(ds[0]!.length - JOINABLE_FINAL)]);
+    expect(Buffer.from(inflateRawSync(joined)).equals(Buffer.concat(srcs))).toBe(true);
+    // Other writers' deflate (zlib's, fflate's) ends otherwise: read one entry at a time.
+    expect(endsJoinable(deflateRawSync(srcs[3]!))).toBe(false);
+    expect(endsJoinable(ds[3]!.subarray(0, ds[3]!.length - 1))).toBe(false);
   });
 });

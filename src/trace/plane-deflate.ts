@@ -12,7 +12,8 @@
  *   - a dynamic Huffman block (BTYPE 10) of literals and runs: a run of ≥ 3 repeats of the previous
  *     byte is a match at distance 1 (zlib's Z_RLE strategy), so a block of zeros costs ~2 bits per 258.
  * The block's size is computed exactly before it is written, and a coded block is kept only when it
- * is smaller than stored, so the output is never larger than the input plus 5 bytes per block.
+ * is smaller than stored, so the output is never larger than the input plus 5 bytes per block, plus
+ * 10 bytes of tail that let a reader inflate many entries through one stream (JOINABLE_TAIL).
  * Measured against fflate level 1 on real activations: docs/trace-format.md "Blob encodings". Pure.
  */
 
@@ -23,6 +24,23 @@ const MIN_BLOCK_SAVING = 0.03;
 /** The histogram that decides a block samples every SAMPLE_STEP-th byte. */
 const SAMPLE_STEP = 4;
 const MAX_RUN = 258;
+
+/**
+ * The last bytes of every entry deflatePlanes writes: the end of an empty non-final stored block (a
+ * sync flush), then an empty final stored block. Entries that end so can be inflated as one stream
+ * (joinedDeflate): each without its last JOINABLE_FINAL bytes, one after another, then one final block.
+ */
+export const JOINABLE_TAIL = new Uint8Array([0, 0, 0xff, 0xff, 1, 0, 0, 0xff, 0xff]);
+/** The empty final stored block that ends a joinable entry, and a joined stream. */
+export const JOINABLE_FINAL = 5;
+
+/** Whether raw deflate `data` ends as deflatePlanes writes every entry: a sync flush, then an empty final block. */
+export function endsJoinable(data: Uint8Array): boolean {
+  const n = data.length;
+  if (n <= JOINABLE_TAIL.length) return false;
+  for (let i = 0; i < JOINABLE_TAIL.length; i++) if (data[n - JOINABLE_TAIL.length + i] !== JOINABLE_TAIL[i]) return false;
+  return true;
+}
 
 // Length codes 257..285 for match lengths 3..258 (RFC 1951 3.2.5).
 const LEN_BASE = [3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163, 195, 227, 258];
@@ -331,7 +349,8 @@ function writeBlock(w: BitWriter, src: Uint8Array, s: number, e: number, final: 
 
 /**
  * Raw deflate data of `src`, whose byte ranges [0, cuts[0]), [cuts[0], cuts[1]), … are coded apart
- * (a block never spans two planes, whose statistics differ). At most src.length + 5 bytes per block + 1.
+ * (a block never spans two planes, whose statistics differ), ending joinable (JOINABLE_TAIL). At most
+ * src.length + 5 bytes per block + 10.
  */
 export function deflatePlanes(src: Uint8Array, cuts: readonly number[] = []): Uint8Array {
   const bounds = [...cuts.filter((c) => c > 0 && c < src.length), src.length];
@@ -341,17 +360,16 @@ export function deflatePlanes(src: Uint8Array, cuts: readonly number[] = []): Ui
     blocks += Math.max(1, Math.ceil((c - s) / BLOCK));
     s = c;
   }
-  const w = new BitWriter(new Uint8Array(src.length + 5 * blocks + 8));
+  const w = new BitWriter(new Uint8Array(src.length + 5 * blocks + JOINABLE_TAIL.length + 8));
   if (tokens.length < BLOCK) tokens = new Uint32Array(BLOCK);
-  if (src.length === 0) writeStored(w, src, 0, 0, true);
   s = 0;
   for (const c of bounds) {
-    for (let p = s; p < c; p += BLOCK) {
-      const q = Math.min(c, p + BLOCK);
-      writeBlock(w, src, p, q, q === src.length);
-    }
+    for (let p = s; p < c; p += BLOCK) writeBlock(w, src, p, Math.min(c, p + BLOCK), false);
     s = c;
   }
-  w.align();
+  // The joinable tail: an empty stored block (a sync flush: aligns the end to a byte), then an empty
+  // final stored block. Without its last 5 bytes the data is a run of whole, non-final blocks.
+  writeStored(w, src, 0, 0, false);
+  writeStored(w, src, 0, 0, true);
   return w.out.subarray(0, w.pos);
 }
