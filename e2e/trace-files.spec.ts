@@ -104,3 +104,39 @@ test('a results view that cannot be loaded says so when a trace is opened, inste
   await expect(page.getByTestId('results-load-problem')).toContainText('The results view could not be loaded');
   await expect(page.getByTestId('node-table')).toHaveCount(0);
 });
+
+test('traces opened while the page starts come first: its own sample model waits until they are shown, then gives way', async ({ page }) => {
+  // The page's opening sample model (emotion) is held back until released below.
+  let releaseModel!: () => void;
+  const modelHeld = new Promise<void>((resolve) => (releaseModel = resolve));
+  await page.route(/\/models\/emotion\/[^/]*\.bin$/, async (route) => {
+    await modelHeld;
+    await route.continue();
+  });
+  // So is the opening's replay chunk: the traces are read, but not yet shown.
+  let releaseReplay!: () => void;
+  const replayHeld = new Promise<void>((resolve) => (releaseReplay = resolve));
+  let replayAsked = false;
+  await page.route(/\/assets\/trace-files-[^/]*\.js$/, async (route) => {
+    replayAsked = true;
+    await replayHeld;
+    await route.continue();
+  });
+  await page.goto('./');
+  await expect(page.getByTestId('model-loading')).toBeVisible();
+  await page.getByTestId('open-exray-input').setInputFiles(join(ROOT, 'test', 'fixtures', 'v2-fflate-planes.exray'));
+  await expect.poll(() => replayAsked).toBe(true);
+  // The sample model arrives while the traces are being opened: it is not adopted meanwhile.
+  const modelArrived = page.waitForResponse(/\/models\/emotion\/[^/]*\.bin$/);
+  releaseModel();
+  await modelArrived;
+  await expect(page.getByTestId('model-loading')).toBeVisible();
+  await page.waitForTimeout(500);
+  await expect(page.getByTestId('model-name')).toHaveCount(0);
+  // The traces are shown; the page's own choice gives way to them.
+  releaseReplay();
+  await expect(page.getByTestId('node-count')).toHaveText(/^(\d+) of \1$/);
+  await expect(page.getByTestId('model-loading')).toHaveCount(0);
+  await expect(page.getByTestId('model-name')).toHaveCount(0);
+  await expect(page.getByTestId('summary-row')).toHaveCount(1);
+});

@@ -1,11 +1,12 @@
 /** Open `.exray` traces (one to view, two or more to compare). Saving and exports are per run (Summary). */
 import type { ReactNode } from 'react';
 import { filesFromInput } from '../load/dropped-files.ts';
+import { openTraces } from '../state/opening.ts';
 import { DropZone } from './DropZone.tsx';
 
-/** The trace reader (zip, schema, blob codecs) loads when a trace is opened, not with the page. */
+/** Traces are read by the trace readers (workers); the replay's chunk loads when they are opened, not with the page. */
 function openTraceFiles(files: File[]): void {
-  void import('../state/trace-files.ts').then((m) => m.openTraceFiles(files));
+  void openTraces(files);
 }
 
 export function FilesBar(): ReactNode {

@@ -1,7 +1,7 @@
 /**
  * The results view's chunk (RunResults.tsx: comparison, diagnosis and chart code), loaded apart from
  * the app shell: when the page is idle after its start-up (Results.tsx), or as soon as results are on
- * their way (trace-files.ts, at the start of an opening: the chunk loads while the files are read).
+ * their way (state/opening.ts, at the start of an opening: the chunk loads while the files are read).
  */
 import type { ReactNode } from 'react';
 

@@ -7,6 +7,7 @@ import { initialSlots } from '../load/tensor-inputs.ts';
 import { kindOf, type PickedFile } from '../load/dropped-files.ts';
 import { fetchSampleIndex, loadSampleModel, samplePhotoUrl } from '../load/samples.ts';
 import { probeBackends } from '../worker/probe.ts';
+import { openTraces, whenNoTracesOpening } from './opening.ts';
 import { UtilityWorker, WorkerRequestError } from '../worker/client.ts';
 import { BACKENDS, backendUnsupported, type BackendName, type BackendProbe } from '../worker/protocol.ts';
 import type { PreprocessSpec } from '../../trace/types.ts';
@@ -114,8 +115,9 @@ async function detectBackends(): Promise<void> {
     inWorker = [];
     console.warn('exray: worker probe failed', e);
   }
-  // A backend the worker cannot use may still work on the main thread (e.g. WebGL without OffscreenCanvas).
-  const onMain = await probeBackends('main');
+  // A backend the worker cannot use may still work on the main thread (e.g. WebGL without OffscreenCanvas);
+  // one it can use is not probed again.
+  const onMain = await probeBackends('main', new Set(inWorker.filter((b) => b.available).map((b) => b.name)));
   const merged = onMain.map((m) => {
     const w = inWorker.find((x) => x.name === m.name);
     if (w?.available) return w;
@@ -181,6 +183,7 @@ export async function selectModelFrom(label: string, file: string, load: () => P
   setState({ modelLoading: label, modelProblems: [] });
   try {
     const model = await load();
+    if (preselect) await whenNoTracesOpening();
     if (seq !== modelSeq) return;
     if (preselect && getState().runs.length > 0) setState({ modelLoading: null });
     else adoptModel(model, preselect);
@@ -227,6 +230,7 @@ export async function chooseSamplePhoto(name: string, preselect = false): Promis
     const res = await fetch(samplePhotoUrl(name));
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const blob = await res.blob();
+    if (preselect) await whenNoTracesOpening();
     if (seq === photoSeq && !(preselect && getState().runs.length > 0)) choosePhoto(blob, name, true);
   } catch (e) {
     if (seq === photoSeq) setState({ inputError: `${name}: could not be fetched (${e instanceof Error ? e.message : String(e)})` });
@@ -266,8 +270,8 @@ export function handleFiles(files: PickedFile[]): void {
   // Traces with one photo: the photo is their original, diagnosed against (state/photo-diagnosis.ts).
   const original = traces.length > 0 && images.length === 1 && rest.length === 0 ? photo : undefined;
   if (traces.length > 0) {
-    // The trace reader and the diagnosis load when traces are opened, not with the page.
-    const opened = import('./trace-files.ts').then(({ openTraceFiles }) => openTraceFiles(traces.map((t) => t.file)));
+    // The replay and the diagnosis load when traces are opened, not with the page.
+    const opened = openTraces(traces.map((t) => t.file));
     if (original) void opened.then(() => import('./photo-diagnosis.ts')).then(({ diagnoseAgainstPhoto }) => diagnoseAgainstPhoto(original.file, original.path));
   }
   if (rest.length > 0) void loadModelFiles(rest);

@@ -14,10 +14,10 @@ import { download, safeName } from '../util/download.ts';
 import { RunState } from './run-state.ts';
 import { follow, setCompareOptions } from './session.ts';
 import { getState, setState } from './store.ts';
-import { decodeTraceInWorker, prewarmTraceReaders } from '../worker/client.ts';
+import { prewarmTraceReaders } from '../worker/client.ts';
+import type { OpenedFiles } from './opening.ts';
 import { whenIdle } from '../util/idle.ts';
 import { OPEN_MEASURES } from '../util/marks.ts';
-import { loadResultsView } from '../components/results-chunk.ts';
 
 /** Which of several traces is the reference: one that says so, else a cpu run, else the last one. */
 export function pickReference(traces: Trace[]): number {
@@ -39,14 +39,14 @@ function uniqueName(base: string, taken: Set<string>): string {
 }
 
 
-export async function openTraceFiles(files: File[]): Promise<void> {
-  const t0 = performance.now();
-  // The results view's chunk loads while the files are read (it is usually here already).
-  loadResultsView().catch(() => {});
+/**
+ * Opened traces (opening.ts openTraces: each file read in its own trace-reader worker, off the page's
+ * thread, files in parallel) replayed into runs, the reference first, and compared.
+ */
+export async function showOpenedTraces({ files, decoded: reading, since: t0 }: OpenedFiles): Promise<void> {
   const traces: { trace: Trace; file: string }[] = [];
   const problems: string[] = [];
-  // Each file in its own worker: the page stays free while blobs are inflated and checked, files in parallel.
-  const decoded = await Promise.allSettled(files.map((f) => decodeTraceInWorker(f)));
+  const decoded = await reading;
   const t1 = performance.now();
   performance.measure(OPEN_MEASURES.read, { start: t0, end: t1 });
   // Readers for the next files, once this opening is shown.

@@ -56,15 +56,22 @@ async function webnnDetail(): Promise<{ ok: boolean; detail: string }> {
   }
 }
 
-/** What this context can run, without initialising any TF.js backend. */
-export async function probeBackends(where: 'worker' | 'main'): Promise<BackendProbe[]> {
+/**
+ * What this context can run, without initialising any TF.js backend. `known`: backends another
+ * context (the utility worker) has found available, not probed again here: a WebGPU adapter or a
+ * WebGL context costs the GPU process a long task (over a second on a software GPU), which held back
+ * traces opened while the page started (issue #16 item 5).
+ */
+export async function probeBackends(where: 'worker' | 'main', known: ReadonlySet<string> = new Set()): Promise<BackendProbe[]> {
   const out: BackendProbe[] = [{ name: 'cpu', available: true, detail: 'plain JavaScript', where }];
   const w = wasmDetail();
   out.push({ name: 'wasm', available: w.ok, detail: w.detail, where: w.ok ? where : 'none' });
-  const gl = webglContext();
-  out.push({ name: 'webgl', available: gl.ok, detail: gl.detail, where: gl.ok ? where : 'none' });
+  const notProbed = (name: BackendProbe['name']): BackendProbe => ({ name, available: false, detail: 'not probed here (found available in the worker)', where: 'none' });
+  const gl = known.has('webgl') ? null : webglContext();
+  out.push(gl === null ? notProbed('webgl') : { name: 'webgl', available: gl.ok, detail: gl.detail, where: gl.ok ? where : 'none' });
   const g = gpu();
-  if (!g) {
+  if (known.has('webgpu')) out.push(notProbed('webgpu'));
+  else if (!g) {
     out.push({ name: 'webgpu', available: false, detail: 'no navigator.gpu (WebGPU not supported or not enabled)', where: 'none' });
   } else {
     try {
@@ -79,8 +86,8 @@ export async function probeBackends(where: 'worker' | 'main'): Promise<BackendPr
       out.push({ name: 'webgpu', available: false, detail: `requestAdapter failed: ${String(e)}`, where: 'none' });
     }
   }
-  const nn = await webnnDetail();
-  out.push({ name: 'webnn', available: nn.ok, detail: nn.detail, where: nn.ok ? where : 'none' });
+  const nn = known.has('webnn') ? null : await webnnDetail();
+  out.push(nn === null ? notProbed('webnn') : { name: 'webnn', available: nn.ok, detail: nn.detail, where: nn.ok ? where : 'none' });
   return out;
 }
 
