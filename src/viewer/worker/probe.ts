@@ -58,9 +58,9 @@ async function webnnDetail(): Promise<{ ok: boolean; detail: string }> {
 
 /**
  * What this context can run, without initialising any TF.js backend. `known`: backends another
- * context (the utility worker) has found available, not probed again here: a WebGPU adapter or a
- * WebGL context costs the GPU process a long task (over a second on a software GPU), which held back
- * traces opened while the page started (issue #16 item 5).
+ * context (the utility worker) has found available, not probed again here: a WebGL context or a
+ * WebGPU adapter is GPU-process work (ANGLE, Dawn; on a software GPU, CPU time) that ran beside
+ * traces opened while the page started (issue #16 item 5), for an answer the worker already gave.
  */
 export async function probeBackends(where: 'worker' | 'main', known: ReadonlySet<string> = new Set()): Promise<BackendProbe[]> {
   const out: BackendProbe[] = [{ name: 'cpu', available: true, detail: 'plain JavaScript', where }];
