@@ -2,7 +2,8 @@
  * Opening `.exray` traces, from the moment they are picked or dropped. The reading starts here, in
  * the shell's code: the trace readers (workers started ahead) get the files at once, and the chunk
  * that replays and compares them (trace-files.ts) loads meanwhile, not before (on a page busy with
- * its start-up, the viewer bench's "rest" before the reading began was 0.07–0.3 s; issue #16 item 5).
+ * its start-up, the viewer bench's "rest" — the input event, that import, the harness's round trips —
+ * was 0.07–0.3 s; in one Chromium trace the import alone took 0.2 s; issue #16 item 5).
  *
  * The page's own opening choices (the sample model and photo it preselects at start) wait until the
  * traces are read and compared, then give way if they were opened: adopting them meanwhile (loading,
