@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { openRunnerPage } from '../src/cli/browser.ts';
 import { makeChainPair } from '../src/compare/synthetic.ts';
-import { encodeTrace } from '../src/trace/file.ts';
+import { encodeTrace } from '../src/trace/file-writer.ts';
 import { OPEN_MEASURES, SHELL_MARK } from '../src/viewer/util/marks.ts';
 import type { BenchResult } from './types.ts';
 

@@ -6,7 +6,7 @@
  */
 import { expect, test, type Page } from '@playwright/test';
 import { makeChainPair } from '../src/compare/synthetic.ts';
-import { encodeTrace } from '../src/trace/file.ts';
+import { encodeTrace } from '../src/trace/file-writer.ts';
 
 /** A runtime or its binaries: TF.js, onnxruntime-web, their wasm, the workers that run models. */
 const RUNTIME = /\.wasm(\?|$)|trace-worker|run-onnx|run-job|load-model|tfjs|onnxruntime|ort-wasm|ort\.|backends/i;

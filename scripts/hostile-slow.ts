@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { encodeTrace } from '../src/trace/file.ts';
+import { encodeTrace } from '../src/trace/file-writer.ts';
 import { makeTrace } from '../src/trace/test-fixtures.ts';
 import { identityOnnx, writeJson } from '../test/hostile/fixtures.ts';
 import { describeRun, runExray, ROOT } from '../test/hostile/harness.ts';

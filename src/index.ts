@@ -26,7 +26,8 @@ export type { CompareOptions, Comparison, ToleranceSpec } from './compare/index.
 export { diagnose, formatDiagnosis, type DiagnoseInput } from './diagnose/index.ts';
 export type { Cause, Diagnosis } from './diagnose/index.ts';
 
-export { encodeTrace, decodeTrace, type DecodeOptions } from './trace/file.ts';
+export { decodeTrace, type DecodeOptions } from './trace/file.ts';
+export { encodeTrace } from './trace/file-writer.ts';
 export { TraceFormatError } from './trace/errors.ts';
 export type { Trace, TraceEvent, TraceHeader, CaptureMode } from './trace/types.ts';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeTrace } from '../src/trace/file.ts';
+import { encodeTrace } from '../src/trace/file-writer.ts';
 import { makeTrace } from '../src/trace/test-fixtures.ts';
 
 const ROOT = join(import.meta.dirname, '..');

@@ -7,7 +7,7 @@ import '../src/instrument/ort/console-hook.ts';
 import * as ortJsep from 'onnxruntime-web';
 import * as ortNative from 'onnxruntime-web/webgpu';
 import { traceOnnx, type OrtModule } from '../src/instrument/ort/index.ts';
-import { encodeTrace } from '../src/trace/file.ts';
+import { encodeTrace } from '../src/trace/file-writer.ts';
 import type { CaptureMode } from '../src/trace/types.ts';
 
 for (const m of [ortJsep, ortNative]) m.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';

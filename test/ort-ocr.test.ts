@@ -18,7 +18,8 @@ import { decodeOnnx, isConstantNode } from '../src/onnx/model.ts';
 import { preprocess } from '../src/preprocess/pipeline.ts';
 import type { FeedTensor } from '../src/reference/feed.ts';
 import { traceInNode } from '../src/reference/trace-node.ts';
-import { decodeTrace, encodeTrace } from '../src/trace/file.ts';
+import { decodeTrace } from '../src/trace/file.ts';
+import { encodeTrace } from '../src/trace/file-writer.ts';
 import type { PreprocessSpec, Trace } from '../src/trace/types.ts';
 import { CLS, cropRgba, firstTextLine, PAGE, REC, type Rect } from './ort-helpers.ts';
 

@@ -18,7 +18,7 @@ import { chromiumLaunchOptions } from '../src/cli/chromium.ts';
 import type { ModelProto } from '../src/onnx/model.ts';
 import { decodeOnnx, describeOnnx, encodeOnnx } from '../src/onnx/model.ts';
 import { decodeImageFile } from '../src/preprocess/decode-node.ts';
-import { encodeTrace } from '../src/trace/file.ts';
+import { encodeTrace } from '../src/trace/file-writer.ts';
 import { prepareInput } from '../src/cli/commands/trace.ts';
 import { traceInNode } from '../src/reference/trace-node.ts';
 import { editedOnnxEdge, setOnnxAttribute } from './diagnose-helpers.ts';

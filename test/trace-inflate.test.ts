@@ -14,7 +14,8 @@ import { decodeTraceNode, encodeTraceNode, zlibCrc32, zlibInflateRaw } from '../
 import { traceInNode } from '../src/reference/trace-node.ts';
 import { crc32, InflateOverflow } from '../src/trace/blob-codec.ts';
 import { TraceFormatError } from '../src/trace/errors.ts';
-import { decodeTrace, decodeTraceAsync, encodeTrace } from '../src/trace/file.ts';
+import { decodeTrace, decodeTraceAsync } from '../src/trace/file.ts';
+import { encodeTrace } from '../src/trace/file-writer.ts';
 import { streamInflateAvailable, streamInflateChecked, streamInflateJoined, streamInflateRaw } from '../src/trace/inflate-stream.ts';
 import { deflatePlanes, endsJoinable } from '../src/trace/plane-deflate.ts';
 import type { Trace } from '../src/trace/types.ts';

@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { openRunnerPage } from '../src/cli/browser.ts';
 import { traceInNode } from '../src/reference/trace-node.ts';
 import { crc32 } from '../src/trace/blob-codec.ts';
-import { decodeTrace, encodeTrace } from '../src/trace/file.ts';
+import { decodeTrace } from '../src/trace/file.ts';
+import { encodeTrace } from '../src/trace/file-writer.ts';
 import { MODELS, photoFeed } from './helpers.ts';
 
 interface PageAnswer {

@@ -10,7 +10,8 @@ import { strFromU8, unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { traceModel } from '../src/instrument/tfjs/index.ts';
 import { compareTraces } from '../src/compare/index.ts';
-import { decodeTrace, encodeTrace } from '../src/trace/file.ts';
+import { decodeTrace } from '../src/trace/file.ts';
+import { encodeTrace } from '../src/trace/file-writer.ts';
 import type { Trace } from '../src/trace/types.ts';
 import { loadSample, MODELS, photoFeed, runCli, SAMPLES, toTensor, useBackend } from './helpers.ts';
 

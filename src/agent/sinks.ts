@@ -9,7 +9,7 @@
  *   (temporary file, fsync, rename). Node's fs comes from `process.getBuiltinModule`, so this file
  *   imports nothing a browser bundle would choke on.
  */
-import { encodeTrace } from '../trace/file.ts';
+import { encodeTrace } from '../trace/file-writer.ts';
 import { traceToEvents } from '../trace/events.ts';
 import type { Trace } from '../trace/types.ts';
 import { SocketProducer, type LinkStatus } from '../transport/socket.ts';

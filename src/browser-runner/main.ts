@@ -11,7 +11,7 @@ import { TENSORS_RING, WebStatsRing } from '../viewer/worker/stats-ring-web.ts';
 import { createInPageTransport } from '../transport/in-page.ts';
 import { fetchAnyModel, inputPayload } from './payload.ts';
 import { TraceBuilder } from '../trace/events.ts';
-import { encodeTrace } from '../trace/file.ts';
+import { encodeTrace } from '../trace/file-writer.ts';
 import { RUNNER_PREFIX, type BenchRequest, type RunnerRequest, type RunnerResult } from './protocol.ts';
 
 /**

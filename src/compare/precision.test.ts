@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { Trace } from '../trace/types.ts';
 import { compareTraces } from './compare.ts';
 import { formatComparisonTable } from './format.ts';
-import { decodeTrace, encodeTrace } from '../trace/file.ts';
+import { decodeTrace } from '../trace/file.ts';
+import { encodeTrace } from '../trace/file-writer.ts';
 import { matchingPreset, storageWhy, tracePrecision } from './precision.ts';
 import { makeTrace, randn } from './synthetic.ts';
 

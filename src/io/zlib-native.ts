@@ -9,7 +9,8 @@
  */
 import { crc32 as zlibCrc32Of, inflateRawSync } from 'node:zlib';
 import { InflateOverflow, type Crc32, type RawInflate } from '../trace/blob-codec.ts';
-import { decodeTrace, encodeTrace, type DecodeOptions, type EncodeOptions } from '../trace/file.ts';
+import { decodeTrace, type DecodeOptions } from '../trace/file.ts';
+import { encodeTrace, type EncodeOptions } from '../trace/file-writer.ts';
 import type { Trace } from '../trace/types.ts';
 
 export const zlibInflateRaw: RawInflate = (data, limit) => {

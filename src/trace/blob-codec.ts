@@ -13,7 +13,7 @@
  * or zero, so it costs about a bit a value. `xor4` stores each value XOR its base's, for blobs close
  * to their base but rarely equal (a residual Add's output against its input). Layout and measurements: docs/trace-format.md "Blob
  * encodings". A streaming writer calls encodeBlob per blob and records `codec` (and the base's id)
- * in header.json (fileHeaderJson in file.ts).
+ * in header.json (fileHeaderJson in file-writer.ts).
  */
 import { Inflate, inflateSync } from 'fflate';
 import { TraceFormatError } from './errors.ts';

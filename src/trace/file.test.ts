@@ -3,15 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TraceFormatError } from './errors.ts';
-import {
-  blobFromLittleEndian,
-  blobToLittleEndian,
-  crc32,
-  decodeTrace,
-  DEFAULT_MAX_UNCOMPRESSED_BYTES,
-  encodeTrace,
-  swap32InPlace,
-} from './file.ts';
+import { decodeTrace, DEFAULT_MAX_UNCOMPRESSED_BYTES } from './file.ts';
+import { encodeTrace } from './file-writer.ts';
+import { crc32 } from './crc32.ts';
 import { computeStats } from './stats.ts';
 import { makeTrace, rng } from './test-fixtures.ts';
 import type { BlobData, Trace } from './types.ts';
@@ -317,21 +311,7 @@ describe('decodeTrace rejects corrupt and hostile files with TraceFormatError', 
   });
 });
 
-describe('endianness and CRC helpers', () => {
-  it('swaps to and from big-endian explicitly', () => {
-    const f = new Float32Array([1.5, -2, NaN, 3.4028234663852886e38]);
-    const be = blobToLittleEndian(f, false);
-    for (let i = 0; i < f.length; i++) expect(DV(be).getUint32(i * 4, false)).toBe(DV(bytesOf(f)).getUint32(i * 4, true));
-    expect(bytesOf(f)).toEqual(blobToLittleEndian(f, true)); // little-endian platform: a view, unchanged
-    const back = blobFromLittleEndian(be.slice(), 'float32', false);
-    expect(bytesOf(back)).toEqual(bytesOf(f));
-    const i = new Int32Array([1, -1, 0x12345678]);
-    const bytes = new Uint8Array(bytesOf(i));
-    swap32InPlace(bytes);
-    expect(DV(bytes).getInt32(8, false)).toBe(0x12345678);
-    expect(blobFromLittleEndian(blobToLittleEndian(i, false).slice(), 'int32', false)).toEqual(i);
-  });
-
+describe('CRC helper', () => {
   it('crc32 matches the standard check value', () => {
     expect(crc32(strToU8('123456789'))).toBe(0xcbf43926);
     expect(crc32(new Uint8Array(0))).toBe(0);

@@ -1,20 +1,18 @@
 /**
- * The `.exray` file: a zip holding `header.json` and `tensors/<blobId>.bin`. Pure: no DOM, no Node.
+ * Reading the `.exray` file: a zip holding `header.json` and `tensors/<blobId>.bin`. Pure: no DOM, no
+ * Node. Writing: file-writer.ts.
  *
- * Writing uses fflate's zipSync. Reading does not use unzipSync: fflate inflates into a buffer of the
- * size the directory declares and keeps decoding (discarding the excess) when an entry lies about its
- * size, so a few MB of crafted deflate data cost minutes of CPU, and it does not check CRCs. The reader
- * below walks the zip directory itself (bounds-checked), caps the declared total size, inflates with
+ * The reader does not use fflate's unzipSync: fflate inflates into a buffer of the size the directory
+ * declares and keeps decoding (discarding the excess) when an entry lies about its size, so a few MB
+ * of crafted deflate data cost minutes of CPU, and it does not check CRCs. This reader walks the zip
+ * directory itself (zip-directory.ts, bounds-checked), caps the declared total size, inflates with
  * fflate's streaming Inflate in 64 KiB steps aborting as soon as an entry exceeds its declared size
  * (or with a caller's native inflater that stops there too: DecodeOptions.inflateRaw, decodeTraceAsync),
  * and verifies every entry's CRC-32. Layout and rules: docs/trace-format.md.
  */
-import { deflateSync, Zip, type ZipInputFile } from 'fflate';
 import {
   BLOB_CODECS,
-  crc32,
   decodeBlob,
-  encodeBlob,
   entrySizeProblem,
   inflateEntry,
   isBasedCodec,
@@ -22,15 +20,12 @@ import {
   type Crc32,
   type RawInflate,
   type StoredEntry,
-  type EncodeBlobOptions,
-  type EncodedBlob,
-  type StoragePrecision,
 } from './blob-codec.ts';
-import { LITTLE_ENDIAN } from './byte-planes.ts';
 import { endsJoinable } from './plane-deflate.ts';
+import { bytesSource, fmtBytes, readZipDirectory, storedEntry, type ByteSource, type ZipEntry } from './zip-directory.ts';
 import { TraceFormatError } from './errors.ts';
 import { BLOB_ID_PATTERN } from './ids.ts';
-import { blobUses, parseTraceHeader, validateTrace } from './schema.ts';
+import { blobUses, parseTraceHeader } from './schema.ts';
 import type { BlobData, Trace, TraceHeader } from './types.ts';
 
 export const HEADER_ENTRY = 'header.json';
@@ -41,11 +36,8 @@ export const DEFAULT_MAX_UNCOMPRESSED_BYTES = 4 * 1024 ** 3;
 /** header.json larger than this is rejected (a JSON string this long cannot be parsed anyway). */
 export const MAX_HEADER_BYTES = 256 * 1024 ** 2;
 
-/** Deflate level of header.json (small, very compressible). Blobs: blob-codec.ts. */
-const HEADER_LEVEL = 6;
 /** The file version written when some blob is encoded (`blobCodecs`); all-raw files stay version 1. */
 export const ENCODED_BLOBS_VERSION = 2;
-export { crc32 };
 
 export interface DecodeOptions {
   /** Cap on the sum of the entries' uncompressed sizes. Default 4 GiB. */
@@ -83,304 +75,14 @@ export interface AsyncRawInflate {
   readonly joined?: (parts: readonly StoredEntry[]) => Promise<Uint8Array[]>;
 }
 
-/**
- * Random access to the bytes of a file too large to hold (or that need not be held) in memory:
- * `read(offset, length)` returns up to `length` bytes at `offset` (fewer at the end of the file).
- * decodeTraceHeader reads through it only the zip directory, the local headers and header.json.
- */
-export interface ByteSource {
-  readonly size: number;
-  read(offset: number, length: number): Uint8Array;
-}
-
-/** A ByteSource over bytes in memory. */
-export function bytesSource(b: Uint8Array): ByteSource {
-  return { size: b.length, read: (offset, length) => b.subarray(offset, Math.min(b.length, offset + length)) };
-}
-
 /** The zip entry name of a blob. */
 export function blobEntryName(blobId: string): string {
   return `${TENSOR_DIR}${blobId}.bin`;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Endianness
-// ---------------------------------------------------------------------------------------------
-
-/** Whether this platform stores multi-byte numbers little-endian (byte-planes.ts LITTLE_ENDIAN). */
-export const PLATFORM_LITTLE_ENDIAN = LITTLE_ENDIAN;
-
-/** Reverses the byte order of every 4-byte word, in place. */
-export function swap32InPlace(bytes: Uint8Array): void {
-  for (let i = 0; i + 3 < bytes.length; i += 4) {
-    const a = bytes[i]!;
-    const b = bytes[i + 1]!;
-    bytes[i] = bytes[i + 3]!;
-    bytes[i + 1] = bytes[i + 2]!;
-    bytes[i + 2] = b;
-    bytes[i + 3] = a;
-  }
-}
-
-/** Little-endian bytes of a blob: a view when the platform is little-endian, else a swapped copy. */
-export function blobToLittleEndian(data: BlobData, littleEndian = PLATFORM_LITTLE_ENDIAN): Uint8Array {
-  const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (littleEndian) return view;
-  const copy = view.slice();
-  swap32InPlace(copy);
-  return copy;
-}
-
-/** A blob from little-endian bytes (takes ownership of `bytes`; must be 4-byte aligned). */
-export function blobFromLittleEndian(
-  bytes: Uint8Array,
-  encoding: 'float32' | 'int32',
-  littleEndian = PLATFORM_LITTLE_ENDIAN,
-): BlobData {
-  if (!littleEndian) swap32InPlace(bytes);
-  const n = bytes.byteLength / 4;
-  return encoding === 'float32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Int32Array(bytes.buffer, bytes.byteOffset, n);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing
-// ---------------------------------------------------------------------------------------------
-
-/** DOS timestamps span 1980..2107; fflate needs a Date in that range. */
-function zipTime(createdAt: string): Date {
-  const d = new Date(createdAt);
-  const y = d.getFullYear();
-  return Number.isFinite(d.getTime()) && y >= 1980 && y < 2100 ? d : new Date(1980, 0, 1);
-}
-
-export interface EncodeOptions {
-  /**
-   * float32 (default): values exact. float16 / bfloat16: float32 blobs of nodes and outputs are
-   * narrowed (relative error ≤ 2^-11 / 2^-8, STORAGE_RELATIVE_ERROR) and the header records
-   * `storagePrecision`; input tensors stay exact (a reference replays them), int32 blobs too.
-   */
-  precision?: StoragePrecision;
-  /** false: blobs stored raw, as version-1 writers did. Default true (deflated byte planes where that saves ≥ 10 %). */
-  compress?: boolean;
-  /** A faster CRC-32 than blob-codec.ts's (Node: zlib's, src/io/zlib-native.ts). */
-  crc32?: Crc32;
-}
-
-/** The coarser of two storage precisions (a value rounded twice carries the larger error). */
-function coarser(a: StoragePrecision | undefined, b: StoragePrecision | undefined): 'float16' | 'bfloat16' | undefined {
-  if (a === 'bfloat16' || b === 'bfloat16') return 'bfloat16';
-  if (a === 'float16' || b === 'float16') return 'float16';
-  return undefined;
-}
-
-/** The precision each blob of a trace is stored at: `precision` except the input tensors' blobs (exact). */
-export function blobPrecisions(header: TraceHeader, precision: StoragePrecision): (id: string) => StoragePrecision {
-  if (precision === 'float32') return () => 'float32';
-  const exact = new Set<string>();
-  for (const t of header.input.tensors) if (t.blob) exact.add(t.blob.id);
-  return (id) => (exact.has(id) ? 'float32' : precision);
-}
-
-/** What a writer learnt while encoding the blobs, for header.json (fileHeaderJson). */
-export interface WrittenBlobs {
-  /** Each blob's EncodedBlob.codec (undefined = raw). */
-  codecs: ReadonlyMap<string, BlobCodec | undefined>;
-  /** The base blob id of each masked4 / xor4 blob. */
-  bases: ReadonlyMap<string, string>;
-  /** The precision asked for, and whether some blob was stored at it (sets `storagePrecision`). */
-  precision: StoragePrecision;
-  narrowed: boolean;
-}
-
-/**
- * header.json as a writer stores it: version 2 with `blobCodecs` (and `blobBases` for masked4 / xor4 blobs)
- * when some blob is encoded, else the header as is (version 1). For streaming writers too.
- */
-export function fileHeaderJson(header: TraceHeader, w: WrittenBlobs): string {
-  const codecs: Record<string, BlobCodec> = {};
-  let any = false;
-  for (const [id, c] of w.codecs) {
-    if (c !== undefined) {
-      codecs[id] = c;
-      any = true;
-    }
-  }
-  const stored = w.narrowed ? coarser(header.storagePrecision, w.precision) : header.storagePrecision;
-  const out: Record<string, unknown> = { ...header, version: any ? ENCODED_BLOBS_VERSION : header.version };
-  if (stored !== undefined) out.storagePrecision = stored;
-  if (any) out.blobCodecs = codecs;
-  if (w.bases.size > 0) out.blobBases = Object.fromEntries(w.bases);
-  return JSON.stringify(out);
-}
-
-/** Adds one finished entry (an encodeBlob result) to a streaming fflate Zip (fflate's custom-entry interface). */
-export function addZipEntry(zip: Zip, filename: string, e: EncodedBlob, mtime: Date): void {
-  const file: ZipInputFile = { filename, size: e.size, crc: e.crc, compression: e.method, mtime };
-  zip.add(file);
-  // fflate's types want an ArrayBuffer-backed chunk; a blob over a SharedArrayBuffer is only read from.
-  file.ondata!(null, e.data as Uint8Array<ArrayBuffer>, true);
-}
-
-/**
- * Serialises a trace to `.exray` bytes. The trace is validated first (same rules as the reader) so
- * that nothing unreadable is ever written; throws TraceFormatError(`trace <id>`, problem).
- * header.json is deflated; blobs go through encodeBlob (see docs/trace-format.md "Blob encodings").
- */
-export function encodeTrace(trace: Trace, opts: EncodeOptions = {}): Uint8Array<ArrayBuffer> {
-  const label = `trace ${trace.header.id}`;
-  validateTrace(trace, label);
-  const precision = opts.precision ?? 'float32';
-  const precisionOf = blobPrecisions(trace.header, precision);
-  const mtime = zipTime(trace.header.createdAt);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let failure: Error | null = null;
-  const zip = new Zip((err, chunk) => {
-    if (err) failure = err;
-    else {
-      chunks.push(chunk);
-      total += chunk.length;
-    }
-  });
-  const codecs = new Map<string, BlobCodec | undefined>();
-  const bases = new Map<string, string>();
-  const blobs: [string, EncodedBlob][] = [];
-  let narrowed = false;
-  // The last blob of each length not itself masked: the base a masked4 / xor4 blob is stored against.
-  const lastOfLength = new Map<number, { id: string; data: BlobData }>();
-  for (const [id, data] of trace.blobs) {
-    const blobPrecision = precisionOf(id);
-    const base = blobPrecision === 'float32' || data instanceof Int32Array ? lastOfLength.get(data.length) : undefined;
-    const blobOpts: EncodeBlobOptions = { precision: blobPrecision, compress: opts.compress ?? true, ...(base ? { base: base.data } : {}), ...(opts.crc32 ? { crc32: opts.crc32 } : {}) };
-    const e = encodeBlob(data, blobOpts);
-    if (e.codec === 'float16' || e.codec === 'bfloat16') narrowed = true;
-    if (isBasedCodec(e.codec)) bases.set(id, base!.id);
-    else lastOfLength.set(data.length, { id, data });
-    codecs.set(id, e.codec);
-    blobs.push([id, e]);
-  }
-  const json = new TextEncoder().encode(fileHeaderJson(trace.header, { codecs, bases, precision, narrowed }));
-  const header = encodeEntry(json, HEADER_LEVEL, opts.crc32);
-  addZipEntry(zip, HEADER_ENTRY, header, mtime);
-  for (const [id, e] of blobs) addZipEntry(zip, blobEntryName(id), e, mtime);
-  zip.end();
-  if (failure) throw new TraceFormatError(label, `cannot be written (${(failure as Error).message})`);
-  const out = new Uint8Array(total);
-  let p = 0;
-  for (const c of chunks) {
-    out.set(c, p);
-    p += c.length;
-  }
-  return out;
-}
-
-/** Bytes deflated at `level` as a zip entry. */
-function encodeEntry(bytes: Uint8Array, level: 1 | 6, crc: Crc32 = crc32): EncodedBlob {
-  return { codec: undefined, method: 8, data: deflateSync(bytes, { level }), size: bytes.length, crc: crc(bytes) };
-}
-
-// ---------------------------------------------------------------------------------------------
 // Reading
 // ---------------------------------------------------------------------------------------------
-
-interface ZipEntry {
-  name: string;
-  method: number;
-  crc: number;
-  compressedSize: number;
-  size: number;
-  dataStart: number;
-}
-
-const SIG_EOCD = 0x06054b50;
-const SIG_CENTRAL = 0x02014b50;
-const SIG_LOCAL = 0x04034b50;
-
-function fmtBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2).replace(/\.?0+$/, '')} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(2).replace(/\.?0+$/, '')} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(2).replace(/\.?0+$/, '')} KiB`;
-  return `${n} bytes`;
-}
-
-/** Reads the central directory of a zip; every offset is bounds-checked. Reads only the directory and local headers. */
-function readZipDirectory(src: ByteSource, file: string): ZipEntry[] {
-  const fail = (problem: string): never => {
-    throw new TraceFormatError(file, problem);
-  };
-  const size = src.size;
-  const notZip = (why: string): never => {
-    const first = size > 0 ? src.read(0, 1)[0] : undefined;
-    const hint = first === 0x7b || first === 0x5b ? '; it looks like JSON, an .exray file is a zip archive' : '';
-    return fail(`not a zip archive (${why})${hint}`);
-  };
-  if (size < 22) notZip(`${size} bytes is too short`);
-  const tailStart = Math.max(0, size - 22 - 0xffff);
-  const tail = src.read(tailStart, size - tailStart);
-  const tv = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
-  let eocdAt = -1;
-  for (let p = tail.length - 22; p >= 0; p--) {
-    if (tv.getUint32(p, true) === SIG_EOCD) {
-      eocdAt = p;
-      break;
-    }
-  }
-  if (eocdAt < 0) notZip('no end-of-central-directory record');
-  const eocd = tailStart + eocdAt;
-  const disk = tv.getUint16(eocdAt + 4, true);
-  const cdDisk = tv.getUint16(eocdAt + 6, true);
-  const count = tv.getUint16(eocdAt + 10, true);
-  const cdSize = tv.getUint32(eocdAt + 12, true);
-  const cdOffset = tv.getUint32(eocdAt + 16, true);
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) fail('zip64 archives are not supported');
-  if (disk !== 0 || cdDisk !== 0) fail('multi-part zip archives are not supported');
-  if (cdOffset + cdSize > eocd) fail('corrupt zip: the central directory lies outside the file');
-  const cd = src.read(cdOffset, cdSize);
-  const dv = new DataView(cd.buffer, cd.byteOffset, cd.byteLength);
-  const u16 = (p: number): number => dv.getUint16(p, true);
-  const u32 = (p: number): number => dv.getUint32(p, true);
-  const names = new TextDecoder('utf-8');
-  const entries: ZipEntry[] = [];
-  let p = 0;
-  const cdEnd = cdSize;
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > cdEnd || u32(p) !== SIG_CENTRAL) fail(`corrupt zip: central directory entry ${i} is damaged`);
-    const flags = u16(p + 8);
-    const method = u16(p + 10);
-    const crc = u32(p + 16);
-    const compressedSize = u32(p + 20);
-    const size = u32(p + 24);
-    const nameLen = u16(p + 28);
-    const extraLen = u16(p + 30);
-    const commentLen = u16(p + 32);
-    const localOffset = u32(p + 42);
-    if (p + 46 + nameLen > cdEnd) fail(`corrupt zip: central directory entry ${i} is damaged`);
-    const name = names.decode(cd.subarray(p + 46, p + 46 + nameLen));
-    p += 46 + nameLen + extraLen + commentLen;
-    if (flags & 1) fail(`entry ${name} is encrypted`);
-    if (method !== 0 && method !== 8) {
-      fail(`entry ${name} uses compression method ${method}; only stored (0) and deflate (8) are supported`);
-    }
-    if (compressedSize === 0xffffffff || size === 0xffffffff || localOffset === 0xffffffff) {
-      fail('zip64 archives are not supported');
-    }
-    const local = localOffset + 30 <= src.size ? src.read(localOffset, 30) : new Uint8Array(0);
-    const lv = new DataView(local.buffer, local.byteOffset, local.byteLength);
-    if (local.length < 30 || lv.getUint32(0, true) !== SIG_LOCAL) fail(`corrupt zip: local header of entry ${name} is damaged`);
-    const dataStart = localOffset + 30 + lv.getUint16(26, true) + lv.getUint16(28, true);
-    if (dataStart + compressedSize > src.size) fail(`corrupt zip: the data of entry ${name} lies outside the file`);
-    if (method === 0 && compressedSize !== size) {
-      fail(`corrupt zip: stored entry ${name} has compressed size ${compressedSize} but size ${size}`);
-    }
-    entries.push({ name, method, crc, compressedSize, size, dataStart });
-  }
-  return entries;
-}
-
-/** An entry with its (still compressed) data read from `src`. */
-function storedEntry(src: ByteSource, e: ZipEntry): StoredEntry {
-  return { name: e.name, method: e.method, size: e.size, crc: e.crc, data: src.read(e.dataStart, e.compressedSize) };
-}
 
 /**
  * Takes `blobCodecs` out of a parsed header.json and checks `version` against it: version 2 must

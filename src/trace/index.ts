@@ -17,8 +17,8 @@ export {
   formatPath,
 } from './schema.ts';
 export type { BlobUse } from './schema.ts';
+export { encodeTrace } from './file-writer.ts';
 export {
-  encodeTrace,
   decodeTrace,
   blobEntryName,
   HEADER_ENTRY,

@@ -10,7 +10,7 @@ import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, trunca
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeTrace } from '../../src/trace/file.ts';
+import { encodeTrace } from '../../src/trace/file-writer.ts';
 import { makeTrace } from '../../src/trace/test-fixtures.ts';
 import { badGraphModel, writeJson } from './fixtures.ts';
 import { describeRun, runExray, type HostileRun } from './harness.ts';

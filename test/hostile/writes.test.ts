@@ -23,7 +23,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { liveTempCount, writeFileAtomic } from '../../src/io/atomic.ts';
 import { checkOutputDir, checkOutputFile, checkOutputFiles, OutputWriteError, writeOutputFile } from '../../src/io/outputs.ts';
 import { modelHash } from '../../src/models/hash.ts';
-import { decodeTrace, encodeTrace } from '../../src/trace/file.ts';
+import { decodeTrace } from '../../src/trace/file.ts';
+import { encodeTrace } from '../../src/trace/file-writer.ts';
 import { describeRun, runExray, ROOT, type HostileOptions, type HostileRun } from './harness.ts';
 
 /** Fault injection for the writer's unit test: when `enospcAfter` ≥ 0, a FileHandle#writeFile writes that many bytes, then fails ENOSPC. */

@@ -3,7 +3,7 @@
  * export Perfetto JSON and Model Explorer node data. An opened trace is replayed as an event stream
  * through an in-page transport: the viewer consumes files and live runs through one code path.
  */
-import { encodeTrace } from '../../trace/file.ts';
+import { encodeTrace } from '../../trace/file-writer.ts';
 import { traceToEvents } from '../../trace/events.ts';
 import { toPerfetto } from '../../trace/export/perfetto.ts';
 import { GREEN_TO_RED, toModelExplorerNodeData } from '../../trace/export/model-explorer.ts';
