@@ -6,6 +6,7 @@
  * `limits()`, which reads process.env).
  */
 import { ExrayInputError } from './errors.ts';
+import { formatBytes } from './trace/errors.ts';
 
 export interface Limits {
   /** Bytes read from any one input file (trace, image, tensor file, model file, shard). */
@@ -85,13 +86,8 @@ export function parseLimitOverride(spec: string): { env: string; value: string }
   return { env: LIMIT_ENV[key], value: String(v) };
 }
 
-/** A byte count for messages: 3.9 GiB, 12 MiB, 512 bytes. */
-export function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2).replace(/\.?0+$/, '')} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(2).replace(/\.?0+$/, '')} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(2).replace(/\.?0+$/, '')} KiB`;
-  return `${n} bytes`;
-}
+/** A byte count for messages: 3.9 GiB, 12 MiB, 512 bytes (one formatter, shared with the trace reader). */
+export { formatBytes };
 
 /** "over the limit of 2 GiB (EXRAY_MAX_FILE_BYTES)" */
 export function overLimit(key: keyof Limits, limit: number, bytes = false): string {

@@ -31,3 +31,11 @@ export class TraceRunError extends Error {
     this.runMessage = runMessage;
   }
 }
+
+/** A byte count for messages: 3.9 GiB, 12 MiB, 512 bytes (src/limits.ts uses it too). */
+export function formatBytes(n: number): string {
+  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2).replace(/\.?0+$/, '')} GiB`;
+  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(2).replace(/\.?0+$/, '')} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(2).replace(/\.?0+$/, '')} KiB`;
+  return `${n} bytes`;
+}

@@ -22,8 +22,8 @@ import {
   type StoredEntry,
 } from './blob-codec.ts';
 import { endsJoinable } from './plane-deflate.ts';
-import { bytesSource, fmtBytes, readZipDirectory, storedEntry, type ByteSource, type ZipEntry } from './zip-directory.ts';
-import { TraceFormatError } from './errors.ts';
+import { bytesSource, readZipDirectory, storedEntry, type ByteSource, type ZipEntry } from './zip-directory.ts';
+import { formatBytes, TraceFormatError } from './errors.ts';
 import { BLOB_ID_PATTERN } from './ids.ts';
 import { blobUses, parseTraceHeader } from './schema.ts';
 import type { BlobData, Trace, TraceHeader } from './types.ts';
@@ -254,7 +254,7 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
 
   const checkBlob = (e: ZipEntry): void => {
     if (e.size > maxBlob) {
-      fail(`blob ${e.name} inflates to ${fmtBytes(e.size)}, over the limit of ${fmtBytes(maxBlob)} per blob${hint(hints.blob)}`);
+      fail(`blob ${e.name} inflates to ${formatBytes(e.size)}, over the limit of ${formatBytes(maxBlob)} per blob${hint(hints.blob)}`);
     }
   };
   const entries = readZipDirectory(src, file);
@@ -272,14 +272,14 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
     if (eager) checkBlob(e);
   }
   if (eager && total > maxBytes) {
-    fail(`uncompressed size ${fmtBytes(total)} exceeds the limit of ${fmtBytes(maxBytes)} (zip bomb or oversized trace)${hint(hints.uncompressed)}`);
+    fail(`uncompressed size ${formatBytes(total)} exceeds the limit of ${formatBytes(maxBytes)} (zip bomb or oversized trace)${hint(hints.uncompressed)}`);
   }
   const dir = byName.get(TENSOR_DIR);
   if (dir !== undefined && dir.size !== 0) fail(`entry ${TENSOR_DIR} must be an empty directory entry`);
 
   const headerEntry = byName.get(HEADER_ENTRY) ?? fail(`missing ${HEADER_ENTRY} (is this an .exray file?)`);
   if (headerEntry.size > maxHeader) {
-    fail(`${HEADER_ENTRY} is ${fmtBytes(headerEntry.size)}, over the limit of ${fmtBytes(maxHeader)}${hint(hints.header)}`);
+    fail(`${HEADER_ENTRY} is ${formatBytes(headerEntry.size)}, over the limit of ${formatBytes(maxHeader)}${hint(hints.header)}`);
   }
   let text: string;
   try {
@@ -316,7 +316,7 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
     }
     // Narrowed blobs widen to 4 bytes a value in memory: the per-blob cap applies to that.
     if (eager && ref.length * 4 > maxBlob) {
-      fail(`blob ${name} inflates to ${fmtBytes(ref.length * 4)}, over the limit of ${fmtBytes(maxBlob)} per blob${hint(hints.blob)}`);
+      fail(`blob ${name} inflates to ${formatBytes(ref.length * 4)}, over the limit of ${formatBytes(maxBlob)} per blob${hint(hints.blob)}`);
     }
     refs.set(ref.id, { entry: e, encoding: ref.encoding, length: ref.length, codec });
   }
@@ -340,7 +340,7 @@ function decodeLazy(src: ByteSource, file: string, options: DecodeOptions, eager
     const r = refs.get(id) ?? fail(`no blob '${id}' in this trace`);
     checkBlob(r.entry);
     if (r.length * 4 > maxBlob) {
-      fail(`blob ${r.entry.name} inflates to ${fmtBytes(r.length * 4)}, over the limit of ${fmtBytes(maxBlob)} per blob${hint(hints.blob)}`);
+      fail(`blob ${r.entry.name} inflates to ${formatBytes(r.length * 4)}, over the limit of ${formatBytes(maxBlob)} per blob${hint(hints.blob)}`);
     }
     let base: BlobData | undefined;
     if (isBasedCodec(r.codec)) {

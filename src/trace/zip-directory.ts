@@ -36,14 +36,6 @@ const SIG_EOCD = 0x06054b50;
 const SIG_CENTRAL = 0x02014b50;
 const SIG_LOCAL = 0x04034b50;
 
-/** A byte count for messages (bytes, KiB, MiB, GiB). */
-export function fmtBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(2).replace(/\.?0+$/, '')} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(2).replace(/\.?0+$/, '')} MiB`;
-  if (n >= 1024) return `${(n / 1024).toFixed(2).replace(/\.?0+$/, '')} KiB`;
-  return `${n} bytes`;
-}
-
 /** Reads the central directory of a zip; every offset is bounds-checked. Reads only the directory and local headers. */
 export function readZipDirectory(src: ByteSource, file: string): ZipEntry[] {
   const fail = (problem: string): never => {
